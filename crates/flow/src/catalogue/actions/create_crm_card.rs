@@ -1,0 +1,29 @@
+use super::prelude::*;
+
+/// Creates a customer-contact card.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCrmCard {
+    pub directory: Selector,
+    pub fields: List<FieldValue, 1, 50>,
+    /// Link the new card to the interaction.
+    #[serde(default = "yes")]
+    pub associate: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl ActionType for CreateCrmCard {
+    const TYPE: &'static str = "create_crm_card";
+    const LABEL: &'static str = "Create a CRM card";
+    const CATEGORY: Category = Category::CasesAndCrm;
+    const FAMILIES: &'static [crate::ChannelFamily] = BOTH;
+    const DESCRIPTION: &'static str = "Creates a card in a CRM directory, optionally linked to the interaction.";
+    const BRANCHES: &'static [BranchDef] = branches![ok "OK", error "Error"];
+
+    fn references(&self) -> Vec<ObjectRef> {
+        vec![ObjectRef::new(ObjectKind::CrmDirectory, &self.directory, "directory")]
+    }
+}

@@ -1,0 +1,30 @@
+use super::prelude::*;
+
+/// Creates a CRM V2 card of a given object.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCrmV2Card {
+    pub crm: Selector,
+    /// The CRM object (card kind) to create.
+    pub object: Text<1, 128>,
+    pub fields: List<FieldValue, 1, 50>,
+    #[serde(default = "yes")]
+    pub associate: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl ActionType for CreateCrmV2Card {
+    const TYPE: &'static str = "create_crm_v2_card";
+    const LABEL: &'static str = "Create a CRM V2 card";
+    const CATEGORY: Category = Category::CasesAndCrm;
+    const FAMILIES: &'static [crate::ChannelFamily] = BOTH;
+    const DESCRIPTION: &'static str = "Creates a CRM V2 card, optionally linked to the interaction.";
+    const BRANCHES: &'static [BranchDef] = branches![ok "OK", error "Error"];
+
+    fn references(&self) -> Vec<ObjectRef> {
+        vec![ObjectRef::new(ObjectKind::CrmDirectory, &self.crm, "crm")]
+    }
+}

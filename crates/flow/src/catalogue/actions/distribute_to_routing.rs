@@ -1,0 +1,26 @@
+use super::prelude::*;
+
+/// Hands the interaction to another smart routing.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DistributeToRouting {
+    /// I know: the smart routing, or its reference. It must be of the same channel family and
+    /// an interaction-start routing.
+    pub routing: Selector,
+}
+
+impl ActionType for DistributeToRouting {
+    const TYPE: &'static str = "distribute_to_routing";
+    const LABEL: &'static str = "Distribution to a smart routing";
+    const CATEGORY: Category = Category::Distribution;
+    const FAMILIES: &'static [crate::ChannelFamily] = BOTH;
+    const DESCRIPTION: &'static str = "Continues the interaction at the Start of another smart routing.";
+    const BRANCHES: &'static [BranchDef] = branches![
+        not_found "Not found",
+        max_distributions "Maximum number of distributions to a smart routing reached"
+    ];
+
+    fn references(&self) -> Vec<ObjectRef> {
+        vec![ObjectRef::new(ObjectKind::Routing, &self.routing, "routing")]
+    }
+}

@@ -1,0 +1,74 @@
+//! One file per action type. To add one: write its file, then add one line to `registry!`.
+
+mod prelude {
+    pub use crate::branches;
+    pub use crate::catalogue::params::*;
+    pub use crate::catalogue::{
+        ActionType, BOTH, BranchDef, Category, EMAIL, MESSAGING, ObjectKind, ObjectRef, ParamIssue,
+    };
+    pub use schemars::JsonSchema;
+    pub use serde::{Deserialize, Serialize};
+
+    /// `link_k` → `k`.
+    pub fn link_index(branch: &str) -> Option<usize> {
+        branch.strip_prefix("link_")?.parse().ok()
+    }
+}
+
+mod campaign_common;
+
+macro_rules! registry {
+    ($($module:ident :: $ty:ident),* $(,)?) => {
+        $(mod $module;)*
+        /// Every action type, in catalogue order.
+        pub static REGISTRY: &[&'static dyn super::Spec] = &[$(&super::Entry::<$module::$ty>::NEW),*];
+    };
+}
+
+registry![
+    start::Start,
+    load_sharing::LoadSharing,
+    add_checkpoint::AddCheckpoint,
+    pause::Pause,
+    node::Node,
+    associate_case::AssociateCase,
+    associate_crm_card::AssociateCrmCard,
+    associate_crm_v2_card::AssociateCrmV2Card,
+    create_crm_card::CreateCrmCard,
+    create_crm_v2_card::CreateCrmV2Card,
+    create_task::CreateTask,
+    dissociate_case::DissociateCase,
+    create_case::CreateCase,
+    modify_case::ModifyCase,
+    email_to_salesforce_query::EmailToSalesforceQuery,
+    assign_variables::AssignVariables,
+    test_values::TestValues,
+    values_table::ValuesTable,
+    fill_variables_from_database::FillVariablesFromDatabase,
+    save_to_database::SaveToDatabase,
+    modify_database::ModifyDatabase,
+    date_time::DateTime,
+    check_passages::CheckPassages,
+    check_nth_contact::CheckNthContact,
+    distribute_to_queue::DistributeToQueue,
+    distribute_to_routing::DistributeToRouting,
+    distribute_to_user::DistributeToUser,
+    web_service::WebService,
+    test_email_priority::TestEmailPriority,
+    detect_keywords::DetectKeywords,
+    detect_language::DetectLanguage,
+    transfer_email::TransferEmail,
+    simple_message::SimpleMessage,
+    message_awaiting_response::MessageAwaitingResponse,
+    message_with_choice::MessageWithChoice,
+    send_email::SendEmail,
+    send_sms::SendSms,
+    insert_whatsapp_campaign_target::InsertWhatsappCampaignTarget,
+    insert_voice_campaign_target::InsertVoiceCampaignTarget,
+    insert_sms_campaign_target::InsertSmsCampaignTarget,
+    test_schedule::TestSchedule,
+    test_even_odd_week::TestEvenOddWeek,
+    survey::Survey,
+    search_invoice::SearchInvoice,
+    pay_invoice::PayInvoice,
+];

@@ -1,0 +1,16 @@
+//! The pure core of smart routings: routings, versions and their lifecycle rules, action trees
+//! and their editing operations, the action catalogue, compiling a version into diagnostics,
+//! and the routing document format.
+//!
+//! Nothing here does IO, reads the clock or draws randomness: `now` and fresh identifiers are
+//! always passed in by the caller.
+
+pub mod catalogue;
+pub mod compile;
+pub mod document;
+pub mod lifecycle;
+pub mod model;
+pub mod tree;
+
+pub use compile::{Diagnostic, Severity};
+pub use model::*;

@@ -1,0 +1,128 @@
+//! Persistence behind the [`Store`] trait. SQLite is the embedded default; the trait speaks only
+//! in `flow` types, so another backend (PostgreSQL) plugs in without touching business code.
+//! This crate holds no business rules: it stores what it is given, atomically, and refuses
+//! stale writes (optimistic concurrency on revisions).
+
+mod sqlite;
+
+use async_trait::async_trait;
+use flow::tree::Tree;
+use flow::{ChannelFamily, Routing, RoutingId, RoutingKind, Version, VersionId, VersionRecord};
+use jiff::Timestamp;
+use uuid::Uuid;
+
+pub use sqlite::SqliteStore;
+
+/// A store failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A guarded write found a newer revision, or the row it depends on is gone.
+    #[error("the data changed meanwhile")]
+    Conflict,
+    /// A unique value (named) is already taken.
+    #[error("{0} is already taken")]
+    Unique(&'static str),
+    #[error("storage error: {0}")]
+    Backend(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Filter of the routing list.
+#[derive(Clone, Debug, Default)]
+pub struct RoutingFilter {
+    pub channel_family: Option<ChannelFamily>,
+    pub kind: Option<RoutingKind>,
+}
+
+/// Keyset pagination: items after `after`, at most `limit`.
+#[derive(Clone, Debug)]
+pub struct PageRequest {
+    pub limit: u32,
+    pub after: Option<Uuid>,
+}
+
+/// One page of a list.
+#[derive(Clone, Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `after` to get the next page; `None` on the last page.
+    pub next_after: Option<Uuid>,
+}
+
+/// A write to a routing row.
+#[derive(Clone, Debug)]
+pub enum RoutingWrite {
+    Insert(Routing),
+    /// Replaces the row if its revision is still `expected_revision`.
+    Update {
+        routing: Routing,
+        expected_revision: u64,
+    },
+    /// Deletes the row (and its versions) if its revision is still `expected_revision`.
+    Delete {
+        id: RoutingId,
+        expected_revision: u64,
+    },
+}
+
+/// A write to a version row.
+#[derive(Clone, Debug)]
+pub enum VersionWrite {
+    Insert(Version),
+    /// Replaces the record (and the tree when given) if the revision is still `expected_revision`.
+    Update {
+        record: VersionRecord,
+        tree: Option<Tree>,
+        expected_revision: u64,
+    },
+    Delete(VersionId),
+}
+
+/// Writes applied in one transaction: all or nothing.
+#[derive(Clone, Debug, Default)]
+pub struct Changes {
+    pub routing: Option<RoutingWrite>,
+    pub versions: Vec<VersionWrite>,
+}
+
+/// A stored response to a request with an `Idempotency-Key`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub key: String,
+    /// Hash of the method, path and body of the request.
+    pub fingerprint: String,
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+    pub created_at: Timestamp,
+}
+
+/// Persistence of routings and versions.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Whether the store answers.
+    async fn ready(&self) -> Result<()>;
+    async fn routing(&self, id: RoutingId) -> Result<Option<Routing>>;
+    async fn routing_by_reference(&self, reference: &str) -> Result<Option<Routing>>;
+    /// Routings in id order (ids are time-ordered UUIDs, so creation order).
+    async fn routings(&self, filter: &RoutingFilter, page: &PageRequest) -> Result<Page<Routing>>;
+    async fn count_routings(&self) -> Result<u64>;
+    /// Every version of a routing, without trees, by number.
+    async fn versions(&self, routing: RoutingId) -> Result<Vec<VersionRecord>>;
+    async fn version(&self, id: VersionId) -> Result<Option<Version>>;
+    /// Versions whose planned production is due at `now`, oldest first.
+    async fn due_schedules(&self, now: Timestamp, limit: u32) -> Result<Vec<VersionRecord>>;
+    /// The earliest planned production, if any.
+    async fn next_schedule(&self) -> Result<Option<Timestamp>>;
+    /// Applies writes in one transaction; a stale guarded write fails it whole with `Conflict`.
+    async fn apply(&self, changes: Changes) -> Result<()>;
+    async fn stored_response(&self, key: &str) -> Result<Option<StoredResponse>>;
+    /// Records a response; keeps the first one if the key was recorded meanwhile. Drops
+    /// responses older than `expire_before`.
+    async fn store_response(
+        &self,
+        response: StoredResponse,
+        expire_before: Timestamp,
+    ) -> Result<()>;
+}

@@ -1,0 +1,464 @@
+//! The SQLite store: one file in the data directory, WAL journal, versioned migrations.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use flow::tree::Tree;
+use flow::{
+    ChannelFamily, Routing, RoutingId, RoutingKind, ScheduleFailure, Version, VersionId,
+    VersionRecord, VersionStatus,
+};
+use jiff::Timestamp;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, SqlitePool};
+use uuid::Uuid;
+
+use crate::{
+    Changes, Page, PageRequest, Result, RoutingFilter, RoutingWrite, Store, StoreError,
+    StoredResponse, VersionWrite,
+};
+
+/// Schema migrations, in order; version N is entry N - 1. Append, never edit.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_routings.sql")];
+
+/// The SQLite implementation of [`Store`].
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn map_err(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        let msg = db.message();
+        if msg.contains("UNIQUE") && msg.contains("routings.reference") {
+            return StoreError::Unique("reference");
+        }
+        if msg.contains("FOREIGN KEY") || msg.contains("UNIQUE") {
+            return StoreError::Conflict;
+        }
+    }
+    backend(e)
+}
+
+fn ms(t: Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+fn ts(ms: i64) -> Result<Timestamp> {
+    Timestamp::from_millisecond(ms).map_err(backend)
+}
+
+fn uuid(s: &str) -> Result<Uuid> {
+    Uuid::parse_str(s).map_err(backend)
+}
+
+fn routing_from(row: &SqliteRow) -> Result<Routing> {
+    let failure: Option<String> = row.try_get("schedule_failure").map_err(backend)?;
+    let schedule_failure: Option<ScheduleFailure> = match failure {
+        Some(s) => Some(serde_json::from_str(&s).map_err(backend)?),
+        None => None,
+    };
+    let kind: String = row.try_get("kind").map_err(backend)?;
+    let family: String = row.try_get("channel_family").map_err(backend)?;
+    Ok(Routing {
+        id: uuid(row.try_get("id").map_err(backend)?)?,
+        reference: row.try_get("reference").map_err(backend)?,
+        name: row.try_get("name").map_err(backend)?,
+        description: row.try_get("description").map_err(backend)?,
+        kind: RoutingKind::parse(&kind).ok_or_else(|| backend(format!("bad kind {kind}")))?,
+        channel_family: ChannelFamily::parse(&family)
+            .ok_or_else(|| backend(format!("bad family {family}")))?,
+        revision: row.try_get::<i64, _>("revision").map_err(backend)? as u64,
+        created_at: ts(row.try_get("created_at").map_err(backend)?)?,
+        updated_at: ts(row.try_get("updated_at").map_err(backend)?)?,
+        schedule_failure,
+    })
+}
+
+fn record_from(row: &SqliteRow) -> Result<VersionRecord> {
+    let status: String = row.try_get("status").map_err(backend)?;
+    let scheduled: Option<i64> = row.try_get("scheduled_at").map_err(backend)?;
+    Ok(VersionRecord {
+        id: uuid(row.try_get("id").map_err(backend)?)?,
+        routing_id: uuid(row.try_get("routing_id").map_err(backend)?)?,
+        number: row.try_get::<i64, _>("number").map_err(backend)? as u32,
+        name: row.try_get("name").map_err(backend)?,
+        description: row.try_get("description").map_err(backend)?,
+        status: VersionStatus::parse(&status)
+            .ok_or_else(|| backend(format!("bad status {status}")))?,
+        in_test: row.try_get::<i64, _>("in_test").map_err(backend)? != 0,
+        scheduled_at: scheduled.map(ts).transpose()?,
+        revision: row.try_get::<i64, _>("revision").map_err(backend)? as u64,
+        created_at: ts(row.try_get("created_at").map_err(backend)?)?,
+        updated_at: ts(row.try_get("updated_at").map_err(backend)?)?,
+    })
+}
+
+const RECORD_COLUMNS: &str = "id, routing_id, number, name, description, status, in_test, scheduled_at, revision, created_at, updated_at";
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(backend)?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(backend)?;
+        let store = SqliteStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies the migrations this database has not seen yet, each in its own transaction.
+    /// Refuses a database written by a newer Switchyard.
+    async fn migrate(&self) -> Result<()> {
+        sqlx::raw_sql("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let current: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let current = current.unwrap_or(0);
+        if current > MIGRATIONS.len() as i64 {
+            return Err(backend(format!(
+                "the database schema is at version {current}, newer than this build knows ({}); use a newer Switchyard",
+                MIGRATIONS.len()
+            )));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            let mut tx = self.pool.begin().await.map_err(map_err)?;
+            sqlx::raw_sql(*sql)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)")
+                .bind(i as i64 + 1)
+                .bind(ms(Timestamp::now()))
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            tx.commit().await.map_err(map_err)?;
+            tracing::info!(version = i + 1, "applied SQLite migration");
+        }
+        Ok(())
+    }
+
+    /// Closes every connection (checkpointing the WAL).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ready(&self) -> Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn routing(&self, id: RoutingId) -> Result<Option<Routing>> {
+        let row = sqlx::query("SELECT * FROM routings WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(routing_from).transpose()
+    }
+
+    async fn routing_by_reference(&self, reference: &str) -> Result<Option<Routing>> {
+        let row = sqlx::query("SELECT * FROM routings WHERE reference = ?")
+            .bind(reference)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(routing_from).transpose()
+    }
+
+    async fn routings(&self, filter: &RoutingFilter, page: &PageRequest) -> Result<Page<Routing>> {
+        let limit = page.limit.clamp(1, 1_000);
+        let rows = sqlx::query(
+            "SELECT * FROM routings
+             WHERE (?1 IS NULL OR channel_family = ?1) AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR id > ?3)
+             ORDER BY id LIMIT ?4",
+        )
+        .bind(filter.channel_family.map(|f| f.as_str()))
+        .bind(filter.kind.map(|k| k.as_str()))
+        .bind(page.after.map(|a| a.to_string()))
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let mut items = rows.iter().map(routing_from).collect::<Result<Vec<_>>>()?;
+        let next_after = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|r| r.id)
+        } else {
+            None
+        };
+        Ok(Page { items, next_after })
+    }
+
+    async fn count_routings(&self) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM routings")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(n as u64)
+    }
+
+    async fn versions(&self, routing: RoutingId) -> Result<Vec<VersionRecord>> {
+        let sql =
+            format!("SELECT {RECORD_COLUMNS} FROM versions WHERE routing_id = ? ORDER BY number");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(routing.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(record_from).collect()
+    }
+
+    async fn version(&self, id: VersionId) -> Result<Option<Version>> {
+        let row = sqlx::query("SELECT * FROM versions WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let tree: String = row.try_get("tree").map_err(backend)?;
+        let tree: Tree = serde_json::from_str(&tree).map_err(backend)?;
+        Ok(Some(Version {
+            record: record_from(&row)?,
+            tree,
+        }))
+    }
+
+    async fn due_schedules(&self, now: Timestamp, limit: u32) -> Result<Vec<VersionRecord>> {
+        let sql = format!(
+            "SELECT {RECORD_COLUMNS} FROM versions WHERE scheduled_at IS NOT NULL AND scheduled_at <= ? ORDER BY scheduled_at LIMIT ?"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(ms(now))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(record_from).collect()
+    }
+
+    async fn next_schedule(&self) -> Result<Option<Timestamp>> {
+        let next: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(scheduled_at) FROM versions WHERE scheduled_at IS NOT NULL",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        next.map(ts).transpose()
+    }
+
+    async fn apply(&self, changes: Changes) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let guard = |n: u64| {
+            if n == 0 {
+                Err(StoreError::Conflict)
+            } else {
+                Ok(())
+            }
+        };
+        match &changes.routing {
+            None => {}
+            Some(RoutingWrite::Insert(r)) => {
+                sqlx::query(
+                    "INSERT INTO routings (id, reference, name, description, kind, channel_family, revision, created_at, updated_at, schedule_failure)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(r.id.to_string())
+                .bind(&r.reference)
+                .bind(&r.name)
+                .bind(&r.description)
+                .bind(r.kind.as_str())
+                .bind(r.channel_family.as_str())
+                .bind(r.revision as i64)
+                .bind(ms(r.created_at))
+                .bind(ms(r.updated_at))
+                .bind(failure_json(&r.schedule_failure)?)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            }
+            Some(RoutingWrite::Update {
+                routing: r,
+                expected_revision,
+            }) => {
+                let done = sqlx::query(
+                    "UPDATE routings SET reference = ?, name = ?, description = ?, revision = ?, updated_at = ?, schedule_failure = ?
+                     WHERE id = ? AND revision = ?",
+                )
+                .bind(&r.reference)
+                .bind(&r.name)
+                .bind(&r.description)
+                .bind(r.revision as i64)
+                .bind(ms(r.updated_at))
+                .bind(failure_json(&r.schedule_failure)?)
+                .bind(r.id.to_string())
+                .bind(*expected_revision as i64)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                guard(done.rows_affected())?;
+            }
+            Some(RoutingWrite::Delete {
+                id,
+                expected_revision,
+            }) => {
+                let done = sqlx::query("DELETE FROM routings WHERE id = ? AND revision = ?")
+                    .bind(id.to_string())
+                    .bind(*expected_revision as i64)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                guard(done.rows_affected())?;
+            }
+        }
+        // Versions leaving production are written first so that the one-production index holds
+        // at every statement.
+        let mut writes: Vec<&VersionWrite> = changes.versions.iter().collect();
+        writes.sort_by_key(|w| match w {
+            VersionWrite::Delete(_) => 0,
+            VersionWrite::Update { record, .. } if record.status != VersionStatus::Production => 1,
+            _ => 2,
+        });
+        for w in writes {
+            match w {
+                VersionWrite::Insert(v) => {
+                    let r = &v.record;
+                    sqlx::query(
+                        "INSERT INTO versions (id, routing_id, number, name, description, status, in_test, scheduled_at, revision, created_at, updated_at, tree)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(r.id.to_string())
+                    .bind(r.routing_id.to_string())
+                    .bind(i64::from(r.number))
+                    .bind(&r.name)
+                    .bind(&r.description)
+                    .bind(r.status.as_str())
+                    .bind(i64::from(r.in_test))
+                    .bind(r.scheduled_at.map(ms))
+                    .bind(r.revision as i64)
+                    .bind(ms(r.created_at))
+                    .bind(ms(r.updated_at))
+                    .bind(serde_json::to_string(&v.tree).map_err(backend)?)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                }
+                VersionWrite::Update {
+                    record: r,
+                    tree,
+                    expected_revision,
+                } => {
+                    let tree = tree
+                        .as_ref()
+                        .map(serde_json::to_string)
+                        .transpose()
+                        .map_err(backend)?;
+                    let done = sqlx::query(
+                        "UPDATE versions SET name = ?, description = ?, status = ?, in_test = ?, scheduled_at = ?, revision = ?, updated_at = ?,
+                                tree = COALESCE(?, tree)
+                         WHERE id = ? AND revision = ?",
+                    )
+                    .bind(&r.name)
+                    .bind(&r.description)
+                    .bind(r.status.as_str())
+                    .bind(i64::from(r.in_test))
+                    .bind(r.scheduled_at.map(ms))
+                    .bind(r.revision as i64)
+                    .bind(ms(r.updated_at))
+                    .bind(tree)
+                    .bind(r.id.to_string())
+                    .bind(*expected_revision as i64)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                    guard(done.rows_affected())?;
+                }
+                VersionWrite::Delete(id) => {
+                    let done = sqlx::query("DELETE FROM versions WHERE id = ?")
+                        .bind(id.to_string())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                    guard(done.rows_affected())?;
+                }
+            }
+        }
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn stored_response(&self, key: &str) -> Result<Option<StoredResponse>> {
+        let row = sqlx::query("SELECT * FROM idempotency_keys WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(StoredResponse {
+            key: row.try_get("key").map_err(backend)?,
+            fingerprint: row.try_get("fingerprint").map_err(backend)?,
+            status: row.try_get::<i64, _>("status").map_err(backend)? as u16,
+            content_type: row.try_get("content_type").map_err(backend)?,
+            body: row.try_get("body").map_err(backend)?,
+            created_at: ts(row.try_get("created_at").map_err(backend)?)?,
+        }))
+    }
+
+    async fn store_response(&self, r: StoredResponse, expire_before: Timestamp) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
+            .bind(ms(expire_before))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        sqlx::query(
+            "INSERT INTO idempotency_keys (key, fingerprint, status, content_type, body, created_at) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(&r.key)
+        .bind(&r.fingerprint)
+        .bind(i64::from(r.status))
+        .bind(&r.content_type)
+        .bind(&r.body)
+        .bind(ms(r.created_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
+    }
+}
+
+fn failure_json(f: &Option<ScheduleFailure>) -> Result<Option<String>> {
+    f.as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(backend)
+}
