@@ -1,1 +1,324 @@
+//! The HTTP API: the Maker API under `/api/v1`, its OpenAPI 3.1 document and an offline docs
+//! page, problem+json errors, health, readiness and Prometheus metrics.
 
+pub mod dto;
+pub mod problem;
+mod routings;
+mod versions;
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use runtime::Maker;
+use sha2::{Digest, Sha256};
+use store::StoredResponse;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+pub use problem::Problem;
+
+/// Limits of the HTTP layer.
+#[derive(Clone, Debug)]
+pub struct HttpLimits {
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Longest time a request may take.
+    pub request_timeout: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            max_body_bytes: 8 * 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub maker: Arc<Maker>,
+    metrics: PrometheusHandle,
+    limits: HttpLimits,
+}
+
+/// The process-wide Prometheus recorder (installed once, shared by every server in the process).
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!(
+                    "a metrics recorder was already installed; /metrics shows only this one's data"
+                );
+            }
+            handle
+        })
+        .clone()
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Switchyard", description = "Smart-routing engine for contact centres: the Maker API (smart routings, versions, action trees, catalogue)."),
+    servers((url = "/api/v1")),
+    components(schemas(problem::ProblemBody)),
+    tags(
+        (name = "Smart routings", description = "Routings, copy, import and export"),
+        (name = "Versions", description = "Versions and their lifecycle"),
+        (name = "Action trees", description = "Editing a development version's actions and links; honours If-Match"),
+        (name = "Catalogue", description = "Every action type")
+    )
+)]
+struct ApiDoc;
+
+/// The Maker API routes and their OpenAPI document.
+fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(routings::list, routings::create))
+        .routes(routes!(routings::get, routings::update, routings::delete))
+        .routes(routes!(routings::copy))
+        .routes(routes!(routings::versions, versions::create))
+        .routes(routes!(routings::export))
+        .routes(routes!(routings::import))
+        .routes(routes!(routings::validate))
+        .routes(routes!(versions::get, versions::update, versions::delete))
+        .routes(routes!(versions::duplicate))
+        .routes(routes!(versions::put_in_production))
+        .routes(routes!(versions::put_in_test))
+        .routes(routes!(versions::remove_from_test))
+        .routes(routes!(versions::schedule))
+        .routes(routes!(versions::unschedule))
+        .routes(routes!(versions::create_action))
+        .routes(routes!(versions::update_action, versions::delete_action))
+        .routes(routes!(versions::create_link))
+        .routes(routes!(versions::update_link, versions::delete_link))
+        .routes(routes!(versions::catalogue))
+        .routes(routes!(versions::action_type))
+        .split_for_parts()
+}
+
+/// The OpenAPI document of the API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().1
+}
+
+/// Builds the whole HTTP application.
+pub fn app(maker: Arc<Maker>, limits: HttpLimits) -> Router {
+    let state = AppState {
+        maker,
+        metrics: metrics_handle(),
+        limits: limits.clone(),
+    };
+    let (api, openapi) = api();
+    let api = api
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), idempotency));
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", openapi))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_page))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(middleware::from_fn(track))
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            limits.request_timeout,
+        ))
+        .layer(CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                tracing::error!("a request handler panicked");
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    "the server failed to handle this request",
+                )
+                .into_response()
+            },
+        ))
+}
+
+async fn not_found() -> Problem {
+    Problem::new(StatusCode::NOT_FOUND, "not_found", "no such resource")
+}
+
+async fn method_not_allowed() -> Problem {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this resource does not accept that method",
+    )
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.maker.store().ready().await {
+        Ok(()) => Json(serde_json::json!({ "status": "ready" })).into_response(),
+        Err(e) => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            format!("the store does not answer: {e}"),
+        )
+        .into_response(),
+    }
+}
+
+async fn metrics_page(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// Counts requests and their durations by route and status.
+async fn track(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = req.method().to_string();
+    let start = Instant::now();
+    let response = next.run(req).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("switchyard_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status).increment(1);
+    metrics::histogram!("switchyard_http_request_duration_seconds", "method" => method, "route" => route).record(start.elapsed().as_secs_f64());
+    response
+}
+
+/// Longest accepted `Idempotency-Key`.
+const IDEMPOTENCY_KEY_MAX: usize = 200;
+/// How long a stored response is replayed.
+const IDEMPOTENCY_TTL: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
+
+/// Replays the stored response of a `POST` that carries an `Idempotency-Key` seen before with
+/// the same method, path and body; refuses the key with a different request. Responses other
+/// than 5xx are stored for 24 hours.
+async fn idempotency(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if req.method() != Method::POST {
+        return next.run(req).await;
+    }
+    let Some(key) = req.headers().get("idempotency-key") else {
+        return next.run(req).await;
+    };
+    let key = match key.to_str() {
+        Ok(k) if !k.is_empty() && k.len() <= IDEMPOTENCY_KEY_MAX => k.to_owned(),
+        _ => {
+            return Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_idempotency_key",
+                format!("Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX} visible characters"),
+            )
+            .into_response();
+        }
+    };
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, state.limits.max_body_bytes).await else {
+        return Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "the request body is larger than this server accepts",
+        )
+        .into_response();
+    };
+    let mut hasher = Sha256::new();
+    hasher.update(parts.method.as_str().as_bytes());
+    hasher.update(b" ");
+    hasher.update(parts.uri.path().as_bytes());
+    hasher.update(b"\n");
+    hasher.update(&bytes);
+    let fingerprint: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let store = state.maker.store().clone();
+    match store.stored_response(&key).await {
+        Ok(Some(stored)) if stored.fingerprint == fingerprint => {
+            let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+            let content_type = HeaderValue::from_str(&stored.content_type)
+                .unwrap_or(HeaderValue::from_static("application/json"));
+            return (
+                status,
+                [
+                    (header::CONTENT_TYPE, content_type),
+                    (
+                        header::HeaderName::from_static("idempotency-replayed"),
+                        HeaderValue::from_static("true"),
+                    ),
+                ],
+                stored.body,
+            )
+                .into_response();
+        }
+        Ok(Some(_)) => {
+            return Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used for a different request",
+            )
+            .into_response();
+        }
+        Ok(None) => {}
+        Err(e) => return Problem::from(runtime::MakerError::Store(e)).into_response(),
+    }
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    if response.status().is_server_error() {
+        return response;
+    }
+    let (rparts, rbody) = response.into_parts();
+    let Ok(rbytes) = axum::body::to_bytes(rbody, 64 * 1024 * 1024).await else {
+        return Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "the response could not be recorded",
+        )
+        .into_response();
+    };
+    let now = state.maker.clock().now();
+    let stored = StoredResponse {
+        key,
+        fingerprint,
+        status: rparts.status.as_u16(),
+        content_type: rparts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/json")
+            .to_owned(),
+        body: rbytes.to_vec(),
+        created_at: now,
+    };
+    if let Err(e) = store
+        .store_response(stored, now.saturating_sub(IDEMPOTENCY_TTL).unwrap_or(now))
+        .await
+    {
+        tracing::warn!(error = %e, "could not record an idempotent response");
+    }
+    Response::from_parts(rparts, Body::from(rbytes))
+}

@@ -309,6 +309,7 @@ impl Maker {
 
     pub async fn create_routing(&self, new: NewRouting) -> Result<RoutingView> {
         let reference = model::check_reference(&new.reference)?;
+        let now = self.now();
         let routing = Routing {
             id: Uuid::now_v7(),
             name: model::check_name("name", &new.name)?,
@@ -317,8 +318,8 @@ impl Maker {
             kind: new.kind,
             channel_family: new.channel_family,
             revision: 1,
-            created_at: self.now(),
-            updated_at: self.now(),
+            created_at: now,
+            updated_at: now,
             schedule_failure: None,
         };
         self.check_room_for_routing().await?;
@@ -368,13 +369,7 @@ impl Maker {
     ) -> Result<RoutingView> {
         for _ in 0..RETRIES {
             let current = self.routing_or_404(id).await?;
-            if let Some(expected) = if_match {
-                if expected != current.revision {
-                    return Err(MakerError::PreconditionFailed {
-                        current: current.revision,
-                    });
-                }
-            }
+            check_revision(if_match, current.revision)?;
             if patch.kind.is_some_and(|k| k != current.kind) {
                 return Err(MakerError::Immutable("kind"));
             }
@@ -458,6 +453,7 @@ impl Maker {
     ) -> Result<RoutingView> {
         let source = self.routing(id).await?;
         let reference = model::check_reference(reference)?;
+        let now = self.now();
         let routing = Routing {
             id: Uuid::now_v7(),
             name: model::check_name("name", name)?,
@@ -469,8 +465,8 @@ impl Maker {
             kind: source.routing.kind,
             channel_family: source.routing.channel_family,
             revision: 1,
-            created_at: self.now(),
-            updated_at: self.now(),
+            created_at: now,
+            updated_at: now,
             schedule_failure: None,
         };
         self.check_room_for_routing().await?;
@@ -714,13 +710,7 @@ impl Maker {
     ) -> Result<(VersionView, T)> {
         for _ in 0..RETRIES {
             let current = self.version_or_404(id).await?;
-            if let Some(expected) = if_match {
-                if expected != current.record.revision {
-                    return Err(MakerError::PreconditionFailed {
-                        current: current.record.revision,
-                    });
-                }
-            }
+            check_revision(if_match, current.record.revision)?;
             lifecycle::check_editable(&current.record)?;
             let routing = self.routing_or_404(current.record.routing_id).await?;
             let mut next = current.clone();
@@ -788,10 +778,8 @@ impl Maker {
         let mut after = before.clone();
         let now = self.now();
         let outcome = lifecycle::fire_scheduled(&mut after, id, state, now);
-        if let Err(e) = &outcome {
-            if e.code == "not_due" {
-                return Ok(());
-            }
+        if matches!(&outcome, Err(e) if e.code == "not_due") {
+            return Ok(());
         }
         let mut write = self.bumped(&routing);
         if let (RoutingWrite::Update { routing: next, .. }, Err(e)) = (&mut write, &outcome) {
@@ -864,19 +852,18 @@ impl Maker {
         }
         let mut schedule_days = HashMap::new();
         for v in &doc.versions {
-            if let Some(at) = v.scheduled_at {
-                if let Some(other) =
+            if let Some(at) = v.scheduled_at
+                && let Some(other) =
                     schedule_days.insert(at.to_zoned(self.time_zone.clone()).date(), v.number)
-                {
-                    return Err(MakerError::Rule(RuleError {
-                        code: "schedule_date_taken",
-                        message: format!(
-                            "versions {other} and {} are planned for production on the same date",
-                            v.number
-                        ),
-                        kind: lifecycle::RuleKind::Conflict,
-                    }));
-                }
+            {
+                return Err(MakerError::Rule(RuleError {
+                    code: "schedule_date_taken",
+                    message: format!(
+                        "versions {other} and {} are planned for production on the same date",
+                        v.number
+                    ),
+                    kind: lifecycle::RuleKind::Conflict,
+                }));
             }
         }
         self.check_room_for_routing().await?;
@@ -919,6 +906,14 @@ impl Maker {
             .map_err(|e| Self::reference_taken(e, &routing.reference))?;
         self.schedule_changed.notify_one();
         Ok(Imported { routing, report })
+    }
+}
+
+/// Refuses when the caller pinned a revision (`If-Match`) that is no longer the current one.
+fn check_revision(if_match: Option<u64>, current: u64) -> Result<()> {
+    match if_match {
+        Some(expected) if expected != current => Err(MakerError::PreconditionFailed { current }),
+        _ => Ok(()),
     }
 }
 

@@ -1,1 +1,304 @@
-fn main() {}
+//! `switchyard`: the smart-routing server and its command-line tools.
+
+mod config;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use flow::catalogue::{ObjectKind, Selector};
+use flow::compile::{Lookup, Resolver};
+use flow::document;
+use runtime::{Maker, MakerError, SystemClock};
+use store::SqliteStore;
+use tokio::sync::watch;
+
+use crate::config::Config;
+
+#[derive(Parser)]
+#[command(
+    name = "switchyard",
+    version,
+    about = "Smart-routing engine for contact centres"
+)]
+struct Cli {
+    /// TOML configuration file (also SWITCHYARD_CONFIG).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Data directory holding the SQLite database (also SWITCHYARD_DATA_DIR; default ./switchyard-data).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the server.
+    Serve {
+        /// ADDRESS:PORT to listen on (also SWITCHYARD_LISTEN; default 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Checks a routing document offline; prints its diagnostics; exits 1 on errors.
+    Validate {
+        /// The document (JSON).
+        file: PathBuf,
+    },
+    /// Imports a routing document as a new smart routing.
+    Import {
+        /// The document (JSON).
+        file: PathBuf,
+    },
+    /// Writes a smart routing, with all its versions, as a routing document.
+    Export {
+        /// The routing's reference.
+        reference: String,
+        /// Output file (default: standard output).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Prints the OpenAPI document of the HTTP API.
+    Openapi,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve { listen } => {
+            let config = Config::load(cli.config.as_deref(), listen, cli.data_dir)?;
+            serve(config).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Validate { file } => validate(&file),
+        Command::Import { file } => {
+            let config = Config::load(cli.config.as_deref(), None, cli.data_dir)?;
+            import(&config, &file).await
+        }
+        Command::Export { reference, output } => {
+            let config = Config::load(cli.config.as_deref(), None, cli.data_dir)?;
+            export(&config, &reference, output.as_deref()).await
+        }
+        Command::Openapi => {
+            println!("{}", api::openapi().to_pretty_json()?);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if config.log_json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn open_maker(config: &Config) -> anyhow::Result<(Arc<Maker>, SqliteStore)> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    let store = SqliteStore::open(&config.database_path())
+        .await
+        .with_context(|| format!("opening {}", config.database_path().display()))?;
+    let maker = Maker::new(
+        Arc::new(store.clone()),
+        Arc::new(SystemClock),
+        config.time_zone.clone(),
+    );
+    Ok((Arc::new(maker), store))
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    init_logging(&config);
+    let (maker, store) = open_maker(&config).await?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let scheduler = tokio::spawn(runtime::scheduler::run(maker.clone(), stop_rx));
+    let limits = api::HttpLimits {
+        max_body_bytes: config.max_body_bytes,
+        request_timeout: config.request_timeout,
+    };
+    let app = api::app(maker, limits);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, data_dir = %config.data_dir.display(), time_zone = %config.time_zone_name, "switchyard listening");
+    println!("listening on http://{addr}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    let _ = stop_tx.send(true);
+    let _ = scheduler.await;
+    store.close().await;
+    tracing::info!("switchyard stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// Offline: only the document's own routing can be resolved.
+struct OwnRouting(document::DocRouting);
+
+impl Resolver for OwnRouting {
+    fn lookup(&self, kind: ObjectKind, selector: &Selector) -> Lookup {
+        match (kind, selector) {
+            (ObjectKind::Routing, Selector::Reference { reference })
+                if reference.0 == self.0.reference =>
+            {
+                Lookup::Found(Some((self.0.kind, self.0.channel_family)))
+            }
+            _ => Lookup::Unchecked,
+        }
+    }
+}
+
+fn read_document(file: &Path) -> anyhow::Result<document::RoutingDocument> {
+    let meta = std::fs::metadata(file).with_context(|| format!("reading {}", file.display()))?;
+    if meta.len() > document::MAX_BYTES as u64 {
+        anyhow::bail!(
+            "{} is larger than {} bytes",
+            file.display(),
+            document::MAX_BYTES
+        );
+    }
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    document::parse(&text).with_context(|| file.display().to_string())
+}
+
+fn validate(file: &Path) -> anyhow::Result<ExitCode> {
+    let doc = match read_document(file) {
+        Ok(d) => d,
+        Err(e) => {
+            println!("error: {e:#}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let report = document::check(&doc, &OwnRouting(doc.routing.clone()));
+    for line in report.lines() {
+        println!("{line}");
+    }
+    let errors = report.problems.len()
+        + report
+            .versions
+            .iter()
+            .map(|v| v.compiled.error_count())
+            .sum::<usize>();
+    let warnings: usize = report
+        .versions
+        .iter()
+        .map(|v| v.compiled.warning_count())
+        .sum();
+    println!(
+        "{}: {} version(s), {errors} error(s), {warnings} warning(s)",
+        file.display(),
+        doc.versions.len()
+    );
+    Ok(if report.has_errors() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+async fn import(config: &Config, file: &Path) -> anyhow::Result<ExitCode> {
+    let doc = read_document(file)?;
+    let (maker, store) = open_maker(config).await?;
+    let outcome = maker.import(doc).await;
+    store.close().await;
+    match outcome {
+        Ok(imported) => {
+            for line in imported.report.lines() {
+                println!("{line}");
+            }
+            println!(
+                "imported smart routing '{}' ({}) as {}",
+                imported.routing.name, imported.routing.reference, imported.routing.id
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(MakerError::DocumentRejected(report)) => {
+            for line in report.lines() {
+                println!("{line}");
+            }
+            println!("not imported: the document has problems");
+            Ok(ExitCode::FAILURE)
+        }
+        Err(e) => {
+            println!("not imported: {e}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+async fn export(
+    config: &Config,
+    reference: &str,
+    output: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let (maker, store) = open_maker(config).await?;
+    let outcome = async {
+        let view = maker.routing_by_reference(reference).await?;
+        maker.export(view.routing.id).await
+    }
+    .await;
+    store.close().await;
+    let doc = match outcome {
+        Ok(doc) => doc,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let text = serde_json::to_string_pretty(&doc)? + "\n";
+    match output {
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?
+        }
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}

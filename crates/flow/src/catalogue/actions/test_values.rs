@@ -96,10 +96,10 @@ impl ActionType for TestValues {
                 (false, Some(_)) => issues.push(ParamIssue::new(format!("{path}.operand"), "this operator takes no value")),
                 _ => {}
             }
-            if let (Operator::Regex, Some(p)) = (c.operator, &c.operand) {
-                if let Err(e) = compile_user_regex(&p.0) {
-                    issues.push(ParamIssue::new(format!("{path}.operand"), format!("invalid regular expression: {e}")));
-                }
+            if let (Operator::Regex, Some(p)) = (c.operator, &c.operand)
+                && let Err(e) = compile_user_regex(&p.0)
+            {
+                issues.push(ParamIssue::new(format!("{path}.operand"), format!("invalid regular expression: {e}")));
             }
         }
     }

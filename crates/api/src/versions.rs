@@ -1,0 +1,462 @@
+//! `/routings/{id}/versions` and `/versions/{id}`: versions, their lifecycle verbs, and the
+//! editing of their action trees (`/actions`, `/links`).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use flow::tree::{ActionPatch, Link, LinkPatch, NewAction, Position, TreeError};
+use runtime::MakerError;
+use runtime::maker::VersionView;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::dto::*;
+use crate::problem::{ApiResult, IfMatch, JsonBody, PathParams, Problem, ProblemBody};
+
+const TAG: &str = "Versions";
+const TREE_TAG: &str = "Action trees";
+
+fn version_response(status: StatusCode, view: &VersionView) -> Response {
+    let etag = format!("\"{}\"", view.version.record.revision);
+    (status, [(header::ETAG, etag)], Json(VersionDto::from(view))).into_response()
+}
+
+/// Creates a development version, from zero (only Start) or as a copy of a version's tree.
+#[utoipa::path(post, path = "/routings/{id}/versions", tag = TAG, params(("id" = Uuid, Path)), request_body = CreateVersion,
+    responses((status = 201, body = VersionDto), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 422, body = ProblemBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+    JsonBody(body): JsonBody<CreateVersion>,
+) -> ApiResult<Response> {
+    let view = state
+        .maker
+        .create_version(id, &body.name, &body.description, body.copy_of)
+        .await?;
+    Ok(version_response(StatusCode::CREATED, &view))
+}
+
+/// A version with its tree and diagnostics. The `ETag` is its revision.
+#[utoipa::path(get, path = "/versions/{id}", tag = TAG, params(("id" = Uuid, Path)),
+    responses((status = 200, body = VersionDto), (status = 404, body = ProblemBody)))]
+pub async fn get(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<Response> {
+    Ok(version_response(
+        StatusCode::OK,
+        &state.maker.version(id).await?,
+    ))
+}
+
+/// Renames or re-describes a development version.
+#[utoipa::path(patch, path = "/versions/{id}", tag = TAG, params(("id" = Uuid, Path)), request_body = UpdateVersion,
+    responses((status = 200, body = VersionDto), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
+pub async fn update(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+    IfMatch(if_match): IfMatch,
+    JsonBody(body): JsonBody<UpdateVersion>,
+) -> ApiResult<Response> {
+    let (view, ()) = state
+        .maker
+        .edit(id, if_match, |v, _| {
+            if let Some(n) = &body.name {
+                v.record.name = flow::model::check_name("name", n)?;
+            }
+            if let Some(d) = &body.description {
+                v.record.description = flow::model::check_description(d)?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(version_response(StatusCode::OK, &view))
+}
+
+/// Deletes a development or backup version (never the production one).
+#[utoipa::path(delete, path = "/versions/{id}", tag = TAG, params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<StatusCode> {
+    state.maker.delete_version(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Duplicates a version of any status into a new development version.
+#[utoipa::path(post, path = "/versions/{id}/duplicate", tag = TAG, params(("id" = Uuid, Path)), request_body = DuplicateVersion,
+    responses((status = 201, body = VersionDto), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
+pub async fn duplicate(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let body: DuplicateVersion = if body.iter().all(u8::is_ascii_whitespace) {
+        DuplicateVersion::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            let code = if e.is_syntax() || e.is_eof() {
+                (StatusCode::BAD_REQUEST, "malformed_json")
+            } else {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body")
+            };
+            Problem::new(code.0, code.1, e.to_string())
+        })?
+    };
+    let view = state
+        .maker
+        .duplicate_version(id, body.name.as_deref())
+        .await?;
+    Ok(version_response(StatusCode::CREATED, &view))
+}
+
+/// Puts a development or backup version into production; the previous one goes to backup.
+#[utoipa::path(post, path = "/versions/{id}/put-in-production", tag = TAG, params(("id" = Uuid, Path)),
+    responses((status = 200, body = VersionDto), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
+pub async fn put_in_production(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<Response> {
+    Ok(version_response(
+        StatusCode::OK,
+        &state.maker.put_in_production(id).await?,
+    ))
+}
+
+/// Puts a development version in test.
+#[utoipa::path(post, path = "/versions/{id}/put-in-test", tag = TAG, params(("id" = Uuid, Path)),
+    responses((status = 200, body = VersionDto), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
+pub async fn put_in_test(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<Response> {
+    Ok(version_response(
+        StatusCode::OK,
+        &state.maker.put_in_test(id).await?,
+    ))
+}
+
+/// Takes a version out of test.
+#[utoipa::path(post, path = "/versions/{id}/remove-from-test", tag = TAG, params(("id" = Uuid, Path)),
+    responses((status = 200, body = VersionDto), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
+pub async fn remove_from_test(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<Response> {
+    Ok(version_response(
+        StatusCode::OK,
+        &state.maker.remove_from_test(id).await?,
+    ))
+}
+
+/// Plans the production of a development version at a future time (one per calendar day of
+/// the deployment's time zone and routing).
+#[utoipa::path(post, path = "/versions/{id}/schedule", tag = TAG, params(("id" = Uuid, Path)), request_body = ScheduleRequest,
+    responses((status = 200, body = VersionDto), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 422, body = ProblemBody)))]
+pub async fn schedule(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+    JsonBody(body): JsonBody<ScheduleRequest>,
+) -> ApiResult<Response> {
+    Ok(version_response(
+        StatusCode::OK,
+        &state.maker.schedule(id, body.at).await?,
+    ))
+}
+
+/// Removes the planned production of a version.
+#[utoipa::path(post, path = "/versions/{id}/unschedule", tag = TAG, params(("id" = Uuid, Path)),
+    responses((status = 200, body = VersionDto), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
+pub async fn unschedule(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<Response> {
+    Ok(version_response(
+        StatusCode::OK,
+        &state.maker.unschedule(id).await?,
+    ))
+}
+
+// ----- tree edits -----
+
+/// The version after an edit, with the action or link the edit created or changed.
+#[derive(Serialize, ToSchema)]
+pub struct EditResult {
+    pub action: Option<ActionDto>,
+    pub link: Option<LinkDto>,
+    pub version: VersionDto,
+}
+
+fn edit_response(
+    status: StatusCode,
+    view: &VersionView,
+    action: Option<Uuid>,
+    link: Option<Uuid>,
+) -> Response {
+    let tree = &view.version.tree;
+    let result = EditResult {
+        action: action.and_then(|a| tree.action(a)).map(Into::into),
+        link: link.and_then(|l| tree.link(l)).map(Into::into),
+        version: view.into(),
+    };
+    let etag = format!("\"{}\"", view.version.record.revision);
+    (status, [(header::ETAG, etag)], Json(result)).into_response()
+}
+
+fn position(p: Option<PositionDto>) -> Position {
+    p.map(|p| Position { x: p.x, y: p.y }).unwrap_or_default()
+}
+
+/// Adds an action: a type with parameters, or a copy of another action; optionally after an
+/// action in a branch, or between the two actions of a link. Honours `If-Match`.
+#[utoipa::path(post, path = "/versions/{id}/actions", tag = TREE_TAG, params(("id" = Uuid, Path)), request_body = CreateAction,
+    responses((status = 201, body = EditResult), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
+pub async fn create_action(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+    IfMatch(if_match): IfMatch,
+    JsonBody(body): JsonBody<CreateAction>,
+) -> ApiResult<Response> {
+    let (action_type, params, source_name, source_record) = match (
+        &body.action_type,
+        &body.copy_from,
+    ) {
+        (Some(t), None) => (
+            t.clone(),
+            body.params.clone().unwrap_or(serde_json::Value::Null),
+            None,
+            None,
+        ),
+        (None, Some(src)) => {
+            if body.params.is_some() {
+                return Err(Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_body",
+                    "a copied action takes its parameters from its source; change them afterwards",
+                ));
+            }
+            let source = state.maker.version(src.version_id).await?;
+            let action = source.version.tree.action(src.action_id).ok_or_else(|| {
+                Problem::not_found(format!(
+                    "action {} in version {}",
+                    src.action_id, src.version_id
+                ))
+            })?;
+            (
+                action.action_type.clone(),
+                action.params.clone(),
+                action.name.clone(),
+                Some(action.record_passage),
+            )
+        }
+        _ => {
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                "give either 'type' (with 'params') or 'copy_from'",
+            ));
+        }
+    };
+    if body.after.is_some() && body.between.is_some() {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            "give at most one of 'after' and 'between'",
+        ));
+    }
+    let action_id = Uuid::now_v7();
+    let link_id = Uuid::now_v7();
+    let new = NewAction {
+        id: action_id,
+        action_type,
+        name: body.name.clone().or(source_name),
+        params,
+        record_passage: body.record_passage.or(source_record).unwrap_or(false),
+        position: position(body.position),
+    };
+    let (view, linked) = state
+        .maker
+        .edit(id, if_match, |v, family| {
+            match (&body.after, &body.between) {
+                (Some(after), _) => {
+                    v.tree.add_action(
+                        family,
+                        new.clone(),
+                        Some((after.action_id, after.branch.clone(), link_id)),
+                    )?;
+                    Ok(true)
+                }
+                (_, Some(between)) => {
+                    v.tree.insert_between(
+                        family,
+                        new.clone(),
+                        between.link_id,
+                        between.out_branch.clone(),
+                        link_id,
+                    )?;
+                    Ok(true)
+                }
+                _ => {
+                    v.tree.add_action(family, new.clone(), None)?;
+                    Ok(false)
+                }
+            }
+        })
+        .await?;
+    Ok(edit_response(
+        StatusCode::CREATED,
+        &view,
+        Some(action_id),
+        linked.then_some(link_id),
+    ))
+}
+
+fn action_exists(v: &flow::Version, action_id: Uuid) -> Result<(), MakerError> {
+    v.tree.action(action_id).map(|_| ()).ok_or_else(|| {
+        MakerError::NotFound(format!("action {action_id} in version {}", v.record.id))
+    })
+}
+
+/// Changes an action's parameters, name, passage recording or position (its type is fixed).
+#[utoipa::path(patch, path = "/versions/{id}/actions/{action_id}", tag = TREE_TAG, params(("id" = Uuid, Path), ("action_id" = Uuid, Path)), request_body = UpdateAction,
+    responses((status = 200, body = EditResult), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
+pub async fn update_action(
+    State(state): State<AppState>,
+    PathParams((id, action_id)): PathParams<(Uuid, Uuid)>,
+    IfMatch(if_match): IfMatch,
+    JsonBody(body): JsonBody<UpdateAction>,
+) -> ApiResult<Response> {
+    let patch = ActionPatch {
+        name: body.name,
+        params: body.params,
+        record_passage: body.record_passage,
+        position: body.position.map(|p| Position { x: p.x, y: p.y }),
+    };
+    let (view, ()) = state
+        .maker
+        .edit(id, if_match, |v, family| {
+            action_exists(v, action_id)?;
+            Ok(v.tree.update_action(family, action_id, patch.clone())?)
+        })
+        .await?;
+    Ok(edit_response(StatusCode::OK, &view, Some(action_id), None))
+}
+
+/// Deletes an action and its links (Start cannot be deleted).
+#[utoipa::path(delete, path = "/versions/{id}/actions/{action_id}", tag = TREE_TAG, params(("id" = Uuid, Path), ("action_id" = Uuid, Path)),
+    responses((status = 200, body = EditResult), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
+pub async fn delete_action(
+    State(state): State<AppState>,
+    PathParams((id, action_id)): PathParams<(Uuid, Uuid)>,
+    IfMatch(if_match): IfMatch,
+) -> ApiResult<Response> {
+    let (view, ()) = state
+        .maker
+        .edit(id, if_match, |v, _| {
+            action_exists(v, action_id)?;
+            Ok(v.tree.delete_action(action_id)?)
+        })
+        .await?;
+    Ok(edit_response(StatusCode::OK, &view, None, None))
+}
+
+/// Links a branch of an action to another action of the same version.
+#[utoipa::path(post, path = "/versions/{id}/links", tag = TREE_TAG, params(("id" = Uuid, Path)), request_body = CreateLink,
+    responses((status = 201, body = EditResult), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
+pub async fn create_link(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+    IfMatch(if_match): IfMatch,
+    JsonBody(body): JsonBody<CreateLink>,
+) -> ApiResult<Response> {
+    let link_id = Uuid::now_v7();
+    let (view, ()) = state
+        .maker
+        .edit(id, if_match, |v, family| {
+            let link = Link {
+                id: link_id,
+                from: body.from,
+                branch: body.branch.clone(),
+                to: body.to,
+            };
+            Ok(v.tree.add_link(family, link)?)
+        })
+        .await?;
+    Ok(edit_response(
+        StatusCode::CREATED,
+        &view,
+        None,
+        Some(link_id),
+    ))
+}
+
+/// Re-points a link (new source, branch or target).
+#[utoipa::path(patch, path = "/versions/{id}/links/{link_id}", tag = TREE_TAG, params(("id" = Uuid, Path), ("link_id" = Uuid, Path)), request_body = UpdateLink,
+    responses((status = 200, body = EditResult), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
+pub async fn update_link(
+    State(state): State<AppState>,
+    PathParams((id, link_id)): PathParams<(Uuid, Uuid)>,
+    IfMatch(if_match): IfMatch,
+    JsonBody(body): JsonBody<UpdateLink>,
+) -> ApiResult<Response> {
+    let patch = LinkPatch {
+        from: body.from,
+        branch: body.branch,
+        to: body.to,
+    };
+    let (view, ()) = state
+        .maker
+        .edit(id, if_match, |v, family| {
+            match v.tree.update_link(family, link_id, patch.clone()) {
+                Err(TreeError::LinkNotFound(l)) => Err(MakerError::NotFound(format!("link {l}"))),
+                other => Ok(other?),
+            }
+        })
+        .await?;
+    Ok(edit_response(StatusCode::OK, &view, None, Some(link_id)))
+}
+
+/// Deletes a link.
+#[utoipa::path(delete, path = "/versions/{id}/links/{link_id}", tag = TREE_TAG, params(("id" = Uuid, Path), ("link_id" = Uuid, Path)),
+    responses((status = 200, body = EditResult), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody)))]
+pub async fn delete_link(
+    State(state): State<AppState>,
+    PathParams((id, link_id)): PathParams<(Uuid, Uuid)>,
+    IfMatch(if_match): IfMatch,
+) -> ApiResult<Response> {
+    let (view, ()) = state
+        .maker
+        .edit(id, if_match, |v, _| match v.tree.delete_link(link_id) {
+            Err(TreeError::LinkNotFound(l)) => Err(MakerError::NotFound(format!("link {l}"))),
+            other => Ok(other?),
+        })
+        .await?;
+    Ok(edit_response(StatusCode::OK, &view, None, None))
+}
+
+// ----- catalogue -----
+
+/// The whole action catalogue: categories, channel families, branches and the JSON Schema of
+/// each action type's parameters.
+#[utoipa::path(get, path = "/action-types", tag = "Catalogue", responses((status = 200, body = CatalogueDto)))]
+pub async fn catalogue() -> Json<CatalogueDto> {
+    Json(CatalogueDto {
+        items: flow::catalogue::all()
+            .iter()
+            .map(|s| ActionTypeDto::from(*s))
+            .collect(),
+    })
+}
+
+/// One action type.
+#[utoipa::path(get, path = "/action-types/{type}", tag = "Catalogue", params(("type" = String, Path)),
+    responses((status = 200, body = ActionTypeDto), (status = 404, body = ProblemBody)))]
+pub async fn action_type(PathParams(key): PathParams<String>) -> ApiResult<Json<ActionTypeDto>> {
+    flow::catalogue::get(&key)
+        .map(|s| Json(ActionTypeDto::from(s)))
+        .ok_or_else(|| Problem::not_found(format!("action type '{key}'")))
+}

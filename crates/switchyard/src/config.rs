@@ -1,0 +1,132 @@
+//! Configuration: command-line flags, then `SWITCHYARD_*` environment variables, then a TOML
+//! file (`--config` / `SWITCHYARD_CONFIG`), then defaults. Everything is optional.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+/// What the TOML file may hold (every key optional; unknown keys are refused).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub time_zone: Option<String>,
+    pub log_format: Option<String>,
+    pub log_level: Option<String>,
+    pub max_body_bytes: Option<usize>,
+    pub request_timeout_seconds: Option<u64>,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub time_zone: jiff::tz::TimeZone,
+    pub time_zone_name: String,
+    pub log_json: bool,
+    pub log_level: String,
+    pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "switchyard-data";
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn env_parse<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>>
+where
+    T::Err: std::fmt::Display,
+{
+    match env(name) {
+        None => Ok(None),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("{name}={v:?}: {e}")),
+    }
+}
+
+impl Config {
+    /// Resolves the configuration. `listen` and `data_dir` are the command-line flags.
+    pub fn load(
+        config_file: Option<&Path>,
+        listen: Option<String>,
+        data_dir: Option<PathBuf>,
+    ) -> anyhow::Result<Config> {
+        let file_path = config_file
+            .map(Path::to_path_buf)
+            .or_else(|| env("SWITCHYARD_CONFIG").map(PathBuf::from));
+        let file: FileConfig = match &file_path {
+            None => FileConfig::default(),
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading configuration file {}", p.display()))?;
+                toml::from_str(&text)
+                    .with_context(|| format!("in configuration file {}", p.display()))?
+            }
+        };
+        let listen = listen
+            .or_else(|| env("SWITCHYARD_LISTEN"))
+            .or(file.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.into());
+        let listen: SocketAddr = listen
+            .parse()
+            .with_context(|| format!("listen address {listen:?} is not ADDRESS:PORT"))?;
+        let data_dir = data_dir
+            .or_else(|| env("SWITCHYARD_DATA_DIR").map(PathBuf::from))
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let time_zone_name = env("SWITCHYARD_TIME_ZONE")
+            .or(file.time_zone)
+            .unwrap_or_else(|| "UTC".into());
+        let time_zone = jiff::tz::TimeZone::get(&time_zone_name)
+            .with_context(|| format!("unknown time zone {time_zone_name:?}"))?;
+        let log_format = env("SWITCHYARD_LOG_FORMAT")
+            .or(file.log_format)
+            .unwrap_or_else(|| "pretty".into());
+        let log_json = match log_format.as_str() {
+            "json" => true,
+            "pretty" => false,
+            other => bail!("log format {other:?} must be 'pretty' or 'json'"),
+        };
+        let log_level = env("SWITCHYARD_LOG_LEVEL")
+            .or(file.log_level)
+            .unwrap_or_else(|| "info".into());
+        let max_body_bytes = env_parse("SWITCHYARD_MAX_BODY_BYTES")?
+            .or(file.max_body_bytes)
+            .unwrap_or(8 * 1024 * 1024);
+        if !(1024..=64 * 1024 * 1024).contains(&max_body_bytes) {
+            bail!("max_body_bytes must be between 1 KiB and 64 MiB");
+        }
+        let timeout = env_parse("SWITCHYARD_REQUEST_TIMEOUT_SECONDS")?
+            .or(file.request_timeout_seconds)
+            .unwrap_or(30);
+        if !(1..=600).contains(&timeout) {
+            bail!("request_timeout_seconds must be between 1 and 600");
+        }
+        Ok(Config {
+            listen,
+            data_dir,
+            time_zone,
+            time_zone_name,
+            log_json,
+            log_level,
+            max_body_bytes,
+            request_timeout: Duration::from_secs(timeout),
+        })
+    }
+
+    /// The SQLite database file.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("switchyard.db")
+    }
+}
