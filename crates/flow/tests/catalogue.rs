@@ -17,14 +17,16 @@ fn links_then(extra: &[&'static str]) -> Vec<&'static str> {
 }
 
 /// (type key, seed label, category, messaging?, email?, branch labels)
-fn table() -> Vec<(
+type Row = (
     &'static str,
     &'static str,
     &'static str,
     bool,
     bool,
     Vec<&'static str>,
-)> {
+);
+
+fn table() -> Vec<Row> {
     vec![
         ("start", "Start", "actions_and_tree", true, true, vec!["OK"]),
         (
