@@ -1,0 +1,246 @@
+//! End to end: the real `switchyard` binary on a temporary SQLite file, driven over HTTP on
+//! loopback and through its command line.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_switchyard");
+
+struct Running {
+    child: Child,
+    base: String,
+}
+
+impl Running {
+    fn start(data: &Path) -> Running {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data)
+            .env("SWITCHYARD_TIME_ZONE", "Europe/Paris")
+            .env("SWITCHYARD_LOG_LEVEL", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the binary starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_owned();
+        Running { child, base }
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// SIGTERM: graceful shutdown.
+    fn stop(mut self) {
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "graceful shutdown exits 0: {status}");
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("the server did not stop on SIGTERM");
+    }
+}
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Api {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.http.request(method, format!("{}/api/v1/{path}", self.base));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+    async fn ok(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let (status, body) = self.call(method, path, body).await;
+        assert!((200..300).contains(&status), "{path}: {status} {body}");
+        body
+    }
+    async fn get(&self, path: &str) -> Value {
+        self.ok(reqwest::Method::GET, path, None).await
+    }
+    async fn post(&self, path: &str, body: Value) -> Value {
+        self.ok(reqwest::Method::POST, path, Some(body)).await
+    }
+}
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_owned()
+}
+
+/// Builds Start → checkpoint → load sharing → (menu | message) → test values → queue.
+async fn build_tree(api: &Api, version: &Value) {
+    let vid = id(version);
+    let start = version["tree"]["actions"][0]["id"].as_str().unwrap().to_owned();
+    let add = |ty: &'static str, params: Value, after: Option<(String, &'static str)>| {
+        let mut body = json!({"type": ty, "params": params, "record_passage": true});
+        if let Some((a, b)) = after {
+            body["after"] = json!({"action_id": a, "branch": b});
+        }
+        let path = format!("versions/{vid}/actions");
+        async move { api.post(&path, body).await["action"]["id"].as_str().unwrap().to_owned() }
+    };
+    let checkpoint = add("add_checkpoint", json!({"checkpoint": {"by": "reference", "reference": "ENTRY"}}), Some((start, "ok"))).await;
+    let split = add("load_sharing", json!({"loads": [50, 50]}), Some((checkpoint.clone(), "ok"))).await;
+    let menu = add("message_with_choice", json!({"message": "Sales or support?", "wait_seconds": 300, "choices": [{"label": "Sales"}, {"label": "Support"}]}), Some((split.clone(), "link_1"))).await;
+    let hello = add("simple_message", json!({"message": "Hello {{ customer.first_name }}"}), Some((split, "link_2"))).await;
+    let test = add("test_values", json!({"match": "any", "conditions": [{"value": "{{ customer.segment }}", "operator": "equals", "operand": "vip"}]}), Some((hello, "ok"))).await;
+    add("distribute_to_queue", json!({"target": {"to": "queue", "queue": {"by": "reference", "reference": "SALES"}}, "prioritize": true}), Some((menu.clone(), "link_1"))).await;
+    api.post(&format!("versions/{vid}/links"), json!({"from": test, "branch": "yes", "to": menu})).await;
+}
+
+fn cli(args: &[&str], data: &Path) -> (bool, String) {
+    let out = Command::new(BIN).args(args).arg("--data-dir").arg(data).output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+}
+
+async fn snapshot(api: &Api) -> Value {
+    let mut all = Vec::new();
+    for r in api.get("routings?limit=200").await["items"].as_array().unwrap() {
+        let routing = api.get(&format!("routings/{}", id(r))).await;
+        let mut versions = Vec::new();
+        for v in routing["versions"].as_array().unwrap() {
+            versions.push(api.get(&format!("versions/{}", id(v))).await);
+        }
+        all.push(json!({"routing": routing, "versions": versions}));
+    }
+    Value::Array(all)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_whole_lifecycle_survives_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Running::start(&data);
+    let api = Api { http: reqwest::Client::new(), base: server.base.clone() };
+
+    let routing = api.post("routings", json!({"name": "Support chat", "reference": "SUPPORT", "kind": "interaction_start", "channel_family": "messaging", "description": "WhatsApp and web chat"})).await;
+    let r = id(&routing);
+    let v1 = api.post(&format!("routings/{r}/versions"), json!({"name": "Launch"})).await;
+    build_tree(&api, &v1).await;
+    let v1 = api.get(&format!("versions/{}", id(&v1))).await;
+    assert_eq!(v1["diagnostics"]["errors"], 0, "{}", v1["diagnostics"]);
+    api.post(&format!("versions/{}/put-in-production", id(&v1)), json!({})).await;
+
+    // v2 copies v1's tree, goes to production; v1 becomes backup; then v1 is restored
+    let v2 = api.post(&format!("routings/{r}/versions"), json!({"name": "Spring", "copy_of": id(&v1)})).await;
+    assert_eq!(v2["tree"]["actions"].as_array().unwrap().len(), v1["tree"]["actions"].as_array().unwrap().len());
+    api.post(&format!("versions/{}/put-in-test", id(&v2)), json!({})).await;
+    api.post(&format!("versions/{}/put-in-production", id(&v2)), json!({})).await;
+    assert_eq!(api.get(&format!("versions/{}", id(&v1))).await["status"], "backup");
+    api.post(&format!("versions/{}/put-in-production", id(&v1)), json!({})).await;
+    assert_eq!(api.get(&format!("versions/{}", id(&v2))).await["status"], "backup");
+
+    // two plans: one cancelled, one that falls due while the server is down
+    let v3 = api.post(&format!("versions/{}/duplicate", id(&v2)), json!({"name": "Summer"})).await;
+    let v4 = api.post(&format!("versions/{}/duplicate", id(&v2)), json!({"name": "Autumn"})).await;
+    let soon = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3);
+    let later = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 30);
+    api.post(&format!("versions/{}/schedule", id(&v3)), json!({"at": soon.to_string()})).await;
+    api.post(&format!("versions/{}/schedule", id(&v4)), json!({"at": later.to_string()})).await;
+    api.post(&format!("versions/{}/unschedule", id(&v4)), json!({})).await;
+
+    // copy, export and import over HTTP
+    let copy = api.post(&format!("routings/{r}/copy"), json!({"name": "Support chat (copy)", "reference": "SUPPORT-COPY"})).await;
+    assert_eq!(copy["versions"].as_array().unwrap().len(), 4);
+    let mut doc = api.get(&format!("routings/{r}/export")).await;
+    doc["routing"]["reference"] = "SUPPORT-IMPORTED".into();
+    doc["versions"][2]["scheduled_at"] = Value::Null;
+    api.post("routings/import", doc).await;
+
+    let before = snapshot(&api).await;
+    server.kill();
+
+    // restart after kill -9, before the plan is due: everything is as it was
+    let server = Running::start(&data);
+    let api = Api { http: reqwest::Client::new(), base: server.base.clone() };
+    assert_eq!(snapshot(&api).await, before, "everything survives kill -9");
+    server.stop();
+
+    // the plan falls due while the server is down, and fires at start-up
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let server = Running::start(&data);
+    let api = Api { http: reqwest::Client::new(), base: server.base.clone() };
+    let mut status = Value::Null;
+    for _ in 0..100 {
+        status = api.get(&format!("versions/{}", id(&v3))).await["status"].clone();
+        if status == "production" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, "production");
+    assert_eq!(api.get(&format!("versions/{}", id(&v1))).await["status"], "backup");
+    assert_eq!(api.get(&format!("versions/{}", id(&v4))).await["status"], "development", "the cancelled plan did not fire");
+    server.stop();
+
+    // the CLI works on the same data directory
+    let (ok, out) = cli(&["export", "SUPPORT"], &data);
+    assert!(ok, "{out}");
+    let exported: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(exported["versions"].as_array().unwrap().len(), 4);
+    let file = dir.path().join("support.json");
+    let (ok, out) = cli(&["export", "SUPPORT", "--output", file.to_str().unwrap()], &data);
+    assert!(ok, "{out}");
+    let (ok, out) = cli(&["validate", file.to_str().unwrap()], &data);
+    assert!(ok, "{out}");
+    assert!(out.contains("0 error(s)"), "{out}");
+    let (ok, out) = cli(&["import", file.to_str().unwrap()], &data);
+    assert!(!ok && out.contains("already used"), "a taken reference is refused: {out}");
+    let (ok, out) = cli(&["export", "NOPE"], &data);
+    assert!(!ok && out.contains("NOPE"), "{out}");
+}
+
+#[test]
+fn validate_names_each_problem_and_exits_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = "00000000-0000-0000-0000-000000000001";
+    let msg = "00000000-0000-0000-0000-000000000002";
+    let good = json!({
+        "format": "switchyard.routing", "format_version": 1,
+        "routing": {"reference": "CLI", "name": "CLI", "kind": "interaction_start", "channel_family": "messaging"},
+        "versions": [{"number": 1, "name": "v1", "status": "production", "tree": {
+            "actions": [{"id": start, "type": "start", "params": {}}, {"id": msg, "type": "simple_message", "params": {"message": "Hi"}}],
+            "links": [{"id": "00000000-0000-0000-0000-000000000003", "from": start, "branch": "ok", "to": msg}]
+        }}]
+    });
+    let path = dir.path().join("good.json");
+    std::fs::write(&path, good.to_string()).unwrap();
+    let (ok, out) = cli(&["validate", path.to_str().unwrap()], dir.path());
+    assert!(ok, "{out}");
+
+    let mut bad = good.clone();
+    bad["versions"][0]["tree"]["actions"][1]["params"] = json!({"message": ""});
+    bad["versions"][0]["tree"]["actions"].as_array_mut().unwrap().push(json!({"id": "00000000-0000-0000-0000-000000000009", "type": "detect_keywords", "params": {}}));
+    bad["versions"][0]["tree"]["links"].as_array_mut().unwrap().push(json!({"id": "00000000-0000-0000-0000-000000000004", "from": msg, "branch": "sideways", "to": start}));
+    let path = dir.path().join("bad.json");
+    std::fs::write(&path, bad.to_string()).unwrap();
+    let (ok, out) = cli(&["validate", path.to_str().unwrap()], dir.path());
+    assert!(!ok, "{out}");
+    for expected in ["invalid_parameters", "action_not_in_family", "unknown_branch", "cannot be in production", "unreachable_action"] {
+        assert!(out.contains(expected), "{expected} missing from:\n{out}");
+    }
+
+    std::fs::write(&path, "{ not json").unwrap();
+    let (ok, out) = cli(&["validate", path.to_str().unwrap()], dir.path());
+    assert!(!ok && out.contains("not valid JSON"), "{out}");
+}
