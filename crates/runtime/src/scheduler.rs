@@ -13,6 +13,9 @@ use crate::maker::Maker;
 /// (the CLI's `import`) are picked up too.
 const MAX_SLEEP: SignedDuration = SignedDuration::from_secs(30);
 
+/// Pause before trying again a planned production that could not be carried out.
+const RETRY_AFTER: SignedDuration = SignedDuration::from_secs(1);
+
 /// Runs until `shutdown` turns true.
 pub async fn run(maker: Arc<Maker>, mut shutdown: watch::Receiver<bool>) {
     let clock = maker.clock();

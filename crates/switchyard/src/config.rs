@@ -130,3 +130,47 @@ impl Config {
         self.data_dir.join("switchyard.db")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let dir = std::env::temp_dir().join(format!("switchyard-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("switchyard.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\ntime_zone = \"Europe/Paris\"\nlog_format = \"json\"\nrequest_timeout_seconds = 5\n").unwrap();
+        let c = Config::load(Some(&file), None, None).unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.time_zone_name, "Europe/Paris");
+        assert!(c.log_json);
+        assert_eq!(c.request_timeout, Duration::from_secs(5));
+        assert_eq!(c.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
+        let c = Config::load(
+            Some(&file),
+            Some("127.0.0.1:9100".into()),
+            Some("/tmp/x".into()),
+        )
+        .unwrap();
+        assert_eq!(
+            (c.listen.port(), c.data_dir),
+            (9100, PathBuf::from("/tmp/x"))
+        );
+        assert_eq!(c.database_path(), PathBuf::from("/tmp/x/switchyard.db"));
+
+        std::fs::write(&file, "colour = \"red\"\n").unwrap();
+        assert!(
+            Config::load(Some(&file), None, None)
+                .unwrap_err()
+                .to_string()
+                .contains("configuration file")
+        );
+        std::fs::write(&file, "time_zone = \"Mars/Olympus\"\n").unwrap();
+        assert!(Config::load(Some(&file), None, None).is_err());
+        std::fs::write(&file, "request_timeout_seconds = 0\n").unwrap();
+        assert!(Config::load(Some(&file), None, None).is_err());
+        assert!(Config::load(None, Some("nowhere".into()), None).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -27,8 +27,14 @@ impl Running {
             .spawn()
             .expect("the binary starts");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_owned();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
         Running { child, base }
     }
 
@@ -40,7 +46,10 @@ impl Running {
 
     /// SIGTERM: graceful shutdown.
     fn stop(mut self) {
-        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
         assert!(status.success());
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
@@ -61,14 +70,19 @@ struct Api {
 
 impl Api {
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self.http.request(method, format!("{}/api/v1/{path}", self.base));
+        let mut req = self
+            .http
+            .request(method, format!("{}/api/v1/{path}", self.base));
         if let Some(b) = body {
             req = req.json(&b);
         }
         let resp = req.send().await.unwrap();
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
     async fn ok(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
         let (status, body) = self.call(method, path, body).await;
@@ -90,32 +104,70 @@ fn id(v: &Value) -> String {
 /// Builds Start → checkpoint → load sharing → (menu | message) → test values → queue.
 async fn build_tree(api: &Api, version: &Value) {
     let vid = id(version);
-    let start = version["tree"]["actions"][0]["id"].as_str().unwrap().to_owned();
+    let start = version["tree"]["actions"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let add = |ty: &'static str, params: Value, after: Option<(String, &'static str)>| {
         let mut body = json!({"type": ty, "params": params, "record_passage": true});
         if let Some((a, b)) = after {
             body["after"] = json!({"action_id": a, "branch": b});
         }
         let path = format!("versions/{vid}/actions");
-        async move { api.post(&path, body).await["action"]["id"].as_str().unwrap().to_owned() }
+        async move {
+            api.post(&path, body).await["action"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
     };
-    let checkpoint = add("add_checkpoint", json!({"checkpoint": {"by": "reference", "reference": "ENTRY"}}), Some((start, "ok"))).await;
-    let split = add("load_sharing", json!({"loads": [50, 50]}), Some((checkpoint.clone(), "ok"))).await;
+    let checkpoint = add(
+        "add_checkpoint",
+        json!({"checkpoint": {"by": "reference", "reference": "ENTRY"}}),
+        Some((start, "ok")),
+    )
+    .await;
+    let split = add(
+        "load_sharing",
+        json!({"loads": [50, 50]}),
+        Some((checkpoint.clone(), "ok")),
+    )
+    .await;
     let menu = add("message_with_choice", json!({"message": "Sales or support?", "wait_seconds": 300, "choices": [{"label": "Sales"}, {"label": "Support"}]}), Some((split.clone(), "link_1"))).await;
-    let hello = add("simple_message", json!({"message": "Hello {{ customer.first_name }}"}), Some((split, "link_2"))).await;
+    let hello = add(
+        "simple_message",
+        json!({"message": "Hello {{ customer.first_name }}"}),
+        Some((split, "link_2")),
+    )
+    .await;
     let test = add("test_values", json!({"match": "any", "conditions": [{"value": "{{ customer.segment }}", "operator": "equals", "operand": "vip"}]}), Some((hello, "ok"))).await;
     add("distribute_to_queue", json!({"target": {"to": "queue", "queue": {"by": "reference", "reference": "SALES"}}, "prioritize": true}), Some((menu.clone(), "link_1"))).await;
-    api.post(&format!("versions/{vid}/links"), json!({"from": test, "branch": "yes", "to": menu})).await;
+    api.post(
+        &format!("versions/{vid}/links"),
+        json!({"from": test, "branch": "yes", "to": menu}),
+    )
+    .await;
 }
 
 fn cli(args: &[&str], data: &Path) -> (bool, String) {
-    let out = Command::new(BIN).args(args).arg("--data-dir").arg(data).output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+    let out = Command::new(BIN)
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
 }
 
 async fn snapshot(api: &Api) -> Value {
     let mut all = Vec::new();
-    for r in api.get("routings?limit=200").await["items"].as_array().unwrap() {
+    for r in api.get("routings?limit=200").await["items"]
+        .as_array()
+        .unwrap()
+    {
         let routing = api.get(&format!("routings/{}", id(r))).await;
         let mut versions = Vec::new();
         for v in routing["versions"].as_array().unwrap() {
@@ -131,36 +183,92 @@ async fn a_whole_lifecycle_survives_restarts() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let server = Running::start(&data);
-    let api = Api { http: reqwest::Client::new(), base: server.base.clone() };
+    let api = Api {
+        http: reqwest::Client::new(),
+        base: server.base.clone(),
+    };
 
     let routing = api.post("routings", json!({"name": "Support chat", "reference": "SUPPORT", "kind": "interaction_start", "channel_family": "messaging", "description": "WhatsApp and web chat"})).await;
     let r = id(&routing);
-    let v1 = api.post(&format!("routings/{r}/versions"), json!({"name": "Launch"})).await;
+    let v1 = api
+        .post(&format!("routings/{r}/versions"), json!({"name": "Launch"}))
+        .await;
     build_tree(&api, &v1).await;
     let v1 = api.get(&format!("versions/{}", id(&v1))).await;
     assert_eq!(v1["diagnostics"]["errors"], 0, "{}", v1["diagnostics"]);
-    api.post(&format!("versions/{}/put-in-production", id(&v1)), json!({})).await;
+    api.post(
+        &format!("versions/{}/put-in-production", id(&v1)),
+        json!({}),
+    )
+    .await;
 
     // v2 copies v1's tree, goes to production; v1 becomes backup; then v1 is restored
-    let v2 = api.post(&format!("routings/{r}/versions"), json!({"name": "Spring", "copy_of": id(&v1)})).await;
-    assert_eq!(v2["tree"]["actions"].as_array().unwrap().len(), v1["tree"]["actions"].as_array().unwrap().len());
-    api.post(&format!("versions/{}/put-in-test", id(&v2)), json!({})).await;
-    api.post(&format!("versions/{}/put-in-production", id(&v2)), json!({})).await;
-    assert_eq!(api.get(&format!("versions/{}", id(&v1))).await["status"], "backup");
-    api.post(&format!("versions/{}/put-in-production", id(&v1)), json!({})).await;
-    assert_eq!(api.get(&format!("versions/{}", id(&v2))).await["status"], "backup");
+    let v2 = api
+        .post(
+            &format!("routings/{r}/versions"),
+            json!({"name": "Spring", "copy_of": id(&v1)}),
+        )
+        .await;
+    assert_eq!(
+        v2["tree"]["actions"].as_array().unwrap().len(),
+        v1["tree"]["actions"].as_array().unwrap().len()
+    );
+    api.post(&format!("versions/{}/put-in-test", id(&v2)), json!({}))
+        .await;
+    api.post(
+        &format!("versions/{}/put-in-production", id(&v2)),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        api.get(&format!("versions/{}", id(&v1))).await["status"],
+        "backup"
+    );
+    api.post(
+        &format!("versions/{}/put-in-production", id(&v1)),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        api.get(&format!("versions/{}", id(&v2))).await["status"],
+        "backup"
+    );
 
     // two plans: one cancelled, one that falls due while the server is down
-    let v3 = api.post(&format!("versions/{}/duplicate", id(&v2)), json!({"name": "Summer"})).await;
-    let v4 = api.post(&format!("versions/{}/duplicate", id(&v2)), json!({"name": "Autumn"})).await;
+    let v3 = api
+        .post(
+            &format!("versions/{}/duplicate", id(&v2)),
+            json!({"name": "Summer"}),
+        )
+        .await;
+    let v4 = api
+        .post(
+            &format!("versions/{}/duplicate", id(&v2)),
+            json!({"name": "Autumn"}),
+        )
+        .await;
     let soon = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3);
     let later = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 30);
-    api.post(&format!("versions/{}/schedule", id(&v3)), json!({"at": soon.to_string()})).await;
-    api.post(&format!("versions/{}/schedule", id(&v4)), json!({"at": later.to_string()})).await;
-    api.post(&format!("versions/{}/unschedule", id(&v4)), json!({})).await;
+    api.post(
+        &format!("versions/{}/schedule", id(&v3)),
+        json!({"at": soon.to_string()}),
+    )
+    .await;
+    api.post(
+        &format!("versions/{}/schedule", id(&v4)),
+        json!({"at": later.to_string()}),
+    )
+    .await;
+    api.post(&format!("versions/{}/unschedule", id(&v4)), json!({}))
+        .await;
 
     // copy, export and import over HTTP
-    let copy = api.post(&format!("routings/{r}/copy"), json!({"name": "Support chat (copy)", "reference": "SUPPORT-COPY"})).await;
+    let copy = api
+        .post(
+            &format!("routings/{r}/copy"),
+            json!({"name": "Support chat (copy)", "reference": "SUPPORT-COPY"}),
+        )
+        .await;
     assert_eq!(copy["versions"].as_array().unwrap().len(), 4);
     let mut doc = api.get(&format!("routings/{r}/export")).await;
     doc["routing"]["reference"] = "SUPPORT-IMPORTED".into();
@@ -172,14 +280,20 @@ async fn a_whole_lifecycle_survives_restarts() {
 
     // restart after kill -9, before the plan is due: everything is as it was
     let server = Running::start(&data);
-    let api = Api { http: reqwest::Client::new(), base: server.base.clone() };
+    let api = Api {
+        http: reqwest::Client::new(),
+        base: server.base.clone(),
+    };
     assert_eq!(snapshot(&api).await, before, "everything survives kill -9");
     server.stop();
 
     // the plan falls due while the server is down, and fires at start-up
     tokio::time::sleep(Duration::from_secs(4)).await;
     let server = Running::start(&data);
-    let api = Api { http: reqwest::Client::new(), base: server.base.clone() };
+    let api = Api {
+        http: reqwest::Client::new(),
+        base: server.base.clone(),
+    };
     let mut status = Value::Null;
     for _ in 0..100 {
         status = api.get(&format!("versions/{}", id(&v3))).await["status"].clone();
@@ -189,8 +303,15 @@ async fn a_whole_lifecycle_survives_restarts() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(status, "production");
-    assert_eq!(api.get(&format!("versions/{}", id(&v1))).await["status"], "backup");
-    assert_eq!(api.get(&format!("versions/{}", id(&v4))).await["status"], "development", "the cancelled plan did not fire");
+    assert_eq!(
+        api.get(&format!("versions/{}", id(&v1))).await["status"],
+        "backup"
+    );
+    assert_eq!(
+        api.get(&format!("versions/{}", id(&v4))).await["status"],
+        "development",
+        "the cancelled plan did not fire"
+    );
     server.stop();
 
     // the CLI works on the same data directory
@@ -199,13 +320,19 @@ async fn a_whole_lifecycle_survives_restarts() {
     let exported: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(exported["versions"].as_array().unwrap().len(), 4);
     let file = dir.path().join("support.json");
-    let (ok, out) = cli(&["export", "SUPPORT", "--output", file.to_str().unwrap()], &data);
+    let (ok, out) = cli(
+        &["export", "SUPPORT", "--output", file.to_str().unwrap()],
+        &data,
+    );
     assert!(ok, "{out}");
     let (ok, out) = cli(&["validate", file.to_str().unwrap()], &data);
     assert!(ok, "{out}");
     assert!(out.contains("0 error(s)"), "{out}");
     let (ok, out) = cli(&["import", file.to_str().unwrap()], &data);
-    assert!(!ok && out.contains("already used"), "a taken reference is refused: {out}");
+    assert!(
+        !ok && out.contains("already used"),
+        "a taken reference is refused: {out}"
+    );
     let (ok, out) = cli(&["export", "NOPE"], &data);
     assert!(!ok && out.contains("NOPE"), "{out}");
 }
@@ -236,7 +363,13 @@ fn validate_names_each_problem_and_exits_non_zero() {
     std::fs::write(&path, bad.to_string()).unwrap();
     let (ok, out) = cli(&["validate", path.to_str().unwrap()], dir.path());
     assert!(!ok, "{out}");
-    for expected in ["invalid_parameters", "action_not_in_family", "unknown_branch", "cannot be in production", "unreachable_action"] {
+    for expected in [
+        "invalid_parameters",
+        "action_not_in_family",
+        "unknown_branch",
+        "cannot be in production",
+        "unreachable_action",
+    ] {
         assert!(out.contains(expected), "{expected} missing from:\n{out}");
     }
 
