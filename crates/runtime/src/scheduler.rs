@@ -28,13 +28,16 @@ pub async fn run(maker: Arc<Maker>, mut shutdown: watch::Receiver<bool>) {
         }
         let now = clock.now();
         let cap = now.saturating_add(MAX_SLEEP).unwrap_or(now);
+        let backoff = now.saturating_add(RETRY_AFTER).unwrap_or(now);
         let wake = match maker.next_schedule().await {
+            // still due after a pass: it failed (the store, or a conflict that outlived the
+            // retries); try again a little later instead of spinning
+            Ok(Some(next)) if next <= now => backoff,
             Ok(Some(next)) if next < cap => next,
             Ok(_) => cap,
             Err(e) => {
                 tracing::warn!(error = %e, "could not read the next planned production");
-                now.saturating_add(SignedDuration::from_secs(1))
-                    .unwrap_or(now)
+                backoff
             }
         };
         tokio::select! {

@@ -154,7 +154,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            (c.listen.port(), c.data_dir),
+            (c.listen.port(), c.data_dir.clone()),
             (9100, PathBuf::from("/tmp/x"))
         );
         assert_eq!(c.database_path(), PathBuf::from("/tmp/x/switchyard.db"));
