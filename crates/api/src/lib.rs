@@ -21,7 +21,6 @@ use runtime::Maker;
 use sha2::{Digest, Sha256};
 use store::StoredResponse;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::timeout::TimeoutLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -131,7 +130,14 @@ pub fn app(maker: Arc<Maker>, limits: HttpLimits) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), idempotency));
     Router::new()
         .nest("/api/v1", api)
-        .merge(SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", openapi))
+        .merge(
+            SwaggerUi::new("/api/v1/docs")
+                .url("/api/v1/openapi.json", openapi)
+                // no badge that would ask an outside validator about the document
+                .config(
+                    utoipa_swagger_ui::Config::from("/api/v1/openapi.json").validator_url("none"),
+                ),
+        )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_page))
@@ -140,9 +146,9 @@ pub fn app(maker: Arc<Maker>, limits: HttpLimits) -> Router {
         .with_state(state)
         .layer(middleware::from_fn(track))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
+        .layer(middleware::from_fn_with_state(
             limits.request_timeout,
+            deadline,
         ))
         .layer(CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| {
@@ -155,6 +161,19 @@ pub fn app(maker: Arc<Maker>, limits: HttpLimits) -> Router {
                 .into_response()
             },
         ))
+}
+
+/// Ends a request that runs longer than the configured limit with a problem.
+async fn deadline(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "request_timeout",
+            format!("the request took longer than {} s", limit.as_secs()),
+        )
+        .into_response(),
+    }
 }
 
 async fn not_found() -> Problem {

@@ -944,6 +944,19 @@ async fn catalogue_openapi_docs_health_and_metrics() {
         html.contains("swagger") && !html.contains("https://"),
         "the docs page is served locally"
     );
+    let init = s
+        .http
+        .get(format!("{}/api/v1/docs/swagger-initializer.js", s.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        init.contains("\"validatorUrl\": \"none\""),
+        "no outside validator: {init}"
+    );
 
     assert_eq!(s.get("/healthz").await.body["status"], "ok");
     assert_eq!(s.get("/readyz").await.body["status"], "ready");
