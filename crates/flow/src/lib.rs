@@ -8,6 +8,7 @@
 pub mod catalogue;
 pub mod compile;
 pub mod document;
+pub mod exec;
 pub mod lifecycle;
 pub mod model;
 pub mod tree;

@@ -5,6 +5,12 @@
 pub mod actions;
 pub mod params;
 
+/// Public pieces of individual action types (answer validation, text folding) for the engine
+/// and tests.
+pub mod actions_api {
+    pub use super::actions::public::*;
+}
+
 use std::marker::PhantomData;
 
 use schemars::JsonSchema;
@@ -213,6 +219,8 @@ pub trait ActionType: Serialize + DeserializeOwned + JsonSchema + 'static {
     /// One or two sentences for the catalogue.
     const DESCRIPTION: &'static str;
     const BRANCHES: &'static [BranchDef];
+    /// Whether this build can run the type: `true` exactly when [`ActionType::runner`] is given.
+    const RUNS: bool = false;
 
     /// Rules across fields that types alone cannot state (e.g. load weights summing to 100).
     fn check(&self, _issues: &mut Vec<ParamIssue>) {}
@@ -224,6 +232,12 @@ pub trait ActionType: Serialize + DeserializeOwned + JsonSchema + 'static {
     /// responses cannot). Links on branches that cannot be taken produce a warning.
     fn branch_reachable(&self, _branch: &str) -> bool {
         true
+    }
+    /// How the action runs, built once from its parameters; `None` when this build cannot run
+    /// it yet (its integration does not exist), which ends an interaction reaching it with a
+    /// visible error.
+    fn runner(self) -> Option<Box<dyn crate::exec::Run>> {
+        None
     }
 }
 
@@ -250,6 +264,14 @@ pub trait Spec: Sync {
     /// JSON Schema (2020-12) of the parameters.
     fn schema(&self) -> Value;
     fn analyse(&self, params: &Value) -> Analysis;
+    /// How an action with these parameters runs: `Err` when they are invalid, `Ok(None)` when
+    /// the type cannot run in this build.
+    fn instantiate(
+        &self,
+        params: &Value,
+    ) -> Result<Option<Box<dyn crate::exec::Run>>, Vec<ParamIssue>>;
+    /// Whether this build can run the type.
+    fn runnable(&self) -> bool;
     fn has_branch(&self, key: &str) -> bool {
         self.branches().iter().any(|b| b.key == key)
     }
@@ -287,6 +309,29 @@ impl<T: ActionType> Spec for Entry<T> {
     fn schema(&self) -> Value {
         let schema = schemars::SchemaGenerator::default().into_root_schema_for::<T>();
         serde_json::to_value(schema).unwrap_or(Value::Null)
+    }
+    fn instantiate(
+        &self,
+        params: &Value,
+    ) -> Result<Option<Box<dyn crate::exec::Run>>, Vec<ParamIssue>> {
+        let empty = Value::Object(Default::default());
+        let params = if params.is_null() { &empty } else { params };
+        let parsed: T = serde_path_to_error::deserialize(params).map_err(|e| {
+            let path = e.path().to_string();
+            vec![ParamIssue::new(
+                if path == "." { String::new() } else { path },
+                e.into_inner().to_string(),
+            )]
+        })?;
+        let mut issues = Vec::new();
+        parsed.check(&mut issues);
+        if !issues.is_empty() {
+            return Err(issues);
+        }
+        Ok(parsed.runner())
+    }
+    fn runnable(&self) -> bool {
+        T::RUNS
     }
     fn analyse(&self, params: &Value) -> Analysis {
         let owned;

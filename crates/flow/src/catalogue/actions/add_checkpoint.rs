@@ -15,8 +15,18 @@ impl ActionType for AddCheckpoint {
     const FAMILIES: &'static [crate::ChannelFamily] = BOTH;
     const DESCRIPTION: &'static str = "Tags the interaction with a qualification checkpoint.";
     const BRANCHES: &'static [BranchDef] = branches![ok "OK", reference_not_found "Reference not found"];
+    runs_itself!();
 
     fn references(&self) -> Vec<ObjectRef> {
         vec![ObjectRef::new(ObjectKind::Checkpoint, &self.checkpoint, "checkpoint")]
+    }
+}
+
+impl Run for AddCheckpoint {
+    fn run(&self, cx: &mut dyn Cx) -> Step {
+        match cx.add_checkpoint(&self.checkpoint) {
+            Found::Yes(()) => Step::Branch("ok"),
+            Found::NotFound => Step::Branch("reference_not_found"),
+        }
     }
 }

@@ -22,4 +22,24 @@ impl ActionType for AssignVariables {
     const FAMILIES: &'static [crate::ChannelFamily] = BOTH;
     const DESCRIPTION: &'static str = "Writes one or more values (which may use other variables) into variables.";
     const BRANCHES: &'static [BranchDef] = branches![ok "OK", error "Error"];
+    runs_itself!();
+}
+
+impl Run for AssignVariables {
+    /// Renders every value first, then writes them; a refused write (a system variable) takes
+    /// *Error* and writes nothing.
+    fn run(&self, cx: &mut dyn Cx) -> Step {
+        let values: Vec<(String, String)> = self.assignments.iter().map(|a| (a.variable.0.clone(), cx.render(&a.value.0))).collect();
+        if let Some(bad) = values.iter().find(|(path, _)| crate::exec::is_system_path(path)) {
+            cx.set_error(&format!("'{}' is a system variable and cannot be assigned", bad.0));
+            return Step::Branch("error");
+        }
+        for (path, value) in values {
+            if let Err(reason) = cx.set(&path, Value::String(value)) {
+                cx.set_error(&reason);
+                return Step::Branch("error");
+            }
+        }
+        Step::Branch("ok")
+    }
 }

@@ -34,8 +34,31 @@ impl ActionType for CheckNthContact {
     const FAMILIES: &'static [crate::ChannelFamily] = BOTH;
     const DESCRIPTION: &'static str = "Counts the customer's contacts over a period and branches on ordered thresholds.";
     const BRANCHES: &'static [BranchDef] = branches![links, no_link "No link"];
+    runs_itself!();
 
     fn branch_reachable(&self, branch: &str) -> bool {
         link_index(branch).is_none_or(|k| k <= self.thresholds.len())
+    }
+}
+
+impl Run for CheckNthContact {
+    /// Counts the customer's earlier contacts in the period, then takes the link whose threshold
+    /// is the smallest at or above that count (the first such link on ties); none → *No link*.
+    fn run(&self, cx: &mut dyn Cx) -> Step {
+        let now = cx.now().to_zoned(cx.time_zone().clone());
+        let span = match self.period.unit {
+            PeriodUnit::Days => jiff::Span::new().days(self.period.value.0),
+            PeriodUnit::Weeks => jiff::Span::new().weeks(self.period.value.0),
+            PeriodUnit::Months => jiff::Span::new().months(self.period.value.0),
+        };
+        let since = now.checked_sub(span).map(|z| z.timestamp()).unwrap_or(jiff::Timestamp::MIN);
+        let count = i64::from(cx.contacts_since(since));
+        let best = self
+            .thresholds
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.0 >= count)
+            .min_by_key(|(i, t)| (t.0, *i));
+        Step::Branch(best.map(|(i, _)| LINKS[i]).unwrap_or("no_link"))
     }
 }

@@ -18,4 +18,19 @@ impl ActionType for CheckPassages {
     const FAMILIES: &'static [crate::ChannelFamily] = BOTH;
     const DESCRIPTION: &'static str = "Counts the interaction's passages here; at most the threshold takes one branch, above it the other.";
     const BRANCHES: &'static [BranchDef] = branches![less_or_equal "Less than or equal to", greater "Greater"];
+    runs_itself!();
+}
+
+impl Run for CheckPassages {
+    fn run(&self, cx: &mut dyn Cx) -> Step {
+        let action = cx.action();
+        let count = cx.count_passage(action);
+        if i64::from(count) <= self.max_passages.0 {
+            return Step::Branch("less_or_equal");
+        }
+        if self.reset_when_reached {
+            cx.reset_passages(action);
+        }
+        Step::Branch("greater")
+    }
 }

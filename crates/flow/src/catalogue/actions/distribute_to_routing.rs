@@ -19,8 +19,15 @@ impl ActionType for DistributeToRouting {
         not_found "Not found",
         max_distributions "Maximum number of distributions to a smart routing reached"
     ];
+    runs_itself!();
 
     fn references(&self) -> Vec<ObjectRef> {
         vec![ObjectRef::new(ObjectKind::Routing, &self.routing, "routing")]
+    }
+}
+
+impl Run for DistributeToRouting {
+    fn run(&self, _cx: &mut dyn Cx) -> Step {
+        Step::HandOver { routing: self.routing.clone() }
     }
 }

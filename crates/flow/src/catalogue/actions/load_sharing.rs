@@ -17,6 +17,7 @@ impl ActionType for LoadSharing {
         "Draws one of up to ten branches at random, weighted by percentages that add up to 100; \
          takes No link when the drawn branch is not connected.";
     const BRANCHES: &'static [BranchDef] = branches![links, no_link "No link"];
+    runs_itself!();
 
     fn check(&self, issues: &mut Vec<ParamIssue>) {
         let sum: i64 = self.loads.iter().map(|l| l.0).sum();
@@ -30,5 +31,22 @@ impl ActionType for LoadSharing {
             Some(k) => self.loads.get(k - 1).is_some_and(|l| l.0 > 0),
             None => true,
         }
+    }
+}
+
+impl Run for LoadSharing {
+    /// Draws a number in 0..100 and walks the cumulative loads; a drawn link that is not
+    /// connected takes *No link*.
+    fn run(&self, cx: &mut dyn Cx) -> Step {
+        let draw = (cx.random() % 100) as i64;
+        let mut cumulative = 0;
+        for (i, load) in self.loads.iter().enumerate() {
+            cumulative += load.0;
+            if draw < cumulative {
+                let branch = LINKS[i];
+                return Step::Branch(if cx.is_linked(branch) { branch } else { "no_link" });
+            }
+        }
+        Step::Branch("no_link")
     }
 }

@@ -25,6 +25,7 @@ impl ActionType for MessageWithChoice {
     const FAMILIES: &'static [crate::ChannelFamily] = MESSAGING;
     const DESCRIPTION: &'static str = "Sends a prompt with 1 to 10 quick replies; each reply takes its own link.";
     const BRANCHES: &'static [BranchDef] = branches![links, error "Error"];
+    runs_itself!();
 
     fn check(&self, issues: &mut Vec<ParamIssue>) {
         for (i, c) in self.choices.iter().enumerate() {
@@ -37,5 +38,47 @@ impl ActionType for MessageWithChoice {
 
     fn branch_reachable(&self, branch: &str) -> bool {
         link_index(branch).is_none_or(|k| k <= self.choices.len())
+    }
+}
+
+/// Folds text for comparison: accents removed, lower case, spaces collapsed.
+pub fn fold(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let stripped: String = text.nfd().filter(|c| !unicode_normalization::char::is_combining_mark(*c)).collect();
+    stripped.to_lowercase().split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+impl Run for MessageWithChoice {
+    fn run(&self, cx: &mut dyn Cx) -> Step {
+        let text = cx.render(&self.message.0);
+        let choices = self.choices.iter().map(|c| c.label.0.clone()).collect();
+        cx.send(Outbound::Choice { text, choices });
+        let until = cx.now() + jiff::SignedDuration::from_secs(self.wait_seconds.0);
+        Step::Wait { message: true, until: Some(until), memo: Value::Null }
+    }
+
+    /// A pressed button, the label typed (case- and accent-insensitive) or the choice's number
+    /// takes its link; anything else, or no answer in time, takes *Error*.
+    fn resume(&self, cx: &mut dyn Cx, _memo: &Value, wake: Wake<'_>) -> Step {
+        let message = match wake {
+            Wake::Timeout => {
+                cx.set_error("response_timeout");
+                return Step::Branch("error");
+            }
+            Wake::Message(m) => m,
+        };
+        let n = self.choices.len();
+        if let Some(k) = message.choice.map(|k| k as usize).filter(|k| (1..=n).contains(k)) {
+            return Step::Branch(LINKS[k - 1]);
+        }
+        let typed = fold(&message.text);
+        if let Some(i) = self.choices.iter().position(|c| fold(&c.label.0) == typed) {
+            return Step::Branch(LINKS[i]);
+        }
+        if let Some(k) = typed.parse::<usize>().ok().filter(|k| (1..=n).contains(k)) {
+            return Step::Branch(LINKS[k - 1]);
+        }
+        cx.set_error("invalid_choice");
+        Step::Branch("error")
     }
 }

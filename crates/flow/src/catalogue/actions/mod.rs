@@ -6,8 +6,27 @@ mod prelude {
     pub use crate::catalogue::{
         ActionType, BOTH, BranchDef, Category, EMAIL, MESSAGING, ObjectKind, ObjectRef, ParamIssue,
     };
+    pub use crate::exec::{Cx, Found, Outbound, Run, Step, Wake, value_text};
     pub use schemars::JsonSchema;
     pub use serde::{Deserialize, Serialize};
+    pub use serde_json::{Value, json};
+
+    /// Branch keys Link 1 … Link 10.
+    pub const LINKS: [&str; 10] = [
+        "link_1", "link_2", "link_3", "link_4", "link_5", "link_6", "link_7", "link_8", "link_9",
+        "link_10",
+    ];
+
+    /// Declares, inside an `impl ActionType`, that the type runs with its own [`Run`] impl.
+    macro_rules! runs_itself {
+        () => {
+            const RUNS: bool = true;
+            fn runner(self) -> Option<Box<dyn Run>> {
+                Some(Box::new(self))
+            }
+        };
+    }
+    pub(crate) use runs_itself;
 
     /// `link_k` → `k`.
     pub fn link_index(branch: &str) -> Option<usize> {
@@ -16,6 +35,12 @@ mod prelude {
 }
 
 mod campaign_common;
+
+/// Items of action files that other crates use.
+pub mod public {
+    pub use super::message_awaiting_response::{AnswerType, LONG_TEXT_MAX, validate_answer};
+    pub use super::message_with_choice::fold;
+}
 
 macro_rules! registry {
     ($($module:ident :: $ty:ident),* $(,)?) => {

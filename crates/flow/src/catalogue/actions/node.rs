@@ -12,4 +12,11 @@ impl ActionType for Node {
     const FAMILIES: &'static [crate::ChannelFamily] = BOTH;
     const DESCRIPTION: &'static str = "Joins several branches into one flow; does nothing else.";
     const BRANCHES: &'static [BranchDef] = branches![ok "OK"];
+    runs_itself!();
+}
+
+impl Run for Node {
+    fn run(&self, _cx: &mut dyn Cx) -> Step {
+        Step::Branch("ok")
+    }
 }

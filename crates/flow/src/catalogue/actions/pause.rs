@@ -15,4 +15,20 @@ impl ActionType for Pause {
     const FAMILIES: &'static [crate::ChannelFamily] = MESSAGING;
     const DESCRIPTION: &'static str = "Waits a number of seconds before going on.";
     const BRANCHES: &'static [BranchDef] = branches![ok "OK"];
+    runs_itself!();
+}
+
+impl Run for Pause {
+    fn run(&self, cx: &mut dyn Cx) -> Step {
+        let until = cx.now() + jiff::SignedDuration::from_secs(self.seconds.0);
+        Step::Wait { message: false, until: Some(until), memo: Value::Null }
+    }
+
+    fn resume(&self, _cx: &mut dyn Cx, _memo: &Value, wake: Wake<'_>) -> Step {
+        match wake {
+            Wake::Timeout => Step::Branch("ok"),
+            // a pause does not listen to messages; the engine only records them
+            Wake::Message(_) => Step::Unavailable("a pause does not take messages"),
+        }
+    }
 }

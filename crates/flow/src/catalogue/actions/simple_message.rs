@@ -14,4 +14,13 @@ impl ActionType for SimpleMessage {
     const FAMILIES: &'static [crate::ChannelFamily] = MESSAGING;
     const DESCRIPTION: &'static str = "Sends a text to the customer; expects no answer.";
     const BRANCHES: &'static [BranchDef] = branches![ok "OK"];
+    runs_itself!();
+}
+
+impl Run for SimpleMessage {
+    fn run(&self, cx: &mut dyn Cx) -> Step {
+        let text = cx.render(&self.message.0);
+        cx.send(Outbound::Text { text });
+        Step::Branch("ok")
+    }
 }

@@ -12,4 +12,11 @@ impl ActionType for Start {
     const FAMILIES: &'static [crate::ChannelFamily] = BOTH;
     const DESCRIPTION: &'static str = "Where every interaction entering the routing begins.";
     const BRANCHES: &'static [BranchDef] = branches![ok "OK"];
+    runs_itself!();
+}
+
+impl Run for Start {
+    fn run(&self, _cx: &mut dyn Cx) -> Step {
+        Step::Branch("ok")
+    }
 }

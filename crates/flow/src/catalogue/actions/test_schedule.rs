@@ -15,8 +15,19 @@ impl ActionType for TestSchedule {
     const FAMILIES: &'static [crate::ChannelFamily] = BOTH;
     const DESCRIPTION: &'static str = "Branches on whether a calendar is open or closed at this moment.";
     const BRANCHES: &'static [BranchDef] = branches![open "Open", closed "Closed", not_found "Not found"];
+    runs_itself!();
 
     fn references(&self) -> Vec<ObjectRef> {
         vec![ObjectRef::new(ObjectKind::Calendar, &self.calendar, "calendar")]
+    }
+}
+
+impl Run for TestSchedule {
+    fn run(&self, cx: &mut dyn Cx) -> Step {
+        match cx.calendar_open(&self.calendar) {
+            Found::Yes(true) => Step::Branch("open"),
+            Found::Yes(false) => Step::Branch("closed"),
+            Found::NotFound => Step::Branch("not_found"),
+        }
     }
 }

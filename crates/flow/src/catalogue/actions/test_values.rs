@@ -87,6 +87,19 @@ impl ActionType for TestValues {
     const FAMILIES: &'static [crate::ChannelFamily] = BOTH;
     const DESCRIPTION: &'static str = "Evaluates conditions (AND / OR) and branches on the result.";
     const BRANCHES: &'static [BranchDef] = branches![yes "Yes", no "No", error "Error"];
+    const RUNS: bool = true;
+
+    fn runner(self) -> Option<Box<dyn Run>> {
+        let regexes = self
+            .conditions
+            .iter()
+            .map(|c| match (c.operator, &c.operand) {
+                (Operator::Regex, Some(p)) => compile_user_regex(&p.0).ok(),
+                _ => None,
+            })
+            .collect();
+        Some(Box::new(TestValuesRun { params: self, regexes }))
+    }
 
     fn check(&self, issues: &mut Vec<ParamIssue>) {
         for (i, c) in self.conditions.iter().enumerate() {
@@ -102,5 +115,107 @@ impl ActionType for TestValues {
                 issues.push(ParamIssue::new(format!("{path}.operand"), format!("invalid regular expression: {e}")));
             }
         }
+    }
+}
+
+/// Test a value(s), ready to run: its regular expressions are compiled once, with the limits.
+#[derive(Debug)]
+pub struct TestValuesRun {
+    params: TestValues,
+    regexes: Vec<Option<regex::Regex>>,
+}
+
+fn number(text: &str) -> Option<f64> {
+    let t = text.trim();
+    let t = if t.contains(',') && !t.contains('.') { t.replacen(',', ".", 1) } else { t.to_owned() };
+    t.parse::<f64>().ok().filter(|n| n.is_finite())
+}
+
+fn truth(text: &str) -> Option<bool> {
+    match text.trim().to_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// The variable named by a value that is exactly one placeholder (`{{ customer.email }}`).
+fn single_placeholder(value: &str) -> Option<&str> {
+    let inner = value.trim().strip_prefix("{{")?.strip_suffix("}}")?;
+    (!inner.contains("{{")).then(|| inner.trim())
+}
+
+impl TestValuesRun {
+    /// One condition: `Ok(true/false)`, or `Err(reason)` when the values cannot be compared.
+    fn eval(&self, cx: &mut dyn Cx, i: usize) -> Result<bool, &'static str> {
+        let c = &self.params.conditions[i];
+        let left = cx.render(&c.value.0);
+        let right = c.operand.as_ref().map(|o| cx.render(&o.0)).unwrap_or_default();
+        let tz = cx.time_zone().clone();
+        let when = || if left.trim().is_empty() { Some(cx.now().to_zoned(tz.clone())) } else { crate::exec::parse_when(&left, &tz) };
+        let ordered = |want: std::cmp::Ordering| -> Result<bool, &'static str> {
+            if let (Some(a), Some(b)) = (number(&left), number(&right)) {
+                return Ok(a.partial_cmp(&b).is_some_and(|o| o == want || o == std::cmp::Ordering::Equal));
+            }
+            match (crate::exec::parse_when(&left, &tz), crate::exec::parse_when(&right, &tz)) {
+                (Some(a), Some(b)) => Ok(a.cmp(&b) == want || a == b),
+                _ => Err("values_not_comparable"),
+            }
+        };
+        Ok(match c.operator {
+            Operator::Equals => match (number(&left), number(&right)) {
+                (Some(a), Some(b)) => a == b,
+                _ => left == right,
+            },
+            Operator::NotEquals => match (number(&left), number(&right)) {
+                (Some(a), Some(b)) => a != b,
+                _ => left != right,
+            },
+            Operator::GreaterOrEqual => ordered(std::cmp::Ordering::Greater)?,
+            Operator::LessOrEqual => ordered(std::cmp::Ordering::Less)?,
+            Operator::Contains => left.contains(&right),
+            Operator::StartsWith => left.starts_with(&right),
+            Operator::EndsWith => left.ends_with(&right),
+            Operator::Exists | Operator::NotExists => {
+                let exists = match single_placeholder(&c.value.0) {
+                    Some(path) => cx.get(path).is_some_and(|v| !v.is_null()),
+                    None => !left.is_empty(),
+                };
+                exists == (c.operator == Operator::Exists)
+            }
+            Operator::IsEmpty => left.trim().is_empty(),
+            Operator::IsTrue => truth(&left) == Some(true),
+            Operator::IsFalse => truth(&left) == Some(false),
+            Operator::IsDate => crate::exec::parse_when(&left, &tz).is_some(),
+            Operator::IsMorning => when().ok_or("not_a_date")?.hour() < 12,
+            Operator::IsAfternoon => when().ok_or("not_a_date")?.hour() >= 12,
+            Operator::IsWeekend => matches!(when().ok_or("not_a_date")?.weekday(), jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday),
+            Operator::IsOddWeek => !crate::exec::iso_week_is_even(&when().ok_or("not_a_date")?),
+            Operator::IsEvenWeek => crate::exec::iso_week_is_even(&when().ok_or("not_a_date")?),
+            Operator::Regex => self.regexes[i].as_ref().ok_or("invalid_regex")?.is_match(&left),
+        })
+    }
+}
+
+impl Run for TestValuesRun {
+    /// *Yes* when all (AND) or any (OR) conditions hold, *No* otherwise, *Error* when a
+    /// condition cannot be evaluated (values that cannot be ordered, a date that is not one).
+    /// Times of day and weekdays are read in the deployment's time zone; an empty value means now.
+    fn run(&self, cx: &mut dyn Cx) -> Step {
+        let mut results = Vec::with_capacity(self.params.conditions.len());
+        for i in 0..self.params.conditions.len() {
+            match self.eval(cx, i) {
+                Ok(r) => results.push(r),
+                Err(reason) => {
+                    cx.set_error(reason);
+                    return Step::Branch("error");
+                }
+            }
+        }
+        let pass = match self.params.match_ {
+            Match::All => results.iter().all(|r| *r),
+            Match::Any => results.iter().any(|r| *r),
+        };
+        Step::Branch(if pass { "yes" } else { "no" })
     }
 }

@@ -20,8 +20,26 @@ impl ActionType for ValuesTable {
     const DESCRIPTION: &'static str = "Looks a key up in a values table and stores the matching value.";
     const BRANCHES: &'static [BranchDef] =
         branches![ok "OK", reference_not_found "Reference not found", no_value "No value"];
+    runs_itself!();
 
     fn references(&self) -> Vec<ObjectRef> {
         vec![ObjectRef::new(ObjectKind::ValueTable, &self.table, "table")]
+    }
+}
+
+impl Run for ValuesTable {
+    fn run(&self, cx: &mut dyn Cx) -> Step {
+        let key = cx.render(&self.lookup.0);
+        match cx.value_table(&self.table, &key) {
+            Found::NotFound => Step::Branch("reference_not_found"),
+            Found::Yes(None) => Step::Branch("no_value"),
+            Found::Yes(Some(value)) => match cx.set(&self.store_in.0, Value::String(value)) {
+                Ok(()) => Step::Branch("ok"),
+                Err(reason) => {
+                    cx.set_error(&reason);
+                    Step::Branch("no_value")
+                }
+            },
+        }
     }
 }

@@ -1,0 +1,823 @@
+//! Every runnable action and every branch it can take, against a fake context.
+
+use std::collections::{HashMap, HashSet};
+
+use flow::catalogue::{self, Selector};
+use flow::exec::{Attachment, Cx, Found, Inbound, Outbound, Step, Wake, render, value_text};
+use flow::tree::ActionId;
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+struct Fake {
+    now: Timestamp,
+    tz: jiff::tz::TimeZone,
+    draws: Vec<u64>,
+    vars: serde_json::Map<String, Value>,
+    sent: Vec<Outbound>,
+    passages: HashMap<ActionId, u32>,
+    linked: HashSet<&'static str>,
+    checkpoints: Vec<String>,
+    tables: HashMap<String, HashMap<String, Option<String>>>,
+    calendars: HashMap<String, bool>,
+    contacts: Vec<Timestamp>,
+    error: Option<String>,
+}
+
+fn fake() -> Fake {
+    Fake {
+        now: "2026-06-03T08:30:00Z".parse().unwrap(), // a Wednesday, 10:30 in Paris, ISO week 23
+        tz: jiff::tz::TimeZone::get("Europe/Paris").unwrap(),
+        draws: vec![],
+        vars: serde_json::Map::new(),
+        sent: vec![],
+        passages: HashMap::new(),
+        linked: HashSet::new(),
+        checkpoints: vec![],
+        tables: HashMap::new(),
+        calendars: HashMap::new(),
+        contacts: vec![],
+        error: None,
+    }
+}
+
+fn get_path<'a>(vars: &'a serde_json::Map<String, Value>, path: &str) -> Option<&'a Value> {
+    let mut parts = path.split('.');
+    let mut v = vars.get(parts.next()?)?;
+    for p in parts {
+        v = v.get(p)?;
+    }
+    Some(v)
+}
+
+impl Cx for Fake {
+    fn now(&self) -> Timestamp {
+        self.now
+    }
+    fn random(&mut self) -> u64 {
+        self.draws.remove(0)
+    }
+    fn time_zone(&self) -> &jiff::tz::TimeZone {
+        &self.tz
+    }
+    fn phone_region(&self) -> &str {
+        "FR"
+    }
+    fn render(&self, template: &str) -> String {
+        render(template, &|p| get_path(&self.vars, p).map(value_text))
+    }
+    fn get(&self, path: &str) -> Option<&Value> {
+        get_path(&self.vars, path)
+    }
+    fn set(&mut self, path: &str, value: Value) -> Result<(), String> {
+        if flow::exec::is_system_path(path) {
+            return Err(format!("'{path}' is read-only"));
+        }
+        let (root, field) = path
+            .split_once('.')
+            .map_or((path, None), |(r, f)| (r, Some(f)));
+        match field {
+            None => {
+                self.vars.insert(root.into(), value);
+            }
+            Some(f) => {
+                let entry = self
+                    .vars
+                    .entry(root.to_owned())
+                    .or_insert_with(|| json!({}));
+                if !entry.is_object() {
+                    *entry = json!({});
+                }
+                entry.as_object_mut().unwrap().insert(f.into(), value);
+            }
+        }
+        Ok(())
+    }
+    fn set_error(&mut self, reason: &str) {
+        self.error = Some(reason.into());
+    }
+    fn is_linked(&self, branch: &str) -> bool {
+        self.linked.contains(branch)
+    }
+    fn send(&mut self, message: Outbound) {
+        self.sent.push(message);
+    }
+    fn count_passage(&mut self, action: ActionId) -> u32 {
+        let n = self.passages.entry(action).or_default();
+        *n += 1;
+        *n
+    }
+    fn reset_passages(&mut self, action: ActionId) {
+        self.passages.insert(action, 0);
+    }
+    fn action(&self) -> ActionId {
+        ActionId::from_u128(7)
+    }
+    fn add_checkpoint(&mut self, checkpoint: &Selector) -> Found<()> {
+        match self.reference(checkpoint) {
+            Some(r) if r == "VIP" || r == "ENTRY" => {
+                self.checkpoints.push(r);
+                Found::Yes(())
+            }
+            _ => Found::NotFound,
+        }
+    }
+    fn value_table(&self, table: &Selector, key: &str) -> Found<Option<String>> {
+        match self.reference(table).and_then(|r| self.tables.get(&r)) {
+            Some(t) => Found::Yes(t.get(key).cloned().flatten()),
+            None => Found::NotFound,
+        }
+    }
+    fn calendar_open(&self, calendar: &Selector) -> Found<bool> {
+        match self
+            .reference(calendar)
+            .and_then(|r| self.calendars.get(&r))
+        {
+            Some(open) => Found::Yes(*open),
+            None => Found::NotFound,
+        }
+    }
+    fn contacts_since(&self, since: Timestamp) -> u32 {
+        self.contacts.iter().filter(|t| **t >= since).count() as u32
+    }
+}
+
+fn runner(ty: &str, params: Value) -> Box<dyn flow::exec::Run> {
+    catalogue::get(ty)
+        .unwrap()
+        .instantiate(&params)
+        .unwrap_or_else(|e| panic!("{ty}: {e:?}"))
+        .expect("runnable")
+}
+
+fn run(ty: &str, params: Value, cx: &mut Fake) -> Step {
+    runner(ty, params).run(cx)
+}
+
+fn text(t: &str) -> Inbound {
+    Inbound {
+        text: t.into(),
+        ..Inbound::default()
+    }
+}
+
+fn branch(step: Step) -> &'static str {
+    match step {
+        Step::Branch(b) => b,
+        other => panic!("expected a branch, got {other:?}"),
+    }
+}
+
+fn memo(step: &Step) -> Value {
+    match step {
+        Step::Wait { memo, .. } => memo.clone(),
+        other => panic!("expected a wait, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_runnable_set_is_what_the_engine_issue_lists() {
+    let runnable: Vec<&str> = catalogue::all()
+        .iter()
+        .filter(|s| s.runnable())
+        .map(|s| s.type_key())
+        .collect();
+    assert_eq!(runnable.len(), 17, "{runnable:?}");
+    for s in catalogue::all() {
+        let result = s.instantiate(&json!({}));
+        if let Ok(r) = result {
+            assert_eq!(r.is_some(), s.runnable(), "{}", s.type_key());
+        }
+    }
+}
+
+#[test]
+fn start_node_and_distribution() {
+    let mut cx = fake();
+    assert_eq!(branch(run("start", json!({}), &mut cx)), "ok");
+    assert_eq!(branch(run("node", json!({}), &mut cx)), "ok");
+    let step = run(
+        "distribute_to_routing",
+        json!({"routing": {"by": "reference", "reference": "SALES"}}),
+        &mut cx,
+    );
+    assert!(matches!(
+        step,
+        Step::HandOver {
+            routing: Selector::Reference { .. }
+        }
+    ));
+}
+
+#[test]
+fn load_sharing_draws_weighted_links_and_no_link() {
+    let mut cx = fake();
+    cx.linked = HashSet::from(["link_1", "link_2"]);
+    cx.draws = vec![0, 29, 30, 99, 129];
+    let params = json!({"loads": [30, 70]});
+    let r = runner("load_sharing", params);
+    let got: Vec<&str> = (0..5).map(|_| branch(r.run(&mut cx))).collect();
+    assert_eq!(got, ["link_1", "link_1", "link_2", "link_2", "link_1"]);
+    cx.linked.remove("link_2");
+    cx.draws = vec![50];
+    assert_eq!(
+        branch(r.run(&mut cx)),
+        "no_link",
+        "the drawn link is not connected"
+    );
+}
+
+#[test]
+fn checkpoint_found_and_not_found() {
+    let mut cx = fake();
+    assert_eq!(
+        branch(run(
+            "add_checkpoint",
+            json!({"checkpoint": {"by": "reference", "reference": "VIP"}}),
+            &mut cx
+        )),
+        "ok"
+    );
+    assert_eq!(cx.checkpoints, ["VIP"]);
+    assert_eq!(
+        branch(run(
+            "add_checkpoint",
+            json!({"checkpoint": {"by": "reference", "reference": "NOPE"}}),
+            &mut cx
+        )),
+        "reference_not_found"
+    );
+    let from_var = json!({"checkpoint": {"by": "reference_from_variable", "variable": "flow.tag"}});
+    assert_eq!(
+        branch(run("add_checkpoint", from_var.clone(), &mut cx)),
+        "reference_not_found",
+        "an unset variable names nothing"
+    );
+    cx.set("flow.tag", json!("ENTRY")).unwrap();
+    assert_eq!(branch(run("add_checkpoint", from_var, &mut cx)), "ok");
+}
+
+#[test]
+fn pause_waits_then_continues() {
+    let mut cx = fake();
+    let r = runner("pause", json!({"seconds": 90}));
+    let step = r.run(&mut cx);
+    assert_eq!(
+        step,
+        Step::Wait {
+            message: false,
+            until: Some(cx.now + jiff::SignedDuration::from_secs(90)),
+            memo: Value::Null
+        }
+    );
+    assert_eq!(branch(r.resume(&mut cx, &Value::Null, Wake::Timeout)), "ok");
+}
+
+#[test]
+fn simple_message_renders_once() {
+    let mut cx = fake();
+    cx.set("customer_input.name", json!("{{ secret.key }}"))
+        .unwrap();
+    cx.set("secret.key", json!("s3cr3t")).unwrap();
+    assert_eq!(
+        branch(run(
+            "simple_message",
+            json!({"message": "Hello {{ customer_input.name }}"}),
+            &mut cx
+        )),
+        "ok"
+    );
+    assert_eq!(
+        cx.sent,
+        [Outbound::Text {
+            text: "Hello {{ secret.key }}".into()
+        }]
+    );
+}
+
+fn questions() -> Value {
+    json!({
+        "message": "Welcome!", "wait_seconds": 60, "max_attempts": 2, "error_message": "Sorry, I did not get that.",
+        "questions": [
+            {"question": "Your age?", "answer_type": "number", "variable": "profile.age"},
+            {"question": "Your email?", "answer_type": "email", "variable": "profile.email"}
+        ]
+    })
+}
+
+#[test]
+fn message_awaiting_response_ok_retry_and_max_attempts() {
+    let mut cx = fake();
+    let r = runner("message_awaiting_response", questions());
+    let step = r.run(&mut cx);
+    assert_eq!(
+        cx.sent,
+        [
+            Outbound::Text {
+                text: "Welcome!".into()
+            },
+            Outbound::Text {
+                text: "Your age?".into()
+            }
+        ]
+    );
+    let Step::Wait {
+        message: true,
+        until: Some(until),
+        ..
+    } = step
+    else {
+        panic!("{step:?}")
+    };
+    assert_eq!(until, cx.now + jiff::SignedDuration::from_secs(60));
+    // invalid, then valid
+    let step = r.resume(&mut cx, &memo(&step), Wake::Message(&text("forty")));
+    assert_eq!(
+        cx.sent[2..],
+        [
+            Outbound::Text {
+                text: "Sorry, I did not get that.".into()
+            },
+            Outbound::Text {
+                text: "Your age?".into()
+            }
+        ]
+    );
+    let step = r.resume(&mut cx, &memo(&step), Wake::Message(&text(" 42 ")));
+    assert_eq!(cx.get("profile.age"), Some(&json!(42)));
+    assert_eq!(
+        cx.sent.last(),
+        Some(&Outbound::Text {
+            text: "Your email?".into()
+        })
+    );
+    // the attempt count restarts for each question
+    let step = r.resume(
+        &mut cx,
+        &memo(&step),
+        Wake::Message(&text("ann@example.org")),
+    );
+    assert_eq!(branch(step), "ok");
+    assert_eq!(cx.get("profile.email"), Some(&json!("ann@example.org")));
+
+    // two invalid answers with max_attempts 2 → Maximum number of attempts reached
+    let mut cx = fake();
+    let step = r.run(&mut cx);
+    let step = r.resume(&mut cx, &memo(&step), Wake::Message(&text("x")));
+    let step = r.resume(&mut cx, &memo(&step), Wake::Message(&text("y")));
+    assert_eq!(branch(step), "max_attempts");
+    assert_eq!(cx.error.as_deref(), Some("not_a_number"));
+
+    // no answer in time → Error, reason in system.error
+    let mut cx = fake();
+    let step = r.run(&mut cx);
+    assert_eq!(
+        branch(r.resume(&mut cx, &memo(&step), Wake::Timeout)),
+        "error"
+    );
+    assert_eq!(cx.error.as_deref(), Some("response_timeout"));
+
+    // a question that writes a system variable takes Error
+    let mut cx = fake();
+    let bad = runner(
+        "message_awaiting_response",
+        json!({"wait_seconds": 60, "max_attempts": 1, "error_message": "?", "questions": [{"question": "Name?", "answer_type": "long_text", "variable": "customer.name"}]}),
+    );
+    let step = bad.run(&mut cx);
+    assert_eq!(
+        branch(bad.resume(&mut cx, &memo(&step), Wake::Message(&text("Ann")))),
+        "error"
+    );
+}
+
+#[test]
+fn answer_validation_by_type() {
+    use flow::catalogue::actions_api::{AnswerType, validate_answer};
+    let ok = |kind, t: &str| validate_answer(kind, &text(t), "FR");
+    assert_eq!(ok(AnswerType::Number, "1 234,5"), Ok(json!(1234.5)));
+    assert_eq!(ok(AnswerType::Number, "-7"), Ok(json!(-7)));
+    for bad in ["12abc", "", "1e400", "NaN", "inf", "1,2,3"] {
+        assert!(ok(AnswerType::Number, bad).is_err(), "{bad}");
+    }
+    assert!(ok(AnswerType::Email, "a.b@example.co.uk").is_ok());
+    for bad in [
+        "ann",
+        "ann@",
+        "@example.org",
+        "ann@localhost",
+        "a b@example.org",
+    ] {
+        assert!(ok(AnswerType::Email, bad).is_err(), "{bad}");
+    }
+    assert_eq!(ok(AnswerType::Date, "29/02/2028"), Ok(json!("2028-02-29")));
+    assert_eq!(ok(AnswerType::Date, "2026-06-01"), Ok(json!("2026-06-01")));
+    for bad in ["29/02/2027", "31/04/2026", "yesterday", "2026-6"] {
+        assert!(ok(AnswerType::Date, bad).is_err(), "{bad}");
+    }
+    assert!(ok(AnswerType::LongText, &"é".repeat(10_000)).is_ok());
+    assert_eq!(
+        ok(AnswerType::LongText, &"é".repeat(10_001)),
+        Err("text_too_long")
+    );
+    assert_eq!(ok(AnswerType::LongText, "   "), Err("empty_answer"));
+    assert_eq!(
+        ok(AnswerType::Phone, "06 12 34 56 78"),
+        Ok(json!("+33612345678"))
+    );
+    assert_eq!(
+        ok(AnswerType::Phone, "+44 20 7946 0958"),
+        Ok(json!("+442079460958"))
+    );
+    for bad in ["12", "not a phone", "+33 1"] {
+        assert!(ok(AnswerType::Phone, bad).is_err(), "{bad}");
+    }
+    let with = |ct: &str| Inbound {
+        text: String::new(),
+        choice: None,
+        attachments: vec![Attachment {
+            content_type: ct.into(),
+            url: "blob:1".into(),
+            size: 10,
+        }],
+    };
+    assert!(validate_answer(AnswerType::Image, &with("image/png"), "FR").is_ok());
+    assert_eq!(
+        validate_answer(AnswerType::Image, &with("application/pdf"), "FR"),
+        Err("not_an_image")
+    );
+    assert_eq!(
+        validate_answer(AnswerType::Image, &text("here it is"), "FR"),
+        Err("not_an_image")
+    );
+}
+
+#[test]
+fn message_with_choice_button_label_number_error_timeout() {
+    let mut cx = fake();
+    let r = runner(
+        "message_with_choice",
+        json!({"message": "Which desk?", "wait_seconds": 30, "choices": [{"label": "Ventes"}, {"label": "Après-vente"}, {"label": "Autre"}]}),
+    );
+    let step = r.run(&mut cx);
+    assert_eq!(
+        cx.sent,
+        [Outbound::Choice {
+            text: "Which desk?".into(),
+            choices: vec!["Ventes".into(), "Après-vente".into(), "Autre".into()]
+        }]
+    );
+    let m = memo(&step);
+    let pressed = Inbound {
+        text: "Autre".into(),
+        choice: Some(3),
+        attachments: vec![],
+    };
+    assert_eq!(
+        branch(r.resume(&mut cx, &m, Wake::Message(&pressed))),
+        "link_3"
+    );
+    assert_eq!(
+        branch(r.resume(&mut cx, &m, Wake::Message(&text("  APRES-VENTE ")))),
+        "link_2"
+    );
+    assert_eq!(
+        branch(r.resume(&mut cx, &m, Wake::Message(&text("1")))),
+        "link_1"
+    );
+    assert_eq!(
+        branch(r.resume(&mut cx, &m, Wake::Message(&text("4")))),
+        "error"
+    );
+    assert_eq!(
+        branch(r.resume(&mut cx, &m, Wake::Message(&text("sales please")))),
+        "error"
+    );
+    assert_eq!(cx.error.as_deref(), Some("invalid_choice"));
+    let out_of_range = Inbound {
+        text: String::new(),
+        choice: Some(9),
+        attachments: vec![],
+    };
+    assert_eq!(
+        branch(r.resume(&mut cx, &m, Wake::Message(&out_of_range))),
+        "error"
+    );
+    assert_eq!(branch(r.resume(&mut cx, &m, Wake::Timeout)), "error");
+    assert_eq!(cx.error.as_deref(), Some("response_timeout"));
+}
+
+#[test]
+fn assign_variables_ok_and_error() {
+    let mut cx = fake();
+    cx.set("profile.first", json!("Ann")).unwrap();
+    let ok = json!({"assignments": [{"variable": "profile.greeting", "value": "Hi {{ profile.first }}"}, {"variable": "flag", "value": "yes"}]});
+    assert_eq!(branch(run("assign_variables", ok, &mut cx)), "ok");
+    assert_eq!(
+        (cx.get("profile.greeting"), cx.get("flag")),
+        (Some(&json!("Hi Ann")), Some(&json!("yes")))
+    );
+    let bad = json!({"assignments": [{"variable": "a.b", "value": "1"}, {"variable": "system.error", "value": "x"}]});
+    assert_eq!(branch(run("assign_variables", bad, &mut cx)), "error");
+    assert_eq!(
+        cx.get("a.b"),
+        None,
+        "nothing is written when one assignment is refused"
+    );
+}
+
+fn test_values(cx: &mut Fake, operator: &str, value: &str, operand: Option<&str>) -> &'static str {
+    let mut cond = json!({"value": value, "operator": operator});
+    if let Some(o) = operand {
+        cond["operand"] = json!(o);
+    }
+    branch(run("test_values", json!({"conditions": [cond]}), cx))
+}
+
+#[test]
+fn test_values_every_operator() {
+    let mut cx = fake();
+    cx.set("c.segment", json!("vip")).unwrap();
+    cx.set("c.score", json!(12)).unwrap();
+    cx.set("c.flag", json!("true")).unwrap();
+    cx.set("c.empty", json!("")).unwrap();
+    cx.set("c.when", json!("2026-06-06T15:00:00+02:00"))
+        .unwrap(); // a Saturday afternoon, week 23
+    let cases: &[(&str, &str, Option<&str>, &str)] = &[
+        ("equals", "{{ c.segment }}", Some("vip"), "yes"),
+        ("equals", "{{ c.score }}", Some("12.0"), "yes"),
+        ("equals", "{{ c.segment }}", Some("VIP"), "no"),
+        ("not_equals", "{{ c.segment }}", Some("gold"), "yes"),
+        ("not_equals", "{{ c.score }}", Some("12"), "no"),
+        ("greater_or_equal", "{{ c.score }}", Some("12"), "yes"),
+        ("greater_or_equal", "{{ c.score }}", Some("9"), "yes"),
+        ("greater_or_equal", "{{ c.score }}", Some("13"), "no"),
+        ("less_or_equal", "{{ c.score }}", Some("13"), "yes"),
+        ("less_or_equal", "{{ c.score }}", Some("11"), "no"),
+        (
+            "greater_or_equal",
+            "{{ c.when }}",
+            Some("2026-06-01"),
+            "yes",
+        ),
+        ("greater_or_equal", "{{ c.segment }}", Some("12"), "error"),
+        ("contains", "{{ c.segment }}", Some("i"), "yes"),
+        ("contains", "{{ c.segment }}", Some("x"), "no"),
+        ("starts_with", "{{ c.segment }}", Some("vi"), "yes"),
+        ("starts_with", "{{ c.segment }}", Some("ip"), "no"),
+        ("ends_with", "{{ c.segment }}", Some("ip"), "yes"),
+        ("ends_with", "{{ c.segment }}", Some("vi"), "no"),
+        ("exists", "{{ c.segment }}", None, "yes"),
+        ("exists", "{{ c.missing }}", None, "no"),
+        ("not_exists", "{{ c.missing }}", None, "yes"),
+        ("not_exists", "{{ c.segment }}", None, "no"),
+        ("is_empty", "{{ c.empty }}", None, "yes"),
+        ("is_empty", "{{ c.segment }}", None, "no"),
+        ("is_true", "{{ c.flag }}", None, "yes"),
+        ("is_true", "{{ c.segment }}", None, "no"),
+        ("is_false", "no", None, "yes"),
+        ("is_false", "{{ c.segment }}", None, "no"),
+        ("is_date", "{{ c.when }}", None, "yes"),
+        ("is_date", "{{ c.segment }}", None, "no"),
+        ("is_morning", "{{ now }}", None, "yes"),
+        ("is_morning", "{{ c.when }}", None, "no"),
+        ("is_afternoon", "{{ c.when }}", None, "yes"),
+        ("is_afternoon", "{{ now }}", None, "no"),
+        ("is_weekend", "{{ c.when }}", None, "yes"),
+        ("is_weekend", "{{ now }}", None, "no"),
+        ("is_odd_week", "{{ c.when }}", None, "yes"),
+        ("is_odd_week", "2026-06-08", None, "no"),
+        ("is_even_week", "2026-06-08", None, "yes"),
+        ("is_even_week", "{{ now }}", None, "no"),
+        ("is_morning", "{{ c.segment }}", None, "error"),
+        ("regex", "{{ c.segment }}", Some("^v[a-z]+$"), "yes"),
+        ("regex", "{{ c.segment }}", Some("^[0-9]+$"), "no"),
+    ];
+    for (op, value, operand, want) in cases {
+        assert_eq!(
+            test_values(&mut cx, op, value, *operand),
+            *want,
+            "{op} {value} {operand:?}"
+        );
+    }
+    let both = |m: &str| json!({"match": m, "conditions": [{"value": "{{ c.segment }}", "operator": "equals", "operand": "vip"}, {"value": "{{ c.score }}", "operator": "less_or_equal", "operand": "3"}]});
+    assert_eq!(branch(run("test_values", both("all"), &mut cx)), "no");
+    assert_eq!(branch(run("test_values", both("any"), &mut cx)), "yes");
+}
+
+#[test]
+fn values_table_ok_no_value_not_found() {
+    let mut cx = fake();
+    cx.tables.insert(
+        "LANG".into(),
+        HashMap::from([
+            ("fr".to_owned(), Some("Bonjour".to_owned())),
+            ("xx".to_owned(), None),
+        ]),
+    );
+    cx.set("c.lang", json!("fr")).unwrap();
+    let p = |key: &str, table: &str| json!({"table": {"by": "reference", "reference": table}, "lookup": key, "store_in": "c.greeting"});
+    assert_eq!(
+        branch(run("values_table", p("{{ c.lang }}", "LANG"), &mut cx)),
+        "ok"
+    );
+    assert_eq!(cx.get("c.greeting"), Some(&json!("Bonjour")));
+    assert_eq!(
+        branch(run("values_table", p("de", "LANG"), &mut cx)),
+        "no_value"
+    );
+    assert_eq!(
+        branch(run("values_table", p("xx", "LANG"), &mut cx)),
+        "no_value"
+    );
+    assert_eq!(
+        branch(run("values_table", p("fr", "NOPE"), &mut cx)),
+        "reference_not_found"
+    );
+}
+
+#[test]
+fn date_time_operations() {
+    let mut cx = fake();
+    let dt = |cx: &mut Fake, source: Value, op: Value| {
+        let b = branch(run(
+            "date_time",
+            json!({"source": source, "operation": op, "store_in": "c.out"}),
+            cx,
+        ));
+        (b, cx.get("c.out").cloned())
+    };
+    assert_eq!(
+        dt(&mut cx, json!({"from": "now"}), json!({"op": "none"})),
+        ("ok", Some(json!("2026-06-03T10:30:00+02:00")))
+    );
+    assert_eq!(
+        dt(
+            &mut cx,
+            json!({"from": "now"}),
+            json!({"op": "add", "amount": {"days": 1, "hours": 2}})
+        )
+        .1,
+        Some(json!("2026-06-04T12:30:00+02:00"))
+    );
+    assert_eq!(
+        dt(
+            &mut cx,
+            json!({"from": "now"}),
+            json!({"op": "subtract", "amount": {"minutes": 31}})
+        )
+        .1,
+        Some(json!("2026-06-03T09:59:00+02:00"))
+    );
+    cx.set("c.in", json!("31/01/2026")).unwrap();
+    // day 31 of February is clamped to the month's last day
+    let feb = dt(
+        &mut cx,
+        json!({"from": "variable", "variable": "c.in"}),
+        json!({"op": "add", "amount": {"days": 28}}),
+    );
+    assert_eq!(feb.1, Some(json!("2026-02-28T00:00:00+01:00")));
+    cx.set("c.in", json!("2026-02-10")).unwrap();
+    assert_eq!(
+        dt(
+            &mut cx,
+            json!({"from": "variable", "variable": "c.in"}),
+            json!({"op": "set_to", "day": {"by": "day_of_month", "day": 31}, "hours": 18})
+        )
+        .1,
+        Some(json!("2026-02-28T18:00:00+01:00"))
+    );
+    // next Monday on or after Wednesday 3 June
+    assert_eq!(dt(&mut cx, json!({"from": "now"}), json!({"op": "set_to", "day": {"by": "day_of_week", "weekday": "monday"}, "hours": 9, "minutes": 0})).1, Some(json!("2026-06-08T09:00:00+02:00")));
+    assert_eq!(
+        dt(
+            &mut cx,
+            json!({"from": "now"}),
+            json!({"op": "set_to", "day": {"by": "day_of_week", "weekday": "wednesday"}})
+        )
+        .1,
+        Some(json!("2026-06-03T10:30:00+02:00"))
+    );
+    // 02:30 on 29 March 2026 does not exist in Paris: it moves forward to 03:30
+    cx.set("c.in", json!("2026-03-29")).unwrap();
+    assert_eq!(
+        dt(
+            &mut cx,
+            json!({"from": "variable", "variable": "c.in"}),
+            json!({"op": "set_to", "hours": 2, "minutes": 30})
+        )
+        .1,
+        Some(json!("2026-03-29T03:30:00+02:00"))
+    );
+    cx.set("c.in", json!("not a date")).unwrap();
+    assert_eq!(
+        dt(
+            &mut cx,
+            json!({"from": "variable", "variable": "c.in"}),
+            json!({"op": "none"})
+        )
+        .0,
+        "not_ok"
+    );
+    assert_eq!(
+        dt(
+            &mut cx,
+            json!({"from": "variable", "variable": "c.unset"}),
+            json!({"op": "none"})
+        )
+        .0,
+        "not_ok"
+    );
+}
+
+#[test]
+fn check_passages_threshold_and_reset() {
+    let mut cx = fake();
+    let r = runner(
+        "check_passages",
+        json!({"max_passages": 2, "reset_when_reached": true}),
+    );
+    let got: Vec<&str> = (0..5).map(|_| branch(r.run(&mut cx))).collect();
+    assert_eq!(
+        got,
+        [
+            "less_or_equal",
+            "less_or_equal",
+            "greater",
+            "less_or_equal",
+            "less_or_equal"
+        ]
+    );
+    let mut cx = fake();
+    let r = runner("check_passages", json!({"max_passages": 1}));
+    let got: Vec<&str> = (0..3).map(|_| branch(r.run(&mut cx))).collect();
+    assert_eq!(got, ["less_or_equal", "greater", "greater"]);
+}
+
+#[test]
+fn check_nth_contact_thresholds() {
+    let mut cx = fake();
+    let r = runner(
+        "check_nth_contact",
+        json!({"period": {"unit": "days", "value": 30}, "thresholds": [0, 2, 5]}),
+    );
+    let day = jiff::SignedDuration::from_hours(24);
+    let mut got = vec![];
+    for n in 0..7 {
+        cx.contacts = (0..n).map(|i| cx.now - day * (i + 1)).collect();
+        got.push(branch(r.run(&mut cx)));
+    }
+    assert_eq!(
+        got,
+        [
+            "link_1", "link_2", "link_2", "link_3", "link_3", "link_3", "no_link"
+        ]
+    );
+    // contacts older than the period do not count
+    cx.contacts = vec![cx.now - day * 40, cx.now - day * 31];
+    assert_eq!(branch(r.run(&mut cx)), "link_1");
+    // unordered thresholds: the smallest one at or above the count wins
+    let r = runner(
+        "check_nth_contact",
+        json!({"period": {"unit": "weeks", "value": 1}, "thresholds": [10, 3]}),
+    );
+    cx.contacts = vec![cx.now - day];
+    assert_eq!(branch(r.run(&mut cx)), "link_2");
+}
+
+#[test]
+fn schedule_and_week_parity() {
+    let mut cx = fake();
+    cx.calendars.insert("OFFICE".into(), true);
+    cx.calendars.insert("NIGHT".into(), false);
+    let cal = |r: &str| json!({"calendar": {"by": "reference", "reference": r}});
+    assert_eq!(branch(run("test_schedule", cal("OFFICE"), &mut cx)), "open");
+    assert_eq!(
+        branch(run("test_schedule", cal("NIGHT"), &mut cx)),
+        "closed"
+    );
+    assert_eq!(
+        branch(run("test_schedule", cal("NOPE"), &mut cx)),
+        "not_found"
+    );
+    assert_eq!(
+        branch(run("test_even_odd_week", json!({}), &mut cx)),
+        "uneven",
+        "week 23"
+    );
+    cx.now = "2026-06-08T08:00:00Z".parse().unwrap();
+    assert_eq!(
+        branch(run("test_even_odd_week", json!({}), &mut cx)),
+        "even",
+        "week 24"
+    );
+    // across the year boundary after a week 53: W53 and W01 are both odd
+    cx.now = "2026-12-31T12:00:00Z".parse().unwrap();
+    assert_eq!(
+        branch(run("test_even_odd_week", json!({}), &mut cx)),
+        "uneven"
+    );
+    cx.now = "2027-01-05T12:00:00Z".parse().unwrap();
+    assert_eq!(
+        branch(run("test_even_odd_week", json!({}), &mut cx)),
+        "uneven"
+    );
+}
