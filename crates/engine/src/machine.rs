@@ -1,0 +1,689 @@
+//! [`handle`]: one input through one interaction.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use flow::catalogue::Selector;
+use flow::exec::{
+    Cx, Found, Inbound, Outbound, Step, Wake, format_when, is_system_path, render, value_text,
+};
+use flow::tree::ActionId;
+use flow::{RoutingId, RoutingKind, VersionId};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::program::Program;
+
+/// Bounds of one interaction.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Most actions run in one turn; beyond, the interaction ends with an error event.
+    pub steps_per_turn: u32,
+    /// Most hand-overs to other routings in one interaction.
+    pub max_hand_overs: u32,
+    /// Most user variables (top-level names).
+    pub max_variables: usize,
+    /// Longest text stored in one variable or field, in characters.
+    pub max_value_chars: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            steps_per_turn: 1_000,
+            max_hand_overs: 10,
+            max_variables: 200,
+            max_value_chars: 16_384,
+        }
+    }
+}
+
+/// Why an interaction closed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum CloseReason {
+    /// A branch with no link was reached.
+    EndOfRouting,
+    /// Closed through the API or by an agent.
+    Closed,
+    /// No activity for the configured time.
+    Inactivity,
+    /// Something went wrong; `code` names it.
+    Error { code: String, message: String },
+}
+
+/// Where an interaction stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Status {
+    New,
+    /// Suspended in an action: waiting for a message and/or a time.
+    Waiting,
+    Closed(CloseReason),
+}
+
+/// A suspended action.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cursor {
+    pub action: ActionId,
+    /// The action's own state.
+    pub memo: Value,
+    pub until: Option<Timestamp>,
+    /// Whether a customer message resumes it.
+    pub message: bool,
+}
+
+/// Everything an interaction carries between turns (persisted by the runtime).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    /// The routing and version it runs (pinned at start; a hand-over moves it to the target's
+    /// production version).
+    pub routing_id: RoutingId,
+    pub version_id: VersionId,
+    pub status: Status,
+    pub cursor: Option<Cursor>,
+    /// User variables.
+    pub vars: Map<String, Value>,
+    /// System variables: `interaction`, `customer`, `channel`, `entry_point`, `last_message`,
+    /// `now`, `system` (read-only for routings).
+    pub system: Map<String, Value>,
+    pub passages: BTreeMap<ActionId, u32>,
+    pub hand_overs: u32,
+    /// State of the interaction's random generator (splitmix64), seeded by the runtime.
+    pub rng: u64,
+    pub checkpoints: Vec<String>,
+}
+
+impl State {
+    /// A new interaction on `program`, with its system variables and random seed.
+    pub fn new(program: &Program, seed: u64, system: Map<String, Value>) -> State {
+        State {
+            routing_id: program.routing_id,
+            version_id: program.version_id,
+            status: Status::New,
+            cursor: None,
+            vars: Map::new(),
+            system,
+            passages: BTreeMap::new(),
+            hand_overs: 0,
+            rng: seed,
+            checkpoints: Vec::new(),
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        matches!(self.status, Status::Closed(_))
+    }
+
+    /// When the interaction next needs a timer, if it waits for one.
+    pub fn wake_at(&self) -> Option<Timestamp> {
+        self.cursor.as_ref().and_then(|c| c.until)
+    }
+
+    /// A variable, system or user.
+    pub fn get(&self, path: &str) -> Option<&Value> {
+        let mut parts = path.split('.');
+        let root = parts.next()?;
+        let mut v = if is_system_path(root) {
+            self.system.get(root)?
+        } else {
+            self.vars.get(root)?
+        };
+        for p in parts {
+            v = v.get(p)?;
+        }
+        Some(v)
+    }
+}
+
+/// One input.
+#[derive(Clone, Copy, Debug)]
+pub enum Input<'a> {
+    /// Begin at Start.
+    Start,
+    Message(&'a Inbound),
+    /// The interaction's timer fired.
+    Timer,
+    Close(&'a CloseReason),
+}
+
+/// What happened, for the interaction's history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    MessageIn {
+        text: String,
+        choice: Option<u32>,
+        attachments: usize,
+    },
+    MessageOut {
+        message: Outbound,
+    },
+    Passage {
+        action: ActionId,
+        action_type: String,
+        label: String,
+    },
+    Branch {
+        action: ActionId,
+        branch: String,
+    },
+    VariableSet {
+        path: String,
+        value: Value,
+    },
+    Checkpoint {
+        reference: String,
+    },
+    HandOver {
+        routing_id: RoutingId,
+        version_id: VersionId,
+        routing_reference: String,
+    },
+    Ignored {
+        reason: String,
+    },
+    Error {
+        action: Option<ActionId>,
+        code: String,
+        message: String,
+    },
+    Closed {
+        reason: CloseReason,
+    },
+}
+
+/// The result of one input.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Turn {
+    pub events: Vec<Event>,
+    /// Messages to deliver to the customer, in order.
+    pub outbound: Vec<Outbound>,
+    /// When to fire the interaction's timer next (none: no timer).
+    pub wake_at: Option<Timestamp>,
+    /// Set when the interaction closed in this turn.
+    pub closed: Option<CloseReason>,
+    /// Actions run.
+    pub steps: u32,
+}
+
+/// How a business object is named once its selector is resolved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Key<'a> {
+    Id(&'a str),
+    Reference(&'a str),
+}
+
+/// What the engine may read: programs and business objects, as a snapshot.
+pub trait World {
+    /// The program of a version (the one an interaction is pinned to).
+    fn program(&self, version: VersionId) -> Option<Arc<Program>>;
+    /// The production program of a routing (for hand-overs).
+    fn production(&self, routing: Key<'_>) -> Option<Arc<Program>>;
+    fn checkpoint_exists(&self, checkpoint: Key<'_>) -> bool;
+    fn value_table(&self, table: Key<'_>, key: &str) -> Found<Option<String>>;
+    fn calendar_open(&self, calendar: Key<'_>, at: Timestamp) -> Found<bool>;
+    /// The customer's contacts since `since`, the current one excluded.
+    fn contacts_since(&self, since: Timestamp) -> u32;
+    fn time_zone(&self) -> &jiff::tz::TimeZone;
+    fn phone_region(&self) -> &str;
+}
+
+struct TurnCx<'a> {
+    state: &'a mut State,
+    world: &'a dyn World,
+    limits: &'a Limits,
+    now: Timestamp,
+    action: ActionId,
+    program: &'a Program,
+    turn: &'a mut Turn,
+}
+
+fn key_of<'s>(selector: &'s Selector, resolved: &'s Option<String>) -> Option<Key<'s>> {
+    match selector {
+        Selector::Entity { id } => Some(Key::Id(&id.0)),
+        Selector::Reference { reference } => Some(Key::Reference(&reference.0)),
+        Selector::ReferenceFromVariable { .. } => resolved.as_deref().map(Key::Reference),
+    }
+}
+
+fn value_chars(v: &Value) -> usize {
+    match v {
+        Value::String(s) => s.chars().count(),
+        Value::Array(a) => a.iter().map(value_chars).sum(),
+        Value::Object(o) => o.iter().map(|(k, v)| k.len() + value_chars(v)).sum(),
+        _ => 8,
+    }
+}
+
+impl Cx for TurnCx<'_> {
+    fn now(&self) -> Timestamp {
+        self.now
+    }
+    fn random(&mut self) -> u64 {
+        // splitmix64
+        self.state.rng = self.state.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn time_zone(&self) -> &jiff::tz::TimeZone {
+        self.world.time_zone()
+    }
+    fn phone_region(&self) -> &str {
+        self.world.phone_region()
+    }
+    fn render(&self, template: &str) -> String {
+        render(template, &|p| self.state.get(p).map(value_text))
+    }
+    fn get(&self, path: &str) -> Option<&Value> {
+        self.state.get(path)
+    }
+    fn set(&mut self, path: &str, value: Value) -> Result<(), String> {
+        if is_system_path(path) {
+            return Err(format!(
+                "'{path}' is a system variable and cannot be changed"
+            ));
+        }
+        if value_chars(&value) > self.limits.max_value_chars {
+            return Err(format!(
+                "the value for '{path}' is longer than {} characters",
+                self.limits.max_value_chars
+            ));
+        }
+        let mut parts = path.split('.');
+        let root = parts.next().unwrap_or_default();
+        let fields: Vec<&str> = parts.collect();
+        if !self.state.vars.contains_key(root) && self.state.vars.len() >= self.limits.max_variables
+        {
+            return Err(format!(
+                "an interaction holds at most {} variables",
+                self.limits.max_variables
+            ));
+        }
+        set_nested(
+            self.state
+                .vars
+                .entry(root.to_owned())
+                .or_insert(Value::Null),
+            &fields,
+            value.clone(),
+        );
+        self.turn.events.push(Event::VariableSet {
+            path: path.to_owned(),
+            value,
+        });
+        Ok(())
+    }
+    fn set_error(&mut self, reason: &str) {
+        let system = self
+            .state
+            .system
+            .entry("system".to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(map) = system {
+            map.insert("error".into(), Value::String(reason.to_owned()));
+        }
+    }
+    fn is_linked(&self, branch: &str) -> bool {
+        self.program
+            .node(self.action)
+            .is_some_and(|n| n.next(branch).is_some())
+    }
+    fn send(&mut self, message: Outbound) {
+        self.turn.events.push(Event::MessageOut {
+            message: message.clone(),
+        });
+        self.turn.outbound.push(message);
+    }
+    fn count_passage(&mut self, action: ActionId) -> u32 {
+        let n = self.state.passages.entry(action).or_default();
+        *n = n.saturating_add(1);
+        *n
+    }
+    fn reset_passages(&mut self, action: ActionId) {
+        self.state.passages.insert(action, 0);
+    }
+    fn action(&self) -> ActionId {
+        self.action
+    }
+    fn add_checkpoint(&mut self, checkpoint: &Selector) -> Found<()> {
+        let resolved = self.reference(checkpoint);
+        match key_of(checkpoint, &resolved) {
+            Some(key) if self.world.checkpoint_exists(key) => {
+                let name = resolved.unwrap_or_default();
+                self.turn.events.push(Event::Checkpoint {
+                    reference: name.clone(),
+                });
+                if !self.state.checkpoints.contains(&name) {
+                    self.state.checkpoints.push(name);
+                }
+                Found::Yes(())
+            }
+            _ => Found::NotFound,
+        }
+    }
+    fn value_table(&self, table: &Selector, key: &str) -> Found<Option<String>> {
+        let resolved = self.reference(table);
+        match key_of(table, &resolved) {
+            Some(k) => self.world.value_table(k, key),
+            None => Found::NotFound,
+        }
+    }
+    fn calendar_open(&self, calendar: &Selector) -> Found<bool> {
+        let resolved = self.reference(calendar);
+        match key_of(calendar, &resolved) {
+            Some(k) => self.world.calendar_open(k, self.now),
+            None => Found::NotFound,
+        }
+    }
+    fn contacts_since(&self, since: Timestamp) -> u32 {
+        self.world.contacts_since(since)
+    }
+}
+
+/// Writes `value` at `fields` below `slot`, turning non-objects on the way into objects.
+fn set_nested(slot: &mut Value, fields: &[&str], value: Value) {
+    match fields.split_first() {
+        None => *slot = value,
+        Some((first, rest)) => {
+            if !slot.is_object() {
+                *slot = Value::Object(Map::new());
+            }
+            if let Value::Object(map) = slot {
+                set_nested(
+                    map.entry((*first).to_owned()).or_insert(Value::Null),
+                    rest,
+                    value,
+                );
+            }
+        }
+    }
+}
+
+fn close(state: &mut State, turn: &mut Turn, reason: CloseReason) {
+    state.status = Status::Closed(reason.clone());
+    state.cursor = None;
+    turn.events.push(Event::Closed {
+        reason: reason.clone(),
+    });
+    turn.closed = Some(reason);
+    turn.wake_at = None;
+}
+
+fn fail(state: &mut State, turn: &mut Turn, action: Option<ActionId>, code: &str, message: String) {
+    turn.events.push(Event::Error {
+        action,
+        code: code.to_owned(),
+        message: message.clone(),
+    });
+    close(
+        state,
+        turn,
+        CloseReason::Error {
+            code: code.to_owned(),
+            message,
+        },
+    );
+}
+
+/// What stays the same through one turn.
+#[derive(Clone, Copy)]
+struct Env<'a> {
+    world: &'a dyn World,
+    limits: &'a Limits,
+    now: Timestamp,
+}
+
+/// Runs (or resumes) one action; `None` when the turn has to stop (budget spent, action missing).
+fn step(
+    state: &mut State,
+    turn: &mut Turn,
+    program: &Program,
+    env: &Env<'_>,
+    action: ActionId,
+    wake: Option<(Value, Wake<'_>)>,
+) -> Option<Step> {
+    let Env { world, limits, now } = *env;
+    let Some(node) = program.node(action) else {
+        fail(
+            state,
+            turn,
+            Some(action),
+            "action_missing",
+            format!("action {action} is not in version {}", program.version_id),
+        );
+        return None;
+    };
+    if wake.is_none() {
+        if turn.steps >= limits.steps_per_turn {
+            fail(
+                state,
+                turn,
+                Some(action),
+                "step_budget_exceeded",
+                format!(
+                    "more than {} actions ran in one turn; the routing probably loops",
+                    limits.steps_per_turn
+                ),
+            );
+            return None;
+        }
+        turn.steps += 1;
+        if node.record_passage {
+            turn.events.push(Event::Passage {
+                action,
+                action_type: node.type_key.to_owned(),
+                label: node.label.to_owned(),
+            });
+        }
+    }
+    let Some(runner) = &node.runner else {
+        return Some(Step::Unavailable(
+            "this action type cannot run in this version of Switchyard yet",
+        ));
+    };
+    let mut cx = TurnCx {
+        state,
+        world,
+        limits,
+        now,
+        action,
+        program,
+        turn,
+    };
+    Some(match wake {
+        None => runner.run(&mut cx),
+        Some((memo, w)) => runner.resume(&mut cx, &memo, w),
+    })
+}
+
+/// Handles one input. A closed interaction ignores everything.
+pub fn handle(
+    state: &mut State,
+    input: Input<'_>,
+    now: Timestamp,
+    world: &dyn World,
+    limits: &Limits,
+) -> Turn {
+    let mut turn = Turn::default();
+    if state.is_closed() {
+        turn.events.push(Event::Ignored {
+            reason: "the interaction is closed".into(),
+        });
+        return turn;
+    }
+    state.system.insert(
+        "now".into(),
+        Value::String(format_when(&now.to_zoned(world.time_zone().clone()))),
+    );
+    let env = Env { world, limits, now };
+    let Some(mut program) = world.program(state.version_id) else {
+        let version = state.version_id;
+        fail(
+            state,
+            &mut turn,
+            None,
+            "version_unavailable",
+            format!("version {version} cannot be run"),
+        );
+        return turn;
+    };
+
+    let first: Option<(ActionId, Option<Step>)> = match input {
+        Input::Close(reason) => {
+            close(state, &mut turn, reason.clone());
+            None
+        }
+        Input::Start if state.status == Status::New => {
+            let start = program.start;
+            Some((start, step(state, &mut turn, &program, &env, start, None)))
+        }
+        Input::Start => {
+            turn.events.push(Event::Ignored {
+                reason: "the interaction has already started".into(),
+            });
+            None
+        }
+        Input::Message(m) => {
+            turn.events.push(Event::MessageIn {
+                text: m.text.clone(),
+                choice: m.choice,
+                attachments: m.attachments.len(),
+            });
+            state.system.insert("last_message".into(), serde_json::json!({"text": m.text, "choice": m.choice, "at": format_when(&now.to_zoned(world.time_zone().clone()))}));
+            match state.cursor.clone() {
+                Some(c) if c.message => {
+                    state.cursor = None;
+                    Some((
+                        c.action,
+                        step(
+                            state,
+                            &mut turn,
+                            &program,
+                            &env,
+                            c.action,
+                            Some((c.memo, Wake::Message(m))),
+                        ),
+                    ))
+                }
+                _ => {
+                    turn.events.push(Event::Ignored {
+                        reason: "the routing is not waiting for a message".into(),
+                    });
+                    turn.wake_at = state.wake_at();
+                    None
+                }
+            }
+        }
+        Input::Timer => match state.cursor.clone() {
+            Some(c) if c.until.is_some_and(|u| u <= now) => {
+                state.cursor = None;
+                Some((
+                    c.action,
+                    step(
+                        state,
+                        &mut turn,
+                        &program,
+                        &env,
+                        c.action,
+                        Some((c.memo, Wake::Timeout)),
+                    ),
+                ))
+            }
+            _ => {
+                turn.events.push(Event::Ignored {
+                    reason: "no timer is due".into(),
+                });
+                turn.wake_at = state.wake_at();
+                None
+            }
+        },
+    };
+
+    let mut current = first;
+    while let Some((action, Some(s))) = current {
+        current = match s {
+            Step::Branch(branch) => {
+                turn.events.push(Event::Branch {
+                    action,
+                    branch: branch.to_owned(),
+                });
+                match program.node(action).and_then(|n| n.next(branch)) {
+                    Some(next) => Some((next, step(state, &mut turn, &program, &env, next, None))),
+                    None => {
+                        close(state, &mut turn, CloseReason::EndOfRouting);
+                        None
+                    }
+                }
+            }
+            Step::Wait {
+                message,
+                until,
+                memo,
+            } => {
+                state.cursor = Some(Cursor {
+                    action,
+                    memo,
+                    until,
+                    message,
+                });
+                state.status = Status::Waiting;
+                turn.wake_at = until;
+                None
+            }
+            Step::HandOver { routing } => {
+                if state.hand_overs >= limits.max_hand_overs {
+                    Some((action, Some(Step::Branch("max_distributions"))))
+                } else {
+                    let resolved = match &routing {
+                        Selector::ReferenceFromVariable { variable } => state
+                            .get(&variable.0)
+                            .map(value_text)
+                            .filter(|s| !s.is_empty()),
+                        _ => None,
+                    };
+                    let target = key_of(&routing, &resolved)
+                        .and_then(|k| world.production(k))
+                        .filter(|p| {
+                            p.family == program.family && p.kind == RoutingKind::InteractionStart
+                        });
+                    match target {
+                        None => Some((action, Some(Step::Branch("not_found")))),
+                        Some(p) => {
+                            state.hand_overs += 1;
+                            state.routing_id = p.routing_id;
+                            state.version_id = p.version_id;
+                            turn.events.push(Event::HandOver {
+                                routing_id: p.routing_id,
+                                version_id: p.version_id,
+                                routing_reference: p.routing_reference.clone(),
+                            });
+                            program = p;
+                            let start = program.start;
+                            Some((start, step(state, &mut turn, &program, &env, start, None)))
+                        }
+                    }
+                }
+            }
+            Step::Unavailable(why) => {
+                let label = program.node(action).map(|n| n.label).unwrap_or("action");
+                fail(
+                    state,
+                    &mut turn,
+                    Some(action),
+                    "action_unavailable",
+                    format!("'{label}': {why}"),
+                );
+                None
+            }
+        };
+    }
+    if !state.is_closed() && state.cursor.is_some() {
+        state.status = Status::Waiting;
+        turn.wake_at = state.wake_at();
+    }
+    turn
+}
