@@ -366,6 +366,9 @@ pub struct ActionTypeDto {
     pub category_label: String,
     pub channel_families: Vec<Family>,
     pub description: String,
+    /// Whether this build can run the action; an interaction reaching one that it cannot run
+    /// ends with an `action_unavailable` error.
+    pub runnable: bool,
     pub branches: Vec<BranchDto>,
     /// JSON Schema (2020-12) of the parameters.
     #[schema(value_type = Object)]
@@ -385,6 +388,7 @@ impl From<&dyn flow::catalogue::Spec> for ActionTypeDto {
             category_label: s.category().label().to_owned(),
             channel_families: s.families().iter().map(|f| (*f).into()).collect(),
             description: s.description().to_owned(),
+            runnable: s.runnable(),
             branches: s
                 .branches()
                 .iter()

@@ -910,6 +910,9 @@ async fn catalogue_openapi_docs_health_and_metrics() {
         .find(|i| i["type"] == "message_with_choice")
         .unwrap();
     assert_eq!(choice["channel_families"], json!(["messaging"]));
+    assert_eq!(choice["runnable"], true);
+    let survey = items.iter().find(|i| i["type"] == "survey").unwrap();
+    assert_eq!(survey["runnable"], false);
     assert_eq!(
         choice["params_schema"]["properties"]["wait_seconds"]["minimum"],
         30
