@@ -1,6 +1,7 @@
 //! The HTTP API: the Maker API under `/api/v1`, its OpenAPI 3.1 document and an offline docs
 //! page, problem+json errors, health, readiness and Prometheus metrics.
 
+mod conversations;
 pub mod dto;
 pub mod problem;
 mod routings;
@@ -50,6 +51,7 @@ impl Default for HttpLimits {
 #[derive(Clone)]
 pub struct AppState {
     pub maker: Arc<Maker>,
+    pub conversations: Arc<runtime::Conversations>,
     metrics: PrometheusHandle,
     limits: HttpLimits,
 }
@@ -80,7 +82,10 @@ fn metrics_handle() -> PrometheusHandle {
         (name = "Smart routings", description = "Routings, copy, import and export"),
         (name = "Versions", description = "Versions and their lifecycle"),
         (name = "Action trees", description = "Editing a development version's actions and links; honours If-Match"),
-        (name = "Catalogue", description = "Every action type")
+        (name = "Catalogue", description = "Every action type"),
+        (name = "Entry points", description = "Channel accounts bound to routings"),
+        (name = "Channels", description = "Inbound messages of the HTTP channel"),
+        (name = "Interactions", description = "Conversations: preview, history, events")
     )
 )]
 struct ApiDoc;
@@ -106,6 +111,22 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(versions::update_action, versions::delete_action))
         .routes(routes!(versions::create_link))
         .routes(routes!(versions::update_link, versions::delete_link))
+        .routes(routes!(
+            conversations::create_entry_point,
+            conversations::list_entry_points
+        ))
+        .routes(routes!(
+            conversations::get_entry_point,
+            conversations::update_entry_point,
+            conversations::delete_entry_point
+        ))
+        .routes(routes!(conversations::http_inbound))
+        .routes(routes!(conversations::preview))
+        .routes(routes!(conversations::preview_message))
+        .routes(routes!(conversations::close))
+        .routes(routes!(conversations::list))
+        .routes(routes!(conversations::get))
+        .routes(routes!(conversations::history))
         .routes(routes!(versions::catalogue))
         .routes(routes!(versions::action_type))
         .split_for_parts()
@@ -117,9 +138,14 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 /// Builds the whole HTTP application.
-pub fn app(maker: Arc<Maker>, limits: HttpLimits) -> Router {
+pub fn app(
+    maker: Arc<Maker>,
+    conversations: Arc<runtime::Conversations>,
+    limits: HttpLimits,
+) -> Router {
     let state = AppState {
         maker,
+        conversations,
         metrics: metrics_handle(),
         limits: limits.clone(),
     };

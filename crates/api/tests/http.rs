@@ -48,23 +48,37 @@ impl Reply {
 
 impl Server {
     async fn start() -> Server {
+        runtime::install_crypto();
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("switchyard.db"))
             .await
             .unwrap();
         let clock = Arc::new(ManualClock::new("2026-06-01T08:00:00Z".parse().unwrap()));
         let maker = Arc::new(Maker::new(
-            Arc::new(store),
+            Arc::new(store.clone()),
             clock.clone(),
             jiff::tz::TimeZone::get("Europe/Paris").unwrap(),
         ));
         let (stop, stopped) = watch::channel(false);
-        tokio::spawn(runtime::scheduler::run(maker.clone(), stopped));
+        tokio::spawn(runtime::scheduler::run(maker.clone(), stopped.clone()));
         let limits = api::HttpLimits {
             max_body_bytes: 64 * 1024,
             request_timeout: Duration::from_secs(10),
         };
-        let app = api::app(maker, limits);
+        let conversations = runtime::Conversations::start(
+            Arc::new(store),
+            maker.clone(),
+            engine::Limits::default(),
+        );
+        tokio::spawn(runtime::delivery::run_timers(
+            conversations.clone(),
+            stopped.clone(),
+        ));
+        tokio::spawn(runtime::delivery::run_outbox(
+            conversations.clone(),
+            stopped.clone(),
+        ));
+        let app = api::app(maker, conversations, limits);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

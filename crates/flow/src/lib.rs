@@ -8,6 +8,7 @@
 pub mod catalogue;
 pub mod compile;
 pub mod document;
+pub mod entry_point;
 pub mod exec;
 pub mod lifecycle;
 pub mod model;

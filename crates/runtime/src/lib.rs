@@ -3,8 +3,19 @@
 //! No business rule lives here: every decision is a call into `flow`.
 
 pub mod clock;
+pub mod conversations;
+pub mod delivery;
+pub mod entry_points;
 pub mod maker;
+pub mod programs;
 pub mod scheduler;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use conversations::{ConversationError, Conversations, InboundMessage, Receipt};
 pub use maker::{Maker, MakerError};
+
+/// Installs the process's one TLS crypto provider (ring). Call it before making HTTP clients;
+/// calling it again is harmless.
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -126,6 +126,7 @@ pub struct Maker {
     clock: Arc<dyn Clock>,
     time_zone: TimeZone,
     schedule_changed: Notify,
+    generation: std::sync::atomic::AtomicU64,
 }
 
 /// Resolves routing references from a snapshot taken before compiling.
@@ -157,7 +158,21 @@ impl Maker {
             clock,
             time_zone,
             schedule_changed: Notify::new(),
+            generation: Default::default(),
         }
+    }
+
+    /// Applies changes and bumps the generation that running programs are built from.
+    async fn apply(&self, changes: Changes) -> std::result::Result<(), StoreError> {
+        self.store.apply(changes).await?;
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
+        Ok(())
+    }
+
+    /// A number that changes whenever a routing or version changes.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
     pub fn clock(&self) -> Arc<dyn Clock> {
@@ -398,7 +413,7 @@ impl Maker {
                 }),
                 versions: vec![],
             };
-            match self.store.apply(changes).await {
+            match self.apply(changes).await {
                 Ok(()) => return self.routing(id).await,
                 Err(StoreError::Conflict) if if_match.is_none() => continue,
                 Err(StoreError::Conflict) => {
@@ -430,7 +445,7 @@ impl Maker {
                 }),
                 versions: vec![],
             };
-            match self.store.apply(changes).await {
+            match self.apply(changes).await {
                 Ok(()) => {
                     self.schedule_changed.notify_one();
                     return Ok(());
@@ -554,7 +569,7 @@ impl Maker {
                 routing: Some(self.bumped(&routing)),
                 versions: vec![VersionWrite::Insert(version)],
             };
-            match self.store.apply(changes).await {
+            match self.apply(changes).await {
                 Ok(()) => return self.version(id).await,
                 Err(StoreError::Conflict) => continue,
                 Err(e) => return Err(e.into()),
@@ -624,7 +639,7 @@ impl Maker {
                 routing: Some(write),
                 versions: vec![VersionWrite::Delete(id)],
             };
-            match self.store.apply(changes).await {
+            match self.apply(changes).await {
                 Ok(()) => {
                     self.schedule_changed.notify_one();
                     return Ok(());
@@ -659,7 +674,7 @@ impl Maker {
                 routing: Some(self.bumped(&routing)),
                 versions: writes,
             };
-            match self.store.apply(changes).await {
+            match self.apply(changes).await {
                 Ok(()) => {
                     self.schedule_changed.notify_one();
                     return self.version(id).await;

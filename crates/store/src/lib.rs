@@ -3,7 +3,9 @@
 //! This crate holds no business rules: it stores what it is given, atomically, and refuses
 //! stale writes (optimistic concurrency on revisions).
 
+pub mod interactions;
 mod sqlite;
+mod sqlite_interactions;
 
 use async_trait::async_trait;
 use flow::tree::Tree;
@@ -11,6 +13,7 @@ use flow::{ChannelFamily, Routing, RoutingId, RoutingKind, Version, VersionId, V
 use jiff::Timestamp;
 use uuid::Uuid;
 
+pub use interactions::*;
 pub use sqlite::SqliteStore;
 
 /// A store failure.
@@ -113,6 +116,8 @@ pub trait Store: Send + Sync + 'static {
     async fn version(&self, id: VersionId) -> Result<Option<Version>>;
     /// Versions whose planned production is due at `now`, oldest first.
     async fn due_schedules(&self, now: Timestamp, limit: u32) -> Result<Vec<VersionRecord>>;
+    /// Every production version with its routing (to build the programs that run).
+    async fn production_versions(&self) -> Result<Vec<(Routing, Version)>>;
     /// The earliest planned production, if any.
     async fn next_schedule(&self) -> Result<Option<Timestamp>>;
     /// Applies writes in one transaction; a stale guarded write fails it whole with `Conflict`.

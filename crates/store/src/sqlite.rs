@@ -23,22 +23,27 @@ use crate::{
 };
 
 /// Schema migrations, in order; version N is entry N - 1. Append, never edit.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_routings.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/sqlite/0001_routings.sql"),
+    include_str!("../migrations/sqlite/0002_interactions.sql"),
+];
 
 /// The SQLite implementation of [`Store`].
 #[derive(Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
 }
 
-fn backend(e: impl std::fmt::Display) -> StoreError {
+pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-fn map_err(e: sqlx::Error) -> StoreError {
+pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db) = &e {
         let msg = db.message();
-        if msg.contains("UNIQUE") && msg.contains("routings.reference") {
+        if msg.contains("UNIQUE")
+            && (msg.contains("routings.reference") || msg.contains("entry_points.reference"))
+        {
             return StoreError::Unique("reference");
         }
         if msg.contains("FOREIGN KEY") || msg.contains("UNIQUE") {
@@ -48,15 +53,15 @@ fn map_err(e: sqlx::Error) -> StoreError {
     backend(e)
 }
 
-fn ms(t: Timestamp) -> i64 {
+pub(crate) fn ms(t: Timestamp) -> i64 {
     t.as_millisecond()
 }
 
-fn ts(ms: i64) -> Result<Timestamp> {
+pub(crate) fn ts(ms: i64) -> Result<Timestamp> {
     Timestamp::from_millisecond(ms).map_err(backend)
 }
 
-fn uuid(s: &str) -> Result<Uuid> {
+pub(crate) fn uuid(s: &str) -> Result<Uuid> {
     Uuid::parse_str(s).map_err(backend)
 }
 
@@ -264,6 +269,48 @@ impl Store for SqliteStore {
             .await
             .map_err(map_err)?;
         rows.iter().map(record_from).collect()
+    }
+
+    async fn production_versions(&self) -> Result<Vec<(Routing, Version)>> {
+        let rows = sqlx::query(
+            "SELECT v.*, r.reference AS r_reference, r.name AS r_name, r.description AS r_description, r.kind AS r_kind,
+                    r.channel_family AS r_channel_family, r.revision AS r_revision, r.created_at AS r_created_at,
+                    r.updated_at AS r_updated_at, r.schedule_failure AS r_schedule_failure
+             FROM versions v JOIN routings r ON r.id = v.routing_id WHERE v.status = 'production'",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|row| {
+                let tree: String = row.try_get("tree").map_err(backend)?;
+                let version = Version {
+                    record: record_from(row)?,
+                    tree: serde_json::from_str(&tree).map_err(backend)?,
+                };
+                let kind: String = row.try_get("r_kind").map_err(backend)?;
+                let family: String = row.try_get("r_channel_family").map_err(backend)?;
+                let failure: Option<String> = row.try_get("r_schedule_failure").map_err(backend)?;
+                let routing = Routing {
+                    id: version.record.routing_id,
+                    reference: row.try_get("r_reference").map_err(backend)?,
+                    name: row.try_get("r_name").map_err(backend)?,
+                    description: row.try_get("r_description").map_err(backend)?,
+                    kind: RoutingKind::parse(&kind)
+                        .ok_or_else(|| backend(format!("bad kind {kind}")))?,
+                    channel_family: ChannelFamily::parse(&family)
+                        .ok_or_else(|| backend(format!("bad family {family}")))?,
+                    revision: row.try_get::<i64, _>("r_revision").map_err(backend)? as u64,
+                    created_at: ts(row.try_get("r_created_at").map_err(backend)?)?,
+                    updated_at: ts(row.try_get("r_updated_at").map_err(backend)?)?,
+                    schedule_failure: failure
+                        .map(|f| serde_json::from_str(&f))
+                        .transpose()
+                        .map_err(backend)?,
+                };
+                Ok((routing, version))
+            })
+            .collect()
     }
 
     async fn next_schedule(&self) -> Result<Option<Timestamp>> {

@@ -66,6 +66,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    runtime::install_crypto();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -139,12 +140,25 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     init_logging(&config);
     let (maker, store) = open_maker(&config).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let scheduler = tokio::spawn(runtime::scheduler::run(maker.clone(), stop_rx));
+    let scheduler = tokio::spawn(runtime::scheduler::run(maker.clone(), stop_rx.clone()));
+    let conversations = runtime::Conversations::start(
+        Arc::new(store.clone()),
+        maker.clone(),
+        engine::Limits::default(),
+    );
+    let timers = tokio::spawn(runtime::delivery::run_timers(
+        conversations.clone(),
+        stop_rx.clone(),
+    ));
+    let outbox = tokio::spawn(runtime::delivery::run_outbox(
+        conversations.clone(),
+        stop_rx,
+    ));
     let limits = api::HttpLimits {
         max_body_bytes: config.max_body_bytes,
         request_timeout: config.request_timeout,
     };
-    let app = api::app(maker, limits);
+    let app = api::app(maker, conversations, limits);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
@@ -156,6 +170,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await?;
     let _ = stop_tx.send(true);
     let _ = scheduler.await;
+    let _ = timers.await;
+    let _ = outbox.await;
     store.close().await;
     tracing::info!("switchyard stopped");
     Ok(())

@@ -180,6 +180,7 @@ async fn snapshot(api: &Api) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_whole_lifecycle_survives_restarts() {
+    runtime::install_crypto();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let server = Running::start(&data);

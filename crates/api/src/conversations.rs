@@ -1,0 +1,596 @@
+//! Entry points, the HTTP channel, preview conversations and the interaction API.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use flow::entry_point::{Channel, EntryPoint};
+use flow::exec::Inbound;
+use jiff::Timestamp;
+use runtime::entry_points::EntryPointFields;
+use runtime::{ConversationError, InboundMessage, Receipt};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use store::{InteractionFilter, InteractionRow, PageRequest};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::problem::{ApiResult, IfMatch, JsonBody, PathParams, Problem, ProblemBody, QueryParams};
+
+impl From<ConversationError> for Problem {
+    fn from(e: ConversationError) -> Problem {
+        match e {
+            ConversationError::NotFound(what) => Problem::not_found(what),
+            ConversationError::Invalid(code @ "reference_taken", msg) => {
+                Problem::new(StatusCode::CONFLICT, code, msg)
+            }
+            ConversationError::Invalid(code, msg) => {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, code, msg)
+            }
+            ConversationError::NotRecorded(msg) => {
+                tracing::warn!("an input was not recorded: {msg}");
+                Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "not_recorded",
+                    "the message could not be recorded; send it again with the same message_id",
+                )
+            }
+            ConversationError::Maker(m) => m.into(),
+        }
+    }
+}
+
+/// Channel of an entry point.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelDto {
+    Http,
+    WebChat,
+}
+
+impl From<ChannelDto> for Channel {
+    fn from(c: ChannelDto) -> Self {
+        match c {
+            ChannelDto::Http => Channel::Http,
+            ChannelDto::WebChat => Channel::WebChat,
+        }
+    }
+}
+
+impl From<Channel> for ChannelDto {
+    fn from(c: Channel) -> Self {
+        match c {
+            Channel::Http => ChannelDto::Http,
+            Channel::WebChat => ChannelDto::WebChat,
+        }
+    }
+}
+
+/// An entry point.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct EntryPointDto {
+    pub id: Uuid,
+    pub reference: String,
+    pub name: String,
+    pub channel: ChannelDto,
+    pub start_routing_id: Option<Uuid>,
+    pub end_routing_id: Option<Uuid>,
+    pub test_version_id: Option<Uuid>,
+    pub phone_region: String,
+    pub callback_url: Option<String>,
+    pub revision: u64,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+}
+
+impl From<&EntryPoint> for EntryPointDto {
+    fn from(e: &EntryPoint) -> Self {
+        EntryPointDto {
+            id: e.id,
+            reference: e.reference.clone(),
+            name: e.name.clone(),
+            channel: e.channel.into(),
+            start_routing_id: e.start_routing_id,
+            end_routing_id: e.end_routing_id,
+            test_version_id: e.test_version_id,
+            phone_region: e.phone_region.clone(),
+            callback_url: e.callback_url.clone(),
+            revision: e.revision,
+            created_at: e.created_at,
+            updated_at: e.updated_at,
+        }
+    }
+}
+
+fn some<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Fields of an entry point. On update, `null` unbinds a routing or version.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntryPointBody {
+    pub reference: Option<String>,
+    pub name: Option<String>,
+    pub channel: Option<ChannelDto>,
+    #[serde(default, deserialize_with = "some")]
+    #[schema(value_type = Option<Uuid>)]
+    pub start_routing_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "some")]
+    #[schema(value_type = Option<Uuid>)]
+    pub end_routing_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "some")]
+    #[schema(value_type = Option<Uuid>)]
+    pub test_version_id: Option<Option<Uuid>>,
+    /// ISO 3166 alpha-2 region for phone numbers without a country code (default FR).
+    pub phone_region: Option<String>,
+    /// Where the HTTP channel posts replies (required for `http`).
+    #[serde(default, deserialize_with = "some")]
+    #[schema(value_type = Option<String>)]
+    pub callback_url: Option<Option<String>>,
+}
+
+impl From<EntryPointBody> for EntryPointFields {
+    fn from(b: EntryPointBody) -> Self {
+        EntryPointFields {
+            reference: b.reference,
+            name: b.name,
+            channel: b.channel.map(Into::into),
+            start_routing_id: b.start_routing_id,
+            end_routing_id: b.end_routing_id,
+            test_version_id: b.test_version_id,
+            phone_region: b.phone_region,
+            callback_url: b.callback_url,
+        }
+    }
+}
+
+fn ep_response(status: StatusCode, e: &EntryPoint) -> Response {
+    (
+        status,
+        [(header::ETAG, format!("\"{}\"", e.revision))],
+        Json(EntryPointDto::from(e)),
+    )
+        .into_response()
+}
+
+/// Creates an entry point.
+#[utoipa::path(post, path = "/entry-points", tag = "Entry points", request_body = EntryPointBody,
+    responses((status = 201, body = EntryPointDto), (status = 409, body = ProblemBody), (status = 422, body = ProblemBody)))]
+pub async fn create_entry_point(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<EntryPointBody>,
+) -> ApiResult<Response> {
+    let ep = state.conversations.create_entry_point(body.into()).await?;
+    Ok(ep_response(StatusCode::CREATED, &ep))
+}
+
+/// Pagination of a list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// 1 to 200 (default 50).
+    pub limit: Option<u32>,
+    pub after: Option<Uuid>,
+}
+
+fn page(limit: Option<u32>, after: Option<Uuid>) -> ApiResult<PageRequest> {
+    let limit = limit.unwrap_or(50);
+    if !(1..=crate::routings::MAX_PAGE).contains(&limit) {
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            format!("limit must be between 1 and {}", crate::routings::MAX_PAGE),
+        ));
+    }
+    Ok(PageRequest { limit, after })
+}
+
+/// A page of entry points.
+#[derive(Serialize, ToSchema)]
+pub struct EntryPointPage {
+    pub items: Vec<EntryPointDto>,
+    pub next_after: Option<Uuid>,
+}
+
+/// Lists entry points.
+#[utoipa::path(get, path = "/entry-points", tag = "Entry points", params(PageQuery), responses((status = 200, body = EntryPointPage)))]
+pub async fn list_entry_points(
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<PageQuery>,
+) -> ApiResult<Json<EntryPointPage>> {
+    let p = state
+        .conversations
+        .entry_points(&page(q.limit, q.after)?)
+        .await?;
+    Ok(Json(EntryPointPage {
+        items: p.items.iter().map(Into::into).collect(),
+        next_after: p.next_after,
+    }))
+}
+
+/// One entry point.
+#[utoipa::path(get, path = "/entry-points/{id}", tag = "Entry points", params(("id" = Uuid, Path)), responses((status = 200, body = EntryPointDto), (status = 404, body = ProblemBody)))]
+pub async fn get_entry_point(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<Response> {
+    Ok(ep_response(
+        StatusCode::OK,
+        &state.conversations.entry_point(id).await?,
+    ))
+}
+
+/// Changes an entry point (its bindings are checked again).
+#[utoipa::path(patch, path = "/entry-points/{id}", tag = "Entry points", params(("id" = Uuid, Path)), request_body = EntryPointBody,
+    responses((status = 200, body = EntryPointDto), (status = 404, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
+pub async fn update_entry_point(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+    IfMatch(if_match): IfMatch,
+    JsonBody(body): JsonBody<EntryPointBody>,
+) -> ApiResult<Response> {
+    let ep = state
+        .conversations
+        .update_entry_point(id, body.into(), if_match)
+        .await?;
+    Ok(ep_response(StatusCode::OK, &ep))
+}
+
+/// Deletes an entry point (its interactions are kept).
+#[utoipa::path(delete, path = "/entry-points/{id}", tag = "Entry points", params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ProblemBody)))]
+pub async fn delete_entry_point(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<StatusCode> {
+    state.conversations.delete_entry_point(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A customer message on the HTTP channel.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HttpMessage {
+    /// Your id of the message: sending it again is harmless (deduplicated).
+    pub message_id: String,
+    /// The customer's address (phone number, user id…).
+    pub from: String,
+    #[serde(default)]
+    pub text: String,
+    /// The 1-based number of the button pressed, if any.
+    pub choice: Option<u32>,
+}
+
+/// Acknowledgement of a message: it is committed.
+#[derive(Serialize, ToSchema)]
+pub struct Ack {
+    pub interaction_id: Uuid,
+    /// The message had been received before.
+    pub duplicate: bool,
+    /// Status of the interaction after the message (empty for a duplicate).
+    pub status: String,
+    /// Replies sent in this turn (they are also posted to the callback URL).
+    #[schema(value_type = Vec<Object>)]
+    pub replies: Vec<Value>,
+}
+
+impl From<Receipt> for Ack {
+    fn from(r: Receipt) -> Self {
+        Ack {
+            interaction_id: r.interaction_id,
+            duplicate: r.duplicate,
+            status: r.status,
+            replies: r
+                .replies
+                .iter()
+                .filter_map(|m| serde_json::to_value(m).ok())
+                .collect(),
+        }
+    }
+}
+
+/// Receives a customer message on an HTTP entry point. Answers once the message is committed;
+/// replies go to the entry point's callback URL, each with an `Idempotency-Key`.
+#[utoipa::path(post, path = "/channels/http/{reference}/messages", tag = "Channels", params(("reference" = String, Path)), request_body = HttpMessage,
+    responses((status = 200, body = Ack), (status = 404, body = ProblemBody), (status = 422, body = ProblemBody), (status = 503, body = ProblemBody)))]
+pub async fn http_inbound(
+    State(state): State<AppState>,
+    PathParams(reference): PathParams<String>,
+    JsonBody(body): JsonBody<HttpMessage>,
+) -> ApiResult<Json<Ack>> {
+    let ep = state
+        .conversations
+        .store()
+        .entry_point_by_reference(&reference)
+        .await
+        .map_err(ConversationError::from)?;
+    if ep.is_some_and(|e| e.channel != Channel::Http) {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "wrong_channel",
+            format!("entry point '{reference}' is not an HTTP entry point"),
+        ));
+    }
+    let message = InboundMessage {
+        message_id: body.message_id,
+        customer: body.from,
+        message: Inbound {
+            text: body.text,
+            choice: body.choice,
+            attachments: Vec::new(),
+        },
+    };
+    Ok(Json(
+        state
+            .conversations
+            .receive(&reference, message)
+            .await?
+            .into(),
+    ))
+}
+
+/// Starting a preview.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewBody {
+    /// A name for the previewing customer (default "preview").
+    pub customer: Option<String>,
+}
+
+/// Starts a conversation with any version (a development version too), without entry point.
+#[utoipa::path(post, path = "/versions/{id}/preview", tag = "Interactions", params(("id" = Uuid, Path)), request_body = PreviewBody,
+    responses((status = 201, body = Ack), (status = 404, body = ProblemBody)))]
+pub async fn preview(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+    JsonBody(body): JsonBody<PreviewBody>,
+) -> ApiResult<Response> {
+    let customer = body.customer.unwrap_or_else(|| "preview".into());
+    if customer.is_empty() || customer.len() > runtime::conversations::limits::CUSTOMER {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_customer",
+            "customer must have 1 to 320 characters",
+        ));
+    }
+    let r = state.conversations.preview(id, &customer).await?;
+    Ok((StatusCode::CREATED, Json(Ack::from(r))).into_response())
+}
+
+/// A message in a preview conversation.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewMessage {
+    #[serde(default)]
+    pub text: String,
+    pub choice: Option<u32>,
+}
+
+/// Sends a message in a preview conversation; answers with the routing's replies.
+#[utoipa::path(post, path = "/interactions/{id}/messages", tag = "Interactions", params(("id" = Uuid, Path)), request_body = PreviewMessage,
+    responses((status = 200, body = Ack), (status = 404, body = ProblemBody), (status = 422, body = ProblemBody)))]
+pub async fn preview_message(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+    JsonBody(body): JsonBody<PreviewMessage>,
+) -> ApiResult<Json<Ack>> {
+    let r = state
+        .conversations
+        .preview_message(
+            id,
+            Inbound {
+                text: body.text,
+                choice: body.choice,
+                attachments: Vec::new(),
+            },
+        )
+        .await?;
+    Ok(Json(r.into()))
+}
+
+/// Closes an interaction.
+#[utoipa::path(post, path = "/interactions/{id}/close", tag = "Interactions", params(("id" = Uuid, Path)), responses((status = 200, body = Ack), (status = 404, body = ProblemBody)))]
+pub async fn close(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<Json<Ack>> {
+    Ok(Json(state.conversations.close(id).await?.into()))
+}
+
+/// An interaction in a list.
+#[derive(Serialize, ToSchema)]
+pub struct InteractionSummary {
+    pub id: Uuid,
+    pub entry_point_id: Option<Uuid>,
+    /// `live`, `test` or `preview`.
+    pub mode: String,
+    pub customer: String,
+    pub routing_id: Uuid,
+    pub version_id: Uuid,
+    /// `new`, `waiting` or `closed`.
+    pub status: String,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub wake_at: Option<Timestamp>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+}
+
+impl From<&InteractionRow> for InteractionSummary {
+    fn from(r: &InteractionRow) -> Self {
+        InteractionSummary {
+            id: r.id,
+            entry_point_id: r.entry_point_id,
+            mode: r.mode.clone(),
+            customer: r.customer.clone(),
+            routing_id: r.routing_id,
+            version_id: r.version_id,
+            status: r.status.clone(),
+            wake_at: r.wake_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// Filters of the interaction list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct InteractionQuery {
+    pub entry_point_id: Option<Uuid>,
+    pub version_id: Option<Uuid>,
+    /// `new`, `waiting` or `closed`.
+    pub status: Option<String>,
+    /// `live`, `test` or `preview`.
+    pub mode: Option<String>,
+    pub limit: Option<u32>,
+    pub after: Option<Uuid>,
+}
+
+/// A page of interactions, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct InteractionPage {
+    pub items: Vec<InteractionSummary>,
+    pub next_after: Option<Uuid>,
+}
+
+/// Lists interactions, newest first.
+#[utoipa::path(get, path = "/interactions", tag = "Interactions", params(InteractionQuery), responses((status = 200, body = InteractionPage), (status = 400, body = ProblemBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<InteractionQuery>,
+) -> ApiResult<Json<InteractionPage>> {
+    if q.status
+        .as_deref()
+        .is_some_and(|s| !["new", "waiting", "closed"].contains(&s))
+        || q.mode
+            .as_deref()
+            .is_some_and(|m| !["live", "test", "preview"].contains(&m))
+    {
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "status is new, waiting or closed; mode is live, test or preview",
+        ));
+    }
+    let filter = InteractionFilter {
+        entry_point_id: q.entry_point_id,
+        version_id: q.version_id,
+        status: q.status,
+        mode: q.mode,
+    };
+    let p = state
+        .conversations
+        .store()
+        .interactions(&filter, &page(q.limit, q.after)?)
+        .await
+        .map_err(ConversationError::from)?;
+    Ok(Json(InteractionPage {
+        items: p.items.iter().map(Into::into).collect(),
+        next_after: p.next_after,
+    }))
+}
+
+/// The test and preview executions of a version, newest first.
+#[utoipa::path(get, path = "/versions/{id}/history", tag = "Interactions", params(("id" = Uuid, Path), PageQuery), responses((status = 200, body = InteractionPage)))]
+pub async fn history(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+    QueryParams(q): QueryParams<PageQuery>,
+) -> ApiResult<Json<InteractionPage>> {
+    let filter = InteractionFilter {
+        version_id: Some(id),
+        ..InteractionFilter::default()
+    };
+    let p = state
+        .conversations
+        .store()
+        .interactions(&filter, &page(q.limit, q.after)?)
+        .await
+        .map_err(ConversationError::from)?;
+    let items = p
+        .items
+        .iter()
+        .filter(|i| i.mode != "live")
+        .map(Into::into)
+        .collect();
+    Ok(Json(InteractionPage {
+        items,
+        next_after: p.next_after,
+    }))
+}
+
+/// One event of an interaction.
+#[derive(Serialize, ToSchema)]
+pub struct EventDto {
+    pub seq: u64,
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+    #[schema(value_type = Object)]
+    pub event: Value,
+}
+
+/// An interaction with its variables and events.
+#[derive(Serialize, ToSchema)]
+pub struct InteractionDto {
+    #[serde(flatten)]
+    pub summary: InteractionSummary,
+    #[schema(value_type = Object)]
+    pub variables: Value,
+    #[schema(value_type = Object)]
+    pub system: Value,
+    /// Why it closed, when it did.
+    #[schema(value_type = Option<Object>)]
+    pub closed: Option<Value>,
+    /// Its first 1 000 events.
+    pub events: Vec<EventDto>,
+}
+
+/// One interaction with its variables, status and events.
+#[utoipa::path(get, path = "/interactions/{id}", tag = "Interactions", params(("id" = Uuid, Path)), responses((status = 200, body = InteractionDto), (status = 404, body = ProblemBody)))]
+pub async fn get(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<Json<InteractionDto>> {
+    let store = state.conversations.store();
+    let row = store
+        .interaction(id)
+        .await
+        .map_err(ConversationError::from)?
+        .ok_or_else(|| Problem::not_found(format!("interaction {id}")))?;
+    let events = store
+        .events(id, 0, 1_000)
+        .await
+        .map_err(ConversationError::from)?;
+    // the engine writes `{"status": "closed", "reason": …, …}` for a closed interaction
+    let closed = match &row.state["status"] {
+        Value::Object(o) if o.get("status").and_then(Value::as_str) == Some("closed") => {
+            let mut reason = o.clone();
+            reason.remove("status");
+            Some(Value::Object(reason))
+        }
+        _ => None,
+    };
+    Ok(Json(InteractionDto {
+        variables: row.state.get("vars").cloned().unwrap_or(Value::Null),
+        system: row.state.get("system").cloned().unwrap_or(Value::Null),
+        closed,
+        summary: (&row).into(),
+        events: events
+            .into_iter()
+            .map(|e| EventDto {
+                seq: e.seq,
+                at: e.at,
+                event: e.event,
+            })
+            .collect(),
+    }))
+}

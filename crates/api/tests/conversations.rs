@@ -1,0 +1,479 @@
+//! Conversations over real HTTP on loopback: the HTTP channel with a real callback server,
+//! timers on a manual clock, preview, history and bad input.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use jiff::SignedDuration;
+use runtime::{Maker, ManualClock};
+use serde_json::{Value, json};
+use store::SqliteStore;
+use tokio::sync::watch;
+
+/// Deliveries the callback server received: (idempotency key, body).
+#[derive(Clone, Default)]
+struct Callbacks {
+    got: Arc<Mutex<Vec<(String, Value)>>>,
+    /// Requests still to refuse with 500.
+    fail: Arc<Mutex<u32>>,
+}
+
+async fn callback(
+    State(cb): State<Callbacks>,
+    headers: HeaderMap,
+    body: axum::Json<Value>,
+) -> StatusCode {
+    {
+        let mut fail = cb.fail.lock().unwrap();
+        if *fail > 0 {
+            *fail -= 1;
+            return StatusCode::INTERNAL_SERVER_ERROR;
+        }
+    }
+    let key = headers
+        .get("idempotency-key")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    cb.got.lock().unwrap().push((key, body.0));
+    StatusCode::OK
+}
+
+struct Env {
+    base: String,
+    http: reqwest::Client,
+    clock: Arc<ManualClock>,
+    callbacks: Callbacks,
+    callback_url: String,
+    _dir: tempfile::TempDir,
+    _stop: watch::Sender<bool>,
+}
+
+impl Env {
+    async fn start() -> Env {
+        runtime::install_crypto();
+        let callbacks = Callbacks::default();
+        let cb_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let callback_url = format!("http://{}/cb", cb_listener.local_addr().unwrap());
+        let cb_app = axum::Router::new()
+            .route("/cb", axum::routing::post(callback))
+            .with_state(callbacks.clone());
+        tokio::spawn(async move { axum::serve(cb_listener, cb_app).await.unwrap() });
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("switchyard.db"))
+            .await
+            .unwrap();
+        let clock = Arc::new(ManualClock::new("2026-06-01T08:00:00Z".parse().unwrap()));
+        let maker = Arc::new(Maker::new(
+            Arc::new(store.clone()),
+            clock.clone(),
+            jiff::tz::TimeZone::get("Europe/Paris").unwrap(),
+        ));
+        let (stop, stopped) = watch::channel(false);
+        let conversations = runtime::Conversations::start(
+            Arc::new(store),
+            maker.clone(),
+            engine::Limits::default(),
+        );
+        tokio::spawn(runtime::delivery::run_timers(
+            conversations.clone(),
+            stopped.clone(),
+        ));
+        tokio::spawn(runtime::delivery::run_outbox(
+            conversations.clone(),
+            stopped,
+        ));
+        let app = api::app(maker, conversations, api::HttpLimits::default());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}/api/v1", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Env {
+            base,
+            http: reqwest::Client::new(),
+            clock,
+            callbacks,
+            callback_url,
+            _dir: dir,
+            _stop: stop,
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.http.request(method, format!("{}/{path}", self.base));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        let (status, body) = self.call(reqwest::Method::POST, path, Some(body)).await;
+        assert!((200..300).contains(&status), "{path}: {status} {body}");
+        body
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        let (status, body) = self.call(reqwest::Method::GET, path, None).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        body
+    }
+
+    async fn say(&self, ep: &str, id: &str, from: &str, text: &str) -> Value {
+        self.post(
+            &format!("channels/http/{ep}/messages"),
+            json!({"message_id": id, "from": from, "text": text}),
+        )
+        .await
+    }
+
+    /// Texts delivered to the callback for a customer, in order.
+    fn delivered(&self, customer: &str) -> Vec<String> {
+        self.callbacks
+            .got
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, b)| b["customer"] == customer)
+            .map(|(_, b)| b["message"]["text"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    async fn wait_delivered(&self, customer: &str, n: usize) -> Vec<String> {
+        for _ in 0..300 {
+            let got = self.delivered(customer);
+            if got.len() >= n {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!(
+            "{customer}: {} deliveries, expected {n}: {:?}",
+            self.delivered(customer).len(),
+            self.delivered(customer)
+        );
+    }
+
+    /// A production messaging routing: email question → choice → goodbye; timeouts → "Too slow".
+    async fn production_routing(&self, reference: &str) -> (String, String) {
+        let r = self.post("routings", json!({"name": reference, "reference": reference, "kind": "interaction_start", "channel_family": "messaging"})).await;
+        let rid = r["id"].as_str().unwrap().to_owned();
+        let v = self
+            .post(&format!("routings/{rid}/versions"), json!({"name": "v1"}))
+            .await;
+        let vid = v["id"].as_str().unwrap().to_owned();
+        let start = v["tree"]["actions"][0]["id"].as_str().unwrap().to_owned();
+        let add = |ty: &'static str, params: Value, after: Option<(String, &'static str)>| {
+            let mut body = json!({"type": ty, "params": params, "record_passage": true});
+            if let Some((a, b)) = after {
+                body["after"] = json!({"action_id": a, "branch": b});
+            }
+            let path = format!("versions/{vid}/actions");
+            async move {
+                self.post(&path, body).await["action"]["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            }
+        };
+        let ask = add("message_awaiting_response", json!({"message": "Welcome!", "wait_seconds": 60, "max_attempts": 3, "error_message": "That is not an email.", "questions": [{"question": "Your email?", "answer_type": "email", "variable": "contact.email"}]}), Some((start, "ok"))).await;
+        let choice = add("message_with_choice", json!({"message": "Thanks {{ contact.email }}. Sales or support?", "wait_seconds": 60, "choices": [{"label": "Sales"}, {"label": "Support"}]}), Some((ask.clone(), "ok"))).await;
+        add(
+            "simple_message",
+            json!({"message": "Support will answer you."}),
+            Some((choice.clone(), "link_2")),
+        )
+        .await;
+        let slow = add(
+            "simple_message",
+            json!({"message": "Too slow ({{ system.error }})"}),
+            Some((ask, "error")),
+        )
+        .await;
+        self.post(
+            &format!("versions/{vid}/links"),
+            json!({"from": choice, "branch": "error", "to": slow}),
+        )
+        .await;
+        self.post(&format!("versions/{vid}/put-in-production"), json!({}))
+            .await;
+        (rid, vid)
+    }
+}
+
+#[tokio::test]
+async fn a_conversation_through_the_http_channel() {
+    let env = Env::start().await;
+    let (rid, vid) = env.production_routing("SUPPORT").await;
+    let ep = env.post("entry-points", json!({"reference": "shop", "name": "Shop chat", "channel": "http", "start_routing_id": rid, "callback_url": env.callback_url})).await;
+    assert_eq!(ep["phone_region"], "FR");
+
+    let a = env.say("shop", "m1", "+33600000001", "hello").await;
+    assert_eq!(
+        (a["duplicate"].as_bool(), a["status"].as_str()),
+        (Some(false), Some("waiting"))
+    );
+    let iid = a["interaction_id"].as_str().unwrap().to_owned();
+    // the same message again: acknowledged, not handled twice
+    let again = env.say("shop", "m1", "+33600000001", "hello").await;
+    assert_eq!(
+        (
+            again["duplicate"].as_bool(),
+            again["interaction_id"].as_str()
+        ),
+        (Some(true), Some(iid.as_str()))
+    );
+    env.say(
+        "shop",
+        "m2",
+        "+33600000001",
+        "not an email {{ contact.email }}",
+    )
+    .await;
+    env.say("shop", "m3", "+33600000001", "ann@example.org")
+        .await;
+    let last = env.say("shop", "m4", "+33600000001", "2").await;
+    assert_eq!(last["status"], "closed");
+    let got = env.wait_delivered("+33600000001", 6).await;
+    assert_eq!(
+        got,
+        [
+            "Welcome!",
+            "Your email?",
+            "That is not an email.",
+            "Your email?",
+            "Thanks ann@example.org. Sales or support?",
+            "Support will answer you."
+        ]
+    );
+    let keys: std::collections::HashSet<String> = env
+        .callbacks
+        .got
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(k, _)| k.clone())
+        .collect();
+    assert_eq!(
+        keys.len(),
+        env.callbacks.got.lock().unwrap().len(),
+        "every delivery has its own idempotency key"
+    );
+
+    let i = env.get(&format!("interactions/{iid}")).await;
+    assert_eq!(
+        (
+            i["status"].as_str(),
+            i["mode"].as_str(),
+            i["version_id"].as_str()
+        ),
+        (Some("closed"), Some("live"), Some(vid.as_str()))
+    );
+    assert_eq!(i["variables"]["contact"]["email"], "ann@example.org");
+    assert_eq!(i["closed"]["reason"], "end_of_routing");
+    let kinds: Vec<&str> = i["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"]["type"].as_str().unwrap())
+        .collect();
+    for k in [
+        "message_in",
+        "message_out",
+        "passage",
+        "branch",
+        "variable_set",
+        "closed",
+    ] {
+        assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
+    }
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "message_in").count(),
+        4,
+        "m1 once, m2, m3, m4"
+    );
+
+    // a new message from the same customer opens a new interaction
+    let next = env.say("shop", "m5", "+33600000001", "hi again").await;
+    assert_ne!(next["interaction_id"], a["interaction_id"]);
+    let list = env.get("interactions?status=closed").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn timers_fire_and_failed_callbacks_are_retried_with_the_same_key() {
+    let env = Env::start().await;
+    let (rid, _) = env.production_routing("SLOW").await;
+    env.post("entry-points", json!({"reference": "slow", "name": "Slow", "channel": "http", "start_routing_id": rid, "callback_url": env.callback_url})).await;
+    *env.callbacks.fail.lock().unwrap() = 2;
+    env.say("slow", "s1", "+33600000002", "hello").await;
+    // the first two attempts fail; retries come after 1 s and 2 s
+    for _ in 0..10 {
+        env.clock.advance(SignedDuration::from_secs(1));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        env.wait_delivered("+33600000002", 2).await,
+        ["Welcome!", "Your email?"],
+        "in order, once each"
+    );
+
+    // no answer within 60 s: the error branch
+    env.clock.advance(SignedDuration::from_secs(61));
+    let got = env.wait_delivered("+33600000002", 3).await;
+    assert_eq!(got[2], "Too slow (response_timeout)");
+    let list = env.get("interactions?mode=live").await;
+    assert_eq!(list["items"][0]["status"], "closed");
+}
+
+#[tokio::test]
+async fn preview_history_bindings_and_bad_input() {
+    let env = Env::start().await;
+    let (rid, _) = env.production_routing("PREV").await;
+    // a development version can be previewed without an entry point
+    let dev = env
+        .post(
+            &format!("routings/{rid}/versions"),
+            json!({"name": "draft"}),
+        )
+        .await;
+    let dev_id = dev["id"].as_str().unwrap().to_owned();
+    let start = dev["tree"]["actions"][0]["id"].as_str().unwrap().to_owned();
+    env.post(&format!("versions/{dev_id}/actions"), json!({"type": "message_with_choice", "params": {"message": "Coffee or tea?", "wait_seconds": 60, "choices": [{"label": "Coffee"}, {"label": "Tea"}]}, "after": {"action_id": start, "branch": "ok"}})).await;
+    let p = env
+        .post(&format!("versions/{dev_id}/preview"), json!({}))
+        .await;
+    assert_eq!(p["replies"][0]["choices"], json!(["Coffee", "Tea"]));
+    let pid = p["interaction_id"].as_str().unwrap();
+    let r = env
+        .post(
+            &format!("interactions/{pid}/messages"),
+            json!({"text": "TEA"}),
+        )
+        .await;
+    assert_eq!(r["status"], "closed");
+    let history = env.get(&format!("versions/{dev_id}/history")).await;
+    assert_eq!(history["items"][0]["mode"], "preview");
+
+    // bindings are checked
+    let end = env.post("routings", json!({"name": "End", "reference": "END", "kind": "interaction_end", "channel_family": "messaging"})).await;
+    let mail = env.post("routings", json!({"name": "Mail", "reference": "MAIL", "kind": "interaction_start", "channel_family": "email"})).await;
+    for (body, path) in [
+        (
+            json!({"reference": "x1", "name": "x", "channel": "http", "start_routing_id": end["id"], "callback_url": env.callback_url}),
+            "start_routing_id",
+        ),
+        (
+            json!({"reference": "x2", "name": "x", "channel": "http", "start_routing_id": mail["id"], "callback_url": env.callback_url}),
+            "start_routing_id",
+        ),
+        (
+            json!({"reference": "x3", "name": "x", "channel": "http", "start_routing_id": rid, "end_routing_id": rid, "callback_url": env.callback_url}),
+            "end_routing_id",
+        ),
+        (
+            json!({"reference": "x4", "name": "x", "channel": "web_chat", "start_routing_id": rid, "test_version_id": dev_id}),
+            "test_version_id",
+        ),
+        (
+            json!({"reference": "x5", "name": "x", "channel": "http", "start_routing_id": rid, "test_version_id": dev_id, "callback_url": env.callback_url}),
+            "test_version_id",
+        ),
+        (
+            json!({"reference": "x6", "name": "x", "channel": "http", "start_routing_id": rid}),
+            "callback_url",
+        ),
+        (
+            json!({"reference": "x7", "name": "x", "channel": "http", "callback_url": "ftp://nope"}),
+            "callback_url",
+        ),
+    ] {
+        let (status, problem) = env
+            .call(reqwest::Method::POST, "entry-points", Some(body))
+            .await;
+        assert_eq!(
+            (status, problem["errors"][0]["path"].as_str()),
+            (422, Some(path)),
+            "{problem}"
+        );
+    }
+
+    // a version in test on an HTTP entry point is used instead of production
+    env.post(&format!("versions/{dev_id}/put-in-test"), json!({}))
+        .await;
+    env.post("entry-points", json!({"reference": "qa", "name": "QA", "channel": "http", "start_routing_id": rid, "test_version_id": dev_id, "callback_url": env.callback_url})).await;
+    let t = env.say("qa", "q1", "tester", "hi").await;
+    assert_eq!(t["replies"][0]["text"], "Coffee or tea?");
+    let i = env
+        .get(&format!(
+            "interactions/{}",
+            t["interaction_id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(i["mode"], "test");
+
+    // an entry point with nothing to run acknowledges and says why
+    env.post("entry-points", json!({"reference": "empty", "name": "Empty", "channel": "http", "callback_url": env.callback_url})).await;
+    let e = env.say("empty", "e1", "someone", "hello?").await;
+    assert_eq!(
+        (e["status"].as_str(), e["replies"].as_array().map(Vec::len)),
+        (Some("closed"), Some(0))
+    );
+    let i = env
+        .get(&format!(
+            "interactions/{}",
+            e["interaction_id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(i["closed"]["code"], "no_version");
+
+    // bad input
+    let bad = |body: Value, path: &'static str| {
+        let env = &env;
+        async move { env.call(reqwest::Method::POST, path, Some(body)).await }
+    };
+    let (s, p) = bad(
+        json!({"message_id": "z", "from": "a", "text": "x"}),
+        "channels/http/nowhere/messages",
+    )
+    .await;
+    assert_eq!((s, p["code"].as_str()), (404, Some("not_found")));
+    let (s, p) = bad(
+        json!({"message_id": "", "from": "a", "text": "x"}),
+        "channels/http/qa/messages",
+    )
+    .await;
+    assert_eq!((s, p["code"].as_str()), (422, Some("invalid_message_id")));
+    let (s, p) = bad(
+        json!({"message_id": "big", "from": "a", "text": "x".repeat(100 * 1024)}),
+        "channels/http/qa/messages",
+    )
+    .await;
+    assert_eq!((s, p["code"].as_str()), (422, Some("message_too_long")));
+    let (s, p) = bad(
+        json!({"message_id": "u", "from": "a", "text": "x", "colour": 1}),
+        "channels/http/qa/messages",
+    )
+    .await;
+    assert_eq!((s, p["code"].as_str()), (422, Some("invalid_body")));
+    let (s, _) = bad(
+        json!({"text": "x"}),
+        &*format!(
+            "interactions/{}/messages",
+            t["interaction_id"].as_str().unwrap()
+        )
+        .leak(),
+    )
+    .await;
+    assert_eq!(
+        s, 422,
+        "live and test interactions take messages through their channel"
+    );
+    let (s, p) = env
+        .call(reqwest::Method::GET, "interactions?status=sleeping", None)
+        .await;
+    assert_eq!((s, p["code"].as_str()), (400, Some("invalid_query")));
+}

@@ -1,0 +1,167 @@
+//! Entry points: the channel accounts that receive interactions, bound to routings.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::model::{ChannelFamily, FieldError, Routing, RoutingKind, VersionRecord, VersionStatus};
+
+/// Identifier of an entry point.
+pub type EntryPointId = Uuid;
+
+/// The channel of an entry point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// Messages posted to the HTTP API; replies delivered to a callback URL.
+    Http,
+    /// The chat page and WebSocket served by Switchyard.
+    WebChat,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Http => "http",
+            Channel::WebChat => "web_chat",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "http" => Some(Channel::Http),
+            "web_chat" => Some(Channel::WebChat),
+            _ => None,
+        }
+    }
+    pub fn family(self) -> ChannelFamily {
+        ChannelFamily::Messaging
+    }
+    /// Whether a version in test may be set on it. Seed 001 §4: test versions are for external
+    /// entry points, not for chat modules; the HTTP channel stands for an external one.
+    pub fn takes_test_versions(self) -> bool {
+        matches!(self, Channel::Http)
+    }
+}
+
+/// An entry point.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EntryPoint {
+    pub id: EntryPointId,
+    /// Unique code used in channel URLs.
+    pub reference: String,
+    pub name: String,
+    pub channel: Channel,
+    pub start_routing_id: Option<Uuid>,
+    pub end_routing_id: Option<Uuid>,
+    /// A development version in test of the start routing, used instead of its production version.
+    pub test_version_id: Option<Uuid>,
+    /// Region for phone numbers written without a country code (ISO 3166 alpha-2).
+    pub phone_region: String,
+    /// Where replies of the HTTP channel are posted.
+    pub callback_url: Option<String>,
+    pub revision: u64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+fn err(field: &'static str, message: impl Into<String>) -> FieldError {
+    FieldError {
+        field,
+        message: message.into(),
+    }
+}
+
+/// Checks a phone region: two upper-case letters.
+pub fn check_region(region: &str) -> Result<String, FieldError> {
+    if region.len() == 2 && region.chars().all(|c| c.is_ascii_uppercase()) {
+        Ok(region.to_owned())
+    } else {
+        Err(err(
+            "phone_region",
+            "must be an ISO 3166 alpha-2 code such as 'FR'",
+        ))
+    }
+}
+
+/// Checks a callback URL: `http` or `https`, at most 2 000 characters.
+pub fn check_callback(url: &str) -> Result<String, FieldError> {
+    let ok_scheme = url.starts_with("http://") || url.starts_with("https://");
+    if !ok_scheme || url.len() > 2_000 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(err(
+            "callback_url",
+            "must be an http:// or https:// URL of at most 2 000 characters",
+        ));
+    }
+    Ok(url.to_owned())
+}
+
+/// Checks the routings bound to an entry point: the start routing is an interaction-start
+/// routing of the channel's family, the end routing an interaction-end one, and the version in
+/// test a development version in test of the start routing, on a channel that takes them.
+pub fn check_bindings(
+    channel: Channel,
+    start: Option<&Routing>,
+    end: Option<&Routing>,
+    test: Option<&VersionRecord>,
+) -> Result<(), FieldError> {
+    let family = channel.family();
+    if let Some(r) = start {
+        if r.kind != RoutingKind::InteractionStart {
+            return Err(err(
+                "start_routing_id",
+                format!("'{}' is an interaction-end routing", r.reference),
+            ));
+        }
+        if r.channel_family != family {
+            return Err(err(
+                "start_routing_id",
+                format!(
+                    "'{}' is a {} routing; this channel is {}",
+                    r.reference,
+                    r.channel_family.as_str(),
+                    family.as_str()
+                ),
+            ));
+        }
+    }
+    if let Some(r) = end {
+        if r.kind != RoutingKind::InteractionEnd {
+            return Err(err(
+                "end_routing_id",
+                format!("'{}' is not an interaction-end routing", r.reference),
+            ));
+        }
+        if r.channel_family != family {
+            return Err(err(
+                "end_routing_id",
+                format!(
+                    "'{}' is a {} routing; this channel is {}",
+                    r.reference,
+                    r.channel_family.as_str(),
+                    family.as_str()
+                ),
+            ));
+        }
+    }
+    if let Some(v) = test {
+        if !channel.takes_test_versions() {
+            return Err(err(
+                "test_version_id",
+                "test versions are for external entry points, not for the web chat (seed 001 §4); use the preview",
+            ));
+        }
+        if start.is_none_or(|r| r.id != v.routing_id) {
+            return Err(err(
+                "test_version_id",
+                "the version in test must belong to the start routing",
+            ));
+        }
+        if v.status != VersionStatus::Development || !v.in_test {
+            return Err(err(
+                "test_version_id",
+                format!("version '{}' is not in test", v.name),
+            ));
+        }
+    }
+    Ok(())
+}

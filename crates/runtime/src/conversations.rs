@@ -1,0 +1,680 @@
+//! Conversations: the shell around the engine. One input per interaction at a time (striped
+//! locks by customer), many in parallel; every turn commits its state, events, outbox and
+//! timer in one transaction, grouped with other turns by the writer; an inbound message is
+//! acknowledged only once committed, and deduplicated by the channel's message id.
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use engine::{CloseReason, Event, Input, Limits, State, Status, Turn, handle};
+use flow::entry_point::{Channel, EntryPoint};
+use flow::exec::{Inbound, Outbound};
+use flow::{VersionId, VersionStatus};
+use jiff::Timestamp;
+use serde_json::{Map, Value, json};
+use store::{EventRow, InteractionRow, InteractionStore, OutboxRow, TurnOutcome, TurnWrite};
+use tokio::sync::{Mutex, Notify, mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::maker::{Maker, MakerError};
+use crate::programs::{Programs, Snapshot};
+
+/// Limits of inbound messages.
+pub mod limits {
+    /// Longest channel message id.
+    pub const MESSAGE_ID: usize = 200;
+    /// Longest customer address.
+    pub const CUSTOMER: usize = 320;
+    /// Longest message text, in characters.
+    pub const TEXT: usize = 10_000;
+    /// Most attachments per message.
+    pub const ATTACHMENTS: usize = 10;
+    /// Most turns written in one transaction.
+    pub const BATCH: usize = 256;
+}
+
+const STRIPES: usize = 4_096;
+
+/// Why a conversation input was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum ConversationError {
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{1}")]
+    Invalid(&'static str, String),
+    #[error("the message could not be recorded; send it again")]
+    NotRecorded(String),
+    #[error(transparent)]
+    Maker(#[from] MakerError),
+}
+
+impl From<store::StoreError> for ConversationError {
+    fn from(e: store::StoreError) -> Self {
+        ConversationError::Maker(MakerError::Store(e))
+    }
+}
+
+type Result<T> = std::result::Result<T, ConversationError>;
+
+/// A customer message as a channel hands it over.
+#[derive(Clone, Debug)]
+pub struct InboundMessage {
+    /// The channel's own id of the message (deduplication key).
+    pub message_id: String,
+    /// The customer's address on the channel.
+    pub customer: String,
+    pub message: Inbound,
+}
+
+/// The answer to an input, once it is committed.
+#[derive(Clone, Debug)]
+pub struct Receipt {
+    pub interaction_id: Uuid,
+    /// The message had been received before; nothing was done again.
+    pub duplicate: bool,
+    /// `new`, `waiting` or `closed`.
+    pub status: String,
+    /// Messages the routing sent in this turn.
+    pub replies: Vec<Outbound>,
+}
+
+struct Pending {
+    turn: TurnWrite,
+    reply: oneshot::Sender<std::result::Result<TurnOutcome, String>>,
+}
+
+/// Writes turns in groups: whatever is waiting when a transaction starts goes into it.
+async fn writer(store: Arc<dyn InteractionStore>, mut rx: mpsc::Receiver<Pending>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < limits::BATCH {
+            match rx.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        let (turns, replies): (Vec<_>, Vec<_>) =
+            batch.into_iter().map(|p| (p.turn, p.reply)).unzip();
+        match store.commit_turns(turns).await {
+            Ok(outcomes) => {
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                    let _ = reply.send(Ok(outcome));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "a group of turns could not be committed");
+                for reply in replies {
+                    let _ = reply.send(Err(e.to_string()));
+                }
+            }
+        }
+    }
+}
+
+fn status_of(state: &State) -> &'static str {
+    match state.status {
+        Status::New => "new",
+        Status::Waiting => "waiting",
+        Status::Closed(_) => "closed",
+    }
+}
+
+/// A seed for an interaction's random generator, from its id.
+fn seed_of(id: Uuid) -> u64 {
+    let b = id.as_u128();
+    (b as u64) ^ ((b >> 64) as u64)
+}
+
+/// The conversation service.
+pub struct Conversations {
+    store: Arc<dyn InteractionStore>,
+    maker: Arc<Maker>,
+    programs: Programs,
+    writer: mpsc::Sender<Pending>,
+    stripes: Vec<Mutex<()>>,
+    limits: Limits,
+    timers_changed: Notify,
+    outbox_changed: Notify,
+}
+
+/// An input addressed to an interaction by its id.
+#[derive(Clone, Copy)]
+enum ById<'a> {
+    Message(&'a Inbound),
+    Close(&'a CloseReason),
+}
+
+/// What starts an interaction.
+struct Opening<'a> {
+    entry_point: Option<&'a EntryPoint>,
+    customer: &'a str,
+    mode: &'static str,
+    version: Option<VersionId>,
+    first: Option<&'a Inbound>,
+}
+
+impl Conversations {
+    /// Starts the service and its writer task (on the current Tokio runtime).
+    pub fn start(store: Arc<dyn InteractionStore>, maker: Arc<Maker>, limits: Limits) -> Arc<Self> {
+        let (tx, rx) = mpsc::channel(limits::BATCH * 4);
+        tokio::spawn(writer(store.clone(), rx));
+        Arc::new(Conversations {
+            store,
+            programs: Programs::new(maker.clone()),
+            maker,
+            writer: tx,
+            stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+            limits,
+            timers_changed: Notify::new(),
+            outbox_changed: Notify::new(),
+        })
+    }
+
+    pub fn store(&self) -> &Arc<dyn InteractionStore> {
+        &self.store
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.maker.clock().now()
+    }
+
+    pub fn maker(&self) -> &Arc<Maker> {
+        &self.maker
+    }
+
+    /// Resolves when an interaction's timer may have changed.
+    pub async fn timers_changed(&self) {
+        self.timers_changed.notified().await
+    }
+
+    /// Resolves when the outbox got new messages.
+    pub async fn outbox_changed(&self) {
+        self.outbox_changed.notified().await
+    }
+
+    fn stripe(&self, key: &str) -> &Mutex<()> {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut h);
+        &self.stripes[(h.finish() as usize) % STRIPES]
+    }
+
+    fn lock_key(row_entry_point: Option<Uuid>, customer: &str, id: Uuid) -> String {
+        match row_entry_point {
+            Some(ep) => format!("{ep}/{customer}"),
+            None => format!("i/{id}"),
+        }
+    }
+
+    async fn commit(&self, turn: TurnWrite) -> Result<TurnOutcome> {
+        let (tx, rx) = oneshot::channel();
+        let has_outbox = !turn.outbox.is_empty();
+        self.writer
+            .send(Pending { turn, reply: tx })
+            .await
+            .map_err(|_| ConversationError::NotRecorded("the writer stopped".into()))?;
+        let outcome = rx
+            .await
+            .map_err(|_| ConversationError::NotRecorded("the writer stopped".into()))?
+            .map_err(ConversationError::NotRecorded)?;
+        if outcome == TurnOutcome::Committed {
+            self.timers_changed.notify_one();
+            if has_outbox {
+                self.outbox_changed.notify_one();
+            }
+        }
+        Ok(outcome)
+    }
+
+    async fn snapshot(
+        &self,
+        version: VersionId,
+        entry_point: Option<&EntryPoint>,
+        customer: &str,
+    ) -> Result<Snapshot> {
+        let set = self.programs.production().await?;
+        let pinned = self.programs.version(&set, version).await?;
+        let contacts = match entry_point {
+            Some(ep) => self.store.contacts(ep.id, customer, 1_000).await?,
+            None => Vec::new(),
+        };
+        Ok(Snapshot {
+            set,
+            pinned,
+            time_zone: self.maker.time_zone().clone(),
+            phone_region: entry_point
+                .map(|e| e.phone_region.clone())
+                .unwrap_or_else(|| "FR".into()),
+            contacts,
+        })
+    }
+
+    /// Turns the engine's output into the rows of one transaction.
+    fn write(
+        &self,
+        mut row: InteractionRow,
+        state: &State,
+        turn: Turn,
+        inbound: Option<(Uuid, String)>,
+        entry_point: Option<&EntryPoint>,
+        now: Timestamp,
+    ) -> (TurnWrite, Vec<Outbound>) {
+        let mut events = Vec::with_capacity(turn.events.len());
+        for e in &turn.events {
+            events.push(EventRow {
+                interaction_id: row.id,
+                seq: row.next_seq,
+                at: now,
+                event: serde_json::to_value(e).unwrap_or(Value::Null),
+            });
+            row.next_seq += 1;
+        }
+        let deliver = entry_point.is_some_and(|ep| ep.channel == Channel::Http);
+        let callback = entry_point.and_then(|ep| ep.callback_url.clone());
+        let outbox = if deliver {
+            turn.outbound
+                .iter()
+                .enumerate()
+                .map(|(i, m)| OutboxRow {
+                    id: Uuid::now_v7(),
+                    interaction_id: row.id,
+                    seq: row.next_seq * 1_000 + i as u64,
+                    entry_point_id: entry_point.map(|e| e.id),
+                    payload: json!({"customer": row.customer, "message": m}),
+                    created_at: now,
+                    attempts: 0,
+                    next_attempt_at: callback.as_ref().map(|_| now),
+                    delivered_at: None,
+                    last_error: callback
+                        .is_none()
+                        .then(|| "the entry point has no callback URL".to_owned()),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        // a row not yet stored has revision 0
+        let expected = (row.revision > 0).then_some(row.revision);
+        row.status = status_of(state).to_owned();
+        row.routing_id = state.routing_id;
+        row.version_id = state.version_id;
+        row.wake_at = if state.is_closed() {
+            None
+        } else {
+            state.wake_at()
+        };
+        row.state = serde_json::to_value(state).unwrap_or(Value::Null);
+        row.revision += 1;
+        row.updated_at = now;
+        (
+            TurnWrite {
+                interaction: row,
+                expected_revision: expected,
+                inbound,
+                events,
+                outbox,
+            },
+            turn.outbound,
+        )
+    }
+
+    /// Which version a new interaction on this entry point runs, and in which mode.
+    async fn version_for(&self, ep: &EntryPoint) -> Result<Option<(VersionId, &'static str)>> {
+        if ep.channel.takes_test_versions()
+            && let Some(test) = ep.test_version_id
+            && let Some(v) = self.maker.store().version(test).await?
+            && v.record.status == VersionStatus::Development
+            && v.record.in_test
+        {
+            return Ok(Some((test, "test")));
+        }
+        let Some(start) = ep.start_routing_id else {
+            return Ok(None);
+        };
+        let set = self.programs.production().await?;
+        Ok(Programs::production_of(&set, start).map(|p| (p.version_id, "live")))
+    }
+
+    /// Creates an interaction and runs it from Start.
+    async fn open(
+        &self,
+        o: Opening<'_>,
+        inbound: Option<(Uuid, String)>,
+    ) -> Result<(TurnWrite, Vec<Outbound>)> {
+        let now = self.now();
+        let id = Uuid::now_v7();
+        let mut system = Map::new();
+        system.insert(
+            "interaction".into(),
+            json!({"id": id, "mode": o.mode, "started_at": jiff::Timestamp::to_string(&now)}),
+        );
+        system.insert("customer".into(), json!({"address": o.customer}));
+        system.insert(
+            "channel".into(),
+            json!(
+                o.entry_point
+                    .map(|e| e.channel.as_str())
+                    .unwrap_or("preview")
+            ),
+        );
+        if let Some(ep) = o.entry_point {
+            system.insert(
+                "entry_point".into(),
+                json!({"id": ep.id, "reference": ep.reference, "name": ep.name}),
+            );
+        }
+        if let Some(m) = o.first {
+            system.insert(
+                "last_message".into(),
+                json!({"text": m.text, "choice": m.choice}),
+            );
+        }
+        let blank = |routing_id, version_id| InteractionRow {
+            id,
+            entry_point_id: o.entry_point.map(|e| e.id),
+            mode: o.mode.to_owned(),
+            customer: o.customer.to_owned(),
+            routing_id,
+            version_id,
+            status: "new".into(),
+            state: Value::Null,
+            wake_at: None,
+            next_seq: 1,
+            revision: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        let first_event = o.first.map(|m| Event::MessageIn {
+            text: m.text.clone(),
+            choice: m.choice,
+            attachments: m.attachments.len(),
+        });
+        let program = match o.version {
+            Some(v) => {
+                let snapshot = self.snapshot(v, o.entry_point, o.customer).await?;
+                snapshot.pinned.clone().map(|p| (p, snapshot))
+            }
+            None => None,
+        };
+        let Some((program, snapshot)) = program else {
+            // Nothing to run: the customer gets nothing; the interaction says why.
+            let reason = CloseReason::Error {
+                code: "no_version".into(),
+                message: "the entry point has no production version (or version in test) to run"
+                    .into(),
+            };
+            let routing_id = o
+                .entry_point
+                .and_then(|e| e.start_routing_id)
+                .unwrap_or_default();
+            let version_id = o.version.unwrap_or_default();
+            let state = State {
+                routing_id,
+                version_id,
+                status: Status::Closed(reason.clone()),
+                cursor: None,
+                vars: Map::new(),
+                system,
+                passages: Default::default(),
+                hand_overs: 0,
+                rng: seed_of(id),
+                checkpoints: Vec::new(),
+            };
+            let mut turn = Turn::default();
+            turn.events.extend(first_event);
+            turn.events.push(Event::Error {
+                action: None,
+                code: "no_version".into(),
+                message: "the entry point has no production version (or version in test) to run"
+                    .into(),
+            });
+            turn.events.push(Event::Closed { reason });
+            let row = blank(routing_id, version_id);
+            return Ok(self.write(row, &state, turn, inbound, o.entry_point, now));
+        };
+        let mut state = State::new(&program, seed_of(id), system);
+        let mut turn = handle(&mut state, Input::Start, now, &snapshot, &self.limits);
+        if let Some(e) = first_event {
+            turn.events.insert(0, e);
+        }
+        let row = blank(program.routing_id, program.version_id);
+        Ok(self.write(row, &state, turn, inbound, o.entry_point, now))
+    }
+
+    /// Runs one input on an existing interaction.
+    async fn advance(
+        &self,
+        row: InteractionRow,
+        input: Input<'_>,
+        inbound: Option<(Uuid, String)>,
+        entry_point: Option<&EntryPoint>,
+    ) -> Result<(TurnWrite, Vec<Outbound>)> {
+        let now = self.now();
+        let mut state: State = serde_json::from_value(row.state.clone())
+            .map_err(|e| ConversationError::Invalid("corrupt_state", e.to_string()))?;
+        let snapshot = self
+            .snapshot(state.version_id, entry_point, &row.customer)
+            .await?;
+        let turn = handle(&mut state, input, now, &snapshot, &self.limits);
+        Ok(self.write(row, &state, turn, inbound, entry_point, now))
+    }
+
+    fn check(m: &InboundMessage) -> Result<()> {
+        let bad = |code, msg: String| Err(ConversationError::Invalid(code, msg));
+        if m.message_id.is_empty() || m.message_id.len() > limits::MESSAGE_ID {
+            return bad(
+                "invalid_message_id",
+                format!(
+                    "message_id must have 1 to {} characters",
+                    limits::MESSAGE_ID
+                ),
+            );
+        }
+        if m.customer.trim().is_empty() || m.customer.len() > limits::CUSTOMER {
+            return bad(
+                "invalid_customer",
+                format!(
+                    "the customer address must have 1 to {} characters",
+                    limits::CUSTOMER
+                ),
+            );
+        }
+        if m.message.text.chars().count() > limits::TEXT {
+            return bad(
+                "message_too_long",
+                format!("a message holds at most {} characters", limits::TEXT),
+            );
+        }
+        if m.message.attachments.len() > limits::ATTACHMENTS {
+            return bad(
+                "too_many_attachments",
+                format!(
+                    "a message holds at most {} attachments",
+                    limits::ATTACHMENTS
+                ),
+            );
+        }
+        Ok(())
+    }
+
+    /// A customer message received on an entry point. Returns once it is committed (or was
+    /// already): that is when the channel may acknowledge it.
+    pub async fn receive(&self, entry_point: &str, m: InboundMessage) -> Result<Receipt> {
+        Self::check(&m)?;
+        let ep = self
+            .store
+            .entry_point_by_reference(entry_point)
+            .await?
+            .ok_or_else(|| ConversationError::NotFound(format!("entry point '{entry_point}'")))?;
+        let duplicate = |id: Uuid| Receipt {
+            interaction_id: id,
+            duplicate: true,
+            status: String::new(),
+            replies: Vec::new(),
+        };
+        if let Some(id) = self.store.inbound_seen(ep.id, &m.message_id).await? {
+            return Ok(duplicate(id));
+        }
+        let _guard = self
+            .stripe(&format!("{}/{}", ep.id, m.customer))
+            .lock()
+            .await;
+        for _ in 0..3 {
+            if let Some(id) = self.store.inbound_seen(ep.id, &m.message_id).await? {
+                return Ok(duplicate(id));
+            }
+            let inbound = Some((ep.id, m.message_id.clone()));
+            let (write, replies) = match self.store.open_interaction(ep.id, &m.customer).await? {
+                Some(row) => {
+                    self.advance(row, Input::Message(&m.message), inbound, Some(&ep))
+                        .await?
+                }
+                None => {
+                    let chosen = self.version_for(&ep).await?;
+                    let opening = Opening {
+                        entry_point: Some(&ep),
+                        customer: &m.customer,
+                        mode: chosen.map_or("live", |c| c.1),
+                        version: chosen.map(|c| c.0),
+                        first: Some(&m.message),
+                    };
+                    self.open(opening, inbound).await?
+                }
+            };
+            let id = write.interaction.id;
+            let status = write.interaction.status.clone();
+            match self.commit(write).await? {
+                TurnOutcome::Committed => {
+                    return Ok(Receipt {
+                        interaction_id: id,
+                        duplicate: false,
+                        status,
+                        replies,
+                    });
+                }
+                TurnOutcome::Duplicate => return Ok(duplicate(id)),
+                TurnOutcome::Conflict => continue,
+            }
+        }
+        Err(ConversationError::NotRecorded(
+            "the interaction kept changing".into(),
+        ))
+    }
+
+    /// Starts a preview of any version: a conversation without entry point.
+    pub async fn preview(&self, version: VersionId, customer: &str) -> Result<Receipt> {
+        if self.maker.store().version(version).await?.is_none() {
+            return Err(ConversationError::NotFound(format!("version {version}")));
+        }
+        let opening = Opening {
+            entry_point: None,
+            customer,
+            mode: "preview",
+            version: Some(version),
+            first: None,
+        };
+        let (write, replies) = self.open(opening, None).await?;
+        let id = write.interaction.id;
+        let status = write.interaction.status.clone();
+        match self.commit(write).await? {
+            TurnOutcome::Committed => Ok(Receipt {
+                interaction_id: id,
+                duplicate: false,
+                status,
+                replies,
+            }),
+            other => Err(ConversationError::NotRecorded(format!("{other:?}"))),
+        }
+    }
+
+    /// Applies a message or a close to one interaction by id.
+    async fn apply(&self, id: Uuid, what: ById<'_>) -> Result<Receipt> {
+        let not_found = || ConversationError::NotFound(format!("interaction {id}"));
+        let row = self.store.interaction(id).await?.ok_or_else(not_found)?;
+        let _guard = self
+            .stripe(&Self::lock_key(row.entry_point_id, &row.customer, id))
+            .lock()
+            .await;
+        for _ in 0..3 {
+            let row = self.store.interaction(id).await?.ok_or_else(not_found)?;
+            let ep = match row.entry_point_id {
+                Some(e) => self.store.entry_point(e).await?,
+                None => None,
+            };
+            let input = match what {
+                ById::Message(m) => Input::Message(m),
+                ById::Close(reason) => Input::Close(reason),
+            };
+            let (write, replies) = self.advance(row, input, None, ep.as_ref()).await?;
+            let status = write.interaction.status.clone();
+            if self.commit(write).await? == TurnOutcome::Committed {
+                return Ok(Receipt {
+                    interaction_id: id,
+                    duplicate: false,
+                    status,
+                    replies,
+                });
+            }
+        }
+        Err(ConversationError::NotRecorded(
+            "the interaction kept changing".into(),
+        ))
+    }
+
+    /// A message in a preview conversation.
+    pub async fn preview_message(&self, id: Uuid, message: Inbound) -> Result<Receipt> {
+        let row = self
+            .store
+            .interaction(id)
+            .await?
+            .ok_or_else(|| ConversationError::NotFound(format!("interaction {id}")))?;
+        if row.mode != "preview" {
+            return Err(ConversationError::Invalid(
+                "not_a_preview",
+                "messages of live and test interactions come through their channel".into(),
+            ));
+        }
+        if message.text.chars().count() > limits::TEXT {
+            return Err(ConversationError::Invalid(
+                "message_too_long",
+                format!("a message holds at most {} characters", limits::TEXT),
+            ));
+        }
+        self.apply(id, ById::Message(&message)).await
+    }
+
+    /// Closes an interaction.
+    pub async fn close(&self, id: Uuid) -> Result<Receipt> {
+        self.apply(id, ById::Close(&CloseReason::Closed)).await
+    }
+
+    /// Fires the timers that are due; returns how many.
+    pub async fn fire_due(&self) -> Result<usize> {
+        let now = self.now();
+        let due = self.store.due_interactions(now, 500).await?;
+        let mut fired = 0;
+        for id in due {
+            let Some(row) = self.store.interaction(id).await? else {
+                continue;
+            };
+            let _guard = self
+                .stripe(&Self::lock_key(row.entry_point_id, &row.customer, id))
+                .lock()
+                .await;
+            let Some(row) = self.store.interaction(id).await? else {
+                continue;
+            };
+            if row.wake_at.is_none_or(|w| w > now) {
+                continue;
+            }
+            let ep = match row.entry_point_id {
+                Some(e) => self.store.entry_point(e).await?,
+                None => None,
+            };
+            let (write, _) = self.advance(row, Input::Timer, None, ep.as_ref()).await?;
+            if self.commit(write).await? == TurnOutcome::Committed {
+                fired += 1;
+            }
+        }
+        Ok(fired)
+    }
+}

@@ -1,0 +1,160 @@
+//! The loops that keep conversations moving: interaction timers, and the outbox dispatcher that
+//! posts replies to HTTP-channel callbacks, at least once, each with its idempotency key.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::SignedDuration;
+use tokio::sync::watch;
+
+use crate::conversations::Conversations;
+
+/// Longest sleep of the loops (so work written by another process is picked up).
+const MAX_SLEEP: SignedDuration = SignedDuration::from_secs(5);
+/// Attempts before a reply is given up (about a day with the backoff below).
+pub const MAX_ATTEMPTS: u32 = 20;
+/// Longest wait for a callback's answer.
+const CALLBACK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Delay before attempt `n + 1` after `n` failures: 1 s, 2 s, 4 s … capped at 2 hours.
+pub fn backoff(attempts: u32) -> SignedDuration {
+    SignedDuration::from_secs(1i64 << attempts.min(13)).min(SignedDuration::from_hours(2))
+}
+
+/// Fires interaction timers until `shutdown`.
+pub async fn run_timers(conv: Arc<Conversations>, mut shutdown: watch::Receiver<bool>) {
+    let clock = conv.maker().clock();
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let failed = match conv.fire_due().await {
+            Ok(_) => false,
+            Err(e) => {
+                tracing::warn!(error = %e, "interaction timers could not be fired");
+                true
+            }
+        };
+        let now = clock.now();
+        let cap = now.saturating_add(MAX_SLEEP).unwrap_or(now);
+        let wake = match conv.store().next_wake().await {
+            Ok(Some(next)) if failed && next <= now => now
+                .saturating_add(SignedDuration::from_secs(1))
+                .unwrap_or(now),
+            Ok(Some(next)) if next < cap => next,
+            _ => cap,
+        };
+        tokio::select! {
+            _ = clock.sleep_until(wake) => {}
+            _ = conv.timers_changed() => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+/// Posts pending replies until `shutdown`.
+pub async fn run_outbox(conv: Arc<Conversations>, mut shutdown: watch::Receiver<bool>) {
+    let clock = conv.maker().clock();
+    crate::install_crypto();
+    let http = match reqwest::Client::builder().timeout(CALLBACK_TIMEOUT).build() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "the HTTP client for callbacks could not start; replies are not delivered");
+            return;
+        }
+    };
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        if let Err(e) = deliver_due(&conv, &http).await {
+            tracing::warn!(error = %e, "the outbox could not be read");
+        }
+        let now = clock.now();
+        let cap = now.saturating_add(MAX_SLEEP).unwrap_or(now);
+        let wake = match conv.store().next_outbox_attempt().await {
+            Ok(Some(next)) if next <= now => now
+                .saturating_add(SignedDuration::from_millis(200))
+                .unwrap_or(now),
+            Ok(Some(next)) if next < cap => next,
+            _ => cap,
+        };
+        tokio::select! {
+            _ = clock.sleep_until(wake) => {}
+            _ = conv.outbox_changed() => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+/// One pass over the due replies. Replies of one interaction go in order: after a failure, its
+/// later replies wait for the next pass.
+async fn deliver_due(
+    conv: &Conversations,
+    http: &reqwest::Client,
+) -> Result<(), store::StoreError> {
+    let store = conv.store();
+    let due = store.pending_outbox(conv.now(), 200).await?;
+    let mut blocked = HashSet::new();
+    for row in due {
+        if blocked.contains(&row.interaction_id) {
+            continue;
+        }
+        let ep = match row.entry_point_id {
+            Some(id) => store.entry_point(id).await?,
+            None => None,
+        };
+        let Some(url) = ep.as_ref().and_then(|e| e.callback_url.clone()) else {
+            store
+                .record_attempt(
+                    row.id,
+                    row.attempts,
+                    None,
+                    None,
+                    Some("the entry point has no callback URL".into()),
+                )
+                .await?;
+            continue;
+        };
+        let body = serde_json::json!({
+            "id": row.id,
+            "interaction_id": row.interaction_id,
+            "entry_point": ep.as_ref().map(|e| e.reference.clone()),
+            "customer": row.payload["customer"],
+            "message": row.payload["message"],
+        });
+        let result = http
+            .post(&url)
+            .header("Idempotency-Key", row.id.to_string())
+            .json(&body)
+            .send()
+            .await;
+        let attempts = row.attempts + 1;
+        let now = conv.now();
+        let error = match result {
+            Ok(resp) if resp.status().is_success() => None,
+            Ok(resp) => Some(format!("the callback answered {}", resp.status())),
+            Err(e) => Some(format!("the callback could not be reached: {e}")),
+        };
+        match error {
+            None => {
+                store
+                    .record_attempt(row.id, attempts, Some(now), None, None)
+                    .await?
+            }
+            Some(e) => {
+                blocked.insert(row.interaction_id);
+                let next = (attempts < MAX_ATTEMPTS)
+                    .then(|| now.saturating_add(backoff(attempts)).unwrap_or(now));
+                if next.is_none() {
+                    tracing::warn!(outbox = %row.id, "a reply was given up after {attempts} attempts: {e}");
+                }
+                store
+                    .record_attempt(row.id, attempts, None, next, Some(e))
+                    .await?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,201 @@
+//! Entry points: created, changed and deleted with their bindings checked against the routings.
+
+use flow::entry_point::{self, Channel, EntryPoint, EntryPointId};
+use flow::{FieldError, model};
+use store::{EntryPointWrite, Page, PageRequest, StoreError};
+use uuid::Uuid;
+
+use crate::conversations::{ConversationError, Conversations};
+use crate::maker::MakerError;
+
+/// Fields of an entry point, as given when creating or changing it.
+#[derive(Clone, Debug, Default)]
+pub struct EntryPointFields {
+    pub reference: Option<String>,
+    pub name: Option<String>,
+    pub channel: Option<Channel>,
+    pub start_routing_id: Option<Option<Uuid>>,
+    pub end_routing_id: Option<Option<Uuid>>,
+    pub test_version_id: Option<Option<Uuid>>,
+    pub phone_region: Option<String>,
+    pub callback_url: Option<Option<String>>,
+}
+
+type Result<T> = std::result::Result<T, ConversationError>;
+
+fn field(e: FieldError) -> ConversationError {
+    ConversationError::Maker(MakerError::Field(e))
+}
+
+impl Conversations {
+    async fn checked(&self, mut ep: EntryPoint, f: EntryPointFields) -> Result<EntryPoint> {
+        if let Some(r) = f.reference {
+            ep.reference = model::check_reference(&r).map_err(field)?;
+        }
+        if let Some(n) = f.name {
+            ep.name = model::check_name("name", &n).map_err(field)?;
+        }
+        if let Some(c) = f.channel {
+            ep.channel = c;
+        }
+        if let Some(v) = f.start_routing_id {
+            ep.start_routing_id = v;
+        }
+        if let Some(v) = f.end_routing_id {
+            ep.end_routing_id = v;
+        }
+        if let Some(v) = f.test_version_id {
+            ep.test_version_id = v;
+        }
+        if let Some(r) = f.phone_region {
+            ep.phone_region = entry_point::check_region(&r).map_err(field)?;
+        }
+        if let Some(u) = f.callback_url {
+            ep.callback_url = u
+                .map(|u| entry_point::check_callback(&u))
+                .transpose()
+                .map_err(field)?;
+        }
+        let store = self.maker().store();
+        let load = |id: Option<Uuid>, what: &'static str| async move {
+            match id {
+                None => Ok(None),
+                Some(id) => store.routing(id).await?.map(Some).ok_or_else(|| {
+                    field(FieldError {
+                        field: what,
+                        message: format!("no smart routing {id}"),
+                    })
+                }),
+            }
+        };
+        let start = load(ep.start_routing_id, "start_routing_id").await?;
+        let end = load(ep.end_routing_id, "end_routing_id").await?;
+        let test = match ep.test_version_id {
+            None => None,
+            Some(id) => Some(
+                store
+                    .version(id)
+                    .await?
+                    .ok_or_else(|| {
+                        field(FieldError {
+                            field: "test_version_id",
+                            message: format!("no version {id}"),
+                        })
+                    })?
+                    .record,
+            ),
+        };
+        entry_point::check_bindings(ep.channel, start.as_ref(), end.as_ref(), test.as_ref())
+            .map_err(field)?;
+        if ep.channel == Channel::Http && ep.callback_url.is_none() {
+            return Err(field(FieldError {
+                field: "callback_url",
+                message: "an HTTP entry point needs a callback URL for its replies".into(),
+            }));
+        }
+        Ok(ep)
+    }
+
+    fn taken(e: StoreError, reference: &str) -> ConversationError {
+        match e {
+            StoreError::Unique(_) => ConversationError::Invalid(
+                "reference_taken",
+                format!("the reference '{reference}' is already used by another entry point"),
+            ),
+            other => other.into(),
+        }
+    }
+
+    pub async fn create_entry_point(&self, f: EntryPointFields) -> Result<EntryPoint> {
+        let now = self.now();
+        let (Some(reference), Some(name), Some(channel)) =
+            (f.reference.clone(), f.name.clone(), f.channel)
+        else {
+            return Err(field(FieldError {
+                field: "reference",
+                message: "reference, name and channel are required".into(),
+            }));
+        };
+        let blank = EntryPoint {
+            id: Uuid::now_v7(),
+            reference,
+            name,
+            channel,
+            start_routing_id: None,
+            end_routing_id: None,
+            test_version_id: None,
+            phone_region: "FR".into(),
+            callback_url: None,
+            revision: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        let ep = self.checked(blank, f).await?;
+        self.store()
+            .write_entry_point(EntryPointWrite::Insert(ep.clone()))
+            .await
+            .map_err(|e| Self::taken(e, &ep.reference))?;
+        Ok(ep)
+    }
+
+    pub async fn entry_point(&self, id: EntryPointId) -> Result<EntryPoint> {
+        self.store()
+            .entry_point(id)
+            .await?
+            .ok_or_else(|| ConversationError::NotFound(format!("entry point {id}")))
+    }
+
+    pub async fn entry_points(&self, page: &PageRequest) -> Result<Page<EntryPoint>> {
+        Ok(self.store().entry_points(page).await?)
+    }
+
+    pub async fn update_entry_point(
+        &self,
+        id: EntryPointId,
+        f: EntryPointFields,
+        if_match: Option<u64>,
+    ) -> Result<EntryPoint> {
+        let current = self.entry_point(id).await?;
+        if let Some(expected) = if_match
+            && expected != current.revision
+        {
+            return Err(ConversationError::Maker(MakerError::PreconditionFailed {
+                current: current.revision,
+            }));
+        }
+        let mut next = self.checked(current.clone(), f).await?;
+        next.revision += 1;
+        next.updated_at = self.now();
+        let reference = next.reference.clone();
+        match self
+            .store()
+            .write_entry_point(EntryPointWrite::Update {
+                entry_point: next.clone(),
+                expected_revision: current.revision,
+            })
+            .await
+        {
+            Ok(()) => Ok(next),
+            Err(StoreError::Conflict) => {
+                Err(ConversationError::Maker(MakerError::PreconditionFailed {
+                    current: current.revision + 1,
+                }))
+            }
+            Err(e) => Err(Self::taken(e, &reference)),
+        }
+    }
+
+    pub async fn delete_entry_point(&self, id: EntryPointId) -> Result<()> {
+        match self
+            .store()
+            .write_entry_point(EntryPointWrite::Delete { id })
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(StoreError::Conflict) => {
+                Err(ConversationError::NotFound(format!("entry point {id}")))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! The programs interactions run: every production version, built once per change of the
+//! routings (the Maker's generation), plus the versions in test or preview, built per revision.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use engine::{Key, Owner, Program, World};
+use flow::compile::NoResolver;
+use flow::exec::Found;
+use flow::{Routing, Version, VersionId};
+use jiff::Timestamp;
+use tokio::sync::RwLock;
+
+use crate::maker::{Maker, MakerError};
+
+/// Production programs, by version, and the production version of each routing.
+#[derive(Default)]
+pub struct ProgramSet {
+    generation: u64,
+    production: HashMap<String, VersionId>,
+    programs: HashMap<VersionId, Arc<Program>>,
+}
+
+/// Builds and caches programs.
+pub struct Programs {
+    maker: Arc<Maker>,
+    set: RwLock<Arc<ProgramSet>>,
+    /// Versions that are not in production (test, preview, backup), by (id, revision).
+    others: RwLock<HashMap<(VersionId, u64), Arc<Program>>>,
+}
+
+/// Most non-production programs kept.
+const OTHERS_MAX: usize = 1_000;
+
+fn build(routing: &Routing, version: &Version) -> Option<Program> {
+    let owner = Owner {
+        routing_id: routing.id,
+        routing_reference: routing.reference.clone(),
+        family: routing.channel_family,
+        kind: routing.kind,
+    };
+    match Program::build(&owner, version, &NoResolver) {
+        Ok(p) => Some(p),
+        Err(c) => {
+            tracing::warn!(routing = %routing.reference, version = version.record.number, errors = c.error_count(), "a version cannot be run");
+            None
+        }
+    }
+}
+
+impl Programs {
+    pub fn new(maker: Arc<Maker>) -> Self {
+        Programs {
+            maker,
+            set: RwLock::new(Arc::new(ProgramSet {
+                generation: u64::MAX,
+                ..ProgramSet::default()
+            })),
+            others: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The production programs, rebuilt if routings changed since they were built.
+    pub async fn production(&self) -> Result<Arc<ProgramSet>, MakerError> {
+        let generation = self.maker.generation();
+        {
+            let set = self.set.read().await;
+            if set.generation == generation {
+                return Ok(set.clone());
+            }
+        }
+        let mut guard = self.set.write().await;
+        if guard.generation == generation {
+            return Ok(guard.clone());
+        }
+        let mut set = ProgramSet {
+            generation,
+            ..ProgramSet::default()
+        };
+        for (routing, version) in self.maker.store().production_versions().await? {
+            if let Some(p) = build(&routing, &version) {
+                set.production
+                    .insert(format!("id:{}", routing.id), version.record.id);
+                set.production
+                    .insert(format!("ref:{}", routing.reference), version.record.id);
+                set.programs.insert(version.record.id, Arc::new(p));
+            }
+        }
+        let set = Arc::new(set);
+        *guard = set.clone();
+        Ok(set)
+    }
+
+    /// The program of any version (production ones from the set).
+    pub async fn version(
+        &self,
+        set: &ProgramSet,
+        id: VersionId,
+    ) -> Result<Option<Arc<Program>>, MakerError> {
+        if let Some(p) = set.programs.get(&id) {
+            return Ok(Some(p.clone()));
+        }
+        let Some(version) = self.maker.store().version(id).await? else {
+            return Ok(None);
+        };
+        let key = (id, version.record.revision);
+        if let Some(p) = self.others.read().await.get(&key) {
+            return Ok(Some(p.clone()));
+        }
+        let Some(routing) = self
+            .maker
+            .store()
+            .routing(version.record.routing_id)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let Some(program) = build(&routing, &version).map(Arc::new) else {
+            return Ok(None);
+        };
+        let mut others = self.others.write().await;
+        if others.len() >= OTHERS_MAX {
+            others.clear();
+        }
+        others.insert(key, program.clone());
+        Ok(Some(program))
+    }
+
+    /// The production program of a routing.
+    pub fn production_of(set: &ProgramSet, routing: flow::RoutingId) -> Option<Arc<Program>> {
+        set.production
+            .get(&format!("id:{routing}"))
+            .and_then(|v| set.programs.get(v))
+            .cloned()
+    }
+}
+
+/// What one turn may read.
+pub struct Snapshot {
+    pub set: Arc<ProgramSet>,
+    pub pinned: Option<Arc<Program>>,
+    pub time_zone: jiff::tz::TimeZone,
+    pub phone_region: String,
+    /// Start times of the customer's earlier interactions on the entry point.
+    pub contacts: Vec<Timestamp>,
+}
+
+impl World for Snapshot {
+    fn program(&self, version: VersionId) -> Option<Arc<Program>> {
+        match &self.pinned {
+            Some(p) if p.version_id == version => Some(p.clone()),
+            _ => self.set.programs.get(&version).cloned(),
+        }
+    }
+    fn production(&self, routing: Key<'_>) -> Option<Arc<Program>> {
+        let key = match routing {
+            Key::Id(id) => format!("id:{id}"),
+            Key::Reference(r) => format!("ref:{r}"),
+        };
+        self.set
+            .production
+            .get(&key)
+            .and_then(|v| self.set.programs.get(v))
+            .cloned()
+    }
+    // Checkpoints, values tables and calendars become business objects with their own
+    // collections; until then no reference resolves and the actions take their not-found branch.
+    fn checkpoint_exists(&self, _: Key<'_>) -> bool {
+        false
+    }
+    fn value_table(&self, _: Key<'_>, _: &str) -> Found<Option<String>> {
+        Found::NotFound
+    }
+    fn calendar_open(&self, _: Key<'_>, _: Timestamp) -> Found<bool> {
+        Found::NotFound
+    }
+    fn contacts_since(&self, since: Timestamp) -> u32 {
+        self.contacts.iter().filter(|t| **t >= since).count() as u32
+    }
+    fn time_zone(&self) -> &jiff::tz::TimeZone {
+        &self.time_zone
+    }
+    fn phone_region(&self) -> &str {
+        &self.phone_region
+    }
+}

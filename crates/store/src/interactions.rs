@@ -1,0 +1,161 @@
+//! Persistence of entry points and interactions: the interaction rows (engine state and
+//! durable timer), inbound deduplication, event history and the outbox.
+
+use async_trait::async_trait;
+use flow::RoutingId;
+use flow::entry_point::{EntryPoint, EntryPointId};
+use jiff::Timestamp;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::{Page, PageRequest, Result};
+
+/// An interaction row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InteractionRow {
+    pub id: Uuid,
+    pub entry_point_id: Option<EntryPointId>,
+    /// `live`, `test` or `preview`.
+    pub mode: String,
+    /// The customer's address on the channel.
+    pub customer: String,
+    pub routing_id: RoutingId,
+    pub version_id: Uuid,
+    /// `new`, `waiting` or `closed`.
+    pub status: String,
+    /// The engine's state.
+    pub state: Value,
+    /// When its timer fires.
+    pub wake_at: Option<Timestamp>,
+    /// Sequence number of its next event.
+    pub next_seq: u64,
+    pub revision: u64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// One event of an interaction's history.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventRow {
+    pub interaction_id: Uuid,
+    pub seq: u64,
+    pub at: Timestamp,
+    pub event: Value,
+}
+
+/// A message to deliver; its id is its idempotency key.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutboxRow {
+    pub id: Uuid,
+    pub interaction_id: Uuid,
+    pub seq: u64,
+    pub entry_point_id: Option<EntryPointId>,
+    pub payload: Value,
+    pub created_at: Timestamp,
+    pub attempts: u32,
+    /// When to try (again); `None` once delivered or given up.
+    pub next_attempt_at: Option<Timestamp>,
+    pub delivered_at: Option<Timestamp>,
+    pub last_error: Option<String>,
+}
+
+/// Everything one turn writes, atomically.
+#[derive(Clone, Debug)]
+pub struct TurnWrite {
+    pub interaction: InteractionRow,
+    /// `None` inserts the interaction; `Some(r)` updates it if still at revision `r`.
+    pub expected_revision: Option<u64>,
+    /// The inbound message this turn handled: `(entry point, channel message id)`.
+    pub inbound: Option<(EntryPointId, String)>,
+    pub events: Vec<EventRow>,
+    pub outbox: Vec<OutboxRow>,
+}
+
+/// What became of one turn of a batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TurnOutcome {
+    Committed,
+    /// Its inbound message was already handled: nothing of the turn was written.
+    Duplicate,
+    /// The interaction changed meanwhile: nothing of the turn was written.
+    Conflict,
+}
+
+/// A write to an entry point.
+#[derive(Clone, Debug)]
+pub enum EntryPointWrite {
+    Insert(EntryPoint),
+    Update {
+        entry_point: EntryPoint,
+        expected_revision: u64,
+    },
+    Delete {
+        id: EntryPointId,
+    },
+}
+
+/// Filter of the interaction list.
+#[derive(Clone, Debug, Default)]
+pub struct InteractionFilter {
+    pub entry_point_id: Option<EntryPointId>,
+    pub version_id: Option<Uuid>,
+    pub status: Option<String>,
+    pub mode: Option<String>,
+}
+
+/// Persistence of entry points and interactions.
+#[async_trait]
+pub trait InteractionStore: Send + Sync + 'static {
+    async fn entry_points(&self, page: &PageRequest) -> Result<Page<EntryPoint>>;
+    async fn entry_point(&self, id: EntryPointId) -> Result<Option<EntryPoint>>;
+    async fn entry_point_by_reference(&self, reference: &str) -> Result<Option<EntryPoint>>;
+    async fn write_entry_point(&self, write: EntryPointWrite) -> Result<()>;
+
+    /// The customer's interaction on an entry point that is not closed, if any.
+    async fn open_interaction(
+        &self,
+        entry_point: EntryPointId,
+        customer: &str,
+    ) -> Result<Option<InteractionRow>>;
+    async fn interaction(&self, id: Uuid) -> Result<Option<InteractionRow>>;
+    /// Interactions, newest first.
+    async fn interactions(
+        &self,
+        filter: &InteractionFilter,
+        page: &PageRequest,
+    ) -> Result<Page<InteractionRow>>;
+    /// Events after `after_seq`, in order.
+    async fn events(&self, interaction: Uuid, after_seq: u64, limit: u32) -> Result<Vec<EventRow>>;
+    /// The interaction that handled this channel message, if it was seen.
+    async fn inbound_seen(
+        &self,
+        entry_point: EntryPointId,
+        message_id: &str,
+    ) -> Result<Option<Uuid>>;
+    /// Writes many turns in one transaction (group commit); each turn is all or nothing.
+    async fn commit_turns(&self, turns: Vec<TurnWrite>) -> Result<Vec<TurnOutcome>>;
+    /// Interactions whose timer is due, oldest first.
+    async fn due_interactions(&self, now: Timestamp, limit: u32) -> Result<Vec<Uuid>>;
+    async fn next_wake(&self) -> Result<Option<Timestamp>>;
+    /// Outbox messages to try now, oldest first.
+    async fn pending_outbox(&self, now: Timestamp, limit: u32) -> Result<Vec<OutboxRow>>;
+    async fn next_outbox_attempt(&self) -> Result<Option<Timestamp>>;
+    /// Records an attempt: delivered, to retry at `next_attempt_at`, or given up (both `None`).
+    async fn record_attempt(
+        &self,
+        id: Uuid,
+        attempts: u32,
+        delivered_at: Option<Timestamp>,
+        next_attempt_at: Option<Timestamp>,
+        error: Option<String>,
+    ) -> Result<()>;
+    /// Start times of a customer's latest interactions on an entry point, newest first.
+    async fn contacts(
+        &self,
+        entry_point: EntryPointId,
+        customer: &str,
+        limit: u32,
+    ) -> Result<Vec<Timestamp>>;
+    /// The outbox of one interaction, in order.
+    async fn outbox_of(&self, interaction: Uuid) -> Result<Vec<OutboxRow>>;
+}

@@ -1,0 +1,473 @@
+//! The SQLite implementation of [`InteractionStore`].
+
+use async_trait::async_trait;
+use flow::entry_point::{Channel, EntryPoint, EntryPointId};
+use jiff::Timestamp;
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use uuid::Uuid;
+
+use crate::interactions::*;
+use crate::sqlite::{backend, map_err, ms, ts, uuid};
+use crate::{Page, PageRequest, Result, SqliteStore, StoreError};
+
+fn opt_uuid(row: &SqliteRow, col: &str) -> Result<Option<Uuid>> {
+    let v: Option<String> = row.try_get(col).map_err(backend)?;
+    v.as_deref().map(uuid).transpose()
+}
+
+fn entry_point_from(row: &SqliteRow) -> Result<EntryPoint> {
+    let channel: String = row.try_get("channel").map_err(backend)?;
+    Ok(EntryPoint {
+        id: uuid(row.try_get("id").map_err(backend)?)?,
+        reference: row.try_get("reference").map_err(backend)?,
+        name: row.try_get("name").map_err(backend)?,
+        channel: Channel::parse(&channel)
+            .ok_or_else(|| backend(format!("bad channel {channel}")))?,
+        start_routing_id: opt_uuid(row, "start_routing_id")?,
+        end_routing_id: opt_uuid(row, "end_routing_id")?,
+        test_version_id: opt_uuid(row, "test_version_id")?,
+        phone_region: row.try_get("phone_region").map_err(backend)?,
+        callback_url: row.try_get("callback_url").map_err(backend)?,
+        revision: row.try_get::<i64, _>("revision").map_err(backend)? as u64,
+        created_at: ts(row.try_get("created_at").map_err(backend)?)?,
+        updated_at: ts(row.try_get("updated_at").map_err(backend)?)?,
+    })
+}
+
+fn interaction_from(row: &SqliteRow) -> Result<InteractionRow> {
+    let state: String = row.try_get("state").map_err(backend)?;
+    let wake: Option<i64> = row.try_get("wake_at").map_err(backend)?;
+    Ok(InteractionRow {
+        id: uuid(row.try_get("id").map_err(backend)?)?,
+        entry_point_id: opt_uuid(row, "entry_point_id")?,
+        mode: row.try_get("mode").map_err(backend)?,
+        customer: row.try_get("customer").map_err(backend)?,
+        routing_id: uuid(row.try_get("routing_id").map_err(backend)?)?,
+        version_id: uuid(row.try_get("version_id").map_err(backend)?)?,
+        status: row.try_get("status").map_err(backend)?,
+        state: serde_json::from_str(&state).map_err(backend)?,
+        wake_at: wake.map(ts).transpose()?,
+        next_seq: row.try_get::<i64, _>("next_seq").map_err(backend)? as u64,
+        revision: row.try_get::<i64, _>("revision").map_err(backend)? as u64,
+        created_at: ts(row.try_get("created_at").map_err(backend)?)?,
+        updated_at: ts(row.try_get("updated_at").map_err(backend)?)?,
+    })
+}
+
+fn outbox_from(row: &SqliteRow) -> Result<OutboxRow> {
+    let payload: String = row.try_get("payload").map_err(backend)?;
+    let opt_ts = |col: &str| -> Result<Option<Timestamp>> {
+        let v: Option<i64> = row.try_get(col).map_err(backend)?;
+        v.map(ts).transpose()
+    };
+    Ok(OutboxRow {
+        id: uuid(row.try_get("id").map_err(backend)?)?,
+        interaction_id: uuid(row.try_get("interaction_id").map_err(backend)?)?,
+        seq: row.try_get::<i64, _>("seq").map_err(backend)? as u64,
+        entry_point_id: opt_uuid(row, "entry_point_id")?,
+        payload: serde_json::from_str(&payload).map_err(backend)?,
+        created_at: ts(row.try_get("created_at").map_err(backend)?)?,
+        attempts: row.try_get::<i64, _>("attempts").map_err(backend)? as u32,
+        next_attempt_at: opt_ts("next_attempt_at")?,
+        delivered_at: opt_ts("delivered_at")?,
+        last_error: row.try_get("last_error").map_err(backend)?,
+    })
+}
+
+fn page_of<T>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> Uuid) -> Page<T> {
+    let next_after = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(id)
+    } else {
+        None
+    };
+    Page { items, next_after }
+}
+
+/// Writes one turn inside the open transaction; `Ok(outcome)` says whether it was written.
+async fn write_turn(tx: &mut sqlx::SqliteConnection, t: &TurnWrite) -> Result<TurnOutcome> {
+    let i = &t.interaction;
+    if let Some((entry_point, message_id)) = &t.inbound {
+        let done = sqlx::query("INSERT INTO inbound_messages (entry_point_id, message_id, interaction_id, received_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
+            .bind(entry_point.to_string())
+            .bind(message_id)
+            .bind(i.id.to_string())
+            .bind(ms(i.updated_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            return Ok(TurnOutcome::Duplicate);
+        }
+    }
+    let state = serde_json::to_string(&i.state).map_err(backend)?;
+    match t.expected_revision {
+        None => {
+            sqlx::query(
+                "INSERT INTO interactions (id, entry_point_id, mode, customer, routing_id, version_id, status, state, wake_at, next_seq, revision, created_at, updated_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(i.id.to_string())
+            .bind(i.entry_point_id.map(|e| e.to_string()))
+            .bind(&i.mode)
+            .bind(&i.customer)
+            .bind(i.routing_id.to_string())
+            .bind(i.version_id.to_string())
+            .bind(&i.status)
+            .bind(state)
+            .bind(i.wake_at.map(ms))
+            .bind(i.next_seq as i64)
+            .bind(i.revision as i64)
+            .bind(ms(i.created_at))
+            .bind(ms(i.updated_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        }
+        Some(expected) => {
+            let done = sqlx::query(
+                "UPDATE interactions SET routing_id = ?, version_id = ?, status = ?, state = ?, wake_at = ?, next_seq = ?, revision = ?, updated_at = ?
+                 WHERE id = ? AND revision = ?",
+            )
+            .bind(i.routing_id.to_string())
+            .bind(i.version_id.to_string())
+            .bind(&i.status)
+            .bind(state)
+            .bind(i.wake_at.map(ms))
+            .bind(i.next_seq as i64)
+            .bind(i.revision as i64)
+            .bind(ms(i.updated_at))
+            .bind(i.id.to_string())
+            .bind(expected as i64)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+            if done.rows_affected() == 0 {
+                return Ok(TurnOutcome::Conflict);
+            }
+        }
+    }
+    for e in &t.events {
+        sqlx::query(
+            "INSERT INTO interaction_events (interaction_id, seq, at, event) VALUES (?, ?, ?, ?)",
+        )
+        .bind(e.interaction_id.to_string())
+        .bind(e.seq as i64)
+        .bind(ms(e.at))
+        .bind(serde_json::to_string(&e.event).map_err(backend)?)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    }
+    for o in &t.outbox {
+        sqlx::query(
+            "INSERT INTO outbox (id, interaction_id, seq, entry_point_id, payload, created_at, attempts, next_attempt_at, delivered_at, last_error)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(o.id.to_string())
+        .bind(o.interaction_id.to_string())
+        .bind(o.seq as i64)
+        .bind(o.entry_point_id.map(|e| e.to_string()))
+        .bind(serde_json::to_string(&o.payload).map_err(backend)?)
+        .bind(ms(o.created_at))
+        .bind(i64::from(o.attempts))
+        .bind(o.next_attempt_at.map(ms))
+        .bind(o.delivered_at.map(ms))
+        .bind(&o.last_error)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    }
+    Ok(TurnOutcome::Committed)
+}
+
+#[async_trait]
+impl InteractionStore for SqliteStore {
+    async fn entry_points(&self, page: &PageRequest) -> Result<Page<EntryPoint>> {
+        let limit = page.limit.clamp(1, 1_000);
+        let rows = sqlx::query(
+            "SELECT * FROM entry_points WHERE (?1 IS NULL OR id > ?1) ORDER BY id LIMIT ?2",
+        )
+        .bind(page.after.map(|a| a.to_string()))
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let items = rows
+            .iter()
+            .map(entry_point_from)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(page_of(items, limit, |e| e.id))
+    }
+
+    async fn entry_point(&self, id: EntryPointId) -> Result<Option<EntryPoint>> {
+        let row = sqlx::query("SELECT * FROM entry_points WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(entry_point_from).transpose()
+    }
+
+    async fn entry_point_by_reference(&self, reference: &str) -> Result<Option<EntryPoint>> {
+        let row = sqlx::query("SELECT * FROM entry_points WHERE reference = ?")
+            .bind(reference)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(entry_point_from).transpose()
+    }
+
+    async fn write_entry_point(&self, write: EntryPointWrite) -> Result<()> {
+        let bind_all =
+            |q: sqlx::query::Query<'static, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+             e: &EntryPoint| {
+                q.bind(e.reference.clone())
+                    .bind(e.name.clone())
+                    .bind(e.channel.as_str())
+                    .bind(e.start_routing_id.map(|v| v.to_string()))
+                    .bind(e.end_routing_id.map(|v| v.to_string()))
+                    .bind(e.test_version_id.map(|v| v.to_string()))
+                    .bind(e.phone_region.clone())
+                    .bind(e.callback_url.clone())
+                    .bind(e.revision as i64)
+                    .bind(ms(e.updated_at))
+            };
+        let done = match &write {
+            EntryPointWrite::Insert(e) => {
+                let q = sqlx::query(
+                    "INSERT INTO entry_points (reference, name, channel, start_routing_id, end_routing_id, test_version_id, phone_region, callback_url, revision, updated_at, id, created_at)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                );
+                bind_all(q, e)
+                    .bind(e.id.to_string())
+                    .bind(ms(e.created_at))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_err)?
+            }
+            EntryPointWrite::Update {
+                entry_point: e,
+                expected_revision,
+            } => {
+                let q = sqlx::query(
+                    "UPDATE entry_points SET reference = ?, name = ?, channel = ?, start_routing_id = ?, end_routing_id = ?, test_version_id = ?,
+                            phone_region = ?, callback_url = ?, revision = ?, updated_at = ?
+                     WHERE id = ? AND revision = ?",
+                );
+                bind_all(q, e)
+                    .bind(e.id.to_string())
+                    .bind(*expected_revision as i64)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_err)?
+            }
+            EntryPointWrite::Delete { id } => sqlx::query("DELETE FROM entry_points WHERE id = ?")
+                .bind(id.to_string())
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?,
+        };
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict);
+        }
+        Ok(())
+    }
+
+    async fn open_interaction(
+        &self,
+        entry_point: EntryPointId,
+        customer: &str,
+    ) -> Result<Option<InteractionRow>> {
+        let row = sqlx::query("SELECT * FROM interactions WHERE entry_point_id = ? AND customer = ? AND status <> 'closed' ORDER BY id DESC LIMIT 1")
+            .bind(entry_point.to_string())
+            .bind(customer)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(interaction_from).transpose()
+    }
+
+    async fn interaction(&self, id: Uuid) -> Result<Option<InteractionRow>> {
+        let row = sqlx::query("SELECT * FROM interactions WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(interaction_from).transpose()
+    }
+
+    async fn interactions(
+        &self,
+        f: &InteractionFilter,
+        page: &PageRequest,
+    ) -> Result<Page<InteractionRow>> {
+        let limit = page.limit.clamp(1, 1_000);
+        let rows = sqlx::query(
+            "SELECT * FROM interactions
+             WHERE (?1 IS NULL OR entry_point_id = ?1) AND (?2 IS NULL OR version_id = ?2) AND (?3 IS NULL OR status = ?3)
+               AND (?4 IS NULL OR mode = ?4) AND (?5 IS NULL OR id < ?5)
+             ORDER BY id DESC LIMIT ?6",
+        )
+        .bind(f.entry_point_id.map(|v| v.to_string()))
+        .bind(f.version_id.map(|v| v.to_string()))
+        .bind(f.status.clone())
+        .bind(f.mode.clone())
+        .bind(page.after.map(|a| a.to_string()))
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let items = rows
+            .iter()
+            .map(interaction_from)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(page_of(items, limit, |i| i.id))
+    }
+
+    async fn events(&self, interaction: Uuid, after_seq: u64, limit: u32) -> Result<Vec<EventRow>> {
+        let rows = sqlx::query("SELECT * FROM interaction_events WHERE interaction_id = ? AND seq > ? ORDER BY seq LIMIT ?")
+            .bind(interaction.to_string())
+            .bind(after_seq as i64)
+            .bind(i64::from(limit.clamp(1, 10_000)))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter()
+            .map(|row| {
+                let event: String = row.try_get("event").map_err(backend)?;
+                Ok(EventRow {
+                    interaction_id: interaction,
+                    seq: row.try_get::<i64, _>("seq").map_err(backend)? as u64,
+                    at: ts(row.try_get("at").map_err(backend)?)?,
+                    event: serde_json::from_str(&event).map_err(backend)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn inbound_seen(
+        &self,
+        entry_point: EntryPointId,
+        message_id: &str,
+    ) -> Result<Option<Uuid>> {
+        let id: Option<String> = sqlx::query_scalar("SELECT interaction_id FROM inbound_messages WHERE entry_point_id = ? AND message_id = ?")
+            .bind(entry_point.to_string())
+            .bind(message_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        id.as_deref().map(uuid).transpose()
+    }
+
+    async fn commit_turns(&self, turns: Vec<TurnWrite>) -> Result<Vec<TurnOutcome>> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut outcomes = Vec::with_capacity(turns.len());
+        for t in &turns {
+            sqlx::raw_sql("SAVEPOINT turn")
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            let outcome = match write_turn(&mut tx, t).await {
+                Ok(o) => o,
+                Err(StoreError::Conflict) => TurnOutcome::Conflict,
+                Err(e) => return Err(e),
+            };
+            let end = if outcome == TurnOutcome::Committed {
+                "RELEASE turn"
+            } else {
+                "ROLLBACK TO turn; RELEASE turn"
+            };
+            sqlx::raw_sql(end)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            outcomes.push(outcome);
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(outcomes)
+    }
+
+    async fn due_interactions(&self, now: Timestamp, limit: u32) -> Result<Vec<Uuid>> {
+        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM interactions WHERE wake_at IS NOT NULL AND wake_at <= ? ORDER BY wake_at LIMIT ?")
+            .bind(ms(now))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        ids.iter().map(|s| uuid(s)).collect()
+    }
+
+    async fn next_wake(&self) -> Result<Option<Timestamp>> {
+        let next: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(wake_at) FROM interactions WHERE wake_at IS NOT NULL")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(map_err)?;
+        next.map(ts).transpose()
+    }
+
+    async fn pending_outbox(&self, now: Timestamp, limit: u32) -> Result<Vec<OutboxRow>> {
+        let rows = sqlx::query("SELECT * FROM outbox WHERE delivered_at IS NULL AND next_attempt_at IS NOT NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, seq LIMIT ?")
+            .bind(ms(now))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(outbox_from).collect()
+    }
+
+    async fn next_outbox_attempt(&self) -> Result<Option<Timestamp>> {
+        let next: Option<i64> = sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM outbox WHERE delivered_at IS NULL AND next_attempt_at IS NOT NULL")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        next.map(ts).transpose()
+    }
+
+    async fn record_attempt(
+        &self,
+        id: Uuid,
+        attempts: u32,
+        delivered_at: Option<Timestamp>,
+        next_attempt_at: Option<Timestamp>,
+        error: Option<String>,
+    ) -> Result<()> {
+        sqlx::query("UPDATE outbox SET attempts = ?, delivered_at = ?, next_attempt_at = ?, last_error = ? WHERE id = ?")
+            .bind(i64::from(attempts))
+            .bind(delivered_at.map(ms))
+            .bind(next_attempt_at.map(ms))
+            .bind(error)
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn contacts(
+        &self,
+        entry_point: EntryPointId,
+        customer: &str,
+        limit: u32,
+    ) -> Result<Vec<Timestamp>> {
+        let at: Vec<i64> = sqlx::query_scalar("SELECT created_at FROM interactions WHERE entry_point_id = ? AND customer = ? ORDER BY created_at DESC LIMIT ?")
+            .bind(entry_point.to_string())
+            .bind(customer)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        at.into_iter().map(ts).collect()
+    }
+
+    async fn outbox_of(&self, interaction: Uuid) -> Result<Vec<OutboxRow>> {
+        let rows = sqlx::query("SELECT * FROM outbox WHERE interaction_id = ? ORDER BY seq")
+            .bind(interaction.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(outbox_from).collect()
+    }
+}
