@@ -403,6 +403,15 @@ pub async fn close(
     Ok(Json(state.conversations.close(id).await?.into()))
 }
 
+/// Takes a quarantined interaction out of quarantine: it resumes from its saved state.
+#[utoipa::path(post, path = "/interactions/{id}/retry", tag = "Interactions", params(("id" = Uuid, Path)), responses((status = 200, body = Ack), (status = 404, body = ProblemBody), (status = 422, body = ProblemBody)))]
+pub async fn retry(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<Json<Ack>> {
+    Ok(Json(state.conversations.retry(id).await?.into()))
+}
+
 /// An interaction in a list.
 #[derive(Serialize, ToSchema)]
 pub struct InteractionSummary {
@@ -447,7 +456,7 @@ impl From<&InteractionRow> for InteractionSummary {
 pub struct InteractionQuery {
     pub entry_point_id: Option<Uuid>,
     pub version_id: Option<Uuid>,
-    /// `new`, `waiting` or `closed`.
+    /// `new`, `waiting`, `closed` or `quarantined`.
     pub status: Option<String>,
     /// `live`, `test` or `preview`.
     pub mode: Option<String>,
@@ -470,7 +479,7 @@ pub async fn list(
 ) -> ApiResult<Json<InteractionPage>> {
     if q.status
         .as_deref()
-        .is_some_and(|s| !["new", "waiting", "closed"].contains(&s))
+        .is_some_and(|s| !["new", "waiting", "closed", "quarantined"].contains(&s))
         || q.mode
             .as_deref()
             .is_some_and(|m| !["live", "test", "preview"].contains(&m))
@@ -478,7 +487,7 @@ pub async fn list(
         return Err(Problem::new(
             StatusCode::BAD_REQUEST,
             "invalid_query",
-            "status is new, waiting or closed; mode is live, test or preview",
+            "status is new, waiting, closed or quarantined; mode is live, test or preview",
         ));
     }
     let filter = InteractionFilter {

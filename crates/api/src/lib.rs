@@ -124,6 +124,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(conversations::preview))
         .routes(routes!(conversations::preview_message))
         .routes(routes!(conversations::close))
+        .routes(routes!(conversations::retry))
         .routes(routes!(conversations::list))
         .routes(routes!(conversations::get))
         .routes(routes!(conversations::history))

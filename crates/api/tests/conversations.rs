@@ -46,6 +46,7 @@ struct Env {
     clock: Arc<ManualClock>,
     callbacks: Callbacks,
     callback_url: String,
+    store: SqliteStore,
     _dir: tempfile::TempDir,
     _stop: watch::Sender<bool>,
 }
@@ -73,7 +74,7 @@ impl Env {
         ));
         let (stop, stopped) = watch::channel(false);
         let conversations = runtime::Conversations::start(
-            Arc::new(store),
+            Arc::new(store.clone()),
             maker.clone(),
             engine::Limits::default(),
         );
@@ -95,6 +96,7 @@ impl Env {
             clock,
             callbacks,
             callback_url,
+            store,
             _dir: dir,
             _stop: stop,
         }
@@ -476,4 +478,89 @@ async fn preview_history_bindings_and_bad_input() {
         .call(reqwest::Method::GET, "interactions?status=sleeping", None)
         .await;
     assert_eq!((s, p["code"].as_str()), (400, Some("invalid_query")));
+}
+
+#[tokio::test]
+async fn a_broken_interaction_is_quarantined_not_the_channel() {
+    use store::{InteractionStore, TurnWrite};
+    let env = Env::start().await;
+    let (rid, _) = env.production_routing("Q").await;
+    env.post("entry-points", json!({"reference": "q", "name": "Q", "channel": "http", "start_routing_id": rid, "callback_url": env.callback_url})).await;
+    let first = env.say("q", "q1", "ann", "hello").await;
+    let id: uuid::Uuid = first["interaction_id"].as_str().unwrap().parse().unwrap();
+
+    // the stored state is damaged behind the service's back
+    let overwrite = |state: Value, status: &str| {
+        let env = &env;
+        let status = status.to_owned();
+        async move {
+            let mut row = env.store.interaction(id).await.unwrap().unwrap();
+            let expected = row.revision;
+            row.state = state;
+            row.status = status;
+            row.revision += 1;
+            let out = env
+                .store
+                .commit_turns(vec![TurnWrite {
+                    interaction: row,
+                    expected_revision: Some(expected),
+                    inbound: None,
+                    events: vec![],
+                    outbox: vec![],
+                }])
+                .await
+                .unwrap();
+            assert_eq!(out, [store::TurnOutcome::Committed]);
+        }
+    };
+    let good = env.store.interaction(id).await.unwrap().unwrap().state;
+    overwrite(json!({"garbage": true}), "waiting").await;
+
+    // the message is acknowledged and kept; the interaction is quarantined, nothing else breaks
+    let ack = env.say("q", "q2", "ann", "ann@example.org").await;
+    assert_eq!(
+        (
+            ack["status"].as_str(),
+            ack["replies"].as_array().map(Vec::len)
+        ),
+        (Some("quarantined"), Some(0))
+    );
+    let other = env.say("q", "b1", "bob", "hello").await;
+    assert_eq!(other["status"], "waiting", "other conversations go on");
+    let i = env.get(&format!("interactions/{id}")).await;
+    assert_eq!(i["status"], "quarantined");
+    assert!(
+        i["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"]["code"] == "quarantined")
+    );
+    assert_eq!(
+        env.get("interactions?status=quarantined").await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let (status, p) = env
+        .call(
+            reqwest::Method::POST,
+            &format!("interactions/{id}/retry"),
+            None,
+        )
+        .await;
+    assert_eq!((status, p["code"].as_str()), (422, Some("corrupt_state")));
+
+    // once repaired, a retry resumes it from its saved state
+    overwrite(good, "quarantined").await;
+    let r = env
+        .post(&format!("interactions/{id}/retry"), json!({}))
+        .await;
+    assert_eq!(r["status"], "waiting");
+    let next = env.say("q", "q3", "ann", "ann@example.org").await;
+    assert_eq!(
+        next["replies"][0]["text"],
+        "Thanks ann@example.org. Sales or support?"
+    );
 }

@@ -111,6 +111,34 @@ async fn writer(store: Arc<dyn InteractionStore>, mut rx: mpsc::Receiver<Pending
     }
 }
 
+/// Status of an interaction that failed in the engine; see [`Conversations::retry`].
+pub const QUARANTINED: &str = "quarantined";
+
+/// Runs the engine, turning a panic into an error and leaving `state` as it was then.
+fn guarded(
+    state: &mut State,
+    input: Input<'_>,
+    now: Timestamp,
+    world: &Snapshot,
+    limits: &Limits,
+) -> std::result::Result<Turn, String> {
+    let mut next = state.clone();
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        handle(&mut next, input, now, world, limits)
+    }));
+    match run {
+        Ok(turn) => {
+            *state = next;
+            Ok(turn)
+        }
+        Err(panic) => Err(panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".into())),
+    }
+}
+
 fn status_of(state: &State) -> &'static str {
     match state.status {
         Status::New => "new",
@@ -432,7 +460,26 @@ impl Conversations {
             return Ok(self.write(row, &state, turn, inbound, o.entry_point, now));
         };
         let mut state = State::new(&program, seed_of(id), system);
-        let mut turn = handle(&mut state, Input::Start, now, &snapshot, &self.limits);
+        let mut turn = match guarded(&mut state, Input::Start, now, &snapshot, &self.limits) {
+            Ok(turn) => turn,
+            Err(panic) => {
+                let mut turn = Turn::default();
+                turn.events.push(Event::Error {
+                    action: None,
+                    code: "engine_failed".into(),
+                    message: panic.clone(),
+                });
+                let reason = CloseReason::Error {
+                    code: "engine_failed".into(),
+                    message: panic,
+                };
+                turn.events.push(Event::Closed {
+                    reason: reason.clone(),
+                });
+                state.status = Status::Closed(reason);
+                turn
+            }
+        };
         if let Some(e) = first_event {
             turn.events.insert(0, e);
         }
@@ -449,13 +496,158 @@ impl Conversations {
         entry_point: Option<&EntryPoint>,
     ) -> Result<(TurnWrite, Vec<Outbound>)> {
         let now = self.now();
-        let mut state: State = serde_json::from_value(row.state.clone())
-            .map_err(|e| ConversationError::Invalid("corrupt_state", e.to_string()))?;
+        if row.status == QUARANTINED {
+            return Ok((
+                Self::record_only(row, input, inbound, now, None),
+                Vec::new(),
+            ));
+        }
+        let mut state: State = match serde_json::from_value(row.state.clone()) {
+            Ok(s) => s,
+            Err(e) => {
+                let reason = format!("the stored state cannot be read: {e}");
+                return Ok((
+                    Self::record_only(row, input, inbound, now, Some(reason)),
+                    Vec::new(),
+                ));
+            }
+        };
         let snapshot = self
             .snapshot(state.version_id, entry_point, &row.customer)
             .await?;
-        let turn = handle(&mut state, input, now, &snapshot, &self.limits);
-        Ok(self.write(row, &state, turn, inbound, entry_point, now))
+        match guarded(&mut state, input, now, &snapshot, &self.limits) {
+            Ok(turn) => Ok(self.write(row, &state, turn, inbound, entry_point, now)),
+            Err(panic) => Ok((
+                Self::record_only(
+                    row,
+                    input,
+                    inbound,
+                    now,
+                    Some(format!("the engine failed: {panic}")),
+                ),
+                Vec::new(),
+            )),
+        }
+    }
+
+    /// A turn that runs nothing: it records the input on a quarantined interaction (or
+    /// quarantines it, with `quarantine` as the reason) and keeps its state as it was.
+    fn record_only(
+        mut row: InteractionRow,
+        input: Input<'_>,
+        inbound: Option<(Uuid, String)>,
+        now: Timestamp,
+        quarantine: Option<String>,
+    ) -> TurnWrite {
+        let mut events = Vec::new();
+        let mut push = |row: &mut InteractionRow, e: Event| {
+            events.push(EventRow {
+                interaction_id: row.id,
+                seq: row.next_seq,
+                at: now,
+                event: serde_json::to_value(e).unwrap_or(Value::Null),
+            });
+            row.next_seq += 1;
+        };
+        if let Input::Message(m) = input {
+            push(
+                &mut row,
+                Event::MessageIn {
+                    text: m.text.clone(),
+                    choice: m.choice,
+                    attachments: m.attachments.len(),
+                },
+            );
+        }
+        match quarantine {
+            Some(reason) => {
+                tracing::error!(interaction = %row.id, "interaction quarantined: {reason}");
+                push(
+                    &mut row,
+                    Event::Error {
+                        action: None,
+                        code: "quarantined".into(),
+                        message: reason,
+                    },
+                );
+            }
+            None => push(
+                &mut row,
+                Event::Ignored {
+                    reason: "the interaction is quarantined; retry it to resume".into(),
+                },
+            ),
+        }
+        row.status = QUARANTINED.into();
+        row.wake_at = None;
+        let expected = Some(row.revision);
+        row.revision += 1;
+        row.updated_at = now;
+        TurnWrite {
+            interaction: row,
+            expected_revision: expected,
+            inbound,
+            events,
+            outbox: Vec::new(),
+        }
+    }
+
+    /// Takes an interaction out of quarantine: it resumes from its saved state (its timer
+    /// re-armed) with the next input.
+    pub async fn retry(&self, id: Uuid) -> Result<Receipt> {
+        let not_found = || ConversationError::NotFound(format!("interaction {id}"));
+        let row = self.store.interaction(id).await?.ok_or_else(not_found)?;
+        let _guard = self
+            .stripe(&Self::lock_key(row.entry_point_id, &row.customer, id))
+            .lock()
+            .await;
+        let mut row = self.store.interaction(id).await?.ok_or_else(not_found)?;
+        if row.status != QUARANTINED {
+            return Err(ConversationError::Invalid(
+                "not_quarantined",
+                format!("interaction {id} is not quarantined"),
+            ));
+        }
+        let state: State = serde_json::from_value(row.state.clone()).map_err(|e| {
+            ConversationError::Invalid(
+                "corrupt_state",
+                format!("the stored state still cannot be read: {e}"),
+            )
+        })?;
+        let now = self.now();
+        let event = EventRow {
+            interaction_id: id,
+            seq: row.next_seq,
+            at: now,
+            event: json!({"type": "retried"}),
+        };
+        row.next_seq += 1;
+        row.status = status_of(&state).into();
+        row.wake_at = if state.is_closed() {
+            None
+        } else {
+            state.wake_at()
+        };
+        let expected = Some(row.revision);
+        row.revision += 1;
+        row.updated_at = now;
+        let status = row.status.clone();
+        let write = TurnWrite {
+            interaction: row,
+            expected_revision: expected,
+            inbound: None,
+            events: vec![event],
+            outbox: Vec::new(),
+        };
+        match self.commit(write).await? {
+            TurnOutcome::Committed => Ok(Receipt {
+                interaction_id: id,
+                duplicate: false,
+                status,
+                replies: Vec::new(),
+            }),
+            other => Err(ConversationError::NotRecorded(format!("{other:?}"))),
+        }
     }
 
     fn check(m: &InboundMessage) -> Result<()> {
