@@ -378,3 +378,180 @@ fn validate_names_each_problem_and_exits_non_zero() {
     let (ok, out) = cli(&["validate", path.to_str().unwrap()], dir.path());
     assert!(!ok && out.contains("not valid JSON"), "{out}");
 }
+
+/// Replies the callback server received: idempotency key → (customer, text).
+type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, String, String)>>>;
+
+async fn start_callback_server() -> (String, Received) {
+    use axum::extract::State;
+    let got: Received = Default::default();
+    async fn cb(
+        State(got): State<Received>,
+        headers: axum::http::HeaderMap,
+        body: axum::Json<Value>,
+    ) -> axum::http::StatusCode {
+        let key = headers
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let customer = body["customer"].as_str().unwrap_or_default().to_owned();
+        let text = body["message"]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        got.lock().unwrap().push((key, customer, text));
+        axum::http::StatusCode::OK
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/cb", listener.local_addr().unwrap());
+    let app = axum::Router::new()
+        .route("/cb", axum::routing::post(cb))
+        .with_state(got.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, got)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_during_a_burst_loses_no_acknowledged_message() {
+    runtime::install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (callback_url, received) = start_callback_server().await;
+    let server = Running::start(&data);
+    let api = Api {
+        http: reqwest::Client::new(),
+        base: server.base.clone(),
+    };
+
+    // Start → "Hello" → pause 2 s → "Goodbye"
+    let r = api.post("routings", json!({"name": "Burst", "reference": "BURST", "kind": "interaction_start", "channel_family": "messaging"})).await;
+    let v = api
+        .post(
+            &format!("routings/{}/versions", id(&r)),
+            json!({"name": "v1"}),
+        )
+        .await;
+    let vid = id(&v);
+    let start = v["tree"]["actions"][0]["id"].as_str().unwrap().to_owned();
+    let hello = api.post(&format!("versions/{vid}/actions"), json!({"type": "simple_message", "params": {"message": "Hello"}, "after": {"action_id": start, "branch": "ok"}})).await["action"]["id"].as_str().unwrap().to_owned();
+    let pause = api.post(&format!("versions/{vid}/actions"), json!({"type": "pause", "params": {"seconds": 2}, "after": {"action_id": hello, "branch": "ok"}})).await["action"]["id"].as_str().unwrap().to_owned();
+    api.post(&format!("versions/{vid}/actions"), json!({"type": "simple_message", "params": {"message": "Goodbye"}, "after": {"action_id": pause, "branch": "ok"}})).await;
+    api.post(&format!("versions/{vid}/put-in-production"), json!({}))
+        .await;
+    api.post("entry-points", json!({"reference": "burst", "name": "Burst", "channel": "http", "start_routing_id": id(&r), "callback_url": callback_url})).await;
+
+    // a burst of 300 customers, one message each; the server is killed in the middle of it
+    let customers: Vec<String> = (0..300).map(|i| format!("c{i:03}")).collect();
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashMap::<
+        String,
+        String,
+    >::new()));
+    let mut tasks = Vec::new();
+    for c in customers.clone() {
+        let http = api.http.clone();
+        let url = format!("{}/api/v1/channels/http/burst/messages", api.base);
+        let acked = acked.clone();
+        tasks.push(tokio::spawn(async move {
+            let resp = http
+                .post(&url)
+                .json(&json!({"message_id": format!("{c}-1"), "from": c, "text": "hi"}))
+                .send()
+                .await;
+            if let Ok(resp) = resp
+                && resp.status().is_success()
+                && let Ok(body) = resp.json::<Value>().await
+            {
+                acked
+                    .lock()
+                    .unwrap()
+                    .insert(c, body["interaction_id"].as_str().unwrap().to_owned());
+            }
+        }));
+    }
+    while acked.lock().unwrap().len() < 60 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    server.kill();
+    for t in tasks {
+        let _ = t.await;
+    }
+    let acked_before: std::collections::HashMap<String, String> = acked.lock().unwrap().clone();
+    eprintln!("{} of 300 acknowledged before the kill", acked_before.len());
+    assert!(
+        acked_before.len() >= 60 && acked_before.len() < 300,
+        "the kill landed mid-burst ({} acknowledged)",
+        acked_before.len()
+    );
+
+    // restart; every client sends again what it sent (acknowledged or not), as channels do
+    let server = Running::start(&data);
+    let api = Api {
+        http: reqwest::Client::new(),
+        base: server.base.clone(),
+    };
+    for c in &customers {
+        let ack = api
+            .post(
+                "channels/http/burst/messages",
+                json!({"message_id": format!("{c}-1"), "from": c, "text": "hi"}),
+            )
+            .await;
+        if let Some(first) = acked_before.get(c) {
+            assert_eq!(
+                ack["duplicate"], true,
+                "{c} was acknowledged before the kill: not handled twice"
+            );
+            assert_eq!(ack["interaction_id"].as_str(), Some(first.as_str()));
+        }
+    }
+
+    // every conversation gets Hello then, once its pause ends (timers survive the restart), Goodbye
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = received.lock().unwrap().clone();
+        let mut by_key = std::collections::HashMap::new();
+        for (key, customer, text) in &got {
+            let previous = by_key.insert(key.clone(), (customer.clone(), text.clone()));
+            assert!(
+                previous.is_none_or(|p| p == (customer.clone(), text.clone())),
+                "one key, one message"
+            );
+        }
+        let mut per_customer: std::collections::HashMap<&str, Vec<&str>> =
+            std::collections::HashMap::new();
+        for (customer, text) in by_key.values() {
+            per_customer
+                .entry(customer.as_str())
+                .or_default()
+                .push(text.as_str());
+        }
+        let complete = customers.iter().all(|c| {
+            let mut texts = per_customer.get(c.as_str()).cloned().unwrap_or_default();
+            texts.sort();
+            texts == ["Goodbye", "Hello"]
+        });
+        if complete {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not every conversation completed: {} customers with replies",
+            per_customer.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // each interaction handled its one message exactly once
+    for (c, iid) in &acked_before {
+        let i = api.get(&format!("interactions/{iid}")).await;
+        let ins = i["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["event"]["type"] == "message_in")
+            .count();
+        assert_eq!(ins, 1, "{c}");
+        assert_eq!(i["status"], "closed");
+    }
+    server.stop();
+}
