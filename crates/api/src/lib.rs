@@ -3,6 +3,7 @@
 
 mod conversations;
 pub mod dto;
+mod objects;
 pub mod problem;
 mod routings;
 mod versions;
@@ -84,6 +85,7 @@ fn metrics_handle() -> PrometheusHandle {
         (name = "Action trees", description = "Editing a development version's actions and links; honours If-Match"),
         (name = "Catalogue", description = "Every action type"),
         (name = "Entry points", description = "Channel accounts bound to routings"),
+        (name = "Business objects", description = "Checkpoints, values tables and calendars that actions refer to"),
         (name = "Channels", description = "Inbound messages of the HTTP channel"),
         (name = "Interactions", description = "Conversations: preview, history, events")
     )
@@ -128,6 +130,33 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(conversations::list))
         .routes(routes!(conversations::get))
         .routes(routes!(conversations::history))
+        .routes(routes!(
+            objects::checkpoints::list,
+            objects::checkpoints::create
+        ))
+        .routes(routes!(
+            objects::checkpoints::get,
+            objects::checkpoints::update,
+            objects::checkpoints::delete
+        ))
+        .routes(routes!(
+            objects::value_tables::list,
+            objects::value_tables::create
+        ))
+        .routes(routes!(
+            objects::value_tables::get,
+            objects::value_tables::update,
+            objects::value_tables::delete
+        ))
+        .routes(routes!(
+            objects::calendars::list,
+            objects::calendars::create
+        ))
+        .routes(routes!(
+            objects::calendars::get,
+            objects::calendars::update,
+            objects::calendars::delete
+        ))
         .routes(routes!(versions::catalogue))
         .routes(routes!(versions::action_type))
         .split_for_parts()

@@ -564,3 +564,174 @@ async fn a_broken_interaction_is_quarantined_not_the_channel() {
         "Thanks ann@example.org. Sales or support?"
     );
 }
+
+#[tokio::test]
+async fn business_objects_are_used_by_running_routings() {
+    let env = Env::start().await;
+    let cp = env
+        .post(
+            "checkpoints",
+            json!({"reference": "VIP", "name": "VIP customer"}),
+        )
+        .await;
+    let table = env.post("value-tables", json!({"reference": "LANG", "name": "Greetings", "data": {"case_insensitive": true, "entries": [{"key": "FR", "value": "Bonjour"}, {"key": "de", "value": null}]}})).await;
+    let days: Vec<Value> = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ]
+    .iter()
+    .map(|d| json!({"day": d, "ranges": [{"start": "00:00", "end": "24:00"}]}))
+    .collect();
+    let always = json!({"time_zone": "Europe/Paris", "weekly": days});
+    env.post(
+        "calendars",
+        json!({"reference": "OFFICE", "name": "Office hours", "data": always}),
+    )
+    .await;
+    assert_eq!(cp["data"], json!({}));
+
+    // refused input
+    let (s, p) = env
+        .call(
+            reqwest::Method::POST,
+            "checkpoints",
+            Some(json!({"reference": "VIP", "name": "again"})),
+        )
+        .await;
+    assert_eq!((s, p["code"].as_str()), (409, Some("reference_taken")));
+    let (s, p) = env.call(reqwest::Method::POST, "calendars", Some(json!({"reference": "BAD", "name": "Bad", "data": {"time_zone": "UTC", "weekly": [{"day": "monday", "ranges": [{"start": "18:00", "end": "09:00"}]}]}}))).await;
+    assert_eq!((s, p["code"].as_str()), (422, Some("invalid_field")));
+    let (s, p) = env.call(reqwest::Method::POST, "value-tables", Some(json!({"reference": "T", "name": "T", "data": {"entries": [{"key": "a", "value": "1"}, {"key": "a", "value": "2"}]}}))).await;
+    assert_eq!((s, p["code"].as_str()), (422, Some("invalid_field")));
+    assert_eq!(
+        env.get("checkpoints").await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // a routing that uses them, previewed
+    let r = env.post("routings", json!({"name": "Objects", "reference": "OBJ", "kind": "interaction_start", "channel_family": "messaging"})).await;
+    let v = env
+        .post(
+            &format!("routings/{}/versions", r["id"].as_str().unwrap()),
+            json!({"name": "v1"}),
+        )
+        .await;
+    let vid = v["id"].as_str().unwrap().to_owned();
+    let start = v["tree"]["actions"][0]["id"].as_str().unwrap().to_owned();
+    let add = |ty: &'static str, params: Value, after: String, branch: &'static str| {
+        let env = &env;
+        let path = format!("versions/{vid}/actions");
+        async move {
+            env.post(&path, json!({"type": ty, "params": params, "after": {"action_id": after, "branch": branch}})).await["action"]["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let tag = add(
+        "add_checkpoint",
+        json!({"checkpoint": {"by": "reference", "reference": "VIP"}}),
+        start,
+        "ok",
+    )
+    .await;
+    let look = add("values_table", json!({"table": {"by": "entity", "id": table["id"]}, "lookup": " fr ", "store_in": "c.greeting"}), tag, "ok").await;
+    let say = add(
+        "simple_message",
+        json!({"message": "{{ c.greeting }}"}),
+        look.clone(),
+        "ok",
+    )
+    .await;
+    let when = add(
+        "test_schedule",
+        json!({"calendar": {"by": "reference", "reference": "OFFICE"}}),
+        say,
+        "ok",
+    )
+    .await;
+    add(
+        "simple_message",
+        json!({"message": "We are open"}),
+        when.clone(),
+        "open",
+    )
+    .await;
+    add(
+        "simple_message",
+        json!({"message": "No value"}),
+        look,
+        "no_value",
+    )
+    .await;
+    let missing = add(
+        "add_checkpoint",
+        json!({"checkpoint": {"by": "reference", "reference": "NOPE"}}),
+        when,
+        "closed",
+    )
+    .await;
+
+    let diags = env.get(&format!("versions/{vid}")).await["diagnostics"]["items"].clone();
+    let not_found: Vec<&Value> = diags
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "reference_not_found")
+        .collect();
+    assert_eq!(not_found.len(), 1, "only NOPE is missing: {diags}");
+    assert_eq!(not_found[0]["action_id"].as_str(), Some(missing.as_str()));
+
+    let p = env
+        .post(&format!("versions/{vid}/preview"), json!({}))
+        .await;
+    let texts: Vec<&str> = p["replies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["Bonjour", "We are open"]);
+    let i = env
+        .get(&format!(
+            "interactions/{}",
+            p["interaction_id"].as_str().unwrap()
+        ))
+        .await;
+    assert!(
+        i["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"]["type"] == "checkpoint" && e["event"]["reference"] == "VIP")
+    );
+
+    // changes reach new interactions at once
+    let (s, _) = env.call(reqwest::Method::PATCH, &format!("value-tables/{}", table["id"].as_str().unwrap()), Some(json!({"data": {"case_insensitive": true, "entries": [{"key": "fr", "value": "Salut"}]}}))).await;
+    assert_eq!(s, 200);
+    let p = env
+        .post(&format!("versions/{vid}/preview"), json!({}))
+        .await;
+    assert_eq!(p["replies"][0]["text"], "Salut");
+    let (s, _) = env
+        .call(
+            reqwest::Method::DELETE,
+            &format!("checkpoints/{}", cp["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    let p = env
+        .post(&format!("versions/{vid}/preview"), json!({}))
+        .await;
+    assert_eq!(
+        p["status"], "closed",
+        "the checkpoint is gone: its Reference not found branch is not linked"
+    );
+    assert!(p["replies"].as_array().unwrap().is_empty());
+}

@@ -12,6 +12,7 @@ pub mod entry_point;
 pub mod exec;
 pub mod lifecycle;
 pub mod model;
+pub mod objects;
 pub mod tree;
 
 pub use compile::{Diagnostic, Severity};

@@ -7,6 +7,7 @@ pub mod conversations;
 pub mod delivery;
 pub mod entry_points;
 pub mod maker;
+pub mod objects;
 pub mod programs;
 pub mod scheduler;
 

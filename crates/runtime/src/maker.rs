@@ -132,10 +132,26 @@ pub struct Maker {
 /// Resolves routing references from a snapshot taken before compiling.
 struct Snapshot {
     routings: HashMap<String, (RoutingKind, ChannelFamily)>,
+    /// Business objects that exist: `kind:id:…` and `kind:ref:…`.
+    objects: std::collections::HashSet<String>,
 }
 
 impl Resolver for Snapshot {
     fn lookup(&self, kind: ObjectKind, selector: &Selector) -> Lookup {
+        if flow::objects::STORED.contains(&kind) {
+            let key = match selector {
+                Selector::Entity { id } => format!("{}:id:{}", flow::objects::kind_key(kind), id.0),
+                Selector::Reference { reference } => {
+                    format!("{}:ref:{}", flow::objects::kind_key(kind), reference.0)
+                }
+                Selector::ReferenceFromVariable { .. } => return Lookup::Unchecked,
+            };
+            return if self.objects.contains(&key) {
+                Lookup::Found(None)
+            } else {
+                Lookup::NotFound
+            };
+        }
         if kind != ObjectKind::Routing {
             return Lookup::Unchecked;
         }
@@ -165,9 +181,14 @@ impl Maker {
     /// Applies changes and bumps the generation that running programs are built from.
     async fn apply(&self, changes: Changes) -> std::result::Result<(), StoreError> {
         self.store.apply(changes).await?;
+        self.bump();
+        Ok(())
+    }
+
+    /// Marks that routings, versions or business objects changed.
+    pub(crate) fn bump(&self) {
         self.generation
             .fetch_add(1, std::sync::atomic::Ordering::Release);
-        Ok(())
     }
 
     /// A number that changes whenever a routing or version changes.
@@ -225,6 +246,33 @@ impl Maker {
         if let Some((reference, kind, family)) = extra {
             routings.insert(format!("ref:{reference}"), (kind, family));
         }
+        let mut objects = std::collections::HashSet::new();
+        for r in compile::references(tree)
+            .into_iter()
+            .filter(|r| flow::objects::STORED.contains(&r.kind))
+        {
+            let found = match &r.selector {
+                Selector::Entity { id } => match Uuid::parse_str(&id.0) {
+                    Ok(uuid) => self
+                        .store
+                        .object(r.kind, uuid)
+                        .await?
+                        .is_some()
+                        .then(|| format!("id:{}", id.0)),
+                    Err(_) => None,
+                },
+                Selector::Reference { reference } => self
+                    .store
+                    .object_by_reference(r.kind, &reference.0)
+                    .await?
+                    .is_some()
+                    .then(|| format!("ref:{}", reference.0)),
+                Selector::ReferenceFromVariable { .. } => None,
+            };
+            if let Some(key) = found {
+                objects.insert(format!("{}:{key}", flow::objects::kind_key(r.kind)));
+            }
+        }
         for r in compile::references(tree)
             .into_iter()
             .filter(|r| r.kind == ObjectKind::Routing)
@@ -249,7 +297,7 @@ impl Maker {
                 routings.insert(key, (target.kind, target.channel_family));
             }
         }
-        Ok(Snapshot { routings })
+        Ok(Snapshot { routings, objects })
     }
 
     /// Compiles a tree of a routing of `family`.

@@ -5,20 +5,39 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use engine::{Key, Owner, Program, World};
+use flow::catalogue::ObjectKind;
 use flow::compile::NoResolver;
 use flow::exec::Found;
+use flow::objects::{Calendar, CalendarData, ValueTableData};
 use flow::{Routing, Version, VersionId};
 use jiff::Timestamp;
 use tokio::sync::RwLock;
 
 use crate::maker::{Maker, MakerError};
 
-/// Production programs, by version, and the production version of each routing.
+/// Production programs, by version, and the production version of each routing; and the
+/// business objects, by `id:…` and `ref:…`.
 #[derive(Default)]
 pub struct ProgramSet {
     generation: u64,
     production: HashMap<String, VersionId>,
     programs: HashMap<VersionId, Arc<Program>>,
+    checkpoints: std::collections::HashSet<String>,
+    tables: HashMap<String, Arc<IndexedTable>>,
+    calendars: HashMap<String, Arc<Calendar>>,
+}
+
+/// A values table with its lookup index.
+struct IndexedTable {
+    data: ValueTableData,
+    index: HashMap<String, Option<String>>,
+}
+
+fn key(k: Key<'_>) -> String {
+    match k {
+        Key::Id(id) => format!("id:{id}"),
+        Key::Reference(r) => format!("ref:{r}"),
+    }
 }
 
 /// Builds and caches programs.
@@ -84,6 +103,45 @@ impl Programs {
                 set.production
                     .insert(format!("ref:{}", routing.reference), version.record.id);
                 set.programs.insert(version.record.id, Arc::new(p));
+            }
+        }
+        for o in self.maker.store().all_objects().await? {
+            let keys = [format!("id:{}", o.id), format!("ref:{}", o.reference)];
+            match o.kind {
+                ObjectKind::Checkpoint => set.checkpoints.extend(keys),
+                ObjectKind::ValueTable => {
+                    match serde_json::from_value::<ValueTableData>(o.data.clone()) {
+                        Ok(t) => {
+                            let entry = Arc::new(IndexedTable {
+                                index: t.index(),
+                                data: t,
+                            });
+                            for k in keys {
+                                set.tables.insert(k, entry.clone());
+                            }
+                        }
+                        Err(e) => {
+                            tracing::warn!(table = %o.reference, "a values table cannot be read: {e}")
+                        }
+                    }
+                }
+                ObjectKind::Calendar => {
+                    match serde_json::from_value::<CalendarData>(o.data.clone())
+                        .map_err(|e| e.to_string())
+                        .and_then(|d| Calendar::new(&d).map_err(|e| e.message))
+                    {
+                        Ok(c) => {
+                            let c = Arc::new(c);
+                            for k in keys {
+                                set.calendars.insert(k, c.clone());
+                            }
+                        }
+                        Err(e) => {
+                            tracing::warn!(calendar = %o.reference, "a calendar cannot be read: {e}")
+                        }
+                    }
+                }
+                _ => {}
             }
         }
         let set = Arc::new(set);
@@ -163,16 +221,20 @@ impl World for Snapshot {
             .and_then(|v| self.set.programs.get(v))
             .cloned()
     }
-    // Checkpoints, values tables and calendars become business objects with their own
-    // collections; until then no reference resolves and the actions take their not-found branch.
-    fn checkpoint_exists(&self, _: Key<'_>) -> bool {
-        false
+    fn checkpoint_exists(&self, checkpoint: Key<'_>) -> bool {
+        self.set.checkpoints.contains(&key(checkpoint))
     }
-    fn value_table(&self, _: Key<'_>, _: &str) -> Found<Option<String>> {
-        Found::NotFound
+    fn value_table(&self, table: Key<'_>, k: &str) -> Found<Option<String>> {
+        match self.set.tables.get(&key(table)) {
+            Some(t) => Found::Yes(t.index.get(&t.data.lookup_key(k)).cloned().flatten()),
+            None => Found::NotFound,
+        }
     }
-    fn calendar_open(&self, _: Key<'_>, _: Timestamp) -> Found<bool> {
-        Found::NotFound
+    fn calendar_open(&self, calendar: Key<'_>, at: Timestamp) -> Found<bool> {
+        match self.set.calendars.get(&key(calendar)) {
+            Some(c) => Found::Yes(c.is_open(at)),
+            None => Found::NotFound,
+        }
     }
     fn contacts_since(&self, since: Timestamp) -> u32 {
         self.contacts.iter().filter(|t| **t >= since).count() as u32

@@ -6,6 +6,7 @@
 pub mod interactions;
 mod sqlite;
 mod sqlite_interactions;
+mod sqlite_objects;
 
 use async_trait::async_trait;
 use flow::tree::Tree;
@@ -89,6 +90,21 @@ pub struct Changes {
     pub versions: Vec<VersionWrite>,
 }
 
+/// A write to a business object.
+#[derive(Clone, Debug)]
+pub enum ObjectWrite {
+    Insert(flow::objects::BusinessObject),
+    /// Replaces the object if its revision is still `expected_revision`.
+    Update {
+        object: flow::objects::BusinessObject,
+        expected_revision: u64,
+    },
+    Delete {
+        kind: flow::catalogue::ObjectKind,
+        id: Uuid,
+    },
+}
+
 /// A stored response to a request with an `Idempotency-Key`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredResponse {
@@ -122,6 +138,27 @@ pub trait Store: Send + Sync + 'static {
     async fn next_schedule(&self) -> Result<Option<Timestamp>>;
     /// Applies writes in one transaction; a stale guarded write fails it whole with `Conflict`.
     async fn apply(&self, changes: Changes) -> Result<()>;
+    /// Business objects of a kind, in id order.
+    async fn objects(
+        &self,
+        kind: flow::catalogue::ObjectKind,
+        page: &PageRequest,
+    ) -> Result<Page<flow::objects::BusinessObject>>;
+    /// Every business object (to build what running interactions read).
+    async fn all_objects(&self) -> Result<Vec<flow::objects::BusinessObject>>;
+    async fn count_objects(&self, kind: flow::catalogue::ObjectKind) -> Result<u64>;
+    async fn object(
+        &self,
+        kind: flow::catalogue::ObjectKind,
+        id: Uuid,
+    ) -> Result<Option<flow::objects::BusinessObject>>;
+    async fn object_by_reference(
+        &self,
+        kind: flow::catalogue::ObjectKind,
+        reference: &str,
+    ) -> Result<Option<flow::objects::BusinessObject>>;
+    /// `Conflict` when the object changed or is gone; `Unique` when the reference is taken.
+    async fn write_object(&self, write: ObjectWrite) -> Result<()>;
     async fn stored_response(&self, key: &str) -> Result<Option<StoredResponse>>;
     /// Records a response; keeps the first one if the key was recorded meanwhile. Drops
     /// responses older than `expire_before`.

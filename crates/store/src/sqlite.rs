@@ -26,6 +26,7 @@ use crate::{
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0001_routings.sql"),
     include_str!("../migrations/sqlite/0002_interactions.sql"),
+    include_str!("../migrations/sqlite/0003_objects.sql"),
 ];
 
 /// The SQLite implementation of [`Store`].
@@ -42,7 +43,9 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db) = &e {
         let msg = db.message();
         if msg.contains("UNIQUE")
-            && (msg.contains("routings.reference") || msg.contains("entry_points.reference"))
+            && (msg.contains("routings.reference")
+                || msg.contains("entry_points.reference")
+                || msg.contains("business_objects.reference"))
         {
             return StoreError::Unique("reference");
         }
@@ -460,6 +463,42 @@ impl Store for SqliteStore {
             }
         }
         tx.commit().await.map_err(map_err)
+    }
+
+    async fn objects(
+        &self,
+        kind: flow::catalogue::ObjectKind,
+        page: &PageRequest,
+    ) -> Result<Page<flow::objects::BusinessObject>> {
+        self.objects_page(kind, page).await
+    }
+
+    async fn all_objects(&self) -> Result<Vec<flow::objects::BusinessObject>> {
+        self.all_objects_rows().await
+    }
+
+    async fn count_objects(&self, kind: flow::catalogue::ObjectKind) -> Result<u64> {
+        self.count_objects_of(kind).await
+    }
+
+    async fn object(
+        &self,
+        kind: flow::catalogue::ObjectKind,
+        id: Uuid,
+    ) -> Result<Option<flow::objects::BusinessObject>> {
+        self.object_row(kind, id).await
+    }
+
+    async fn object_by_reference(
+        &self,
+        kind: flow::catalogue::ObjectKind,
+        reference: &str,
+    ) -> Result<Option<flow::objects::BusinessObject>> {
+        self.object_by_reference_row(kind, reference).await
+    }
+
+    async fn write_object(&self, write: crate::ObjectWrite) -> Result<()> {
+        self.write_object_row(write).await
     }
 
     async fn stored_response(&self, key: &str) -> Result<Option<StoredResponse>> {

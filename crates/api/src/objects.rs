@@ -1,0 +1,170 @@
+//! `/checkpoints`, `/value-tables`, `/calendars`: the business objects actions refer to.
+
+use axum::Json;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use flow::objects::BusinessObject;
+use jiff::Timestamp;
+use runtime::objects::ObjectFields;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use store::PageRequest;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// A business object.
+#[derive(Serialize, ToSchema)]
+pub struct ObjectDto {
+    pub id: Uuid,
+    pub reference: String,
+    pub name: String,
+    pub description: String,
+    /// Kind-specific data: none for a checkpoint; `{case_insensitive, entries: [{key, value}]}`
+    /// for a values table; `{time_zone, weekly: [{day, ranges: [{start, end}]}], exceptions:
+    /// [{date, ranges, label}]}` for a calendar.
+    #[schema(value_type = Object)]
+    pub data: Value,
+    pub revision: u64,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+}
+
+impl From<&BusinessObject> for ObjectDto {
+    fn from(o: &BusinessObject) -> Self {
+        ObjectDto {
+            id: o.id,
+            reference: o.reference.clone(),
+            name: o.name.clone(),
+            description: o.description.clone(),
+            data: o.data.clone(),
+            revision: o.revision,
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+        }
+    }
+}
+
+/// Fields of a business object (all optional on update).
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectBody {
+    pub reference: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub data: Option<Value>,
+}
+
+impl From<ObjectBody> for ObjectFields {
+    fn from(b: ObjectBody) -> Self {
+        ObjectFields {
+            reference: b.reference,
+            name: b.name,
+            description: b.description,
+            data: b.data,
+        }
+    }
+}
+
+/// A page of business objects.
+#[derive(Serialize, ToSchema)]
+pub struct ObjectPage {
+    pub items: Vec<ObjectDto>,
+    pub next_after: Option<Uuid>,
+}
+
+pub(crate) fn object_response(status: StatusCode, o: &BusinessObject) -> Response {
+    (
+        status,
+        [(header::ETAG, format!("\"{}\"", o.revision))],
+        Json(ObjectDto::from(o)),
+    )
+        .into_response()
+}
+
+pub(crate) fn page(limit: Option<u32>, after: Option<Uuid>) -> Result<PageRequest, crate::Problem> {
+    let limit = limit.unwrap_or(50);
+    if !(1..=crate::routings::MAX_PAGE).contains(&limit) {
+        return Err(crate::Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            format!("limit must be between 1 and {}", crate::routings::MAX_PAGE),
+        ));
+    }
+    Ok(PageRequest { limit, after })
+}
+
+/// Stamps the five handlers of one collection.
+macro_rules! collection {
+    ($module:ident, $kind:expr, $path:tt, $item:tt, $tag:tt) => {
+        pub mod $module {
+            use axum::Json;
+            use axum::extract::State;
+            use axum::http::StatusCode;
+            use axum::response::Response;
+            use uuid::Uuid;
+
+            use super::{ObjectBody, ObjectPage, object_response, page};
+            use crate::AppState;
+            use crate::conversations::PageQuery;
+            use crate::problem::{ApiResult, IfMatch, JsonBody, PathParams, ProblemBody, QueryParams};
+
+            #[utoipa::path(get, path = $path, tag = $tag, operation_id = concat!("list_", stringify!($module)), params(PageQuery), responses((status = 200, body = ObjectPage)))]
+            pub async fn list(State(state): State<AppState>, QueryParams(q): QueryParams<PageQuery>) -> ApiResult<Json<ObjectPage>> {
+                let p = state.maker.objects($kind, &page(q.limit, q.after)?).await?;
+                Ok(Json(ObjectPage { items: p.items.iter().map(Into::into).collect(), next_after: p.next_after }))
+            }
+
+            #[utoipa::path(post, path = $path, tag = $tag, operation_id = concat!("create_", stringify!($module)), request_body = ObjectBody,
+                responses((status = 201, body = super::ObjectDto), (status = 409, body = ProblemBody), (status = 422, body = ProblemBody)))]
+            pub async fn create(State(state): State<AppState>, JsonBody(body): JsonBody<ObjectBody>) -> ApiResult<Response> {
+                let o = state.maker.create_object($kind, body.into()).await?;
+                Ok(object_response(StatusCode::CREATED, &o))
+            }
+
+            #[utoipa::path(get, path = $item, tag = $tag, operation_id = concat!("get_", stringify!($module)), params(("id" = Uuid, Path)),
+                responses((status = 200, body = super::ObjectDto), (status = 404, body = ProblemBody)))]
+            pub async fn get(State(state): State<AppState>, PathParams(id): PathParams<Uuid>) -> ApiResult<Response> {
+                Ok(object_response(StatusCode::OK, &state.maker.object($kind, id).await?))
+            }
+
+            #[utoipa::path(patch, path = $item, tag = $tag, operation_id = concat!("update_", stringify!($module)), params(("id" = Uuid, Path)), request_body = ObjectBody,
+                responses((status = 200, body = super::ObjectDto), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
+            pub async fn update(State(state): State<AppState>, PathParams(id): PathParams<Uuid>, IfMatch(if_match): IfMatch, JsonBody(body): JsonBody<ObjectBody>) -> ApiResult<Response> {
+                let o = state.maker.update_object($kind, id, body.into(), if_match).await?;
+                Ok(object_response(StatusCode::OK, &o))
+            }
+
+            #[utoipa::path(delete, path = $item, tag = $tag, operation_id = concat!("delete_", stringify!($module)), params(("id" = Uuid, Path)),
+                responses((status = 204), (status = 404, body = ProblemBody)))]
+            pub async fn delete(State(state): State<AppState>, PathParams(id): PathParams<Uuid>) -> ApiResult<StatusCode> {
+                state.maker.delete_object($kind, id).await?;
+                Ok(StatusCode::NO_CONTENT)
+            }
+        }
+    };
+}
+
+collection!(
+    checkpoints,
+    flow::catalogue::ObjectKind::Checkpoint,
+    "/checkpoints",
+    "/checkpoints/{id}",
+    "Business objects"
+);
+collection!(
+    value_tables,
+    flow::catalogue::ObjectKind::ValueTable,
+    "/value-tables",
+    "/value-tables/{id}",
+    "Business objects"
+);
+collection!(
+    calendars,
+    flow::catalogue::ObjectKind::Calendar,
+    "/calendars",
+    "/calendars/{id}",
+    "Business objects"
+);

@@ -1,0 +1,435 @@
+//! Business objects the actions read: checkpoints, values tables and calendars. Each has a
+//! name, a reference code unique within its kind, and kind-specific data checked here.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use jiff::civil::{Date, Time, Weekday};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::catalogue::ObjectKind;
+use crate::model::FieldError;
+
+/// Limits of business objects.
+pub mod limits {
+    /// Most entries of one values table.
+    pub const TABLE_ENTRIES: usize = 10_000;
+    /// Longest key of a values table.
+    pub const TABLE_KEY: usize = 200;
+    /// Longest value of a values table.
+    pub const TABLE_VALUE: usize = 2_000;
+    /// Most opening ranges in one day.
+    pub const RANGES_PER_DAY: usize = 10;
+    /// Most dated exceptions of a calendar.
+    pub const EXCEPTIONS: usize = 1_000;
+    /// Most objects of one kind.
+    pub const OBJECTS_PER_KIND: u64 = 10_000;
+}
+
+/// The kinds this deployment stores.
+pub const STORED: &[ObjectKind] = &[
+    ObjectKind::Checkpoint,
+    ObjectKind::ValueTable,
+    ObjectKind::Calendar,
+];
+
+/// Stable key of a stored kind (table column, API path part).
+pub fn kind_key(kind: ObjectKind) -> &'static str {
+    match kind {
+        ObjectKind::Checkpoint => "checkpoint",
+        ObjectKind::ValueTable => "value_table",
+        ObjectKind::Calendar => "calendar",
+        _ => "unsupported",
+    }
+}
+
+/// A stored business object.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BusinessObject {
+    pub id: Uuid,
+    pub kind: ObjectKind,
+    pub reference: String,
+    pub name: String,
+    pub description: String,
+    /// Kind-specific data, checked by [`check_data`].
+    pub data: Value,
+    pub revision: u64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// One entry of a values table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableEntry {
+    pub key: String,
+    /// `null`: the key is known but has no value (the action takes *No value*).
+    pub value: Option<String>,
+}
+
+/// A values table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValueTableData {
+    /// Keys compared without regard to case and surrounding spaces.
+    #[serde(default)]
+    pub case_insensitive: bool,
+    pub entries: Vec<TableEntry>,
+}
+
+impl ValueTableData {
+    fn fold(&self, key: &str) -> String {
+        if self.case_insensitive {
+            key.trim().to_lowercase()
+        } else {
+            key.to_owned()
+        }
+    }
+    /// An index for lookups.
+    pub fn index(&self) -> HashMap<String, Option<String>> {
+        self.entries
+            .iter()
+            .map(|e| (self.fold(&e.key), e.value.clone()))
+            .collect()
+    }
+    /// The key as the index holds it.
+    pub fn lookup_key(&self, key: &str) -> String {
+        self.fold(key)
+    }
+}
+
+/// An opening range within a day, `start` included, `end` excluded (`"09:00"`–`"12:30"`);
+/// `end` `"24:00"` means midnight at the end of the day.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Range {
+    pub start: String,
+    pub end: String,
+}
+
+/// Opening ranges of one weekday.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WeekDay {
+    /// `monday` … `sunday`.
+    pub day: String,
+    pub ranges: Vec<Range>,
+}
+
+/// A dated exception: that day's ranges replace the weekly ones (none: closed, a holiday).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exception {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    #[serde(default)]
+    pub ranges: Vec<Range>,
+    #[serde(default)]
+    pub label: String,
+}
+
+/// A calendar.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarData {
+    /// IANA time zone the ranges are written in.
+    pub time_zone: String,
+    pub weekly: Vec<WeekDay>,
+    #[serde(default)]
+    pub exceptions: Vec<Exception>,
+}
+
+/// A calendar ready to answer "open at this instant?".
+#[derive(Clone, Debug)]
+pub struct Calendar {
+    tz: jiff::tz::TimeZone,
+    weekly: HashMap<Weekday, Vec<(Time, Option<Time>)>>,
+    exceptions: HashMap<Date, Vec<(Time, Option<Time>)>>,
+}
+
+fn weekday(s: &str) -> Option<Weekday> {
+    Some(match s {
+        "monday" => Weekday::Monday,
+        "tuesday" => Weekday::Tuesday,
+        "wednesday" => Weekday::Wednesday,
+        "thursday" => Weekday::Thursday,
+        "friday" => Weekday::Friday,
+        "saturday" => Weekday::Saturday,
+        "sunday" => Weekday::Sunday,
+        _ => return None,
+    })
+}
+
+/// A range as times; an end of `None` means the end of the day.
+fn range(r: &Range) -> Result<(Time, Option<Time>), String> {
+    let t = |s: &str| {
+        s.parse::<Time>()
+            .map_err(|_| format!("'{s}' is not a time such as 09:30"))
+    };
+    let start = t(&r.start)?;
+    let end = if r.end == "24:00" {
+        None
+    } else {
+        Some(t(&r.end)?)
+    };
+    if end.is_some_and(|e| e <= start) {
+        return Err(format!(
+            "the range {}–{} ends before it starts",
+            r.start, r.end
+        ));
+    }
+    Ok((start, end))
+}
+
+fn ranges(list: &[Range], path: &str) -> Result<Vec<(Time, Option<Time>)>, FieldError> {
+    if list.len() > limits::RANGES_PER_DAY {
+        return Err(FieldError {
+            field: "data",
+            message: format!("{path}: at most {} ranges a day", limits::RANGES_PER_DAY),
+        });
+    }
+    list.iter()
+        .map(|r| {
+            range(r).map_err(|m| FieldError {
+                field: "data",
+                message: format!("{path}: {m}"),
+            })
+        })
+        .collect()
+}
+
+impl Calendar {
+    /// Reads and checks calendar data.
+    pub fn new(data: &CalendarData) -> Result<Calendar, FieldError> {
+        let tz = jiff::tz::TimeZone::get(&data.time_zone).map_err(|_| FieldError {
+            field: "data",
+            message: format!("unknown time zone '{}'", data.time_zone),
+        })?;
+        let mut weekly = HashMap::new();
+        for (i, d) in data.weekly.iter().enumerate() {
+            let day = weekday(&d.day).ok_or_else(|| FieldError {
+                field: "data",
+                message: format!("weekly[{i}].day: '{}' is not a day such as 'monday'", d.day),
+            })?;
+            if weekly
+                .insert(day, ranges(&d.ranges, &format!("weekly[{i}]"))?)
+                .is_some()
+            {
+                return Err(FieldError {
+                    field: "data",
+                    message: format!("weekly[{i}]: '{}' appears twice", d.day),
+                });
+            }
+        }
+        if data.exceptions.len() > limits::EXCEPTIONS {
+            return Err(FieldError {
+                field: "data",
+                message: format!("at most {} exceptions", limits::EXCEPTIONS),
+            });
+        }
+        let mut exceptions = HashMap::new();
+        for (i, e) in data.exceptions.iter().enumerate() {
+            let date: Date = e.date.parse().map_err(|_| FieldError {
+                field: "data",
+                message: format!(
+                    "exceptions[{i}].date: '{}' is not a date such as 2026-12-25",
+                    e.date
+                ),
+            })?;
+            if exceptions
+                .insert(date, ranges(&e.ranges, &format!("exceptions[{i}]"))?)
+                .is_some()
+            {
+                return Err(FieldError {
+                    field: "data",
+                    message: format!("exceptions[{i}]: {} appears twice", e.date),
+                });
+            }
+        }
+        Ok(Calendar {
+            tz,
+            weekly,
+            exceptions,
+        })
+    }
+
+    /// Whether the calendar is open at `at`: the local date's exception if there is one, else
+    /// its weekday's ranges. Times are compared on the local wall clock, so a range keeps its
+    /// hours across daylight-saving changes.
+    pub fn is_open(&self, at: Timestamp) -> bool {
+        let local = at.to_zoned(self.tz.clone());
+        let (date, time) = (local.date(), local.time());
+        let day = self
+            .exceptions
+            .get(&date)
+            .or_else(|| self.weekly.get(&date.weekday()));
+        day.is_some_and(|ranges| {
+            ranges
+                .iter()
+                .any(|(s, e)| time >= *s && e.is_none_or(|e| time < e))
+        })
+    }
+}
+
+fn data_error(e: serde_json::Error) -> FieldError {
+    FieldError {
+        field: "data",
+        message: e.to_string(),
+    }
+}
+
+/// Checks an object's data for its kind; returns it in canonical form.
+pub fn check_data(kind: ObjectKind, data: &Value) -> Result<Value, FieldError> {
+    match kind {
+        ObjectKind::Checkpoint => match data {
+            Value::Null => Ok(Value::Object(Default::default())),
+            Value::Object(o) if o.is_empty() => Ok(data.clone()),
+            _ => Err(FieldError {
+                field: "data",
+                message: "a checkpoint has no data".into(),
+            }),
+        },
+        ObjectKind::ValueTable => {
+            let t: ValueTableData = serde_json::from_value(data.clone()).map_err(data_error)?;
+            if t.entries.len() > limits::TABLE_ENTRIES {
+                return Err(FieldError {
+                    field: "data",
+                    message: format!(
+                        "a values table holds at most {} entries",
+                        limits::TABLE_ENTRIES
+                    ),
+                });
+            }
+            let mut seen = std::collections::HashSet::new();
+            for (i, e) in t.entries.iter().enumerate() {
+                if e.key.is_empty() || e.key.chars().count() > limits::TABLE_KEY {
+                    return Err(FieldError {
+                        field: "data",
+                        message: format!(
+                            "entries[{i}].key must have 1 to {} characters",
+                            limits::TABLE_KEY
+                        ),
+                    });
+                }
+                if e.value
+                    .as_ref()
+                    .is_some_and(|v| v.chars().count() > limits::TABLE_VALUE)
+                {
+                    return Err(FieldError {
+                        field: "data",
+                        message: format!(
+                            "entries[{i}].value must have at most {} characters",
+                            limits::TABLE_VALUE
+                        ),
+                    });
+                }
+                if !seen.insert(t.lookup_key(&e.key)) {
+                    return Err(FieldError {
+                        field: "data",
+                        message: format!("entries[{i}]: the key '{}' appears twice", e.key),
+                    });
+                }
+            }
+            serde_json::to_value(t).map_err(data_error)
+        }
+        ObjectKind::Calendar => {
+            let c: CalendarData = serde_json::from_value(data.clone()).map_err(data_error)?;
+            Calendar::new(&c)?;
+            serde_json::to_value(c).map_err(data_error)
+        }
+        _ => Err(FieldError {
+            field: "kind",
+            message: "this kind of object is not stored here".into(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn office() -> Calendar {
+        let data: CalendarData = serde_json::from_value(json!({
+            "time_zone": "Europe/Paris",
+            "weekly": [
+                {"day": "monday", "ranges": [{"start": "09:00", "end": "12:30"}, {"start": "14:00", "end": "18:00"}]},
+                {"day": "saturday", "ranges": [{"start": "22:00", "end": "24:00"}]}
+            ],
+            "exceptions": [{"date": "2026-06-08", "ranges": [], "label": "Whit Monday"}, {"date": "2026-06-09", "ranges": [{"start": "10:00", "end": "11:00"}]}]
+        }))
+        .unwrap();
+        Calendar::new(&data).unwrap()
+    }
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn weekly_ranges_exceptions_and_holidays() {
+        let c = office();
+        // Monday 1 June 2026 (Paris is UTC+2)
+        assert!(!c.is_open(at("2026-06-01T06:59:59Z")));
+        assert!(c.is_open(at("2026-06-01T07:00:00Z")));
+        assert!(!c.is_open(at("2026-06-01T10:30:00Z")), "12:30 is excluded");
+        assert!(c.is_open(at("2026-06-01T15:59:00Z")));
+        assert!(
+            !c.is_open(at("2026-06-02T08:00:00Z")),
+            "Tuesday has no ranges"
+        );
+        assert!(
+            c.is_open(at("2026-06-06T21:59:00Z")),
+            "until midnight on Saturday"
+        );
+        assert!(!c.is_open(at("2026-06-06T22:00:00Z")), "Sunday 00:00");
+        assert!(!c.is_open(at("2026-06-08T08:00:00Z")), "a holiday");
+        assert!(
+            c.is_open(at("2026-06-09T08:30:00Z")),
+            "an exception opens a Tuesday"
+        );
+    }
+
+    #[test]
+    fn ranges_keep_their_wall_clock_hours_across_dst() {
+        let c = office();
+        // Monday 23 March 2026 is in winter time (UTC+1), Monday 30 March in summer time (UTC+2)
+        assert!(c.is_open(at("2026-03-23T08:00:00Z")));
+        assert!(!c.is_open(at("2026-03-30T06:30:00Z")), "08:30 in Paris");
+        assert!(c.is_open(at("2026-03-30T07:00:00Z")));
+    }
+
+    #[test]
+    fn bad_data_is_refused() {
+        for bad in [
+            json!({"time_zone": "Mars/Base", "weekly": []}),
+            json!({"time_zone": "UTC", "weekly": [{"day": "funday", "ranges": []}]}),
+            json!({"time_zone": "UTC", "weekly": [{"day": "monday", "ranges": [{"start": "18:00", "end": "09:00"}]}]}),
+            json!({"time_zone": "UTC", "weekly": [{"day": "monday", "ranges": []}, {"day": "monday", "ranges": []}]}),
+            json!({"time_zone": "UTC", "weekly": [], "exceptions": [{"date": "2026-02-30"}]}),
+            json!({"time_zone": "UTC", "weekly": [], "colour": "red"}),
+        ] {
+            assert!(check_data(ObjectKind::Calendar, &bad).is_err(), "{bad}");
+        }
+        assert!(
+            check_data(
+                ObjectKind::ValueTable,
+                &json!({"entries": [{"key": "a", "value": "1"}, {"key": "a", "value": "2"}]})
+            )
+            .is_err()
+        );
+        assert!(check_data(ObjectKind::ValueTable, &json!({"case_insensitive": true, "entries": [{"key": "A", "value": "1"}, {"key": " a ", "value": "2"}]})).is_err());
+        assert!(
+            check_data(
+                ObjectKind::ValueTable,
+                &json!({"entries": [{"key": "", "value": "1"}]})
+            )
+            .is_err()
+        );
+        assert!(check_data(ObjectKind::Checkpoint, &json!({"x": 1})).is_err());
+        assert!(check_data(ObjectKind::Checkpoint, &Value::Null).is_ok());
+        assert!(check_data(ObjectKind::Queue, &Value::Null).is_err());
+    }
+}

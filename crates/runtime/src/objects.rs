@@ -1,0 +1,158 @@
+//! Business objects through the Maker: checked fields and data, unique references per kind,
+//! optimistic concurrency, and a new generation for running interactions after each change.
+
+use flow::catalogue::ObjectKind;
+use flow::objects::{self, BusinessObject};
+use flow::{FieldError, model};
+use serde_json::Value;
+use store::{ObjectWrite, Page, PageRequest, StoreError};
+use uuid::Uuid;
+
+use crate::maker::{Maker, MakerError, Result};
+
+/// Fields of a business object; `None` keeps the current value.
+#[derive(Clone, Debug, Default)]
+pub struct ObjectFields {
+    pub reference: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub data: Option<Value>,
+}
+
+fn taken(e: StoreError, reference: &str) -> MakerError {
+    match e {
+        StoreError::Unique(_) => MakerError::ReferenceTaken(reference.to_owned()),
+        other => other.into(),
+    }
+}
+
+impl Maker {
+    fn apply_fields(kind: ObjectKind, o: &mut BusinessObject, f: ObjectFields) -> Result<()> {
+        if let Some(r) = f.reference {
+            o.reference = model::check_reference(&r)?;
+        }
+        if let Some(n) = f.name {
+            o.name = model::check_name("name", &n)?;
+        }
+        if let Some(d) = f.description {
+            o.description = model::check_description(&d)?;
+        }
+        if let Some(d) = f.data {
+            o.data = objects::check_data(kind, &d)?;
+        }
+        Ok(())
+    }
+
+    pub async fn create_object(&self, kind: ObjectKind, f: ObjectFields) -> Result<BusinessObject> {
+        let (Some(reference), Some(name)) = (f.reference.clone(), f.name.clone()) else {
+            return Err(FieldError {
+                field: "reference",
+                message: "reference and name are required".into(),
+            }
+            .into());
+        };
+        if self.store().count_objects(kind).await? >= objects::limits::OBJECTS_PER_KIND {
+            return Err(MakerError::Limit(format!(
+                "at most {} objects of a kind",
+                objects::limits::OBJECTS_PER_KIND
+            )));
+        }
+        let now = self.clock().now();
+        let mut o = BusinessObject {
+            id: Uuid::now_v7(),
+            kind,
+            reference,
+            name,
+            description: String::new(),
+            data: Value::Null,
+            revision: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        let data = f.data.clone().unwrap_or(Value::Null);
+        Self::apply_fields(
+            kind,
+            &mut o,
+            ObjectFields {
+                data: Some(data),
+                ..f
+            },
+        )?;
+        self.store()
+            .write_object(ObjectWrite::Insert(o.clone()))
+            .await
+            .map_err(|e| taken(e, &o.reference))?;
+        self.bump();
+        Ok(o)
+    }
+
+    pub async fn objects(
+        &self,
+        kind: ObjectKind,
+        page: &PageRequest,
+    ) -> Result<Page<BusinessObject>> {
+        Ok(self.store().objects(kind, page).await?)
+    }
+
+    pub async fn object(&self, kind: ObjectKind, id: Uuid) -> Result<BusinessObject> {
+        self.store()
+            .object(kind, id)
+            .await?
+            .ok_or_else(|| MakerError::NotFound(format!("{} {id}", kind.label())))
+    }
+
+    pub async fn update_object(
+        &self,
+        kind: ObjectKind,
+        id: Uuid,
+        f: ObjectFields,
+        if_match: Option<u64>,
+    ) -> Result<BusinessObject> {
+        let current = self.object(kind, id).await?;
+        if let Some(expected) = if_match
+            && expected != current.revision
+        {
+            return Err(MakerError::PreconditionFailed {
+                current: current.revision,
+            });
+        }
+        let mut next = current.clone();
+        Self::apply_fields(kind, &mut next, f)?;
+        next.revision += 1;
+        next.updated_at = self.clock().now();
+        match self
+            .store()
+            .write_object(ObjectWrite::Update {
+                object: next.clone(),
+                expected_revision: current.revision,
+            })
+            .await
+        {
+            Ok(()) => {
+                self.bump();
+                Ok(next)
+            }
+            Err(StoreError::Conflict) => Err(MakerError::PreconditionFailed {
+                current: current.revision + 1,
+            }),
+            Err(e) => Err(taken(e, &next.reference)),
+        }
+    }
+
+    pub async fn delete_object(&self, kind: ObjectKind, id: Uuid) -> Result<()> {
+        match self
+            .store()
+            .write_object(ObjectWrite::Delete { kind, id })
+            .await
+        {
+            Ok(()) => {
+                self.bump();
+                Ok(())
+            }
+            Err(StoreError::Conflict) => {
+                Err(MakerError::NotFound(format!("{} {id}", kind.label())))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
