@@ -53,6 +53,10 @@ struct Env {
 
 impl Env {
     async fn start() -> Env {
+        Env::start_with(runtime::conversations::Settings::default()).await
+    }
+
+    async fn start_with(settings: runtime::conversations::Settings) -> Env {
         runtime::install_crypto();
         let callbacks = Callbacks::default();
         let cb_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -73,11 +77,8 @@ impl Env {
             jiff::tz::TimeZone::get("Europe/Paris").unwrap(),
         ));
         let (stop, stopped) = watch::channel(false);
-        let conversations = runtime::Conversations::start(
-            Arc::new(store.clone()),
-            maker.clone(),
-            engine::Limits::default(),
-        );
+        let conversations =
+            runtime::Conversations::start(Arc::new(store.clone()), maker.clone(), settings);
         tokio::spawn(runtime::delivery::run_timers(
             conversations.clone(),
             stopped.clone(),
@@ -507,6 +508,7 @@ async fn a_broken_interaction_is_quarantined_not_the_channel() {
                     inbound: None,
                     events: vec![],
                     outbox: vec![],
+                    follow_up: None,
                 }])
                 .await
                 .unwrap();
@@ -734,4 +736,111 @@ async fn business_objects_are_used_by_running_routings() {
         "the checkpoint is gone: its Reference not found branch is not linked"
     );
     assert!(p["replies"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn closing_runs_the_interaction_end_routing_and_inactivity_closes() {
+    let settings = runtime::conversations::Settings {
+        inactivity: SignedDuration::from_mins(10),
+        ..Default::default()
+    };
+    let env = Env::start_with(settings).await;
+    let routing = |reference: &'static str,
+                   kind: &'static str,
+                   actions: Vec<(&'static str, Value)>| {
+        let env = &env;
+        async move {
+            let r = env.post("routings", json!({"name": reference, "reference": reference, "kind": kind, "channel_family": "messaging"})).await;
+            let v = env
+                .post(
+                    &format!("routings/{}/versions", r["id"].as_str().unwrap()),
+                    json!({"name": "v1"}),
+                )
+                .await;
+            let vid = v["id"].as_str().unwrap().to_owned();
+            let mut after = v["tree"]["actions"][0]["id"].as_str().unwrap().to_owned();
+            for (ty, params) in actions {
+                after = env.post(&format!("versions/{vid}/actions"), json!({"type": ty, "params": params, "after": {"action_id": after, "branch": "ok"}})).await["action"]["id"].as_str().unwrap().to_owned();
+            }
+            env.post(&format!("versions/{vid}/put-in-production"), json!({}))
+                .await;
+            r["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let main = routing(
+        "MAIN",
+        "interaction_start",
+        vec![
+            (
+                "assign_variables",
+                json!({"assignments": [{"variable": "contact.name", "value": "Ann"}]}),
+            ),
+            ("simple_message", json!({"message": "Bye soon"})),
+        ],
+    )
+    .await;
+    let wait = routing("WAIT", "interaction_start", vec![("message_with_choice", json!({"message": "Yes or no?", "wait_seconds": 10800, "choices": [{"label": "Yes"}, {"label": "No"}]}))]).await;
+    let after = routing(
+        "AFTER",
+        "interaction_end",
+        vec![(
+            "simple_message",
+            json!({"message": "Thanks {{ contact.name }}, how did we do?"}),
+        )],
+    )
+    .await;
+    env.post("entry-points", json!({"reference": "main", "name": "Main", "channel": "http", "start_routing_id": main, "end_routing_id": after, "callback_url": env.callback_url})).await;
+    env.post("entry-points", json!({"reference": "wait", "name": "Wait", "channel": "http", "start_routing_id": wait, "end_routing_id": after, "callback_url": env.callback_url})).await;
+
+    // the routing ends: the end routing runs with the interaction's variables
+    let a = env.say("main", "a1", "ann", "hello").await;
+    let texts: Vec<&str> = a["replies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["Bye soon", "Thanks Ann, how did we do?"]);
+    assert_eq!(
+        env.wait_delivered("ann", 2).await,
+        ["Bye soon", "Thanks Ann, how did we do?"]
+    );
+    let all = env.get("interactions").await;
+    let end = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["mode"] == "end")
+        .expect("an end run");
+    let end = env
+        .get(&format!("interactions/{}", end["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(end["system"]["interaction"]["parent"], a["interaction_id"]);
+    assert_eq!(end["variables"]["contact"]["name"], "Ann");
+
+    // a waiting interaction with no activity for 10 minutes is closed, and the end routing runs
+    let b = env.say("wait", "b1", "bob", "hello").await;
+    assert_eq!(b["status"], "waiting");
+    env.clock.advance(SignedDuration::from_mins(9));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        env.get(&format!(
+            "interactions/{}",
+            b["interaction_id"].as_str().unwrap()
+        ))
+        .await["status"],
+        "waiting"
+    );
+    env.clock.advance(SignedDuration::from_mins(2));
+    assert_eq!(
+        env.wait_delivered("bob", 2).await,
+        ["Yes or no?", "Thanks , how did we do?"]
+    );
+    let i = env
+        .get(&format!(
+            "interactions/{}",
+            b["interaction_id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(i["closed"]["reason"], "inactivity");
 }

@@ -68,7 +68,7 @@ impl Server {
         let conversations = runtime::Conversations::start(
             Arc::new(store),
             maker.clone(),
-            engine::Limits::default(),
+            runtime::conversations::Settings::default(),
         );
         tokio::spawn(runtime::delivery::run_timers(
             conversations.clone(),

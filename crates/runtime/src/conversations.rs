@@ -153,6 +153,23 @@ fn seed_of(id: Uuid) -> u64 {
     (b as u64) ^ ((b >> 64) as u64)
 }
 
+/// Settings of the conversation service.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub limits: Limits,
+    /// An interaction with no activity for this long is closed (reason `inactivity`).
+    pub inactivity: jiff::SignedDuration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            limits: Limits::default(),
+            inactivity: jiff::SignedDuration::from_hours(24),
+        }
+    }
+}
+
 /// The conversation service.
 pub struct Conversations {
     store: Arc<dyn InteractionStore>,
@@ -161,6 +178,7 @@ pub struct Conversations {
     writer: mpsc::Sender<Pending>,
     stripes: Vec<Mutex<()>>,
     limits: Limits,
+    inactivity: jiff::SignedDuration,
     timers_changed: Notify,
     outbox_changed: Notify,
 }
@@ -179,11 +197,19 @@ struct Opening<'a> {
     mode: &'static str,
     version: Option<VersionId>,
     first: Option<&'a Inbound>,
+    /// Variables it starts with (an interaction-end run gets those of the closed interaction).
+    vars: Map<String, Value>,
+    /// The closed interaction an interaction-end run follows.
+    parent: Option<Uuid>,
 }
 
 impl Conversations {
     /// Starts the service and its writer task (on the current Tokio runtime).
-    pub fn start(store: Arc<dyn InteractionStore>, maker: Arc<Maker>, limits: Limits) -> Arc<Self> {
+    pub fn start(
+        store: Arc<dyn InteractionStore>,
+        maker: Arc<Maker>,
+        settings: Settings,
+    ) -> Arc<Self> {
         let (tx, rx) = mpsc::channel(limits::BATCH * 4);
         tokio::spawn(writer(store.clone(), rx));
         Arc::new(Conversations {
@@ -192,7 +218,8 @@ impl Conversations {
             maker,
             writer: tx,
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
-            limits,
+            limits: settings.limits,
+            inactivity: settings.inactivity,
             timers_changed: Notify::new(),
             outbox_changed: Notify::new(),
         })
@@ -235,7 +262,11 @@ impl Conversations {
 
     async fn commit(&self, turn: TurnWrite) -> Result<TurnOutcome> {
         let (tx, rx) = oneshot::channel();
-        let has_outbox = !turn.outbox.is_empty();
+        let has_outbox = !turn.outbox.is_empty()
+            || turn
+                .follow_up
+                .as_ref()
+                .is_some_and(|f| !f.outbox.is_empty());
         self.writer
             .send(Pending { turn, reply: tx })
             .await
@@ -328,7 +359,12 @@ impl Conversations {
         row.wake_at = if state.is_closed() {
             None
         } else {
-            state.wake_at()
+            // the engine's own timer, or the inactivity deadline if it comes first
+            let idle = now.saturating_add(self.inactivity).ok();
+            match (state.wake_at(), idle) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
         };
         row.state = serde_json::to_value(state).unwrap_or(Value::Null);
         row.revision += 1;
@@ -340,6 +376,7 @@ impl Conversations {
                 inbound,
                 events,
                 outbox,
+                follow_up: None,
             },
             turn.outbound,
         )
@@ -373,7 +410,7 @@ impl Conversations {
         let mut system = Map::new();
         system.insert(
             "interaction".into(),
-            json!({"id": id, "mode": o.mode, "started_at": jiff::Timestamp::to_string(&now)}),
+            json!({"id": id, "mode": o.mode, "started_at": jiff::Timestamp::to_string(&now), "parent": o.parent}),
         );
         system.insert("customer".into(), json!({"address": o.customer}));
         system.insert(
@@ -460,6 +497,7 @@ impl Conversations {
             return Ok(self.write(row, &state, turn, inbound, o.entry_point, now));
         };
         let mut state = State::new(&program, seed_of(id), system);
+        state.vars = o.vars;
         let mut turn = match guarded(&mut state, Input::Start, now, &snapshot, &self.limits) {
             Ok(turn) => turn,
             Err(panic) => {
@@ -515,6 +553,18 @@ impl Conversations {
         let snapshot = self
             .snapshot(state.version_id, entry_point, &row.customer)
             .await?;
+        // a timer that is not the engine's own is the inactivity deadline
+        let idle = CloseReason::Inactivity;
+        let inactive = row
+            .updated_at
+            .saturating_add(self.inactivity)
+            .is_ok_and(|d| d <= now);
+        let input = match input {
+            Input::Timer if inactive && state.wake_at().is_none_or(|w| w > now) => {
+                Input::Close(&idle)
+            }
+            other => other,
+        };
         match guarded(&mut state, input, now, &snapshot, &self.limits) {
             Ok(turn) => Ok(self.write(row, &state, turn, inbound, entry_point, now)),
             Err(panic) => Ok((
@@ -528,6 +578,52 @@ impl Conversations {
                 Vec::new(),
             )),
         }
+    }
+
+    /// When `write` closes a live or test interaction whose entry point binds an interaction-end
+    /// routing, starts that routing's production version in a new interaction, with the closed
+    /// interaction's variables, written in the same transaction.
+    async fn with_end_run(
+        &self,
+        (mut write, mut replies): (TurnWrite, Vec<Outbound>),
+        entry_point: Option<&EntryPoint>,
+    ) -> Result<(TurnWrite, Vec<Outbound>)> {
+        let closed_now = write.events.iter().any(|e| e.event["type"] == "closed");
+        let row = &write.interaction;
+        let (Some(ep), true) = (
+            entry_point,
+            closed_now && (row.mode == "live" || row.mode == "test"),
+        ) else {
+            return Ok((write, replies));
+        };
+        let Some(end) = ep.end_routing_id else {
+            return Ok((write, replies));
+        };
+        let set = self.programs.production().await?;
+        let Some(program) = Programs::production_of(&set, end) else {
+            tracing::warn!(entry_point = %ep.reference, "the interaction-end routing has no production version");
+            return Ok((write, replies));
+        };
+        let vars = row
+            .state
+            .get("vars")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let customer = row.customer.clone();
+        let opening = Opening {
+            entry_point: Some(ep),
+            customer: &customer,
+            mode: "end",
+            version: Some(program.version_id),
+            first: None,
+            vars,
+            parent: Some(row.id),
+        };
+        let (follow, more) = Box::pin(self.open(opening, None)).await?;
+        write.follow_up = Some(Box::new(follow));
+        replies.extend(more);
+        Ok((write, replies))
     }
 
     /// A turn that runs nothing: it records the input on a quarantined interaction (or
@@ -589,6 +685,7 @@ impl Conversations {
             inbound,
             events,
             outbox: Vec::new(),
+            follow_up: None,
         }
     }
 
@@ -626,7 +723,12 @@ impl Conversations {
         row.wake_at = if state.is_closed() {
             None
         } else {
-            state.wake_at()
+            // the engine's own timer, or the inactivity deadline if it comes first
+            let idle = now.saturating_add(self.inactivity).ok();
+            match (state.wake_at(), idle) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
         };
         let expected = Some(row.revision);
         row.revision += 1;
@@ -638,6 +740,7 @@ impl Conversations {
             inbound: None,
             events: vec![event],
             outbox: Vec::new(),
+            follow_up: None,
         };
         match self.commit(write).await? {
             TurnOutcome::Committed => Ok(Receipt {
@@ -715,7 +818,7 @@ impl Conversations {
                 return Ok(duplicate(id));
             }
             let inbound = Some((ep.id, m.message_id.clone()));
-            let (write, replies) = match self.store.open_interaction(ep.id, &m.customer).await? {
+            let turn = match self.store.open_interaction(ep.id, &m.customer).await? {
                 Some(row) => {
                     self.advance(row, Input::Message(&m.message), inbound, Some(&ep))
                         .await?
@@ -728,10 +831,13 @@ impl Conversations {
                         mode: chosen.map_or("live", |c| c.1),
                         version: chosen.map(|c| c.0),
                         first: Some(&m.message),
+                        vars: Map::new(),
+                        parent: None,
                     };
                     self.open(opening, inbound).await?
                 }
             };
+            let (write, replies) = self.with_end_run(turn, Some(&ep)).await?;
             let id = write.interaction.id;
             let status = write.interaction.status.clone();
             match self.commit(write).await? {
@@ -763,6 +869,8 @@ impl Conversations {
             mode: "preview",
             version: Some(version),
             first: None,
+            vars: Map::new(),
+            parent: None,
         };
         let (write, replies) = self.open(opening, None).await?;
         let id = write.interaction.id;
@@ -796,7 +904,8 @@ impl Conversations {
                 ById::Message(m) => Input::Message(m),
                 ById::Close(reason) => Input::Close(reason),
             };
-            let (write, replies) = self.advance(row, input, None, ep.as_ref()).await?;
+            let turn = self.advance(row, input, None, ep.as_ref()).await?;
+            let (write, replies) = self.with_end_run(turn, ep.as_ref()).await?;
             let status = write.interaction.status.clone();
             if self.commit(write).await? == TurnOutcome::Committed {
                 return Ok(Receipt {
@@ -862,7 +971,8 @@ impl Conversations {
                 Some(e) => self.store.entry_point(e).await?,
                 None => None,
             };
-            let (write, _) = self.advance(row, Input::Timer, None, ep.as_ref()).await?;
+            let turn = self.advance(row, Input::Timer, None, ep.as_ref()).await?;
+            let (write, _) = self.with_end_run(turn, ep.as_ref()).await?;
             if self.commit(write).await? == TurnOutcome::Committed {
                 fired += 1;
             }

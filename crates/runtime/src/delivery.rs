@@ -1,7 +1,6 @@
 //! The loops that keep conversations moving: interaction timers, and the outbox dispatcher that
 //! posts replies to HTTP-channel callbacks, at least once, each with its idempotency key.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -68,8 +67,16 @@ pub async fn run_outbox(conv: Arc<Conversations>, mut shutdown: watch::Receiver<
         if *shutdown.borrow() {
             return;
         }
-        if let Err(e) = deliver_due(&conv, &http).await {
-            tracing::warn!(error = %e, "the outbox could not be read");
+        // each pass sends at most one reply per customer: go on while passes deliver
+        loop {
+            match deliver_due(&conv, &http).await {
+                Ok(0) => break,
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the outbox could not be read");
+                    break;
+                }
+            }
         }
         let now = clock.now();
         let cap = now.saturating_add(MAX_SLEEP).unwrap_or(now);
@@ -88,19 +95,17 @@ pub async fn run_outbox(conv: Arc<Conversations>, mut shutdown: watch::Receiver<
     }
 }
 
-/// One pass over the due replies. Replies of one interaction go in order: after a failure, its
-/// later replies wait for the next pass.
+/// One pass over the due replies; returns how many were delivered. The store hands out only
+/// each customer's oldest undelivered reply, so replies to one customer keep their order
+/// across their interactions (an interaction and its interaction-end run) and across retries.
 async fn deliver_due(
     conv: &Conversations,
     http: &reqwest::Client,
-) -> Result<(), store::StoreError> {
+) -> Result<usize, store::StoreError> {
     let store = conv.store();
     let due = store.pending_outbox(conv.now(), 200).await?;
-    let mut blocked = HashSet::new();
+    let mut delivered = 0;
     for row in due {
-        if blocked.contains(&row.interaction_id) {
-            continue;
-        }
         let ep = match row.entry_point_id {
             Some(id) => store.entry_point(id).await?,
             None => None,
@@ -141,10 +146,10 @@ async fn deliver_due(
             None => {
                 store
                     .record_attempt(row.id, attempts, Some(now), None, None)
-                    .await?
+                    .await?;
+                delivered += 1;
             }
             Some(e) => {
-                blocked.insert(row.interaction_id);
                 let next = (attempts < MAX_ATTEMPTS)
                     .then(|| now.saturating_add(backoff(attempts)).unwrap_or(now));
                 if next.is_none() {
@@ -156,5 +161,5 @@ async fn deliver_due(
             }
         }
     }
-    Ok(())
+    Ok(delivered)
 }

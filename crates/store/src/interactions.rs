@@ -69,6 +69,9 @@ pub struct TurnWrite {
     pub inbound: Option<(EntryPointId, String)>,
     pub events: Vec<EventRow>,
     pub outbox: Vec<OutboxRow>,
+    /// A turn written together with this one (the interaction-end routing started when this
+    /// turn closes an interaction).
+    pub follow_up: Option<Box<TurnWrite>>,
 }
 
 /// What became of one turn of a batch.
@@ -137,7 +140,9 @@ pub trait InteractionStore: Send + Sync + 'static {
     /// Interactions whose timer is due, oldest first.
     async fn due_interactions(&self, now: Timestamp, limit: u32) -> Result<Vec<Uuid>>;
     async fn next_wake(&self) -> Result<Option<Timestamp>>;
-    /// Outbox messages to try now, oldest first.
+    /// Outbox messages to try now: for each customer of an entry point, only their oldest
+    /// undelivered one (so replies reach a customer in the order they were written, retries
+    /// included), in writing order (ids are time-ordered).
     async fn pending_outbox(&self, now: Timestamp, limit: u32) -> Result<Vec<OutboxRow>>;
     async fn next_outbox_attempt(&self) -> Result<Option<Timestamp>>;
     /// Records an attempt: delivered, to retry at `next_attempt_at`, or given up (both `None`).

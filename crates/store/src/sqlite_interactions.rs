@@ -85,8 +85,19 @@ fn page_of<T>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> Uuid) -> Page<T>
     Page { items, next_after }
 }
 
-/// Writes one turn inside the open transaction; `Ok(outcome)` says whether it was written.
+/// Writes one turn (and its follow-up) inside the open transaction; `Ok(outcome)` says whether
+/// it was written.
 async fn write_turn(tx: &mut sqlx::SqliteConnection, t: &TurnWrite) -> Result<TurnOutcome> {
+    let outcome = write_one(tx, t).await?;
+    if outcome == TurnOutcome::Committed
+        && let Some(next) = &t.follow_up
+    {
+        return Box::pin(write_turn(tx, next)).await;
+    }
+    Ok(outcome)
+}
+
+async fn write_one(tx: &mut sqlx::SqliteConnection, t: &TurnWrite) -> Result<TurnOutcome> {
     let i = &t.interaction;
     if let Some((entry_point, message_id)) = &t.inbound {
         let done = sqlx::query("INSERT INTO inbound_messages (entry_point_id, message_id, interaction_id, received_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
@@ -409,7 +420,14 @@ impl InteractionStore for SqliteStore {
     }
 
     async fn pending_outbox(&self, now: Timestamp, limit: u32) -> Result<Vec<OutboxRow>> {
-        let rows = sqlx::query("SELECT * FROM outbox WHERE delivered_at IS NULL AND next_attempt_at IS NOT NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, seq LIMIT ?")
+        let rows = sqlx::query("SELECT * FROM outbox o
+             WHERE o.delivered_at IS NULL AND o.next_attempt_at IS NOT NULL AND o.next_attempt_at <= ?
+               AND NOT EXISTS (
+                   SELECT 1 FROM outbox p
+                   WHERE p.delivered_at IS NULL AND p.next_attempt_at IS NOT NULL AND p.id < o.id
+                     AND p.entry_point_id IS o.entry_point_id
+                     AND json_extract(p.payload, '$.customer') = json_extract(o.payload, '$.customer'))
+             ORDER BY o.id LIMIT ?")
             .bind(ms(now))
             .bind(i64::from(limit))
             .fetch_all(&self.pool)

@@ -19,6 +19,7 @@ pub struct FileConfig {
     pub log_level: Option<String>,
     pub max_body_bytes: Option<usize>,
     pub request_timeout_seconds: Option<u64>,
+    pub inactivity_timeout_seconds: Option<u64>,
 }
 
 /// The resolved configuration.
@@ -32,6 +33,8 @@ pub struct Config {
     pub log_level: String,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
+    /// An interaction with no activity for this long is closed.
+    pub inactivity_timeout: Duration,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -113,6 +116,12 @@ impl Config {
         if !(1..=600).contains(&timeout) {
             bail!("request_timeout_seconds must be between 1 and 600");
         }
+        let inactivity = env_parse("SWITCHYARD_INACTIVITY_TIMEOUT_SECONDS")?
+            .or(file.inactivity_timeout_seconds)
+            .unwrap_or(86_400);
+        if !(60..=30 * 86_400).contains(&inactivity) {
+            bail!("inactivity_timeout_seconds must be between 60 and 2592000 (30 days)");
+        }
         Ok(Config {
             listen,
             data_dir,
@@ -122,6 +131,7 @@ impl Config {
             log_level,
             max_body_bytes,
             request_timeout: Duration::from_secs(timeout),
+            inactivity_timeout: Duration::from_secs(inactivity),
         })
     }
 

@@ -144,7 +144,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let conversations = runtime::Conversations::start(
         Arc::new(store.clone()),
         maker.clone(),
-        engine::Limits::default(),
+        runtime::conversations::Settings {
+            limits: engine::Limits::default(),
+            inactivity: jiff::SignedDuration::try_from(config.inactivity_timeout)?,
+        },
     );
     let timers = tokio::spawn(runtime::delivery::run_timers(
         conversations.clone(),
