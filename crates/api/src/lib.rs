@@ -7,6 +7,7 @@ mod objects;
 pub mod problem;
 mod routings;
 mod versions;
+mod webchat;
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -193,6 +194,19 @@ pub fn app(
                 .config(
                     utoipa_swagger_ui::Config::from("/api/v1/openapi.json").validator_url("none"),
                 ),
+        )
+        .route("/chat/{reference}", get(webchat::page))
+        .route(
+            "/api/v1/channels/web-chat/{reference}/ws",
+            get(webchat::socket),
+        )
+        .route(
+            "/api/v1/channels/web-chat/{reference}/uploads",
+            axum::routing::post(webchat::upload).layer(DefaultBodyLimit::max(webchat::MAX_UPLOAD)),
+        )
+        .route(
+            "/api/v1/channels/web-chat/{reference}/uploads/{id}",
+            get(webchat::download),
         )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

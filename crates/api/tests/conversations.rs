@@ -844,3 +844,197 @@ async fn closing_runs_the_interaction_end_routing_and_inactivity_closes() {
         .await;
     assert_eq!(i["closed"]["reason"], "inactivity");
 }
+
+#[tokio::test]
+async fn the_web_chat_socket_history_and_image_uploads() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let env = Env::start().await;
+    let r = env.post("routings", json!({"name": "Chat", "reference": "CHAT", "kind": "interaction_start", "channel_family": "messaging"})).await;
+    let v = env
+        .post(
+            &format!("routings/{}/versions", r["id"].as_str().unwrap()),
+            json!({"name": "v1"}),
+        )
+        .await;
+    let vid = v["id"].as_str().unwrap().to_owned();
+    let start = v["tree"]["actions"][0]["id"].as_str().unwrap();
+    let ask = env.post(&format!("versions/{vid}/actions"), json!({"type": "message_awaiting_response", "params": {"wait_seconds": 600, "max_attempts": 2, "error_message": "An image, please.", "questions": [{"question": "Send a photo of the damage", "answer_type": "image", "variable": "claim.photo"}]}, "after": {"action_id": start, "branch": "ok"}})).await;
+    env.post(&format!("versions/{vid}/actions"), json!({"type": "simple_message", "params": {"message": "Got it: {{ claim.photo.content_type }}"}, "after": {"action_id": ask["action"]["id"], "branch": "ok"}})).await;
+    env.post(&format!("versions/{vid}/put-in-production"), json!({}))
+        .await;
+    env.post("entry-points", json!({"reference": "site", "name": "Our site", "channel": "web_chat", "start_routing_id": r["id"]})).await;
+
+    // the page is served, with the entry point's name
+    let page = env
+        .http
+        .get(env.base.replace("/api/v1", "/chat/site"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("<title>Our site</title>")
+    );
+    let (s, _) = env
+        .call(
+            reqwest::Method::GET,
+            "channels/web-chat/site/ws?visitor=bad%20id",
+            None,
+        )
+        .await;
+    assert_eq!(s, 400);
+
+    let ws_url = env.base.replace("http://", "ws://") + "/channels/web-chat/site/ws?visitor=v1";
+    let (mut ws, _) = tokio_tungstenite::connect_async(&ws_url).await.unwrap();
+    let mut next = async || -> Value {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(5), ws.next())
+                .await
+                .expect("a frame in time")
+                .unwrap()
+                .unwrap()
+            {
+                Message::Text(t) => return serde_json::from_str(&t).unwrap(),
+                _ => continue,
+            }
+        }
+    };
+    assert_eq!(next().await, json!({"type": "history", "messages": []}));
+    drop(next);
+    ws.send(Message::Text(
+        json!({"type": "message", "id": "w1", "text": "hello"})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .unwrap();
+    let mut frames = Vec::new();
+    for _ in 0..2 {
+        let f = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        frames.push(serde_json::from_str::<Value>(&f.into_text().unwrap()).unwrap());
+    }
+    assert!(
+        frames.iter().any(|f| f["type"] == "ack" && f["id"] == "w1"),
+        "{frames:?}"
+    );
+    assert!(frames.iter().any(|f| f["type"] == "message" && f["message"]["text"] == "Send a photo of the damage"), "{frames:?}");
+
+    // uploads: the type is sniffed from the bytes
+    let png = [
+        &[0x89u8, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A][..],
+        &[0u8; 64][..],
+    ]
+    .concat();
+    let up: Value = env
+        .http
+        .post(format!(
+            "{}/channels/web-chat/site/uploads?visitor=v1",
+            env.base
+        ))
+        .header("content-type", "application/pdf")
+        .body(png)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(up["content_type"], "image/png");
+    let pdf = b"%PDF-1.7 not an image".to_vec();
+    let refused = env
+        .http
+        .post(format!(
+            "{}/channels/web-chat/site/uploads?visitor=v1",
+            env.base
+        ))
+        .body(pdf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 415);
+    let fetched = env
+        .http
+        .get(format!(
+            "{}/channels/web-chat/site/uploads/{}",
+            env.base,
+            up["id"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fetched.headers()["content-type"], "image/png");
+
+    ws.send(Message::Text(
+        json!({"type": "message", "id": "w2", "text": "", "attachments": [up["id"]]})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .unwrap();
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        let f: Value = serde_json::from_str(
+            &tokio::time::timeout(Duration::from_secs(5), ws.next())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap()
+                .into_text()
+                .unwrap(),
+        )
+        .unwrap();
+        got.push(f);
+    }
+    assert!(
+        got.iter()
+            .any(|f| f["type"] == "message" && f["message"]["text"] == "Got it: image/png"),
+        "{got:?}"
+    );
+    // someone else's upload id is refused
+    ws.send(Message::Text(
+        json!({"type": "message", "id": "w3", "text": "", "attachments": [uuid::Uuid::now_v7()]})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .unwrap();
+    let f: Value = serde_json::from_str(
+        &tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap()
+            .into_text()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (f["type"].as_str(), f["code"].as_str()),
+        (Some("error"), Some("unknown_upload"))
+    );
+    drop(ws);
+
+    // a new visitor socket sees nothing of v1; v1 reconnecting gets the conversation back
+    let (mut other, _) = tokio_tungstenite::connect_async(
+        env.base.replace("http://", "ws://") + "/channels/web-chat/site/ws?visitor=v2",
+    )
+    .await
+    .unwrap();
+    let f: Value =
+        serde_json::from_str(&other.next().await.unwrap().unwrap().into_text().unwrap()).unwrap();
+    assert_eq!(f["messages"], json!([]));
+    let i = env.get("interactions?status=closed").await;
+    assert_eq!(
+        i["items"].as_array().unwrap().len(),
+        1,
+        "the photo conversation ended"
+    );
+}

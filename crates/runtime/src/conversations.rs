@@ -170,6 +170,21 @@ impl Default for Settings {
     }
 }
 
+/// A reply committed for a customer, as the live channels (web chat) receive it.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    pub entry_point_id: Uuid,
+    pub customer: String,
+    pub interaction_id: Uuid,
+    /// Event sequence number of the reply in its interaction.
+    pub seq: u64,
+    pub message: Value,
+}
+
+/// How many deliveries a slow listener may fall behind before it misses some (it can read
+/// them from the interaction's history).
+const HUB_CAPACITY: usize = 16_384;
+
 /// The conversation service.
 pub struct Conversations {
     store: Arc<dyn InteractionStore>,
@@ -181,6 +196,7 @@ pub struct Conversations {
     inactivity: jiff::SignedDuration,
     timers_changed: Notify,
     outbox_changed: Notify,
+    hub: tokio::sync::broadcast::Sender<Delivery>,
 }
 
 /// An input addressed to an interaction by its id.
@@ -222,6 +238,7 @@ impl Conversations {
             inactivity: settings.inactivity,
             timers_changed: Notify::new(),
             outbox_changed: Notify::new(),
+            hub: tokio::sync::broadcast::Sender::new(HUB_CAPACITY),
         })
     }
 
@@ -240,6 +257,35 @@ impl Conversations {
     /// Resolves when an interaction's timer may have changed.
     pub async fn timers_changed(&self) {
         self.timers_changed.notified().await
+    }
+
+    /// Replies committed from now on, for every customer.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Delivery> {
+        self.hub.subscribe()
+    }
+
+    /// The replies of a turn (and its follow-up), when anyone listens.
+    fn deliveries(&self, turn: &TurnWrite) -> Vec<Delivery> {
+        let mut out = Vec::new();
+        if self.hub.receiver_count() == 0 {
+            return out;
+        }
+        let mut next = Some(turn);
+        while let Some(t) = next {
+            if let Some(ep) = t.interaction.entry_point_id {
+                for e in t.events.iter().filter(|e| e.event["type"] == "message_out") {
+                    out.push(Delivery {
+                        entry_point_id: ep,
+                        customer: t.interaction.customer.clone(),
+                        interaction_id: t.interaction.id,
+                        seq: e.seq,
+                        message: e.event["message"].clone(),
+                    });
+                }
+            }
+            next = t.follow_up.as_deref();
+        }
+        out
     }
 
     /// Resolves when the outbox got new messages.
@@ -262,6 +308,7 @@ impl Conversations {
 
     async fn commit(&self, turn: TurnWrite) -> Result<TurnOutcome> {
         let (tx, rx) = oneshot::channel();
+        let deliveries = self.deliveries(&turn);
         let has_outbox = !turn.outbox.is_empty()
             || turn
                 .follow_up
@@ -276,6 +323,9 @@ impl Conversations {
             .map_err(|_| ConversationError::NotRecorded("the writer stopped".into()))?
             .map_err(ConversationError::NotRecorded)?;
         if outcome == TurnOutcome::Committed {
+            for d in deliveries {
+                let _ = self.hub.send(d);
+            }
             self.timers_changed.notify_one();
             if has_outbox {
                 self.outbox_changed.notify_one();

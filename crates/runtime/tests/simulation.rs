@@ -142,6 +142,12 @@ impl InteractionStore for Faulty {
     ) -> Result<Vec<Timestamp>> {
         self.inner.contacts(entry_point, customer, limit).await
     }
+    async fn put_upload(&self, upload: &Upload) -> Result<()> {
+        self.inner.put_upload(upload).await
+    }
+    async fn upload(&self, id: Uuid) -> Result<Option<Upload>> {
+        self.inner.upload(id).await
+    }
     async fn outbox_of(&self, interaction: Uuid) -> Result<Vec<OutboxRow>> {
         self.inner.outbox_of(interaction).await
     }

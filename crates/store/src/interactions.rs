@@ -106,6 +106,19 @@ pub struct InteractionFilter {
     pub mode: Option<String>,
 }
 
+/// A file a customer sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Upload {
+    pub id: Uuid,
+    pub entry_point_id: EntryPointId,
+    pub customer: String,
+    /// Sniffed from the bytes, never taken from the sender.
+    pub content_type: String,
+    pub size: u64,
+    pub data: Vec<u8>,
+    pub created_at: Timestamp,
+}
+
 /// Persistence of entry points and interactions.
 #[async_trait]
 pub trait InteractionStore: Send + Sync + 'static {
@@ -161,6 +174,8 @@ pub trait InteractionStore: Send + Sync + 'static {
         customer: &str,
         limit: u32,
     ) -> Result<Vec<Timestamp>>;
+    async fn put_upload(&self, upload: &Upload) -> Result<()>;
+    async fn upload(&self, id: Uuid) -> Result<Option<Upload>>;
     /// The outbox of one interaction, in order.
     async fn outbox_of(&self, interaction: Uuid) -> Result<Vec<OutboxRow>>;
 }

@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0001_routings.sql"),
     include_str!("../migrations/sqlite/0002_interactions.sql"),
     include_str!("../migrations/sqlite/0003_objects.sql"),
+    include_str!("../migrations/sqlite/0004_uploads.sql"),
 ];
 
 /// The SQLite implementation of [`Store`].

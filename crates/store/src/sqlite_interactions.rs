@@ -480,6 +480,39 @@ impl InteractionStore for SqliteStore {
         at.into_iter().map(ts).collect()
     }
 
+    async fn put_upload(&self, u: &Upload) -> Result<()> {
+        sqlx::query("INSERT INTO uploads (id, entry_point_id, customer, content_type, size, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind(u.id.to_string())
+            .bind(u.entry_point_id.to_string())
+            .bind(&u.customer)
+            .bind(&u.content_type)
+            .bind(u.size as i64)
+            .bind(&u.data)
+            .bind(ms(u.created_at))
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn upload(&self, id: Uuid) -> Result<Option<Upload>> {
+        let row = sqlx::query("SELECT * FROM uploads WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(Upload {
+            id,
+            entry_point_id: uuid(row.try_get("entry_point_id").map_err(backend)?)?,
+            customer: row.try_get("customer").map_err(backend)?,
+            content_type: row.try_get("content_type").map_err(backend)?,
+            size: row.try_get::<i64, _>("size").map_err(backend)? as u64,
+            data: row.try_get("data").map_err(backend)?,
+            created_at: ts(row.try_get("created_at").map_err(backend)?)?,
+        }))
+    }
+
     async fn outbox_of(&self, interaction: Uuid) -> Result<Vec<OutboxRow>> {
         let rows = sqlx::query("SELECT * FROM outbox WHERE interaction_id = ? ORDER BY seq")
             .bind(interaction.to_string())

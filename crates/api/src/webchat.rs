@@ -1,0 +1,309 @@
+//! The web chat: an embeddable chat page (`/chat/{reference}`), its WebSocket, and image
+//! uploads whose content type is sniffed from their bytes.
+//!
+//! WebSocket protocol (JSON text frames). From the page: `{"type": "message", "id": "<client
+//! message id>", "text": "…", "choice": 2, "attachments": ["<upload id>"]}`. From the server:
+//! `{"type": "history", "messages": [{"direction": "in"|"out", …}]}` on connect, `{"type":
+//! "ack", "id", "interaction_id", "duplicate"}` once a message is committed, `{"type":
+//! "message", "interaction_id", "seq", "message": {"kind": "text"|"choice", …}}` for each reply,
+//! and `{"type": "error", "id", "code", "message"}`.
+
+use axum::body::Bytes;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use flow::entry_point::{Channel, EntryPoint};
+use flow::exec::{Attachment, Inbound};
+use runtime::{ConversationError, InboundMessage};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use store::Upload;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::problem::{ApiResult, PathParams, Problem};
+
+/// Largest WebSocket frame accepted.
+const MAX_FRAME: usize = 64 * 1024;
+/// Largest upload.
+pub const MAX_UPLOAD: usize = 5 * 1024 * 1024;
+/// Most messages replayed on connect.
+const HISTORY: usize = 500;
+
+const PAGE: &str = include_str!("../assets/chat.html");
+
+#[derive(Deserialize)]
+pub struct VisitorQuery {
+    visitor: String,
+}
+
+fn check_visitor(v: &str) -> ApiResult<()> {
+    if v.is_empty()
+        || v.len() > 64
+        || !v
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_visitor",
+            "visitor must be 1 to 64 letters, digits, '-' or '_'",
+        ));
+    }
+    Ok(())
+}
+
+async fn web_chat_entry_point(state: &AppState, reference: &str) -> ApiResult<EntryPoint> {
+    let ep = state
+        .conversations
+        .store()
+        .entry_point_by_reference(reference)
+        .await
+        .map_err(ConversationError::from)?;
+    match ep {
+        Some(ep) if ep.channel == Channel::WebChat => Ok(ep),
+        Some(_) => Err(Problem::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("entry point '{reference}' is not a web chat"),
+        )),
+        None => Err(Problem::not_found(format!("entry point '{reference}'"))),
+    }
+}
+
+/// The chat page of a web-chat entry point.
+pub async fn page(
+    State(state): State<AppState>,
+    PathParams(reference): PathParams<String>,
+) -> ApiResult<Response> {
+    let ep = web_chat_entry_point(&state, &reference).await?;
+    let html = PAGE
+        .replace("{{TITLE}}", &html_escape(&ep.name))
+        .replace("{{REFERENCE}}", &html_escape(&ep.reference));
+    Ok((
+        StatusCode::OK,
+        [(header::CACHE_CONTROL, "no-store")],
+        Html(html),
+    )
+        .into_response())
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// Stores an image sent by a visitor; its type is sniffed from its bytes.
+pub async fn upload(
+    State(state): State<AppState>,
+    PathParams(reference): PathParams<String>,
+    Query(q): Query<VisitorQuery>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    check_visitor(&q.visitor)?;
+    let ep = web_chat_entry_point(&state, &reference).await?;
+    if body.len() > MAX_UPLOAD {
+        return Err(Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("an upload holds at most {MAX_UPLOAD} bytes"),
+        ));
+    }
+    let Some(kind) = infer::get(&body).filter(|k| k.matcher_type() == infer::MatcherType::Image)
+    else {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "not_an_image",
+            "only images can be sent here",
+        ));
+    };
+    let upload = Upload {
+        id: Uuid::now_v7(),
+        entry_point_id: ep.id,
+        customer: q.visitor,
+        content_type: kind.mime_type().to_owned(),
+        size: body.len() as u64,
+        data: body.to_vec(),
+        created_at: state.conversations.now(),
+    };
+    state
+        .conversations
+        .store()
+        .put_upload(&upload)
+        .await
+        .map_err(ConversationError::from)?;
+    let url = format!(
+        "/api/v1/channels/web-chat/{}/uploads/{}",
+        ep.reference, upload.id
+    );
+    Ok((StatusCode::CREATED, axum::Json(json!({"id": upload.id, "content_type": upload.content_type, "size": upload.size, "url": url}))).into_response())
+}
+
+/// An uploaded image.
+pub async fn download(
+    State(state): State<AppState>,
+    PathParams((reference, id)): PathParams<(String, Uuid)>,
+) -> ApiResult<Response> {
+    let ep = web_chat_entry_point(&state, &reference).await?;
+    let upload = state
+        .conversations
+        .store()
+        .upload(id)
+        .await
+        .map_err(ConversationError::from)?;
+    match upload {
+        Some(u) if u.entry_point_id == ep.id => Ok((
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, u.content_type)],
+            u.data,
+        )
+            .into_response()),
+        _ => Err(Problem::not_found(format!("upload {id}"))),
+    }
+}
+
+/// The WebSocket of a visitor.
+pub async fn socket(
+    State(state): State<AppState>,
+    PathParams(reference): PathParams<String>,
+    Query(q): Query<VisitorQuery>,
+    ws: WebSocketUpgrade,
+) -> ApiResult<Response> {
+    check_visitor(&q.visitor)?;
+    let ep = web_chat_entry_point(&state, &reference).await?;
+    Ok(ws
+        .max_message_size(MAX_FRAME)
+        .max_frame_size(MAX_FRAME)
+        .on_upgrade(move |socket| session(state, ep, q.visitor, socket)))
+}
+
+/// The messages of a visitor's current interaction, in order.
+async fn history(state: &AppState, ep: &EntryPoint, visitor: &str) -> Value {
+    let store = state.conversations.store();
+    let mut messages = Vec::new();
+    if let Ok(Some(row)) = store.open_interaction(ep.id, visitor).await
+        && let Ok(events) = store.events(row.id, 0, 10_000).await
+    {
+        let chat: Vec<_> = events
+            .iter()
+            .filter(|e| e.event["type"] == "message_in" || e.event["type"] == "message_out")
+            .collect();
+        for e in &chat[chat.len().saturating_sub(HISTORY)..] {
+            messages.push(match e.event["type"].as_str() {
+                Some("message_in") => json!({"direction": "in", "seq": e.seq, "text": e.event["text"]}),
+                _ => json!({"direction": "out", "seq": e.seq, "interaction_id": row.id, "message": e.event["message"]}),
+            });
+        }
+    }
+    json!({"type": "history", "messages": messages})
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientMessage {
+    #[serde(rename = "type")]
+    kind: String,
+    id: String,
+    #[serde(default)]
+    text: String,
+    choice: Option<u32>,
+    #[serde(default)]
+    attachments: Vec<Uuid>,
+}
+
+async fn handle_frame(state: &AppState, ep: &EntryPoint, visitor: &str, text: &str) -> Value {
+    let m: ClientMessage = match serde_json::from_str(text) {
+        Ok(m) => m,
+        Err(e) => {
+            return json!({"type": "error", "code": "invalid_frame", "message": e.to_string()});
+        }
+    };
+    if m.kind != "message" {
+        return json!({"type": "error", "id": m.id, "code": "invalid_frame", "message": "the only frame type is 'message'"});
+    }
+    let mut attachments = Vec::new();
+    for id in m
+        .attachments
+        .iter()
+        .take(runtime::conversations::limits::ATTACHMENTS + 1)
+    {
+        match state.conversations.store().upload(*id).await {
+            Ok(Some(u)) if u.entry_point_id == ep.id && u.customer == visitor => {
+                attachments.push(Attachment {
+                    content_type: u.content_type,
+                    url: format!(
+                        "/api/v1/channels/web-chat/{}/uploads/{}",
+                        ep.reference, u.id
+                    ),
+                    size: u.size,
+                })
+            }
+            _ => {
+                return json!({"type": "error", "id": m.id, "code": "unknown_upload", "message": format!("no upload {id} for this visitor")});
+            }
+        }
+    }
+    let inbound = InboundMessage {
+        message_id: m.id.clone(),
+        customer: visitor.to_owned(),
+        message: Inbound {
+            text: m.text,
+            choice: m.choice,
+            attachments,
+        },
+    };
+    match state.conversations.receive(&ep.reference, inbound).await {
+        Ok(r) => {
+            json!({"type": "ack", "id": m.id, "interaction_id": r.interaction_id, "duplicate": r.duplicate})
+        }
+        Err(e) => {
+            let p = Problem::from(e);
+            json!({"type": "error", "id": m.id, "code": p.0.code, "message": p.0.detail})
+        }
+    }
+}
+
+async fn session(state: AppState, ep: EntryPoint, visitor: String, mut socket: WebSocket) {
+    let mut hub = state.conversations.subscribe();
+    if socket
+        .send(Message::Text(
+            history(&state, &ep, &visitor).await.to_string().into(),
+        ))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    loop {
+        tokio::select! {
+            frame = socket.recv() => {
+                let reply = match frame {
+                    Some(Ok(Message::Text(text))) => handle_frame(&state, &ep, &visitor, &text).await,
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                    Some(Ok(_)) => continue,
+                };
+                if socket.send(Message::Text(reply.to_string().into())).await.is_err() {
+                    return;
+                }
+            }
+            delivery = hub.recv() => {
+                let frame = match delivery {
+                    Ok(d) if d.entry_point_id == ep.id && d.customer == visitor => {
+                        json!({"type": "message", "interaction_id": d.interaction_id, "seq": d.seq, "message": d.message})
+                    }
+                    Ok(_) => continue,
+                    // fell behind: send the whole current conversation again
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => history(&state, &ep, &visitor).await,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                };
+                if socket.send(Message::Text(frame.to_string().into())).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
