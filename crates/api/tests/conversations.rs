@@ -890,21 +890,15 @@ async fn the_web_chat_socket_history_and_image_uploads() {
 
     let ws_url = env.base.replace("http://", "ws://") + "/channels/web-chat/site/ws?visitor=v1";
     let (mut ws, _) = tokio_tungstenite::connect_async(&ws_url).await.unwrap();
-    let mut next = async || -> Value {
-        loop {
-            match tokio::time::timeout(Duration::from_secs(5), ws.next())
-                .await
-                .expect("a frame in time")
-                .unwrap()
-                .unwrap()
-            {
-                Message::Text(t) => return serde_json::from_str(&t).unwrap(),
-                _ => continue,
-            }
-        }
-    };
-    assert_eq!(next().await, json!({"type": "history", "messages": []}));
-    drop(next);
+    let first = tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .expect("a frame in time")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&first.into_text().unwrap()).unwrap(),
+        json!({"type": "history", "messages": []})
+    );
     ws.send(Message::Text(
         json!({"type": "message", "id": "w1", "text": "hello"})
             .to_string()
