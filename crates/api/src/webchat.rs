@@ -181,11 +181,11 @@ pub async fn socket(
         .on_upgrade(move |socket| session(state, ep, q.visitor, socket)))
 }
 
-/// The messages of a visitor's current interaction, in order.
+/// The messages of a visitor's latest interaction (open or just closed), in order.
 async fn history(state: &AppState, ep: &EntryPoint, visitor: &str) -> Value {
     let store = state.conversations.store();
     let mut messages = Vec::new();
-    if let Ok(Some(row)) = store.open_interaction(ep.id, visitor).await
+    if let Ok(Some(row)) = store.latest_interaction(ep.id, visitor).await
         && let Ok(events) = store.events(row.id, 0, 10_000).await
     {
         let chat: Vec<_> = events

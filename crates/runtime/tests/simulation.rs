@@ -75,6 +75,13 @@ impl InteractionStore for Faulty {
     ) -> Result<Option<InteractionRow>> {
         self.inner.open_interaction(entry_point, customer).await
     }
+    async fn latest_interaction(
+        &self,
+        entry_point: EntryPointId,
+        customer: &str,
+    ) -> Result<Option<InteractionRow>> {
+        self.inner.latest_interaction(entry_point, customer).await
+    }
     async fn interaction(&self, id: Uuid) -> Result<Option<InteractionRow>> {
         self.inner.interaction(id).await
     }

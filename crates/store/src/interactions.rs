@@ -134,6 +134,12 @@ pub trait InteractionStore: Send + Sync + 'static {
         customer: &str,
     ) -> Result<Option<InteractionRow>>;
     async fn interaction(&self, id: Uuid) -> Result<Option<InteractionRow>>;
+    /// The customer's latest interaction on an entry point, closed or not.
+    async fn latest_interaction(
+        &self,
+        entry_point: EntryPointId,
+        customer: &str,
+    ) -> Result<Option<InteractionRow>>;
     /// Interactions, newest first.
     async fn interactions(
         &self,

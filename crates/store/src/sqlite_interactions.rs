@@ -300,6 +300,20 @@ impl InteractionStore for SqliteStore {
         row.as_ref().map(interaction_from).transpose()
     }
 
+    async fn latest_interaction(
+        &self,
+        entry_point: EntryPointId,
+        customer: &str,
+    ) -> Result<Option<InteractionRow>> {
+        let row = sqlx::query("SELECT * FROM interactions WHERE entry_point_id = ? AND customer = ? ORDER BY id DESC LIMIT 1")
+            .bind(entry_point.to_string())
+            .bind(customer)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(interaction_from).transpose()
+    }
+
     async fn interaction(&self, id: Uuid) -> Result<Option<InteractionRow>> {
         let row = sqlx::query("SELECT * FROM interactions WHERE id = ?")
             .bind(id.to_string())

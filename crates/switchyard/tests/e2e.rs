@@ -15,6 +15,14 @@ struct Running {
     base: String,
 }
 
+impl Drop for Running {
+    /// A failing test never leaves its server behind.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Running {
     fn start(data: &Path) -> Running {
         let mut child = Command::new(BIN)
@@ -552,6 +560,70 @@ async fn kill_9_during_a_burst_loses_no_acknowledged_message() {
             .count();
         assert_eq!(ins, 1, "{c}");
         assert_eq!(i["status"], "closed");
+    }
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_chat_page_in_chromium() {
+    let browser_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser");
+    assert!(
+        browser_dir.join("node_modules/playwright-core").exists()
+            && Path::new("/usr/bin/chromium").exists(),
+        "the browser test needs Chromium and playwright-core: run scripts/browser-setup.sh (the test command does)"
+    );
+    runtime::install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Running::start(&dir.path().join("data"));
+    let api = Api {
+        http: reqwest::Client::new(),
+        base: server.base.clone(),
+    };
+    let r = api.post("routings", json!({"name": "Chat", "reference": "CHAT", "kind": "interaction_start", "channel_family": "messaging"})).await;
+    let v = api
+        .post(
+            &format!("routings/{}/versions", id(&r)),
+            json!({"name": "v1"}),
+        )
+        .await;
+    let vid = id(&v);
+    let start = v["tree"]["actions"][0]["id"].as_str().unwrap().to_owned();
+    let ask = api.post(&format!("versions/{vid}/actions"), json!({"type": "message_awaiting_response", "params": {"wait_seconds": 600, "max_attempts": 3, "error_message": "A number, please.", "questions": [{"question": "How old are you?", "answer_type": "number", "variable": "visitor.age"}]}, "after": {"action_id": start, "branch": "ok"}})).await;
+    let choice = api.post(&format!("versions/{vid}/actions"), json!({"type": "message_with_choice", "params": {"message": "Sales or support?", "wait_seconds": 600, "choices": [{"label": "Sales"}, {"label": "Support"}]}, "after": {"action_id": ask["action"]["id"], "branch": "ok"}})).await;
+    api.post(&format!("versions/{vid}/actions"), json!({"type": "simple_message", "params": {"message": "Support will call you back. Age: {{ visitor.age }}"}, "after": {"action_id": choice["action"]["id"], "branch": "link_2"}})).await;
+    api.post(&format!("versions/{vid}/put-in-production"), json!({}))
+        .await;
+    api.post("entry-points", json!({"reference": "site", "name": "Our site", "channel": "web_chat", "start_routing_id": id(&r)})).await;
+
+    let shot = dir.path().join("chat.png");
+    let (base, script, shot_arg) = (
+        server.base.clone(),
+        browser_dir.join("chat.mjs"),
+        shot.clone(),
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(script)
+            .arg(base)
+            .arg("site")
+            .arg(shot_arg)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        std::fs::metadata(&shot).unwrap().len() > 1_000,
+        "a screenshot was taken"
+    );
+    if let Ok(keep) = std::env::var("SWITCHYARD_KEEP_SCREENSHOT") {
+        std::fs::copy(&shot, keep).unwrap();
     }
     server.stop();
 }

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs every test: installs what the browser test needs (Debian's Chromium, playwright-core),
+# then the whole Rust test suite. This is the README's test command and what .ci/run calls.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/browser-setup.sh
+cargo test --workspace --locked
