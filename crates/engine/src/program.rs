@@ -126,6 +126,11 @@ impl Program {
         self.nodes.get(&id)
     }
 
+    /// Whether the program holds an action of this type.
+    pub fn has_type(&self, type_key: &str) -> bool {
+        self.nodes.values().any(|n| n.type_key == type_key)
+    }
+
     /// Identifiers of every action.
     pub fn action_ids(&self) -> Vec<ActionId> {
         self.nodes.keys().copied().collect()

@@ -342,9 +342,17 @@ impl Conversations {
     ) -> Result<Snapshot> {
         let set = self.programs.production().await?;
         let pinned = self.programs.version(&set, version).await?;
+        // the customer's history is read only by Check Nth contact
         let contacts = match entry_point {
-            Some(ep) => self.store.contacts(ep.id, customer, 1_000).await?,
-            None => Vec::new(),
+            Some(ep)
+                if pinned
+                    .as_ref()
+                    .is_some_and(|p| p.has_type("check_nth_contact"))
+                    || set.counts_contacts() =>
+            {
+                self.store.contacts(ep.id, customer, 1_000).await?
+            }
+            _ => Vec::new(),
         };
         Ok(Snapshot {
             set,

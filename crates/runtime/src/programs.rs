@@ -25,6 +25,15 @@ pub struct ProgramSet {
     checkpoints: std::collections::HashSet<String>,
     tables: HashMap<String, Arc<IndexedTable>>,
     calendars: HashMap<String, Arc<Calendar>>,
+    counts_contacts: bool,
+}
+
+impl ProgramSet {
+    /// Whether a production program counts the customer's contacts (a hand-over can lead to
+    /// it), computed once per set.
+    pub fn counts_contacts(&self) -> bool {
+        self.counts_contacts
+    }
 }
 
 /// A values table with its lookup index.
@@ -105,6 +114,10 @@ impl Programs {
                 set.programs.insert(version.record.id, Arc::new(p));
             }
         }
+        set.counts_contacts = set
+            .programs
+            .values()
+            .any(|p| p.has_type("check_nth_contact"));
         for o in self.maker.store().all_objects().await? {
             let keys = [format!("id:{}", o.id), format!("ref:{}", o.reference)];
             match o.kind {

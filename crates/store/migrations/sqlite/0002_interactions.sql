@@ -33,6 +33,7 @@ CREATE TABLE interactions (
     updated_at     INTEGER NOT NULL
 );
 CREATE INDEX interactions_open_by_customer ON interactions (entry_point_id, customer) WHERE status <> 'closed';
+CREATE INDEX interactions_by_customer ON interactions (entry_point_id, customer, created_at);
 CREATE INDEX interactions_wake ON interactions (wake_at) WHERE wake_at IS NOT NULL;
 CREATE INDEX interactions_by_version ON interactions (version_id, id);
 

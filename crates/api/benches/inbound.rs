@@ -1,0 +1,119 @@
+//! Durable inbound messages through the HTTP channel: `cargo bench -p api --bench inbound`.
+//! A server on loopback (SQLite, synchronous=FULL), 10 000 conversations, many concurrent
+//! clients; each conversation sends a first message (its interaction starts and waits at a
+//! question) and then its answer. Prints messages per second and the latency from request to
+//! committed acknowledgement. Tune with INBOUND_CONVERSATIONS and INBOUND_CLIENTS.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use runtime::{Maker, SystemClock};
+use serde_json::json;
+use store::SqliteStore;
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+async fn round(
+    http: &reqwest::Client,
+    url: &str,
+    conversations: usize,
+    clients: usize,
+    step: usize,
+) -> (Duration, Vec<Duration>) {
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (http, url, next) = (http.clone(), url.to_owned(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            loop {
+                let c = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if c >= conversations {
+                    return latencies;
+                }
+                let text = if step == 1 { "hello".to_owned() } else { "2".to_owned() };
+                let t = Instant::now();
+                let resp = http.post(&url).json(&json!({"message_id": format!("c{c}-{step}"), "from": format!("customer-{c}"), "text": text})).send().await.expect("request");
+                assert!(resp.status().is_success(), "{}", resp.status());
+                latencies.push(t.elapsed());
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    (started.elapsed(), all)
+}
+
+fn main() {
+    let conversations = env("INBOUND_CONVERSATIONS", 10_000);
+    let clients = env("INBOUND_CLIENTS", 256);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        runtime::install_crypto();
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("bench.db");
+        let store = SqliteStore::open(&db).await.unwrap();
+        let maker = Arc::new(Maker::new(Arc::new(store.clone()), Arc::new(SystemClock), jiff::tz::TimeZone::UTC));
+        let doc = json!({
+            "format": "switchyard.routing", "format_version": 1,
+            "routing": {"reference": "BENCH", "name": "Bench", "kind": "interaction_start", "channel_family": "messaging"},
+            "versions": [{"number": 1, "name": "v1", "status": "production", "tree": {
+                "actions": [
+                    {"id": "00000000-0000-0000-0000-000000000001", "type": "start", "params": {}},
+                    {"id": "00000000-0000-0000-0000-000000000002", "type": "message_with_choice", "params": {"message": "Sales or support?", "wait_seconds": 10800, "choices": [{"label": "Sales"}, {"label": "Support"}]}},
+                    {"id": "00000000-0000-0000-0000-000000000003", "type": "message_awaiting_response", "params": {"wait_seconds": 10800, "max_attempts": 3, "error_message": "?", "questions": [{"question": "Your email?", "answer_type": "email", "variable": "c.email"}]}}
+                ],
+                "links": [
+                    {"id": "00000000-0000-0000-0000-000000000011", "from": "00000000-0000-0000-0000-000000000001", "branch": "ok", "to": "00000000-0000-0000-0000-000000000002"},
+                    {"id": "00000000-0000-0000-0000-000000000012", "from": "00000000-0000-0000-0000-000000000002", "branch": "link_2", "to": "00000000-0000-0000-0000-000000000003"}
+                ]
+            }}]
+        });
+        let routing = maker.import(flow::document::from_value(doc).unwrap()).await.unwrap().routing.id;
+        let conversations_service = runtime::Conversations::start(Arc::new(store.clone()), maker.clone(), runtime::conversations::Settings::default());
+        let fields = runtime::entry_points::EntryPointFields {
+            reference: Some("bench".into()),
+            name: Some("Bench".into()),
+            channel: Some(flow::entry_point::Channel::Http),
+            start_routing_id: Some(Some(routing)),
+            callback_url: Some(Some("http://127.0.0.1:9/unused".into())),
+            ..Default::default()
+        };
+        conversations_service.create_entry_point(fields).await.unwrap();
+        let app = api::app(maker, conversations_service, api::HttpLimits::default());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/api/v1/channels/http/bench/messages", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build().unwrap();
+
+        println!("{conversations} conversations, {clients} concurrent clients, SQLite synchronous=FULL, group commit");
+        for (step, what) in [(1, "first messages (start, run to a question, wait)"), (2, "answers (resume, ask the next question, wait)")] {
+            let (elapsed, mut lat) = round(&http, &url, conversations, clients, step).await;
+            lat.sort();
+            println!(
+                "{what}: {:.0} messages/s; latency p50 {:.1?}, p99 {:.1?}, max {:.1?}",
+                conversations as f64 / elapsed.as_secs_f64(),
+                percentile(&lat, 0.50),
+                percentile(&lat, 0.99),
+                lat[lat.len() - 1]
+            );
+        }
+        let bytes: u64 = std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()?.metadata().ok()).map(|m| m.len()).sum();
+        println!("storage: {:.1} KiB per waiting conversation (database and WAL, events and outbox included)", bytes as f64 / 1024.0 / conversations as f64);
+    });
+}
