@@ -20,6 +20,8 @@ pub struct FileConfig {
     pub max_body_bytes: Option<usize>,
     pub request_timeout_seconds: Option<u64>,
     pub inactivity_timeout_seconds: Option<u64>,
+    pub max_actions_per_turn: Option<u32>,
+    pub max_hand_overs: Option<u32>,
 }
 
 /// The resolved configuration.
@@ -35,6 +37,10 @@ pub struct Config {
     pub request_timeout: Duration,
     /// An interaction with no activity for this long is closed.
     pub inactivity_timeout: Duration,
+    /// Most actions one input may run before the interaction ends with an error.
+    pub max_actions_per_turn: u32,
+    /// Most hand-overs to other routings in one interaction.
+    pub max_hand_overs: u32,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -122,6 +128,18 @@ impl Config {
         if !(60..=30 * 86_400).contains(&inactivity) {
             bail!("inactivity_timeout_seconds must be between 60 and 2592000 (30 days)");
         }
+        let max_actions_per_turn = env_parse("SWITCHYARD_MAX_ACTIONS_PER_TURN")?
+            .or(file.max_actions_per_turn)
+            .unwrap_or(1_000);
+        if !(10..=100_000).contains(&max_actions_per_turn) {
+            bail!("max_actions_per_turn must be between 10 and 100000");
+        }
+        let max_hand_overs = env_parse("SWITCHYARD_MAX_HAND_OVERS")?
+            .or(file.max_hand_overs)
+            .unwrap_or(10);
+        if !(1..=100).contains(&max_hand_overs) {
+            bail!("max_hand_overs must be between 1 and 100");
+        }
         Ok(Config {
             listen,
             data_dir,
@@ -132,6 +150,8 @@ impl Config {
             max_body_bytes,
             request_timeout: Duration::from_secs(timeout),
             inactivity_timeout: Duration::from_secs(inactivity),
+            max_actions_per_turn,
+            max_hand_overs,
         })
     }
 
@@ -178,6 +198,11 @@ mod tests {
         );
         std::fs::write(&file, "time_zone = \"Mars/Olympus\"\n").unwrap();
         assert!(Config::load(Some(&file), None, None).is_err());
+        std::fs::write(&file, "max_actions_per_turn = 5\n").unwrap();
+        assert!(Config::load(Some(&file), None, None).is_err());
+        std::fs::write(&file, "max_actions_per_turn = 50\nmax_hand_overs = 3\n").unwrap();
+        let c = Config::load(Some(&file), None, None).unwrap();
+        assert_eq!((c.max_actions_per_turn, c.max_hand_overs), (50, 3));
         std::fs::write(&file, "request_timeout_seconds = 0\n").unwrap();
         assert!(Config::load(Some(&file), None, None).is_err());
         assert!(Config::load(None, Some("nowhere".into()), None).is_err());

@@ -145,7 +145,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         Arc::new(store.clone()),
         maker.clone(),
         runtime::conversations::Settings {
-            limits: engine::Limits::default(),
+            limits: engine::Limits {
+                steps_per_turn: config.max_actions_per_turn,
+                max_hand_overs: config.max_hand_overs,
+                ..engine::Limits::default()
+            },
             inactivity: jiff::SignedDuration::try_from(config.inactivity_timeout)?,
         },
     );
