@@ -2,7 +2,9 @@
 //! A server on loopback (SQLite, synchronous=FULL), 10 000 conversations, many concurrent
 //! clients; each conversation sends a first message (its interaction starts and waits at a
 //! question) and then its answer. Prints messages per second and the latency from request to
-//! committed acknowledgement. Tune with INBOUND_CONVERSATIONS and INBOUND_CLIENTS.
+//! committed acknowledgement. Tune with INBOUND_CONVERSATIONS and INBOUND_CLIENTS;
+//! INBOUND_KEEP=DIR keeps the database (as DIR/switchyard.db, a data directory for `serve`) to
+//! measure a restart with that many waiting conversations (`scripts/bench-restart.sh`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -114,6 +116,16 @@ fn main() {
             );
         }
         let bytes: u64 = std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()?.metadata().ok()).map(|m| m.len()).sum();
+        if let Ok(keep) = std::env::var("INBOUND_KEEP") {
+            store.close().await;
+            std::fs::create_dir_all(&keep).unwrap();
+            for suffix in ["", "-wal", "-shm"] {
+                let from = dir.path().join(format!("bench.db{suffix}"));
+                if from.exists() {
+                    std::fs::copy(&from, std::path::Path::new(&keep).join(format!("switchyard.db{suffix}"))).unwrap();
+                }
+            }
+        }
         println!("storage: {:.1} KiB per waiting conversation (database and WAL, events and outbox included)", bytes as f64 / 1024.0 / conversations as f64);
     });
 }
