@@ -196,6 +196,11 @@ pub fn app(
                 ),
         )
         .route("/chat/{reference}", get(webchat::page))
+        .route("/chat/preview/{version}", get(webchat::preview_page))
+        .route(
+            "/api/v1/versions/{version}/preview/ws",
+            get(webchat::preview_socket),
+        )
         .route(
             "/api/v1/channels/web-chat/{reference}/ws",
             get(webchat::socket),

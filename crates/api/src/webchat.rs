@@ -9,8 +9,9 @@
 //! and `{"type": "error", "id", "code", "message"}`.
 
 use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use flow::entry_point::{Channel, EntryPoint};
@@ -22,7 +23,7 @@ use store::Upload;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::problem::{ApiResult, PathParams, Problem};
+use crate::problem::{ApiResult, PathParams, Problem, QueryParams};
 
 /// Largest WebSocket frame accepted.
 const MAX_FRAME: usize = 64 * 1024;
@@ -78,15 +79,137 @@ pub async fn page(
     PathParams(reference): PathParams<String>,
 ) -> ApiResult<Response> {
     let ep = web_chat_entry_point(&state, &reference).await?;
+    let base = format!("/api/v1/channels/web-chat/{}", ep.reference);
+    Ok(render_page(
+        &ep.name,
+        &ep.reference,
+        &format!("{base}/ws"),
+        &format!("{base}/uploads"),
+    ))
+}
+
+fn render_page(title: &str, key: &str, socket: &str, uploads: &str) -> Response {
     let html = PAGE
-        .replace("{{TITLE}}", &html_escape(&ep.name))
-        .replace("{{REFERENCE}}", &html_escape(&ep.reference));
-    Ok((
+        .replace("{{TITLE}}", &html_escape(title))
+        .replace("{{REFERENCE}}", &html_escape(key))
+        .replace("{{SOCKET}}", &html_escape(socket))
+        .replace("{{UPLOADS}}", &html_escape(uploads));
+    (
         StatusCode::OK,
         [(header::CACHE_CONTROL, "no-store")],
         Html(html),
     )
-        .into_response())
+        .into_response()
+}
+
+/// The chat page of a preview: converse with any version (a development one too) without an
+/// entry point. Each page load starts a new preview conversation.
+pub async fn preview_page(
+    State(state): State<AppState>,
+    PathParams(version): PathParams<Uuid>,
+) -> ApiResult<Response> {
+    let v = state.maker.version(version).await?;
+    let title = format!(
+        "Preview of version {} '{}'",
+        v.version.record.number, v.version.record.name
+    );
+    Ok(render_page(
+        &title,
+        &format!("preview-{version}"),
+        &format!("/api/v1/versions/{version}/preview/ws"),
+        "",
+    ))
+}
+
+/// The WebSocket of a preview conversation: started on connect, on the version's current tree.
+pub async fn preview_socket(
+    State(state): State<AppState>,
+    PathParams(version): PathParams<Uuid>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> ApiResult<Response> {
+    state.maker.version(version).await?;
+    Ok(upgrade(ws)?.on_upgrade(move |socket| preview_session(state, version, socket)))
+}
+
+async fn preview_session(state: AppState, version: Uuid, mut socket: WebSocket) {
+    let mut hub = state.conversations.subscribe();
+    let started = match state.conversations.preview(version, "preview").await {
+        Ok(r) => r,
+        Err(e) => {
+            let p = Problem::from(e);
+            let _ = socket
+                .send(Message::Text(
+                    json!({"type": "error", "code": p.0.code, "message": p.0.detail})
+                        .to_string()
+                        .into(),
+                ))
+                .await;
+            return;
+        }
+    };
+    let id = started.interaction_id;
+    if socket
+        .send(Message::Text(
+            preview_history(&state, id).await.to_string().into(),
+        ))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    loop {
+        tokio::select! {
+            frame = socket.recv() => {
+                let reply = match frame {
+                    Some(Ok(Message::Text(text))) => match serde_json::from_str::<ClientMessage>(&text) {
+                        Ok(m) => match state.conversations.preview_message(id, Inbound { text: m.text, choice: m.choice, attachments: Vec::new() }).await {
+                            Ok(r) => json!({"type": "ack", "id": m.id, "interaction_id": r.interaction_id, "duplicate": false}),
+                            Err(e) => {
+                                let p = Problem::from(e);
+                                json!({"type": "error", "id": m.id, "code": p.0.code, "message": p.0.detail})
+                            }
+                        },
+                        Err(e) => json!({"type": "error", "code": "invalid_frame", "message": e.to_string()}),
+                    },
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                    Some(Ok(_)) => continue,
+                };
+                if socket.send(Message::Text(reply.to_string().into())).await.is_err() {
+                    return;
+                }
+            }
+            delivery = hub.recv() => {
+                let frame = match delivery {
+                    Ok(d) if d.interaction_id == id => json!({"type": "message", "interaction_id": id, "seq": d.seq, "message": d.message}),
+                    Ok(_) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => preview_history(&state, id).await,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                };
+                if socket.send(Message::Text(frame.to_string().into())).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The messages of a preview conversation so far.
+async fn preview_history(state: &AppState, id: Uuid) -> Value {
+    let events = state
+        .conversations
+        .store()
+        .events(id, 0, 10_000)
+        .await
+        .unwrap_or_default();
+    let messages: Vec<Value> = events
+        .iter()
+        .filter_map(|e| match e.event["type"].as_str() {
+            Some("message_in") => Some(json!({"direction": "in", "seq": e.seq, "text": e.event["text"]})),
+            Some("message_out") => Some(json!({"direction": "out", "seq": e.seq, "interaction_id": id, "message": e.event["message"]})),
+            _ => None,
+        })
+        .collect();
+    json!({"type": "history", "messages": messages})
 }
 
 fn html_escape(s: &str) -> String {
@@ -101,7 +224,7 @@ fn html_escape(s: &str) -> String {
 pub async fn upload(
     State(state): State<AppState>,
     PathParams(reference): PathParams<String>,
-    Query(q): Query<VisitorQuery>,
+    QueryParams(q): QueryParams<VisitorQuery>,
     body: Bytes,
 ) -> ApiResult<Response> {
     check_visitor(&q.visitor)?;
@@ -166,19 +289,28 @@ pub async fn download(
     }
 }
 
+/// The upgrade, or a problem when the request is not a WebSocket handshake.
+fn upgrade(ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>) -> ApiResult<WebSocketUpgrade> {
+    ws.map(|ws| ws.max_message_size(MAX_FRAME).max_frame_size(MAX_FRAME))
+        .map_err(|e| {
+            Problem::new(
+                StatusCode::UPGRADE_REQUIRED,
+                "upgrade_required",
+                format!("this is a WebSocket endpoint: {}", e.body_text()),
+            )
+        })
+}
+
 /// The WebSocket of a visitor.
 pub async fn socket(
     State(state): State<AppState>,
     PathParams(reference): PathParams<String>,
-    Query(q): Query<VisitorQuery>,
-    ws: WebSocketUpgrade,
+    QueryParams(q): QueryParams<VisitorQuery>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
     check_visitor(&q.visitor)?;
     let ep = web_chat_entry_point(&state, &reference).await?;
-    Ok(ws
-        .max_message_size(MAX_FRAME)
-        .max_frame_size(MAX_FRAME)
-        .on_upgrade(move |socket| session(state, ep, q.visitor, socket)))
+    Ok(upgrade(ws)?.on_upgrade(move |socket| session(state, ep, q.visitor, socket)))
 }
 
 /// The messages of a visitor's latest interaction (open or just closed), in order.
@@ -292,7 +424,7 @@ async fn session(state: AppState, ep: EntryPoint, visitor: String, mut socket: W
             }
             delivery = hub.recv() => {
                 let frame = match delivery {
-                    Ok(d) if d.entry_point_id == ep.id && d.customer == visitor => {
+                    Ok(d) if d.entry_point_id == Some(ep.id) && d.customer == visitor => {
                         json!({"type": "message", "interaction_id": d.interaction_id, "seq": d.seq, "message": d.message})
                     }
                     Ok(_) => continue,

@@ -886,7 +886,23 @@ async fn the_web_chat_socket_history_and_image_uploads() {
             None,
         )
         .await;
-    assert_eq!(s, 400);
+    assert_eq!(s, 400, "an invalid visitor id");
+    let (s, p) = env
+        .call(reqwest::Method::GET, "channels/web-chat/site/ws", None)
+        .await;
+    assert_eq!((s, p["code"].as_str()), (400, Some("invalid_query")));
+    let (s, p) = env
+        .call(
+            reqwest::Method::GET,
+            "channels/web-chat/site/ws?visitor=v9",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, p["code"].as_str()),
+        (426, Some("upgrade_required")),
+        "not a WebSocket handshake"
+    );
 
     let ws_url = env.base.replace("http://", "ws://") + "/channels/web-chat/site/ws?visitor=v1";
     let (mut ws, _) = tokio_tungstenite::connect_async(&ws_url).await.unwrap();
@@ -1031,4 +1047,87 @@ async fn the_web_chat_socket_history_and_image_uploads() {
         1,
         "the photo conversation ended"
     );
+}
+
+#[tokio::test]
+async fn preview_through_the_chat_page_socket() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let env = Env::start().await;
+    let r = env.post("routings", json!({"name": "Draft", "reference": "DRAFT", "kind": "interaction_start", "channel_family": "messaging"})).await;
+    let v = env
+        .post(
+            &format!("routings/{}/versions", r["id"].as_str().unwrap()),
+            json!({"name": "work in progress"}),
+        )
+        .await;
+    let vid = v["id"].as_str().unwrap().to_owned();
+    let start = v["tree"]["actions"][0]["id"].as_str().unwrap();
+    let ask = env.post(&format!("versions/{vid}/actions"), json!({"type": "message_with_choice", "params": {"message": "Ready?", "wait_seconds": 60, "choices": [{"label": "Yes"}, {"label": "No"}]}, "after": {"action_id": start, "branch": "ok"}})).await;
+    let pause = env.post(&format!("versions/{vid}/actions"), json!({"type": "pause", "params": {"seconds": 5}, "after": {"action_id": ask["action"]["id"], "branch": "link_1"}})).await;
+    env.post(&format!("versions/{vid}/actions"), json!({"type": "simple_message", "params": {"message": "After the pause"}, "after": {"action_id": pause["action"]["id"], "branch": "ok"}})).await;
+
+    let page = env
+        .http
+        .get(env.base.replace("/api/v1", &format!("/chat/preview/{vid}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("Preview of version 1 &#39;work in progress&#39;")
+            && html.contains(&format!("/api/v1/versions/{vid}/preview/ws")),
+        "{html}"
+    );
+    let (s, _) = env
+        .call(
+            reqwest::Method::GET,
+            &format!("versions/{}/preview/ws", uuid::Uuid::now_v7()),
+            None,
+        )
+        .await;
+    assert_eq!(s, 404, "no such version");
+
+    let (mut ws, _) = tokio_tungstenite::connect_async(
+        env.base.replace("http://", "ws://") + &format!("/versions/{vid}/preview/ws"),
+    )
+    .await
+    .unwrap();
+    macro_rules! frame {
+        () => {{
+            let f = tokio::time::timeout(Duration::from_secs(5), ws.next())
+                .await
+                .expect("a frame in time")
+                .unwrap()
+                .unwrap();
+            serde_json::from_str::<Value>(&f.into_text().unwrap()).unwrap()
+        }};
+    }
+    let history = frame!();
+    assert_eq!(history["messages"][0]["message"]["text"], "Ready?");
+    ws.send(Message::Text(
+        json!({"type": "message", "id": "p1", "text": "yes"})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .unwrap();
+    // the start's reply may come again live after the history: the page de-duplicates by seq
+    let mut ack = frame!();
+    while ack["type"] == "message" {
+        ack = frame!();
+    }
+    assert_eq!(
+        (ack["type"].as_str(), ack["id"].as_str()),
+        (Some("ack"), Some("p1"))
+    );
+    env.clock.advance(SignedDuration::from_secs(6));
+    let pushed = frame!();
+    assert_eq!(
+        pushed["message"]["text"], "After the pause",
+        "timer-driven replies are pushed to the preview"
+    );
+    let history = env.get(&format!("versions/{vid}/history")).await;
+    assert_eq!(history["items"][0]["mode"], "preview");
 }

@@ -173,7 +173,8 @@ impl Default for Settings {
 /// A reply committed for a customer, as the live channels (web chat) receive it.
 #[derive(Clone, Debug)]
 pub struct Delivery {
-    pub entry_point_id: Uuid,
+    /// `None` for a preview.
+    pub entry_point_id: Option<Uuid>,
     pub customer: String,
     pub interaction_id: Uuid,
     /// Event sequence number of the reply in its interaction.
@@ -272,16 +273,14 @@ impl Conversations {
         }
         let mut next = Some(turn);
         while let Some(t) = next {
-            if let Some(ep) = t.interaction.entry_point_id {
-                for e in t.events.iter().filter(|e| e.event["type"] == "message_out") {
-                    out.push(Delivery {
-                        entry_point_id: ep,
-                        customer: t.interaction.customer.clone(),
-                        interaction_id: t.interaction.id,
-                        seq: e.seq,
-                        message: e.event["message"].clone(),
-                    });
-                }
+            for e in t.events.iter().filter(|e| e.event["type"] == "message_out") {
+                out.push(Delivery {
+                    entry_point_id: t.interaction.entry_point_id,
+                    customer: t.interaction.customer.clone(),
+                    interaction_id: t.interaction.id,
+                    seq: e.seq,
+                    message: e.event["message"].clone(),
+                });
             }
             next = t.follow_up.as_deref();
         }
