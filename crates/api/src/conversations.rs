@@ -11,12 +11,14 @@ use runtime::entry_points::EntryPointFields;
 use runtime::{ConversationError, InboundMessage, Receipt};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use store::{InteractionFilter, InteractionRow, PageRequest};
+use store::{InteractionFilter, InteractionRow};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::problem::{ApiResult, IfMatch, JsonBody, PathParams, Problem, ProblemBody, QueryParams};
+use crate::problem::{
+    ApiResult, IfMatch, JsonBody, PathParams, Problem, ProblemBody, QueryParams, page_request,
+};
 
 impl From<ConversationError> for Problem {
     fn from(e: ConversationError) -> Problem {
@@ -180,18 +182,6 @@ pub struct PageQuery {
     pub after: Option<Uuid>,
 }
 
-fn page(limit: Option<u32>, after: Option<Uuid>) -> ApiResult<PageRequest> {
-    let limit = limit.unwrap_or(50);
-    if !(1..=crate::routings::MAX_PAGE).contains(&limit) {
-        return Err(Problem::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_query",
-            format!("limit must be between 1 and {}", crate::routings::MAX_PAGE),
-        ));
-    }
-    Ok(PageRequest { limit, after })
-}
-
 /// A page of entry points.
 #[derive(Serialize, ToSchema)]
 pub struct EntryPointPage {
@@ -207,7 +197,7 @@ pub async fn list_entry_points(
 ) -> ApiResult<Json<EntryPointPage>> {
     let p = state
         .conversations
-        .entry_points(&page(q.limit, q.after)?)
+        .entry_points(&page_request(q.limit, q.after)?)
         .await?;
     Ok(Json(EntryPointPage {
         items: p.items.iter().map(Into::into).collect(),
@@ -499,7 +489,7 @@ pub async fn list(
     let p = state
         .conversations
         .store()
-        .interactions(&filter, &page(q.limit, q.after)?)
+        .interactions(&filter, &page_request(q.limit, q.after)?)
         .await
         .map_err(ConversationError::from)?;
     Ok(Json(InteractionPage {
@@ -522,7 +512,7 @@ pub async fn history(
     let p = state
         .conversations
         .store()
-        .interactions(&filter, &page(q.limit, q.after)?)
+        .interactions(&filter, &page_request(q.limit, q.after)?)
         .await
         .map_err(ConversationError::from)?;
     let items = p

@@ -8,7 +8,6 @@ use jiff::Timestamp;
 use runtime::objects::ObjectFields;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use store::PageRequest;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -84,18 +83,6 @@ pub(crate) fn object_response(status: StatusCode, o: &BusinessObject) -> Respons
         .into_response()
 }
 
-pub(crate) fn page(limit: Option<u32>, after: Option<Uuid>) -> Result<PageRequest, crate::Problem> {
-    let limit = limit.unwrap_or(50);
-    if !(1..=crate::routings::MAX_PAGE).contains(&limit) {
-        return Err(crate::Problem::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_query",
-            format!("limit must be between 1 and {}", crate::routings::MAX_PAGE),
-        ));
-    }
-    Ok(PageRequest { limit, after })
-}
-
 /// Stamps the five handlers of one collection.
 macro_rules! collection {
     ($module:ident, $kind:expr, $path:tt, $item:tt, $tag:tt) => {
@@ -106,14 +93,14 @@ macro_rules! collection {
             use axum::response::Response;
             use uuid::Uuid;
 
-            use super::{ObjectBody, ObjectPage, object_response, page};
+            use super::{ObjectBody, ObjectPage, object_response};
             use crate::AppState;
             use crate::conversations::PageQuery;
-            use crate::problem::{ApiResult, IfMatch, JsonBody, PathParams, ProblemBody, QueryParams};
+            use crate::problem::{ApiResult, IfMatch, JsonBody, PathParams, ProblemBody, QueryParams, page_request};
 
             #[utoipa::path(get, path = $path, tag = $tag, operation_id = concat!("list_", stringify!($module)), params(PageQuery), responses((status = 200, body = ObjectPage)))]
             pub async fn list(State(state): State<AppState>, QueryParams(q): QueryParams<PageQuery>) -> ApiResult<Json<ObjectPage>> {
-                let p = state.maker.objects($kind, &page(q.limit, q.after)?).await?;
+                let p = state.maker.objects($kind, &page_request(q.limit, q.after)?).await?;
                 Ok(Json(ObjectPage { items: p.items.iter().map(Into::into).collect(), next_after: p.next_after }))
             }
 

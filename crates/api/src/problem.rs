@@ -301,3 +301,22 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
         })
     }
 }
+
+/// Largest page of every list.
+pub const MAX_PAGE: u32 = 200;
+
+/// A page request from `limit` (1 to [`MAX_PAGE`], default 50) and `after`.
+pub fn page_request(
+    limit: Option<u32>,
+    after: Option<uuid::Uuid>,
+) -> ApiResult<store::PageRequest> {
+    let limit = limit.unwrap_or(50);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            format!("limit must be between 1 and {MAX_PAGE}"),
+        ));
+    }
+    Ok(store::PageRequest { limit, after })
+}

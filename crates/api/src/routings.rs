@@ -7,13 +7,15 @@ use axum::response::{IntoResponse, Response};
 use flow::document::{self, RoutingDocument};
 use runtime::maker::{NewRouting, RoutingPatch};
 use serde::Deserialize;
-use store::{PageRequest, RoutingFilter};
+use store::RoutingFilter;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::AppState;
 use crate::dto::*;
-use crate::problem::{ApiResult, IfMatch, JsonBody, PathParams, Problem, ProblemBody, QueryParams};
+use crate::problem::{
+    ApiResult, IfMatch, JsonBody, PathParams, ProblemBody, QueryParams, page_request,
+};
 
 const TAG: &str = "Smart routings";
 
@@ -44,9 +46,6 @@ pub struct ListQuery {
     pub after: Option<Uuid>,
 }
 
-/// Maximum page size of every list.
-pub const MAX_PAGE: u32 = 200;
-
 /// Lists smart routings.
 #[utoipa::path(get, path = "/routings", tag = TAG, params(ListQuery),
     responses((status = 200, body = RoutingPage), (status = 400, body = ProblemBody)))]
@@ -54,27 +53,13 @@ pub async fn list(
     State(state): State<AppState>,
     QueryParams(q): QueryParams<ListQuery>,
 ) -> ApiResult<Json<RoutingPage>> {
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(Problem::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_query",
-            format!("limit must be between 1 and {MAX_PAGE}"),
-        ));
-    }
     let filter = RoutingFilter {
         channel_family: q.channel_family.map(Into::into),
         kind: q.kind.map(Into::into),
     };
     let page = state
         .maker
-        .routings(
-            &filter,
-            &PageRequest {
-                limit,
-                after: q.after,
-            },
-        )
+        .routings(&filter, &page_request(q.limit, q.after)?)
         .await?;
     Ok(Json(RoutingPage {
         items: page.items.iter().map(Into::into).collect(),

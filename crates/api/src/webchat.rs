@@ -150,7 +150,7 @@ async fn preview_session(state: AppState, version: Uuid, mut socket: WebSocket) 
     let id = started.interaction_id;
     if socket
         .send(Message::Text(
-            preview_history(&state, id).await.to_string().into(),
+            history_of(&state, Some(id)).await.to_string().into(),
         ))
         .await
         .is_err()
@@ -182,7 +182,7 @@ async fn preview_session(state: AppState, version: Uuid, mut socket: WebSocket) 
                 let frame = match delivery {
                     Ok(d) if d.interaction_id == id => json!({"type": "message", "interaction_id": id, "seq": d.seq, "message": d.message}),
                     Ok(_) => continue,
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => preview_history(&state, id).await,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => history_of(&state, Some(id)).await,
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
                 };
                 if socket.send(Message::Text(frame.to_string().into())).await.is_err() {
@@ -191,25 +191,6 @@ async fn preview_session(state: AppState, version: Uuid, mut socket: WebSocket) 
             }
         }
     }
-}
-
-/// The messages of a preview conversation so far.
-async fn preview_history(state: &AppState, id: Uuid) -> Value {
-    let events = state
-        .conversations
-        .store()
-        .events(id, 0, 10_000)
-        .await
-        .unwrap_or_default();
-    let messages: Vec<Value> = events
-        .iter()
-        .filter_map(|e| match e.event["type"].as_str() {
-            Some("message_in") => Some(json!({"direction": "in", "seq": e.seq, "text": e.event["text"]})),
-            Some("message_out") => Some(json!({"direction": "out", "seq": e.seq, "interaction_id": id, "message": e.event["message"]})),
-            _ => None,
-        })
-        .collect();
-    json!({"type": "history", "messages": messages})
 }
 
 fn html_escape(s: &str) -> String {
@@ -313,25 +294,46 @@ pub async fn socket(
     Ok(upgrade(ws)?.on_upgrade(move |socket| session(state, ep, q.visitor, socket)))
 }
 
-/// The messages of a visitor's latest interaction (open or just closed), in order.
-async fn history(state: &AppState, ep: &EntryPoint, visitor: &str) -> Value {
-    let store = state.conversations.store();
-    let mut messages = Vec::new();
-    if let Ok(Some(row)) = store.latest_interaction(ep.id, visitor).await
-        && let Ok(events) = store.events(row.id, 0, 10_000).await
-    {
-        let chat: Vec<_> = events
-            .iter()
-            .filter(|e| e.event["type"] == "message_in" || e.event["type"] == "message_out")
-            .collect();
-        for e in &chat[chat.len().saturating_sub(HISTORY)..] {
-            messages.push(match e.event["type"].as_str() {
-                Some("message_in") => json!({"direction": "in", "seq": e.seq, "text": e.event["text"]}),
-                _ => json!({"direction": "out", "seq": e.seq, "interaction_id": row.id, "message": e.event["message"]}),
-            });
-        }
-    }
+/// The history frame of an interaction: its last messages in and out, in order. A storage
+/// failure is reported to the page rather than shown as an empty conversation.
+async fn history_of(state: &AppState, interaction: Option<Uuid>) -> Value {
+    let Some(id) = interaction else {
+        return json!({"type": "history", "messages": []});
+    };
+    let events = match state.conversations.store().events(id, 0, 10_000).await {
+        Ok(events) => events,
+        Err(e) => return storage_error(e),
+    };
+    let chat: Vec<_> = events
+        .iter()
+        .filter(|e| e.event["type"] == "message_in" || e.event["type"] == "message_out")
+        .collect();
+    let messages: Vec<Value> = chat[chat.len().saturating_sub(HISTORY)..]
+        .iter()
+        .map(|e| match e.event["type"].as_str() {
+            Some("message_in") => json!({"direction": "in", "seq": e.seq, "text": e.event["text"]}),
+            _ => json!({"direction": "out", "seq": e.seq, "interaction_id": id, "message": e.event["message"]}),
+        })
+        .collect();
     json!({"type": "history", "messages": messages})
+}
+
+fn storage_error(e: store::StoreError) -> Value {
+    let p = Problem::from(ConversationError::from(e));
+    json!({"type": "error", "code": p.0.code, "message": p.0.detail})
+}
+
+/// The history frame of a visitor's latest interaction (open or just closed).
+async fn history(state: &AppState, ep: &EntryPoint, visitor: &str) -> Value {
+    match state
+        .conversations
+        .store()
+        .latest_interaction(ep.id, visitor)
+        .await
+    {
+        Ok(row) => history_of(state, row.map(|r| r.id)).await,
+        Err(e) => storage_error(e),
+    }
 }
 
 #[derive(Deserialize)]

@@ -1131,3 +1131,53 @@ async fn preview_through_the_chat_page_socket() {
     let history = env.get(&format!("versions/{vid}/history")).await;
     assert_eq!(history["items"][0]["mode"], "preview");
 }
+
+#[tokio::test]
+async fn an_interaction_keeps_the_version_it_started_on() {
+    let env = Env::start().await;
+    let (rid, v1) = env.production_routing("PIN").await;
+    env.post("entry-points", json!({"reference": "pin", "name": "Pin", "channel": "http", "start_routing_id": rid, "callback_url": env.callback_url})).await;
+    let first = env.say("pin", "a1", "ann", "hello").await;
+    assert_eq!(first["replies"][0]["text"], "Welcome!");
+
+    // v2 greets differently and goes into production; v1 becomes a backup
+    let v2 = env
+        .post(&format!("versions/{v1}/duplicate"), json!({"name": "v2"}))
+        .await;
+    let v2_id = v2["id"].as_str().unwrap().to_owned();
+    let ask = v2["tree"]["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["type"] == "message_awaiting_response")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (s, _) = env
+        .call(reqwest::Method::PATCH, &format!("versions/{v2_id}/actions/{ask}"), Some(json!({"params": {"message": "Hi from v2!", "wait_seconds": 60, "max_attempts": 3, "error_message": "That is not an email.", "questions": [{"question": "Your email?", "answer_type": "email", "variable": "contact.email"}]}})))
+        .await;
+    assert_eq!(s, 200);
+    env.post(&format!("versions/{v2_id}/put-in-production"), json!({}))
+        .await;
+    assert_eq!(env.get(&format!("versions/{v1}")).await["status"], "backup");
+
+    // Ann's conversation goes on in v1 (twice, the second time from the cached program)
+    let answer = env.say("pin", "a2", "ann", "not an email").await;
+    assert_eq!(answer["replies"][0]["text"], "That is not an email.");
+    let answer = env.say("pin", "a3", "ann", "ann@example.org").await;
+    assert_eq!(
+        answer["replies"][0]["text"],
+        "Thanks ann@example.org. Sales or support?"
+    );
+    let i = env
+        .get(&format!(
+            "interactions/{}",
+            first["interaction_id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(i["version_id"].as_str(), Some(v1.as_str()));
+    // a new customer starts on v2
+    let bob = env.say("pin", "b1", "bob", "hello").await;
+    assert_eq!(bob["replies"][0]["text"], "Hi from v2!");
+}

@@ -386,14 +386,20 @@ impl Conversations {
         }
         let deliver = entry_point.is_some_and(|ep| ep.channel == Channel::Http);
         let callback = entry_point.and_then(|ep| ep.callback_url.clone());
+        // each reply has its message_out event, in the same order: the reply takes its seq
+        let reply_seqs: Vec<u64> = events
+            .iter()
+            .filter(|e| e.event["type"] == "message_out")
+            .map(|e| e.seq)
+            .collect();
         let outbox = if deliver {
             turn.outbound
                 .iter()
-                .enumerate()
-                .map(|(i, m)| OutboxRow {
+                .zip(reply_seqs)
+                .map(|(m, seq)| OutboxRow {
                     id: Uuid::now_v7(),
                     interaction_id: row.id,
-                    seq: row.next_seq * 1_000 + i as u64,
+                    seq,
                     entry_point_id: entry_point.map(|e| e.id),
                     payload: json!({"customer": row.customer, "message": m}),
                     created_at: now,

@@ -53,8 +53,10 @@ fn key(k: Key<'_>) -> String {
 pub struct Programs {
     maker: Arc<Maker>,
     set: RwLock<Arc<ProgramSet>>,
-    /// Versions that are not in production (test, preview, backup), by (id, revision).
+    /// Development versions (in test or preview), by (id, revision): their trees change.
     others: RwLock<HashMap<(VersionId, u64), Arc<Program>>>,
+    /// Backup versions, whose trees never change again: found without reading the store.
+    frozen: RwLock<HashMap<VersionId, Arc<Program>>>,
 }
 
 /// Most non-production programs kept.
@@ -85,6 +87,7 @@ impl Programs {
                 ..ProgramSet::default()
             })),
             others: RwLock::new(HashMap::new()),
+            frozen: RwLock::new(HashMap::new()),
         }
     }
 
@@ -171,6 +174,9 @@ impl Programs {
         if let Some(p) = set.programs.get(&id) {
             return Ok(Some(p.clone()));
         }
+        if let Some(p) = self.frozen.read().await.get(&id) {
+            return Ok(Some(p.clone()));
+        }
         let Some(version) = self.maker.store().version(id).await? else {
             return Ok(None);
         };
@@ -189,11 +195,21 @@ impl Programs {
         let Some(program) = build(&routing, &version).map(Arc::new) else {
             return Ok(None);
         };
-        let mut others = self.others.write().await;
-        if others.len() >= OTHERS_MAX {
-            others.clear();
+        if version.record.status == flow::VersionStatus::Development {
+            let mut others = self.others.write().await;
+            if others.len() >= OTHERS_MAX {
+                others.clear();
+            }
+            others.insert(key, program.clone());
+        } else {
+            // production and backup trees are read-only; a backup put back into production is
+            // served from the production set first
+            let mut frozen = self.frozen.write().await;
+            if frozen.len() >= OTHERS_MAX {
+                frozen.clear();
+            }
+            frozen.insert(id, program.clone());
         }
-        others.insert(key, program.clone());
         Ok(Some(program))
     }
 

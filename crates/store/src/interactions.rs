@@ -48,6 +48,7 @@ pub struct EventRow {
 pub struct OutboxRow {
     pub id: Uuid,
     pub interaction_id: Uuid,
+    /// Sequence number of the reply's `message_out` event in its interaction.
     pub seq: u64,
     pub entry_point_id: Option<EntryPointId>,
     pub payload: Value,
