@@ -158,6 +158,15 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             objects::calendars::update,
             objects::calendars::delete
         ))
+        .routes(routes!(
+            objects::variables::list,
+            objects::variables::create
+        ))
+        .routes(routes!(
+            objects::variables::get,
+            objects::variables::update,
+            objects::variables::delete
+        ))
         .routes(routes!(versions::catalogue))
         .routes(routes!(versions::action_type))
         .split_for_parts()

@@ -1,4 +1,5 @@
-//! `/checkpoints`, `/value-tables`, `/calendars`: the business objects actions refer to.
+//! `/checkpoints`, `/value-tables`, `/calendars`, `/variables`: the business objects actions
+//! refer to.
 
 use axum::Json;
 use axum::http::{StatusCode, header};
@@ -20,7 +21,9 @@ pub struct ObjectDto {
     pub description: String,
     /// Kind-specific data: none for a checkpoint; `{case_insensitive, entries: [{key, value}]}`
     /// for a values table; `{time_zone, weekly: [{day, ranges: [{start, end}]}], exceptions:
-    /// [{date, ranges, label}]}` for a calendar.
+    /// [{date, ranges, label}]}` for a calendar; `{type, fields: [{name, type, description}]}`
+    /// for a declared variable, whose reference is the name routings use (types: `any`, `text`,
+    /// `number`, `boolean`, `date`).
     #[schema(value_type = Object)]
     pub data: Value,
     pub revision: u64,
@@ -153,5 +156,12 @@ collection!(
     flow::catalogue::ObjectKind::Calendar,
     "/calendars",
     "/calendars/{id}",
+    "Business objects"
+);
+collection!(
+    variables,
+    flow::catalogue::ObjectKind::Variable,
+    "/variables",
+    "/variables/{id}",
     "Business objects"
 );

@@ -689,6 +689,49 @@ async fn business_objects_are_used_by_running_routings() {
     assert_eq!(not_found.len(), 1, "only NOPE is missing: {diags}");
     assert_eq!(not_found[0]["action_id"].as_str(), Some(missing.as_str()));
 
+    // variables are checked against their declarations
+    let about_variables = |diags: &Value| -> Vec<String> {
+        diags
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["code"] == "undeclared_variable" || d["code"] == "unknown_field")
+            .map(|d| d["message"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        about_variables(&diags),
+        ["'c' (in 'c.greeting') is not a declared variable"; 2],
+        "stored by the values table, read by the message"
+    );
+    for bad in ["customer", "c.greeting", "1c"] {
+        let (s, p) = env
+            .call(
+                reqwest::Method::POST,
+                "variables",
+                Some(json!({"reference": bad, "name": "x"})),
+            )
+            .await;
+        assert_eq!(
+            (s, p["code"].as_str()),
+            (422, Some("invalid_field")),
+            "{bad}"
+        );
+    }
+    let (s, p) = env.call(reqwest::Method::POST, "variables", Some(json!({"reference": "d", "name": "x", "data": {"fields": [{"name": "a"}, {"name": "a"}]}}))).await;
+    assert_eq!((s, p["code"].as_str()), (422, Some("invalid_field")));
+    let var = env.post("variables", json!({"reference": "c", "name": "Conversation", "data": {"fields": [{"name": "other", "type": "number"}]}})).await;
+    let diags = env.get(&format!("versions/{vid}")).await["diagnostics"]["items"].clone();
+    assert_eq!(
+        about_variables(&diags),
+        ["the variable 'c' has no field 'greeting'"; 2]
+    );
+    let (s, var) = env.call(reqwest::Method::PATCH, &format!("variables/{}", var["id"].as_str().unwrap()), Some(json!({"data": {"fields": [{"name": "greeting", "type": "text", "description": "How we greet"}]}}))).await;
+    assert_eq!(s, 200);
+    assert_eq!(var["data"]["fields"][0]["type"], "text");
+    let diags = env.get(&format!("versions/{vid}")).await["diagnostics"]["items"].clone();
+    assert!(about_variables(&diags).is_empty(), "{diags}");
+
     let p = env
         .post(&format!("versions/{vid}/preview"), json!({}))
         .await;

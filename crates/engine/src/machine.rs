@@ -7,6 +7,7 @@ use flow::catalogue::Selector;
 use flow::exec::{
     Cx, Found, Inbound, Outbound, Step, Wake, format_when, is_system_path, render, value_text,
 };
+use flow::objects::{FieldType, VariableData};
 use flow::tree::ActionId;
 use flow::{RoutingId, RoutingKind, VersionId};
 use jiff::Timestamp;
@@ -224,6 +225,11 @@ pub trait World {
     fn checkpoint_exists(&self, checkpoint: Key<'_>) -> bool;
     fn value_table(&self, table: Key<'_>, key: &str) -> Found<Option<String>>;
     fn calendar_open(&self, calendar: Key<'_>, at: Timestamp) -> Found<bool>;
+    /// The declared variable called `name`: values stored into it are checked against the
+    /// types of its fields. Variables that are not declared take any value.
+    fn variable(&self, _name: &str) -> Option<&VariableData> {
+        None
+    }
     /// The customer's contacts since `since`, the current one excluded.
     fn contacts_since(&self, since: Timestamp) -> u32;
     fn time_zone(&self) -> &jiff::tz::TimeZone;
@@ -246,6 +252,41 @@ fn key_of<'s>(selector: &'s Selector, resolved: &'s Option<String>) -> Option<Ke
         Selector::Reference { reference } => Some(Key::Reference(&reference.0)),
         Selector::ReferenceFromVariable { .. } => resolved.as_deref().map(Key::Reference),
     }
+}
+
+/// Converts a value stored into a declared variable to the type of its field, or says why it
+/// does not fit (the storing action then takes its error branch).
+fn typed(
+    declared: &VariableData,
+    root: &str,
+    fields: &[&str],
+    value: Value,
+    tz: &jiff::tz::TimeZone,
+) -> Result<Value, String> {
+    let field = fields.first().copied();
+    let Some(kind) = declared.type_of(field) else {
+        return Err(format!(
+            "the variable '{root}' has no field '{}'",
+            field.unwrap_or_default()
+        ));
+    };
+    if fields.len() > 1 {
+        return if kind == FieldType::Any {
+            Ok(value)
+        } else {
+            Err(format!(
+                "'{root}.{}' holds a single value, not fields",
+                fields[0]
+            ))
+        };
+    }
+    kind.convert(value, tz).map_err(|e| {
+        format!(
+            "'{root}{}{}': {e}",
+            if field.is_some() { "." } else { "" },
+            field.unwrap_or_default()
+        )
+    })
 }
 
 fn value_chars(v: &Value) -> usize {
@@ -296,6 +337,10 @@ impl Cx for TurnCx<'_> {
         let mut parts = path.split('.');
         let root = parts.next().unwrap_or_default();
         let fields: Vec<&str> = parts.collect();
+        let value = match self.world.variable(root) {
+            Some(declared) => typed(declared, root, &fields, value, self.world.time_zone())?,
+            None => value,
+        };
         if !self.state.vars.contains_key(root) && self.state.vars.len() >= self.limits.max_variables
         {
             return Err(format!(

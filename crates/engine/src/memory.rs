@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use flow::exec::Found;
+use flow::objects::VariableData;
 use flow::{RoutingId, VersionId};
 use jiff::Timestamp;
 
@@ -23,6 +24,8 @@ pub struct MemoryWorld {
     pub calendars: HashMap<String, bool>,
     /// Start times of the customer's earlier contacts.
     pub contacts: Vec<Timestamp>,
+    /// Declared variables, by name.
+    pub variables: HashMap<String, VariableData>,
     pub time_zone: jiff::tz::TimeZone,
     pub phone_region: String,
 }
@@ -36,6 +39,7 @@ impl MemoryWorld {
             value_tables: HashMap::new(),
             calendars: HashMap::new(),
             contacts: Vec::new(),
+            variables: HashMap::new(),
             time_zone,
             phone_region: "FR".into(),
         }
@@ -97,6 +101,9 @@ impl World for MemoryWorld {
             Some(open) => Found::Yes(*open),
             None => Found::NotFound,
         }
+    }
+    fn variable(&self, name: &str) -> Option<&VariableData> {
+        self.variables.get(name)
     }
     fn contacts_since(&self, since: Timestamp) -> u32 {
         self.contacts.iter().filter(|t| **t >= since).count() as u32

@@ -460,6 +460,11 @@ fn same_inputs_same_outputs_and_state_round_trips() {
 
 #[test]
 fn system_variables_are_read_only_and_rendered() {
+    // storing into a system variable is refused when the parameters are read
+    let refused = flow::catalogue::get("assign_variables")
+        .unwrap()
+        .analyse(&json!({"assignments": [{"variable": "customer.name", "value": "x"}]}));
+    assert!(refused.issues[0].message.contains("system variable"));
     let mut w = world();
     let (p, _) = program(
         "SYS",
@@ -468,15 +473,11 @@ fn system_variables_are_read_only_and_rendered() {
         &[
             ("start", json!({})),
             (
-                "assign_variables",
-                json!({"assignments": [{"variable": "customer.name", "value": "x"}]}),
-            ),
-            (
                 "simple_message",
-                json!({"message": "{{ customer.name }}: {{ system.error }}"}),
+                json!({"message": "Hi {{ customer.name }}"}),
             ),
         ],
-        &[(0, "ok", 1), (1, "error", 2)],
+        &[(0, "ok", 1)],
     );
     let p = w.add(p, true);
     let mut system = Map::new();
@@ -486,11 +487,99 @@ fn system_variables_are_read_only_and_rendered() {
     assert_eq!(
         t.outbound,
         [Outbound::Text {
-            text: "Ann: 'customer.name' is a system variable and cannot be assigned".into()
+            text: "Hi Ann".into()
         }]
     );
     assert_eq!(
         s.get("now"),
         Some(&Value::String("2026-06-01T10:00:00+02:00".into()))
     );
+}
+
+#[test]
+fn declared_variables_convert_values_to_their_field_types() {
+    let mut w = world();
+    w.variables.insert(
+        "order".into(),
+        serde_json::from_value(json!({"fields": [
+            {"name": "number", "type": "number"},
+            {"name": "paid", "type": "boolean"},
+            {"name": "due", "type": "date"},
+            {"name": "note", "type": "text"}
+        ]}))
+        .unwrap(),
+    );
+    let run = |w: &MemoryWorld, assignments: Value| {
+        let (p, _) = program(
+            "VARS",
+            ChannelFamily::Messaging,
+            RoutingKind::InteractionStart,
+            &[
+                ("start", json!({})),
+                ("assign_variables", json!({ "assignments": assignments })),
+                ("simple_message", json!({"message": "ok"})),
+                (
+                    "simple_message",
+                    json!({"message": "error: {{ system.error }}"}),
+                ),
+            ],
+            &[(0, "ok", 1), (1, "ok", 2), (1, "error", 3)],
+        );
+        let mut w = w.clone();
+        let p = w.add(p, true);
+        let mut s = State::new(&p, 1, Map::new());
+        let t = handle(&mut s, Input::Start, now(), &w, &Limits::default());
+        (s, t.outbound)
+    };
+    let (s, out) = run(
+        &w,
+        json!([
+            {"variable": "order.number", "value": " 42 "},
+            {"variable": "order.paid", "value": "yes"},
+            {"variable": "order.due", "value": "01/07/2026"},
+            {"variable": "order.note", "value": "12"},
+            {"variable": "free.anything", "value": "x"}
+        ]),
+    );
+    assert_eq!(out, [Outbound::Text { text: "ok".into() }]);
+    assert_eq!(s.get("order.number"), Some(&json!(42)));
+    assert_eq!(s.get("order.paid"), Some(&json!(true)));
+    assert_eq!(
+        s.get("order.due"),
+        Some(&json!("2026-07-01T00:00:00+02:00"))
+    );
+    assert_eq!(s.get("order.note"), Some(&json!("12")));
+    assert_eq!(s.get("free.anything"), Some(&json!("x")));
+    for (assignment, reason) in [
+        (
+            json!({"variable": "order.number", "value": "forty"}),
+            "'order.number': 'forty' is not a number",
+        ),
+        (
+            json!({"variable": "order.paid", "value": "maybe"}),
+            "'order.paid': 'maybe' is not true or false",
+        ),
+        (
+            json!({"variable": "order.due", "value": "someday"}),
+            "'order.due': 'someday' is not a date",
+        ),
+        (
+            json!({"variable": "order.colour", "value": "red"}),
+            "the variable 'order' has no field 'colour'",
+        ),
+        (
+            json!({"variable": "order.number.x", "value": "1"}),
+            "'order.number' holds a single value, not fields",
+        ),
+    ] {
+        let (s, out) = run(&w, json!([assignment]));
+        assert_eq!(
+            out,
+            [Outbound::Text {
+                text: format!("error: {reason}")
+            }],
+            "{assignment}"
+        );
+        assert_eq!(s.get("order"), None, "{assignment}");
+    }
 }

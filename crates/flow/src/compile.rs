@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalogue::{self, ObjectKind, ObjectRef, Selector};
 use crate::model::{ChannelFamily, RoutingKind};
+use crate::objects::VariableData;
 use crate::tree::{ActionId, LinkId, Tree, limits};
 
 /// How bad a diagnostic is. Errors block production; warnings do not.
@@ -43,9 +44,22 @@ pub enum Lookup {
     Unchecked,
 }
 
+/// What a resolver knows of a variable name.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum VarLookup<'a> {
+    Declared(&'a VariableData),
+    NotDeclared,
+    /// Declarations are not known here, so variables cannot be checked.
+    Unchecked,
+}
+
 /// Answers whether the business objects a tree refers to exist.
 pub trait Resolver {
     fn lookup(&self, kind: ObjectKind, selector: &Selector) -> Lookup;
+    /// The declared variable called `name`.
+    fn variable(&self, _name: &str) -> VarLookup<'_> {
+        VarLookup::Unchecked
+    }
 }
 
 /// A resolver that checks nothing.
@@ -63,6 +77,62 @@ pub fn references(tree: &Tree) -> Vec<ObjectRef> {
         .iter()
         .filter_map(|a| catalogue::get(&a.action_type).map(|s| s.analyse(&a.params).references))
         .flatten()
+        .collect()
+}
+
+/// Warns about variables an action names that are not declared, or fields their declaration
+/// does not have (system variables are the engine's own and always exist).
+fn check_variables(
+    out: &mut Out,
+    resolver: &dyn Resolver,
+    action: ActionId,
+    uses: &[catalogue::params::uses::VarUse],
+) {
+    let mut seen = HashSet::new();
+    for u in uses {
+        if crate::exec::is_system_path(&u.path) || !seen.insert(u.path.as_str()) {
+            continue;
+        }
+        let mut segments = u.path.split('.');
+        let root = segments.next().unwrap_or_default();
+        let field = segments.next();
+        match resolver.variable(root) {
+            VarLookup::Unchecked => return,
+            VarLookup::NotDeclared => out.push(
+                Severity::Warning,
+                "undeclared_variable",
+                format!("'{root}' (in '{}') is not a declared variable", u.path),
+                Some(action),
+                None,
+                None,
+            ),
+            VarLookup::Declared(d) => {
+                if let Some(f) = field
+                    && d.type_of(Some(f)).is_none()
+                {
+                    out.push(
+                        Severity::Warning,
+                        "unknown_field",
+                        format!("the variable '{root}' has no field '{f}'"),
+                        Some(action),
+                        None,
+                        None,
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Names of the non-system variables a tree's actions use (parameters that do not parse are
+/// skipped).
+pub fn variable_names(tree: &Tree) -> HashSet<String> {
+    tree.actions
+        .iter()
+        .filter_map(|a| catalogue::get(&a.action_type).map(|s| s.analyse(&a.params).variables))
+        .flatten()
+        .filter(|u| !crate::exec::is_system_path(&u.path))
+        .filter_map(|u| u.path.split('.').next().map(str::to_owned))
         .collect()
 }
 
@@ -253,6 +323,7 @@ pub fn compile(tree: &Tree, family: ChannelFamily, resolver: &dyn Resolver) -> C
         }
         unreachable_branches.insert(a.id, analysis.unreachable_branches);
         references.extend(analysis.references.into_iter().map(|r| (a.id, r)));
+        check_variables(&mut out, resolver, a.id, &analysis.variables);
     }
 
     // Links.
@@ -642,6 +713,78 @@ mod tests {
         assert!(codes(&c).contains(&("reference_not_found", Severity::Warning)));
         let c = compile(&tree("END"), ChannelFamily::Messaging, &Routings);
         assert!(codes(&c).contains(&("invalid_target_routing", Severity::Error)));
+    }
+
+    #[test]
+    fn variables_are_checked_against_their_declarations() {
+        struct Declared(VariableData);
+        impl Resolver for Declared {
+            fn lookup(&self, _: ObjectKind, _: &Selector) -> Lookup {
+                Lookup::Unchecked
+            }
+            fn variable(&self, name: &str) -> VarLookup<'_> {
+                if name == "order" {
+                    VarLookup::Declared(&self.0)
+                } else {
+                    VarLookup::NotDeclared
+                }
+            }
+        }
+        let declared = Declared(
+            serde_json::from_value(json!({"fields": [{"name": "number", "type": "number"}]}))
+                .unwrap(),
+        );
+        let tree = Tree {
+            actions: vec![
+                action(1, "start", json!({})),
+                action(
+                    2,
+                    "assign_variables",
+                    json!({"assignments": [
+                        {"variable": "order.number", "value": "{{ customer.name }} {{ order.number }}"},
+                        {"variable": "order.colour", "value": "{{ basket.total }}"}
+                    ]}),
+                ),
+            ],
+            links: vec![Link {
+                id: id(10),
+                from: id(1),
+                branch: "ok".into(),
+                to: id(2),
+            }],
+        };
+        let c = compile(&tree, ChannelFamily::Messaging, &declared);
+        let messages: Vec<(&str, &str)> = c
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == "undeclared_variable" || d.code == "unknown_field")
+            .map(|d| (d.code.as_str(), d.message.as_str()))
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                (
+                    "undeclared_variable",
+                    "'basket' (in 'basket.total') is not a declared variable"
+                ),
+                (
+                    "unknown_field",
+                    "the variable 'order' has no field 'colour'"
+                )
+            ]
+        );
+        assert!(!c.has_errors());
+        // without declarations at hand, nothing is said
+        let c = compile(&tree, ChannelFamily::Messaging, &NoResolver);
+        assert!(
+            c.diagnostics
+                .iter()
+                .all(|d| d.code != "undeclared_variable")
+        );
+        assert_eq!(
+            variable_names(&tree),
+            HashSet::from(["order".to_owned(), "basket".to_owned()])
+        );
     }
 
     #[test]

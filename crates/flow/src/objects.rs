@@ -26,6 +26,8 @@ pub mod limits {
     pub const EXCEPTIONS: usize = 1_000;
     /// Most objects of one kind.
     pub const OBJECTS_PER_KIND: u64 = 10_000;
+    /// Most fields of one declared variable.
+    pub const VARIABLE_FIELDS: usize = 100;
 }
 
 /// The kinds this deployment stores.
@@ -33,6 +35,7 @@ pub const STORED: &[ObjectKind] = &[
     ObjectKind::Checkpoint,
     ObjectKind::ValueTable,
     ObjectKind::Calendar,
+    ObjectKind::Variable,
 ];
 
 /// Stable key of a stored kind (table column, API path part).
@@ -41,6 +44,7 @@ pub fn kind_key(kind: ObjectKind) -> &'static str {
         ObjectKind::Checkpoint => "checkpoint",
         ObjectKind::ValueTable => "value_table",
         ObjectKind::Calendar => "calendar",
+        ObjectKind::Variable => "variable",
         _ => "unsupported",
     }
 }
@@ -98,6 +102,133 @@ impl ValueTableData {
     pub fn lookup_key(&self, key: &str) -> String {
         self.fold(key)
     }
+}
+
+/// Type of a declared variable's field. Values stored into a typed field are converted (a
+/// number typed as text becomes a number) or refused, which takes the storing action's error
+/// branch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    /// Any value, stored as it comes.
+    #[default]
+    Any,
+    /// Text; numbers and booleans are written out.
+    Text,
+    /// A number; text holding a number is converted.
+    Number,
+    /// `true` / `false` (also from the texts `true`, `false`, `yes`, `no`, `1`, `0`).
+    Boolean,
+    /// A date or date-time, stored as RFC 3339 text.
+    Date,
+}
+
+/// One field of a declared variable.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldDef {
+    /// `[A-Za-z_][A-Za-z0-9_]*`, unique within the variable.
+    pub name: String,
+    #[serde(rename = "type", default)]
+    pub field_type: FieldType,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// A declared variable: its reference code is the name routings use (`{{ order.number }}`
+/// declares variable `order` with field `number`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VariableData {
+    /// Type of the variable itself when it is used without a field (`{{ order }}`).
+    #[serde(rename = "type", default)]
+    pub value_type: FieldType,
+    #[serde(default)]
+    pub fields: Vec<FieldDef>,
+}
+
+impl VariableData {
+    /// The type of `field` (`None`: the variable itself), or `None` when it is not declared.
+    pub fn type_of(&self, field: Option<&str>) -> Option<FieldType> {
+        match field {
+            None => Some(self.value_type),
+            Some(f) => self
+                .fields
+                .iter()
+                .find(|d| d.name == f)
+                .map(|d| d.field_type),
+        }
+    }
+}
+
+impl FieldType {
+    /// Converts a value stored into a field of this type, or says why it does not fit.
+    pub fn convert(self, value: Value, tz: &jiff::tz::TimeZone) -> Result<Value, String> {
+        let text = |v: &Value| crate::exec::value_text(v);
+        match self {
+            FieldType::Any => Ok(value),
+            FieldType::Text => Ok(match value {
+                Value::String(_) => value,
+                Value::Null => Value::String(String::new()),
+                other => Value::String(text(&other)),
+            }),
+            FieldType::Number => match &value {
+                Value::Number(_) => Ok(value),
+                Value::String(s) => s
+                    .trim()
+                    .replace(',', ".")
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|n| n.is_finite())
+                    .and_then(|n| {
+                        if n.fract() == 0.0 && n.abs() < 9.0e15 {
+                            Some(Value::from(n as i64))
+                        } else {
+                            serde_json::Number::from_f64(n).map(Value::Number)
+                        }
+                    })
+                    .ok_or_else(|| format!("'{s}' is not a number")),
+                other => Err(format!("{other} is not a number")),
+            },
+            FieldType::Boolean => match &value {
+                Value::Bool(_) => Ok(value),
+                other => match text(other).trim().to_lowercase().as_str() {
+                    "true" | "yes" | "1" => Ok(Value::Bool(true)),
+                    "false" | "no" | "0" => Ok(Value::Bool(false)),
+                    t => Err(format!("'{t}' is not true or false")),
+                },
+            },
+            FieldType::Date => {
+                let t = text(&value);
+                crate::exec::parse_when(&t, tz)
+                    .map(|z| Value::String(crate::exec::format_when(&z)))
+                    .ok_or_else(|| format!("'{t}' is not a date"))
+            }
+        }
+    }
+}
+
+/// Checks a reference code for its kind (beyond the common rules): a declared variable's
+/// reference is the name routings use, so it must be a variable name and not a system one.
+pub fn check_kind_reference(kind: ObjectKind, reference: &str) -> Result<(), FieldError> {
+    if kind != ObjectKind::Variable {
+        return Ok(());
+    }
+    let bad = |message: String| FieldError {
+        field: "reference",
+        message,
+    };
+    if reference.contains('.') || crate::catalogue::params::check_var_path(reference).is_err() {
+        return Err(bad(format!(
+            "'{reference}' is not a variable name (a letter or '_' then letters, digits or '_')"
+        )));
+    }
+    if crate::exec::is_system_path(reference) {
+        return Err(bad(format!(
+            "'{reference}' is the name of a system variable"
+        )));
+    }
+    Ok(())
 }
 
 /// An opening range within a day, `start` included, `end` excluded (`"09:00"`–`"12:30"`);
@@ -338,6 +469,46 @@ pub fn check_data(kind: ObjectKind, data: &Value) -> Result<Value, FieldError> {
             let c: CalendarData = serde_json::from_value(data.clone()).map_err(data_error)?;
             Calendar::new(&c)?;
             serde_json::to_value(c).map_err(data_error)
+        }
+        ObjectKind::Variable => {
+            let v: VariableData = if data.is_null() {
+                VariableData::default()
+            } else {
+                serde_json::from_value(data.clone()).map_err(data_error)?
+            };
+            if v.fields.len() > limits::VARIABLE_FIELDS {
+                return Err(FieldError {
+                    field: "data",
+                    message: format!("a variable has at most {} fields", limits::VARIABLE_FIELDS),
+                });
+            }
+            let mut seen = std::collections::HashSet::new();
+            for (i, f) in v.fields.iter().enumerate() {
+                if f.name.contains('.')
+                    || crate::catalogue::params::check_var_path(&f.name).is_err()
+                {
+                    return Err(FieldError {
+                        field: "data",
+                        message: format!(
+                            "fields[{i}].name '{}' is not a field name (a letter or '_' then letters, digits or '_')",
+                            f.name
+                        ),
+                    });
+                }
+                if f.description.chars().count() > 1_000 {
+                    return Err(FieldError {
+                        field: "data",
+                        message: format!("fields[{i}].description has more than 1000 characters"),
+                    });
+                }
+                if !seen.insert(f.name.as_str()) {
+                    return Err(FieldError {
+                        field: "data",
+                        message: format!("fields[{i}]: the field '{}' appears twice", f.name),
+                    });
+                }
+            }
+            serde_json::to_value(v).map_err(data_error)
         }
         _ => Err(FieldError {
             field: "kind",

@@ -72,6 +72,10 @@ impl Cx for Fake {
         if flow::exec::is_system_path(path) {
             return Err(format!("'{path}' is read-only"));
         }
+        // `amount` stands for a variable declared as a number
+        if path == "amount" && value.as_str().is_some_and(|s| s.parse::<f64>().is_err()) {
+            return Err(format!("'amount': {value} is not a number"));
+        }
         let (root, field) = path
             .split_once('.')
             .map_or((path, None), |(r, f)| (r, Some(f)));
@@ -376,11 +380,11 @@ fn message_awaiting_response_ok_retry_and_max_attempts() {
     );
     assert_eq!(cx.error.as_deref(), Some("response_timeout"));
 
-    // a question that writes a system variable takes Error
+    // an answer its variable refuses (declared as a number) takes Error
     let mut cx = fake();
     let bad = runner(
         "message_awaiting_response",
-        json!({"wait_seconds": 60, "max_attempts": 1, "error_message": "?", "questions": [{"question": "Name?", "answer_type": "long_text", "variable": "customer.name"}]}),
+        json!({"wait_seconds": 60, "max_attempts": 1, "error_message": "?", "questions": [{"question": "Name?", "answer_type": "long_text", "variable": "amount"}]}),
     );
     let step = bad.run(&mut cx);
     assert_eq!(
@@ -515,13 +519,21 @@ fn assign_variables_ok_and_error() {
         (cx.get("profile.greeting"), cx.get("flag")),
         (Some(&json!("Hi Ann")), Some(&json!("yes")))
     );
-    let bad = json!({"assignments": [{"variable": "a.b", "value": "1"}, {"variable": "system.error", "value": "x"}]});
+    let bad = json!({"assignments": [{"variable": "a.b", "value": "1"}, {"variable": "amount", "value": "x"}, {"variable": "c", "value": "2"}]});
     assert_eq!(branch(run("assign_variables", bad, &mut cx)), "error");
+    assert_eq!(cx.error.as_deref(), Some("'amount': \"x\" is not a number"));
     assert_eq!(
-        cx.get("a.b"),
-        None,
-        "nothing is written when one assignment is refused"
+        (cx.get("a.b"), cx.get("c")),
+        (Some(&json!("1")), None),
+        "writes stop at the refused one"
     );
+    // a system variable cannot even be named as a target
+    let system = json!({"assignments": [{"variable": "system.error", "value": "x"}]});
+    let issues = catalogue::get("assign_variables")
+        .unwrap()
+        .instantiate(&system)
+        .expect_err("refused");
+    assert!(issues[0].message.contains("system variable"), "{issues:?}");
 }
 
 fn test_values(cx: &mut Fake, operator: &str, value: &str, operand: Option<&str>) -> &'static str {

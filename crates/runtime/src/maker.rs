@@ -134,9 +134,18 @@ struct Snapshot {
     routings: HashMap<String, (RoutingKind, ChannelFamily)>,
     /// Business objects that exist: `kind:id:…` and `kind:ref:…`.
     objects: std::collections::HashSet<String>,
+    /// Declared variables the tree uses, by name (`None`: not declared).
+    variables: HashMap<String, Option<flow::objects::VariableData>>,
 }
 
 impl Resolver for Snapshot {
+    fn variable(&self, name: &str) -> compile::VarLookup<'_> {
+        match self.variables.get(name) {
+            Some(Some(d)) => compile::VarLookup::Declared(d),
+            Some(None) => compile::VarLookup::NotDeclared,
+            None => compile::VarLookup::Unchecked,
+        }
+    }
     fn lookup(&self, kind: ObjectKind, selector: &Selector) -> Lookup {
         if flow::objects::STORED.contains(&kind) {
             let key = match selector {
@@ -297,7 +306,20 @@ impl Maker {
                 routings.insert(key, (target.kind, target.channel_family));
             }
         }
-        Ok(Snapshot { routings, objects })
+        let mut variables = HashMap::new();
+        for name in compile::variable_names(tree) {
+            let declared = self
+                .store
+                .object_by_reference(ObjectKind::Variable, &name)
+                .await?
+                .and_then(|o| serde_json::from_value(o.data).ok());
+            variables.insert(name, declared);
+        }
+        Ok(Snapshot {
+            routings,
+            objects,
+            variables,
+        })
     }
 
     /// Compiles a tree of a routing of `family`.

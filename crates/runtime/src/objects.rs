@@ -30,6 +30,7 @@ impl Maker {
     fn apply_fields(kind: ObjectKind, o: &mut BusinessObject, f: ObjectFields) -> Result<()> {
         if let Some(r) = f.reference {
             o.reference = model::check_reference(&r)?;
+            objects::check_kind_reference(kind, &o.reference)?;
         }
         if let Some(n) = f.name {
             o.name = model::check_name("name", &n)?;

@@ -8,7 +8,7 @@ use engine::{Key, Owner, Program, World};
 use flow::catalogue::ObjectKind;
 use flow::compile::NoResolver;
 use flow::exec::Found;
-use flow::objects::{Calendar, CalendarData, ValueTableData};
+use flow::objects::{Calendar, CalendarData, ValueTableData, VariableData};
 use flow::{Routing, Version, VersionId};
 use jiff::Timestamp;
 use tokio::sync::RwLock;
@@ -25,6 +25,8 @@ pub struct ProgramSet {
     checkpoints: std::collections::HashSet<String>,
     tables: HashMap<String, Arc<IndexedTable>>,
     calendars: HashMap<String, Arc<Calendar>>,
+    /// Declared variables, by name (their reference code).
+    variables: HashMap<String, VariableData>,
     counts_contacts: bool,
 }
 
@@ -157,6 +159,14 @@ impl Programs {
                         }
                     }
                 }
+                ObjectKind::Variable => match serde_json::from_value::<VariableData>(o.data) {
+                    Ok(v) => {
+                        set.variables.insert(o.reference, v);
+                    }
+                    Err(e) => {
+                        tracing::warn!(variable = %o.reference, "a variable cannot be read: {e}")
+                    }
+                },
                 _ => {}
             }
         }
@@ -264,6 +274,9 @@ impl World for Snapshot {
             Some(c) => Found::Yes(c.is_open(at)),
             None => Found::NotFound,
         }
+    }
+    fn variable(&self, name: &str) -> Option<&VariableData> {
+        self.set.variables.get(name)
     }
     fn contacts_since(&self, since: Timestamp) -> u32 {
         self.contacts.iter().filter(|t| **t >= since).count() as u32

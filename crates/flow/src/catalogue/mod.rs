@@ -143,6 +143,7 @@ pub enum ObjectKind {
     WebService,
     PaymentModule,
     Mailbox,
+    Variable,
 }
 
 impl ObjectKind {
@@ -168,6 +169,7 @@ impl ObjectKind {
             ObjectKind::WebService => "web service",
             ObjectKind::PaymentModule => "payment module",
             ObjectKind::Mailbox => "mailbox",
+            ObjectKind::Variable => "variable",
         }
     }
 }
@@ -251,6 +253,8 @@ pub struct Analysis {
     pub references: Vec<ObjectRef>,
     /// Branches these parameters can never take.
     pub unreachable_branches: Vec<&'static str>,
+    /// Variables the parameters read (placeholders, variables read) or store into.
+    pub variables: Vec<params::uses::VarUse>,
 }
 
 /// The object-safe face of an action type, used by the registry.
@@ -341,7 +345,9 @@ impl<T: ActionType> Spec for Entry<T> {
         } else {
             params
         };
-        match serde_path_to_error::deserialize::<_, T>(params) {
+        let (parsed, variables) =
+            params::uses::collect(|| serde_path_to_error::deserialize::<_, T>(params));
+        match parsed {
             Err(e) => {
                 let path = e.path().to_string();
                 let path = if path == "." { String::new() } else { path };
@@ -362,6 +368,7 @@ impl<T: ActionType> Spec for Entry<T> {
                         .filter(|b| !parsed.branch_reachable(b.key))
                         .map(|b| b.key)
                         .collect(),
+                    variables,
                 }
             }
         }

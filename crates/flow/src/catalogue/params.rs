@@ -144,6 +144,7 @@ pub fn check_placeholders(s: &str) -> Result<(), String> {
         if let Err(e) = check_var_path(inner) {
             return Err(format!("placeholder '{{{{ {inner} }}}}': {e}"));
         }
+        uses::record(inner, false);
         rest = &after[end + 2..];
     }
     Ok(())
@@ -261,32 +262,90 @@ pub fn check_var_path(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Where a value is stored or read: `variable` or `variable.field`.
+/// A variable path in an action's parameters: `variable` or `variable.field`. `WRITE` tells
+/// whether the action stores into it (a [`VarTarget`], which may not name a system variable)
+/// or reads it (a [`VarPath`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Default)]
 #[serde(transparent)]
-pub struct VarPath(pub String);
+pub struct Var<const WRITE: bool>(pub String);
 
-impl<'de> Deserialize<'de> for VarPath {
+/// A variable an action reads.
+pub type VarPath = Var<false>;
+/// A variable an action stores into.
+pub type VarTarget = Var<true>;
+
+impl<'de, const WRITE: bool> Deserialize<'de> for Var<WRITE> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         check_var_path(&s).map_err(D::Error::custom)?;
-        Ok(VarPath(s))
+        if WRITE && crate::exec::is_system_path(&s) {
+            return Err(D::Error::custom(format!(
+                "'{s}' is a system variable: routings read it but cannot store into it"
+            )));
+        }
+        uses::record(&s, WRITE);
+        Ok(Var(s))
     }
 }
 
-impl JsonSchema for VarPath {
+impl<const WRITE: bool> JsonSchema for Var<WRITE> {
     fn inline_schema() -> bool {
         true
     }
     fn schema_name() -> Cow<'static, str> {
-        "VarPath".into()
+        if WRITE { "VarTarget" } else { "VarPath" }.into()
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let description = if WRITE {
+            "The variable, optionally with a field, that the action stores into: `variable.field` (not a system variable)."
+        } else {
+            "A variable, optionally with a field: `variable.field`."
+        };
         json_schema!({
             "type": "string", "maxLength": 128,
             "pattern": "^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*){0,2}$",
-            "description": "A variable, optionally with a field: `variable.field`."
+            "description": description
         })
+    }
+}
+
+/// The variables parameters name, noted while they are parsed for analysis.
+///
+/// Parameters are plain serde types, so the variable paths they hold are found where they are
+/// read: [`collect`] turns noting on for one parse on this thread; every other parse (running
+/// an action) notes nothing.
+pub mod uses {
+    use std::cell::RefCell;
+
+    /// A variable named by an action's parameters.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct VarUse {
+        pub path: String,
+        /// Whether the action stores into it (else reads it).
+        pub write: bool,
+    }
+
+    thread_local! {
+        static NOTED: RefCell<Option<Vec<VarUse>>> = const { RefCell::new(None) };
+    }
+
+    pub(crate) fn record(path: &str, write: bool) {
+        NOTED.with(|n| {
+            if let Some(list) = n.borrow_mut().as_mut() {
+                list.push(VarUse {
+                    path: path.to_owned(),
+                    write,
+                });
+            }
+        });
+    }
+
+    /// Runs `parse` and returns what it returned with the variables it met.
+    pub fn collect<T>(parse: impl FnOnce() -> T) -> (T, Vec<VarUse>) {
+        let previous = NOTED.with(|n| n.borrow_mut().replace(Vec::new()));
+        let out = parse();
+        let noted = NOTED.with(|n| std::mem::replace(&mut *n.borrow_mut(), previous));
+        (out, noted.unwrap_or_default())
     }
 }
 
@@ -320,7 +379,7 @@ pub struct FieldValue {
 #[serde(deny_unknown_fields)]
 pub struct FieldToVariable {
     pub field: Text<1, 128>,
-    pub variable: VarPath,
+    pub variable: VarTarget,
 }
 
 /// AND / OR combination of conditions or assertions.

@@ -4,7 +4,7 @@ use super::prelude::*;
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Assignment {
-    pub variable: VarPath,
+    pub variable: VarTarget,
     pub value: Template<0, 10_000>,
 }
 
@@ -26,14 +26,12 @@ impl ActionType for AssignVariables {
 }
 
 impl Run for AssignVariables {
-    /// Renders every value first, then writes them; a refused write (a system variable) takes
-    /// *Error* and writes nothing.
+    /// Renders every value first (so an assignment never sees the ones before it), then writes
+    /// them in order; the first refused write (a value that does not fit its declared field, a
+    /// limit) takes *Error* with the reason in `system.error`, the writes before it staying.
+    /// System variables are refused when the parameters are read.
     fn run(&self, cx: &mut dyn Cx) -> Step {
         let values: Vec<(String, String)> = self.assignments.iter().map(|a| (a.variable.0.clone(), cx.render(&a.value.0))).collect();
-        if let Some(bad) = values.iter().find(|(path, _)| crate::exec::is_system_path(path)) {
-            cx.set_error(&format!("'{}' is a system variable and cannot be assigned", bad.0));
-            return Step::Branch("error");
-        }
         for (path, value) in values {
             if let Err(reason) = cx.set(&path, Value::String(value)) {
                 cx.set_error(&reason);

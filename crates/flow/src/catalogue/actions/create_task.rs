@@ -6,7 +6,7 @@ use super::prelude::*;
 pub enum TaskKind {
     Standard,
     /// A Salesforce task; its Salesforce id is stored in a variable.
-    Salesforce { salesforce_id_variable: VarPath },
+    Salesforce { salesforce_id_variable: VarTarget },
 }
 
 /// When the task starts.

@@ -72,7 +72,7 @@ pub enum DateOperation {
 pub struct DateTime {
     pub source: DateSource,
     pub operation: DateOperation,
-    pub store_in: VarPath,
+    pub store_in: VarTarget,
 }
 
 impl ActionType for DateTime {

@@ -14,7 +14,7 @@ pub struct DetectLanguage {
     #[serde(default = "fifty")]
     pub min_confidence: Int<0, 100>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub store_in: Option<VarPath>,
+    pub store_in: Option<VarTarget>,
 }
 
 fn fifty() -> Int<0, 100> {

@@ -20,7 +20,7 @@ pub struct EmailToSalesforceQuery {
     pub attach_email: bool,
     /// Variable receiving the Salesforce id of the created record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub store_id_in: Option<VarPath>,
+    pub store_id_in: Option<VarTarget>,
 }
 
 impl ActionType for EmailToSalesforceQuery {

@@ -21,7 +21,7 @@ pub struct Question {
     pub question: MessageText,
     pub answer_type: AnswerType,
     /// Variable (and field) receiving the validated answer.
-    pub variable: VarPath,
+    pub variable: VarTarget,
 }
 
 /// Asks questions and stores validated answers.

@@ -9,7 +9,7 @@ pub struct ValuesTable {
     /// Correspondence reference: the key looked up.
     pub lookup: Template<1, 500>,
     /// Variable receiving the corresponding value.
-    pub store_in: VarPath,
+    pub store_in: VarTarget,
 }
 
 impl ActionType for ValuesTable {
