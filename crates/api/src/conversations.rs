@@ -24,7 +24,7 @@ impl From<ConversationError> for Problem {
     fn from(e: ConversationError) -> Problem {
         match e {
             ConversationError::NotFound(what) => Problem::not_found(what),
-            ConversationError::Invalid(code @ "reference_taken", msg) => {
+            ConversationError::Invalid(code @ ("reference_taken" | "customer_exists"), msg) => {
                 Problem::new(StatusCode::CONFLICT, code, msg)
             }
             ConversationError::Invalid(code, msg) => {
@@ -107,7 +107,7 @@ impl From<&EntryPoint> for EntryPointDto {
     }
 }
 
-fn some<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+pub(crate) fn some<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
     d: D,
 ) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
@@ -409,7 +409,10 @@ pub struct InteractionSummary {
     pub entry_point_id: Option<Uuid>,
     /// `live`, `test` or `preview`.
     pub mode: String,
+    /// The customer's address on the channel.
     pub customer: String,
+    /// The customer (none for previews, or once the customer was deleted).
+    pub customer_id: Option<Uuid>,
     pub routing_id: Uuid,
     pub version_id: Uuid,
     /// `new`, `waiting` or `closed`.
@@ -429,6 +432,7 @@ impl From<&InteractionRow> for InteractionSummary {
             entry_point_id: r.entry_point_id,
             mode: r.mode.clone(),
             customer: r.customer.clone(),
+            customer_id: r.customer_id,
             routing_id: r.routing_id,
             version_id: r.version_id,
             status: r.status.clone(),
@@ -450,6 +454,8 @@ pub struct InteractionQuery {
     pub status: Option<String>,
     /// `live`, `test` or `preview`.
     pub mode: Option<String>,
+    /// The interactions of one customer.
+    pub customer_id: Option<Uuid>,
     pub limit: Option<u32>,
     pub after: Option<Uuid>,
 }
@@ -485,6 +491,7 @@ pub async fn list(
         version_id: q.version_id,
         status: q.status,
         mode: q.mode,
+        customer_id: q.customer_id,
     };
     let p = state
         .conversations

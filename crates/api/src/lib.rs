@@ -2,6 +2,7 @@
 //! page, problem+json errors, health, readiness and Prometheus metrics.
 
 mod conversations;
+mod customers;
 pub mod dto;
 mod objects;
 pub mod problem;
@@ -86,7 +87,8 @@ fn metrics_handle() -> PrometheusHandle {
         (name = "Action trees", description = "Editing a development version's actions and links; honours If-Match"),
         (name = "Catalogue", description = "Every action type"),
         (name = "Entry points", description = "Channel accounts bound to routings"),
-        (name = "Business objects", description = "Checkpoints, values tables and calendars that actions refer to"),
+        (name = "Business objects", description = "Checkpoints, values tables, calendars and declared variables that actions refer to"),
+        (name = "Customers", description = "The people behind interactions, by channel and address"),
         (name = "Channels", description = "Inbound messages of the HTTP channel"),
         (name = "Interactions", description = "Conversations: preview, history, events")
     )
@@ -166,6 +168,12 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             objects::variables::get,
             objects::variables::update,
             objects::variables::delete
+        ))
+        .routes(routes!(customers::list, customers::create))
+        .routes(routes!(
+            customers::get,
+            customers::update,
+            customers::delete
         ))
         .routes(routes!(versions::catalogue))
         .routes(routes!(versions::action_type))

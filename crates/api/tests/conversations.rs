@@ -509,6 +509,7 @@ async fn a_broken_interaction_is_quarantined_not_the_channel() {
                     events: vec![],
                     outbox: vec![],
                     follow_up: None,
+                    new_customer: None,
                 }])
                 .await
                 .unwrap();
@@ -1223,4 +1224,154 @@ async fn an_interaction_keeps_the_version_it_started_on() {
     // a new customer starts on v2
     let bob = env.say("pin", "b1", "bob", "hello").await;
     assert_eq!(bob["replies"][0]["text"], "Hi from v2!");
+}
+
+#[tokio::test]
+async fn customers_are_met_counted_and_managed() {
+    let env = Env::start().await;
+    let id = |n: u128| uuid::Uuid::from_u128(n).to_string();
+    let doc = json!({
+        "format": "switchyard.routing", "format_version": 1,
+        "routing": {"reference": "HELLO", "name": "Hello", "kind": "interaction_start", "channel_family": "messaging"},
+        "versions": [{"number": 1, "name": "v1", "status": "production", "tree": {
+            "actions": [
+                {"id": id(1), "type": "start", "params": {}},
+                {"id": id(2), "type": "check_nth_contact", "params": {"period": {"unit": "days", "value": 30}, "thresholds": [0, 1]}},
+                {"id": id(3), "type": "simple_message", "params": {"message": "Welcome{{ customer.name }}!"}},
+                {"id": id(4), "type": "simple_message", "params": {"message": "Welcome back {{ customer.name }} ({{ customer.fields.tier }})"}},
+                {"id": id(5), "type": "simple_message", "params": {"message": "Again?"}}
+            ],
+            "links": [
+                {"id": id(11), "from": id(1), "branch": "ok", "to": id(2)},
+                {"id": id(12), "from": id(2), "branch": "link_1", "to": id(3)},
+                {"id": id(13), "from": id(2), "branch": "link_2", "to": id(4)},
+                {"id": id(14), "from": id(2), "branch": "no_link", "to": id(5)}
+            ]
+        }}]
+    });
+    let imported = env.post("routings/import", doc).await;
+    let rid = imported["routing"]["id"].as_str().unwrap().to_owned();
+    for r in ["shop", "help"] {
+        env.post("entry-points", json!({"reference": r, "name": r, "channel": "http", "start_routing_id": rid, "callback_url": env.callback_url})).await;
+    }
+
+    // first contact: the customer is created, with no history
+    let first = env.say("shop", "c1", "ann", "hi").await;
+    assert_eq!(env.wait_delivered("ann", 1).await, ["Welcome!"]);
+    let found = env.get("customers?channel=http&address=ann").await;
+    let items = found["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{found}");
+    let cid = items[0]["id"].as_str().unwrap().to_owned();
+    let interaction = env
+        .get(&format!(
+            "interactions/{}",
+            first["interaction_id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(interaction["customer_id"].as_str(), Some(cid.as_str()));
+    assert_eq!(
+        interaction["system"]["customer"]["id"].as_str(),
+        Some(cid.as_str())
+    );
+
+    // named and given fields through the API; the next contact — on another entry point of the
+    // same channel — is the same customer, counted once before
+    let (s, c) = env
+        .call(
+            reqwest::Method::PATCH,
+            &format!("customers/{cid}"),
+            Some(json!({"name": "Ann", "reference": "CRM-1", "fields": {"tier": "gold"}})),
+        )
+        .await;
+    assert_eq!((s, c["revision"].as_u64()), (200, Some(2)), "{c}");
+    env.say("help", "c2", "ann", "hi again").await;
+    assert_eq!(
+        env.wait_delivered("ann", 2).await[1],
+        "Welcome back Ann (gold)"
+    );
+    env.say("shop", "c3", "ann", "and again").await;
+    assert_eq!(env.wait_delivered("ann", 3).await[2], "Again?");
+    let mine = env.get(&format!("interactions?customer_id={cid}")).await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 3);
+    // another address is another customer
+    env.say("shop", "c4", "bob", "hi").await;
+    assert_eq!(env.wait_delivered("bob", 1).await, ["Welcome!"]);
+    assert_eq!(
+        env.get("customers?reference=CRM-1").await["items"][0]["address"],
+        "ann"
+    );
+
+    // created ahead of a first contact; refusals
+    let carl = env.post("customers", json!({"channel": "http", "address": "carl", "name": "Carl", "fields": {"tier": "silver", "score": 3}})).await;
+    for (body, status, code) in [
+        (
+            json!({"channel": "http", "address": "carl"}),
+            409,
+            "customer_exists",
+        ),
+        (
+            json!({"channel": "http", "address": "dan", "reference": "CRM-1"}),
+            409,
+            "reference_taken",
+        ),
+        (
+            json!({"channel": "http", "address": "dan", "fields": {"a.b": 1}}),
+            422,
+            "invalid_field",
+        ),
+        (
+            json!({"channel": "http", "address": "dan", "fields": {"list": [1, 2]}}),
+            422,
+            "invalid_field",
+        ),
+        (
+            json!({"channel": "http", "address": ""}),
+            422,
+            "invalid_field",
+        ),
+        (json!({"address": "dan"}), 422, "invalid_field"),
+        (
+            json!({"channel": "fax", "address": "dan"}),
+            422,
+            "invalid_body",
+        ),
+    ] {
+        let (s, p) = env
+            .call(reqwest::Method::POST, "customers", Some(body.clone()))
+            .await;
+        assert_eq!((s, p["code"].as_str()), (status, Some(code)), "{body}: {p}");
+    }
+    let carl_id = carl["id"].as_str().unwrap().to_owned();
+    let (s, p) = env
+        .call(
+            reqwest::Method::PATCH,
+            &format!("customers/{carl_id}"),
+            Some(json!({"address": "karl"})),
+        )
+        .await;
+    assert_eq!(
+        (s, p["code"].as_str()),
+        (422, Some("immutable_field")),
+        "{p}"
+    );
+    env.say("shop", "c5", "carl", "hello").await;
+    assert_eq!(env.wait_delivered("carl", 1).await, ["WelcomeCarl!"]);
+
+    // deleted: the interactions stay, unlinked; the next contact starts afresh
+    let (s, _) = env
+        .call(reqwest::Method::DELETE, &format!("customers/{cid}"), None)
+        .await;
+    assert_eq!(s, 204);
+    let (s, p) = env
+        .call(reqwest::Method::GET, &format!("customers/{cid}"), None)
+        .await;
+    assert_eq!((s, p["code"].as_str()), (404, Some("not_found")));
+    assert!(
+        env.get(&format!("interactions?customer_id={cid}")).await["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    env.say("shop", "c6", "ann", "remember me?").await;
+    assert_eq!(env.wait_delivered("ann", 4).await[3], "Welcome!");
 }

@@ -7,6 +7,7 @@
 
 pub mod catalogue;
 pub mod compile;
+pub mod customer;
 pub mod document;
 pub mod entry_point;
 pub mod exec;

@@ -7,6 +7,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use engine::{CloseReason, Event, Input, Limits, State, Status, Turn, handle};
+use flow::customer::{Customer, customer_id};
 use flow::entry_point::{Channel, EntryPoint};
 use flow::exec::{Inbound, Outbound};
 use flow::{VersionId, VersionStatus};
@@ -24,7 +25,7 @@ pub mod limits {
     /// Longest channel message id.
     pub const MESSAGE_ID: usize = 200;
     /// Longest customer address.
-    pub const CUSTOMER: usize = 320;
+    pub const CUSTOMER: usize = flow::customer::limits::ADDRESS;
     /// Longest message text, in characters.
     pub const TEXT: usize = 10_000;
     /// Most attachments per message.
@@ -333,23 +334,25 @@ impl Conversations {
         Ok(outcome)
     }
 
+    /// What a turn of `interaction` may read. The customer's history is read only when a
+    /// Check Nth contact can run.
     async fn snapshot(
         &self,
         version: VersionId,
         entry_point: Option<&EntryPoint>,
-        customer: &str,
+        customer: Option<Uuid>,
+        interaction: Uuid,
     ) -> Result<Snapshot> {
         let set = self.programs.production().await?;
         let pinned = self.programs.version(&set, version).await?;
-        // the customer's history is read only by Check Nth contact
-        let contacts = match entry_point {
-            Some(ep)
+        let contacts = match customer {
+            Some(c)
                 if pinned
                     .as_ref()
                     .is_some_and(|p| p.has_type("check_nth_contact"))
                     || set.counts_contacts() =>
             {
-                self.store.contacts(ep.id, customer, 1_000).await?
+                self.store.contacts(c, interaction, 1_000).await?
             }
             _ => Vec::new(),
         };
@@ -440,6 +443,7 @@ impl Conversations {
                 events,
                 outbox,
                 follow_up: None,
+                new_customer: None,
             },
             turn.outbound,
         )
@@ -475,7 +479,26 @@ impl Conversations {
             "interaction".into(),
             json!({"id": id, "mode": o.mode, "started_at": jiff::Timestamp::to_string(&now), "parent": o.parent}),
         );
-        system.insert("customer".into(), json!({"address": o.customer}));
+        // the customer, met now for the first time or known already (previews have none)
+        let customer = match o.entry_point {
+            Some(ep) => {
+                let cid = customer_id(ep.channel, o.customer);
+                Some(match self.store.customer(cid).await? {
+                    Some(known) => (known, false),
+                    None => (Customer::new(ep.channel, o.customer, now), true),
+                })
+            }
+            None => None,
+        };
+        system.insert(
+            "customer".into(),
+            customer
+                .as_ref()
+                .map(|(c, _)| c.variable())
+                .unwrap_or_else(|| json!({"address": o.customer})),
+        );
+        let customer_id = customer.as_ref().map(|(c, _)| c.id);
+        let new_customer = customer.and_then(|(c, new)| new.then_some(c));
         system.insert(
             "channel".into(),
             json!(
@@ -501,6 +524,7 @@ impl Conversations {
             entry_point_id: o.entry_point.map(|e| e.id),
             mode: o.mode.to_owned(),
             customer: o.customer.to_owned(),
+            customer_id,
             routing_id,
             version_id,
             status: "new".into(),
@@ -518,7 +542,7 @@ impl Conversations {
         });
         let program = match o.version {
             Some(v) => {
-                let snapshot = self.snapshot(v, o.entry_point, o.customer).await?;
+                let snapshot = self.snapshot(v, o.entry_point, customer_id, id).await?;
                 snapshot.pinned.clone().map(|p| (p, snapshot))
             }
             None => None,
@@ -557,7 +581,9 @@ impl Conversations {
             });
             turn.events.push(Event::Closed { reason });
             let row = blank(routing_id, version_id);
-            return Ok(self.write(row, &state, turn, inbound, o.entry_point, now));
+            let (mut write, replies) = self.write(row, &state, turn, inbound, o.entry_point, now);
+            write.new_customer = new_customer;
+            return Ok((write, replies));
         };
         let mut state = State::new(&program, seed_of(id), system);
         state.vars = o.vars;
@@ -585,7 +611,9 @@ impl Conversations {
             turn.events.insert(0, e);
         }
         let row = blank(program.routing_id, program.version_id);
-        Ok(self.write(row, &state, turn, inbound, o.entry_point, now))
+        let (mut write, replies) = self.write(row, &state, turn, inbound, o.entry_point, now);
+        write.new_customer = new_customer;
+        Ok((write, replies))
     }
 
     /// Runs one input on an existing interaction.
@@ -614,7 +642,7 @@ impl Conversations {
             }
         };
         let snapshot = self
-            .snapshot(state.version_id, entry_point, &row.customer)
+            .snapshot(state.version_id, entry_point, row.customer_id, row.id)
             .await?;
         // a timer that is not the engine's own is the inactivity deadline
         let idle = CloseReason::Inactivity;
@@ -749,6 +777,7 @@ impl Conversations {
             events,
             outbox: Vec::new(),
             follow_up: None,
+            new_customer: None,
         }
     }
 
@@ -804,6 +833,7 @@ impl Conversations {
             events: vec![event],
             outbox: Vec::new(),
             follow_up: None,
+            new_customer: None,
         };
         match self.commit(write).await? {
             TurnOutcome::Committed => Ok(Receipt {

@@ -4,6 +4,7 @@
 
 pub mod clock;
 pub mod conversations;
+pub mod customers;
 pub mod delivery;
 pub mod entry_points;
 pub mod maker;

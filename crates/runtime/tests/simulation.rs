@@ -141,13 +141,21 @@ impl InteractionStore for Faulty {
             .record_attempt(id, attempts, delivered_at, next_attempt_at, error)
             .await
     }
-    async fn contacts(
+    async fn contacts(&self, customer: Uuid, except: Uuid, limit: u32) -> Result<Vec<Timestamp>> {
+        self.inner.contacts(customer, except, limit).await
+    }
+    async fn customer(&self, id: Uuid) -> Result<Option<flow::customer::Customer>> {
+        self.inner.customer(id).await
+    }
+    async fn customers(
         &self,
-        entry_point: EntryPointId,
-        customer: &str,
-        limit: u32,
-    ) -> Result<Vec<Timestamp>> {
-        self.inner.contacts(entry_point, customer, limit).await
+        filter: &CustomerFilter,
+        page: &PageRequest,
+    ) -> Result<Page<flow::customer::Customer>> {
+        self.inner.customers(filter, page).await
+    }
+    async fn write_customer(&self, write: CustomerWrite) -> Result<()> {
+        self.inner.write_customer(write).await
     }
     async fn put_upload(&self, upload: &Upload) -> Result<()> {
         self.inner.put_upload(upload).await

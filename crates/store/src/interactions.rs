@@ -3,7 +3,8 @@
 
 use async_trait::async_trait;
 use flow::RoutingId;
-use flow::entry_point::{EntryPoint, EntryPointId};
+use flow::customer::Customer;
+use flow::entry_point::{Channel, EntryPoint, EntryPointId};
 use jiff::Timestamp;
 use serde_json::Value;
 use uuid::Uuid;
@@ -19,6 +20,8 @@ pub struct InteractionRow {
     pub mode: String,
     /// The customer's address on the channel.
     pub customer: String,
+    /// The customer (none for previews).
+    pub customer_id: Option<Uuid>,
     pub routing_id: RoutingId,
     pub version_id: Uuid,
     /// `new`, `waiting` or `closed`.
@@ -73,6 +76,8 @@ pub struct TurnWrite {
     /// A turn written together with this one (the interaction-end routing started when this
     /// turn closes an interaction).
     pub follow_up: Option<Box<TurnWrite>>,
+    /// A customer met for the first time, created with the turn (kept if it exists meanwhile).
+    pub new_customer: Option<Customer>,
 }
 
 /// What became of one turn of a batch.
@@ -98,6 +103,28 @@ pub enum EntryPointWrite {
     },
 }
 
+/// A write to a customer.
+#[derive(Clone, Debug)]
+pub enum CustomerWrite {
+    Insert(Customer),
+    Update {
+        customer: Customer,
+        expected_revision: u64,
+    },
+    /// Deletes the customer; their interactions stay, no longer linked to anyone.
+    Delete {
+        id: Uuid,
+    },
+}
+
+/// Filter of the customer list.
+#[derive(Clone, Debug, Default)]
+pub struct CustomerFilter {
+    pub channel: Option<Channel>,
+    pub address: Option<String>,
+    pub reference: Option<String>,
+}
+
 /// Filter of the interaction list.
 #[derive(Clone, Debug, Default)]
 pub struct InteractionFilter {
@@ -105,6 +132,7 @@ pub struct InteractionFilter {
     pub version_id: Option<Uuid>,
     pub status: Option<String>,
     pub mode: Option<String>,
+    pub customer_id: Option<Uuid>,
 }
 
 /// A file a customer sent.
@@ -174,13 +202,18 @@ pub trait InteractionStore: Send + Sync + 'static {
         next_attempt_at: Option<Timestamp>,
         error: Option<String>,
     ) -> Result<()>;
-    /// Start times of a customer's latest interactions on an entry point, newest first.
-    async fn contacts(
+    /// Start times of a customer's latest contacts (live and test interactions), newest first,
+    /// `except` left out.
+    async fn contacts(&self, customer: Uuid, except: Uuid, limit: u32) -> Result<Vec<Timestamp>>;
+    async fn customer(&self, id: Uuid) -> Result<Option<Customer>>;
+    async fn customers(
         &self,
-        entry_point: EntryPointId,
-        customer: &str,
-        limit: u32,
-    ) -> Result<Vec<Timestamp>>;
+        filter: &CustomerFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Customer>>;
+    /// Refuses a taken reference or address with `Unique`, a stale update or a missing
+    /// customer with `Conflict`.
+    async fn write_customer(&self, write: CustomerWrite) -> Result<()>;
     async fn put_upload(&self, upload: &Upload) -> Result<()>;
     async fn upload(&self, id: Uuid) -> Result<Option<Upload>>;
     /// The outbox of one interaction, in order.

@@ -5,6 +5,7 @@
 
 pub mod interactions;
 mod sqlite;
+mod sqlite_customers;
 mod sqlite_interactions;
 mod sqlite_objects;
 

@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0002_interactions.sql"),
     include_str!("../migrations/sqlite/0003_objects.sql"),
     include_str!("../migrations/sqlite/0004_uploads.sql"),
+    include_str!("../migrations/sqlite/0005_customers.sql"),
 ];
 
 /// The SQLite implementation of [`Store`].
@@ -49,6 +50,12 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
                 || msg.contains("business_objects.reference"))
         {
             return StoreError::Unique("reference");
+        }
+        if msg.contains("UNIQUE") && msg.contains("customers.reference") {
+            return StoreError::Unique("reference");
+        }
+        if msg.contains("UNIQUE") && msg.contains("customers.channel") {
+            return StoreError::Unique("address");
         }
         if msg.contains("FOREIGN KEY") || msg.contains("UNIQUE") {
             return StoreError::Conflict;

@@ -1,6 +1,7 @@
 //! The SQLite implementation of [`InteractionStore`].
 
 use async_trait::async_trait;
+use flow::customer::Customer;
 use flow::entry_point::{Channel, EntryPoint, EntryPointId};
 use jiff::Timestamp;
 use sqlx::Row;
@@ -11,7 +12,7 @@ use crate::interactions::*;
 use crate::sqlite::{backend, map_err, ms, ts, uuid};
 use crate::{Page, PageRequest, Result, SqliteStore, StoreError};
 
-fn opt_uuid(row: &SqliteRow, col: &str) -> Result<Option<Uuid>> {
+pub(crate) fn opt_uuid(row: &SqliteRow, col: &str) -> Result<Option<Uuid>> {
     let v: Option<String> = row.try_get(col).map_err(backend)?;
     v.as_deref().map(uuid).transpose()
 }
@@ -43,6 +44,7 @@ fn interaction_from(row: &SqliteRow) -> Result<InteractionRow> {
         entry_point_id: opt_uuid(row, "entry_point_id")?,
         mode: row.try_get("mode").map_err(backend)?,
         customer: row.try_get("customer").map_err(backend)?,
+        customer_id: opt_uuid(row, "customer_id")?,
         routing_id: uuid(row.try_get("routing_id").map_err(backend)?)?,
         version_id: uuid(row.try_get("version_id").map_err(backend)?)?,
         status: row.try_get("status").map_err(backend)?,
@@ -75,7 +77,7 @@ fn outbox_from(row: &SqliteRow) -> Result<OutboxRow> {
     })
 }
 
-fn page_of<T>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> Uuid) -> Page<T> {
+pub(crate) fn page_of<T>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> Uuid) -> Page<T> {
     let next_after = if items.len() > limit as usize {
         items.truncate(limit as usize);
         items.last().map(id)
@@ -112,17 +114,21 @@ async fn write_one(tx: &mut sqlx::SqliteConnection, t: &TurnWrite) -> Result<Tur
             return Ok(TurnOutcome::Duplicate);
         }
     }
+    if let Some(c) = &t.new_customer {
+        crate::sqlite_customers::insert(&mut *tx, c, true).await?;
+    }
     let state = serde_json::to_string(&i.state).map_err(backend)?;
     match t.expected_revision {
         None => {
             sqlx::query(
-                "INSERT INTO interactions (id, entry_point_id, mode, customer, routing_id, version_id, status, state, wake_at, next_seq, revision, created_at, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO interactions (id, entry_point_id, mode, customer, customer_id, routing_id, version_id, status, state, wake_at, next_seq, revision, created_at, updated_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(i.id.to_string())
             .bind(i.entry_point_id.map(|e| e.to_string()))
             .bind(&i.mode)
             .bind(&i.customer)
+            .bind(i.customer_id.map(|c| c.to_string()))
             .bind(i.routing_id.to_string())
             .bind(i.version_id.to_string())
             .bind(&i.status)
@@ -332,7 +338,7 @@ impl InteractionStore for SqliteStore {
         let rows = sqlx::query(
             "SELECT * FROM interactions
              WHERE (?1 IS NULL OR entry_point_id = ?1) AND (?2 IS NULL OR version_id = ?2) AND (?3 IS NULL OR status = ?3)
-               AND (?4 IS NULL OR mode = ?4) AND (?5 IS NULL OR id < ?5)
+               AND (?4 IS NULL OR mode = ?4) AND (?5 IS NULL OR id < ?5) AND (?7 IS NULL OR customer_id = ?7)
              ORDER BY id DESC LIMIT ?6",
         )
         .bind(f.entry_point_id.map(|v| v.to_string()))
@@ -341,6 +347,7 @@ impl InteractionStore for SqliteStore {
         .bind(f.mode.clone())
         .bind(page.after.map(|a| a.to_string()))
         .bind(i64::from(limit) + 1)
+        .bind(f.customer_id.map(|c| c.to_string()))
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
@@ -478,20 +485,31 @@ impl InteractionStore for SqliteStore {
         Ok(())
     }
 
-    async fn contacts(
-        &self,
-        entry_point: EntryPointId,
-        customer: &str,
-        limit: u32,
-    ) -> Result<Vec<Timestamp>> {
-        let at: Vec<i64> = sqlx::query_scalar("SELECT created_at FROM interactions WHERE entry_point_id = ? AND customer = ? ORDER BY created_at DESC LIMIT ?")
-            .bind(entry_point.to_string())
-            .bind(customer)
+    async fn contacts(&self, customer: Uuid, except: Uuid, limit: u32) -> Result<Vec<Timestamp>> {
+        let at: Vec<i64> = sqlx::query_scalar("SELECT created_at FROM interactions WHERE customer_id = ? AND id <> ? AND mode IN ('live', 'test') ORDER BY created_at DESC LIMIT ?")
+            .bind(customer.to_string())
+            .bind(except.to_string())
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await
             .map_err(map_err)?;
         at.into_iter().map(ts).collect()
+    }
+
+    async fn customer(&self, id: Uuid) -> Result<Option<Customer>> {
+        self.customer_row(id).await
+    }
+
+    async fn customers(
+        &self,
+        filter: &CustomerFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Customer>> {
+        self.customers_page(filter, page).await
+    }
+
+    async fn write_customer(&self, write: CustomerWrite) -> Result<()> {
+        self.customer_write(write).await
     }
 
     async fn put_upload(&self, u: &Upload) -> Result<()> {
