@@ -73,6 +73,9 @@ pub struct Cursor {
     pub until: Option<Timestamp>,
     /// Whether a customer message resumes it.
     pub message: bool,
+    /// The effect it waits for the result of (`Input::Result` resumes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effect: Option<Value>,
 }
 
 /// Everything an interaction carries between turns (persisted by the runtime).
@@ -147,6 +150,8 @@ pub enum Input<'a> {
     /// The interaction's timer fired.
     Timer,
     Close(&'a CloseReason),
+    /// The result of the effect the interaction waits for.
+    Result(&'a Value),
 }
 
 /// What happened, for the interaction's history.
@@ -182,6 +187,16 @@ pub enum Event {
         version_id: VersionId,
         routing_reference: String,
     },
+    /// The action asked the runtime for something (a distribution).
+    EffectRequested {
+        action: ActionId,
+        request: Value,
+    },
+    /// What the runtime answered.
+    EffectResult {
+        action: ActionId,
+        result: Value,
+    },
     Ignored {
         reason: String,
     },
@@ -205,6 +220,8 @@ pub struct Turn {
     pub wake_at: Option<Timestamp>,
     /// Set when the interaction closed in this turn.
     pub closed: Option<CloseReason>,
+    /// Effects the runtime must perform (the interaction waits for their result).
+    pub effects: Vec<Value>,
     /// Actions run.
     pub steps: u32,
 }
@@ -600,6 +617,11 @@ pub fn handle(
             });
             state.system.insert("last_message".into(), serde_json::json!({"text": m.text, "choice": m.choice, "at": format_when(&now.to_zoned(world.time_zone().clone()))}));
             match state.cursor.clone() {
+                // waiting for an effect (an agent, a queue): the message is for them
+                Some(c) if c.effect.is_some() => {
+                    turn.wake_at = state.wake_at();
+                    None
+                }
                 Some(c) if c.message => {
                     state.cursor = None;
                     Some((
@@ -623,6 +645,33 @@ pub fn handle(
                 }
             }
         }
+        Input::Result(result) => match state.cursor.clone() {
+            Some(c) if c.effect.is_some() => {
+                state.cursor = None;
+                turn.events.push(Event::EffectResult {
+                    action: c.action,
+                    result: result.clone(),
+                });
+                Some((
+                    c.action,
+                    step(
+                        state,
+                        &mut turn,
+                        &program,
+                        &env,
+                        c.action,
+                        Some((c.memo, Wake::Result(result))),
+                    ),
+                ))
+            }
+            _ => {
+                turn.events.push(Event::Ignored {
+                    reason: "the routing is not waiting for a result".into(),
+                });
+                turn.wake_at = state.wake_at();
+                None
+            }
+        },
         Input::Timer => match state.cursor.clone() {
             Some(c) if c.until.is_some_and(|u| u <= now) => {
                 state.cursor = None;
@@ -674,9 +723,26 @@ pub fn handle(
                     memo,
                     until,
                     message,
+                    effect: None,
                 });
                 state.status = Status::Waiting;
                 turn.wake_at = until;
+                None
+            }
+            Step::Effect { request, memo } => {
+                turn.events.push(Event::EffectRequested {
+                    action,
+                    request: request.clone(),
+                });
+                turn.effects.push(request.clone());
+                state.cursor = Some(Cursor {
+                    action,
+                    memo,
+                    until: None,
+                    message: false,
+                    effect: Some(request),
+                });
+                state.status = Status::Waiting;
                 None
             }
             Step::HandOver { routing } => {

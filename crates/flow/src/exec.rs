@@ -61,6 +61,11 @@ pub enum Step {
     /// Hand the interaction over to another routing (Distribution to a smart routing). The
     /// engine resolves it; `fallback` names the branch for each refusal.
     HandOver { routing: Selector },
+    /// Ask the runtime to do something outside the engine (distribute to a queue or a user)
+    /// and suspend until its result comes back as [`Wake::Result`]. Customer messages meanwhile
+    /// are recorded, not given to the action (they are for the agent). `memo` is the action's
+    /// own state; the request is kept in the state so it can be performed again after a crash.
+    Effect { request: Value, memo: Value },
     /// The action cannot run in this build (its channel or integration is not available yet):
     /// the interaction ends with a visible error.
     Unavailable(&'static str),
@@ -72,6 +77,8 @@ pub enum Wake<'a> {
     Message(&'a Inbound),
     /// `until` passed.
     Timeout,
+    /// The result of the action's effect.
+    Result(&'a Value),
 }
 
 /// What looking up a business object found.

@@ -185,7 +185,8 @@ fn the_runnable_set_is_what_the_engine_issue_lists() {
         .filter(|s| s.runnable())
         .map(|s| s.type_key())
         .collect();
-    assert_eq!(runnable.len(), 17, "{runnable:?}");
+    assert_eq!(runnable.len(), 19, "{runnable:?}");
+    assert!(runnable.contains(&"distribute_to_queue") && runnable.contains(&"distribute_to_user"));
     for s in catalogue::all() {
         let result = s.instantiate(&json!({}));
         if let Ok(r) = result {
@@ -832,4 +833,89 @@ fn schedule_and_week_parity() {
         branch(run("test_even_odd_week", json!({}), &mut cx)),
         "uneven"
     );
+}
+
+fn effect(step: &Step) -> Value {
+    match step {
+        Step::Effect { request, .. } => request.clone(),
+        other => panic!("expected an effect, got {other:?}"),
+    }
+}
+
+#[test]
+fn distribution_to_queue_every_branch() {
+    let mut cx = fake();
+    let r = runner(
+        "distribute_to_queue",
+        json!({"target": {"to": "queue", "queue": {"by": "reference", "reference": "SALES"}}, "prioritize": true}),
+    );
+    let step = r.run(&mut cx);
+    assert_eq!(
+        effect(&step),
+        json!({"distribute": "queue", "target": {"by": "reference", "reference": "SALES"}, "priority": true})
+    );
+    for outcome in [
+        "processed",
+        "unprocessed",
+        "reference_not_found",
+        "overflow_no_user",
+        "overflow_max_estimated_wait",
+        "overflow_max_waiting",
+        "dissuasion_max_wait",
+        "dissuasion_by_user",
+    ] {
+        let result = json!({"outcome": outcome});
+        assert_eq!(branch(r.resume(&mut cx, &Value::Null, Wake::Result(&result))), outcome);
+    }
+    // the generic Overflow / Dissuasion branches are the engine's fallbacks of the specific ones
+    let spec = catalogue::get("distribute_to_queue").unwrap();
+    let fallbacks: Vec<(&str, Option<&str>)> = spec.branches().iter().map(|b| (b.key, b.fallback)).collect();
+    assert!(fallbacks.contains(&("overflow_no_user", Some("overflow"))));
+    assert!(fallbacks.contains(&("dissuasion_by_user", Some("dissuasion"))));
+    // a reason is kept for the routing; an unknown outcome is Unprocessed
+    let result = json!({"outcome": "overflow_no_user", "reason": "no member of SALES is online"});
+    r.resume(&mut cx, &Value::Null, Wake::Result(&result));
+    assert_eq!(cx.error.as_deref(), Some("no member of SALES is online"));
+    let odd = json!({"outcome": "weird"});
+    assert_eq!(branch(r.resume(&mut cx, &Value::Null, Wake::Result(&odd))), "unprocessed");
+    // queue group by a reference read from a variable; an empty variable: Reference not found
+    let g = runner(
+        "distribute_to_queue",
+        json!({"target": {"to": "queue_group", "group": {"by": "reference_from_variable", "variable": "c.queue"}}}),
+    );
+    assert_eq!(branch(g.run(&mut cx)), "reference_not_found");
+    cx.set("c.queue", json!("NIGHT")).unwrap();
+    assert_eq!(
+        effect(&g.run(&mut cx)),
+        json!({"distribute": "queue_group", "target": {"by": "reference", "reference": "NIGHT"}, "priority": false})
+    );
+}
+
+#[test]
+fn distribution_to_user_every_branch() {
+    let mut cx = fake();
+    let r = runner(
+        "distribute_to_user",
+        json!({"user": {"by": "entity", "id": "3f1b3c1e-0000-4000-8000-000000000001"}}),
+    );
+    assert_eq!(
+        effect(&r.run(&mut cx)),
+        json!({"distribute": "user", "target": {"by": "entity", "id": "3f1b3c1e-0000-4000-8000-000000000001"}})
+    );
+    for outcome in ["ok", "error", "no_response", "reference_not_found"] {
+        let result = json!({"outcome": outcome});
+        assert_eq!(branch(r.resume(&mut cx, &Value::Null, Wake::Result(&result))), outcome);
+    }
+    let odd = json!({});
+    assert_eq!(branch(r.resume(&mut cx, &Value::Null, Wake::Result(&odd))), "error");
+    let owner = runner("distribute_to_user", json!({"user": {"by": "preferred_agent"}}));
+    assert_eq!(
+        effect(&owner.run(&mut cx)),
+        json!({"distribute": "user", "target": {"by": "preferred_agent"}})
+    );
+    let by_var = runner(
+        "distribute_to_user",
+        json!({"user": {"by": "reference_from_variable", "variable": "c.agent"}}),
+    );
+    assert_eq!(branch(by_var.run(&mut cx)), "reference_not_found");
 }

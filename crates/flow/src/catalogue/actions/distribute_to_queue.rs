@@ -37,10 +37,40 @@ impl ActionType for DistributeToQueue {
         BranchDef::new("dissuasion", "Dissuasion (all types)"),
     ];
 
+    runs_itself!();
+
     fn references(&self) -> Vec<ObjectRef> {
         vec![match &self.target {
             QueueTarget::Queue { queue } => ObjectRef::new(ObjectKind::Queue, queue, "target.queue"),
             QueueTarget::QueueGroup { group } => ObjectRef::new(ObjectKind::QueueGroup, group, "target.group"),
         }]
+    }
+}
+
+impl Run for DistributeToQueue {
+    /// Asks the runtime to queue the interaction (`{"distribute": "queue" | "queue_group",
+    /// "target": selector, "priority": bool}`) and waits for the outcome: refusals (reference not
+    /// found, overflows) come back at once, the rest when the interaction is handled, leaves
+    /// or is dissuaded. A reference read from an empty variable takes *Reference not found*.
+    fn run(&self, cx: &mut dyn Cx) -> Step {
+        let (kind, selector) = match &self.target {
+            QueueTarget::Queue { queue } => ("queue", queue),
+            QueueTarget::QueueGroup { group } => ("queue_group", group),
+        };
+        let Some(target) = resolved_selector(cx, selector) else {
+            cx.set_error("the variable holding the reference is empty");
+            return Step::Branch("reference_not_found");
+        };
+        Step::Effect {
+            request: json!({"distribute": kind, "target": target, "priority": self.prioritize}),
+            memo: Value::Null,
+        }
+    }
+
+    fn resume(&self, cx: &mut dyn Cx, _memo: &Value, wake: Wake<'_>) -> Step {
+        match wake {
+            Wake::Result(result) => outcome_branch(cx, Self::BRANCHES, result, "unprocessed"),
+            Wake::Message(_) | Wake::Timeout => Step::Unavailable("a distribution waits for its outcome"),
+        }
     }
 }

@@ -27,6 +27,8 @@ impl ActionType for DistributeToUser {
     const BRANCHES: &'static [BranchDef] =
         branches![ok "OK", error "Error", no_response "No response", reference_not_found "Reference not found"];
 
+    runs_itself!();
+
     fn references(&self) -> Vec<ObjectRef> {
         let selector = match &self.user {
             UserTarget::Entity { id } => Selector::Entity { id: id.clone() },
@@ -35,5 +37,40 @@ impl ActionType for DistributeToUser {
             UserTarget::PreferredAgent => return Vec::new(),
         };
         vec![ObjectRef::new(ObjectKind::User, &selector, "user")]
+    }
+}
+
+impl Run for DistributeToUser {
+    /// Asks the runtime to offer the interaction to one user (`{"distribute": "user", "target":
+    /// selector | {"by": "preferred_agent"}}`) and waits: *OK* once accepted, *No response* when
+    /// the offer expires, *Error* when declined or the user is not online, *Reference not found*
+    /// for an unknown user or a customer without owner.
+    fn run(&self, cx: &mut dyn Cx) -> Step {
+        let selector = match &self.user {
+            UserTarget::Entity { id } => Selector::Entity { id: id.clone() },
+            UserTarget::Reference { reference } => Selector::Reference { reference: reference.clone() },
+            UserTarget::ReferenceFromVariable { variable } => Selector::ReferenceFromVariable { variable: variable.clone() },
+            UserTarget::PreferredAgent => {
+                return Step::Effect {
+                    request: json!({"distribute": "user", "target": {"by": "preferred_agent"}}),
+                    memo: Value::Null,
+                };
+            }
+        };
+        let Some(target) = resolved_selector(cx, &selector) else {
+            cx.set_error("the variable holding the reference is empty");
+            return Step::Branch("reference_not_found");
+        };
+        Step::Effect {
+            request: json!({"distribute": "user", "target": target}),
+            memo: Value::Null,
+        }
+    }
+
+    fn resume(&self, cx: &mut dyn Cx, _memo: &Value, wake: Wake<'_>) -> Step {
+        match wake {
+            Wake::Result(result) => outcome_branch(cx, Self::BRANCHES, result, "error"),
+            Wake::Message(_) | Wake::Timeout => Step::Unavailable("a distribution waits for its outcome"),
+        }
     }
 }

@@ -152,6 +152,7 @@ impl Run for MessageAwaitingResponse {
                 return Step::Branch("error");
             }
             Wake::Message(m) => m,
+            Wake::Result(_) => return Step::Unavailable("a question waits for the customer, not for a result"),
         };
         match validate_answer(question.answer_type, message, cx.phone_region()) {
             Ok(value) => {

@@ -66,6 +66,7 @@ impl Run for MessageWithChoice {
                 return Step::Branch("error");
             }
             Wake::Message(m) => m,
+            Wake::Result(_) => return Step::Unavailable("a question waits for the customer, not for a result"),
         };
         let n = self.choices.len();
         if let Some(k) = message.choice.map(|k| k as usize).filter(|k| (1..=n).contains(k)) {

@@ -32,6 +32,40 @@ mod prelude {
     pub fn link_index(branch: &str) -> Option<usize> {
         branch.strip_prefix("link_")?.parse().ok()
     }
+
+    /// The branch an effect's result names: `{"outcome": "<branch key>", "reason": "…"}`
+    /// (the reason goes to `system.error`). A result naming no branch of the action takes
+    /// `otherwise`.
+    pub fn outcome_branch(
+        cx: &mut dyn Cx,
+        branches: &'static [BranchDef],
+        result: &Value,
+        otherwise: &'static str,
+    ) -> Step {
+        if let Some(reason) = result.get("reason").and_then(Value::as_str) {
+            cx.set_error(reason);
+        }
+        let outcome = result.get("outcome").and_then(Value::as_str).unwrap_or_default();
+        match branches.iter().find(|b| b.key == outcome) {
+            Some(b) => Step::Branch(b.key),
+            None => {
+                cx.set_error(&format!("unexpected result {result}"));
+                Step::Branch(otherwise)
+            }
+        }
+    }
+
+    /// A selector as an effect request names it, a reference read from a variable resolved
+    /// (`None` when the variable is empty).
+    pub fn resolved_selector(cx: &dyn Cx, selector: &Selector) -> Option<Value> {
+        match selector {
+            Selector::Entity { id } => Some(json!({"by": "entity", "id": id.0})),
+            Selector::Reference { reference } => Some(json!({"by": "reference", "reference": reference.0})),
+            Selector::ReferenceFromVariable { .. } => cx
+                .reference(selector)
+                .map(|r| json!({"by": "reference", "reference": r})),
+        }
+    }
 }
 
 mod campaign_common;

@@ -28,7 +28,7 @@ impl Run for Pause {
         match wake {
             Wake::Timeout => Step::Branch("ok"),
             // a pause does not listen to messages; the engine only records them
-            Wake::Message(_) => Step::Unavailable("a pause does not take messages"),
+            Wake::Message(_) | Wake::Result(_) => Step::Unavailable("a pause waits only for its time"),
         }
     }
 }
