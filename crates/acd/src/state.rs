@@ -10,6 +10,7 @@ use crate::pick::{Candidate, pick};
 
 /// Where an interaction is distributed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Target {
     /// A queue, or a queue group: the first of `groups` that would not overflow.
     Queues {
@@ -24,6 +25,7 @@ pub enum Target {
 
 /// Why a distribution is refused at once.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Refusal {
     /// No such queue or user.
     NotFound,
@@ -41,6 +43,7 @@ pub enum Refusal {
 
 /// How a distribution ended, for the routing that waits on it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// An agent handled it and closed it.
     Processed,
@@ -60,6 +63,7 @@ pub enum Outcome {
 
 /// What happened, in order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Event {
     Queued {
         interaction: InteractionId,
@@ -107,6 +111,7 @@ pub enum Event {
 
 /// Where an interaction waits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Place {
     Group(GroupId),
     User(UserId),
@@ -114,6 +119,7 @@ pub enum Place {
 
 /// Status of a distributed interaction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum EntryStatus {
     Waiting,
     Offered { user: UserId, until: Timestamp },
@@ -318,6 +324,11 @@ impl Acd {
 
     pub fn load(&self, id: UserId) -> u32 {
         self.users.get(&id).map_or(0, User::load)
+    }
+
+    /// Every group's id.
+    pub fn group_ids(&self) -> Vec<GroupId> {
+        self.groups.keys().copied().collect()
     }
 
     /// Rotation position of a group's *in order* algorithm.

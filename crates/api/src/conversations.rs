@@ -27,6 +27,7 @@ impl From<ConversationError> for Problem {
             ConversationError::Invalid(code @ ("reference_taken" | "customer_exists"), msg) => {
                 Problem::new(StatusCode::CONFLICT, code, msg)
             }
+            ConversationError::Conflict(code, msg) => Problem::new(StatusCode::CONFLICT, code, msg),
             ConversationError::Invalid(code, msg) => {
                 Problem::new(StatusCode::UNPROCESSABLE_ENTITY, code, msg)
             }
@@ -566,6 +567,11 @@ pub async fn get(
     State(state): State<AppState>,
     PathParams(id): PathParams<Uuid>,
 ) -> ApiResult<Json<InteractionDto>> {
+    interaction_dto(&state, id).await.map(Json)
+}
+
+/// An interaction with its first 1 000 events.
+pub(crate) async fn interaction_dto(state: &AppState, id: Uuid) -> ApiResult<InteractionDto> {
     let store = state.conversations.store();
     let row = store
         .interaction(id)
@@ -585,7 +591,7 @@ pub async fn get(
         }
         _ => None,
     };
-    Ok(Json(InteractionDto {
+    Ok(InteractionDto {
         variables: row.state.get("vars").cloned().unwrap_or(Value::Null),
         system: row.state.get("system").cloned().unwrap_or(Value::Null),
         closed,
@@ -598,5 +604,5 @@ pub async fn get(
                 event: e.event,
             })
             .collect(),
-    }))
+    })
 }

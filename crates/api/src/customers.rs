@@ -33,6 +33,8 @@ pub struct CustomerDto {
     /// Free fields, `{{ customer.fields.<name> }}` in routings.
     #[schema(value_type = Object)]
     pub fields: Map<String, Value>,
+    /// The user who owns the customer (the preferred agent).
+    pub owner_id: Option<Uuid>,
     pub revision: u64,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
@@ -49,6 +51,7 @@ impl From<&Customer> for CustomerDto {
             reference: c.reference.clone(),
             name: c.name.clone(),
             fields: c.fields.clone(),
+            owner_id: c.owner_id,
             revision: c.revision,
             created_at: c.created_at,
             updated_at: c.updated_at,
@@ -69,6 +72,10 @@ pub struct CustomerBody {
     pub name: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub fields: Option<Map<String, Value>>,
+    /// A user id; `null` removes the owner.
+    #[serde(default, deserialize_with = "crate::conversations::some")]
+    #[schema(value_type = Option<Uuid>)]
+    pub owner_id: Option<Option<Uuid>>,
 }
 
 impl From<CustomerBody> for CustomerFields {
@@ -79,6 +86,7 @@ impl From<CustomerBody> for CustomerFields {
             reference: b.reference,
             name: b.name,
             fields: b.fields,
+            owner_id: b.owner_id,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP API: the Maker API under `/api/v1`, its OpenAPI 3.1 document and an offline docs
 //! page, problem+json errors, health, readiness and Prometheus metrics.
 
+mod agents;
 mod conversations;
 mod customers;
 pub mod dto;
@@ -89,6 +90,8 @@ fn metrics_handle() -> PrometheusHandle {
         (name = "Entry points", description = "Channel accounts bound to routings"),
         (name = "Business objects", description = "Checkpoints, values tables, calendars and declared variables that actions refer to"),
         (name = "Customers", description = "The people behind interactions, by channel and address"),
+        (name = "Distribution", description = "Users (agents), groups (queues) and queue groups"),
+        (name = "Agent", description = "What an agent does: presence, offers, conversations (Bearer token)"),
         (name = "Channels", description = "Inbound messages of the HTTP channel"),
         (name = "Interactions", description = "Conversations: preview, history, events")
     )
@@ -169,6 +172,38 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             objects::variables::update,
             objects::variables::delete
         ))
+        .routes(routes!(objects::groups::list, objects::groups::create))
+        .routes(routes!(
+            objects::groups::get,
+            objects::groups::update,
+            objects::groups::delete
+        ))
+        .routes(routes!(
+            objects::queue_groups::list,
+            objects::queue_groups::create
+        ))
+        .routes(routes!(
+            objects::queue_groups::get,
+            objects::queue_groups::update,
+            objects::queue_groups::delete
+        ))
+        .routes(routes!(agents::list_users, agents::create_user))
+        .routes(routes!(
+            agents::get_user,
+            agents::update_user,
+            agents::delete_user
+        ))
+        .routes(routes!(agents::renew_token))
+        .routes(routes!(agents::me))
+        .routes(routes!(agents::set_presence))
+        .routes(routes!(agents::conversations))
+        .routes(routes!(agents::conversation))
+        .routes(routes!(agents::accept))
+        .routes(routes!(agents::decline))
+        .routes(routes!(agents::close))
+        .routes(routes!(agents::send))
+        .routes(routes!(agents::transfer))
+        .routes(routes!(agents::feed))
         .routes(routes!(customers::list, customers::create))
         .routes(routes!(
             customers::get,

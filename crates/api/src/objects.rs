@@ -1,5 +1,5 @@
-//! `/checkpoints`, `/value-tables`, `/calendars`, `/variables`: the business objects actions
-//! refer to.
+//! `/checkpoints`, `/value-tables`, `/calendars`, `/variables`, `/groups`, `/queue-groups`: the
+//! business objects actions refer to.
 
 use axum::Json;
 use axum::http::{StatusCode, header};
@@ -23,7 +23,10 @@ pub struct ObjectDto {
     /// for a values table; `{time_zone, weekly: [{day, ranges: [{start, end}]}], exceptions:
     /// [{date, ranges, label}]}` for a calendar; `{type, fields: [{name, type, description}]}`
     /// for a declared variable, whose reference is the name routings use (types: `any`, `text`,
-    /// `number`, `boolean`, `date`).
+    /// `number`, `boolean`, `date`); `{members: [user ids in order], algorithm, max_waiting,
+    /// max_estimated_wait_seconds, max_wait_seconds, give_up_words}` for a group (queue;
+    /// `algorithm`: `random`, `in_order`, `most_waiting`, `least_chats`); `{queues: [group
+    /// ids]}` for a queue group.
     #[schema(value_type = Object)]
     pub data: Value,
     pub revision: u64,
@@ -164,4 +167,18 @@ collection!(
     "/variables",
     "/variables/{id}",
     "Business objects"
+);
+collection!(
+    groups,
+    flow::catalogue::ObjectKind::Queue,
+    "/groups",
+    "/groups/{id}",
+    "Distribution"
+);
+collection!(
+    queue_groups,
+    flow::catalogue::ObjectKind::QueueGroup,
+    "/queue-groups",
+    "/queue-groups/{id}",
+    "Distribution"
 );

@@ -47,6 +47,7 @@ struct Env {
     callbacks: Callbacks,
     callback_url: String,
     store: SqliteStore,
+    conversations: Arc<runtime::Conversations>,
     _dir: tempfile::TempDir,
     _stop: watch::Sender<bool>,
 }
@@ -79,6 +80,15 @@ impl Env {
         let (stop, stopped) = watch::channel(false);
         let conversations =
             runtime::Conversations::start(Arc::new(store.clone()), maker.clone(), settings);
+        let distribution = runtime::distribution::Distribution::load(
+            Arc::new(store.clone()),
+            maker.clone(),
+            runtime::distribution::DistributionSettings::default(),
+        )
+        .await
+        .unwrap();
+        conversations.attach_distribution(distribution);
+        let conversations_handle = conversations.clone();
         tokio::spawn(runtime::delivery::run_timers(
             conversations.clone(),
             stopped.clone(),
@@ -98,6 +108,7 @@ impl Env {
             callbacks,
             callback_url,
             store,
+            conversations: conversations_handle,
             _dir: dir,
             _stop: stop,
         }
@@ -510,6 +521,7 @@ async fn a_broken_interaction_is_quarantined_not_the_channel() {
                     outbox: vec![],
                     follow_up: None,
                     new_customer: None,
+                    acd: None,
                 }])
                 .await
                 .unwrap();
@@ -1374,4 +1386,325 @@ async fn customers_are_met_counted_and_managed() {
     );
     env.say("shop", "c6", "ann", "remember me?").await;
     assert_eq!(env.wait_delivered("ann", 4).await[3], "Welcome!");
+}
+
+/// An agent client: token and live feed.
+struct AgentClient {
+    id: String,
+    token: String,
+    feed: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+impl AgentClient {
+    async fn new(env: &Env, reference: &str, capacity: u32) -> AgentClient {
+        let u = env
+            .post(
+                "users",
+                json!({"reference": reference, "name": reference, "capacity": capacity}),
+            )
+            .await;
+        let token = u["token"].as_str().unwrap().to_owned();
+        let ws = format!(
+            "{}/agent/ws?token={token}",
+            env.base.replacen("http://", "ws://", 1)
+        );
+        let (mut feed, _) = tokio_tungstenite::connect_async(&ws).await.unwrap();
+        let first = Self::read(&mut feed).await;
+        assert_eq!(first["type"], "conversations");
+        AgentClient {
+            id: u["id"].as_str().unwrap().to_owned(),
+            token,
+            feed,
+        }
+    }
+
+    async fn read(
+        feed: &mut tokio_tungstenite::WebSocketStream<
+            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+        >,
+    ) -> Value {
+        use futures_util::StreamExt;
+        loop {
+            let frame = tokio::time::timeout(Duration::from_secs(5), feed.next())
+                .await
+                .expect("a feed event in time")
+                .unwrap()
+                .unwrap();
+            if let tokio_tungstenite::tungstenite::Message::Text(t) = frame {
+                return serde_json::from_str(&t).unwrap();
+            }
+        }
+    }
+
+    /// The next feed event of this type.
+    async fn next(&mut self, kind: &str) -> Value {
+        loop {
+            let e = Self::read(&mut self.feed).await;
+            if e["type"] == kind {
+                return e;
+            }
+        }
+    }
+
+    async fn call(
+        &self,
+        env: &Env,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = env
+            .http
+            .request(method, format!("{}/{path}", env.base))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn presence(&self, env: &Env, presence: &str) {
+        let (s, body) = self
+            .call(
+                env,
+                reqwest::Method::PUT,
+                "agent/presence",
+                Some(json!({"presence": presence})),
+            )
+            .await;
+        assert_eq!(s, 200, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn agents_take_distributed_conversations() {
+    let env = Env::start().await;
+    let mut ann = AgentClient::new(&env, "ann", 2).await;
+    let mut bob = AgentClient::new(&env, "bob", 1).await;
+    env.post("groups", json!({"reference": "SALES", "name": "Sales", "data": {"members": [ann.id, bob.id], "algorithm": "in_order", "give_up_words": ["give up"]}})).await;
+    let id = |n: u128| uuid::Uuid::from_u128(n).to_string();
+    let doc = json!({
+        "format": "switchyard.routing", "format_version": 1,
+        "routing": {"reference": "DESK", "name": "Desk", "kind": "interaction_start", "channel_family": "messaging"},
+        "versions": [{"number": 1, "name": "v1", "status": "production", "tree": {
+            "actions": [
+                {"id": id(1), "type": "start", "params": {}},
+                {"id": id(2), "type": "distribute_to_queue", "params": {"target": {"to": "queue", "queue": {"by": "reference", "reference": "SALES"}}}},
+                {"id": id(3), "type": "simple_message", "params": {"message": "Thanks, bye!"}},
+                {"id": id(4), "type": "simple_message", "params": {"message": "Nobody is online ({{ system.error }})"}},
+                {"id": id(5), "type": "simple_message", "params": {"message": "Sorry to see you go"}}
+            ],
+            "links": [
+                {"id": id(11), "from": id(1), "branch": "ok", "to": id(2)},
+                {"id": id(12), "from": id(2), "branch": "processed", "to": id(3)},
+                {"id": id(13), "from": id(2), "branch": "overflow", "to": id(4)},
+                {"id": id(14), "from": id(2), "branch": "dissuasion", "to": id(5)}
+            ]
+        }}]
+    });
+    let imported = env.post("routings/import", doc).await;
+    let rid = imported["routing"]["id"].as_str().unwrap().to_owned();
+    env.post("entry-points", json!({"reference": "desk", "name": "Desk", "channel": "http", "start_routing_id": rid, "callback_url": env.callback_url})).await;
+
+    // everyone offline: Overflow – No user (caught by the generic Overflow branch)
+    env.say("desk", "a1", "carl", "hello").await;
+    assert_eq!(
+        env.wait_delivered("carl", 1).await,
+        ["Nobody is online (no member of the queue is online)"]
+    );
+
+    // ann online: the offer reaches her feed; she accepts, chats and closes → Processed
+    ann.presence(&env, "online").await;
+    let first = env.say("desk", "d1", "dana", "hello").await;
+    let iid = first["interaction_id"].as_str().unwrap().to_owned();
+    let offer = ann.next("offer").await;
+    assert_eq!(offer["interaction_id"].as_str(), Some(iid.as_str()));
+    let (s, list) = ann
+        .call(&env, reqwest::Method::GET, "agent/conversations", None)
+        .await;
+    assert_eq!((s, list[0]["state"].as_str()), (200, Some("offered")));
+    // bob is not offered it and cannot see it
+    let (s, p) = bob
+        .call(
+            &env,
+            reqwest::Method::GET,
+            &format!("agent/conversations/{iid}"),
+            None,
+        )
+        .await;
+    assert_eq!((s, p["code"].as_str()), (404, Some("not_found")));
+    let (s, _) = bob
+        .call(
+            &env,
+            reqwest::Method::POST,
+            &format!("agent/conversations/{iid}/accept"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 404);
+    let (s, _) = ann
+        .call(
+            &env,
+            reqwest::Method::POST,
+            &format!("agent/conversations/{iid}/accept"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    env.say("desk", "d2", "dana", "I need help").await;
+    let m = ann.next("message").await;
+    assert_eq!(
+        (m["interaction_id"].as_str(), m["text"].as_str()),
+        (Some(iid.as_str()), Some("I need help"))
+    );
+    let (s, _) = ann
+        .call(
+            &env,
+            reqwest::Method::POST,
+            &format!("agent/conversations/{iid}/messages"),
+            Some(json!({"text": "Ann here, {{ how }} can I help?"})),
+        )
+        .await;
+    assert_eq!(s, 201);
+    assert_eq!(
+        env.wait_delivered("dana", 1).await,
+        ["Ann here, {{ how }} can I help?"]
+    );
+    let (s, _) = ann
+        .call(
+            &env,
+            reqwest::Method::POST,
+            &format!("agent/conversations/{iid}/close"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    assert_eq!(env.wait_delivered("dana", 2).await[1], "Thanks, bye!");
+    let i = env.get(&format!("interactions/{iid}")).await;
+    assert_eq!(i["status"], "closed");
+    let kinds: Vec<String> = i["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"]["type"] == "distribution")
+        .map(|e| {
+            e["event"]["detail"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .next()
+                .unwrap()
+                .clone()
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "queued",
+            "offered",
+            "accepted",
+            "agent_message",
+            "closed",
+            "resolved"
+        ],
+        "{i}"
+    );
+    // ann handled dana's first conversation: she owns dana now
+    let dana = env.get("customers?address=dana").await;
+    assert_eq!(dana["items"][0]["owner_id"].as_str(), Some(ann.id.as_str()));
+
+    // declined → the next eligible user; an unanswered offer expires to the next one
+    bob.presence(&env, "online").await;
+    let r = env.say("desk", "e1", "eve", "hi").await;
+    let eve = r["interaction_id"].as_str().unwrap().to_owned();
+    let to_bob = bob.next("offer").await;
+    assert_eq!(
+        to_bob["interaction_id"].as_str(),
+        Some(eve.as_str()),
+        "in order: after ann comes bob"
+    );
+    let (s, _) = bob
+        .call(
+            &env,
+            reqwest::Method::POST,
+            &format!("agent/conversations/{eve}/decline"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    assert_eq!(
+        ann.next("offer").await["interaction_id"].as_str(),
+        Some(eve.as_str())
+    );
+    env.clock.advance(SignedDuration::from_secs(31));
+    env.conversations.tick_distribution().await.unwrap();
+    let ended = ann.next("offer_ended").await;
+    assert_eq!(ended["reason"], "expired");
+    assert_eq!(
+        bob.next("offer").await["interaction_id"].as_str(),
+        Some(eve.as_str()),
+        "everyone declined: round again"
+    );
+    // going offline hands the open offer back; with nobody online it waits
+    bob.presence(&env, "offline").await;
+    assert_eq!(bob.next("offer_ended").await["reason"], "withdrawn");
+    assert_eq!(
+        ann.next("offer").await["interaction_id"].as_str(),
+        Some(eve.as_str())
+    );
+    // the customer gives up while waiting: Dissuasion – By the user
+    let (s, _) = ann
+        .call(
+            &env,
+            reqwest::Method::POST,
+            &format!("agent/conversations/{eve}/decline"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    env.say("desk", "e2", "eve", "OK I GIVE UP!").await;
+    assert_eq!(env.wait_delivered("eve", 1).await, ["Sorry to see you go"]);
+
+    // bad tokens and bad requests
+    let (s, p) = env.call(reqwest::Method::GET, "agent/me", None).await;
+    assert_eq!((s, p["code"].as_str()), (401, Some("unauthorized")));
+    let (s, p) = ann
+        .call(
+            &env,
+            reqwest::Method::PUT,
+            "agent/presence",
+            Some(json!({"presence": "busy"})),
+        )
+        .await;
+    assert_eq!((s, p["code"].as_str()), (422, Some("invalid_body")), "{p}");
+    let (s, p) = env
+        .call(
+            reqwest::Method::POST,
+            "users",
+            Some(json!({"reference": "ann", "name": "Again"})),
+        )
+        .await;
+    assert_eq!((s, p["code"].as_str()), (409, Some("reference_taken")));
+    let (s, p) = env
+        .call(
+            reqwest::Method::POST,
+            "users",
+            Some(json!({"reference": "zed", "name": "Zed", "capacity": 0})),
+        )
+        .await;
+    assert_eq!((s, p["code"].as_str()), (422, Some("invalid_field")));
+    let (s, p) = env.call(reqwest::Method::POST, "groups", Some(json!({"reference": "BAD", "name": "Bad", "data": {"members": [], "algorithm": "fastest"}}))).await;
+    assert_eq!((s, p["code"].as_str()), (422, Some("invalid_field")));
+    let me = ann
+        .call(&env, reqwest::Method::GET, "agent/me", None)
+        .await
+        .1;
+    assert_eq!(
+        (me["presence"].as_str(), me["open_conversations"].as_u64()),
+        (Some("online"), Some(0))
+    );
 }

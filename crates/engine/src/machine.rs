@@ -187,6 +187,14 @@ pub enum Event {
         version_id: VersionId,
         routing_reference: String,
     },
+    /// What the distribution did (offers, acceptance, transfers, agent messages), recorded by
+    /// the runtime.
+    Distribution {
+        detail: Value,
+    },
+    /// The routing reached its end while an agent holds the conversation: it stays open until
+    /// the agent closes it.
+    RoutingEnded,
     /// The action asked the runtime for something (a distribution).
     EffectRequested {
         action: ActionId,
@@ -246,6 +254,11 @@ pub trait World {
     /// types of its fields. Variables that are not declared take any value.
     fn variable(&self, _name: &str) -> Option<&VariableData> {
         None
+    }
+    /// Whether an agent holds the interaction: then the end of the routing does not end the
+    /// conversation (the agent closes it).
+    fn with_agent(&self) -> bool {
+        false
     }
     /// The customer's contacts since `since`, the current one excluded.
     fn contacts_since(&self, since: Timestamp) -> u32;
@@ -636,6 +649,8 @@ pub fn handle(
                         ),
                     ))
                 }
+                // the routing is over and an agent holds the conversation: for the agent
+                None if world.with_agent() => None,
                 _ => {
                     turn.events.push(Event::Ignored {
                         reason: "the routing is not waiting for a message".into(),
@@ -707,6 +722,12 @@ pub fn handle(
                 });
                 match program.node(action).and_then(|n| n.next(branch)) {
                     Some(next) => Some((next, step(state, &mut turn, &program, &env, next, None))),
+                    None if world.with_agent() => {
+                        state.status = Status::Waiting;
+                        state.cursor = None;
+                        turn.events.push(Event::RoutingEnded);
+                        None
+                    }
                     None => {
                         close(state, &mut turn, CloseReason::EndOfRouting);
                         None

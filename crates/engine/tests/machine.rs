@@ -598,7 +598,10 @@ fn effects_suspend_until_their_result() {
                 json!({"target": {"to": "queue", "queue": {"by": "reference", "reference": "SALES"}}}),
             ),
             ("simple_message", json!({"message": "Thanks, goodbye"})),
-            ("simple_message", json!({"message": "Nobody is there: {{ system.error }}"})),
+            (
+                "simple_message",
+                json!({"message": "Nobody is there: {{ system.error }}"}),
+            ),
         ],
         &[(0, "ok", 1), (1, "processed", 2), (1, "overflow", 3)],
     );
@@ -608,21 +611,38 @@ fn effects_suspend_until_their_result() {
     let t = handle(&mut s, Input::Start, now(), &w, &limits);
     assert_eq!(
         t.effects,
-        [json!({"distribute": "queue", "target": {"by": "reference", "reference": "SALES"}, "priority": false})]
+        [
+            json!({"distribute": "queue", "target": {"by": "reference", "reference": "SALES"}, "priority": false})
+        ]
     );
     assert_eq!(s.status, Status::Waiting);
     assert_eq!(t.wake_at, None);
     // customer messages meanwhile are for the agent: recorded, not run
     let t = handle(&mut s, Input::Message(&msg("hello?")), now(), &w, &limits);
-    assert!(matches!(t.events.as_slice(), [Event::MessageIn { .. }]), "{:?}", t.events);
+    assert!(
+        matches!(t.events.as_slice(), [Event::MessageIn { .. }]),
+        "{:?}",
+        t.events
+    );
     assert!(t.outbound.is_empty() && t.effects.is_empty());
     // a stray timer or result while not waiting for one is ignored
     let t = handle(&mut s, Input::Timer, now(), &w, &limits);
     assert!(matches!(t.events.as_slice(), [Event::Ignored { .. }]));
     // the result takes its branch; a specific overflow falls back on Overflow
     let mut other = s.clone();
-    let t = handle(&mut s, Input::Result(&json!({"outcome": "processed"})), now(), &w, &limits);
-    assert_eq!(t.outbound, [Outbound::Text { text: "Thanks, goodbye".into() }]);
+    let t = handle(
+        &mut s,
+        Input::Result(&json!({"outcome": "processed"})),
+        now(),
+        &w,
+        &limits,
+    );
+    assert_eq!(
+        t.outbound,
+        [Outbound::Text {
+            text: "Thanks, goodbye".into()
+        }]
+    );
     assert_eq!(closed_with(&s), Some(&CloseReason::EndOfRouting));
     let t = handle(
         &mut other,
@@ -633,9 +653,17 @@ fn effects_suspend_until_their_result() {
     );
     assert_eq!(
         t.outbound,
-        [Outbound::Text { text: "Nobody is there: no member online".into() }]
+        [Outbound::Text {
+            text: "Nobody is there: no member online".into()
+        }]
     );
     assert!(t.events.iter().any(|e| matches!(e, Event::Branch { action, branch } if *action == ids[1] && branch == "overflow_no_user")));
-    let t = handle(&mut other, Input::Result(&json!({"outcome": "processed"})), now(), &w, &limits);
+    let t = handle(
+        &mut other,
+        Input::Result(&json!({"outcome": "processed"})),
+        now(),
+        &w,
+        &limits,
+    );
     assert!(matches!(t.events.as_slice(), [Event::Ignored { .. }]));
 }

@@ -44,6 +44,9 @@ pub struct Customer {
     pub name: String,
     /// Free fields, `{{ customer.fields.<name> }}` in templates: text, numbers or booleans.
     pub fields: Map<String, Value>,
+    /// The user who owns the customer (set at their first handled conversation, or through
+    /// the API).
+    pub owner_id: Option<Uuid>,
     pub revision: u64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -59,6 +62,7 @@ impl Customer {
             reference: None,
             name: String::new(),
             fields: Map::new(),
+            owner_id: None,
             revision: 1,
             created_at: now,
             updated_at: now,
@@ -74,6 +78,7 @@ impl Customer {
             "reference": self.reference.clone().unwrap_or_default(),
             "name": self.name,
             "fields": self.fields,
+            "owner_id": self.owner_id.map(|o| o.to_string()).unwrap_or_default(),
         })
     }
 }

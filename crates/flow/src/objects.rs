@@ -28,6 +28,15 @@ pub mod limits {
     pub const OBJECTS_PER_KIND: u64 = 10_000;
     /// Most fields of one declared variable.
     pub const VARIABLE_FIELDS: usize = 100;
+    /// Most members of a group (queue).
+    pub const QUEUE_MEMBERS: usize = 1_000;
+    /// Most queues of a queue group.
+    pub const QUEUES_IN_GROUP: usize = 20;
+    /// Most "I give up" words of a queue, and their longest.
+    pub const GIVE_UP_WORDS: usize = 50;
+    pub const GIVE_UP_WORD: usize = 100;
+    /// Longest time limit of a queue, in seconds (7 days).
+    pub const QUEUE_SECONDS: u32 = 604_800;
 }
 
 /// The kinds this deployment stores.
@@ -36,6 +45,8 @@ pub const STORED: &[ObjectKind] = &[
     ObjectKind::ValueTable,
     ObjectKind::Calendar,
     ObjectKind::Variable,
+    ObjectKind::Queue,
+    ObjectKind::QueueGroup,
 ];
 
 /// Stable key of a stored kind (table column, API path part).
@@ -45,6 +56,8 @@ pub fn kind_key(kind: ObjectKind) -> &'static str {
         ObjectKind::ValueTable => "value_table",
         ObjectKind::Calendar => "calendar",
         ObjectKind::Variable => "variable",
+        ObjectKind::Queue => "queue",
+        ObjectKind::QueueGroup => "queue_group",
         _ => "unsupported",
     }
 }
@@ -206,6 +219,44 @@ impl FieldType {
             }
         }
     }
+}
+
+/// A group of users (a queue): its members in order, how it distributes, its limits.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueData {
+    /// User ids, in the order *in order* follows.
+    pub members: Vec<Uuid>,
+    /// `random`, `in_order`, `most_waiting` or `least_chats`.
+    #[serde(default = "random")]
+    pub algorithm: String,
+    /// Most interactions waiting; beyond: *Overflow – Maximum number of waiting interactions*.
+    #[serde(default)]
+    pub max_waiting: Option<u32>,
+    /// Longest estimated waiting time, in seconds; beyond: *Overflow – Maximum estimated
+    /// waiting time*.
+    #[serde(default)]
+    pub max_estimated_wait_seconds: Option<u32>,
+    /// Longest wait, in seconds; then *Dissuasion – Maximum wait time reached*.
+    #[serde(default)]
+    pub max_wait_seconds: Option<u32>,
+    /// Customer words meaning "I give up waiting" (*Dissuasion – By the user*).
+    #[serde(default)]
+    pub give_up_words: Vec<String>,
+}
+
+fn random() -> String {
+    "random".into()
+}
+
+/// The algorithms a queue can use.
+pub const ALGORITHMS: &[&str] = &["random", "in_order", "most_waiting", "least_chats"];
+
+/// An ordered set of queues: an interaction goes to the first that would not overflow.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueGroupData {
+    pub queues: Vec<Uuid>,
 }
 
 /// Checks a reference code for its kind (beyond the common rules): a declared variable's
@@ -469,6 +520,72 @@ pub fn check_data(kind: ObjectKind, data: &Value) -> Result<Value, FieldError> {
             let c: CalendarData = serde_json::from_value(data.clone()).map_err(data_error)?;
             Calendar::new(&c)?;
             serde_json::to_value(c).map_err(data_error)
+        }
+        ObjectKind::Queue => {
+            let q: QueueData = serde_json::from_value(data.clone()).map_err(data_error)?;
+            let bad = |message: String| FieldError {
+                field: "data",
+                message,
+            };
+            if q.members.len() > limits::QUEUE_MEMBERS {
+                return Err(bad(format!(
+                    "a group has at most {} members",
+                    limits::QUEUE_MEMBERS
+                )));
+            }
+            let unique: std::collections::HashSet<&Uuid> = q.members.iter().collect();
+            if unique.len() != q.members.len() {
+                return Err(bad("a member appears twice".into()));
+            }
+            if !ALGORITHMS.contains(&q.algorithm.as_str()) {
+                return Err(bad(format!(
+                    "algorithm must be one of {}",
+                    ALGORITHMS.join(", ")
+                )));
+            }
+            for s in [q.max_estimated_wait_seconds, q.max_wait_seconds]
+                .into_iter()
+                .flatten()
+            {
+                if s == 0 || s > limits::QUEUE_SECONDS {
+                    return Err(bad(format!(
+                        "time limits are 1 to {} seconds",
+                        limits::QUEUE_SECONDS
+                    )));
+                }
+            }
+            if q.max_waiting == Some(0) {
+                return Err(bad("max_waiting must be at least 1".into()));
+            }
+            if q.give_up_words.len() > limits::GIVE_UP_WORDS
+                || q.give_up_words
+                    .iter()
+                    .any(|w| w.trim().is_empty() || w.chars().count() > limits::GIVE_UP_WORD)
+            {
+                return Err(bad(format!(
+                    "at most {} give-up words of 1 to {} characters",
+                    limits::GIVE_UP_WORDS,
+                    limits::GIVE_UP_WORD
+                )));
+            }
+            serde_json::to_value(q).map_err(data_error)
+        }
+        ObjectKind::QueueGroup => {
+            let g: QueueGroupData = serde_json::from_value(data.clone()).map_err(data_error)?;
+            let unique: std::collections::HashSet<&Uuid> = g.queues.iter().collect();
+            if g.queues.is_empty()
+                || g.queues.len() > limits::QUEUES_IN_GROUP
+                || unique.len() != g.queues.len()
+            {
+                return Err(FieldError {
+                    field: "data",
+                    message: format!(
+                        "a queue group holds 1 to {} different queues",
+                        limits::QUEUES_IN_GROUP
+                    ),
+                });
+            }
+            serde_json::to_value(g).map_err(data_error)
         }
         ObjectKind::Variable => {
             let v: VariableData = if data.is_null() {

@@ -865,11 +865,18 @@ fn distribution_to_queue_every_branch() {
         "dissuasion_by_user",
     ] {
         let result = json!({"outcome": outcome});
-        assert_eq!(branch(r.resume(&mut cx, &Value::Null, Wake::Result(&result))), outcome);
+        assert_eq!(
+            branch(r.resume(&mut cx, &Value::Null, Wake::Result(&result))),
+            outcome
+        );
     }
     // the generic Overflow / Dissuasion branches are the engine's fallbacks of the specific ones
     let spec = catalogue::get("distribute_to_queue").unwrap();
-    let fallbacks: Vec<(&str, Option<&str>)> = spec.branches().iter().map(|b| (b.key, b.fallback)).collect();
+    let fallbacks: Vec<(&str, Option<&str>)> = spec
+        .branches()
+        .iter()
+        .map(|b| (b.key, b.fallback))
+        .collect();
     assert!(fallbacks.contains(&("overflow_no_user", Some("overflow"))));
     assert!(fallbacks.contains(&("dissuasion_by_user", Some("dissuasion"))));
     // a reason is kept for the routing; an unknown outcome is Unprocessed
@@ -877,7 +884,10 @@ fn distribution_to_queue_every_branch() {
     r.resume(&mut cx, &Value::Null, Wake::Result(&result));
     assert_eq!(cx.error.as_deref(), Some("no member of SALES is online"));
     let odd = json!({"outcome": "weird"});
-    assert_eq!(branch(r.resume(&mut cx, &Value::Null, Wake::Result(&odd))), "unprocessed");
+    assert_eq!(
+        branch(r.resume(&mut cx, &Value::Null, Wake::Result(&odd))),
+        "unprocessed"
+    );
     // queue group by a reference read from a variable; an empty variable: Reference not found
     let g = runner(
         "distribute_to_queue",
@@ -904,11 +914,20 @@ fn distribution_to_user_every_branch() {
     );
     for outcome in ["ok", "error", "no_response", "reference_not_found"] {
         let result = json!({"outcome": outcome});
-        assert_eq!(branch(r.resume(&mut cx, &Value::Null, Wake::Result(&result))), outcome);
+        assert_eq!(
+            branch(r.resume(&mut cx, &Value::Null, Wake::Result(&result))),
+            outcome
+        );
     }
     let odd = json!({});
-    assert_eq!(branch(r.resume(&mut cx, &Value::Null, Wake::Result(&odd))), "error");
-    let owner = runner("distribute_to_user", json!({"user": {"by": "preferred_agent"}}));
+    assert_eq!(
+        branch(r.resume(&mut cx, &Value::Null, Wake::Result(&odd))),
+        "error"
+    );
+    let owner = runner(
+        "distribute_to_user",
+        json!({"user": {"by": "preferred_agent"}}),
+    );
     assert_eq!(
         effect(&owner.run(&mut cx)),
         json!({"distribute": "user", "target": {"by": "preferred_agent"}})

@@ -17,6 +17,7 @@ use store::{EventRow, InteractionRow, InteractionStore, OutboxRow, TurnOutcome, 
 use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 use uuid::Uuid;
 
+use crate::distribution::{Distribution, Performed};
 use crate::maker::{Maker, MakerError};
 use crate::programs::{Programs, Snapshot};
 
@@ -43,6 +44,9 @@ pub enum ConversationError {
     NotFound(String),
     #[error("{1}")]
     Invalid(&'static str, String),
+    /// The request cannot be done in the current state (no open offer, not held by you…).
+    #[error("{1}")]
+    Conflict(&'static str, String),
     #[error("the message could not be recorded; send it again")]
     NotRecorded(String),
     #[error(transparent)]
@@ -199,6 +203,7 @@ pub struct Conversations {
     timers_changed: Notify,
     outbox_changed: Notify,
     hub: tokio::sync::broadcast::Sender<Delivery>,
+    distribution: std::sync::OnceLock<Arc<Distribution>>,
 }
 
 /// An input addressed to an interaction by its id.
@@ -241,11 +246,113 @@ impl Conversations {
             timers_changed: Notify::new(),
             outbox_changed: Notify::new(),
             hub: tokio::sync::broadcast::Sender::new(HUB_CAPACITY),
+            distribution: std::sync::OnceLock::new(),
         })
     }
 
     pub fn store(&self) -> &Arc<dyn InteractionStore> {
         &self.store
+    }
+
+    /// Plugs the distribution in (once): routings can then distribute to queues and users.
+    pub fn attach_distribution(&self, distribution: Arc<Distribution>) {
+        let _ = self.distribution.set(distribution);
+    }
+
+    pub fn distribution(&self) -> Option<&Arc<Distribution>> {
+        self.distribution.get()
+    }
+
+    /// Whether an agent has accepted the interaction.
+    async fn held_by_agent(&self, id: Uuid) -> bool {
+        match self.distribution.get() {
+            Some(d) => d.holder(id).await.is_some_and(|(_, accepted)| accepted),
+            None => false,
+        }
+    }
+
+    /// Performs the effects a turn asked for (distributions), feeding answers given at once
+    /// back to the engine, until the interaction waits or ends. What the distribution did is
+    /// recorded in the turn and the agents concerned hear of it.
+    async fn run_effects(
+        &self,
+        id: Uuid,
+        state: &mut State,
+        turn: &mut Turn,
+        snapshot: &mut Snapshot,
+        owner: Option<Uuid>,
+        now: Timestamp,
+    ) -> Result<()> {
+        // each answer may lead to another distribution; a routing cannot loop here forever
+        for _ in 0..self.limits.max_hand_overs.max(1) + 1 {
+            let Some(request) = turn.effects.pop() else {
+                return Ok(());
+            };
+            turn.effects.clear();
+            let performed = match self.distribution.get() {
+                Some(d) => d.perform(id, &request, owner).await?,
+                None => Performed::Answered(
+                    json!({"outcome": "error", "reason": "the distribution is not running"}),
+                    Vec::new(),
+                ),
+            };
+            let (answer, events) = match performed {
+                Performed::Waiting(events) => {
+                    self.note_distribution(turn, &events);
+                    return Ok(());
+                }
+                Performed::Answered(answer, events) => (answer, events),
+            };
+            self.note_distribution(turn, &events);
+            snapshot.with_agent = self.held_by_agent(id).await;
+            match guarded(state, Input::Result(&answer), now, snapshot, &self.limits) {
+                Ok(more) => {
+                    turn.events.extend(more.events);
+                    turn.outbound.extend(more.outbound);
+                    turn.effects = more.effects;
+                    turn.wake_at = more.wake_at;
+                    turn.closed = more.closed.or(turn.closed.take());
+                    turn.steps += more.steps;
+                }
+                Err(panic) => {
+                    let reason = CloseReason::Error {
+                        code: "engine_failed".into(),
+                        message: panic.clone(),
+                    };
+                    turn.events.push(Event::Error {
+                        action: None,
+                        code: "engine_failed".into(),
+                        message: panic,
+                    });
+                    turn.events.push(Event::Closed {
+                        reason: reason.clone(),
+                    });
+                    state.status = Status::Closed(reason);
+                    return Ok(());
+                }
+            }
+        }
+        if !turn.effects.is_empty() {
+            turn.effects.clear();
+            turn.events.push(Event::Error {
+                action: None,
+                code: "too_many_distributions".into(),
+                message: "too many distributions answered at once in one turn".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Records the distribution's events in a turn and tells the agents concerned.
+    fn note_distribution(&self, turn: &mut Turn, events: &[acd::Event]) {
+        for e in events {
+            turn.events.push(Event::Distribution {
+                detail: serde_json::to_value(e).unwrap_or(Value::Null),
+            });
+        }
+        if let Some(d) = self.distribution.get() {
+            crate::agents::feed(d, events);
+        }
     }
 
     pub fn now(&self) -> Timestamp {
@@ -297,6 +404,58 @@ impl Conversations {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         key.hash(&mut h);
         &self.stripes[(h.finish() as usize) % STRIPES]
+    }
+
+    /// The lock of an interaction's customer (or of the interaction, for previews).
+    pub(crate) fn lock_interaction(&self, row: &InteractionRow) -> &Mutex<()> {
+        self.stripe(&Self::lock_key(row.entry_point_id, &row.customer, row.id))
+    }
+
+    pub(crate) async fn advance_with(
+        &self,
+        row: InteractionRow,
+        input: Input<'_>,
+        entry_point: Option<&EntryPoint>,
+        notes: Vec<Event>,
+    ) -> Result<(TurnWrite, Vec<Outbound>)> {
+        self.advance_noted(row, input, None, entry_point, notes)
+            .await
+    }
+
+    pub(crate) async fn with_end_turn(
+        &self,
+        turn: (TurnWrite, Vec<Outbound>),
+        entry_point: Option<&EntryPoint>,
+    ) -> Result<(TurnWrite, Vec<Outbound>)> {
+        self.with_end_run(turn, entry_point).await
+    }
+
+    pub(crate) async fn commit_turn(&self, turn: TurnWrite) -> Result<TurnOutcome> {
+        self.commit(turn).await
+    }
+
+    /// A turn that runs nothing: `notes` recorded, `outbound` sent to the customer (an agent's
+    /// message), the state kept.
+    pub(crate) fn annotate(
+        &self,
+        row: InteractionRow,
+        entry_point: Option<&EntryPoint>,
+        notes: Vec<Event>,
+        outbound: Vec<Outbound>,
+    ) -> Result<(TurnWrite, Vec<Outbound>)> {
+        let state: State = serde_json::from_value(row.state.clone()).map_err(|e| {
+            ConversationError::NotRecorded(format!("the stored state cannot be read: {e}"))
+        })?;
+        let mut turn = Turn {
+            events: notes,
+            ..Turn::default()
+        };
+        for m in &outbound {
+            turn.events.push(Event::MessageOut { message: m.clone() });
+        }
+        turn.outbound = outbound;
+        let now = self.now();
+        Ok(self.write(row, &state, turn, None, entry_point, now))
     }
 
     fn lock_key(row_entry_point: Option<Uuid>, customer: &str, id: Uuid) -> String {
@@ -364,6 +523,7 @@ impl Conversations {
                 .map(|e| e.phone_region.clone())
                 .unwrap_or_else(|| "FR".into()),
             contacts,
+            with_agent: false,
         })
     }
 
@@ -444,6 +604,7 @@ impl Conversations {
                 outbox,
                 follow_up: None,
                 new_customer: None,
+                acd: None,
             },
             turn.outbound,
         )
@@ -547,7 +708,7 @@ impl Conversations {
             }
             None => None,
         };
-        let Some((program, snapshot)) = program else {
+        let Some((program, mut snapshot)) = program else {
             // Nothing to run: the customer gets nothing; the interaction says why.
             let reason = CloseReason::Error {
                 code: "no_version".into(),
@@ -607,6 +768,13 @@ impl Conversations {
                 turn
             }
         };
+        let owner = new_customer
+            .is_none()
+            .then(|| state.get("customer.owner_id"))
+            .flatten()
+            .and_then(|o| o.as_str().and_then(|o| Uuid::parse_str(o).ok()));
+        self.run_effects(id, &mut state, &mut turn, &mut snapshot, owner, now)
+            .await?;
         if let Some(e) = first_event {
             turn.events.insert(0, e);
         }
@@ -623,6 +791,20 @@ impl Conversations {
         input: Input<'_>,
         inbound: Option<(Uuid, String)>,
         entry_point: Option<&EntryPoint>,
+    ) -> Result<(TurnWrite, Vec<Outbound>)> {
+        self.advance_noted(row, input, inbound, entry_point, Vec::new())
+            .await
+    }
+
+    /// [`Self::advance`], recording `notes` (what the distribution did) before the turn's own
+    /// events.
+    async fn advance_noted(
+        &self,
+        row: InteractionRow,
+        input: Input<'_>,
+        inbound: Option<(Uuid, String)>,
+        entry_point: Option<&EntryPoint>,
+        notes: Vec<Event>,
     ) -> Result<(TurnWrite, Vec<Outbound>)> {
         let now = self.now();
         if row.status == QUARANTINED {
@@ -641,9 +823,10 @@ impl Conversations {
                 ));
             }
         };
-        let snapshot = self
+        let mut snapshot = self
             .snapshot(state.version_id, entry_point, row.customer_id, row.id)
             .await?;
+        snapshot.with_agent = self.held_by_agent(row.id).await;
         // a timer that is not the engine's own is the inactivity deadline
         let idle = CloseReason::Inactivity;
         let inactive = row
@@ -657,7 +840,20 @@ impl Conversations {
             other => other,
         };
         match guarded(&mut state, input, now, &snapshot, &self.limits) {
-            Ok(turn) => Ok(self.write(row, &state, turn, inbound, entry_point, now)),
+            Ok(mut turn) => {
+                if !turn.effects.is_empty() {
+                    let owner = match row.customer_id {
+                        Some(c) => self.store.customer(c).await?.and_then(|c| c.owner_id),
+                        None => None,
+                    };
+                    self.run_effects(row.id, &mut state, &mut turn, &mut snapshot, owner, now)
+                        .await?;
+                }
+                if !notes.is_empty() {
+                    turn.events.splice(0..0, notes);
+                }
+                Ok(self.write(row, &state, turn, inbound, entry_point, now))
+            }
             Err(panic) => Ok((
                 Self::record_only(
                     row,
@@ -778,6 +974,7 @@ impl Conversations {
             outbox: Vec::new(),
             follow_up: None,
             new_customer: None,
+            acd: None,
         }
     }
 
@@ -834,6 +1031,7 @@ impl Conversations {
             outbox: Vec::new(),
             follow_up: None,
             new_customer: None,
+            acd: None,
         };
         match self.commit(write).await? {
             TurnOutcome::Committed => Ok(Receipt {
@@ -887,7 +1085,17 @@ impl Conversations {
     /// A customer message received on an entry point. Returns once it is committed (or was
     /// already): that is when the channel may acknowledge it.
     pub async fn receive(&self, entry_point: &str, m: InboundMessage) -> Result<Receipt> {
-        Self::check(&m)?;
+        let receipt = self.receive_locked(entry_point, &m).await?;
+        if !receipt.duplicate {
+            self.after_turn(receipt.interaction_id, &receipt.status, Some(&m.message))
+                .await?;
+        }
+        Ok(receipt)
+    }
+
+    /// [`Self::receive`] under the customer's lock.
+    async fn receive_locked(&self, entry_point: &str, m: &InboundMessage) -> Result<Receipt> {
+        Self::check(m)?;
         let ep = self
             .store
             .entry_point_by_reference(entry_point)
@@ -981,6 +1189,17 @@ impl Conversations {
 
     /// Applies a message or a close to one interaction by id.
     async fn apply(&self, id: Uuid, what: ById<'_>) -> Result<Receipt> {
+        let receipt = self.apply_locked(id, what).await?;
+        let message = match what {
+            ById::Message(m) => Some(m),
+            ById::Close(_) => None,
+        };
+        self.after_turn(id, &receipt.status, message).await?;
+        Ok(receipt)
+    }
+
+    /// [`Self::apply`] under the interaction's lock.
+    async fn apply_locked(&self, id: Uuid, what: ById<'_>) -> Result<Receipt> {
         let not_found = || ConversationError::NotFound(format!("interaction {id}"));
         let row = self.store.interaction(id).await?.ok_or_else(not_found)?;
         let _guard = self
@@ -1047,29 +1266,33 @@ impl Conversations {
         let due = self.store.due_interactions(now, 500).await?;
         let mut fired = 0;
         for id in due {
-            let Some(row) = self.store.interaction(id).await? else {
-                continue;
-            };
-            let _guard = self
-                .stripe(&Self::lock_key(row.entry_point_id, &row.customer, id))
-                .lock()
-                .await;
-            let Some(row) = self.store.interaction(id).await? else {
-                continue;
-            };
-            if row.wake_at.is_none_or(|w| w > now) {
-                continue;
-            }
-            let ep = match row.entry_point_id {
-                Some(e) => self.store.entry_point(e).await?,
-                None => None,
-            };
-            let turn = self.advance(row, Input::Timer, None, ep.as_ref()).await?;
-            let (write, _) = self.with_end_run(turn, ep.as_ref()).await?;
-            if self.commit(write).await? == TurnOutcome::Committed {
+            if let Some(status) = self.fire_one(id, now).await? {
                 fired += 1;
+                self.after_turn(id, &status, None).await?;
             }
         }
         Ok(fired)
+    }
+
+    /// Fires one interaction's timer if it is still due; returns its status then.
+    async fn fire_one(&self, id: Uuid, now: Timestamp) -> Result<Option<String>> {
+        let Some(row) = self.store.interaction(id).await? else {
+            return Ok(None);
+        };
+        let _guard = self.lock_interaction(&row).lock().await;
+        let Some(row) = self.store.interaction(id).await? else {
+            return Ok(None);
+        };
+        if row.wake_at.is_none_or(|w| w > now) {
+            return Ok(None);
+        }
+        let ep = match row.entry_point_id {
+            Some(e) => self.store.entry_point(e).await?,
+            None => None,
+        };
+        let turn = self.advance(row, Input::Timer, None, ep.as_ref()).await?;
+        let (write, _) = self.with_end_run(turn, ep.as_ref()).await?;
+        let status = write.interaction.status.clone();
+        Ok((self.commit(write).await? == TurnOutcome::Committed).then_some(status))
     }
 }

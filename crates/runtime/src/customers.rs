@@ -21,6 +21,8 @@ pub struct CustomerFields {
     pub reference: Option<Option<String>>,
     pub name: Option<String>,
     pub fields: Option<Map<String, Value>>,
+    /// `Some(None)` removes the owner.
+    pub owner_id: Option<Option<Uuid>>,
 }
 
 type Result<T> = std::result::Result<T, ConversationError>;
@@ -68,6 +70,21 @@ fn apply(c: &mut Customer, f: CustomerFields) -> Result<()> {
 }
 
 impl Conversations {
+    /// An owner must be a user.
+    async fn check_owner(&self, owner: Option<Uuid>) -> Result<()> {
+        let (Some(owner), Some(d)) = (owner, self.distribution()) else {
+            return Ok(());
+        };
+        match d.user(owner).await {
+            Ok(_) => Ok(()),
+            Err(ConversationError::NotFound(_)) => Err(field(FieldError {
+                field: "owner_id",
+                message: format!("no user {owner}"),
+            })),
+            Err(e) => Err(e),
+        }
+    }
+
     pub async fn customer(&self, id: Uuid) -> Result<Customer> {
         self.store()
             .customer(id)
@@ -93,6 +110,10 @@ impl Conversations {
         };
         let address = customer::check_address(&address).map_err(field)?;
         let mut c = Customer::new(channel, &address, self.now());
+        if let Some(owner) = f.owner_id {
+            self.check_owner(owner).await?;
+            c.owner_id = owner;
+        }
         apply(&mut c, f)?;
         self.store()
             .write_customer(CustomerWrite::Insert(c.clone()))
@@ -123,6 +144,10 @@ impl Conversations {
             )));
         }
         let mut next = current.clone();
+        if let Some(owner) = f.owner_id {
+            self.check_owner(owner).await?;
+            next.owner_id = owner;
+        }
         apply(&mut next, f)?;
         next.revision += 1;
         next.updated_at = self.now();

@@ -2,10 +2,12 @@
 //! `flow`'s rules and commits atomically; the [`Clock`]; and the scheduled-production timer.
 //! No business rule lives here: every decision is a call into `flow`.
 
+pub mod agents;
 pub mod clock;
 pub mod conversations;
 pub mod customers;
 pub mod delivery;
+pub mod distribution;
 pub mod entry_points;
 pub mod maker;
 pub mod objects;

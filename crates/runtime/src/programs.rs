@@ -240,6 +240,8 @@ pub struct Snapshot {
     pub phone_region: String,
     /// Start times of the customer's earlier interactions on the entry point.
     pub contacts: Vec<Timestamp>,
+    /// Whether an agent has accepted the interaction.
+    pub with_agent: bool,
 }
 
 impl World for Snapshot {
@@ -277,6 +279,9 @@ impl World for Snapshot {
     }
     fn variable(&self, name: &str) -> Option<&VariableData> {
         self.set.variables.get(name)
+    }
+    fn with_agent(&self) -> bool {
+        self.with_agent
     }
     fn contacts_since(&self, since: Timestamp) -> u32 {
         self.contacts.iter().filter(|t| **t >= since).count() as u32

@@ -78,6 +78,8 @@ pub struct TurnWrite {
     pub follow_up: Option<Box<TurnWrite>>,
     /// A customer met for the first time, created with the turn (kept if it exists meanwhile).
     pub new_customer: Option<Customer>,
+    /// Distribution rows written with the turn.
+    pub acd: Option<crate::AcdWrite>,
 }
 
 /// What became of one turn of a batch.

@@ -3,8 +3,10 @@
 //! This crate holds no business rules: it stores what it is given, atomically, and refuses
 //! stale writes (optimistic concurrency on revisions).
 
+pub mod agents;
 pub mod interactions;
 mod sqlite;
+mod sqlite_agents;
 mod sqlite_customers;
 mod sqlite_interactions;
 mod sqlite_objects;
@@ -15,6 +17,7 @@ use flow::{ChannelFamily, Routing, RoutingId, RoutingKind, Version, VersionId, V
 use jiff::Timestamp;
 use uuid::Uuid;
 
+pub use agents::*;
 pub use interactions::*;
 pub use sqlite::SqliteStore;
 

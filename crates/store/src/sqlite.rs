@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0003_objects.sql"),
     include_str!("../migrations/sqlite/0004_uploads.sql"),
     include_str!("../migrations/sqlite/0005_customers.sql"),
+    include_str!("../migrations/sqlite/0006_acd.sql"),
 ];
 
 /// The SQLite implementation of [`Store`].
@@ -49,6 +50,9 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
                 || msg.contains("entry_points.reference")
                 || msg.contains("business_objects.reference"))
         {
+            return StoreError::Unique("reference");
+        }
+        if msg.contains("UNIQUE") && msg.contains("users.reference") {
             return StoreError::Unique("reference");
         }
         if msg.contains("UNIQUE") && msg.contains("customers.reference") {

@@ -22,6 +22,7 @@ fn customer_from(row: &SqliteRow) -> Result<Customer> {
         reference: row.try_get("reference").map_err(backend)?,
         name: row.try_get("name").map_err(backend)?,
         fields: serde_json::from_str(&fields).map_err(backend)?,
+        owner_id: crate::sqlite_interactions::opt_uuid(row, "owner_id")?,
         revision: row.try_get::<i64, _>("revision").map_err(backend)? as u64,
         created_at: ts(row.try_get("created_at").map_err(backend)?)?,
         updated_at: ts(row.try_get("updated_at").map_err(backend)?)?,
@@ -36,11 +37,11 @@ pub(crate) async fn insert(
     keep_existing: bool,
 ) -> Result<()> {
     let sql = if keep_existing {
-        "INSERT INTO customers (id, channel, address, reference, name, fields, revision, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+        "INSERT INTO customers (id, channel, address, reference, name, fields, revision, created_at, updated_at, owner_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
     } else {
-        "INSERT INTO customers (id, channel, address, reference, name, fields, revision, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO customers (id, channel, address, reference, name, fields, revision, created_at, updated_at, owner_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     };
     let fields = serde_json::to_string(&c.fields).map_err(backend)?;
     sqlx::query(sql)
@@ -53,6 +54,7 @@ pub(crate) async fn insert(
         .bind(c.revision as i64)
         .bind(ms(c.created_at))
         .bind(ms(c.updated_at))
+        .bind(c.owner_id.map(|o| o.to_string()))
         .execute(conn)
         .await
         .map_err(|e| match map_err(e) {
@@ -106,12 +108,13 @@ impl SqliteStore {
                 expected_revision,
             } => {
                 let done = sqlx::query(
-                    "UPDATE customers SET reference = ?, name = ?, fields = ?, revision = ?, updated_at = ?
+                    "UPDATE customers SET reference = ?, name = ?, fields = ?, owner_id = ?, revision = ?, updated_at = ?
                      WHERE id = ? AND revision = ?",
                 )
                 .bind(&c.reference)
                 .bind(&c.name)
                 .bind(serde_json::to_string(&c.fields).map_err(backend)?)
+                .bind(c.owner_id.map(|o| o.to_string()))
                 .bind(c.revision as i64)
                 .bind(ms(c.updated_at))
                 .bind(c.id.to_string())

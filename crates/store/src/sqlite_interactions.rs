@@ -117,6 +117,9 @@ async fn write_one(tx: &mut sqlx::SqliteConnection, t: &TurnWrite) -> Result<Tur
     if let Some(c) = &t.new_customer {
         crate::sqlite_customers::insert(&mut *tx, c, true).await?;
     }
+    if let Some(w) = &t.acd {
+        crate::sqlite_agents::write_acd_rows(&mut *tx, w).await?;
+    }
     let state = serde_json::to_string(&i.state).map_err(backend)?;
     match t.expected_revision {
         None => {

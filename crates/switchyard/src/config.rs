@@ -22,6 +22,8 @@ pub struct FileConfig {
     pub inactivity_timeout_seconds: Option<u64>,
     pub max_actions_per_turn: Option<u32>,
     pub max_hand_overs: Option<u32>,
+    pub offer_timeout_seconds: Option<u64>,
+    pub owner_on_first_handled: Option<bool>,
 }
 
 /// The resolved configuration.
@@ -41,6 +43,10 @@ pub struct Config {
     pub max_actions_per_turn: u32,
     /// Most hand-overs to other routings in one interaction.
     pub max_hand_overs: u32,
+    /// How long an offer waits for the agent before it goes to the next one.
+    pub offer_timeout: Duration,
+    /// A customer's first handled conversation makes its agent their owner.
+    pub owner_on_first_handled: bool,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -140,6 +146,15 @@ impl Config {
         if !(1..=100).contains(&max_hand_overs) {
             bail!("max_hand_overs must be between 1 and 100");
         }
+        let offer_timeout = env_parse("SWITCHYARD_OFFER_TIMEOUT_SECONDS")?
+            .or(file.offer_timeout_seconds)
+            .unwrap_or(30);
+        if !(5..=3_600).contains(&offer_timeout) {
+            bail!("offer_timeout_seconds must be between 5 and 3600");
+        }
+        let owner_on_first_handled = env_parse("SWITCHYARD_OWNER_ON_FIRST_HANDLED")?
+            .or(file.owner_on_first_handled)
+            .unwrap_or(true);
         Ok(Config {
             listen,
             data_dir,
@@ -152,6 +167,8 @@ impl Config {
             inactivity_timeout: Duration::from_secs(inactivity),
             max_actions_per_turn,
             max_hand_overs,
+            offer_timeout: Duration::from_secs(offer_timeout),
+            owner_on_first_handled,
         })
     }
 

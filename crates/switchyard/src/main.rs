@@ -153,6 +153,21 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             inactivity: jiff::SignedDuration::try_from(config.inactivity_timeout)?,
         },
     );
+    let distribution = runtime::distribution::Distribution::load(
+        Arc::new(store.clone()),
+        maker.clone(),
+        runtime::distribution::DistributionSettings {
+            offer_timeout: jiff::SignedDuration::try_from(config.offer_timeout)?,
+            owner_on_first_handled: config.owner_on_first_handled,
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("loading the distribution: {e}"))?;
+    conversations.attach_distribution(distribution);
+    let acd_timers = tokio::spawn(runtime::agents::run_distribution_timers(
+        conversations.clone(),
+        stop_rx.clone(),
+    ));
     let timers = tokio::spawn(runtime::delivery::run_timers(
         conversations.clone(),
         stop_rx.clone(),
@@ -178,6 +193,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let _ = stop_tx.send(true);
     let _ = scheduler.await;
     let _ = timers.await;
+    let _ = acd_timers.await;
     let _ = outbox.await;
     store.close().await;
     tracing::info!("switchyard stopped");

@@ -45,7 +45,10 @@ mod prelude {
         if let Some(reason) = result.get("reason").and_then(Value::as_str) {
             cx.set_error(reason);
         }
-        let outcome = result.get("outcome").and_then(Value::as_str).unwrap_or_default();
+        let outcome = result
+            .get("outcome")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         match branches.iter().find(|b| b.key == outcome) {
             Some(b) => Step::Branch(b.key),
             None => {
@@ -60,7 +63,9 @@ mod prelude {
     pub fn resolved_selector(cx: &dyn Cx, selector: &Selector) -> Option<Value> {
         match selector {
             Selector::Entity { id } => Some(json!({"by": "entity", "id": id.0})),
-            Selector::Reference { reference } => Some(json!({"by": "reference", "reference": reference.0})),
+            Selector::Reference { reference } => {
+                Some(json!({"by": "reference", "reference": reference.0}))
+            }
             Selector::ReferenceFromVariable { .. } => cx
                 .reference(selector)
                 .map(|r| json!({"by": "reference", "reference": r})),

@@ -1,0 +1,504 @@
+//! `/users` (agents, for administrators) and `/agent/…` (what an agent does, authenticated by
+//! their token: `Authorization: Bearer <token>`, or `?token=` on the WebSocket).
+
+use acd::Presence;
+use axum::Json;
+use axum::extract::FromRequestParts;
+use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
+use runtime::agents::TransferTo;
+use runtime::distribution::{Distribution, UserFields};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use store::UserRow;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::conversations::{InteractionDto, InteractionSummary, PageQuery, interaction_dto};
+use crate::problem::{
+    ApiResult, IfMatch, JsonBody, PathParams, Problem, ProblemBody, QueryParams, page_request,
+};
+
+fn distribution(state: &AppState) -> ApiResult<&std::sync::Arc<Distribution>> {
+    state.conversations.distribution().ok_or_else(|| {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "distribution_unavailable",
+            "the distribution is not running",
+        )
+    })
+}
+
+/// An agent's presence.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PresenceDto {
+    Online,
+    Away,
+    Offline,
+}
+
+impl From<PresenceDto> for Presence {
+    fn from(p: PresenceDto) -> Self {
+        match p {
+            PresenceDto::Online => Presence::Online,
+            PresenceDto::Away => Presence::Away,
+            PresenceDto::Offline => Presence::Offline,
+        }
+    }
+}
+
+/// A user (agent).
+#[derive(Serialize, ToSchema)]
+pub struct UserDto {
+    pub id: Uuid,
+    pub reference: String,
+    pub name: String,
+    /// `online`, `away` or `offline`.
+    pub presence: String,
+    /// Most simultaneous conversations (offers included).
+    pub capacity: u32,
+    pub auto_accept: bool,
+    /// Conversations offered to or held by the user now.
+    pub open_conversations: u32,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_message_at: Option<Timestamp>,
+    pub revision: u64,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+    /// The API token, shown only when the user is created or their token renewed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+async fn user_dto(d: &Distribution, u: &UserRow, token: Option<String>) -> UserDto {
+    let (spec, load) = d.read(|a| (a.user(u.id).cloned(), a.load(u.id))).await;
+    UserDto {
+        id: u.id,
+        reference: u.reference.clone(),
+        name: u.name.clone(),
+        presence: spec
+            .as_ref()
+            .map_or(u.presence.clone(), |s| s.presence.as_str().to_owned()),
+        capacity: u.capacity,
+        auto_accept: u.auto_accept,
+        open_conversations: load,
+        last_message_at: spec.map_or(u.last_message_at, |s| s.last_message_at),
+        revision: u.revision,
+        created_at: u.created_at,
+        updated_at: u.updated_at,
+        token,
+    }
+}
+
+/// Fields of a user.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserBody {
+    pub reference: Option<String>,
+    pub name: Option<String>,
+    /// 1 to 100 (default 3).
+    pub capacity: Option<u32>,
+    pub auto_accept: Option<bool>,
+}
+
+impl From<UserBody> for UserFields {
+    fn from(b: UserBody) -> Self {
+        UserFields {
+            reference: b.reference,
+            name: b.name,
+            capacity: b.capacity,
+            auto_accept: b.auto_accept,
+        }
+    }
+}
+
+fn user_response(status: StatusCode, dto: UserDto) -> Response {
+    (
+        status,
+        [(header::ETAG, format!("\"{}\"", dto.revision))],
+        Json(dto),
+    )
+        .into_response()
+}
+
+/// A page of users.
+#[derive(Serialize, ToSchema)]
+pub struct UserPage {
+    pub items: Vec<UserDto>,
+    pub next_after: Option<Uuid>,
+}
+
+/// Lists users.
+#[utoipa::path(get, path = "/users", tag = "Distribution", params(PageQuery), responses((status = 200, body = UserPage)))]
+pub async fn list_users(
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<PageQuery>,
+) -> ApiResult<Json<UserPage>> {
+    let d = distribution(&state)?;
+    let p = d.users(&page_request(q.limit, q.after)?).await?;
+    let mut items = Vec::with_capacity(p.items.len());
+    for u in &p.items {
+        items.push(user_dto(d, u, None).await);
+    }
+    Ok(Json(UserPage {
+        items,
+        next_after: p.next_after,
+    }))
+}
+
+/// Creates a user (offline). The answer holds their API token, shown this once.
+#[utoipa::path(post, path = "/users", tag = "Distribution", request_body = UserBody,
+    responses((status = 201, body = UserDto), (status = 409, body = ProblemBody), (status = 422, body = ProblemBody)))]
+pub async fn create_user(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<UserBody>,
+) -> ApiResult<Response> {
+    let d = distribution(&state)?;
+    let (u, token) = d.create_user(body.into()).await?;
+    Ok(user_response(
+        StatusCode::CREATED,
+        user_dto(d, &u, Some(token)).await,
+    ))
+}
+
+/// One user.
+#[utoipa::path(get, path = "/users/{id}", tag = "Distribution", params(("id" = Uuid, Path)), responses((status = 200, body = UserDto), (status = 404, body = ProblemBody)))]
+pub async fn get_user(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<Response> {
+    let d = distribution(&state)?;
+    let u = d.user(id).await?;
+    Ok(user_response(StatusCode::OK, user_dto(d, &u, None).await))
+}
+
+/// Changes a user's reference, name, capacity or auto-accept.
+#[utoipa::path(patch, path = "/users/{id}", tag = "Distribution", params(("id" = Uuid, Path)), request_body = UserBody,
+    responses((status = 200, body = UserDto), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
+pub async fn update_user(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+    IfMatch(if_match): IfMatch,
+    JsonBody(body): JsonBody<UserBody>,
+) -> ApiResult<Response> {
+    let d = distribution(&state)?;
+    let (u, events) = d.update_user(id, body.into(), if_match).await?;
+    state.conversations.distribution_events(events).await?;
+    Ok(user_response(StatusCode::OK, user_dto(d, &u, None).await))
+}
+
+/// Deletes a user: their offers and conversations go back to their queues.
+#[utoipa::path(delete, path = "/users/{id}", tag = "Distribution", params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ProblemBody)))]
+pub async fn delete_user(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<StatusCode> {
+    let events = distribution(&state)?.delete_user(id).await?;
+    state.conversations.distribution_events(events).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Gives a user a new API token (the old one stops working).
+#[utoipa::path(post, path = "/users/{id}/token", tag = "Distribution", params(("id" = Uuid, Path)), responses((status = 200, body = UserDto), (status = 404, body = ProblemBody)))]
+pub async fn renew_token(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<Response> {
+    let d = distribution(&state)?;
+    let (u, token) = d.rotate_token(id).await?;
+    Ok(user_response(
+        StatusCode::OK,
+        user_dto(d, &u, Some(token)).await,
+    ))
+}
+
+/// The agent calling: from `Authorization: Bearer <token>`.
+pub struct Agent(pub UserRow);
+
+impl FromRequestParts<AppState> for Agent {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .unwrap_or_default()
+            .to_owned();
+        authenticate(state, &token).await.map(Agent)
+    }
+}
+
+async fn authenticate(state: &AppState, token: &str) -> ApiResult<UserRow> {
+    distribution(state)?
+        .authenticate(token)
+        .await?
+        .ok_or_else(|| {
+            Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "a valid agent token is required (Authorization: Bearer <token>)",
+            )
+        })
+}
+
+/// The agent calling.
+#[utoipa::path(get, path = "/agent/me", tag = "Agent", responses((status = 200, body = UserDto), (status = 401, body = ProblemBody)))]
+pub async fn me(State(state): State<AppState>, Agent(u): Agent) -> ApiResult<Json<UserDto>> {
+    Ok(Json(user_dto(distribution(&state)?, &u, None).await))
+}
+
+/// A presence.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PresenceBody {
+    pub presence: PresenceDto,
+}
+
+/// Sets the agent's presence: only `online` agents receive offers; leaving `online` hands
+/// open offers to others.
+#[utoipa::path(put, path = "/agent/presence", tag = "Agent", request_body = PresenceBody, responses((status = 200, body = UserDto), (status = 401, body = ProblemBody)))]
+pub async fn set_presence(
+    State(state): State<AppState>,
+    Agent(u): Agent,
+    JsonBody(body): JsonBody<PresenceBody>,
+) -> ApiResult<Json<UserDto>> {
+    state
+        .conversations
+        .agent_presence(u.id, body.presence.into())
+        .await?;
+    Ok(Json(user_dto(distribution(&state)?, &u, None).await))
+}
+
+/// One of the agent's conversations.
+#[derive(Serialize, ToSchema)]
+pub struct AgentConversation {
+    #[serde(flatten)]
+    pub interaction: InteractionSummary,
+    /// `offered` (accept or decline it) or `assigned` (yours).
+    pub state: String,
+}
+
+/// The conversations offered to or held by the agent.
+#[utoipa::path(get, path = "/agent/conversations", tag = "Agent", responses((status = 200, body = Vec<AgentConversation>), (status = 401, body = ProblemBody)))]
+pub async fn conversations(
+    State(state): State<AppState>,
+    Agent(u): Agent,
+) -> ApiResult<Json<Vec<AgentConversation>>> {
+    let list = state.conversations.agent_conversations(u.id).await?;
+    Ok(Json(
+        list.iter()
+            .map(|(row, accepted)| AgentConversation {
+                interaction: row.into(),
+                state: if *accepted { "assigned" } else { "offered" }.into(),
+            })
+            .collect(),
+    ))
+}
+
+/// One of the agent's conversations with its history.
+#[utoipa::path(get, path = "/agent/conversations/{id}", tag = "Agent", params(("id" = Uuid, Path)), responses((status = 200, body = InteractionDto), (status = 401, body = ProblemBody), (status = 404, body = ProblemBody)))]
+pub async fn conversation(
+    State(state): State<AppState>,
+    Agent(u): Agent,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<Json<InteractionDto>> {
+    state.conversations.agent_may_read(u.id, id).await?;
+    interaction_dto(&state, id).await.map(Json)
+}
+
+/// Accepts an offer: the conversation is the agent's.
+#[utoipa::path(post, path = "/agent/conversations/{id}/accept", tag = "Agent", params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
+pub async fn accept(
+    State(state): State<AppState>,
+    Agent(u): Agent,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<StatusCode> {
+    state.conversations.agent_accept(u.id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Declines an offer: it goes to the next eligible user.
+#[utoipa::path(post, path = "/agent/conversations/{id}/decline", tag = "Agent", params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
+pub async fn decline(
+    State(state): State<AppState>,
+    Agent(u): Agent,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<StatusCode> {
+    state.conversations.agent_decline(u.id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Closes the conversation as handled: the routing continues on *Processed*.
+#[utoipa::path(post, path = "/agent/conversations/{id}/close", tag = "Agent", params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
+pub async fn close(
+    State(state): State<AppState>,
+    Agent(u): Agent,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<StatusCode> {
+    state.conversations.agent_close(u.id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A message from the agent.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgentMessageBody {
+    /// 1 to 4 096 characters, sent as written (never rendered as a template).
+    pub text: String,
+}
+
+/// What was sent.
+#[derive(Serialize, ToSchema)]
+pub struct Sent {
+    pub interaction_id: Uuid,
+}
+
+/// Sends a message to the customer through the interaction's channel.
+#[utoipa::path(post, path = "/agent/conversations/{id}/messages", tag = "Agent", params(("id" = Uuid, Path)), request_body = AgentMessageBody,
+    responses((status = 201, body = Sent), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 422, body = ProblemBody)))]
+pub async fn send(
+    State(state): State<AppState>,
+    Agent(u): Agent,
+    PathParams(id): PathParams<Uuid>,
+    JsonBody(body): JsonBody<AgentMessageBody>,
+) -> ApiResult<(StatusCode, Json<Sent>)> {
+    let r = state
+        .conversations
+        .agent_message(u.id, id, &body.text)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Sent {
+            interaction_id: r.interaction_id,
+        }),
+    ))
+}
+
+/// Where to transfer: a group or a user (exactly one).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferBody {
+    pub group_id: Option<Uuid>,
+    pub user_id: Option<Uuid>,
+}
+
+/// Hands the conversation to a group or a user; refused (and kept) when the target cannot take
+/// it.
+#[utoipa::path(post, path = "/agent/conversations/{id}/transfer", tag = "Agent", params(("id" = Uuid, Path)), request_body = TransferBody,
+    responses((status = 204), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 422, body = ProblemBody)))]
+pub async fn transfer(
+    State(state): State<AppState>,
+    Agent(u): Agent,
+    PathParams(id): PathParams<Uuid>,
+    JsonBody(body): JsonBody<TransferBody>,
+) -> ApiResult<StatusCode> {
+    let to = match (body.group_id, body.user_id) {
+        (Some(g), None) => TransferTo::Group(g),
+        (None, Some(user)) => TransferTo::User(user),
+        _ => {
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_field",
+                "give either group_id or user_id",
+            ));
+        }
+    };
+    state.conversations.agent_transfer(u.id, id, to).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The token of the live feed.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct FeedQuery {
+    pub token: Option<String>,
+}
+
+/// The agent's live feed (WebSocket): first `{"type": "conversations", …}`, then `offer`,
+/// `offer_ended`, `assigned`, `message` (from a customer), `transferred` and `closed` events as
+/// they happen. The token goes in `Authorization` or, from a browser, in `?token=`.
+#[utoipa::path(get, path = "/agent/ws", tag = "Agent", params(FeedQuery), responses((status = 101), (status = 401, body = ProblemBody), (status = 426, body = ProblemBody)))]
+pub async fn feed(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    QueryParams(q): QueryParams<FeedQuery>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> ApiResult<Response> {
+    let header_token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned());
+    let token = q.token.or(header_token).unwrap_or_default();
+    let user = authenticate(&state, &token).await?;
+    let ws = ws.map_err(|e| {
+        Problem::new(
+            StatusCode::UPGRADE_REQUIRED,
+            "upgrade_required",
+            format!("this is a WebSocket endpoint: {}", e.body_text()),
+        )
+    })?;
+    Ok(ws
+        .max_message_size(64 * 1024)
+        .on_upgrade(move |socket| feed_session(state, user, socket))
+        .into_response())
+}
+
+async fn current(state: &AppState, user: Uuid) -> Value {
+    match state.conversations.agent_conversations(user).await {
+        Ok(list) => {
+            json!({"type": "conversations", "items": list.iter().map(|(row, accepted)| json!({
+            "interaction_id": row.id, "customer": row.customer, "state": if *accepted { "assigned" } else { "offered" }
+        })).collect::<Vec<_>>()})
+        }
+        Err(e) => json!({"type": "error", "message": e.to_string()}),
+    }
+}
+
+async fn feed_session(state: AppState, user: UserRow, mut socket: WebSocket) {
+    let Some(d) = state.conversations.distribution().cloned() else {
+        return;
+    };
+    let mut hub = d.subscribe();
+    if socket
+        .send(Message::Text(
+            current(&state, user.id).await.to_string().into(),
+        ))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    loop {
+        tokio::select! {
+            frame = socket.recv() => match frame {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                _ => continue,
+            },
+            event = hub.recv() => {
+                let frame = match event {
+                    Ok(e) if e.user == user.id => e.event,
+                    Ok(_) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => current(&state, user.id).await,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                };
+                if socket.send(Message::Text(frame.to_string().into())).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,658 @@
+//! The distribution in the runtime: the `acd` state in memory, rebuilt from storage at start-up,
+//! kept in step with the groups (business objects) and the users, persisted after every
+//! operation; and the agents' live feed.
+//!
+//! Every operation takes the one lock, runs the pure `acd` operation with the clock's `now`,
+//! writes the rows it changed (entries, groups' rotation and handling times, the generator)
+//! before the lock is released — so rows are written in the order the operations ran — and
+//! returns the events for [`Conversations`](crate::Conversations) to act on.
+
+use std::sync::Arc;
+
+use acd::{
+    Acd, Algorithm, Entry, EntryStatus, Event, GroupLimits, GroupSpec, Outcome, Presence, Refusal,
+    Settings as AcdSettings, Target, UserSpec,
+};
+use flow::catalogue::ObjectKind;
+use flow::objects::{BusinessObject, QueueData, QueueGroupData};
+use flow::{FieldError, model};
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+use sha2::Digest;
+use store::{AcdWrite, AgentStore, Page, PageRequest, StoreError, UserRow, UserWrite};
+use tokio::sync::{Mutex, Notify, broadcast};
+use uuid::Uuid;
+
+use crate::conversations::ConversationError;
+use crate::maker::{Maker, MakerError};
+
+type Result<T> = std::result::Result<T, ConversationError>;
+
+/// Settings of the distribution.
+#[derive(Clone, Debug)]
+pub struct DistributionSettings {
+    /// How long an offer waits for the agent (and a distribution to one user for them).
+    pub offer_timeout: SignedDuration,
+    /// A customer's first handled conversation makes its agent the customer's owner.
+    pub owner_on_first_handled: bool,
+}
+
+impl Default for DistributionSettings {
+    fn default() -> Self {
+        DistributionSettings {
+            offer_timeout: SignedDuration::from_secs(30),
+            owner_on_first_handled: true,
+        }
+    }
+}
+
+/// Something for one agent's live feed.
+#[derive(Clone, Debug)]
+pub struct AgentEvent {
+    pub user: Uuid,
+    pub event: Value,
+}
+
+/// What performing a distribution request gave.
+#[derive(Debug)]
+pub enum Performed {
+    /// Queued (or offered): the routing waits; the events say what happened.
+    Waiting(Vec<Event>),
+    /// Answered at once (a refusal, or accepted at once): the routing continues with it.
+    Answered(Value, Vec<Event>),
+}
+
+/// Fields of a user, as given when creating or changing one.
+#[derive(Clone, Debug, Default)]
+pub struct UserFields {
+    pub reference: Option<String>,
+    pub name: Option<String>,
+    pub capacity: Option<u32>,
+    pub auto_accept: Option<bool>,
+}
+
+struct Inner {
+    acd: Acd,
+    /// The Maker generation the groups were last read at.
+    generation: u64,
+}
+
+/// The distribution service.
+pub struct Distribution {
+    inner: Mutex<Inner>,
+    agents: Arc<dyn AgentStore>,
+    maker: Arc<Maker>,
+    hub: broadcast::Sender<AgentEvent>,
+    changed: Notify,
+    settings: DistributionSettings,
+}
+
+/// The result a routing gets for an outcome.
+pub fn outcome_result(outcome: &Outcome, direct: bool) -> Value {
+    let (key, reason) = match outcome {
+        Outcome::Processed => ("processed", None),
+        Outcome::Unprocessed => ("unprocessed", None),
+        Outcome::Accepted => ("ok", None),
+        Outcome::NoResponse => ("no_response", None),
+        Outcome::Error(r) => ("error", Some(r.clone())),
+        Outcome::DissuasionMaxWait => ("dissuasion_max_wait", None),
+        Outcome::DissuasionByUser => ("dissuasion_by_user", None),
+    };
+    // a distribution to a user that ends without acceptance is an error for its routing
+    let key = match (direct, key) {
+        (true, "unprocessed") => "error",
+        (_, k) => k,
+    };
+    match reason {
+        Some(r) => json!({"outcome": key, "reason": r}),
+        None => json!({"outcome": key}),
+    }
+}
+
+fn refusal_result(r: &Refusal) -> Value {
+    match r {
+        Refusal::NotFound => json!({"outcome": "reference_not_found"}),
+        Refusal::OverflowNoUser => {
+            json!({"outcome": "overflow_no_user", "reason": "no member of the queue is online"})
+        }
+        Refusal::OverflowMaxEstimatedWait => {
+            json!({"outcome": "overflow_max_estimated_wait", "reason": "the estimated waiting time is above the queue's limit"})
+        }
+        Refusal::OverflowMaxWaiting => {
+            json!({"outcome": "overflow_max_waiting", "reason": "the queue holds its maximum of waiting interactions"})
+        }
+        Refusal::Unavailable(why) => json!({"outcome": "error", "reason": why}),
+        Refusal::Conflict(why) => json!({"outcome": "error", "reason": why}),
+    }
+}
+
+fn refused(r: Refusal) -> ConversationError {
+    match r {
+        Refusal::NotFound => ConversationError::NotFound("no such group or user".into()),
+        Refusal::Conflict(why) => ConversationError::Conflict("not_possible", why),
+        Refusal::Unavailable(why) => ConversationError::Conflict("user_unavailable", why),
+        other => ConversationError::Conflict(
+            "overflow",
+            refusal_result(&other)["reason"]
+                .as_str()
+                .unwrap_or("overflow")
+                .to_owned(),
+        ),
+    }
+}
+
+/// SHA-256 of a token, hex.
+pub fn token_hash(token: &str) -> String {
+    sha2::Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn new_token() -> String {
+    format!("sy_{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
+}
+
+fn spec_of(u: &UserRow) -> UserSpec {
+    UserSpec {
+        id: u.id,
+        presence: Presence::parse(&u.presence).unwrap_or(Presence::Offline),
+        capacity: u.capacity,
+        auto_accept: u.auto_accept,
+        last_message_at: u.last_message_at,
+    }
+}
+
+/// A group as the distribution sees it, from its business object.
+pub fn group_spec(o: &BusinessObject) -> Option<GroupSpec> {
+    let q: QueueData = serde_json::from_value(o.data.clone()).ok()?;
+    let secs = |s: Option<u32>| s.map(|s| SignedDuration::from_secs(i64::from(s)));
+    Some(GroupSpec {
+        id: o.id,
+        members: q.members,
+        algorithm: Algorithm::parse(&q.algorithm).unwrap_or_default(),
+        limits: GroupLimits {
+            max_waiting: q.max_waiting,
+            max_estimated_wait: secs(q.max_estimated_wait_seconds),
+            max_wait: secs(q.max_wait_seconds),
+            give_up_words: q.give_up_words,
+        },
+    })
+}
+
+impl Distribution {
+    /// Rebuilds the distribution from storage.
+    pub async fn load(
+        agents: Arc<dyn AgentStore>,
+        maker: Arc<Maker>,
+        settings: DistributionSettings,
+    ) -> Result<Arc<Self>> {
+        let now = maker.clock().now();
+        let acd_settings = AcdSettings {
+            offer_timeout: settings.offer_timeout,
+            ..AcdSettings::default()
+        };
+        let snapshot = agents.acd_snapshot().await?;
+        let mut acd = Acd::new(acd_settings, snapshot.rng.unwrap_or(0x5157_1c4d_0000_0001));
+        for u in agents.all_users().await? {
+            acd.upsert_user(spec_of(&u), now);
+        }
+        let d = Arc::new(Distribution {
+            inner: Mutex::new(Inner {
+                acd,
+                generation: u64::MAX,
+            }),
+            agents,
+            maker,
+            hub: broadcast::Sender::new(4_096),
+            changed: Notify::new(),
+            settings,
+        });
+        {
+            let mut inner = d.inner.lock().await;
+            d.sync_groups(&mut inner).await?;
+            for (group, rotation, handling) in snapshot.groups {
+                let handling: Vec<SignedDuration> =
+                    serde_json::from_value(handling).unwrap_or_default();
+                inner
+                    .acd
+                    .restore_group_state(group, rotation as usize, handling);
+            }
+            let mut entries: Vec<Entry> = snapshot
+                .entries
+                .into_iter()
+                .filter_map(|e| serde_json::from_value(e).ok())
+                .collect();
+            entries.sort_by_key(|e| e.seq);
+            for e in entries {
+                inner.acd.restore_entry(e);
+            }
+            // rows restored are rows already stored
+            inner.acd.take_dirty();
+        }
+        Ok(d)
+    }
+
+    pub fn settings(&self) -> &DistributionSettings {
+        &self.settings
+    }
+
+    /// The agents' live feed.
+    pub fn subscribe(&self) -> broadcast::Receiver<AgentEvent> {
+        self.hub.subscribe()
+    }
+
+    /// Resolves when the next timer may have changed.
+    pub async fn changed(&self) {
+        self.changed.notified().await
+    }
+
+    pub async fn next_wake(&self) -> Option<Timestamp> {
+        self.inner.lock().await.acd.next_wake()
+    }
+
+    fn now(&self) -> Timestamp {
+        self.maker.clock().now()
+    }
+
+    /// Reads the groups again when business objects changed.
+    async fn sync_groups(&self, inner: &mut Inner) -> Result<()> {
+        let generation = self.maker.generation();
+        if inner.generation == generation {
+            return Ok(());
+        }
+        let now = self.now();
+        let groups: Vec<GroupSpec> = self
+            .maker
+            .store()
+            .all_objects()
+            .await?
+            .iter()
+            .filter(|o| o.kind == ObjectKind::Queue)
+            .filter_map(group_spec)
+            .collect();
+        let known: std::collections::HashSet<Uuid> = groups.iter().map(|g| g.id).collect();
+        let gone: Vec<Uuid> = inner
+            .acd
+            .group_ids()
+            .into_iter()
+            .filter(|g| !known.contains(g))
+            .collect();
+        for g in gone {
+            inner.acd.remove_group(g, now);
+        }
+        for g in groups {
+            inner.acd.upsert_group(g, now);
+        }
+        inner.generation = generation;
+        Ok(())
+    }
+
+    /// Writes what the last operations changed.
+    async fn persist(&self, inner: &mut Inner) -> Result<()> {
+        let dirty = inner.acd.take_dirty();
+        let mut write = AcdWrite {
+            rng: Some(inner.acd.rng_state()),
+            ..AcdWrite::default()
+        };
+        for id in dirty.entries {
+            write.entries.push((
+                id,
+                inner.acd.entry(id).map(|e| {
+                    let user = match e.status {
+                        EntryStatus::Offered { user, .. } | EntryStatus::Assigned { user, .. } => {
+                            Some(user)
+                        }
+                        EntryStatus::Waiting => None,
+                    };
+                    (user, serde_json::to_value(e).unwrap_or(Value::Null))
+                }),
+            ));
+        }
+        for g in dirty.groups {
+            if let Some(rotation) = inner.acd.rotation(g) {
+                write.groups.push((
+                    g,
+                    rotation as u64,
+                    serde_json::to_value(inner.acd.handling_times(g)).unwrap_or(Value::Null),
+                ));
+            }
+        }
+        self.agents.write_acd(&write).await?;
+        self.changed.notify_one();
+        Ok(())
+    }
+
+    /// Runs an operation on the distribution and persists what it changed.
+    pub async fn op<T>(
+        &self,
+        f: impl FnOnce(&mut Acd, Timestamp) -> std::result::Result<T, Refusal>,
+    ) -> Result<T> {
+        let mut inner = self.inner.lock().await;
+        self.sync_groups(&mut inner).await?;
+        let now = self.now();
+        let out = f(&mut inner.acd, now);
+        self.persist(&mut inner).await?;
+        out.map_err(refused)
+    }
+
+    /// Reads the distribution.
+    pub async fn read<T>(&self, f: impl FnOnce(&Acd) -> T) -> T {
+        f(&self.inner.lock().await.acd)
+    }
+
+    /// Who holds or is offered an interaction, and whether they accepted it.
+    pub async fn holder(&self, interaction: Uuid) -> Option<(Uuid, bool)> {
+        self.read(|a| match a.entry(interaction).map(|e| e.status) {
+            Some(EntryStatus::Offered { user, .. }) => Some((user, false)),
+            Some(EntryStatus::Assigned { user, .. }) => Some((user, true)),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Performs a routing's distribution request for `interaction`. `owner` is the customer's
+    /// owner (the preferred agent).
+    pub async fn perform(
+        &self,
+        interaction: Uuid,
+        request: &Value,
+        owner: Option<Uuid>,
+    ) -> Result<Performed> {
+        let target = match self.target(request, owner).await? {
+            Ok(t) => t,
+            Err(answer) => return Ok(Performed::Answered(answer, Vec::new())),
+        };
+        let direct = matches!(target, Target::User { .. });
+        let mut inner = self.inner.lock().await;
+        self.sync_groups(&mut inner).await?;
+        let now = self.now();
+        // performed again after a restart: it is already distributed
+        if inner.acd.entry(interaction).is_some() {
+            return Ok(Performed::Waiting(Vec::new()));
+        }
+        let result = inner.acd.enqueue(interaction, target, now);
+        self.persist(&mut inner).await?;
+        Ok(match result {
+            Err(r) => Performed::Answered(refusal_result(&r), Vec::new()),
+            Ok(events) => {
+                let answer = events.iter().find_map(|e| match e {
+                    Event::Resolved {
+                        interaction: i,
+                        outcome,
+                    } if *i == interaction => Some(outcome_result(outcome, direct)),
+                    _ => None,
+                });
+                match answer {
+                    Some(a) => Performed::Answered(a, events),
+                    None => Performed::Waiting(events),
+                }
+            }
+        })
+    }
+
+    /// Where a request sends the interaction; `Err(answer)` when the reference is unknown.
+    async fn target(
+        &self,
+        request: &Value,
+        owner: Option<Uuid>,
+    ) -> Result<std::result::Result<Target, Value>> {
+        let not_found = || Err(json!({"outcome": "reference_not_found"}));
+        let kind = request["distribute"].as_str().unwrap_or_default();
+        let selector = &request["target"];
+        let by = selector["by"].as_str().unwrap_or_default();
+        let priority = request["priority"].as_bool().unwrap_or(false);
+        let object = |kind: ObjectKind| async move {
+            let store = self.maker.store();
+            Ok::<_, ConversationError>(match by {
+                "entity" => match selector["id"]
+                    .as_str()
+                    .and_then(|i| Uuid::parse_str(i).ok())
+                {
+                    Some(id) => store.object(kind, id).await?,
+                    None => None,
+                },
+                "reference" => match selector["reference"].as_str() {
+                    Some(r) => store.object_by_reference(kind, r).await?,
+                    None => None,
+                },
+                _ => None,
+            })
+        };
+        Ok(match kind {
+            "queue" => match object(ObjectKind::Queue).await? {
+                Some(o) => Ok(Target::Queues {
+                    groups: vec![o.id],
+                    priority,
+                }),
+                None => not_found(),
+            },
+            "queue_group" => match object(ObjectKind::QueueGroup).await? {
+                Some(o) => match serde_json::from_value::<QueueGroupData>(o.data) {
+                    Ok(g) => Ok(Target::Queues {
+                        groups: g.queues,
+                        priority,
+                    }),
+                    Err(_) => not_found(),
+                },
+                None => not_found(),
+            },
+            "user" => {
+                let user = match by {
+                    "entity" => selector["id"]
+                        .as_str()
+                        .and_then(|i| Uuid::parse_str(i).ok()),
+                    "reference" => match selector["reference"].as_str() {
+                        Some(r) => self.agents.user_by_reference(r).await?.map(|u| u.id),
+                        None => None,
+                    },
+                    "preferred_agent" => owner,
+                    _ => None,
+                };
+                match user {
+                    Some(user) => Ok(Target::User { user, keep: false }),
+                    None => not_found(),
+                }
+            }
+            _ => Err(json!({"outcome": "error", "reason": format!("unknown request {request}")})),
+        })
+    }
+
+    /// Sends events to the agents they concern.
+    pub fn publish(&self, user: Uuid, event: Value) {
+        let _ = self.hub.send(AgentEvent { user, event });
+    }
+
+    // ---- users ----
+
+    pub async fn users(&self, page: &PageRequest) -> Result<Page<UserRow>> {
+        Ok(self.agents.users(page).await?)
+    }
+
+    pub async fn user(&self, id: Uuid) -> Result<UserRow> {
+        self.agents
+            .user(id)
+            .await?
+            .ok_or_else(|| ConversationError::NotFound(format!("user {id}")))
+    }
+
+    /// The user a token belongs to.
+    pub async fn authenticate(&self, token: &str) -> Result<Option<UserRow>> {
+        if token.is_empty() || token.len() > 200 {
+            return Ok(None);
+        }
+        Ok(self.agents.user_by_token(&token_hash(token)).await?)
+    }
+
+    fn apply(u: &mut UserRow, f: UserFields) -> Result<()> {
+        let field = |e: FieldError| ConversationError::Maker(MakerError::Field(e));
+        if let Some(r) = f.reference {
+            u.reference = model::check_reference(&r).map_err(field)?;
+        }
+        if let Some(n) = f.name {
+            u.name = model::check_name("name", &n).map_err(field)?;
+        }
+        if let Some(c) = f.capacity {
+            if c == 0 || c > acd::limits::CAPACITY {
+                return Err(field(FieldError {
+                    field: "capacity",
+                    message: format!("must be 1 to {}", acd::limits::CAPACITY),
+                }));
+            }
+            u.capacity = c;
+        }
+        if let Some(a) = f.auto_accept {
+            u.auto_accept = a;
+        }
+        Ok(())
+    }
+
+    fn taken(e: StoreError, reference: &str) -> ConversationError {
+        match e {
+            StoreError::Unique(_) => ConversationError::Invalid(
+                "reference_taken",
+                format!("the reference '{reference}' is already used by another user"),
+            ),
+            other => other.into(),
+        }
+    }
+
+    /// Creates a user (offline); returns them with their API token, shown this once.
+    pub async fn create_user(&self, f: UserFields) -> Result<(UserRow, String)> {
+        let (Some(_), Some(_)) = (&f.reference, &f.name) else {
+            return Err(ConversationError::Maker(MakerError::Field(FieldError {
+                field: "reference",
+                message: "reference and name are required".into(),
+            })));
+        };
+        let now = self.now();
+        let token = new_token();
+        let mut u = UserRow {
+            id: Uuid::now_v7(),
+            reference: String::new(),
+            name: String::new(),
+            token_hash: token_hash(&token),
+            presence: Presence::Offline.as_str().into(),
+            capacity: 3,
+            auto_accept: false,
+            last_message_at: None,
+            revision: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        Self::apply(&mut u, f)?;
+        let mut inner = self.inner.lock().await;
+        self.agents
+            .write_user(UserWrite::Insert(u.clone()))
+            .await
+            .map_err(|e| Self::taken(e, &u.reference))?;
+        inner.acd.upsert_user(spec_of(&u), now);
+        self.persist(&mut inner).await?;
+        Ok((u, token))
+    }
+
+    /// Changes a user; returns the events (a lower capacity or auto-accept may change offers).
+    pub async fn update_user(
+        &self,
+        id: Uuid,
+        f: UserFields,
+        if_match: Option<u64>,
+    ) -> Result<(UserRow, Vec<Event>)> {
+        let mut inner = self.inner.lock().await;
+        let current = self.user(id).await?;
+        if let Some(expected) = if_match
+            && expected != current.revision
+        {
+            return Err(ConversationError::Maker(MakerError::PreconditionFailed {
+                current: current.revision,
+            }));
+        }
+        let mut next = current.clone();
+        Self::apply(&mut next, f)?;
+        next.revision += 1;
+        next.updated_at = self.now();
+        // presence and last message are the distribution's
+        if let Some(spec) = inner.acd.user(id) {
+            next.presence = spec.presence.as_str().into();
+            next.last_message_at = spec.last_message_at;
+        }
+        self.agents
+            .write_user(UserWrite::Update {
+                user: next.clone(),
+                expected_revision: current.revision,
+            })
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict => ConversationError::Maker(MakerError::Busy),
+                other => Self::taken(other, &next.reference),
+            })?;
+        let events = inner.acd.upsert_user(spec_of(&next), self.now());
+        self.persist(&mut inner).await?;
+        Ok((next, events))
+    }
+
+    /// Deletes a user; their conversations and offers go back to their queues.
+    pub async fn delete_user(&self, id: Uuid) -> Result<Vec<Event>> {
+        let mut inner = self.inner.lock().await;
+        match self.agents.write_user(UserWrite::Delete { id }).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict) => {
+                return Err(ConversationError::NotFound(format!("user {id}")));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let events = inner.acd.remove_user(id, self.now());
+        self.persist(&mut inner).await?;
+        Ok(events)
+    }
+
+    /// A new API token for a user (the old one stops working).
+    pub async fn rotate_token(&self, id: Uuid) -> Result<(UserRow, String)> {
+        let _inner = self.inner.lock().await;
+        let current = self.user(id).await?;
+        let token = new_token();
+        let mut next = current.clone();
+        next.token_hash = token_hash(&token);
+        next.revision += 1;
+        next.updated_at = self.now();
+        self.agents
+            .write_user(UserWrite::Update {
+                user: next.clone(),
+                expected_revision: current.revision,
+            })
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict => ConversationError::Maker(MakerError::Busy),
+                other => other.into(),
+            })?;
+        Ok((next, token))
+    }
+
+    /// Sets a user's presence (stored with the user) and returns the events.
+    pub async fn set_presence(&self, id: Uuid, presence: Presence) -> Result<Vec<Event>> {
+        let mut inner = self.inner.lock().await;
+        self.sync_groups(&mut inner).await?;
+        let Some(spec) = inner.acd.user(id).cloned() else {
+            return Err(ConversationError::NotFound(format!("user {id}")));
+        };
+        self.agents
+            .set_user_state(id, presence.as_str(), spec.last_message_at)
+            .await?;
+        let events = inner.acd.set_presence(id, presence, self.now());
+        self.persist(&mut inner).await?;
+        Ok(events)
+    }
+
+    /// Notes that a user wrote to a customer (for *most waiting*).
+    pub async fn message_sent(&self, id: Uuid) -> Result<()> {
+        let mut inner = self.inner.lock().await;
+        let now = self.now();
+        inner.acd.message_sent(id, now);
+        if let Some(spec) = inner.acd.user(id) {
+            self.agents
+                .set_user_state(id, spec.presence.as_str(), Some(now))
+                .await?;
+        }
+        Ok(())
+    }
+}
