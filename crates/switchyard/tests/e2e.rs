@@ -627,3 +627,214 @@ async fn the_chat_page_in_chromium() {
     }
     server.stop();
 }
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The next text frame of a WebSocket whose `type` is `kind` (others are skipped).
+async fn next_of(ws: &mut Socket, kind: &str) -> Value {
+    use futures_util::StreamExt;
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .unwrap_or_else(|_| panic!("no '{kind}' frame in time"))
+            .unwrap()
+            .unwrap();
+        if let tokio_tungstenite::tungstenite::Message::Text(t) = frame {
+            let v: Value = serde_json::from_str(&t).unwrap();
+            if v["type"] == kind {
+                return v;
+            }
+        }
+    }
+}
+
+async fn ws(base: &str, path: &str) -> Socket {
+    let url = format!("{}/api/v1/{path}", base.replacen("http://", "ws://", 1));
+    tokio_tungstenite::connect_async(&url).await.unwrap().0
+}
+
+async fn say(socket: &mut Socket, id: &str, text: &str) {
+    use futures_util::SinkExt;
+    socket
+        .send(tokio_tungstenite::tungstenite::Message::Text(
+            json!({"type": "message", "id": id, "text": text})
+                .to_string()
+                .into(),
+        ))
+        .await
+        .unwrap();
+    let ack = next_of(socket, "ack").await;
+    assert_eq!(ack["id"], id, "{ack}");
+}
+
+/// A reply to the web chat visitor with this text (other frames are skipped).
+async fn reply(socket: &mut Socket, text: &str) {
+    loop {
+        let m = next_of(socket, "message").await;
+        if m["message"]["text"] == text {
+            return;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_web_chat_customer_reaches_an_agent_across_a_kill_9() {
+    runtime::install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Running::start(&data);
+    let api = Api {
+        http: reqwest::Client::new(),
+        base: server.base.clone(),
+    };
+    let ann = api
+        .post(
+            "users",
+            json!({"reference": "ann", "name": "Ann", "capacity": 2}),
+        )
+        .await;
+    let token = ann["token"].as_str().unwrap().to_owned();
+    api.post("groups", json!({"reference": "SALES", "name": "Sales", "data": {"members": [ann["id"]], "algorithm": "least_chats"}})).await;
+    let n = |k: u128| format!("00000000-0000-4000-8000-{k:012}");
+    let doc = json!({
+        "format": "switchyard.routing", "format_version": 1,
+        "routing": {"reference": "DESK", "name": "Desk", "kind": "interaction_start", "channel_family": "messaging"},
+        "versions": [{"number": 1, "name": "v1", "status": "production", "tree": {
+            "actions": [
+                {"id": n(1), "type": "start", "params": {}},
+                {"id": n(2), "type": "simple_message", "params": {"message": "Let me find someone for you."}},
+                {"id": n(3), "type": "distribute_to_queue", "params": {"target": {"to": "queue", "queue": {"by": "reference", "reference": "SALES"}}}},
+                {"id": n(4), "type": "simple_message", "params": {"message": "Thanks for chatting with us."}},
+                {"id": n(5), "type": "simple_message", "params": {"message": "Nobody is available right now."}}
+            ],
+            "links": [
+                {"id": n(11), "from": n(1), "branch": "ok", "to": n(2)},
+                {"id": n(12), "from": n(2), "branch": "ok", "to": n(3)},
+                {"id": n(13), "from": n(3), "branch": "processed", "to": n(4)},
+                {"id": n(14), "from": n(3), "branch": "overflow_no_user", "to": n(5)}
+            ]
+        }}]
+    });
+    api.post("routings/import", doc).await;
+    let rid = api.get("routings?limit=10").await["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    api.post("entry-points", json!({"reference": "site", "name": "Our site", "channel": "web_chat", "start_routing_id": rid})).await;
+    let agent = |method: reqwest::Method, path: String, body: Option<Value>| {
+        let (http, base, token) = (api.http.clone(), server.base.clone(), token.clone());
+        async move {
+            let mut req = http
+                .request(method, format!("{base}/api/v1/{path}"))
+                .bearer_auth(token);
+            if let Some(b) = body {
+                req = req.json(&b);
+            }
+            let resp = req.send().await.unwrap();
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+
+    // the agent comes online and listens; a visitor writes: the offer reaches the agent
+    let mut feed = ws(&server.base, &format!("agent/ws?token={token}")).await;
+    next_of(&mut feed, "conversations").await;
+    let (s, _) = agent(
+        reqwest::Method::PUT,
+        "agent/presence".into(),
+        Some(json!({"presence": "online"})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let mut visitor = ws(&server.base, "channels/web-chat/site/ws?visitor=v1").await;
+    say(&mut visitor, "m1", "hello").await;
+    reply(&mut visitor, "Let me find someone for you.").await;
+    let offer = next_of(&mut feed, "offer").await;
+    let iid = offer["interaction_id"].as_str().unwrap().to_owned();
+
+    // kill -9 with the offer open: after the restart it is still there
+    drop(feed);
+    drop(visitor);
+    server.kill();
+    let server = Running::start(&data);
+    let api = Api {
+        http: reqwest::Client::new(),
+        base: server.base.clone(),
+    };
+    let agent = |method: reqwest::Method, path: String, body: Option<Value>| {
+        let (http, base, token) = (api.http.clone(), server.base.clone(), token.clone());
+        async move {
+            let mut req = http
+                .request(method, format!("{base}/api/v1/{path}"))
+                .bearer_auth(token);
+            if let Some(b) = body {
+                req = req.json(&b);
+            }
+            let resp = req.send().await.unwrap();
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let mut feed = ws(&server.base, &format!("agent/ws?token={token}")).await;
+    let current = next_of(&mut feed, "conversations").await;
+    assert_eq!(
+        current["items"][0]["interaction_id"].as_str(),
+        Some(iid.as_str()),
+        "{current}"
+    );
+    assert_eq!(current["items"][0]["state"], "offered");
+    let (s, _) = agent(
+        reqwest::Method::POST,
+        format!("agent/conversations/{iid}/accept"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 204);
+
+    // they talk through the web chat; the agent closes; the routing continues on Processed
+    let mut visitor = ws(&server.base, "channels/web-chat/site/ws?visitor=v1").await;
+    say(&mut visitor, "m2", "I would like to buy a boat").await;
+    let m = next_of(&mut feed, "message").await;
+    assert_eq!(m["text"], "I would like to buy a boat");
+    let (s, _) = agent(
+        reqwest::Method::POST,
+        format!("agent/conversations/{iid}/messages"),
+        Some(json!({"text": "Hello, Ann here. Which boat?"})),
+    )
+    .await;
+    assert_eq!(s, 201);
+    reply(&mut visitor, "Hello, Ann here. Which boat?").await;
+    let (s, _) = agent(
+        reqwest::Method::POST,
+        format!("agent/conversations/{iid}/close"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 204);
+    reply(&mut visitor, "Thanks for chatting with us.").await;
+    assert_eq!(next_of(&mut feed, "closed").await["handled"], true);
+    let i = api.get(&format!("interactions/{iid}")).await;
+    assert_eq!(i["status"], "closed");
+    assert!(
+        i["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"]["type"] == "effect_result"
+                && e["event"]["result"]["outcome"] == "processed")
+    );
+
+    // the agent goes offline: the next visitor takes Overflow – No user
+    let (s, _) = agent(
+        reqwest::Method::PUT,
+        "agent/presence".into(),
+        Some(json!({"presence": "offline"})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let mut other = ws(&server.base, "channels/web-chat/site/ws?visitor=v2").await;
+    say(&mut other, "n1", "anyone?").await;
+    reply(&mut other, "Nobody is available right now.").await;
+    server.stop();
+}
