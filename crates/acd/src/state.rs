@@ -21,6 +21,9 @@ pub enum Target {
     /// rule *keep user*); without, the user must be online and it waits at most the offer
     /// timeout.
     User { user: UserId, keep: bool },
+    /// A queue, without overflow: it waits there even with nobody online (the customer
+    /// routing rules of an entry point).
+    Wait { group: GroupId },
 }
 
 /// Why a distribution is refused at once.
@@ -719,7 +722,19 @@ impl Acd {
         ev: &mut Vec<Event>,
     ) -> Result<(), Refusal> {
         let seq = self.seq;
+        let target = match target {
+            Target::Wait { group } => {
+                if !self.groups.contains_key(&group) {
+                    return Err(Refusal::NotFound);
+                }
+                self.seq += 1;
+                self.queue_in(interaction, group, false, seq, now, resolved, ev);
+                return Ok(());
+            }
+            other => other,
+        };
         match target {
+            Target::Wait { .. } => Ok(()),
             Target::Queues { groups, priority } => {
                 let mut first_refusal = None;
                 let mut chosen = None;
@@ -739,30 +754,8 @@ impl Acd {
                     return Err(first_refusal.unwrap_or(Refusal::NotFound));
                 };
                 self.seq += 1;
-                let e = Entry {
-                    interaction,
-                    place: Place::Group(group),
-                    priority,
-                    seq,
-                    arrived_at: now,
-                    status: EntryStatus::Waiting,
-                    declined: Vec::new(),
-                    keep: false,
-                    deadline: None,
-                    resolve_on_accept: false,
-                    resolved,
-                };
-                if let Some(g) = self.groups.get_mut(&group) {
-                    g.queue.insert(key(&e), interaction);
-                }
-                self.entries.insert(interaction, e);
-                self.touch(interaction);
-                ev.push(Event::Queued {
-                    interaction,
-                    group: Some(group),
-                    user: None,
-                });
-                self.dispatch_group(group, now, ev);
+                self.queue_in(interaction, group, priority, seq, now, resolved, ev);
+                Ok(())
             }
             Target::User { user, keep } => {
                 let Some(u) = self.users.get_mut(&user) else {
@@ -803,9 +796,47 @@ impl Acd {
                     user: Some(user),
                 });
                 self.dispatch_user(user, now, ev);
+                Ok(())
             }
         }
-        Ok(())
+    }
+
+    /// Puts an interaction in a group's queue and dispatches the group.
+    #[allow(clippy::too_many_arguments)]
+    fn queue_in(
+        &mut self,
+        interaction: InteractionId,
+        group: GroupId,
+        priority: bool,
+        seq: u64,
+        now: Timestamp,
+        resolved: bool,
+        ev: &mut Vec<Event>,
+    ) {
+        let e = Entry {
+            interaction,
+            place: Place::Group(group),
+            priority,
+            seq,
+            arrived_at: now,
+            status: EntryStatus::Waiting,
+            declined: Vec::new(),
+            keep: false,
+            deadline: None,
+            resolve_on_accept: false,
+            resolved,
+        };
+        if let Some(g) = self.groups.get_mut(&group) {
+            g.queue.insert(key(&e), interaction);
+        }
+        self.entries.insert(interaction, e);
+        self.touch(interaction);
+        ev.push(Event::Queued {
+            interaction,
+            group: Some(group),
+            user: None,
+        });
+        self.dispatch_group(group, now, ev);
     }
 
     /// The user accepts an offer.
@@ -959,6 +990,11 @@ impl Acd {
                 }
                 Some(_) => {}
             },
+            Target::Wait { group } => {
+                if !self.groups.contains_key(group) {
+                    return Err(Refusal::NotFound);
+                }
+            }
         }
         let Some(old) = self.entries.remove(&interaction) else {
             return Err(Refusal::NotFound);

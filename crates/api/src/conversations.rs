@@ -82,6 +82,9 @@ pub struct EntryPointDto {
     pub test_version_id: Option<Uuid>,
     pub phone_region: String,
     pub callback_url: Option<String>,
+    /// Customer routing rules (seed 004), when the entry point uses them.
+    #[schema(value_type = Option<Object>)]
+    pub customer_routing: Option<flow::entry_point::CustomerRoutingRules>,
     pub revision: u64,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
@@ -101,6 +104,7 @@ impl From<&EntryPoint> for EntryPointDto {
             test_version_id: e.test_version_id,
             phone_region: e.phone_region.clone(),
             callback_url: e.callback_url.clone(),
+            customer_routing: e.customer_routing.clone(),
             revision: e.revision,
             created_at: e.created_at,
             updated_at: e.updated_at,
@@ -136,6 +140,12 @@ pub struct EntryPointBody {
     #[serde(default, deserialize_with = "some")]
     #[schema(value_type = Option<String>)]
     pub callback_url: Option<Option<String>>,
+    /// Customer routing rules (seed 004) used instead of a smart routing: `{new_online:
+    /// {group_id, message}, new_offline: {group_id, message}, owner_offline: {rule: "keep_user"}
+    /// | {rule: "group", group_id, message}}`; `null` removes them.
+    #[serde(default, deserialize_with = "some")]
+    #[schema(value_type = Option<Object>)]
+    pub customer_routing: Option<Option<flow::entry_point::CustomerRoutingRules>>,
 }
 
 impl From<EntryPointBody> for EntryPointFields {
@@ -149,6 +159,7 @@ impl From<EntryPointBody> for EntryPointFields {
             test_version_id: b.test_version_id,
             phone_region: b.phone_region,
             callback_url: b.callback_url,
+            customer_routing: b.customer_routing,
         }
     }
 }

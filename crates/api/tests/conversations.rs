@@ -1455,10 +1455,20 @@ impl AgentClient {
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
+        Self::call_with(env, &self.token, method, path, body).await
+    }
+
+    async fn call_with(
+        env: &Env,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut req = env
             .http
             .request(method, format!("{}/{path}", env.base))
-            .bearer_auth(&self.token);
+            .bearer_auth(token);
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -1707,4 +1717,136 @@ async fn agents_take_distributed_conversations() {
         (me["presence"].as_str(), me["open_conversations"].as_u64()),
         (Some("online"), Some(0))
     );
+}
+
+#[tokio::test]
+async fn customer_routing_rules_of_an_entry_point() {
+    let env = Env::start().await;
+    let ann = AgentClient::new(&env, "ann", 2).await;
+    let mut bob = AgentClient::new(&env, "bob", 2).await;
+    let day = env.post("groups", json!({"reference": "DAY", "name": "Day", "data": {"members": [ann.id, bob.id], "algorithm": "in_order"}})).await;
+    let night = env
+        .post(
+            "groups",
+            json!({"reference": "NIGHT", "name": "Night", "data": {"members": [bob.id]}}),
+        )
+        .await;
+    let rules = json!({
+        "new_online": {"group_id": day["id"], "message": "Welcome to the shop!"},
+        "new_offline": {"group_id": night["id"], "message": "We are closed; we answer tomorrow."},
+        "owner_offline": {"rule": "keep_user"}
+    });
+    let ep = env.post("entry-points", json!({"reference": "shop", "name": "Shop", "channel": "http", "callback_url": env.callback_url, "customer_routing": rules})).await;
+    assert_eq!(ep["customer_routing"]["owner_offline"]["rule"], "keep_user");
+    let (s, p) = env.call(reqwest::Method::POST, "entry-points", Some(json!({"reference": "bad", "name": "Bad", "channel": "http", "customer_routing": {"new_online": {"group_id": ann.id}, "new_offline": {"group_id": night["id"]}, "owner_offline": {"rule": "keep_user"}}}))).await;
+    assert_eq!(
+        (s, p["code"].as_str()),
+        (422, Some("invalid_field")),
+        "a user is not a group: {p}"
+    );
+
+    let serve = |agent: &AgentClient, iid: String| {
+        let env = &env;
+        let token = agent.token.clone();
+        async move {
+            for step in ["accept", "close"] {
+                let (s, body) = AgentClient::call_with(
+                    env,
+                    &token,
+                    reqwest::Method::POST,
+                    &format!("agent/conversations/{iid}/{step}"),
+                    None,
+                )
+                .await;
+                assert_eq!(s, 204, "{step}: {body}");
+            }
+        }
+    };
+
+    // a new customer while everyone is offline: the night group, out-of-office message at once
+    let r = env.say("shop", "c1-1", "carl", "hello?").await;
+    let carl = r["interaction_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        env.wait_delivered("carl", 1).await,
+        ["We are closed; we answer tomorrow."]
+    );
+    bob.presence(&env, "online").await;
+    assert_eq!(
+        bob.next("offer").await["interaction_id"].as_str(),
+        Some(carl.as_str())
+    );
+    serve(&bob, carl.clone()).await;
+    let i = env.get(&format!("interactions/{carl}")).await;
+    assert_eq!(i["status"], "closed");
+    assert_eq!(
+        env.delivered("carl").len(),
+        1,
+        "no welcome after the out-of-office message"
+    );
+    // handled by bob: carl's owner is bob
+    let c = env.get("customers?address=carl").await;
+    assert_eq!(c["items"][0]["owner_id"].as_str(), Some(bob.id.as_str()));
+
+    // a new customer while someone is online: the day group, welcome once accepted
+    let r = env.say("shop", "d1-1", "dora", "hi").await;
+    let dora = r["interaction_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        bob.next("offer").await["interaction_id"].as_str(),
+        Some(dora.as_str()),
+        "ann is offline"
+    );
+    assert!(
+        env.delivered("dora").is_empty(),
+        "the welcome waits for an agent"
+    );
+    let (s, _) = bob
+        .call(
+            &env,
+            reqwest::Method::POST,
+            &format!("agent/conversations/{dora}/accept"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    assert_eq!(
+        env.wait_delivered("dora", 1).await,
+        ["Welcome to the shop!"]
+    );
+    env.say("shop", "d1-2", "dora", "a question").await;
+    assert_eq!(bob.next("message").await["text"], "a question");
+    let (s, _) = bob
+        .call(
+            &env,
+            reqwest::Method::POST,
+            &format!("agent/conversations/{dora}/close"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+
+    // a returning customer goes to their owner, even with someone else online
+    ann.presence(&env, "online").await;
+    let r = env.say("shop", "c1-2", "carl", "me again").await;
+    let again = r["interaction_id"].as_str().unwrap().to_owned();
+    assert_ne!(again, carl);
+    assert_eq!(
+        bob.next("offer").await["interaction_id"].as_str(),
+        Some(again.as_str())
+    );
+    serve(&bob, again).await;
+
+    // owner offline with keep user: it waits for the owner, not for ann
+    bob.presence(&env, "offline").await;
+    let r = env.say("shop", "c1-3", "carl", "still there?").await;
+    let waiting = r["interaction_id"].as_str().unwrap().to_owned();
+    let (_, mine) = ann
+        .call(&env, reqwest::Method::GET, "agent/conversations", None)
+        .await;
+    assert_eq!(mine, json!([]), "not offered to ann");
+    bob.presence(&env, "online").await;
+    assert_eq!(
+        bob.next("offer").await["interaction_id"].as_str(),
+        Some(waiting.as_str())
+    );
+    serve(&bob, waiting).await;
 }

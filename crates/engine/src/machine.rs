@@ -575,6 +575,45 @@ fn step(
     })
 }
 
+/// An interaction no routing runs (an entry point's customer routing rules distributed it): it
+/// waits for its distribution; customer messages are for the agent; the distribution's outcome
+/// ends it, unless an agent holds it (then the agent closes it).
+fn unrouted(
+    state: &mut State,
+    turn: &mut Turn,
+    input: Input<'_>,
+    now: Timestamp,
+    world: &dyn World,
+) {
+    match input {
+        Input::Message(m) => {
+            turn.events.push(Event::MessageIn {
+                text: m.text.clone(),
+                choice: m.choice,
+                attachments: m.attachments.len(),
+            });
+            state.system.insert("last_message".into(), serde_json::json!({"text": m.text, "choice": m.choice, "at": format_when(&now.to_zoned(world.time_zone().clone()))}));
+        }
+        Input::Result(result) => {
+            let action = state.cursor.take().map(|c| c.action).unwrap_or_default();
+            turn.events.push(Event::EffectResult {
+                action,
+                result: result.clone(),
+            });
+            if world.with_agent() {
+                state.status = Status::Waiting;
+                turn.events.push(Event::RoutingEnded);
+            } else {
+                close(state, turn, CloseReason::EndOfRouting);
+            }
+        }
+        Input::Close(reason) => close(state, turn, reason.clone()),
+        Input::Start | Input::Timer => turn.events.push(Event::Ignored {
+            reason: "no routing runs this interaction".into(),
+        }),
+    }
+}
+
 /// Handles one input. A closed interaction ignores everything.
 pub fn handle(
     state: &mut State,
@@ -595,6 +634,10 @@ pub fn handle(
         Value::String(format_when(&now.to_zoned(world.time_zone().clone()))),
     );
     let env = Env { world, limits, now };
+    if state.version_id.is_nil() {
+        unrouted(state, &mut turn, input, now, world);
+        return turn;
+    }
     let Some(mut program) = world.program(state.version_id) else {
         let version = state.version_id;
         fail(

@@ -59,9 +59,88 @@ pub struct EntryPoint {
     pub phone_region: String,
     /// Where replies of the HTTP channel are posted.
     pub callback_url: Option<String>,
+    /// Customer routing rules (seed 004): when set, new conversations go to agents by these
+    /// rules instead of a smart routing.
+    #[serde(default)]
+    pub customer_routing: Option<CustomerRoutingRules>,
     pub revision: u64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// A group and the message the customer gets once it is assigned.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleGroup {
+    pub group_id: Uuid,
+    /// Empty: no message.
+    #[serde(default)]
+    pub message: String,
+}
+
+/// What happens when a returning customer's owner is not online.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case", deny_unknown_fields)]
+pub enum OwnerOfflineRule {
+    /// Wait for the owner, even offline.
+    KeepUser,
+    /// A group (while anyone is online; else the owner after all).
+    Group {
+        group_id: Uuid,
+        #[serde(default)]
+        message: String,
+    },
+}
+
+/// The customer routing options of seed 004.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerRoutingRules {
+    /// A new customer while at least one user is online: this group, then its message once an
+    /// agent has the conversation.
+    pub new_online: RuleGroup,
+    /// A new customer while every user is offline: this group, its message (out of office) at
+    /// once.
+    pub new_offline: RuleGroup,
+    /// A returning customer whose owner is not online.
+    pub owner_offline: OwnerOfflineRule,
+}
+
+/// Longest message of a customer routing rule.
+pub const RULE_MESSAGE_MAX: usize = 2_000;
+
+impl CustomerRoutingRules {
+    /// The groups the rules name.
+    pub fn groups(&self) -> Vec<Uuid> {
+        let mut g = vec![self.new_online.group_id, self.new_offline.group_id];
+        if let OwnerOfflineRule::Group { group_id, .. } = &self.owner_offline {
+            g.push(*group_id);
+        }
+        g
+    }
+
+    /// Checks the messages' lengths.
+    pub fn check(&self) -> Result<(), FieldError> {
+        let messages = [
+            Some(&self.new_online.message),
+            Some(&self.new_offline.message),
+            match &self.owner_offline {
+                OwnerOfflineRule::Group { message, .. } => Some(message),
+                OwnerOfflineRule::KeepUser => None,
+            },
+        ];
+        if messages
+            .into_iter()
+            .flatten()
+            .any(|m| m.chars().count() > RULE_MESSAGE_MAX)
+        {
+            return Err(err(
+                "customer_routing",
+                format!("a rule's message has at most {RULE_MESSAGE_MAX} characters"),
+            ));
+        }
+        Ok(())
+    }
 }
 
 fn err(field: &'static str, message: impl Into<String>) -> FieldError {

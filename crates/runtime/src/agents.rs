@@ -5,8 +5,12 @@
 
 use std::time::Duration;
 
-use acd::{EntryStatus, Event as AcdEvent, Presence, Target};
-use engine::{CloseReason, Event};
+use acd::{
+    CustomerRouting, EntryStatus, Event as AcdEvent, GroupRule, OwnerOffline, Presence, Routed,
+    Target, route_customer,
+};
+use engine::{CloseReason, Event, State, Turn};
+use flow::entry_point::{CustomerRoutingRules, OwnerOfflineRule};
 use flow::exec::{Inbound, Outbound};
 use serde_json::{Value, json};
 use store::{CustomerWrite, InteractionRow, TurnOutcome};
@@ -81,6 +85,8 @@ pub(crate) struct Noted<'a> {
     pub result: Option<&'a Value>,
     /// Its agent closed it: if the routing is over, the interaction closes.
     pub closed_by_agent: bool,
+    /// An agent accepted it: a pending welcome message of the customer routing rules goes out.
+    pub accepted: bool,
 }
 
 /// Where an agent sends a conversation.
@@ -136,6 +142,7 @@ impl Conversations {
                     .collect(),
                 result: result.as_ref(),
                 closed_by_agent: handled_by.is_some(),
+                accepted: mine.iter().any(|e| matches!(e, AcdEvent::Accepted { .. })),
             };
             match self.note(i, noted).await {
                 Ok(_) | Err(ConversationError::NotFound(_)) => {}
@@ -327,6 +334,7 @@ impl Conversations {
             }],
             result: None,
             closed_by_agent: false,
+            accepted: false,
         };
         let receipt = self
             .note_with(
@@ -407,6 +415,107 @@ pub async fn run_distribution_timers(
 }
 
 impl Conversations {
+    /// Opens an interaction by an entry point's customer routing rules (seed 004): no routing
+    /// runs; the rules pick the owner or a group, and the interaction waits there (a group
+    /// without overflow: it waits even with nobody online). The rule's message goes out at once
+    /// when nobody is online (out of office), else once an agent accepts (welcome).
+    pub(crate) async fn distribute_by_rules(
+        &self,
+        id: Uuid,
+        rules: &CustomerRoutingRules,
+        owner: Option<Uuid>,
+        system: serde_json::Map<String, Value>,
+        first_event: Option<Event>,
+    ) -> Result<(State, Turn)> {
+        let d = self.dist()?.clone();
+        let group = |r: &flow::entry_point::RuleGroup| GroupRule {
+            group: r.group_id,
+            message: r.message.clone(),
+        };
+        let acd_rules = CustomerRouting {
+            new_online: group(&rules.new_online),
+            new_offline: group(&rules.new_offline),
+            owner_offline: match &rules.owner_offline {
+                OwnerOfflineRule::KeepUser => OwnerOffline::KeepUser,
+                OwnerOfflineRule::Group { group_id, message } => OwnerOffline::Group(GroupRule {
+                    group: *group_id,
+                    message: message.clone(),
+                }),
+            },
+        };
+        let (routed, anyone) = d
+            .read(|a| (route_customer(&acd_rules, owner, a), a.anyone_online()))
+            .await;
+        let (target, message, request) = match routed {
+            Routed::Owner { user } => (
+                Target::User { user, keep: true },
+                String::new(),
+                json!({"distribute": "rules", "owner": user}),
+            ),
+            Routed::Group { group, message } => (
+                Target::Wait { group },
+                message,
+                json!({"distribute": "rules", "group": group}),
+            ),
+        };
+        let welcome_now = !anyone && !message.is_empty();
+        let mut turn = Turn::default();
+        turn.events.extend(first_event);
+        turn.events.push(Event::EffectRequested {
+            action: Uuid::nil(),
+            request: request.clone(),
+        });
+        let mut state = State {
+            routing_id: Uuid::nil(),
+            version_id: Uuid::nil(),
+            status: engine::Status::Waiting,
+            cursor: Some(engine::Cursor {
+                action: Uuid::nil(),
+                memo: if welcome_now || message.is_empty() {
+                    Value::Null
+                } else {
+                    json!({"welcome": message})
+                },
+                until: None,
+                message: false,
+                effect: Some(request),
+            }),
+            vars: serde_json::Map::new(),
+            system,
+            passages: Default::default(),
+            hand_overs: 0,
+            rng: id.as_u128() as u64,
+            checkpoints: Vec::new(),
+        };
+        match d.op(|a, now| a.enqueue(id, target, now)).await {
+            Ok(events) => {
+                self.note_distribution(&mut turn, &events);
+                if welcome_now {
+                    let m = Outbound::Text { text: message };
+                    turn.events.push(Event::MessageOut { message: m.clone() });
+                    turn.outbound.push(m);
+                }
+            }
+            Err(e) => {
+                let reason = CloseReason::Error {
+                    code: "customer_routing_failed".into(),
+                    message: e.to_string(),
+                };
+                turn.events.push(Event::Error {
+                    action: None,
+                    code: "customer_routing_failed".into(),
+                    message: e.to_string(),
+                });
+                turn.events.push(Event::Closed {
+                    reason: reason.clone(),
+                });
+                state.status = engine::Status::Closed(reason);
+                state.cursor = None;
+            }
+        }
+        Ok((state, turn))
+    }
+
     /// Records distribution notes on an interaction (and answers its routing).
     async fn note(&self, interaction: Uuid, noted: Noted<'_>) -> Result<Receipt> {
         self.note_with(interaction, noted, Vec::new()).await
@@ -455,7 +564,21 @@ impl Conversations {
                     )
                     .await?
                 }
-                None => self.annotate(row, ep.as_ref(), notes, outbound.clone())?,
+                None => {
+                    // the welcome of the customer routing rules, once an agent has it
+                    let welcome = match &row.state["cursor"]["memo"]["welcome"] {
+                        Value::String(w) if noted.accepted && !w.is_empty() => Some(w.clone()),
+                        _ => None,
+                    };
+                    let mut out = outbound.clone();
+                    out.extend(welcome.iter().map(|w| Outbound::Text { text: w.clone() }));
+                    let sent = welcome.is_some();
+                    self.annotate(row, ep.as_ref(), notes, out, |state| {
+                        if sent && let Some(c) = state.cursor.as_mut() {
+                            c.memo = Value::Null;
+                        }
+                    })?
+                }
             };
             let (write, replies) = self.with_end_turn(turn, ep.as_ref()).await?;
             let status = write.interaction.status.clone();

@@ -224,6 +224,8 @@ struct Opening<'a> {
     vars: Map<String, Value>,
     /// The closed interaction an interaction-end run follows.
     parent: Option<Uuid>,
+    /// Customer routing rules to distribute by, instead of running a routing.
+    rules: Option<&'a flow::entry_point::CustomerRoutingRules>,
 }
 
 impl Conversations {
@@ -344,7 +346,7 @@ impl Conversations {
     }
 
     /// Records the distribution's events in a turn and tells the agents concerned.
-    fn note_distribution(&self, turn: &mut Turn, events: &[acd::Event]) {
+    pub(crate) fn note_distribution(&self, turn: &mut Turn, events: &[acd::Event]) {
         for e in events {
             turn.events.push(Event::Distribution {
                 detail: serde_json::to_value(e).unwrap_or(Value::Null),
@@ -442,10 +444,12 @@ impl Conversations {
         entry_point: Option<&EntryPoint>,
         notes: Vec<Event>,
         outbound: Vec<Outbound>,
+        edit: impl FnOnce(&mut State),
     ) -> Result<(TurnWrite, Vec<Outbound>)> {
-        let state: State = serde_json::from_value(row.state.clone()).map_err(|e| {
+        let mut state: State = serde_json::from_value(row.state.clone()).map_err(|e| {
             ConversationError::NotRecorded(format!("the stored state cannot be read: {e}"))
         })?;
+        edit(&mut state);
         let mut turn = Turn {
             events: notes,
             ..Turn::default()
@@ -659,6 +663,7 @@ impl Conversations {
                 .unwrap_or_else(|| json!({"address": o.customer})),
         );
         let customer_id = customer.as_ref().map(|(c, _)| c.id);
+        let owner = customer.as_ref().and_then(|(c, _)| c.owner_id);
         let new_customer = customer.and_then(|(c, new)| new.then_some(c));
         system.insert(
             "channel".into(),
@@ -701,6 +706,15 @@ impl Conversations {
             choice: m.choice,
             attachments: m.attachments.len(),
         });
+        if let Some(rules) = o.rules {
+            let (state, turn) = self
+                .distribute_by_rules(id, rules, owner, system, first_event)
+                .await?;
+            let row = blank(Uuid::nil(), Uuid::nil());
+            let (mut write, replies) = self.write(row, &state, turn, inbound, o.entry_point, now);
+            write.new_customer = new_customer;
+            return Ok((write, replies));
+        }
         let program = match o.version {
             Some(v) => {
                 let snapshot = self.snapshot(v, o.entry_point, customer_id, id).await?;
@@ -906,6 +920,7 @@ impl Conversations {
             first: None,
             vars,
             parent: Some(row.id),
+            rules: None,
         };
         let (follow, more) = Box::pin(self.open(opening, None)).await?;
         write.follow_up = Some(Box::new(follow));
@@ -1124,6 +1139,19 @@ impl Conversations {
                     self.advance(row, Input::Message(&m.message), inbound, Some(&ep))
                         .await?
                 }
+                None if ep.customer_routing.is_some() => {
+                    let opening = Opening {
+                        entry_point: Some(&ep),
+                        customer: &m.customer,
+                        mode: "live",
+                        version: None,
+                        first: Some(&m.message),
+                        vars: Map::new(),
+                        parent: None,
+                        rules: ep.customer_routing.as_ref(),
+                    };
+                    self.open(opening, inbound).await?
+                }
                 None => {
                     let chosen = self.version_for(&ep).await?;
                     let opening = Opening {
@@ -1134,6 +1162,7 @@ impl Conversations {
                         first: Some(&m.message),
                         vars: Map::new(),
                         parent: None,
+                        rules: None,
                     };
                     self.open(opening, inbound).await?
                 }
@@ -1172,6 +1201,7 @@ impl Conversations {
             first: None,
             vars: Map::new(),
             parent: None,
+            rules: None,
         };
         let (write, replies) = self.open(opening, None).await?;
         let id = write.interaction.id;

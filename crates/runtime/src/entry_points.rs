@@ -19,6 +19,8 @@ pub struct EntryPointFields {
     pub test_version_id: Option<Option<Uuid>>,
     pub phone_region: Option<String>,
     pub callback_url: Option<Option<String>>,
+    /// `Some(None)` removes the rules.
+    pub customer_routing: Option<Option<entry_point::CustomerRoutingRules>>,
 }
 
 type Result<T> = std::result::Result<T, ConversationError>;
@@ -55,6 +57,26 @@ impl Conversations {
                 .map(|u| entry_point::check_callback(&u))
                 .transpose()
                 .map_err(field)?;
+        }
+        if let Some(rules) = f.customer_routing {
+            if let Some(r) = &rules {
+                r.check().map_err(field)?;
+                for g in r.groups() {
+                    if self
+                        .maker()
+                        .store()
+                        .object(flow::catalogue::ObjectKind::Queue, g)
+                        .await?
+                        .is_none()
+                    {
+                        return Err(field(FieldError {
+                            field: "customer_routing",
+                            message: format!("no group {g}"),
+                        }));
+                    }
+                }
+            }
+            ep.customer_routing = rules;
         }
         let store = self.maker().store();
         let load = |id: Option<Uuid>, what: &'static str| async move {
@@ -126,6 +148,7 @@ impl Conversations {
             test_version_id: None,
             phone_region: "FR".into(),
             callback_url: None,
+            customer_routing: None,
             revision: 1,
             created_at: now,
             updated_at: now,

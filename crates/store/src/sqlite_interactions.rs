@@ -30,6 +30,11 @@ fn entry_point_from(row: &SqliteRow) -> Result<EntryPoint> {
         test_version_id: opt_uuid(row, "test_version_id")?,
         phone_region: row.try_get("phone_region").map_err(backend)?,
         callback_url: row.try_get("callback_url").map_err(backend)?,
+        customer_routing: row
+            .try_get::<Option<String>, _>("customer_routing")
+            .map_err(backend)?
+            .map(|r| serde_json::from_str(&r).map_err(backend))
+            .transpose()?,
         revision: row.try_get::<i64, _>("revision").map_err(backend)? as u64,
         created_at: ts(row.try_get("created_at").map_err(backend)?)?,
         updated_at: ts(row.try_get("updated_at").map_err(backend)?)?,
@@ -251,14 +256,19 @@ impl InteractionStore for SqliteStore {
                     .bind(e.test_version_id.map(|v| v.to_string()))
                     .bind(e.phone_region.clone())
                     .bind(e.callback_url.clone())
+                    .bind(
+                        e.customer_routing
+                            .as_ref()
+                            .and_then(|r| serde_json::to_string(r).ok()),
+                    )
                     .bind(e.revision as i64)
                     .bind(ms(e.updated_at))
             };
         let done = match &write {
             EntryPointWrite::Insert(e) => {
                 let q = sqlx::query(
-                    "INSERT INTO entry_points (reference, name, channel, start_routing_id, end_routing_id, test_version_id, phone_region, callback_url, revision, updated_at, id, created_at)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO entry_points (reference, name, channel, start_routing_id, end_routing_id, test_version_id, phone_region, callback_url, customer_routing, revision, updated_at, id, created_at)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 );
                 bind_all(q, e)
                     .bind(e.id.to_string())
@@ -273,7 +283,7 @@ impl InteractionStore for SqliteStore {
             } => {
                 let q = sqlx::query(
                     "UPDATE entry_points SET reference = ?, name = ?, channel = ?, start_routing_id = ?, end_routing_id = ?, test_version_id = ?,
-                            phone_region = ?, callback_url = ?, revision = ?, updated_at = ?
+                            phone_region = ?, callback_url = ?, customer_routing = ?, revision = ?, updated_at = ?
                      WHERE id = ? AND revision = ?",
                 );
                 bind_all(q, e)

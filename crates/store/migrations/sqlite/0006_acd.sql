@@ -35,3 +35,4 @@ CREATE TABLE acd_meta (
 );
 
 ALTER TABLE customers ADD COLUMN owner_id TEXT;
+ALTER TABLE entry_points ADD COLUMN customer_routing TEXT;
