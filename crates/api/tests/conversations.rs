@@ -1850,3 +1850,122 @@ async fn customer_routing_rules_of_an_entry_point() {
     );
     serve(&bob, waiting).await;
 }
+
+#[tokio::test]
+async fn distribution_to_a_user_every_branch_over_http() {
+    let env = Env::start().await;
+    let mut ann = AgentClient::new(&env, "ann", 1).await;
+    let id = |n: u128| uuid::Uuid::from_u128(n).to_string();
+    let routing = |reference: &str, user: Value| {
+        json!({
+            "format": "switchyard.routing", "format_version": 1,
+            "routing": {"reference": reference, "name": reference, "kind": "interaction_start", "channel_family": "messaging"},
+            "versions": [{"number": 1, "name": "v1", "status": "production", "tree": {
+                "actions": [
+                    {"id": id(1), "type": "start", "params": {}},
+                    {"id": id(2), "type": "distribute_to_user", "params": {"user": user}},
+                    {"id": id(3), "type": "simple_message", "params": {"message": "You are with your agent."}},
+                    {"id": id(4), "type": "simple_message", "params": {"message": "error: {{ system.error }}"}},
+                    {"id": id(5), "type": "simple_message", "params": {"message": "no response"}},
+                    {"id": id(6), "type": "simple_message", "params": {"message": "unknown agent"}}
+                ],
+                "links": [
+                    {"id": id(11), "from": id(1), "branch": "ok", "to": id(2)},
+                    {"id": id(12), "from": id(2), "branch": "ok", "to": id(3)},
+                    {"id": id(13), "from": id(2), "branch": "error", "to": id(4)},
+                    {"id": id(14), "from": id(2), "branch": "no_response", "to": id(5)},
+                    {"id": id(15), "from": id(2), "branch": "reference_not_found", "to": id(6)}
+                ]
+            }}]
+        })
+    };
+    for (reference, user) in [
+        ("TO-ANN", json!({"by": "reference", "reference": "ann"})),
+        (
+            "TO-NOBODY",
+            json!({"by": "reference", "reference": "nobody"}),
+        ),
+        ("TO-OWNER", json!({"by": "preferred_agent"})),
+    ] {
+        let r = env.post("routings/import", routing(reference, user)).await;
+        let rid = r["routing"]["id"].as_str().unwrap().to_owned();
+        env.post("entry-points", json!({"reference": reference.to_lowercase(), "name": reference, "channel": "http", "start_routing_id": rid, "callback_url": env.callback_url})).await;
+    }
+
+    // Error: the user is offline; Reference not found: no such user, or no owner yet
+    env.say("to-ann", "a1", "amy", "hi").await;
+    assert_eq!(
+        env.wait_delivered("amy", 1).await,
+        ["error: the user is offline"]
+    );
+    env.say("to-nobody", "b1", "ben", "hi").await;
+    assert_eq!(env.wait_delivered("ben", 1).await, ["unknown agent"]);
+    env.say("to-owner", "c1", "cat", "hi").await;
+    assert_eq!(env.wait_delivered("cat", 1).await, ["unknown agent"]);
+
+    // No response: the offer expires
+    ann.presence(&env, "online").await;
+    env.say("to-ann", "d1", "dan", "hi").await;
+    ann.next("offer").await;
+    env.clock.advance(SignedDuration::from_secs(31));
+    env.conversations.tick_distribution().await.unwrap();
+    assert_eq!(env.wait_delivered("dan", 1).await, ["no response"]);
+    // Error: declined
+    env.say("to-ann", "e1", "eva", "hi").await;
+    let offer = ann.next("offer").await;
+    let (s, _) = ann
+        .call(
+            &env,
+            reqwest::Method::POST,
+            &format!(
+                "agent/conversations/{}/decline",
+                offer["interaction_id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    assert_eq!(
+        env.wait_delivered("eva", 1).await,
+        ["error: the user declined"]
+    );
+
+    // OK once accepted; the routing ends but the conversation stays with the agent
+    let r = env.say("to-ann", "f1", "fay", "hi").await;
+    let fay = r["interaction_id"].as_str().unwrap().to_owned();
+    ann.next("offer").await;
+    let (s, _) = ann
+        .call(
+            &env,
+            reqwest::Method::POST,
+            &format!("agent/conversations/{fay}/accept"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    assert_eq!(
+        env.wait_delivered("fay", 1).await,
+        ["You are with your agent."]
+    );
+    assert_eq!(
+        env.get(&format!("interactions/{fay}")).await["status"],
+        "waiting"
+    );
+    env.say("to-ann", "f2", "fay", "still here").await;
+    assert_eq!(ann.next("message").await["text"], "still here");
+    let (s, _) = ann
+        .call(
+            &env,
+            reqwest::Method::POST,
+            &format!("agent/conversations/{fay}/close"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    let i = env.get(&format!("interactions/{fay}")).await;
+    assert_eq!(i["status"], "closed");
+    // fay is ann's now: the preferred agent of the owner routing
+    let r = env.say("to-owner", "f3", "fay", "back again").await;
+    let back = r["interaction_id"].as_str();
+    assert_eq!(ann.next("offer").await["interaction_id"].as_str(), back);
+}
