@@ -1969,3 +1969,183 @@ async fn distribution_to_a_user_every_branch_over_http() {
     let back = r["interaction_id"].as_str();
     assert_eq!(ann.next("offer").await["interaction_id"].as_str(), back);
 }
+
+/// Many customers arriving while agents toggle presence and serve concurrently: no user above
+/// capacity whenever sampled, and in the end every conversation handled or refused — none lost,
+/// none answered twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_arrivals_presence_and_closes_lose_nothing() {
+    let env = Env::start().await;
+    let mut agents = Vec::new();
+    for k in 0..8u32 {
+        let capacity = 1 + k % 3;
+        let u = env
+            .post("users", json!({"reference": format!("agent{k}"), "name": format!("Agent {k}"), "capacity": capacity, "auto_accept": k % 2 == 0}))
+            .await;
+        agents.push((
+            u["id"].as_str().unwrap().to_owned(),
+            u["token"].as_str().unwrap().to_owned(),
+            capacity,
+        ));
+    }
+    let members: Vec<&str> = agents.iter().map(|a| a.0.as_str()).collect();
+    env.post("groups", json!({"reference": "ALL", "name": "All", "data": {"members": members, "algorithm": "least_chats"}})).await;
+    let id = |n: u128| uuid::Uuid::from_u128(n).to_string();
+    let doc = json!({
+        "format": "switchyard.routing", "format_version": 1,
+        "routing": {"reference": "BUSY", "name": "Busy", "kind": "interaction_start", "channel_family": "messaging"},
+        "versions": [{"number": 1, "name": "v1", "status": "production", "tree": {
+            "actions": [
+                {"id": id(1), "type": "start", "params": {}},
+                {"id": id(2), "type": "distribute_to_queue", "params": {"target": {"to": "queue", "queue": {"by": "reference", "reference": "ALL"}}}},
+                {"id": id(3), "type": "simple_message", "params": {"message": "handled"}},
+                {"id": id(4), "type": "simple_message", "params": {"message": "refused"}}
+            ],
+            "links": [
+                {"id": id(11), "from": id(1), "branch": "ok", "to": id(2)},
+                {"id": id(12), "from": id(2), "branch": "processed", "to": id(3)},
+                {"id": id(13), "from": id(2), "branch": "overflow", "to": id(4)}
+            ]
+        }}]
+    });
+    let imported = env.post("routings/import", doc).await;
+    let rid = imported["routing"]["id"].as_str().unwrap().to_owned();
+    env.post("entry-points", json!({"reference": "busy", "name": "Busy", "channel": "http", "start_routing_id": rid, "callback_url": env.callback_url})).await;
+    let (shared_http, shared_base) = (env.http.clone(), env.base.clone());
+    let call = move |token: String, method: reqwest::Method, path: String, body: Option<Value>| {
+        let (http, base) = (shared_http.clone(), shared_base.clone());
+        async move {
+            let mut req = http
+                .request(method, format!("{base}/{path}"))
+                .bearer_auth(token);
+            if let Some(b) = body {
+                req = req.json(&b);
+            }
+            let resp = req.send().await.unwrap();
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    for (_, token, _) in &agents {
+        call(
+            token.clone(),
+            reqwest::Method::PUT,
+            "agent/presence".into(),
+            Some(json!({"presence": "online"})),
+        )
+        .await;
+    }
+
+    const CUSTOMERS: usize = 120;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // agents: accept what is offered, close what they hold, now and then leave and come back
+    let mut workers = Vec::new();
+    for (k, (_, token, _)) in agents.iter().enumerate() {
+        let (token, stop, call) = (token.clone(), stop.clone(), call.clone());
+        workers.push(tokio::spawn(async move {
+            let mut round = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                round += 1;
+                if round % 7 == (k as u32) % 7 {
+                    call(
+                        token.clone(),
+                        reqwest::Method::PUT,
+                        "agent/presence".into(),
+                        Some(json!({"presence": "away"})),
+                    )
+                    .await;
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    call(
+                        token.clone(),
+                        reqwest::Method::PUT,
+                        "agent/presence".into(),
+                        Some(json!({"presence": "online"})),
+                    )
+                    .await;
+                }
+                let (_, list) = call(
+                    token.clone(),
+                    reqwest::Method::GET,
+                    "agent/conversations".into(),
+                    None,
+                )
+                .await;
+                for c in list.as_array().cloned().unwrap_or_default() {
+                    let iid = c["id"].as_str().unwrap().to_owned();
+                    let step = if c["state"] == "offered" {
+                        "accept"
+                    } else {
+                        "close"
+                    };
+                    // an offer may have moved on meanwhile: 404/409 are fine here
+                    let (s, _) = call(
+                        token.clone(),
+                        reqwest::Method::POST,
+                        format!("agent/conversations/{iid}/{step}"),
+                        None,
+                    )
+                    .await;
+                    assert!([204, 404, 409].contains(&s), "{step}: {s}");
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        }));
+    }
+    // customers arrive all at once
+    let arrivals: Vec<_> = (0..CUSTOMERS)
+        .map(|n| {
+            let env_http = env.http.clone();
+            let base = env.base.clone();
+            tokio::spawn(async move {
+                let resp = env_http
+                    .post(format!("{base}/channels/http/busy/messages"))
+                    .json(&json!({"message_id": format!("m{n}"), "from": format!("cust{n}"), "text": "hello"}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(resp.status().is_success());
+            })
+        })
+        .collect();
+    for a in arrivals {
+        a.await.unwrap();
+    }
+    // sample capacities while they work
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let users = env.get("users?limit=50").await;
+        for u in users["items"].as_array().unwrap() {
+            assert!(
+                u["open_conversations"].as_u64() <= u["capacity"].as_u64(),
+                "{u}"
+            );
+        }
+        let answered = (0..CUSTOMERS)
+            .filter(|n| !env.delivered(&format!("cust{n}")).is_empty())
+            .count();
+        if answered == CUSTOMERS {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{answered} of {CUSTOMERS} answered"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for w in workers {
+        w.await.unwrap();
+    }
+    // every customer got exactly one answer, and nothing is left in the distribution
+    for n in 0..CUSTOMERS {
+        let got = env.wait_delivered(&format!("cust{n}"), 1).await;
+        assert_eq!(got.len(), 1, "cust{n}: {got:?}");
+        assert!(got[0] == "handled" || got[0] == "refused", "{got:?}");
+    }
+    let users = env.get("users?limit=50").await;
+    for u in users["items"].as_array().unwrap() {
+        assert_eq!(u["open_conversations"], 0, "{u}");
+    }
+    let open = env.get("interactions?status=waiting&limit=200").await;
+    assert_eq!(open["items"], json!([]));
+}
