@@ -949,6 +949,34 @@ impl Acd {
         ev
     }
 
+    /// The agent holding an interaction lets it go without handling it: the routing gets
+    /// *Unprocessed*.
+    pub fn release(
+        &mut self,
+        interaction: InteractionId,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<Vec<Event>, Refusal> {
+        match self.entries.get(&interaction).map(|e| e.status) {
+            Some(EntryStatus::Assigned { user: u, .. }) if u == user => {}
+            _ => {
+                return Err(Refusal::Conflict(
+                    "the interaction is not held by this user".into(),
+                ));
+            }
+        }
+        let mut ev = Vec::new();
+        self.finish(
+            interaction,
+            Outcome::Unprocessed,
+            Some(user),
+            false,
+            &mut ev,
+        );
+        self.dispatch_user(user, now, &mut ev);
+        Ok(ev)
+    }
+
     /// The agent holding an interaction hands it to a queue or a user.
     pub fn transfer(
         &mut self,

@@ -505,6 +505,16 @@ fn transfers_and_leaving_before_being_handled() {
         Err(Refusal::NotFound)
     );
     assert_eq!(a.conversations_of(holder), [uid(11)]);
+    // released without handling: Unprocessed, and the place is free again
+    assert!(a.release(uid(11), uid(99), t(5)).is_err());
+    let ev = a.release(uid(11), holder, t(5)).unwrap();
+    assert_eq!(outcome(&ev, uid(11)), Some(Outcome::Unprocessed));
+    assert!(ev.contains(&Event::Closed {
+        interaction: uid(11),
+        user: Some(holder),
+        handled: false
+    }));
+    assert!(a.conversations_of(holder).is_empty());
     // the customer leaves while waiting: Unprocessed
     a.set_presence(uid(1), Presence::Away, t(6));
     a.set_presence(uid(2), Presence::Away, t(6));

@@ -22,6 +22,7 @@ enum Op {
     Decline(u8),
     Close(u8),
     Transfer(u8, u8),
+    Release(u8),
     Say(u8, bool),
     Tick(u16),
 }
@@ -39,6 +40,7 @@ fn op() -> impl Strategy<Value = Op> {
         any::<u8>().prop_map(Op::Decline),
         any::<u8>().prop_map(Op::Close),
         (any::<u8>(), 0..GROUPS as u8).prop_map(|(i, g)| Op::Transfer(i, g)),
+        any::<u8>().prop_map(Op::Release),
         (any::<u8>(), any::<bool>()).prop_map(|(i, g)| Op::Say(i, g)),
         (1..200u16).prop_map(Op::Tick),
     ]
@@ -142,6 +144,10 @@ proptest! {
                     Some(Entry { interaction, status: EntryStatus::Assigned { user, .. }, .. }) => {
                         a.transfer(interaction, user, Target::Queues { groups: vec![group_id(g as u128)], priority: false }, now).unwrap_or_default()
                     }
+                    _ => vec![],
+                },
+                Op::Release(n) => match pick(n) {
+                    Some(Entry { interaction, status: EntryStatus::Assigned { user, .. }, .. }) => a.release(interaction, user, now).unwrap(),
                     _ => vec![],
                 },
                 Op::Say(n, give_up) => match pick(n) { Some(e) => a.customer_message(e.interaction, if give_up { "Stop!" } else { "hello" }, now), None => vec![] },

@@ -351,6 +351,17 @@ pub async fn close(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Lets the conversation go without handling it: the routing continues on *Unprocessed*.
+#[utoipa::path(post, path = "/agent/conversations/{id}/release", tag = "Agent", params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
+pub async fn release(
+    State(state): State<AppState>,
+    Agent(u): Agent,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<StatusCode> {
+    state.conversations.agent_release(u.id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// A message from the agent.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -201,6 +201,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(agents::accept))
         .routes(routes!(agents::decline))
         .routes(routes!(agents::close))
+        .routes(routes!(agents::release))
         .routes(routes!(agents::send))
         .routes(routes!(agents::transfer))
         .routes(routes!(agents::feed))

@@ -2149,3 +2149,194 @@ async fn concurrent_arrivals_presence_and_closes_lose_nothing() {
     let open = env.get("interactions?status=waiting&limit=200").await;
     assert_eq!(open["items"], json!([]));
 }
+
+#[tokio::test]
+async fn transfers_releases_owners_and_queue_groups() {
+    let env = Env::start().await;
+    let mut ann = AgentClient::new(&env, "ann", 2).await;
+    let mut bob = AgentClient::new(&env, "bob", 2).await;
+    let front = env.post("groups", json!({"reference": "FRONT", "name": "Front", "data": {"members": [ann.id], "max_waiting": 1}})).await;
+    let back = env
+        .post(
+            "groups",
+            json!({"reference": "BACK", "name": "Back", "data": {"members": [bob.id]}}),
+        )
+        .await;
+    env.post("queue-groups", json!({"reference": "DESKS", "name": "Desks", "data": {"queues": [front["id"], back["id"]]}})).await;
+    let (s, p) = env
+        .call(
+            reqwest::Method::POST,
+            "queue-groups",
+            Some(json!({"reference": "EMPTY", "name": "Empty", "data": {"queues": []}})),
+        )
+        .await;
+    assert_eq!((s, p["code"].as_str()), (422, Some("invalid_field")));
+    let id = |n: u128| uuid::Uuid::from_u128(n).to_string();
+    let doc = json!({
+        "format": "switchyard.routing", "format_version": 1,
+        "routing": {"reference": "DESKS", "name": "Desks", "kind": "interaction_start", "channel_family": "messaging"},
+        "versions": [{"number": 1, "name": "v1", "status": "production", "tree": {
+            "actions": [
+                {"id": id(1), "type": "start", "params": {}},
+                {"id": id(2), "type": "distribute_to_queue", "params": {"target": {"to": "queue_group", "group": {"by": "reference", "reference": "DESKS"}}}},
+                {"id": id(3), "type": "simple_message", "params": {"message": "processed"}},
+                {"id": id(4), "type": "simple_message", "params": {"message": "unprocessed"}},
+                {"id": id(5), "type": "simple_message", "params": {"message": "overflow: {{ system.error }}"}}
+            ],
+            "links": [
+                {"id": id(11), "from": id(1), "branch": "ok", "to": id(2)},
+                {"id": id(12), "from": id(2), "branch": "processed", "to": id(3)},
+                {"id": id(13), "from": id(2), "branch": "unprocessed", "to": id(4)},
+                {"id": id(14), "from": id(2), "branch": "overflow", "to": id(5)}
+            ]
+        }}]
+    });
+    let imported = env.post("routings/import", doc).await;
+    let rid = imported["routing"]["id"].as_str().unwrap().to_owned();
+    env.post("entry-points", json!({"reference": "desks", "name": "Desks", "channel": "http", "start_routing_id": rid, "callback_url": env.callback_url})).await;
+    ann.presence(&env, "online").await;
+    bob.presence(&env, "online").await;
+
+    // the queue group: FRONT first; ann transfers to bob, who closes → Processed
+    let r = env.say("desks", "g1", "gus", "hi").await;
+    let gus = r["interaction_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        ann.next("offer").await["interaction_id"].as_str(),
+        Some(gus.as_str())
+    );
+    ann.call(
+        &env,
+        reqwest::Method::POST,
+        &format!("agent/conversations/{gus}/accept"),
+        None,
+    )
+    .await;
+    let (s, p) = ann
+        .call(
+            &env,
+            reqwest::Method::POST,
+            &format!("agent/conversations/{gus}/transfer"),
+            Some(json!({"group_id": back["id"], "user_id": bob.id})),
+        )
+        .await;
+    assert_eq!(
+        (s, p["code"].as_str()),
+        (422, Some("invalid_field")),
+        "one target"
+    );
+    let (s, _) = ann
+        .call(
+            &env,
+            reqwest::Method::POST,
+            &format!("agent/conversations/{gus}/transfer"),
+            Some(json!({"user_id": bob.id})),
+        )
+        .await;
+    assert_eq!(s, 204);
+    assert_eq!(
+        ann.next("transferred").await["interaction_id"].as_str(),
+        Some(gus.as_str())
+    );
+    assert_eq!(
+        bob.next("offer").await["interaction_id"].as_str(),
+        Some(gus.as_str())
+    );
+    bob.call(
+        &env,
+        reqwest::Method::POST,
+        &format!("agent/conversations/{gus}/accept"),
+        None,
+    )
+    .await;
+    let (s, _) = bob
+        .call(
+            &env,
+            reqwest::Method::POST,
+            &format!("agent/conversations/{gus}/close"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    assert_eq!(env.wait_delivered("gus", 1).await, ["processed"]);
+    // the transfer is in the history
+    let i = env.get(&format!("interactions/{gus}")).await;
+    assert!(
+        i["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"]["detail"]["transferred"]["from"].as_str() == Some(ann.id.as_str())),
+        "{i}"
+    );
+    // bob handled it: bob owns gus; the owner can be changed and removed through the API
+    let c = env.get("customers?address=gus").await["items"][0].clone();
+    assert_eq!(c["owner_id"].as_str(), Some(bob.id.as_str()));
+    let cid = c["id"].as_str().unwrap().to_owned();
+    let (s, c) = env
+        .call(
+            reqwest::Method::PATCH,
+            &format!("customers/{cid}"),
+            Some(json!({"owner_id": ann.id})),
+        )
+        .await;
+    assert_eq!((s, c["owner_id"].as_str()), (200, Some(ann.id.as_str())));
+    let (s, p) = env
+        .call(
+            reqwest::Method::PATCH,
+            &format!("customers/{cid}"),
+            Some(json!({"owner_id": cid})),
+        )
+        .await;
+    assert_eq!(
+        (s, p["code"].as_str()),
+        (422, Some("invalid_field")),
+        "an owner is a user"
+    );
+    let (s, c) = env
+        .call(
+            reqwest::Method::PATCH,
+            &format!("customers/{cid}"),
+            Some(json!({"owner_id": null})),
+        )
+        .await;
+    assert_eq!((s, c["owner_id"].clone()), (200, Value::Null));
+
+    // released without handling → Unprocessed
+    let r = env.say("desks", "h1", "hal", "hi").await;
+    let hal = r["interaction_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        ann.next("offer").await["interaction_id"].as_str(),
+        Some(hal.as_str())
+    );
+    ann.call(
+        &env,
+        reqwest::Method::POST,
+        &format!("agent/conversations/{hal}/accept"),
+        None,
+    )
+    .await;
+    let (s, _) = ann
+        .call(
+            &env,
+            reqwest::Method::POST,
+            &format!("agent/conversations/{hal}/release"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    assert_eq!(env.wait_delivered("hal", 1).await, ["unprocessed"]);
+
+    // FRONT would overflow (ann away) → BACK; both would → the first queue's reason
+    ann.presence(&env, "away").await;
+    let r = env.say("desks", "i1", "ivy", "hi").await;
+    assert_eq!(
+        bob.next("offer").await["interaction_id"],
+        r["interaction_id"]
+    );
+    bob.presence(&env, "away").await;
+    env.say("desks", "j1", "jo", "hi").await;
+    assert_eq!(
+        env.wait_delivered("jo", 1).await,
+        ["overflow: no member of the queue is online"]
+    );
+}

@@ -285,6 +285,16 @@ impl Conversations {
         self.distribution_events(events).await
     }
 
+    /// The agent lets the conversation go without handling it: *Unprocessed*.
+    pub async fn agent_release(&self, user: Uuid, interaction: Uuid) -> Result<()> {
+        self.check_holder(user, interaction, true).await?;
+        let events = self
+            .dist()?
+            .op(|a, now| a.release(interaction, user, now))
+            .await?;
+        self.distribution_events(events).await
+    }
+
     pub async fn agent_transfer(
         &self,
         user: Uuid,
