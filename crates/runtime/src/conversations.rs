@@ -204,7 +204,20 @@ pub struct Conversations {
     outbox_changed: Notify,
     hub: tokio::sync::broadcast::Sender<Delivery>,
     distribution: std::sync::OnceLock<Arc<Distribution>>,
+    /// Entry points by reference, valid for one Maker generation and one `epoch` (bumped by
+    /// every entry point change).
+    entry_points: std::sync::Mutex<EntryPointCache>,
 }
+
+#[derive(Default)]
+struct EntryPointCache {
+    generation: u64,
+    epoch: u64,
+    by_reference: std::collections::HashMap<String, EntryPoint>,
+}
+
+/// Most entry points kept in memory.
+const ENTRY_POINTS_CACHED: usize = 10_000;
 
 /// An input addressed to an interaction by its id.
 #[derive(Clone, Copy)]
@@ -249,11 +262,46 @@ impl Conversations {
             outbox_changed: Notify::new(),
             hub: tokio::sync::broadcast::Sender::new(HUB_CAPACITY),
             distribution: std::sync::OnceLock::new(),
+            entry_points: Default::default(),
         })
     }
 
     pub fn store(&self) -> &Arc<dyn InteractionStore> {
         &self.store
+    }
+
+    /// An entry point by reference, from memory when nothing changed since it was read.
+    async fn entry_point_cached(&self, reference: &str) -> Result<Option<EntryPoint>> {
+        let generation = self.maker.generation();
+        let epoch = {
+            let c = self.entry_points.lock().unwrap_or_else(|p| p.into_inner());
+            if c.generation == generation
+                && let Some(ep) = c.by_reference.get(reference)
+            {
+                return Ok(Some(ep.clone()));
+            }
+            c.epoch
+        };
+        let ep = self.store.entry_point_by_reference(reference).await?;
+        if let Some(found) = &ep {
+            let mut c = self.entry_points.lock().unwrap_or_else(|p| p.into_inner());
+            if c.generation != generation {
+                c.by_reference.clear();
+                c.generation = generation;
+            }
+            // an entry point changed while it was read: do not keep what was read
+            if c.epoch == epoch && c.by_reference.len() < ENTRY_POINTS_CACHED {
+                c.by_reference.insert(reference.to_owned(), found.clone());
+            }
+        }
+        Ok(ep)
+    }
+
+    /// Forgets the entry points kept in memory (one of them changed).
+    pub(crate) fn forget_entry_points(&self) {
+        let mut c = self.entry_points.lock().unwrap_or_else(|p| p.into_inner());
+        c.epoch += 1;
+        c.by_reference.clear();
     }
 
     /// Plugs the distribution in (once): routings can then distribute to queues and users.
@@ -1112,8 +1160,7 @@ impl Conversations {
     async fn receive_locked(&self, entry_point: &str, m: &InboundMessage) -> Result<Receipt> {
         Self::check(m)?;
         let ep = self
-            .store
-            .entry_point_by_reference(entry_point)
+            .entry_point_cached(entry_point)
             .await?
             .ok_or_else(|| ConversationError::NotFound(format!("entry point '{entry_point}'")))?;
         let duplicate = |id: Uuid| Receipt {
@@ -1122,9 +1169,6 @@ impl Conversations {
             status: String::new(),
             replies: Vec::new(),
         };
-        if let Some(id) = self.store.inbound_seen(ep.id, &m.message_id).await? {
-            return Ok(duplicate(id));
-        }
         let _guard = self
             .stripe(&format!("{}/{}", ep.id, m.customer))
             .lock()

@@ -158,6 +158,7 @@ impl Conversations {
             .write_entry_point(EntryPointWrite::Insert(ep.clone()))
             .await
             .map_err(|e| Self::taken(e, &ep.reference))?;
+        self.forget_entry_points();
         Ok(ep)
     }
 
@@ -198,7 +199,10 @@ impl Conversations {
             })
             .await
         {
-            Ok(()) => Ok(next),
+            Ok(()) => {
+                self.forget_entry_points();
+                Ok(next)
+            }
             Err(StoreError::Conflict) => {
                 Err(ConversationError::Maker(MakerError::PreconditionFailed {
                     current: current.revision + 1,
@@ -214,7 +218,10 @@ impl Conversations {
             .write_entry_point(EntryPointWrite::Delete { id })
             .await
         {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.forget_entry_points();
+                Ok(())
+            }
             Err(StoreError::Conflict) => {
                 Err(ConversationError::NotFound(format!("entry point {id}")))
             }

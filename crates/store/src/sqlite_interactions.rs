@@ -94,6 +94,9 @@ pub(crate) fn page_of<T>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> Uuid)
 
 /// Writes one turn (and its follow-up) inside the open transaction; `Ok(outcome)` says whether
 /// it was written.
+/// Events written by one statement (4 parameters each, far below SQLite's limit).
+const EVENTS_PER_STATEMENT: usize = 100;
+
 async fn write_turn(tx: &mut sqlx::SqliteConnection, t: &TurnWrite) -> Result<TurnOutcome> {
     let outcome = write_one(tx, t).await?;
     if outcome == TurnOutcome::Committed
@@ -173,17 +176,26 @@ async fn write_one(tx: &mut sqlx::SqliteConnection, t: &TurnWrite) -> Result<Tur
             }
         }
     }
-    for e in &t.events {
-        sqlx::query(
-            "INSERT INTO interaction_events (interaction_id, seq, at, event) VALUES (?, ?, ?, ?)",
-        )
-        .bind(e.interaction_id.to_string())
-        .bind(e.seq as i64)
-        .bind(ms(e.at))
-        .bind(serde_json::to_string(&e.event).map_err(backend)?)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
+    // one statement for many events: every statement is a round trip to the connection's thread
+    for chunk in t.events.chunks(EVENTS_PER_STATEMENT) {
+        let mut sql =
+            String::from("INSERT INTO interaction_events (interaction_id, seq, at, event) VALUES ");
+        for k in 0..chunk.len() {
+            sql.push_str(if k == 0 {
+                "(?, ?, ?, ?)"
+            } else {
+                ", (?, ?, ?, ?)"
+            });
+        }
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for e in chunk {
+            q = q
+                .bind(e.interaction_id.to_string())
+                .bind(e.seq as i64)
+                .bind(ms(e.at))
+                .bind(serde_json::to_string(&e.event).map_err(backend)?);
+        }
+        q.execute(&mut *tx).await.map_err(map_err)?;
     }
     for o in &t.outbox {
         sqlx::query(
