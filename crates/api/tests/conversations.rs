@@ -2340,3 +2340,68 @@ async fn transfers_releases_owners_and_queue_groups() {
         ["overflow: no member of the queue is online"]
     );
 }
+
+#[tokio::test]
+async fn group_changes_reach_waiting_interactions() {
+    let env = Env::start().await;
+    let mut ann = AgentClient::new(&env, "ann", 1).await;
+    ann.presence(&env, "online").await;
+    let nobody = env
+        .post(
+            "groups",
+            json!({"reference": "LATER", "name": "Later", "data": {"members": []}}),
+        )
+        .await;
+    let gid = nobody["id"].as_str().unwrap().to_owned();
+    let rules = json!({
+        "new_online": {"group_id": gid, "message": "Welcome"},
+        "new_offline": {"group_id": gid},
+        "owner_offline": {"rule": "keep_user"}
+    });
+    env.post("entry-points", json!({"reference": "later", "name": "Later", "channel": "http", "callback_url": env.callback_url, "customer_routing": rules})).await;
+    let r = env.say("later", "k1", "kim", "hello").await;
+    let kim = r["interaction_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        env.get(&format!("interactions/{kim}")).await["status"],
+        "waiting"
+    );
+    // ann joins the group: the waiting interaction is offered to her
+    let (s, _) = env
+        .call(
+            reqwest::Method::PATCH,
+            &format!("groups/{gid}"),
+            Some(json!({"data": {"members": [ann.id]}})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    env.conversations.tick_distribution().await.unwrap();
+    assert_eq!(
+        ann.next("offer").await["interaction_id"].as_str(),
+        Some(kim.as_str())
+    );
+    ann.call(
+        &env,
+        reqwest::Method::POST,
+        &format!("agent/conversations/{kim}/accept"),
+        None,
+    )
+    .await;
+    assert_eq!(env.wait_delivered("kim", 1).await, ["Welcome"]);
+    // another one waits behind (ann's one place is taken); the group is deleted: it ends
+    let r = env.say("later", "l1", "lou", "hello").await;
+    let lou = r["interaction_id"].as_str().unwrap().to_owned();
+    let (s, _) = env
+        .call(reqwest::Method::DELETE, &format!("groups/{gid}"), None)
+        .await;
+    assert_eq!(s, 204);
+    env.conversations.tick_distribution().await.unwrap();
+    let i = env.get(&format!("interactions/{lou}")).await;
+    assert_eq!(i["status"], "closed", "{i}");
+    assert!(
+        i["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"]["result"]["outcome"] == "unprocessed")
+    );
+}

@@ -252,8 +252,12 @@ impl Conversations {
     }
 
     /// Runs the distribution's due timers (offer expiries, dissuasion deadlines).
+    /// Also hands out what group changes did (offers to new members, the interactions of a
+    /// deleted group answered *Unprocessed*).
     pub async fn tick_distribution(&self) -> Result<()> {
-        let events = self.dist()?.op(|a, now| Ok(a.tick(now))).await?;
+        let d = self.dist()?;
+        let mut events = d.take_pending().await?;
+        events.extend(d.op(|a, now| Ok(a.tick(now))).await?);
         self.distribution_events(events).await
     }
 
@@ -400,26 +404,25 @@ pub async fn run_distribution_timers(
         return;
     };
     loop {
-        let now = conversations.now();
-        let wait = match d.next_wake().await {
-            Some(at) if at <= now => Duration::ZERO,
-            Some(at) => at
-                .duration_since(now)
-                .unsigned_abs()
-                .min(Duration::from_secs(30)),
-            None => Duration::from_secs(30),
-        };
-        if !wait.is_zero() {
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = d.changed() => {}
-                _ = stop.changed() => return,
-            }
-            continue;
-        }
+        // runs what is due and hands out what group changes did (cheap when nothing is)
         if let Err(e) = conversations.tick_distribution().await {
             tracing::warn!(error = %e, "the distribution's timers could not run");
             tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let now = conversations.now();
+        // group changes are noticed within 5 s even when nothing else happens
+        let wait = match d.next_wake().await {
+            Some(at) if at <= now => continue,
+            Some(at) => at
+                .duration_since(now)
+                .unsigned_abs()
+                .min(Duration::from_secs(5)),
+            None => Duration::from_secs(5),
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = d.changed() => {}
+            _ = stop.changed() => return,
         }
     }
 }

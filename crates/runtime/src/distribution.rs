@@ -75,6 +75,9 @@ struct Inner {
     acd: Acd,
     /// The Maker generation the groups were last read at.
     generation: u64,
+    /// Events of group changes (offers to new members, interactions of a deleted group), for
+    /// the next [`Distribution::take_pending`].
+    pending: Vec<Event>,
 }
 
 /// The distribution service.
@@ -201,6 +204,7 @@ impl Distribution {
             inner: Mutex::new(Inner {
                 acd,
                 generation: u64::MAX,
+                pending: Vec::new(),
             }),
             agents,
             maker,
@@ -278,19 +282,35 @@ impl Distribution {
             .into_iter()
             .filter(|g| !known.contains(g))
             .collect();
+        let mut events = Vec::new();
         for g in gone {
-            inner.acd.remove_group(g, now);
+            events.extend(inner.acd.remove_group(g, now));
         }
         for g in groups {
-            inner.acd.upsert_group(g, now);
+            events.extend(inner.acd.upsert_group(g, now));
         }
         inner.generation = generation;
+        if !events.is_empty() {
+            inner.pending.extend(events);
+            self.changed.notify_one();
+        }
         Ok(())
+    }
+
+    /// Events of group changes not handed out yet (see [`Inner::pending`]).
+    pub async fn take_pending(&self) -> Result<Vec<Event>> {
+        let mut inner = self.inner.lock().await;
+        self.sync_groups(&mut inner).await?;
+        self.persist(&mut inner).await?;
+        Ok(std::mem::take(&mut inner.pending))
     }
 
     /// Writes what the last operations changed.
     async fn persist(&self, inner: &mut Inner) -> Result<()> {
         let dirty = inner.acd.take_dirty();
+        if dirty.entries.is_empty() && dirty.groups.is_empty() {
+            return Ok(());
+        }
         let mut write = AcdWrite {
             rng: Some(inner.acd.rng_state()),
             ..AcdWrite::default()
