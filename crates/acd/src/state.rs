@@ -329,6 +329,14 @@ impl Acd {
         self.users.get(&id).map_or(0, User::load)
     }
 
+    /// A group's members, in order.
+    pub fn members(&self, group: GroupId) -> Vec<UserId> {
+        self.groups
+            .get(&group)
+            .map(|g| g.spec.members.clone())
+            .unwrap_or_default()
+    }
+
     /// Every group's id.
     pub fn group_ids(&self) -> Vec<GroupId> {
         self.groups.keys().copied().collect()

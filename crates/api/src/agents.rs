@@ -513,3 +513,82 @@ async fn feed_session(state: AppState, user: UserRow, mut socket: WebSocket) {
         }
     }
 }
+
+/// One member of a group, now.
+#[derive(Serialize, ToSchema)]
+pub struct MemberStatus {
+    pub user_id: Uuid,
+    /// `online`, `away` or `offline`.
+    pub presence: String,
+    pub open_conversations: u32,
+    pub capacity: u32,
+}
+
+/// One waiting interaction.
+#[derive(Serialize, ToSchema)]
+pub struct WaitingStatus {
+    pub interaction_id: Uuid,
+    pub priority: bool,
+    #[schema(value_type = String, format = DateTime)]
+    pub arrived_at: Timestamp,
+}
+
+/// A group (queue) now: who is there and who waits.
+#[derive(Serialize, ToSchema)]
+pub struct GroupStatus {
+    pub group_id: Uuid,
+    pub members: Vec<MemberStatus>,
+    /// In queue order (prioritized first, then arrival); at most 1 000.
+    pub waiting: Vec<WaitingStatus>,
+    pub waiting_count: usize,
+    /// What a new arrival would wait, in seconds (`null` when nobody is online).
+    pub estimated_wait_seconds: Option<i64>,
+}
+
+/// A group's members and waiting interactions, now — a supervisor's view.
+#[utoipa::path(get, path = "/groups/{id}/status", tag = "Distribution", params(("id" = Uuid, Path)), responses((status = 200, body = GroupStatus), (status = 404, body = ProblemBody)))]
+pub async fn group_status(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<Json<GroupStatus>> {
+    let d = distribution(&state)?;
+    // a group changed a moment ago is known once the distribution has read it
+    state.conversations.tick_distribution().await?;
+    let status = d
+        .read(|a| {
+            let ewt = a.estimated_wait(id, false)?;
+            let waiting = a.waiting(id);
+            Some(GroupStatus {
+                group_id: id,
+                members: a
+                    .members(id)
+                    .into_iter()
+                    .filter_map(|u| {
+                        a.user(u).map(|spec| MemberStatus {
+                            user_id: u,
+                            presence: spec.presence.as_str().into(),
+                            open_conversations: a.load(u),
+                            capacity: spec.capacity,
+                        })
+                    })
+                    .collect(),
+                waiting_count: waiting.len(),
+                waiting: waiting
+                    .iter()
+                    .take(1_000)
+                    .filter_map(|i| {
+                        a.entry(*i).map(|e| WaitingStatus {
+                            interaction_id: *i,
+                            priority: e.priority,
+                            arrived_at: e.arrived_at,
+                        })
+                    })
+                    .collect(),
+                estimated_wait_seconds: (ewt != jiff::SignedDuration::MAX).then(|| ewt.as_secs()),
+            })
+        })
+        .await;
+    status
+        .map(Json)
+        .ok_or_else(|| Problem::not_found(format!("group {id}")))
+}

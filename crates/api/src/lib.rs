@@ -194,6 +194,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             agents::delete_user
         ))
         .routes(routes!(agents::renew_token))
+        .routes(routes!(agents::group_status))
         .routes(routes!(agents::me))
         .routes(routes!(agents::set_presence))
         .routes(routes!(agents::conversations))

@@ -2390,6 +2390,18 @@ async fn group_changes_reach_waiting_interactions() {
     // another one waits behind (ann's one place is taken); the group is deleted: it ends
     let r = env.say("later", "l1", "lou", "hello").await;
     let lou = r["interaction_id"].as_str().unwrap().to_owned();
+    let status = env.get(&format!("groups/{gid}/status")).await;
+    assert_eq!(status["waiting_count"], 1, "{status}");
+    assert_eq!(
+        status["waiting"][0]["interaction_id"].as_str(),
+        Some(lou.as_str())
+    );
+    assert_eq!(status["members"][0]["open_conversations"], 1);
+    // ann's one place, 5 min default handling: one place must free
+    assert_eq!(
+        status["estimated_wait_seconds"], 600,
+        "one ahead, no free place, capacity 1: 5 min × 2 / 1"
+    );
     let (s, _) = env
         .call(reqwest::Method::DELETE, &format!("groups/{gid}"), None)
         .await;
