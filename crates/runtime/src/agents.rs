@@ -13,11 +13,11 @@ use engine::{CloseReason, Event, State, Turn};
 use flow::entry_point::{CustomerRoutingRules, OwnerOfflineRule};
 use flow::exec::{Inbound, Outbound};
 use serde_json::{Value, json};
-use store::{CustomerWrite, InteractionRow, TurnOutcome};
+use store::{CustomerWrite, InteractionRow};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::conversations::{ConversationError, Conversations, Receipt};
+use crate::conversations::{ById, ConversationError, Conversations, Receipt};
 use crate::distribution::{Distribution, outcome_result};
 
 type Result<T> = std::result::Result<T, ConversationError>;
@@ -540,72 +540,45 @@ impl Conversations {
         noted: Noted<'_>,
         outbound: Vec<Outbound>,
     ) -> Result<Receipt> {
-        let receipt = self.noted_turn(interaction, noted, outbound).await?;
-        self.after_turn(interaction, &receipt.status, None).await?;
-        Ok(receipt)
+        self.apply(interaction, ById::Noted(&noted, &outbound))
+            .await
     }
 
-    /// The turn of [`Self::note_with`], under the interaction's lock.
-    async fn noted_turn(
+    /// The turn of distribution notes: the routing's answer, the close of a conversation whose
+    /// routing is over, or just the notes (and an agent's message, or the pending welcome).
+    pub(crate) async fn noted(
         &self,
-        id: Uuid,
-        noted: Noted<'_>,
-        outbound: Vec<Outbound>,
-    ) -> Result<Receipt> {
-        let not_found = || ConversationError::NotFound(format!("interaction {id}"));
-        let row = self.store().interaction(id).await?.ok_or_else(not_found)?;
-        let _guard = self.lock_interaction(&row).lock().await;
-        for _ in 0..3 {
-            let row = self.store().interaction(id).await?.ok_or_else(not_found)?;
-            let ep = match row.entry_point_id {
-                Some(e) => self.store().entry_point(e).await?,
-                None => None,
-            };
-            let routing_over = row.status == "waiting" && row.state["cursor"].is_null();
-            let notes = noted.notes.clone();
-            let turn = match noted.result {
-                Some(r) => {
-                    self.advance_with(row, engine::Input::Result(r), ep.as_ref(), notes)
-                        .await?
-                }
-                None if noted.closed_by_agent && routing_over => {
-                    self.advance_with(
-                        row,
-                        engine::Input::Close(&CloseReason::Closed),
-                        ep.as_ref(),
-                        notes,
-                    )
-                    .await?
-                }
-                None => {
-                    // the welcome of the customer routing rules, once an agent has it
-                    let welcome = match &row.state["cursor"]["memo"]["welcome"] {
-                        Value::String(w) if noted.accepted && !w.is_empty() => Some(w.clone()),
-                        _ => None,
-                    };
-                    let mut out = outbound.clone();
-                    out.extend(welcome.iter().map(|w| Outbound::Text { text: w.clone() }));
-                    let sent = welcome.is_some();
-                    self.annotate(row, ep.as_ref(), notes, out, |state| {
-                        if sent && let Some(c) = state.cursor.as_mut() {
-                            c.memo = Value::Null;
-                        }
-                    })?
-                }
-            };
-            let (write, replies) = self.with_end_turn(turn, ep.as_ref()).await?;
-            let status = write.interaction.status.clone();
-            if self.commit_turn(write).await? == TurnOutcome::Committed {
-                return Ok(Receipt {
-                    interaction_id: id,
-                    duplicate: false,
-                    status,
-                    replies,
-                });
+        row: InteractionRow,
+        ep: Option<&flow::entry_point::EntryPoint>,
+        noted: &Noted<'_>,
+        outbound: &[Outbound],
+    ) -> Result<(store::TurnWrite, Vec<Outbound>)> {
+        let routing_over = row.status == "waiting" && row.state["cursor"].is_null();
+        let notes = noted.notes.clone();
+        match noted.result {
+            Some(r) => {
+                self.advance_with(row, engine::Input::Result(r), ep, notes)
+                    .await
+            }
+            None if noted.closed_by_agent && routing_over => {
+                self.advance_with(row, engine::Input::Close(&CloseReason::Closed), ep, notes)
+                    .await
+            }
+            None => {
+                // the welcome of the customer routing rules, once an agent has it
+                let welcome = match &row.state["cursor"]["memo"]["welcome"] {
+                    Value::String(w) if noted.accepted && !w.is_empty() => Some(w.clone()),
+                    _ => None,
+                };
+                let mut out = outbound.to_vec();
+                out.extend(welcome.iter().map(|w| Outbound::Text { text: w.clone() }));
+                let sent = welcome.is_some();
+                self.annotate(row, ep, notes, out, |state| {
+                    if sent && let Some(c) = state.cursor.as_mut() {
+                        c.memo = Value::Null;
+                    }
+                })
             }
         }
-        Err(ConversationError::NotRecorded(
-            "the interaction kept changing".into(),
-        ))
     }
 }

@@ -221,9 +221,11 @@ const ENTRY_POINTS_CACHED: usize = 10_000;
 
 /// An input addressed to an interaction by its id.
 #[derive(Clone, Copy)]
-enum ById<'a> {
+pub(crate) enum ById<'a> {
     Message(&'a Inbound),
     Close(&'a CloseReason),
+    /// What the distribution did, with messages for the customer (an agent's).
+    Noted(&'a crate::agents::Noted<'a>, &'a [Outbound]),
 }
 
 /// What starts an interaction.
@@ -470,18 +472,6 @@ impl Conversations {
     ) -> Result<(TurnWrite, Vec<Outbound>)> {
         self.advance_noted(row, input, None, entry_point, notes)
             .await
-    }
-
-    pub(crate) async fn with_end_turn(
-        &self,
-        turn: (TurnWrite, Vec<Outbound>),
-        entry_point: Option<&EntryPoint>,
-    ) -> Result<(TurnWrite, Vec<Outbound>)> {
-        self.with_end_run(turn, entry_point).await
-    }
-
-    pub(crate) async fn commit_turn(&self, turn: TurnWrite) -> Result<TurnOutcome> {
-        self.commit(turn).await
     }
 
     /// A turn that runs nothing: `notes` recorded, `outbound` sent to the customer (an agent's
@@ -1261,12 +1251,12 @@ impl Conversations {
         }
     }
 
-    /// Applies a message or a close to one interaction by id.
-    async fn apply(&self, id: Uuid, what: ById<'_>) -> Result<Receipt> {
+    /// Applies a message, a close or the distribution's notes to one interaction by id.
+    pub(crate) async fn apply(&self, id: Uuid, what: ById<'_>) -> Result<Receipt> {
         let receipt = self.apply_locked(id, what).await?;
         let message = match what {
             ById::Message(m) => Some(m),
-            ById::Close(_) => None,
+            ById::Close(_) | ById::Noted(..) => None,
         };
         self.after_turn(id, &receipt.status, message).await?;
         Ok(receipt)
@@ -1286,11 +1276,19 @@ impl Conversations {
                 Some(e) => self.store.entry_point(e).await?,
                 None => None,
             };
-            let input = match what {
-                ById::Message(m) => Input::Message(m),
-                ById::Close(reason) => Input::Close(reason),
+            let turn = match what {
+                ById::Message(m) => {
+                    self.advance(row, Input::Message(m), None, ep.as_ref())
+                        .await?
+                }
+                ById::Close(reason) => {
+                    self.advance(row, Input::Close(reason), None, ep.as_ref())
+                        .await?
+                }
+                ById::Noted(noted, outbound) => {
+                    self.noted(row, ep.as_ref(), noted, outbound).await?
+                }
             };
-            let turn = self.advance(row, input, None, ep.as_ref()).await?;
             let (write, replies) = self.with_end_run(turn, ep.as_ref()).await?;
             let status = write.interaction.status.clone();
             if self.commit(write).await? == TurnOutcome::Committed {

@@ -628,6 +628,26 @@ async fn the_chat_page_in_chromium() {
     server.stop();
 }
 
+/// A call of the agent API with the agent's token.
+async fn agent_call(
+    api: &Api,
+    token: &str,
+    method: reqwest::Method,
+    path: String,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = api
+        .http
+        .request(method, format!("{}/api/v1/{path}", api.base))
+        .bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+}
+
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
@@ -723,18 +743,7 @@ async fn a_web_chat_customer_reaches_an_agent_across_a_kill_9() {
         .to_owned();
     api.post("entry-points", json!({"reference": "site", "name": "Our site", "channel": "web_chat", "start_routing_id": rid})).await;
     let agent = |method: reqwest::Method, path: String, body: Option<Value>| {
-        let (http, base, token) = (api.http.clone(), server.base.clone(), token.clone());
-        async move {
-            let mut req = http
-                .request(method, format!("{base}/api/v1/{path}"))
-                .bearer_auth(token);
-            if let Some(b) = body {
-                req = req.json(&b);
-            }
-            let resp = req.send().await.unwrap();
-            let status = resp.status().as_u16();
-            (status, resp.json::<Value>().await.unwrap_or(Value::Null))
-        }
+        agent_call(&api, &token, method, path, body)
     };
 
     // the agent comes online and listens; a visitor writes: the offer reaches the agent
@@ -763,18 +772,7 @@ async fn a_web_chat_customer_reaches_an_agent_across_a_kill_9() {
         base: server.base.clone(),
     };
     let agent = |method: reqwest::Method, path: String, body: Option<Value>| {
-        let (http, base, token) = (api.http.clone(), server.base.clone(), token.clone());
-        async move {
-            let mut req = http
-                .request(method, format!("{base}/api/v1/{path}"))
-                .bearer_auth(token);
-            if let Some(b) = body {
-                req = req.json(&b);
-            }
-            let resp = req.send().await.unwrap();
-            let status = resp.status().as_u16();
-            (status, resp.json::<Value>().await.unwrap_or(Value::Null))
-        }
+        agent_call(&api, &token, method, path, body)
     };
     let mut feed = ws(&server.base, &format!("agent/ws?token={token}")).await;
     let current = next_of(&mut feed, "conversations").await;
