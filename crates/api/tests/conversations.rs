@@ -40,6 +40,24 @@ async fn callback(
     StatusCode::OK
 }
 
+/// A routing document with one production version: actions given as (type, parameters), linked
+/// by (from, branch, to) positions.
+fn routing_doc(
+    reference: &str,
+    actions: &[(&str, Value)],
+    links: &[(usize, &str, usize)],
+) -> Value {
+    let id = |n: usize| uuid::Uuid::from_u128(n as u128 + 1).to_string();
+    json!({
+        "format": "switchyard.routing", "format_version": 1,
+        "routing": {"reference": reference, "name": reference, "kind": "interaction_start", "channel_family": "messaging"},
+        "versions": [{"number": 1, "name": "v1", "status": "production", "tree": {
+            "actions": actions.iter().enumerate().map(|(k, (ty, params))| json!({"id": id(k), "type": ty, "params": params})).collect::<Vec<_>>(),
+            "links": links.iter().enumerate().map(|(k, (from, branch, to))| json!({"id": id(1_000 + k), "from": id(*from), "branch": branch, "to": id(*to)})).collect::<Vec<_>>()
+        }}]
+    })
+}
+
 struct Env {
     base: String,
     http: reqwest::Client,
@@ -1241,26 +1259,31 @@ async fn an_interaction_keeps_the_version_it_started_on() {
 #[tokio::test]
 async fn customers_are_met_counted_and_managed() {
     let env = Env::start().await;
-    let id = |n: u128| uuid::Uuid::from_u128(n).to_string();
-    let doc = json!({
-        "format": "switchyard.routing", "format_version": 1,
-        "routing": {"reference": "HELLO", "name": "Hello", "kind": "interaction_start", "channel_family": "messaging"},
-        "versions": [{"number": 1, "name": "v1", "status": "production", "tree": {
-            "actions": [
-                {"id": id(1), "type": "start", "params": {}},
-                {"id": id(2), "type": "check_nth_contact", "params": {"period": {"unit": "days", "value": 30}, "thresholds": [0, 1]}},
-                {"id": id(3), "type": "simple_message", "params": {"message": "Welcome{{ customer.name }}!"}},
-                {"id": id(4), "type": "simple_message", "params": {"message": "Welcome back {{ customer.name }} ({{ customer.fields.tier }})"}},
-                {"id": id(5), "type": "simple_message", "params": {"message": "Again?"}}
-            ],
-            "links": [
-                {"id": id(11), "from": id(1), "branch": "ok", "to": id(2)},
-                {"id": id(12), "from": id(2), "branch": "link_1", "to": id(3)},
-                {"id": id(13), "from": id(2), "branch": "link_2", "to": id(4)},
-                {"id": id(14), "from": id(2), "branch": "no_link", "to": id(5)}
-            ]
-        }}]
-    });
+    let doc = routing_doc(
+        "HELLO",
+        &[
+            ("start", json!({})),
+            (
+                "check_nth_contact",
+                json!({"period": {"unit": "days", "value": 30}, "thresholds": [0, 1]}),
+            ),
+            (
+                "simple_message",
+                json!({"message": "Welcome{{ customer.name }}!"}),
+            ),
+            (
+                "simple_message",
+                json!({"message": "Welcome back {{ customer.name }} ({{ customer.fields.tier }})"}),
+            ),
+            ("simple_message", json!({"message": "Again?"})),
+        ],
+        &[
+            (0, "ok", 1),
+            (1, "link_1", 2),
+            (1, "link_2", 3),
+            (1, "no_link", 4),
+        ],
+    );
     let imported = env.post("routings/import", doc).await;
     let rid = imported["routing"]["id"].as_str().unwrap().to_owned();
     for r in ["shop", "help"] {
@@ -1496,26 +1519,28 @@ async fn agents_take_distributed_conversations() {
     let mut ann = AgentClient::new(&env, "ann", 2).await;
     let mut bob = AgentClient::new(&env, "bob", 1).await;
     env.post("groups", json!({"reference": "SALES", "name": "Sales", "data": {"members": [ann.id, bob.id], "algorithm": "in_order", "give_up_words": ["give up"]}})).await;
-    let id = |n: u128| uuid::Uuid::from_u128(n).to_string();
-    let doc = json!({
-        "format": "switchyard.routing", "format_version": 1,
-        "routing": {"reference": "DESK", "name": "Desk", "kind": "interaction_start", "channel_family": "messaging"},
-        "versions": [{"number": 1, "name": "v1", "status": "production", "tree": {
-            "actions": [
-                {"id": id(1), "type": "start", "params": {}},
-                {"id": id(2), "type": "distribute_to_queue", "params": {"target": {"to": "queue", "queue": {"by": "reference", "reference": "SALES"}}}},
-                {"id": id(3), "type": "simple_message", "params": {"message": "Thanks, bye!"}},
-                {"id": id(4), "type": "simple_message", "params": {"message": "Nobody is online ({{ system.error }})"}},
-                {"id": id(5), "type": "simple_message", "params": {"message": "Sorry to see you go"}}
-            ],
-            "links": [
-                {"id": id(11), "from": id(1), "branch": "ok", "to": id(2)},
-                {"id": id(12), "from": id(2), "branch": "processed", "to": id(3)},
-                {"id": id(13), "from": id(2), "branch": "overflow", "to": id(4)},
-                {"id": id(14), "from": id(2), "branch": "dissuasion", "to": id(5)}
-            ]
-        }}]
-    });
+    let doc = routing_doc(
+        "DESK",
+        &[
+            ("start", json!({})),
+            (
+                "distribute_to_queue",
+                json!({"target": {"to": "queue", "queue": {"by": "reference", "reference": "SALES"}}}),
+            ),
+            ("simple_message", json!({"message": "Thanks, bye!"})),
+            (
+                "simple_message",
+                json!({"message": "Nobody is online ({{ system.error }})"}),
+            ),
+            ("simple_message", json!({"message": "Sorry to see you go"})),
+        ],
+        &[
+            (0, "ok", 1),
+            (1, "processed", 2),
+            (1, "overflow", 3),
+            (1, "dissuasion", 4),
+        ],
+    );
     let imported = env.post("routings/import", doc).await;
     let rid = imported["routing"]["id"].as_str().unwrap().to_owned();
     env.post("entry-points", json!({"reference": "desk", "name": "Desk", "channel": "http", "start_routing_id": rid, "callback_url": env.callback_url})).await;
@@ -1855,29 +1880,31 @@ async fn customer_routing_rules_of_an_entry_point() {
 async fn distribution_to_a_user_every_branch_over_http() {
     let env = Env::start().await;
     let mut ann = AgentClient::new(&env, "ann", 1).await;
-    let id = |n: u128| uuid::Uuid::from_u128(n).to_string();
     let routing = |reference: &str, user: Value| {
-        json!({
-            "format": "switchyard.routing", "format_version": 1,
-            "routing": {"reference": reference, "name": reference, "kind": "interaction_start", "channel_family": "messaging"},
-            "versions": [{"number": 1, "name": "v1", "status": "production", "tree": {
-                "actions": [
-                    {"id": id(1), "type": "start", "params": {}},
-                    {"id": id(2), "type": "distribute_to_user", "params": {"user": user}},
-                    {"id": id(3), "type": "simple_message", "params": {"message": "You are with your agent."}},
-                    {"id": id(4), "type": "simple_message", "params": {"message": "error: {{ system.error }}"}},
-                    {"id": id(5), "type": "simple_message", "params": {"message": "no response"}},
-                    {"id": id(6), "type": "simple_message", "params": {"message": "unknown agent"}}
-                ],
-                "links": [
-                    {"id": id(11), "from": id(1), "branch": "ok", "to": id(2)},
-                    {"id": id(12), "from": id(2), "branch": "ok", "to": id(3)},
-                    {"id": id(13), "from": id(2), "branch": "error", "to": id(4)},
-                    {"id": id(14), "from": id(2), "branch": "no_response", "to": id(5)},
-                    {"id": id(15), "from": id(2), "branch": "reference_not_found", "to": id(6)}
-                ]
-            }}]
-        })
+        routing_doc(
+            reference,
+            &[
+                ("start", json!({})),
+                ("distribute_to_user", json!({"user": user})),
+                (
+                    "simple_message",
+                    json!({"message": "You are with your agent."}),
+                ),
+                (
+                    "simple_message",
+                    json!({"message": "error: {{ system.error }}"}),
+                ),
+                ("simple_message", json!({"message": "no response"})),
+                ("simple_message", json!({"message": "unknown agent"})),
+            ],
+            &[
+                (0, "ok", 1),
+                (1, "ok", 2),
+                (1, "error", 3),
+                (1, "no_response", 4),
+                (1, "reference_not_found", 5),
+            ],
+        )
     };
     for (reference, user) in [
         ("TO-ANN", json!({"by": "reference", "reference": "ann"})),
@@ -1990,24 +2017,19 @@ async fn concurrent_arrivals_presence_and_closes_lose_nothing() {
     }
     let members: Vec<&str> = agents.iter().map(|a| a.0.as_str()).collect();
     env.post("groups", json!({"reference": "ALL", "name": "All", "data": {"members": members, "algorithm": "least_chats"}})).await;
-    let id = |n: u128| uuid::Uuid::from_u128(n).to_string();
-    let doc = json!({
-        "format": "switchyard.routing", "format_version": 1,
-        "routing": {"reference": "BUSY", "name": "Busy", "kind": "interaction_start", "channel_family": "messaging"},
-        "versions": [{"number": 1, "name": "v1", "status": "production", "tree": {
-            "actions": [
-                {"id": id(1), "type": "start", "params": {}},
-                {"id": id(2), "type": "distribute_to_queue", "params": {"target": {"to": "queue", "queue": {"by": "reference", "reference": "ALL"}}}},
-                {"id": id(3), "type": "simple_message", "params": {"message": "handled"}},
-                {"id": id(4), "type": "simple_message", "params": {"message": "refused"}}
-            ],
-            "links": [
-                {"id": id(11), "from": id(1), "branch": "ok", "to": id(2)},
-                {"id": id(12), "from": id(2), "branch": "processed", "to": id(3)},
-                {"id": id(13), "from": id(2), "branch": "overflow", "to": id(4)}
-            ]
-        }}]
-    });
+    let doc = routing_doc(
+        "BUSY",
+        &[
+            ("start", json!({})),
+            (
+                "distribute_to_queue",
+                json!({"target": {"to": "queue", "queue": {"by": "reference", "reference": "ALL"}}}),
+            ),
+            ("simple_message", json!({"message": "handled"})),
+            ("simple_message", json!({"message": "refused"})),
+        ],
+        &[(0, "ok", 1), (1, "processed", 2), (1, "overflow", 3)],
+    );
     let imported = env.post("routings/import", doc).await;
     let rid = imported["routing"]["id"].as_str().unwrap().to_owned();
     env.post("entry-points", json!({"reference": "busy", "name": "Busy", "channel": "http", "start_routing_id": rid, "callback_url": env.callback_url})).await;
@@ -2171,26 +2193,28 @@ async fn transfers_releases_owners_and_queue_groups() {
         )
         .await;
     assert_eq!((s, p["code"].as_str()), (422, Some("invalid_field")));
-    let id = |n: u128| uuid::Uuid::from_u128(n).to_string();
-    let doc = json!({
-        "format": "switchyard.routing", "format_version": 1,
-        "routing": {"reference": "DESKS", "name": "Desks", "kind": "interaction_start", "channel_family": "messaging"},
-        "versions": [{"number": 1, "name": "v1", "status": "production", "tree": {
-            "actions": [
-                {"id": id(1), "type": "start", "params": {}},
-                {"id": id(2), "type": "distribute_to_queue", "params": {"target": {"to": "queue_group", "group": {"by": "reference", "reference": "DESKS"}}}},
-                {"id": id(3), "type": "simple_message", "params": {"message": "processed"}},
-                {"id": id(4), "type": "simple_message", "params": {"message": "unprocessed"}},
-                {"id": id(5), "type": "simple_message", "params": {"message": "overflow: {{ system.error }}"}}
-            ],
-            "links": [
-                {"id": id(11), "from": id(1), "branch": "ok", "to": id(2)},
-                {"id": id(12), "from": id(2), "branch": "processed", "to": id(3)},
-                {"id": id(13), "from": id(2), "branch": "unprocessed", "to": id(4)},
-                {"id": id(14), "from": id(2), "branch": "overflow", "to": id(5)}
-            ]
-        }}]
-    });
+    let doc = routing_doc(
+        "DESKS",
+        &[
+            ("start", json!({})),
+            (
+                "distribute_to_queue",
+                json!({"target": {"to": "queue_group", "group": {"by": "reference", "reference": "DESKS"}}}),
+            ),
+            ("simple_message", json!({"message": "processed"})),
+            ("simple_message", json!({"message": "unprocessed"})),
+            (
+                "simple_message",
+                json!({"message": "overflow: {{ system.error }}"}),
+            ),
+        ],
+        &[
+            (0, "ok", 1),
+            (1, "processed", 2),
+            (1, "unprocessed", 3),
+            (1, "overflow", 4),
+        ],
+    );
     let imported = env.post("routings/import", doc).await;
     let rid = imported["routing"]["id"].as_str().unwrap().to_owned();
     env.post("entry-points", json!({"reference": "desks", "name": "Desks", "channel": "http", "start_routing_id": rid, "callback_url": env.callback_url})).await;
