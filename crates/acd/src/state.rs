@@ -855,14 +855,7 @@ impl Acd {
         now: Timestamp,
     ) -> Result<Vec<Event>, Refusal> {
         let mut ev = Vec::new();
-        match self.entries.get(&interaction).map(|e| e.status) {
-            Some(EntryStatus::Offered { user: u, .. }) if u == user => {}
-            _ => {
-                return Err(Refusal::Conflict(
-                    "no open offer of this interaction to this user".into(),
-                ));
-            }
-        }
+        self.check_status(interaction, user, false)?;
         self.assign(interaction, user, now, &mut ev);
         Ok(ev)
     }
@@ -896,6 +889,29 @@ impl Acd {
         }
     }
 
+    /// Checks that `user` holds the interaction (`assigned`) or has its open offer.
+    fn check_status(
+        &self,
+        interaction: InteractionId,
+        user: UserId,
+        assigned: bool,
+    ) -> Result<(), Refusal> {
+        match (self.entries.get(&interaction).map(|e| e.status), assigned) {
+            (Some(EntryStatus::Offered { user: u, .. }), false)
+            | (Some(EntryStatus::Assigned { user: u, .. }), true)
+                if u == user =>
+            {
+                Ok(())
+            }
+            (_, false) => Err(Refusal::Conflict(
+                "no open offer of this interaction to this user".into(),
+            )),
+            (_, true) => Err(Refusal::Conflict(
+                "the interaction is not held by this user".into(),
+            )),
+        }
+    }
+
     /// The user declines an offer: it goes to the next eligible user.
     pub fn decline(
         &mut self,
@@ -903,14 +919,7 @@ impl Acd {
         user: UserId,
         now: Timestamp,
     ) -> Result<Vec<Event>, Refusal> {
-        match self.entries.get(&interaction).map(|e| e.status) {
-            Some(EntryStatus::Offered { user: u, .. }) if u == user => {}
-            _ => {
-                return Err(Refusal::Conflict(
-                    "no open offer of this interaction to this user".into(),
-                ));
-            }
-        }
+        self.check_status(interaction, user, false)?;
         let mut ev = vec![Event::Declined { interaction, user }];
         self.unoffer(interaction, user, now, Unoffer::Declined, &mut ev);
         Ok(ev)
@@ -965,14 +974,7 @@ impl Acd {
         user: UserId,
         now: Timestamp,
     ) -> Result<Vec<Event>, Refusal> {
-        match self.entries.get(&interaction).map(|e| e.status) {
-            Some(EntryStatus::Assigned { user: u, .. }) if u == user => {}
-            _ => {
-                return Err(Refusal::Conflict(
-                    "the interaction is not held by this user".into(),
-                ));
-            }
-        }
+        self.check_status(interaction, user, true)?;
         let mut ev = Vec::new();
         self.finish(
             interaction,
@@ -993,14 +995,7 @@ impl Acd {
         target: Target,
         now: Timestamp,
     ) -> Result<Vec<Event>, Refusal> {
-        match self.entries.get(&interaction).map(|e| e.status) {
-            Some(EntryStatus::Assigned { user, .. }) if user == from => {}
-            _ => {
-                return Err(Refusal::Conflict(
-                    "the interaction is not held by this user".into(),
-                ));
-            }
-        }
+        self.check_status(interaction, from, true)?;
         // check the target before letting go
         match &target {
             Target::Queues { groups, priority } => {

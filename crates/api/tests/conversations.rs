@@ -1471,6 +1471,25 @@ impl AgentClient {
         }
     }
 
+    /// Accepts and closes a conversation offered to this agent.
+    async fn serve(&self, env: &Env, interaction: &str) {
+        for step in ["accept", "close"] {
+            let (s, body) = self.act(env, interaction, step).await;
+            assert_eq!(s, 204, "{step}: {body}");
+        }
+    }
+
+    /// An action on a conversation: `accept`, `decline`, `close`, `release`.
+    async fn act(&self, env: &Env, interaction: &str, step: &str) -> (u16, Value) {
+        self.call(
+            env,
+            reqwest::Method::POST,
+            &format!("agent/conversations/{interaction}/{step}"),
+            None,
+        )
+        .await
+    }
+
     async fn call(
         &self,
         env: &Env,
@@ -1572,23 +1591,9 @@ async fn agents_take_distributed_conversations() {
         )
         .await;
     assert_eq!((s, p["code"].as_str()), (404, Some("not_found")));
-    let (s, _) = bob
-        .call(
-            &env,
-            reqwest::Method::POST,
-            &format!("agent/conversations/{iid}/accept"),
-            None,
-        )
-        .await;
+    let (s, _) = bob.act(&env, &iid, "accept").await;
     assert_eq!(s, 404);
-    let (s, _) = ann
-        .call(
-            &env,
-            reqwest::Method::POST,
-            &format!("agent/conversations/{iid}/accept"),
-            None,
-        )
-        .await;
+    let (s, _) = ann.act(&env, &iid, "accept").await;
     assert_eq!(s, 204);
     env.say("desk", "d2", "dana", "I need help").await;
     let m = ann.next("message").await;
@@ -1609,14 +1614,7 @@ async fn agents_take_distributed_conversations() {
         env.wait_delivered("dana", 1).await,
         ["Ann here, {{ how }} can I help?"]
     );
-    let (s, _) = ann
-        .call(
-            &env,
-            reqwest::Method::POST,
-            &format!("agent/conversations/{iid}/close"),
-            None,
-        )
-        .await;
+    let (s, _) = ann.act(&env, &iid, "close").await;
     assert_eq!(s, 204);
     assert_eq!(env.wait_delivered("dana", 2).await[1], "Thanks, bye!");
     let i = env.get(&format!("interactions/{iid}")).await;
@@ -1662,14 +1660,7 @@ async fn agents_take_distributed_conversations() {
         Some(eve.as_str()),
         "in order: after ann comes bob"
     );
-    let (s, _) = bob
-        .call(
-            &env,
-            reqwest::Method::POST,
-            &format!("agent/conversations/{eve}/decline"),
-            None,
-        )
-        .await;
+    let (s, _) = bob.act(&env, &eve, "decline").await;
     assert_eq!(s, 204);
     assert_eq!(
         ann.next("offer").await["interaction_id"].as_str(),
@@ -1692,14 +1683,7 @@ async fn agents_take_distributed_conversations() {
         Some(eve.as_str())
     );
     // the customer gives up while waiting: Dissuasion – By the user
-    let (s, _) = ann
-        .call(
-            &env,
-            reqwest::Method::POST,
-            &format!("agent/conversations/{eve}/decline"),
-            None,
-        )
-        .await;
+    let (s, _) = ann.act(&env, &eve, "decline").await;
     assert_eq!(s, 204);
     env.say("desk", "e2", "eve", "OK I GIVE UP!").await;
     assert_eq!(env.wait_delivered("eve", 1).await, ["Sorry to see you go"]);
@@ -1770,24 +1754,6 @@ async fn customer_routing_rules_of_an_entry_point() {
         "a user is not a group: {p}"
     );
 
-    let serve = |agent: &AgentClient, iid: String| {
-        let env = &env;
-        let token = agent.token.clone();
-        async move {
-            for step in ["accept", "close"] {
-                let (s, body) = AgentClient::call_with(
-                    env,
-                    &token,
-                    reqwest::Method::POST,
-                    &format!("agent/conversations/{iid}/{step}"),
-                    None,
-                )
-                .await;
-                assert_eq!(s, 204, "{step}: {body}");
-            }
-        }
-    };
-
     // a new customer while everyone is offline: the night group, out-of-office message at once
     let r = env.say("shop", "c1-1", "carl", "hello?").await;
     let carl = r["interaction_id"].as_str().unwrap().to_owned();
@@ -1800,7 +1766,7 @@ async fn customer_routing_rules_of_an_entry_point() {
         bob.next("offer").await["interaction_id"].as_str(),
         Some(carl.as_str())
     );
-    serve(&bob, carl.clone()).await;
+    bob.serve(&env, &carl).await;
     let i = env.get(&format!("interactions/{carl}")).await;
     assert_eq!(i["status"], "closed");
     assert_eq!(
@@ -1824,14 +1790,7 @@ async fn customer_routing_rules_of_an_entry_point() {
         env.delivered("dora").is_empty(),
         "the welcome waits for an agent"
     );
-    let (s, _) = bob
-        .call(
-            &env,
-            reqwest::Method::POST,
-            &format!("agent/conversations/{dora}/accept"),
-            None,
-        )
-        .await;
+    let (s, _) = bob.act(&env, &dora, "accept").await;
     assert_eq!(s, 204);
     assert_eq!(
         env.wait_delivered("dora", 1).await,
@@ -1839,14 +1798,7 @@ async fn customer_routing_rules_of_an_entry_point() {
     );
     env.say("shop", "d1-2", "dora", "a question").await;
     assert_eq!(bob.next("message").await["text"], "a question");
-    let (s, _) = bob
-        .call(
-            &env,
-            reqwest::Method::POST,
-            &format!("agent/conversations/{dora}/close"),
-            None,
-        )
-        .await;
+    let (s, _) = bob.act(&env, &dora, "close").await;
     assert_eq!(s, 204);
 
     // a returning customer goes to their owner, even with someone else online
@@ -1858,7 +1810,7 @@ async fn customer_routing_rules_of_an_entry_point() {
         bob.next("offer").await["interaction_id"].as_str(),
         Some(again.as_str())
     );
-    serve(&bob, again).await;
+    bob.serve(&env, &again).await;
 
     // owner offline with keep user: it waits for the owner, not for ann
     bob.presence(&env, "offline").await;
@@ -1873,7 +1825,7 @@ async fn customer_routing_rules_of_an_entry_point() {
         bob.next("offer").await["interaction_id"].as_str(),
         Some(waiting.as_str())
     );
-    serve(&bob, waiting).await;
+    bob.serve(&env, &waiting).await;
 }
 
 #[tokio::test]
@@ -1941,15 +1893,7 @@ async fn distribution_to_a_user_every_branch_over_http() {
     env.say("to-ann", "e1", "eva", "hi").await;
     let offer = ann.next("offer").await;
     let (s, _) = ann
-        .call(
-            &env,
-            reqwest::Method::POST,
-            &format!(
-                "agent/conversations/{}/decline",
-                offer["interaction_id"].as_str().unwrap()
-            ),
-            None,
-        )
+        .act(&env, offer["interaction_id"].as_str().unwrap(), "decline")
         .await;
     assert_eq!(s, 204);
     assert_eq!(
@@ -1961,14 +1905,7 @@ async fn distribution_to_a_user_every_branch_over_http() {
     let r = env.say("to-ann", "f1", "fay", "hi").await;
     let fay = r["interaction_id"].as_str().unwrap().to_owned();
     ann.next("offer").await;
-    let (s, _) = ann
-        .call(
-            &env,
-            reqwest::Method::POST,
-            &format!("agent/conversations/{fay}/accept"),
-            None,
-        )
-        .await;
+    let (s, _) = ann.act(&env, &fay, "accept").await;
     assert_eq!(s, 204);
     assert_eq!(
         env.wait_delivered("fay", 1).await,
@@ -1980,14 +1917,7 @@ async fn distribution_to_a_user_every_branch_over_http() {
     );
     env.say("to-ann", "f2", "fay", "still here").await;
     assert_eq!(ann.next("message").await["text"], "still here");
-    let (s, _) = ann
-        .call(
-            &env,
-            reqwest::Method::POST,
-            &format!("agent/conversations/{fay}/close"),
-            None,
-        )
-        .await;
+    let (s, _) = ann.act(&env, &fay, "close").await;
     assert_eq!(s, 204);
     let i = env.get(&format!("interactions/{fay}")).await;
     assert_eq!(i["status"], "closed");
@@ -2228,13 +2158,7 @@ async fn transfers_releases_owners_and_queue_groups() {
         ann.next("offer").await["interaction_id"].as_str(),
         Some(gus.as_str())
     );
-    ann.call(
-        &env,
-        reqwest::Method::POST,
-        &format!("agent/conversations/{gus}/accept"),
-        None,
-    )
-    .await;
+    ann.act(&env, &gus, "accept").await;
     let (s, p) = ann
         .call(
             &env,
@@ -2265,21 +2189,8 @@ async fn transfers_releases_owners_and_queue_groups() {
         bob.next("offer").await["interaction_id"].as_str(),
         Some(gus.as_str())
     );
-    bob.call(
-        &env,
-        reqwest::Method::POST,
-        &format!("agent/conversations/{gus}/accept"),
-        None,
-    )
-    .await;
-    let (s, _) = bob
-        .call(
-            &env,
-            reqwest::Method::POST,
-            &format!("agent/conversations/{gus}/close"),
-            None,
-        )
-        .await;
+    bob.act(&env, &gus, "accept").await;
+    let (s, _) = bob.act(&env, &gus, "close").await;
     assert_eq!(s, 204);
     assert_eq!(env.wait_delivered("gus", 1).await, ["processed"]);
     // the transfer is in the history
@@ -2332,21 +2243,8 @@ async fn transfers_releases_owners_and_queue_groups() {
         ann.next("offer").await["interaction_id"].as_str(),
         Some(hal.as_str())
     );
-    ann.call(
-        &env,
-        reqwest::Method::POST,
-        &format!("agent/conversations/{hal}/accept"),
-        None,
-    )
-    .await;
-    let (s, _) = ann
-        .call(
-            &env,
-            reqwest::Method::POST,
-            &format!("agent/conversations/{hal}/release"),
-            None,
-        )
-        .await;
+    ann.act(&env, &hal, "accept").await;
+    let (s, _) = ann.act(&env, &hal, "release").await;
     assert_eq!(s, 204);
     assert_eq!(env.wait_delivered("hal", 1).await, ["unprocessed"]);
 
@@ -2403,13 +2301,7 @@ async fn group_changes_reach_waiting_interactions() {
         ann.next("offer").await["interaction_id"].as_str(),
         Some(kim.as_str())
     );
-    ann.call(
-        &env,
-        reqwest::Method::POST,
-        &format!("agent/conversations/{kim}/accept"),
-        None,
-    )
-    .await;
+    ann.act(&env, &kim, "accept").await;
     assert_eq!(env.wait_delivered("kim", 1).await, ["Welcome"]);
     // another one waits behind (ann's one place is taken); the group is deleted: it ends
     let r = env.say("later", "l1", "lou", "hello").await;
