@@ -596,16 +596,7 @@ impl Distribution {
             next.presence = spec.presence.as_str().into();
             next.last_message_at = spec.last_message_at;
         }
-        self.agents
-            .write_user(UserWrite::Update {
-                user: next.clone(),
-                expected_revision: current.revision,
-            })
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict => ConversationError::Maker(MakerError::Busy),
-                other => Self::taken(other, &next.reference),
-            })?;
+        self.write_update(&current, &next).await?;
         let events = inner.acd.upsert_user(spec_of(&next), self.now());
         self.persist(&mut inner).await?;
         Ok((next, events))
@@ -635,6 +626,12 @@ impl Distribution {
         next.token_hash = token_hash(&token);
         next.revision += 1;
         next.updated_at = self.now();
+        self.write_update(&current, &next).await?;
+        Ok((next, token))
+    }
+
+    /// Writes a changed user if nobody changed it meanwhile.
+    async fn write_update(&self, current: &UserRow, next: &UserRow) -> Result<()> {
         self.agents
             .write_user(UserWrite::Update {
                 user: next.clone(),
@@ -643,9 +640,8 @@ impl Distribution {
             .await
             .map_err(|e| match e {
                 StoreError::Conflict => ConversationError::Maker(MakerError::Busy),
-                other => other.into(),
-            })?;
-        Ok((next, token))
+                other => Self::taken(other, &next.reference),
+            })
     }
 
     /// Sets a user's presence (stored with the user) and returns the events.
