@@ -94,19 +94,45 @@ pub(crate) fn page_of<T>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> Uuid)
 
 /// Writes one turn (and its follow-up) inside the open transaction; `Ok(outcome)` says whether
 /// it was written.
-/// Events written by one statement (4 parameters each, far below SQLite's limit).
-const EVENTS_PER_STATEMENT: usize = 100;
+/// Rows written by one multi-row statement (events have 4 parameters, outbox rows 10: far
+/// below SQLite's limit). Every statement is a round trip to the connection's thread, so a
+/// group commit writes all its events, and all its outbox rows, in as few statements as it can.
+const ROWS_PER_STATEMENT: usize = 100;
 
-async fn write_turn(tx: &mut sqlx::SqliteConnection, t: &TurnWrite) -> Result<TurnOutcome> {
+/// The events and outbox rows of the turns a group commit wrote.
+#[derive(Default)]
+struct Rows<'a> {
+    events: Vec<&'a EventRow>,
+    outbox: Vec<&'a OutboxRow>,
+}
+
+/// Writes one turn (and its follow-up) inside the open transaction; `Ok(outcome)` says whether
+/// it was written. Its events and outbox rows are collected for the batch's final statements.
+async fn write_turn<'a>(
+    tx: &mut sqlx::SqliteConnection,
+    t: &'a TurnWrite,
+    rows: &mut Rows<'a>,
+) -> Result<TurnOutcome> {
     let outcome = write_one(tx, t).await?;
-    if outcome == TurnOutcome::Committed
-        && let Some(next) = &t.follow_up
-    {
-        return Box::pin(write_turn(tx, next)).await;
+    if outcome == TurnOutcome::Committed {
+        rows.events.extend(&t.events);
+        rows.outbox.extend(&t.outbox);
+        if let Some(next) = &t.follow_up {
+            // a new interaction: nothing can refuse it but a storage error
+            let follow = Box::pin(write_turn(tx, next, rows)).await?;
+            if follow != TurnOutcome::Committed {
+                return Err(backend(format!(
+                    "the interaction-end turn could not be written: {follow:?}"
+                )));
+            }
+        }
     }
     Ok(outcome)
 }
 
+/// Writes a turn's guarded rows first — the inbound message (deduplication), then the
+/// interaction (revision check) — so that a refused turn leaves nothing behind without needing
+/// a savepoint: a duplicate writes nothing, a conflict removes the inbound row it had added.
 async fn write_one(tx: &mut sqlx::SqliteConnection, t: &TurnWrite) -> Result<TurnOutcome> {
     let i = &t.interaction;
     if let Some((entry_point, message_id)) = &t.inbound {
@@ -122,16 +148,10 @@ async fn write_one(tx: &mut sqlx::SqliteConnection, t: &TurnWrite) -> Result<Tur
             return Ok(TurnOutcome::Duplicate);
         }
     }
-    if let Some(c) = &t.new_customer {
-        crate::sqlite_customers::insert(&mut *tx, c, true).await?;
-    }
-    if let Some(w) = &t.acd {
-        crate::sqlite_agents::write_acd_rows(&mut *tx, w).await?;
-    }
     let state = serde_json::to_string(&i.state).map_err(backend)?;
     match t.expected_revision {
         None => {
-            sqlx::query(
+            let inserted = sqlx::query(
                 "INSERT INTO interactions (id, entry_point_id, mode, customer, customer_id, routing_id, version_id, status, state, wake_at, next_seq, revision, created_at, updated_at)
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
@@ -151,7 +171,13 @@ async fn write_one(tx: &mut sqlx::SqliteConnection, t: &TurnWrite) -> Result<Tur
             .bind(ms(i.updated_at))
             .execute(&mut *tx)
             .await
-            .map_err(map_err)?;
+            .map_err(map_err);
+            // its entry point was deleted meanwhile
+            if let Err(StoreError::Conflict) = inserted {
+                forget_inbound(tx, t).await?;
+                return Ok(TurnOutcome::Conflict);
+            }
+            inserted?;
         }
         Some(expected) => {
             let done = sqlx::query(
@@ -172,21 +198,52 @@ async fn write_one(tx: &mut sqlx::SqliteConnection, t: &TurnWrite) -> Result<Tur
             .await
             .map_err(map_err)?;
             if done.rows_affected() == 0 {
+                forget_inbound(tx, t).await?;
                 return Ok(TurnOutcome::Conflict);
             }
         }
     }
-    // one statement for many events: every statement is a round trip to the connection's thread
-    for chunk in t.events.chunks(EVENTS_PER_STATEMENT) {
-        let mut sql =
-            String::from("INSERT INTO interaction_events (interaction_id, seq, at, event) VALUES ");
-        for k in 0..chunk.len() {
-            sql.push_str(if k == 0 {
-                "(?, ?, ?, ?)"
-            } else {
-                ", (?, ?, ?, ?)"
-            });
+    if let Some(c) = &t.new_customer {
+        crate::sqlite_customers::insert(&mut *tx, c, true).await?;
+    }
+    if let Some(w) = &t.acd {
+        crate::sqlite_agents::write_acd_rows(&mut *tx, w).await?;
+    }
+    Ok(TurnOutcome::Committed)
+}
+
+/// Removes the inbound row a refused turn had added.
+async fn forget_inbound(tx: &mut sqlx::SqliteConnection, t: &TurnWrite) -> Result<()> {
+    if let Some((entry_point, message_id)) = &t.inbound {
+        sqlx::query("DELETE FROM inbound_messages WHERE entry_point_id = ? AND message_id = ?")
+            .bind(entry_point.to_string())
+            .bind(message_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    }
+    Ok(())
+}
+
+/// `INSERT INTO <head> VALUES (…), (…), …` with `row` placeholders repeated `n` times.
+fn multi_row(head: &str, row: &str, n: usize) -> String {
+    let mut sql = format!("INSERT INTO {head} VALUES ");
+    for k in 0..n {
+        if k > 0 {
+            sql.push_str(", ");
         }
+        sql.push_str(row);
+    }
+    sql
+}
+
+async fn insert_events(tx: &mut sqlx::SqliteConnection, events: &[&EventRow]) -> Result<()> {
+    for chunk in events.chunks(ROWS_PER_STATEMENT) {
+        let sql = multi_row(
+            "interaction_events (interaction_id, seq, at, event)",
+            "(?, ?, ?, ?)",
+            chunk.len(),
+        );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for e in chunk {
             q = q
@@ -197,26 +254,33 @@ async fn write_one(tx: &mut sqlx::SqliteConnection, t: &TurnWrite) -> Result<Tur
         }
         q.execute(&mut *tx).await.map_err(map_err)?;
     }
-    for o in &t.outbox {
-        sqlx::query(
-            "INSERT INTO outbox (id, interaction_id, seq, entry_point_id, payload, created_at, attempts, next_attempt_at, delivered_at, last_error)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(o.id.to_string())
-        .bind(o.interaction_id.to_string())
-        .bind(o.seq as i64)
-        .bind(o.entry_point_id.map(|e| e.to_string()))
-        .bind(serde_json::to_string(&o.payload).map_err(backend)?)
-        .bind(ms(o.created_at))
-        .bind(i64::from(o.attempts))
-        .bind(o.next_attempt_at.map(ms))
-        .bind(o.delivered_at.map(ms))
-        .bind(&o.last_error)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
+    Ok(())
+}
+
+async fn insert_outbox(tx: &mut sqlx::SqliteConnection, outbox: &[&OutboxRow]) -> Result<()> {
+    for chunk in outbox.chunks(ROWS_PER_STATEMENT) {
+        let sql = multi_row(
+            "outbox (id, interaction_id, seq, entry_point_id, payload, created_at, attempts, next_attempt_at, delivered_at, last_error)",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            chunk.len(),
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for o in chunk {
+            q = q
+                .bind(o.id.to_string())
+                .bind(o.interaction_id.to_string())
+                .bind(o.seq as i64)
+                .bind(o.entry_point_id.map(|e| e.to_string()))
+                .bind(serde_json::to_string(&o.payload).map_err(backend)?)
+                .bind(ms(o.created_at))
+                .bind(i64::from(o.attempts))
+                .bind(o.next_attempt_at.map(ms))
+                .bind(o.delivered_at.map(ms))
+                .bind(&o.last_error);
+        }
+        q.execute(&mut *tx).await.map_err(map_err)?;
     }
-    Ok(TurnOutcome::Committed)
+    Ok(())
 }
 
 #[async_trait]
@@ -421,27 +485,17 @@ impl InteractionStore for SqliteStore {
     async fn commit_turns(&self, turns: Vec<TurnWrite>) -> Result<Vec<TurnOutcome>> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         let mut outcomes = Vec::with_capacity(turns.len());
+        let mut rows = Rows::default();
         for t in &turns {
-            sqlx::raw_sql("SAVEPOINT turn")
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
-            let outcome = match write_turn(&mut tx, t).await {
+            let outcome = match write_turn(&mut tx, t, &mut rows).await {
                 Ok(o) => o,
                 Err(StoreError::Conflict) => TurnOutcome::Conflict,
                 Err(e) => return Err(e),
             };
-            let end = if outcome == TurnOutcome::Committed {
-                "RELEASE turn"
-            } else {
-                "ROLLBACK TO turn; RELEASE turn"
-            };
-            sqlx::raw_sql(end)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
             outcomes.push(outcome);
         }
+        insert_events(&mut tx, &rows.events).await?;
+        insert_outbox(&mut tx, &rows.outbox).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(outcomes)
     }
