@@ -10,6 +10,8 @@ pub type InteractionId = Uuid;
 
 /// Limits of the distribution.
 pub mod limits {
+    /// Most users.
+    pub const USERS: usize = 100_000;
     /// Most members of one group.
     pub const MEMBERS: usize = 1_000;
     /// Most simultaneous conversations of one user.

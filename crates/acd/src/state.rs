@@ -317,6 +317,11 @@ impl Acd {
         self.users.get(&id).map(|u| &u.spec)
     }
 
+    /// How many users there are.
+    pub fn user_count(&self) -> usize {
+        self.users.ix.len()
+    }
+
     /// Open conversations of a user (offered, then assigned).
     pub fn conversations_of(&self, id: UserId) -> Vec<InteractionId> {
         self.users

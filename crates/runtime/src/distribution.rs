@@ -562,6 +562,12 @@ impl Distribution {
         };
         Self::apply(&mut u, f)?;
         let mut inner = self.inner.lock().await;
+        if inner.acd.user_count() >= acd::limits::USERS {
+            return Err(ConversationError::Maker(MakerError::Limit(format!(
+                "at most {} users",
+                acd::limits::USERS
+            ))));
+        }
         self.agents
             .write_user(UserWrite::Insert(u.clone()))
             .await
