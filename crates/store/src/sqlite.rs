@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0004_uploads.sql"),
     include_str!("../migrations/sqlite/0005_customers.sql"),
     include_str!("../migrations/sqlite/0006_acd.sql"),
+    include_str!("../migrations/sqlite/0007_outbox_customer.sql"),
 ];
 
 /// The SQLite implementation of [`Store`].

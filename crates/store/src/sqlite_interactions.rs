@@ -94,7 +94,7 @@ pub(crate) fn page_of<T>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> Uuid)
 
 /// Writes one turn (and its follow-up) inside the open transaction; `Ok(outcome)` says whether
 /// it was written.
-/// Rows written by one multi-row statement (events have 4 parameters, outbox rows 10: far
+/// Rows written by one multi-row statement (events have 4 parameters, outbox rows 11: far
 /// below SQLite's limit). Every statement is a round trip to the connection's thread, so a
 /// group commit writes all its events, and all its outbox rows, in as few statements as it can.
 const ROWS_PER_STATEMENT: usize = 100;
@@ -260,8 +260,8 @@ async fn insert_events(tx: &mut sqlx::SqliteConnection, events: &[&EventRow]) ->
 async fn insert_outbox(tx: &mut sqlx::SqliteConnection, outbox: &[&OutboxRow]) -> Result<()> {
     for chunk in outbox.chunks(ROWS_PER_STATEMENT) {
         let sql = multi_row(
-            "outbox (id, interaction_id, seq, entry_point_id, payload, created_at, attempts, next_attempt_at, delivered_at, last_error)",
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "outbox (id, interaction_id, seq, entry_point_id, payload, created_at, attempts, next_attempt_at, delivered_at, last_error, customer)",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             chunk.len(),
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -276,7 +276,8 @@ async fn insert_outbox(tx: &mut sqlx::SqliteConnection, outbox: &[&OutboxRow]) -
                 .bind(i64::from(o.attempts))
                 .bind(o.next_attempt_at.map(ms))
                 .bind(o.delivered_at.map(ms))
-                .bind(&o.last_error);
+                .bind(&o.last_error)
+                .bind(o.payload.get("customer").and_then(|c| c.as_str()));
         }
         q.execute(&mut *tx).await.map_err(map_err)?;
     }
@@ -523,10 +524,9 @@ impl InteractionStore for SqliteStore {
         let rows = sqlx::query("SELECT * FROM outbox o
              WHERE o.delivered_at IS NULL AND o.next_attempt_at IS NOT NULL AND o.next_attempt_at <= ?
                AND NOT EXISTS (
-                   SELECT 1 FROM outbox p
-                   WHERE p.delivered_at IS NULL AND p.next_attempt_at IS NOT NULL AND p.id < o.id
-                     AND p.entry_point_id IS o.entry_point_id
-                     AND json_extract(p.payload, '$.customer') = json_extract(o.payload, '$.customer'))
+                   SELECT 1 FROM outbox p INDEXED BY outbox_pending_by_customer
+                   WHERE p.entry_point_id IS o.entry_point_id AND p.customer IS o.customer
+                     AND p.delivered_at IS NULL AND p.next_attempt_at IS NOT NULL AND p.id < o.id)
              ORDER BY o.id LIMIT ?")
             .bind(ms(now))
             .bind(i64::from(limit))
