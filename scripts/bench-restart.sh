@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-100000}"
 data="$(mktemp -d)"
-trap 'kill "${pid:-0}" 2>/dev/null || true; rm -rf "$data"' EXIT
+trap 'kill "${pid:-0}" 2>/dev/null && wait "${pid:-0}" 2>/dev/null; rm -rf "$data"' EXIT
 INBOUND_CONVERSATIONS="$n" INBOUND_KEEP="$data" cargo bench -q -p api --bench inbound
 cargo build -q --release -p switchyard
 port=$((20000 + RANDOM % 20000))
