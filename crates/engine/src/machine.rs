@@ -575,6 +575,43 @@ fn step(
     })
 }
 
+/// Records a customer message: its event and the `last_message` system variable.
+fn record_message(
+    state: &mut State,
+    turn: &mut Turn,
+    m: &Inbound,
+    now: Timestamp,
+    world: &dyn World,
+) {
+    turn.events.push(Event::MessageIn {
+        text: m.text.clone(),
+        choice: m.choice,
+        attachments: m.attachments.len(),
+    });
+    let at = format_when(&now.to_zoned(world.time_zone().clone()));
+    state.system.insert(
+        "last_message".into(),
+        serde_json::json!({"text": m.text, "choice": m.choice, "at": at}),
+    );
+}
+
+/// Resumes the suspended action of `cursor` with what woke it.
+fn resume(
+    state: &mut State,
+    turn: &mut Turn,
+    program: &Program,
+    env: &Env<'_>,
+    cursor: Cursor,
+    wake: Wake<'_>,
+) -> (ActionId, Option<Step>) {
+    state.cursor = None;
+    let action = cursor.action;
+    (
+        action,
+        step(state, turn, program, env, action, Some((cursor.memo, wake))),
+    )
+}
+
 /// An interaction no routing runs (an entry point's customer routing rules distributed it): it
 /// waits for its distribution; customer messages are for the agent; the distribution's outcome
 /// ends it, unless an agent holds it (then the agent closes it).
@@ -586,14 +623,7 @@ fn unrouted(
     world: &dyn World,
 ) {
     match input {
-        Input::Message(m) => {
-            turn.events.push(Event::MessageIn {
-                text: m.text.clone(),
-                choice: m.choice,
-                attachments: m.attachments.len(),
-            });
-            state.system.insert("last_message".into(), serde_json::json!({"text": m.text, "choice": m.choice, "at": format_when(&now.to_zoned(world.time_zone().clone()))}));
-        }
+        Input::Message(m) => record_message(state, turn, m, now, world),
         Input::Result(result) => {
             let action = state.cursor.take().map(|c| c.action).unwrap_or_default();
             turn.events.push(Event::EffectResult {
@@ -666,32 +696,21 @@ pub fn handle(
             None
         }
         Input::Message(m) => {
-            turn.events.push(Event::MessageIn {
-                text: m.text.clone(),
-                choice: m.choice,
-                attachments: m.attachments.len(),
-            });
-            state.system.insert("last_message".into(), serde_json::json!({"text": m.text, "choice": m.choice, "at": format_when(&now.to_zoned(world.time_zone().clone()))}));
+            record_message(state, &mut turn, m, now, world);
             match state.cursor.clone() {
                 // waiting for an effect (an agent, a queue): the message is for them
                 Some(c) if c.effect.is_some() => {
                     turn.wake_at = state.wake_at();
                     None
                 }
-                Some(c) if c.message => {
-                    state.cursor = None;
-                    Some((
-                        c.action,
-                        step(
-                            state,
-                            &mut turn,
-                            &program,
-                            &env,
-                            c.action,
-                            Some((c.memo, Wake::Message(m))),
-                        ),
-                    ))
-                }
+                Some(c) if c.message => Some(resume(
+                    state,
+                    &mut turn,
+                    &program,
+                    &env,
+                    c,
+                    Wake::Message(m),
+                )),
                 // the routing is over and an agent holds the conversation: for the agent
                 None if world.with_agent() => None,
                 _ => {
@@ -705,21 +724,17 @@ pub fn handle(
         }
         Input::Result(result) => match state.cursor.clone() {
             Some(c) if c.effect.is_some() => {
-                state.cursor = None;
                 turn.events.push(Event::EffectResult {
                     action: c.action,
                     result: result.clone(),
                 });
-                Some((
-                    c.action,
-                    step(
-                        state,
-                        &mut turn,
-                        &program,
-                        &env,
-                        c.action,
-                        Some((c.memo, Wake::Result(result))),
-                    ),
+                Some(resume(
+                    state,
+                    &mut turn,
+                    &program,
+                    &env,
+                    c,
+                    Wake::Result(result),
                 ))
             }
             _ => {
@@ -732,18 +747,7 @@ pub fn handle(
         },
         Input::Timer => match state.cursor.clone() {
             Some(c) if c.until.is_some_and(|u| u <= now) => {
-                state.cursor = None;
-                Some((
-                    c.action,
-                    step(
-                        state,
-                        &mut turn,
-                        &program,
-                        &env,
-                        c.action,
-                        Some((c.memo, Wake::Timeout)),
-                    ),
-                ))
+                Some(resume(state, &mut turn, &program, &env, c, Wake::Timeout))
             }
             _ => {
                 turn.events.push(Event::Ignored {
