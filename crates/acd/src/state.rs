@@ -112,6 +112,23 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// The interaction the event is about.
+    pub fn interaction(&self) -> InteractionId {
+        match self {
+            Event::Queued { interaction, .. }
+            | Event::Offered { interaction, .. }
+            | Event::Accepted { interaction, .. }
+            | Event::Declined { interaction, .. }
+            | Event::OfferExpired { interaction, .. }
+            | Event::OfferWithdrawn { interaction, .. }
+            | Event::Transferred { interaction, .. }
+            | Event::Closed { interaction, .. }
+            | Event::Resolved { interaction, .. } => *interaction,
+        }
+    }
+}
+
 /// Where an interaction waits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -567,6 +584,19 @@ impl Acd {
     pub fn upsert_group(&mut self, spec: GroupSpec, now: Timestamp) -> Vec<Event> {
         let mut ev = Vec::new();
         let id = spec.id;
+        let mut seen = std::collections::HashSet::new();
+        let members: Vec<UserId> = spec
+            .members
+            .iter()
+            .take(limits::MEMBERS)
+            .filter(|m| seen.insert(**m))
+            .copied()
+            .collect();
+        let spec = GroupSpec { members, ..spec };
+        // unchanged (the runtime hands every group over again after any object change)
+        if self.groups.get(&id).is_some_and(|g| g.spec == spec) {
+            return ev;
+        }
         let old_members = self
             .groups
             .get(&id)
@@ -577,13 +607,7 @@ impl Acd {
                 u.groups.retain(|g| *g != id);
             }
         }
-        let mut members = Vec::with_capacity(spec.members.len());
-        for m in spec.members.iter().take(limits::MEMBERS) {
-            if !members.contains(m) {
-                members.push(*m);
-            }
-        }
-        for m in &members {
+        for m in &spec.members {
             if let Some(u) = self.users.get_mut(m) {
                 u.groups.push(id);
             }
@@ -596,7 +620,6 @@ impl Acd {
             .map(|w| words(w))
             .filter(|w| !w.trim().is_empty())
             .collect();
-        let spec = GroupSpec { members, ..spec };
         match self.groups.get_mut(&id) {
             Some(g) => {
                 g.spec = spec;

@@ -64,20 +64,6 @@ pub fn feed(d: &Distribution, events: &[AcdEvent]) {
     }
 }
 
-fn interaction_of(e: &AcdEvent) -> Uuid {
-    match e {
-        AcdEvent::Queued { interaction, .. }
-        | AcdEvent::Offered { interaction, .. }
-        | AcdEvent::Accepted { interaction, .. }
-        | AcdEvent::Declined { interaction, .. }
-        | AcdEvent::OfferExpired { interaction, .. }
-        | AcdEvent::OfferWithdrawn { interaction, .. }
-        | AcdEvent::Transferred { interaction, .. }
-        | AcdEvent::Closed { interaction, .. }
-        | AcdEvent::Resolved { interaction, .. } => *interaction,
-    }
-}
-
 /// What one interaction gets from a batch of distribution events.
 pub(crate) struct Noted<'a> {
     pub notes: Vec<Event>,
@@ -114,15 +100,15 @@ impl Conversations {
         feed(&d, &events);
         let mut order: Vec<Uuid> = Vec::new();
         for e in &events {
-            let i = interaction_of(e);
+            let i = e.interaction();
             if !order.contains(&i) {
                 order.push(i);
             }
         }
         for i in order {
-            let mine: Vec<&AcdEvent> = events.iter().filter(|e| interaction_of(e) == i).collect();
+            let mine: Vec<&AcdEvent> = events.iter().filter(|e| e.interaction() == i).collect();
             let result = mine.iter().find_map(|e| match e {
-                AcdEvent::Resolved { outcome, .. } => Some(outcome_result(outcome, false)),
+                AcdEvent::Resolved { outcome, .. } => Some(outcome_result(outcome)),
                 _ => None,
             });
             let handled_by = mine.iter().find_map(|e| match e {
@@ -203,7 +189,7 @@ impl Conversations {
         let Some(d) = self.distribution().cloned() else {
             return Ok(());
         };
-        if d.read(|a| a.entry(id).is_none()).await {
+        if !d.is_distributed(id) {
             return Ok(());
         }
         if status == "closed" {
@@ -366,17 +352,22 @@ impl Conversations {
     /// The conversations offered to or held by a user.
     pub async fn agent_conversations(&self, user: Uuid) -> Result<Vec<(InteractionRow, bool)>> {
         let d = self.dist()?;
-        let ids = d.read(|a| a.conversations_of(user)).await;
+        let mine: Vec<(Uuid, bool)> = d
+            .read(|a| {
+                a.conversations_of(user)
+                    .into_iter()
+                    .map(|id| {
+                        let assigned = matches!(
+                            a.entry(id).map(|e| e.status),
+                            Some(EntryStatus::Assigned { .. })
+                        );
+                        (id, assigned)
+                    })
+                    .collect()
+            })
+            .await;
         let mut out = Vec::new();
-        for id in ids {
-            let accepted = d
-                .read(|a| {
-                    matches!(
-                        a.entry(id).map(|e| e.status),
-                        Some(EntryStatus::Assigned { .. })
-                    )
-                })
-                .await;
+        for (id, accepted) in mine {
             if let Some(row) = self.store().interaction(id).await? {
                 out.push((row, accepted));
             }

@@ -88,10 +88,14 @@ pub struct Distribution {
     hub: broadcast::Sender<AgentEvent>,
     changed: Notify,
     settings: DistributionSettings,
+    /// The interactions in the distribution, readable without the lock: every customer message
+    /// asks, and almost all of them are not distributed.
+    distributed: std::sync::RwLock<std::collections::HashSet<Uuid>>,
 }
 
-/// The result a routing gets for an outcome.
-pub fn outcome_result(outcome: &Outcome, direct: bool) -> Value {
+/// The result a routing gets for an outcome (an outcome its action has no branch for takes
+/// that action's default: *Unprocessed* for a queue, *Error* for a user).
+pub fn outcome_result(outcome: &Outcome) -> Value {
     let (key, reason) = match outcome {
         Outcome::Processed => ("processed", None),
         Outcome::Unprocessed => ("unprocessed", None),
@@ -100,11 +104,6 @@ pub fn outcome_result(outcome: &Outcome, direct: bool) -> Value {
         Outcome::Error(r) => ("error", Some(r.clone())),
         Outcome::DissuasionMaxWait => ("dissuasion_max_wait", None),
         Outcome::DissuasionByUser => ("dissuasion_by_user", None),
-    };
-    // a distribution to a user that ends without acceptance is an error for its routing
-    let key = match (direct, key) {
-        (true, "unprocessed") => "error",
-        (_, k) => k,
     };
     match reason {
         Some(r) => json!({"outcome": key, "reason": r}),
@@ -211,6 +210,7 @@ impl Distribution {
             hub: broadcast::Sender::new(4_096),
             changed: Notify::new(),
             settings,
+            distributed: Default::default(),
         });
         {
             let mut inner = d.inner.lock().await;
@@ -233,6 +233,8 @@ impl Distribution {
             }
             // rows restored are rows already stored
             inner.acd.take_dirty();
+            d.distributed_set()
+                .extend(inner.acd.entries().map(|e| e.interaction));
         }
         Ok(d)
     }
@@ -266,15 +268,19 @@ impl Distribution {
             return Ok(());
         }
         let now = self.now();
-        let groups: Vec<GroupSpec> = self
-            .maker
-            .store()
-            .all_objects()
-            .await?
-            .iter()
-            .filter(|o| o.kind == ObjectKind::Queue)
-            .filter_map(group_spec)
-            .collect();
+        let mut groups: Vec<GroupSpec> = Vec::new();
+        let mut page = PageRequest {
+            limit: 1_000,
+            after: None,
+        };
+        loop {
+            let p = self.maker.store().objects(ObjectKind::Queue, &page).await?;
+            groups.extend(p.items.iter().filter_map(group_spec));
+            match p.next_after {
+                Some(after) => page.after = Some(after),
+                None => break,
+            }
+        }
         let known: std::collections::HashSet<Uuid> = groups.iter().map(|g| g.id).collect();
         let gone: Vec<Uuid> = inner
             .acd
@@ -310,6 +316,16 @@ impl Distribution {
         let dirty = inner.acd.take_dirty();
         if dirty.entries.is_empty() && dirty.groups.is_empty() {
             return Ok(());
+        }
+        {
+            let mut set = self.distributed_set();
+            for id in &dirty.entries {
+                if inner.acd.entry(*id).is_some() {
+                    set.insert(*id);
+                } else {
+                    set.remove(id);
+                }
+            }
         }
         let mut write = AcdWrite {
             rng: Some(inner.acd.rng_state()),
@@ -361,8 +377,24 @@ impl Distribution {
         f(&self.inner.lock().await.acd)
     }
 
+    fn distributed_set(&self) -> std::sync::RwLockWriteGuard<'_, std::collections::HashSet<Uuid>> {
+        self.distributed.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether the interaction is in the distribution (waiting, offered or with an agent),
+    /// without taking the lock.
+    pub fn is_distributed(&self, interaction: Uuid) -> bool {
+        self.distributed
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&interaction)
+    }
+
     /// Who holds or is offered an interaction, and whether they accepted it.
     pub async fn holder(&self, interaction: Uuid) -> Option<(Uuid, bool)> {
+        if !self.is_distributed(interaction) {
+            return None;
+        }
         self.read(|a| match a.entry(interaction).map(|e| e.status) {
             Some(EntryStatus::Offered { user, .. }) => Some((user, false)),
             Some(EntryStatus::Assigned { user, .. }) => Some((user, true)),
@@ -383,24 +415,24 @@ impl Distribution {
             Ok(t) => t,
             Err(answer) => return Ok(Performed::Answered(answer, Vec::new())),
         };
-        let direct = matches!(target, Target::User { .. });
-        let mut inner = self.inner.lock().await;
-        self.sync_groups(&mut inner).await?;
-        let now = self.now();
-        // performed again after a restart: it is already distributed
-        if inner.acd.entry(interaction).is_some() {
-            return Ok(Performed::Waiting(Vec::new()));
-        }
-        let result = inner.acd.enqueue(interaction, target, now);
-        self.persist(&mut inner).await?;
+        let result = self
+            .op(|a, now| {
+                // performed again after a restart: it is already distributed
+                Ok(match a.entry(interaction) {
+                    Some(_) => None,
+                    None => Some(a.enqueue(interaction, target, now)),
+                })
+            })
+            .await?;
         Ok(match result {
-            Err(r) => Performed::Answered(refusal_result(&r), Vec::new()),
-            Ok(events) => {
+            None => Performed::Waiting(Vec::new()),
+            Some(Err(r)) => Performed::Answered(refusal_result(&r), Vec::new()),
+            Some(Ok(events)) => {
                 let answer = events.iter().find_map(|e| match e {
                     Event::Resolved {
                         interaction: i,
                         outcome,
-                    } if *i == interaction => Some(outcome_result(outcome, direct)),
+                    } if *i == interaction => Some(outcome_result(outcome)),
                     _ => None,
                 });
                 match answer {
