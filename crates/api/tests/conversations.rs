@@ -2333,3 +2333,56 @@ async fn group_changes_reach_waiting_interactions() {
             .any(|e| e["event"]["result"]["outcome"] == "unprocessed")
     );
 }
+
+#[tokio::test]
+async fn users_are_changed_renewed_and_deleted() {
+    let env = Env::start().await;
+    let ann = AgentClient::new(&env, "ann", 1).await;
+    let path = format!("users/{}", ann.id);
+    // capacity, with If-Match
+    let resp = env
+        .http
+        .patch(format!("{}/{path}", env.base))
+        .header("if-match", "\"7\"")
+        .json(&json!({"capacity": 5}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 412);
+    let (s, u) = env
+        .call(
+            reqwest::Method::PATCH,
+            &path,
+            Some(json!({"capacity": 5, "name": "Ann B."})),
+        )
+        .await;
+    assert_eq!(
+        (s, u["capacity"].as_u64(), u["name"].as_str()),
+        (200, Some(5), Some("Ann B."))
+    );
+    assert!(u.get("token").is_none(), "a token is shown only when made");
+    let (s, p) = env
+        .call(
+            reqwest::Method::PATCH,
+            &path,
+            Some(json!({"capacity": 101})),
+        )
+        .await;
+    assert_eq!((s, p["code"].as_str()), (422, Some("invalid_field")));
+    // a new token: the old one stops working
+    let renewed = env.post(&format!("{path}/token"), json!({})).await;
+    let token = renewed["token"].as_str().unwrap().to_owned();
+    let (s, _) = ann.call(&env, reqwest::Method::GET, "agent/me", None).await;
+    assert_eq!(s, 401);
+    let (s, me) =
+        AgentClient::call_with(&env, &token, reqwest::Method::GET, "agent/me", None).await;
+    assert_eq!((s, me["capacity"].as_u64()), (200, Some(5)));
+    // deleted: gone, and its token with it
+    let (s, _) = env.call(reqwest::Method::DELETE, &path, None).await;
+    assert_eq!(s, 204);
+    let (s, p) = env.call(reqwest::Method::GET, &path, None).await;
+    assert_eq!((s, p["code"].as_str()), (404, Some("not_found")));
+    let (s, _) = AgentClient::call_with(&env, &token, reqwest::Method::GET, "agent/me", None).await;
+    assert_eq!(s, 401);
+    assert_eq!(env.get("users").await["items"], json!([]));
+}

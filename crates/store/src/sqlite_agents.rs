@@ -121,19 +121,18 @@ impl AgentStore for SqliteStore {
     async fn write_user(&self, write: UserWrite) -> Result<()> {
         let done = match &write {
             UserWrite::Insert(u) | UserWrite::Update { user: u, .. } => {
-                let sql = match write {
-                    UserWrite::Insert(_) => {
-                        "INSERT INTO users (reference, name, token_hash, presence, capacity, auto_accept, last_message_at, revision, updated_at, created_at, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    }
-                    _ => {
-                        "UPDATE users SET reference = ?, name = ?, token_hash = ?, presence = ?, capacity = ?, auto_accept = ?, last_message_at = ?, revision = ?, updated_at = ? WHERE created_at = ? AND id = ? AND revision = ?"
-                    }
-                };
-                let expected = match &write {
+                // the same parameters for both: ?10 (created_at) is not changed by an update
+                let (sql, expected) = match &write {
                     UserWrite::Update {
                         expected_revision, ..
-                    } => Some(*expected_revision as i64),
-                    _ => None,
+                    } => (
+                        "UPDATE users SET reference = ?1, name = ?2, token_hash = ?3, presence = ?4, capacity = ?5, auto_accept = ?6, last_message_at = ?7, revision = ?8, updated_at = ?9 WHERE id = ?11 AND revision = ?12",
+                        Some(*expected_revision as i64),
+                    ),
+                    _ => (
+                        "INSERT INTO users (reference, name, token_hash, presence, capacity, auto_accept, last_message_at, revision, updated_at, created_at, id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                        None,
+                    ),
                 };
                 let mut q = sqlx::query(sql)
                     .bind(&u.reference)
