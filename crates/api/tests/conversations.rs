@@ -2386,3 +2386,32 @@ async fn users_are_changed_renewed_and_deleted() {
     assert_eq!(s, 401);
     assert_eq!(env.get("users").await["items"], json!([]));
 }
+
+#[tokio::test]
+async fn a_routing_that_keeps_distributing_in_one_turn_ends_visibly() {
+    let env = Env::start().await;
+    // Reference not found leads back to the same distribution: answered at once, every time
+    let doc = routing_doc(
+        "LOOP",
+        &[
+            ("start", json!({})),
+            (
+                "distribute_to_queue",
+                json!({"target": {"to": "queue", "queue": {"by": "reference", "reference": "MISSING"}}}),
+            ),
+        ],
+        &[(0, "ok", 1), (1, "reference_not_found", 1)],
+    );
+    let imported = env.post("routings/import", doc).await;
+    let rid = imported["routing"]["id"].as_str().unwrap().to_owned();
+    env.post("entry-points", json!({"reference": "loop", "name": "Loop", "channel": "http", "callback_url": env.callback_url, "start_routing_id": rid})).await;
+    let r = env.say("loop", "x1", "xavier", "hi").await;
+    assert_eq!(r["status"], "closed");
+    let i = env
+        .get(&format!(
+            "interactions/{}",
+            r["interaction_id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(i["closed"]["code"], "too_many_distributions", "{i}");
+}

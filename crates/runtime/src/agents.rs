@@ -17,7 +17,7 @@ use store::{CustomerWrite, InteractionRow};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::conversations::{ById, ConversationError, Conversations, Receipt};
+use crate::conversations::{ById, ConversationError, Conversations, Receipt, close_with_error};
 use crate::distribution::{Distribution, outcome_result};
 
 type Result<T> = std::result::Result<T, ConversationError>;
@@ -500,22 +500,12 @@ impl Conversations {
                     turn.outbound.push(m);
                 }
             }
-            Err(e) => {
-                let reason = CloseReason::Error {
-                    code: "customer_routing_failed".into(),
-                    message: e.to_string(),
-                };
-                turn.events.push(Event::Error {
-                    action: None,
-                    code: "customer_routing_failed".into(),
-                    message: e.to_string(),
-                });
-                turn.events.push(Event::Closed {
-                    reason: reason.clone(),
-                });
-                state.status = engine::Status::Closed(reason);
-                state.cursor = None;
-            }
+            Err(e) => close_with_error(
+                &mut state,
+                &mut turn,
+                "customer_routing_failed",
+                e.to_string(),
+            ),
         }
         Ok((state, turn))
     }

@@ -116,6 +116,27 @@ async fn writer(store: Arc<dyn InteractionStore>, mut rx: mpsc::Receiver<Pending
     }
 }
 
+/// Most distributions performed in one turn (each answered at once may lead to another).
+const EFFECTS_PER_TURN: usize = 10;
+
+/// Ends an interaction with a visible error: an error event, then closed with that reason.
+pub(crate) fn close_with_error(state: &mut State, turn: &mut Turn, code: &str, message: String) {
+    turn.events.push(Event::Error {
+        action: None,
+        code: code.into(),
+        message: message.clone(),
+    });
+    let reason = CloseReason::Error {
+        code: code.into(),
+        message,
+    };
+    turn.events.push(Event::Closed {
+        reason: reason.clone(),
+    });
+    state.status = Status::Closed(reason);
+    state.cursor = None;
+}
+
 /// Status of an interaction that failed in the engine; see [`Conversations::retry`].
 pub const QUARANTINED: &str = "quarantined";
 
@@ -336,7 +357,7 @@ impl Conversations {
         now: Timestamp,
     ) -> Result<()> {
         // each answer may lead to another distribution; a routing cannot loop here forever
-        for _ in 0..self.limits.max_hand_overs.max(1) + 1 {
+        for _ in 0..EFFECTS_PER_TURN {
             let Some(request) = turn.effects.pop() else {
                 return Ok(());
             };
@@ -367,30 +388,20 @@ impl Conversations {
                     turn.steps += more.steps;
                 }
                 Err(panic) => {
-                    let reason = CloseReason::Error {
-                        code: "engine_failed".into(),
-                        message: panic.clone(),
-                    };
-                    turn.events.push(Event::Error {
-                        action: None,
-                        code: "engine_failed".into(),
-                        message: panic,
-                    });
-                    turn.events.push(Event::Closed {
-                        reason: reason.clone(),
-                    });
-                    state.status = Status::Closed(reason);
+                    close_with_error(state, turn, "engine_failed", panic);
                     return Ok(());
                 }
             }
         }
         if !turn.effects.is_empty() {
+            // the routing would wait for a request nobody performs: end it visibly instead
             turn.effects.clear();
-            turn.events.push(Event::Error {
-                action: None,
-                code: "too_many_distributions".into(),
-                message: "too many distributions answered at once in one turn".into(),
-            });
+            close_with_error(
+                state,
+                turn,
+                "too_many_distributions",
+                format!("more than {EFFECTS_PER_TURN} distributions answered at once in one turn"),
+            );
         }
         Ok(())
     }
@@ -762,20 +773,15 @@ impl Conversations {
         };
         let Some((program, mut snapshot)) = program else {
             // Nothing to run: the customer gets nothing; the interaction says why.
-            let reason = CloseReason::Error {
-                code: "no_version".into(),
-                message: "the entry point has no production version (or version in test) to run"
-                    .into(),
-            };
             let routing_id = o
                 .entry_point
                 .and_then(|e| e.start_routing_id)
                 .unwrap_or_default();
             let version_id = o.version.unwrap_or_default();
-            let state = State {
+            let mut state = State {
                 routing_id,
                 version_id,
-                status: Status::Closed(reason.clone()),
+                status: Status::New,
                 cursor: None,
                 vars: Map::new(),
                 system,
@@ -786,13 +792,12 @@ impl Conversations {
             };
             let mut turn = Turn::default();
             turn.events.extend(first_event);
-            turn.events.push(Event::Error {
-                action: None,
-                code: "no_version".into(),
-                message: "the entry point has no production version (or version in test) to run"
-                    .into(),
-            });
-            turn.events.push(Event::Closed { reason });
+            close_with_error(
+                &mut state,
+                &mut turn,
+                "no_version",
+                "the entry point has no production version (or version in test) to run".into(),
+            );
             let row = blank(routing_id, version_id);
             let (mut write, replies) = self.write(row, &state, turn, inbound, o.entry_point, now);
             write.new_customer = new_customer;
@@ -804,27 +809,10 @@ impl Conversations {
             Ok(turn) => turn,
             Err(panic) => {
                 let mut turn = Turn::default();
-                turn.events.push(Event::Error {
-                    action: None,
-                    code: "engine_failed".into(),
-                    message: panic.clone(),
-                });
-                let reason = CloseReason::Error {
-                    code: "engine_failed".into(),
-                    message: panic,
-                };
-                turn.events.push(Event::Closed {
-                    reason: reason.clone(),
-                });
-                state.status = Status::Closed(reason);
+                close_with_error(&mut state, &mut turn, "engine_failed", panic);
                 turn
             }
         };
-        let owner = new_customer
-            .is_none()
-            .then(|| state.get("customer.owner_id"))
-            .flatten()
-            .and_then(|o| o.as_str().and_then(|o| Uuid::parse_str(o).ok()));
         self.run_effects(id, &mut state, &mut turn, &mut snapshot, owner, now)
             .await?;
         if let Some(e) = first_event {
