@@ -102,9 +102,20 @@ pub struct State {
 impl State {
     /// A new interaction on `program`, with its system variables and random seed.
     pub fn new(program: &Program, seed: u64, system: Map<String, Value>) -> State {
+        State::blank(program.routing_id, program.version_id, seed, system)
+    }
+
+    /// A new interaction on a routing and version that may not exist (nil ids: no routing runs
+    /// it — the customer routing rules of an entry point distributed it).
+    pub fn blank(
+        routing_id: RoutingId,
+        version_id: VersionId,
+        seed: u64,
+        system: Map<String, Value>,
+    ) -> State {
         State {
-            routing_id: program.routing_id,
-            version_id: program.version_id,
+            routing_id,
+            version_id,
             status: Status::New,
             cursor: None,
             vars: Map::new(),

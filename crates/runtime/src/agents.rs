@@ -469,28 +469,19 @@ impl Conversations {
             action: Uuid::nil(),
             request: request.clone(),
         });
-        let mut state = State {
-            routing_id: Uuid::nil(),
-            version_id: Uuid::nil(),
-            status: engine::Status::Waiting,
-            cursor: Some(engine::Cursor {
-                action: Uuid::nil(),
-                memo: if welcome_now || message.is_empty() {
-                    Value::Null
-                } else {
-                    json!({"welcome": message})
-                },
-                until: None,
-                message: false,
-                effect: Some(request),
-            }),
-            vars: serde_json::Map::new(),
-            system,
-            passages: Default::default(),
-            hand_overs: 0,
-            rng: id.as_u128() as u64,
-            checkpoints: Vec::new(),
-        };
+        let mut state = State::blank(Uuid::nil(), Uuid::nil(), id.as_u128() as u64, system);
+        state.status = engine::Status::Waiting;
+        state.cursor = Some(engine::Cursor {
+            action: Uuid::nil(),
+            memo: if welcome_now || message.is_empty() {
+                Value::Null
+            } else {
+                json!({"welcome": message})
+            },
+            until: None,
+            message: false,
+            effect: Some(request),
+        });
         match d.op(|a, now| a.enqueue(id, target, now)).await {
             Ok(events) => {
                 self.note_distribution(&mut turn, &events);

@@ -778,18 +778,7 @@ impl Conversations {
                 .and_then(|e| e.start_routing_id)
                 .unwrap_or_default();
             let version_id = o.version.unwrap_or_default();
-            let mut state = State {
-                routing_id,
-                version_id,
-                status: Status::New,
-                cursor: None,
-                vars: Map::new(),
-                system,
-                passages: Default::default(),
-                hand_overs: 0,
-                rng: seed_of(id),
-                checkpoints: Vec::new(),
-            };
+            let mut state = State::blank(routing_id, version_id, seed_of(id), system);
             let mut turn = Turn::default();
             turn.events.extend(first_event);
             close_with_error(
