@@ -2415,3 +2415,150 @@ async fn a_routing_that_keeps_distributing_in_one_turn_ends_visibly() {
         .await;
     assert_eq!(i["closed"]["code"], "too_many_distributions", "{i}");
 }
+
+/// An agent's close must never be lost, however fast it comes: 50 auto-accepting agents close
+/// each conversation the moment their feed says `assigned` — possibly before the customer's
+/// turn that queued it is written — while 2 000 customers arrive. Every interaction reaches
+/// *Processed*, every close that answered 204 took effect, and nothing is left waiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn closes_racing_the_turn_that_assigned_them_are_never_lost() {
+    use futures_util::StreamExt;
+    const AGENTS: usize = 50;
+    const CUSTOMERS: usize = 2_000;
+    let env = Env::start().await;
+    let mut agents = Vec::new();
+    for k in 0..AGENTS {
+        let u = env
+            .post("users", json!({"reference": format!("racer{k}"), "name": format!("Racer {k}"), "capacity": 5, "auto_accept": true}))
+            .await;
+        agents.push((
+            u["id"].as_str().unwrap().to_owned(),
+            u["token"].as_str().unwrap().to_owned(),
+        ));
+    }
+    let members: Vec<&str> = agents.iter().map(|a| a.0.as_str()).collect();
+    env.post("groups", json!({"reference": "RACE", "name": "Race", "data": {"members": members, "algorithm": "least_chats"}})).await;
+    let doc = routing_doc(
+        "RACE",
+        &[
+            ("start", json!({})),
+            (
+                "distribute_to_queue",
+                json!({"target": {"to": "queue", "queue": {"by": "reference", "reference": "RACE"}}}),
+            ),
+            ("simple_message", json!({"message": "handled"})),
+            ("simple_message", json!({"message": "not handled"})),
+        ],
+        &[
+            (0, "ok", 1),
+            (1, "processed", 2),
+            (1, "unprocessed", 3),
+            (1, "overflow", 3),
+        ],
+    );
+    let imported = env.post("routings/import", doc).await;
+    let rid = imported["routing"]["id"].as_str().unwrap().to_owned();
+    env.post("entry-points", json!({"reference": "race", "name": "Race", "channel": "http", "start_routing_id": rid, "callback_url": env.callback_url})).await;
+
+    let closed_ok = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let mut workers = Vec::new();
+    for (_, token) in &agents {
+        let ws = format!(
+            "{}/agent/ws?token={token}",
+            env.base.replacen("http://", "ws://", 1)
+        );
+        let (mut feed, _) = tokio_tungstenite::connect_async(&ws).await.unwrap();
+        AgentClient::call_with(
+            &env,
+            token,
+            reqwest::Method::PUT,
+            "agent/presence",
+            Some(json!({"presence": "online"})),
+        )
+        .await;
+        let (http, base, token) = (env.http.clone(), env.base.clone(), token.clone());
+        let (closed_ok, stop) = (closed_ok.clone(), stop.clone());
+        workers.push(tokio::spawn(async move {
+            loop {
+                let frame = tokio::select! {
+                    f = feed.next() => f,
+                    _ = stop.notified() => return,
+                };
+                let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t))) = frame else {
+                    continue;
+                };
+                let e: Value = serde_json::from_str(&t).unwrap();
+                if e["type"] != "assigned" {
+                    continue;
+                }
+                let iid = e["interaction_id"].as_str().unwrap().to_owned();
+                let resp = http
+                    .post(format!("{base}/agent/conversations/{iid}/close"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(resp.status().as_u16(), 204, "close of {iid}");
+                closed_ok.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }));
+    }
+    // customers arrive 64 at a time
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let senders: Vec<_> = (0..64)
+        .map(|_| {
+            let (http, base, next) = (env.http.clone(), env.base.clone(), next.clone());
+            tokio::spawn(async move {
+                loop {
+                    let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if n >= CUSTOMERS {
+                        return;
+                    }
+                    let resp = http
+                        .post(format!("{base}/channels/http/race/messages"))
+                        .json(&json!({"message_id": format!("r{n}"), "from": format!("racer-customer{n}"), "text": "hello"}))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert!(resp.status().is_success(), "{}", resp.status());
+                }
+            })
+        })
+        .collect();
+    for s in senders {
+        s.await.unwrap();
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let waiting = env.get("interactions?status=waiting&limit=200").await;
+        let left = waiting["items"].as_array().unwrap().len();
+        if left == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{left}+ interactions still waiting, {} closes acknowledged: {}",
+            closed_ok.load(std::sync::atomic::Ordering::Relaxed),
+            waiting["items"][0]
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop.notify_waiters();
+    for w in workers {
+        w.abort();
+    }
+    assert_eq!(
+        closed_ok.load(std::sync::atomic::Ordering::Relaxed),
+        CUSTOMERS,
+        "one acknowledged close per conversation"
+    );
+    for n in 0..CUSTOMERS {
+        let got = env.wait_delivered(&format!("racer-customer{n}"), 1).await;
+        assert_eq!(got, ["handled"], "racer-customer{n}");
+    }
+    let users = env.get("users?limit=100").await;
+    for u in users["items"].as_array().unwrap() {
+        assert_eq!(u["open_conversations"], 0, "{u}");
+    }
+}

@@ -7,8 +7,10 @@
 mod machine;
 mod memory;
 mod program;
+mod stored;
 pub mod testing;
 
 pub use machine::*;
 pub use memory::MemoryWorld;
 pub use program::{Node, Owner, Program};
+pub use stored::{STATE_FORMAT, StateError, load_state, save_state};

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use flow::catalogue::Selector;
+use flow::effect::{Effect, EffectResult};
 use flow::exec::{
     Cx, Found, Inbound, Outbound, Step, Wake, format_when, is_system_path, render, value_text,
 };
@@ -75,7 +76,7 @@ pub struct Cursor {
     pub message: bool,
     /// The effect it waits for the result of (`Input::Result` resumes it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub effect: Option<Value>,
+    pub effect: Option<Effect>,
 }
 
 /// Everything an interaction carries between turns (persisted by the runtime).
@@ -162,7 +163,7 @@ pub enum Input<'a> {
     Timer,
     Close(&'a CloseReason),
     /// The result of the effect the interaction waits for.
-    Result(&'a Value),
+    Result(&'a EffectResult),
 }
 
 /// What happened, for the interaction's history.
@@ -209,12 +210,12 @@ pub enum Event {
     /// The action asked the runtime for something (a distribution).
     EffectRequested {
         action: ActionId,
-        request: Value,
+        request: Effect,
     },
     /// What the runtime answered.
     EffectResult {
         action: ActionId,
-        result: Value,
+        result: EffectResult,
     },
     Ignored {
         reason: String,
@@ -240,7 +241,7 @@ pub struct Turn {
     /// Set when the interaction closed in this turn.
     pub closed: Option<CloseReason>,
     /// Effects the runtime must perform (the interaction waits for their result).
-    pub effects: Vec<Value>,
+    pub effects: Vec<Effect>,
     /// Actions run.
     pub steps: u32,
 }
@@ -808,18 +809,18 @@ pub fn handle(
                 turn.wake_at = until;
                 None
             }
-            Step::Effect { request, memo } => {
+            Step::Effect { effect, memo } => {
                 turn.events.push(Event::EffectRequested {
                     action,
-                    request: request.clone(),
+                    request: effect.clone(),
                 });
-                turn.effects.push(request.clone());
+                turn.effects.push(effect.clone());
                 state.cursor = Some(Cursor {
                     action,
                     memo,
                     until: None,
                     message: false,
-                    effect: Some(request),
+                    effect: Some(effect),
                 });
                 state.status = Status::Waiting;
                 None

@@ -1,7 +1,10 @@
 //! The interaction state machine, input by input.
 
 use engine::testing::program;
-use engine::{CloseReason, Event, Input, Limits, MemoryWorld, State, Status, handle};
+use engine::{
+    CloseReason, Event, Input, Limits, MemoryWorld, State, Status, handle, load_state, save_state,
+};
+use flow::effect::{Distribute, DistributionOutcome, Effect, EffectResult, ObjectName};
 use flow::exec::{Inbound, Outbound};
 use flow::{ChannelFamily, RoutingKind};
 use jiff::{SignedDuration, Timestamp};
@@ -611,9 +614,12 @@ fn effects_suspend_until_their_result() {
     let t = handle(&mut s, Input::Start, now(), &w, &limits);
     assert_eq!(
         t.effects,
-        [
-            json!({"distribute": "queue", "target": {"by": "reference", "reference": "SALES"}, "priority": false})
-        ]
+        [Effect::Distribute(Distribute::Queue {
+            target: ObjectName::Reference {
+                reference: "SALES".into()
+            },
+            priority: false
+        })]
     );
     assert_eq!(s.status, Status::Waiting);
     assert_eq!(t.wake_at, None);
@@ -632,7 +638,7 @@ fn effects_suspend_until_their_result() {
     let mut other = s.clone();
     let t = handle(
         &mut s,
-        Input::Result(&json!({"outcome": "processed"})),
+        Input::Result(&EffectResult::Distribute(DistributionOutcome::Processed)),
         now(),
         &w,
         &limits,
@@ -646,7 +652,9 @@ fn effects_suspend_until_their_result() {
     assert_eq!(closed_with(&s), Some(&CloseReason::EndOfRouting));
     let t = handle(
         &mut other,
-        Input::Result(&json!({"outcome": "overflow_no_user", "reason": "no member online"})),
+        Input::Result(&EffectResult::Distribute(
+            DistributionOutcome::OverflowNoUser,
+        )),
         now(),
         &w,
         &limits,
@@ -654,16 +662,118 @@ fn effects_suspend_until_their_result() {
     assert_eq!(
         t.outbound,
         [Outbound::Text {
-            text: "Nobody is there: no member online".into()
+            text: "Nobody is there: no member of the queue is online".into()
         }]
     );
     assert!(t.events.iter().any(|e| matches!(e, Event::Branch { action, branch } if *action == ids[1] && branch == "overflow_no_user")));
     let t = handle(
         &mut other,
-        Input::Result(&json!({"outcome": "processed"})),
+        Input::Result(&EffectResult::Distribute(DistributionOutcome::Processed)),
         now(),
         &w,
         &limits,
     );
     assert!(matches!(t.events.as_slice(), [Event::Ignored { .. }]));
+}
+
+/// A state saved by the build before state formats existed (format 1: untagged distribution
+/// requests, the rules' welcome in the cursor's memo) loads and continues.
+#[test]
+fn a_state_saved_in_format_1_continues() {
+    let mut w = world();
+    let (p, ids) = program(
+        "OLD",
+        ChannelFamily::Messaging,
+        RoutingKind::InteractionStart,
+        &[
+            ("start", json!({})),
+            (
+                "distribute_to_queue",
+                json!({"target": {"to": "queue", "queue": {"by": "reference", "reference": "SALES"}}}),
+            ),
+            ("simple_message", json!({"message": "Thanks, {{ who }}"})),
+        ],
+        &[(0, "ok", 1), (1, "processed", 2)],
+    );
+    let p = w.add(p, true);
+    // exactly what the previous build wrote for an interaction waiting in a queue
+    let saved = json!({
+        "routing_id": p.routing_id,
+        "version_id": p.version_id,
+        "status": {"status": "waiting"},
+        "cursor": {
+            "action": ids[1],
+            "memo": null,
+            "until": null,
+            "message": false,
+            "effect": {"distribute": "queue", "target": {"by": "reference", "reference": "SALES"}, "priority": false}
+        },
+        "vars": {"who": "Ann"},
+        "system": {"customer": {"address": "+33600000000"}},
+        "passages": {},
+        "hand_overs": 0,
+        "rng": 7,
+        "checkpoints": []
+    });
+    let mut s = load_state(&saved).unwrap();
+    assert_eq!(
+        s.cursor.as_ref().and_then(|c| c.effect.clone()),
+        Some(Effect::Distribute(Distribute::Queue {
+            target: ObjectName::Reference {
+                reference: "SALES".into()
+            },
+            priority: false
+        }))
+    );
+    let t = handle(
+        &mut s,
+        Input::Result(&EffectResult::Distribute(DistributionOutcome::Processed)),
+        now(),
+        &w,
+        &Limits::default(),
+    );
+    assert_eq!(
+        t.outbound,
+        [Outbound::Text {
+            text: "Thanks, Ann".into()
+        }]
+    );
+    assert_eq!(closed_with(&s), Some(&CloseReason::EndOfRouting));
+    // saved again, it carries the current format and reads back the same
+    let again = save_state(&s);
+    assert_eq!(again["format"], json!(engine::STATE_FORMAT));
+    assert_eq!(load_state(&again).unwrap(), s);
+
+    // the customer routing rules' welcome moves from the memo into the request
+    let rules = json!({
+        "routing_id": uuid::Uuid::nil(),
+        "version_id": uuid::Uuid::nil(),
+        "status": {"status": "waiting"},
+        "cursor": {
+            "action": uuid::Uuid::nil(),
+            "memo": {"welcome": "Hello, Ann here"},
+            "until": null,
+            "message": false,
+            "effect": {"distribute": "rules", "group": ids[0]}
+        },
+        "vars": {}, "system": {}, "passages": {}, "hand_overs": 0, "rng": 1, "checkpoints": []
+    });
+    let s = load_state(&rules).unwrap();
+    let c = s.cursor.unwrap();
+    assert_eq!(c.memo, Value::Null);
+    assert_eq!(
+        c.effect,
+        Some(Effect::Distribute(Distribute::Rules {
+            owner: None,
+            group: Some(ids[0]),
+            welcome: Some("Hello, Ann here".into())
+        }))
+    );
+    // a state from a newer build is refused, not misread
+    let mut newer = saved.clone();
+    newer["format"] = json!(engine::STATE_FORMAT + 1);
+    assert!(matches!(
+        load_state(&newer),
+        Err(engine::StateError::Newer(_))
+    ));
 }

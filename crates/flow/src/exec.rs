@@ -65,7 +65,10 @@ pub enum Step {
     /// and suspend until its result comes back as [`Wake::Result`]. Customer messages meanwhile
     /// are recorded, not given to the action (they are for the agent). `memo` is the action's
     /// own state; the request is kept in the state so it can be performed again after a crash.
-    Effect { request: Value, memo: Value },
+    Effect {
+        effect: crate::effect::Effect,
+        memo: Value,
+    },
     /// The action cannot run in this build (its channel or integration is not available yet):
     /// the interaction ends with a visible error.
     Unavailable(&'static str),
@@ -78,7 +81,7 @@ pub enum Wake<'a> {
     /// `until` passed.
     Timeout,
     /// The result of the action's effect.
-    Result(&'a Value),
+    Result(&'a crate::effect::EffectResult),
 }
 
 /// What looking up a business object found.

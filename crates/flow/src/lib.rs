@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod compile;
 pub mod customer;
 pub mod document;
+pub mod effect;
 pub mod entry_point;
 pub mod exec;
 pub mod lifecycle;

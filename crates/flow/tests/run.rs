@@ -837,9 +837,18 @@ fn schedule_and_week_parity() {
 
 fn effect(step: &Step) -> Value {
     match step {
-        Step::Effect { request, .. } => request.clone(),
+        Step::Effect { effect, .. } => serde_json::to_value(effect).unwrap(),
         other => panic!("expected an effect, got {other:?}"),
     }
+}
+
+/// A distribution outcome by its key (`error` with a reason).
+fn outcome_of(key: &str) -> flow::effect::EffectResult {
+    let mut v = json!({"effect": "distribute", "outcome": key});
+    if key == "error" {
+        v["reason"] = json!("declined");
+    }
+    serde_json::from_value(v).unwrap()
 }
 
 #[test]
@@ -852,7 +861,7 @@ fn distribution_to_queue_every_branch() {
     let step = r.run(&mut cx);
     assert_eq!(
         effect(&step),
-        json!({"distribute": "queue", "target": {"by": "reference", "reference": "SALES"}, "priority": true})
+        json!({"effect": "distribute", "distribute": "queue", "target": {"by": "reference", "reference": "SALES"}, "priority": true})
     );
     for outcome in [
         "processed",
@@ -864,7 +873,7 @@ fn distribution_to_queue_every_branch() {
         "dissuasion_max_wait",
         "dissuasion_by_user",
     ] {
-        let result = json!({"outcome": outcome});
+        let result = outcome_of(outcome);
         assert_eq!(
             branch(r.resume(&mut cx, &Value::Null, Wake::Result(&result))),
             outcome
@@ -879,11 +888,14 @@ fn distribution_to_queue_every_branch() {
         .collect();
     assert!(fallbacks.contains(&("overflow_no_user", Some("overflow"))));
     assert!(fallbacks.contains(&("dissuasion_by_user", Some("dissuasion"))));
-    // a reason is kept for the routing; an unknown outcome is Unprocessed
-    let result = json!({"outcome": "overflow_no_user", "reason": "no member of SALES is online"});
+    // a reason is kept for the routing; an outcome only a user gives is Unprocessed
+    let result = outcome_of("overflow_no_user");
     r.resume(&mut cx, &Value::Null, Wake::Result(&result));
-    assert_eq!(cx.error.as_deref(), Some("no member of SALES is online"));
-    let odd = json!({"outcome": "weird"});
+    assert_eq!(
+        cx.error.as_deref(),
+        Some("no member of the queue is online")
+    );
+    let odd = outcome_of("no_response");
     assert_eq!(
         branch(r.resume(&mut cx, &Value::Null, Wake::Result(&odd))),
         "unprocessed"
@@ -897,7 +909,7 @@ fn distribution_to_queue_every_branch() {
     cx.set("c.queue", json!("NIGHT")).unwrap();
     assert_eq!(
         effect(&g.run(&mut cx)),
-        json!({"distribute": "queue_group", "target": {"by": "reference", "reference": "NIGHT"}, "priority": false})
+        json!({"effect": "distribute", "distribute": "queue_group", "target": {"by": "reference", "reference": "NIGHT"}, "priority": false})
     );
 }
 
@@ -910,16 +922,16 @@ fn distribution_to_user_every_branch() {
     );
     assert_eq!(
         effect(&r.run(&mut cx)),
-        json!({"distribute": "user", "target": {"by": "entity", "id": "3f1b3c1e-0000-4000-8000-000000000001"}})
+        json!({"effect": "distribute", "distribute": "user", "target": {"by": "entity", "id": "3f1b3c1e-0000-4000-8000-000000000001"}})
     );
     for outcome in ["ok", "error", "no_response", "reference_not_found"] {
-        let result = json!({"outcome": outcome});
+        let result = outcome_of(outcome);
         assert_eq!(
             branch(r.resume(&mut cx, &Value::Null, Wake::Result(&result))),
             outcome
         );
     }
-    let odd = json!({});
+    let odd = outcome_of("dissuasion_by_user");
     assert_eq!(
         branch(r.resume(&mut cx, &Value::Null, Wake::Result(&odd))),
         "error"
@@ -930,7 +942,7 @@ fn distribution_to_user_every_branch() {
     );
     assert_eq!(
         effect(&owner.run(&mut cx)),
-        json!({"distribute": "user", "target": {"by": "preferred_agent"}})
+        json!({"effect": "distribute", "distribute": "user", "target": {"by": "preferred_agent"}})
     );
     let by_var = runner(
         "distribute_to_user",

@@ -17,8 +17,11 @@ use store::{CustomerWrite, InteractionRow};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::conversations::{ById, ConversationError, Conversations, Receipt, close_with_error};
+use crate::conversations::{
+    ById, ConversationError, Conversations, Prepared, Receipt, close_with_error,
+};
 use crate::distribution::{Distribution, outcome_result};
+use flow::effect::{Distribute, Effect, EffectResult};
 
 type Result<T> = std::result::Result<T, ConversationError>;
 
@@ -65,10 +68,10 @@ pub fn feed(d: &Distribution, events: &[AcdEvent]) {
 }
 
 /// What one interaction gets from a batch of distribution events.
-pub(crate) struct Noted<'a> {
+pub(crate) struct Noted {
     pub notes: Vec<Event>,
     /// The routing's answer.
-    pub result: Option<&'a Value>,
+    pub result: Option<EffectResult>,
     /// Its agent closed it: if the routing is over, the interaction closes.
     pub closed_by_agent: bool,
     /// An agent accepted it: a pending welcome message of the customer routing rules goes out.
@@ -126,12 +129,17 @@ impl Conversations {
                         detail: serde_json::to_value(e).unwrap_or(Value::Null),
                     })
                     .collect(),
-                result: result.as_ref(),
+                result,
                 closed_by_agent: handled_by.is_some(),
                 accepted: mine.iter().any(|e| matches!(e, AcdEvent::Accepted { .. })),
             };
             match self.note(i, noted).await {
-                Ok(_) | Err(ConversationError::NotFound(_)) => {}
+                Ok(_) => {}
+                // an interaction of the distribution always has its row (its first turn is
+                // waited for): none means it was removed meanwhile
+                Err(ConversationError::NotFound(_)) => {
+                    tracing::warn!(interaction = %i, "distribution events for an interaction that is gone");
+                }
                 Err(e) => return Err(e),
             }
             if let Some(user) = handled_by
@@ -430,7 +438,7 @@ impl Conversations {
         owner: Option<Uuid>,
         system: serde_json::Map<String, Value>,
         first_event: Option<Event>,
-    ) -> Result<(State, Turn)> {
+    ) -> Result<(State, Turn, Vec<AcdEvent>)> {
         let d = self.dist()?.clone();
         let group = |r: &flow::entry_point::RuleGroup| GroupRule {
             group: r.group_id,
@@ -450,19 +458,23 @@ impl Conversations {
         let (routed, anyone) = d
             .read(|a| (route_customer(&acd_rules, owner, a), a.anyone_online()))
             .await;
-        let (target, message, request) = match routed {
+        let (target, message, owner, group) = match routed {
             Routed::Owner { user } => (
                 Target::User { user, keep: true },
                 String::new(),
-                json!({"distribute": "rules", "owner": user}),
+                Some(user),
+                None,
             ),
-            Routed::Group { group, message } => (
-                Target::Wait { group },
-                message,
-                json!({"distribute": "rules", "group": group}),
-            ),
+            Routed::Group { group, message } => {
+                (Target::Wait { group }, message, None, Some(group))
+            }
         };
         let welcome_now = !anyone && !message.is_empty();
+        let request = Effect::Distribute(Distribute::Rules {
+            owner,
+            group,
+            welcome: (!welcome_now && !message.is_empty()).then(|| message.clone()),
+        });
         let mut turn = Turn::default();
         turn.events.extend(first_event);
         turn.events.push(Event::EffectRequested {
@@ -473,18 +485,16 @@ impl Conversations {
         state.status = engine::Status::Waiting;
         state.cursor = Some(engine::Cursor {
             action: Uuid::nil(),
-            memo: if welcome_now || message.is_empty() {
-                Value::Null
-            } else {
-                json!({"welcome": message})
-            },
+            memo: Value::Null,
             until: None,
             message: false,
             effect: Some(request),
         });
+        let mut feed = Vec::new();
         match d.op(|a, now| a.enqueue(id, target, now)).await {
             Ok(events) => {
-                self.note_distribution(&mut turn, &events);
+                Conversations::note_distribution(&mut turn, &events);
+                feed = events;
                 if welcome_now {
                     let m = Outbound::Text { text: message };
                     turn.events.push(Event::MessageOut { message: m.clone() });
@@ -498,18 +508,18 @@ impl Conversations {
                 e.to_string(),
             ),
         }
-        Ok((state, turn))
+        Ok((state, turn, feed))
     }
 
     /// Records distribution notes on an interaction (and answers its routing).
-    async fn note(&self, interaction: Uuid, noted: Noted<'_>) -> Result<Receipt> {
+    async fn note(&self, interaction: Uuid, noted: Noted) -> Result<Receipt> {
         self.note_with(interaction, noted, Vec::new()).await
     }
 
     async fn note_with(
         &self,
         interaction: Uuid,
-        noted: Noted<'_>,
+        noted: Noted,
         outbound: Vec<Outbound>,
     ) -> Result<Receipt> {
         self.apply(interaction, ById::Noted(&noted, &outbound))
@@ -522,12 +532,21 @@ impl Conversations {
         &self,
         row: InteractionRow,
         ep: Option<&flow::entry_point::EntryPoint>,
-        noted: &Noted<'_>,
+        noted: &Noted,
         outbound: &[Outbound],
-    ) -> Result<(store::TurnWrite, Vec<Outbound>)> {
-        let routing_over = row.status == "waiting" && row.state["cursor"].is_null();
+    ) -> Result<Prepared> {
         let notes = noted.notes.clone();
-        match noted.result {
+        let state = match engine::load_state(&row.state) {
+            Ok(state) => state,
+            // an unreadable state is quarantined by the turn
+            Err(_) => {
+                return self
+                    .advance_with(row, engine::Input::Timer, ep, notes)
+                    .await;
+            }
+        };
+        let routing_over = state.status == engine::Status::Waiting && state.cursor.is_none();
+        match &noted.result {
             Some(r) => {
                 self.advance_with(row, engine::Input::Result(r), ep, notes)
                     .await
@@ -538,16 +557,23 @@ impl Conversations {
             }
             None => {
                 // the welcome of the customer routing rules, once an agent has it
-                let welcome = match &row.state["cursor"]["memo"]["welcome"] {
-                    Value::String(w) if noted.accepted && !w.is_empty() => Some(w.clone()),
+                let welcome = match state.cursor.as_ref().and_then(|c| c.effect.as_ref()) {
+                    Some(Effect::Distribute(Distribute::Rules {
+                        welcome: Some(w), ..
+                    })) if noted.accepted => Some(w.clone()),
                     _ => None,
                 };
                 let mut out = outbound.to_vec();
                 out.extend(welcome.iter().map(|w| Outbound::Text { text: w.clone() }));
                 let sent = welcome.is_some();
                 self.annotate(row, ep, notes, out, |state| {
-                    if sent && let Some(c) = state.cursor.as_mut() {
-                        c.memo = Value::Null;
+                    if sent
+                        && let Some(engine::Cursor {
+                            effect: Some(Effect::Distribute(Distribute::Rules { welcome, .. })),
+                            ..
+                        }) = state.cursor.as_mut()
+                    {
+                        *welcome = None;
                     }
                 })
             }

@@ -6,8 +6,11 @@
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use engine::{CloseReason, Event, Input, Limits, State, Status, Turn, handle};
+use engine::{
+    CloseReason, Event, Input, Limits, State, Status, Turn, handle, load_state, save_state,
+};
 use flow::customer::{Customer, customer_id};
+use flow::effect::{DistributionOutcome, Effect, EffectResult};
 use flow::entry_point::{Channel, EntryPoint};
 use flow::exec::{Inbound, Outbound};
 use flow::{VersionId, VersionStatus};
@@ -81,6 +84,69 @@ pub struct Receipt {
     pub status: String,
     /// Messages the routing sent in this turn.
     pub replies: Vec<Outbound>,
+}
+
+/// One turn ready to commit: its rows, the replies for the caller, the deliveries for live
+/// listeners (published once committed).
+pub(crate) struct Prepared {
+    pub write: TurnWrite,
+    pub replies: Vec<Outbound>,
+    deliveries: Vec<Delivery>,
+    /// The interaction closed in this turn.
+    closed_now: bool,
+    /// Its user variables after the turn (an interaction-end run starts with them).
+    vars: Map<String, Value>,
+    /// What the distribution did in the turn, for the agents' feed once committed.
+    pub feed: Vec<acd::Event>,
+    /// The interaction this turn creates, known by its lock until committed.
+    opening: Vec<OpeningGuard>,
+}
+
+/// Interactions whose first turn is not committed yet, with the key of their lock: input for
+/// one of them (an agent answering an offer made during that turn) waits for the lock and then
+/// finds the row.
+#[derive(Default)]
+struct Openings(std::sync::Mutex<std::collections::HashMap<Uuid, String>>);
+
+impl Openings {
+    fn key(&self, id: Uuid) -> Option<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .cloned()
+    }
+}
+
+/// Forgets an opening interaction when its first turn is committed or abandoned.
+pub(crate) struct OpeningGuard {
+    openings: Arc<Openings>,
+    id: Uuid,
+}
+
+impl Drop for OpeningGuard {
+    fn drop(&mut self) {
+        self.openings
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.id);
+    }
+}
+
+impl Prepared {
+    /// A turn that records without running anything (quarantine).
+    fn rows(write: TurnWrite) -> Self {
+        Prepared {
+            write,
+            replies: Vec::new(),
+            deliveries: Vec::new(),
+            closed_now: false,
+            vars: Map::new(),
+            feed: Vec::new(),
+            opening: Vec::new(),
+        }
+    }
 }
 
 struct Pending {
@@ -228,6 +294,7 @@ pub struct Conversations {
     /// Entry points by reference, valid for one Maker generation and one `epoch` (bumped by
     /// every entry point change).
     entry_points: std::sync::Mutex<EntryPointCache>,
+    openings: Arc<Openings>,
 }
 
 #[derive(Default)]
@@ -246,7 +313,7 @@ pub(crate) enum ById<'a> {
     Message(&'a Inbound),
     Close(&'a CloseReason),
     /// What the distribution did, with messages for the customer (an agent's).
-    Noted(&'a crate::agents::Noted<'a>, &'a [Outbound]),
+    Noted(&'a crate::agents::Noted, &'a [Outbound]),
 }
 
 /// What starts an interaction.
@@ -286,6 +353,7 @@ impl Conversations {
             hub: tokio::sync::broadcast::Sender::new(HUB_CAPACITY),
             distribution: std::sync::OnceLock::new(),
             entry_points: Default::default(),
+            openings: Default::default(),
         })
     }
 
@@ -355,28 +423,33 @@ impl Conversations {
         snapshot: &mut Snapshot,
         owner: Option<Uuid>,
         now: Timestamp,
-    ) -> Result<()> {
+    ) -> Result<Vec<acd::Event>> {
+        let mut feed = Vec::new();
         // each answer may lead to another distribution; a routing cannot loop here forever
         for _ in 0..EFFECTS_PER_TURN {
             let Some(request) = turn.effects.pop() else {
-                return Ok(());
+                return Ok(feed);
             };
             turn.effects.clear();
-            let performed = match self.distribution.get() {
-                Some(d) => d.perform(id, &request, owner).await?,
-                None => Performed::Answered(
-                    json!({"outcome": "error", "reason": "the distribution is not running"}),
+            let performed = match (&request, self.distribution.get()) {
+                (Effect::Distribute(request), Some(d)) => d.perform(id, request, owner).await?,
+                (Effect::Distribute(_), None) => Performed::Answered(
+                    EffectResult::Distribute(DistributionOutcome::error(
+                        "the distribution is not running",
+                    )),
                     Vec::new(),
                 ),
             };
             let (answer, events) = match performed {
                 Performed::Waiting(events) => {
-                    self.note_distribution(turn, &events);
-                    return Ok(());
+                    Self::note_distribution(turn, &events);
+                    feed.extend(events);
+                    return Ok(feed);
                 }
                 Performed::Answered(answer, events) => (answer, events),
             };
-            self.note_distribution(turn, &events);
+            Self::note_distribution(turn, &events);
+            feed.extend(events);
             snapshot.with_agent = self.held_by_agent(id).await;
             match guarded(state, Input::Result(&answer), now, snapshot, &self.limits) {
                 Ok(more) => {
@@ -389,7 +462,7 @@ impl Conversations {
                 }
                 Err(panic) => {
                     close_with_error(state, turn, "engine_failed", panic);
-                    return Ok(());
+                    return Ok(feed);
                 }
             }
         }
@@ -403,18 +476,16 @@ impl Conversations {
                 format!("more than {EFFECTS_PER_TURN} distributions answered at once in one turn"),
             );
         }
-        Ok(())
+        Ok(feed)
     }
 
-    /// Records the distribution's events in a turn and tells the agents concerned.
-    pub(crate) fn note_distribution(&self, turn: &mut Turn, events: &[acd::Event]) {
+    /// Records the distribution's events in a turn (the agents hear of them once the turn is
+    /// committed: see [`Prepared::feed`]).
+    pub(crate) fn note_distribution(turn: &mut Turn, events: &[acd::Event]) {
         for e in events {
             turn.events.push(Event::Distribution {
                 detail: serde_json::to_value(e).unwrap_or(Value::Null),
             });
-        }
-        if let Some(d) = self.distribution.get() {
-            crate::agents::feed(d, events);
         }
     }
 
@@ -434,28 +505,6 @@ impl Conversations {
     /// Replies committed from now on, for every customer.
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Delivery> {
         self.hub.subscribe()
-    }
-
-    /// The replies of a turn (and its follow-up), when anyone listens.
-    fn deliveries(&self, turn: &TurnWrite) -> Vec<Delivery> {
-        let mut out = Vec::new();
-        if self.hub.receiver_count() == 0 {
-            return out;
-        }
-        let mut next = Some(turn);
-        while let Some(t) = next {
-            for e in t.events.iter().filter(|e| e.event["type"] == "message_out") {
-                out.push(Delivery {
-                    entry_point_id: t.interaction.entry_point_id,
-                    customer: t.interaction.customer.clone(),
-                    interaction_id: t.interaction.id,
-                    seq: e.seq,
-                    message: e.event["message"].clone(),
-                });
-            }
-            next = t.follow_up.as_deref();
-        }
-        out
     }
 
     /// Resolves when the outbox got new messages.
@@ -480,7 +529,7 @@ impl Conversations {
         input: Input<'_>,
         entry_point: Option<&EntryPoint>,
         notes: Vec<Event>,
-    ) -> Result<(TurnWrite, Vec<Outbound>)> {
+    ) -> Result<Prepared> {
         self.advance_noted(row, input, None, entry_point, notes)
             .await
     }
@@ -494,10 +543,9 @@ impl Conversations {
         notes: Vec<Event>,
         outbound: Vec<Outbound>,
         edit: impl FnOnce(&mut State),
-    ) -> Result<(TurnWrite, Vec<Outbound>)> {
-        let mut state: State = serde_json::from_value(row.state.clone()).map_err(|e| {
-            ConversationError::NotRecorded(format!("the stored state cannot be read: {e}"))
-        })?;
+    ) -> Result<Prepared> {
+        let mut state =
+            load_state(&row.state).map_err(|e| ConversationError::NotRecorded(e.to_string()))?;
         edit(&mut state);
         let mut turn = Turn {
             events: notes,
@@ -511,6 +559,19 @@ impl Conversations {
         Ok(self.write(row, &state, turn, None, entry_point, now))
     }
 
+    /// Notes that interaction `id` is being opened, under the lock of its customer.
+    fn opening(&self, id: Uuid, entry_point: Option<Uuid>, customer: &str) -> OpeningGuard {
+        self.openings
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, Self::lock_key(entry_point, customer, id));
+        OpeningGuard {
+            openings: self.openings.clone(),
+            id,
+        }
+    }
+
     fn lock_key(row_entry_point: Option<Uuid>, customer: &str, id: Uuid) -> String {
         match row_entry_point {
             Some(ep) => format!("{ep}/{customer}"),
@@ -518,9 +579,16 @@ impl Conversations {
         }
     }
 
-    async fn commit(&self, turn: TurnWrite) -> Result<TurnOutcome> {
+    async fn commit(&self, prepared: Prepared) -> Result<TurnOutcome> {
         let (tx, rx) = oneshot::channel();
-        let deliveries = self.deliveries(&turn);
+        let Prepared {
+            write: turn,
+            deliveries,
+            feed,
+            opening,
+            ..
+        } = prepared;
+        let opened: Vec<Uuid> = opening.iter().map(|o| o.id).collect();
         let has_outbox = !turn.outbox.is_empty()
             || turn
                 .follow_up
@@ -534,9 +602,16 @@ impl Conversations {
             .await
             .map_err(|_| ConversationError::NotRecorded("the writer stopped".into()))?
             .map_err(ConversationError::NotRecorded)?;
+        drop(opening);
+        if outcome != TurnOutcome::Committed {
+            self.abandon(&opened).await?;
+        }
         if outcome == TurnOutcome::Committed {
             for d in deliveries {
                 let _ = self.hub.send(d);
+            }
+            if let Some(d) = self.distribution.get() {
+                crate::agents::feed(d, &feed);
             }
             self.timers_changed.notify_one();
             if has_outbox {
@@ -544,6 +619,19 @@ impl Conversations {
             }
         }
         Ok(outcome)
+    }
+
+    /// Takes interactions whose first turn was not written out of the distribution (it may
+    /// have queued them during the turn): nobody would ever answer them.
+    async fn abandon(&self, opened: &[Uuid]) -> Result<()> {
+        let Some(d) = self.distribution.get() else {
+            return Ok(());
+        };
+        for id in opened.iter().copied().filter(|id| d.is_distributed(*id)) {
+            let events = d.op(|a, now| Ok(a.close(id, now))).await?;
+            crate::agents::feed(d, &events);
+        }
+        Ok(())
     }
 
     /// What a turn of `interaction` may read. The customer's history is read only when a
@@ -589,9 +677,17 @@ impl Conversations {
         inbound: Option<(Uuid, String)>,
         entry_point: Option<&EntryPoint>,
         now: Timestamp,
-    ) -> (TurnWrite, Vec<Outbound>) {
+    ) -> Prepared {
         let mut events = Vec::with_capacity(turn.events.len());
+        // each reply has its message_out event, in the same order: the reply takes its seq
+        let mut reply_seqs = Vec::new();
+        let mut closed_now = false;
         for e in &turn.events {
+            match e {
+                Event::MessageOut { .. } => reply_seqs.push(row.next_seq),
+                Event::Closed { .. } => closed_now = true,
+                _ => {}
+            }
             events.push(EventRow {
                 interaction_id: row.id,
                 seq: row.next_seq,
@@ -600,14 +696,23 @@ impl Conversations {
             });
             row.next_seq += 1;
         }
+        let deliveries = if self.hub.receiver_count() == 0 {
+            Vec::new()
+        } else {
+            turn.outbound
+                .iter()
+                .zip(&reply_seqs)
+                .map(|(m, seq)| Delivery {
+                    entry_point_id: row.entry_point_id,
+                    customer: row.customer.clone(),
+                    interaction_id: row.id,
+                    seq: *seq,
+                    message: serde_json::to_value(m).unwrap_or(Value::Null),
+                })
+                .collect()
+        };
         let deliver = entry_point.is_some_and(|ep| ep.channel == Channel::Http);
         let callback = entry_point.and_then(|ep| ep.callback_url.clone());
-        // each reply has its message_out event, in the same order: the reply takes its seq
-        let reply_seqs: Vec<u64> = events
-            .iter()
-            .filter(|e| e.event["type"] == "message_out")
-            .map(|e| e.seq)
-            .collect();
         let outbox = if deliver {
             turn.outbound
                 .iter()
@@ -635,21 +740,12 @@ impl Conversations {
         row.status = status_of(state).to_owned();
         row.routing_id = state.routing_id;
         row.version_id = state.version_id;
-        row.wake_at = if state.is_closed() {
-            None
-        } else {
-            // the engine's own timer, or the inactivity deadline if it comes first
-            let idle = now.saturating_add(self.inactivity).ok();
-            match (state.wake_at(), idle) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            }
-        };
-        row.state = serde_json::to_value(state).unwrap_or(Value::Null);
+        row.wake_at = self.wake_of(state, now);
+        row.state = save_state(state);
         row.revision += 1;
         row.updated_at = now;
-        (
-            TurnWrite {
+        Prepared {
+            write: TurnWrite {
                 interaction: row,
                 expected_revision: expected,
                 inbound,
@@ -659,8 +755,26 @@ impl Conversations {
                 new_customer: None,
                 acd: None,
             },
-            turn.outbound,
-        )
+            replies: turn.outbound,
+            deliveries,
+            closed_now,
+            vars: state.vars.clone(),
+            feed: Vec::new(),
+            opening: Vec::new(),
+        }
+    }
+
+    /// When an interaction's timer fires next: the engine's own timer, or the inactivity
+    /// deadline if it comes first; none once closed.
+    fn wake_of(&self, state: &State, now: Timestamp) -> Option<Timestamp> {
+        if state.is_closed() {
+            return None;
+        }
+        let idle = now.saturating_add(self.inactivity).ok();
+        match (state.wake_at(), idle) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Which version a new interaction on this entry point runs, and in which mode.
@@ -681,13 +795,10 @@ impl Conversations {
     }
 
     /// Creates an interaction and runs it from Start.
-    async fn open(
-        &self,
-        o: Opening<'_>,
-        inbound: Option<(Uuid, String)>,
-    ) -> Result<(TurnWrite, Vec<Outbound>)> {
+    async fn open(&self, o: Opening<'_>, inbound: Option<(Uuid, String)>) -> Result<Prepared> {
         let now = self.now();
         let id = Uuid::now_v7();
+        let opening = self.opening(id, o.entry_point.map(|e| e.id), o.customer);
         let mut system = Map::new();
         system.insert(
             "interaction".into(),
@@ -756,13 +867,15 @@ impl Conversations {
             attachments: m.attachments.len(),
         });
         if let Some(rules) = o.rules {
-            let (state, turn) = self
+            let (state, turn, feed) = self
                 .distribute_by_rules(id, rules, owner, system, first_event)
                 .await?;
             let row = blank(Uuid::nil(), Uuid::nil());
-            let (mut write, replies) = self.write(row, &state, turn, inbound, o.entry_point, now);
-            write.new_customer = new_customer;
-            return Ok((write, replies));
+            let mut prepared = self.write(row, &state, turn, inbound, o.entry_point, now);
+            prepared.write.new_customer = new_customer;
+            prepared.feed = feed;
+            prepared.opening.push(opening);
+            return Ok(prepared);
         }
         let program = match o.version {
             Some(v) => {
@@ -788,9 +901,9 @@ impl Conversations {
                 "the entry point has no production version (or version in test) to run".into(),
             );
             let row = blank(routing_id, version_id);
-            let (mut write, replies) = self.write(row, &state, turn, inbound, o.entry_point, now);
-            write.new_customer = new_customer;
-            return Ok((write, replies));
+            let mut prepared = self.write(row, &state, turn, inbound, o.entry_point, now);
+            prepared.write.new_customer = new_customer;
+            return Ok(prepared);
         };
         let mut state = State::new(&program, seed_of(id), system);
         state.vars = o.vars;
@@ -802,15 +915,18 @@ impl Conversations {
                 turn
             }
         };
-        self.run_effects(id, &mut state, &mut turn, &mut snapshot, owner, now)
+        let feed = self
+            .run_effects(id, &mut state, &mut turn, &mut snapshot, owner, now)
             .await?;
         if let Some(e) = first_event {
             turn.events.insert(0, e);
         }
         let row = blank(program.routing_id, program.version_id);
-        let (mut write, replies) = self.write(row, &state, turn, inbound, o.entry_point, now);
-        write.new_customer = new_customer;
-        Ok((write, replies))
+        let mut prepared = self.write(row, &state, turn, inbound, o.entry_point, now);
+        prepared.write.new_customer = new_customer;
+        prepared.feed = feed;
+        prepared.opening.push(opening);
+        Ok(prepared)
     }
 
     /// Runs one input on an existing interaction.
@@ -820,7 +936,7 @@ impl Conversations {
         input: Input<'_>,
         inbound: Option<(Uuid, String)>,
         entry_point: Option<&EntryPoint>,
-    ) -> Result<(TurnWrite, Vec<Outbound>)> {
+    ) -> Result<Prepared> {
         self.advance_noted(row, input, inbound, entry_point, Vec::new())
             .await
     }
@@ -834,22 +950,23 @@ impl Conversations {
         inbound: Option<(Uuid, String)>,
         entry_point: Option<&EntryPoint>,
         notes: Vec<Event>,
-    ) -> Result<(TurnWrite, Vec<Outbound>)> {
+    ) -> Result<Prepared> {
         let now = self.now();
         if row.status == QUARANTINED {
-            return Ok((
-                Self::record_only(row, input, inbound, now, None),
-                Vec::new(),
-            ));
+            return Ok(Prepared::rows(Self::record_only(
+                row, input, inbound, now, None,
+            )));
         }
-        let mut state: State = match serde_json::from_value(row.state.clone()) {
+        let mut state: State = match load_state(&row.state) {
             Ok(s) => s,
             Err(e) => {
-                let reason = format!("the stored state cannot be read: {e}");
-                return Ok((
-                    Self::record_only(row, input, inbound, now, Some(reason)),
-                    Vec::new(),
-                ));
+                return Ok(Prepared::rows(Self::record_only(
+                    row,
+                    input,
+                    inbound,
+                    now,
+                    Some(e.to_string()),
+                )));
             }
         };
         let mut snapshot = self
@@ -870,29 +987,30 @@ impl Conversations {
         };
         match guarded(&mut state, input, now, &snapshot, &self.limits) {
             Ok(mut turn) => {
+                let mut feed = Vec::new();
                 if !turn.effects.is_empty() {
                     let owner = match row.customer_id {
                         Some(c) => self.store.customer(c).await?.and_then(|c| c.owner_id),
                         None => None,
                     };
-                    self.run_effects(row.id, &mut state, &mut turn, &mut snapshot, owner, now)
+                    feed = self
+                        .run_effects(row.id, &mut state, &mut turn, &mut snapshot, owner, now)
                         .await?;
                 }
                 if !notes.is_empty() {
                     turn.events.splice(0..0, notes);
                 }
-                Ok(self.write(row, &state, turn, inbound, entry_point, now))
+                let mut prepared = self.write(row, &state, turn, inbound, entry_point, now);
+                prepared.feed = feed;
+                Ok(prepared)
             }
-            Err(panic) => Ok((
-                Self::record_only(
-                    row,
-                    input,
-                    inbound,
-                    now,
-                    Some(format!("the engine failed: {panic}")),
-                ),
-                Vec::new(),
-            )),
+            Err(panic) => Ok(Prepared::rows(Self::record_only(
+                row,
+                input,
+                inbound,
+                now,
+                Some(format!("the engine failed: {panic}")),
+            ))),
         }
     }
 
@@ -901,31 +1019,25 @@ impl Conversations {
     /// interaction's variables, written in the same transaction.
     async fn with_end_run(
         &self,
-        (mut write, mut replies): (TurnWrite, Vec<Outbound>),
+        mut prepared: Prepared,
         entry_point: Option<&EntryPoint>,
-    ) -> Result<(TurnWrite, Vec<Outbound>)> {
-        let closed_now = write.events.iter().any(|e| e.event["type"] == "closed");
-        let row = &write.interaction;
+    ) -> Result<Prepared> {
+        let row = &prepared.write.interaction;
         let (Some(ep), true) = (
             entry_point,
-            closed_now && (row.mode == "live" || row.mode == "test"),
+            prepared.closed_now && (row.mode == "live" || row.mode == "test"),
         ) else {
-            return Ok((write, replies));
+            return Ok(prepared);
         };
         let Some(end) = ep.end_routing_id else {
-            return Ok((write, replies));
+            return Ok(prepared);
         };
         let set = self.programs.production().await?;
         let Some(program) = Programs::production_of(&set, end) else {
             tracing::warn!(entry_point = %ep.reference, "the interaction-end routing has no production version");
-            return Ok((write, replies));
+            return Ok(prepared);
         };
-        let vars = row
-            .state
-            .get("vars")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
+        let vars = std::mem::take(&mut prepared.vars);
         let customer = row.customer.clone();
         let opening = Opening {
             entry_point: Some(ep),
@@ -937,10 +1049,13 @@ impl Conversations {
             parent: Some(row.id),
             rules: None,
         };
-        let (follow, more) = Box::pin(self.open(opening, None)).await?;
-        write.follow_up = Some(Box::new(follow));
-        replies.extend(more);
-        Ok((write, replies))
+        let mut follow = Box::pin(self.open(opening, None)).await?;
+        prepared.feed.append(&mut follow.feed);
+        prepared.opening.append(&mut follow.opening);
+        prepared.write.follow_up = Some(Box::new(follow.write));
+        prepared.replies.extend(follow.replies);
+        prepared.deliveries.extend(follow.deliveries);
+        Ok(prepared)
     }
 
     /// A turn that runs nothing: it records the input on a quarantined interaction (or
@@ -1024,11 +1139,8 @@ impl Conversations {
                 format!("interaction {id} is not quarantined"),
             ));
         }
-        let state: State = serde_json::from_value(row.state.clone()).map_err(|e| {
-            ConversationError::Invalid(
-                "corrupt_state",
-                format!("the stored state still cannot be read: {e}"),
-            )
+        let state = load_state(&row.state).map_err(|e| {
+            ConversationError::Invalid("corrupt_state", format!("still unreadable: {e}"))
         })?;
         let now = self.now();
         let event = EventRow {
@@ -1039,16 +1151,7 @@ impl Conversations {
         };
         row.next_seq += 1;
         row.status = status_of(&state).into();
-        row.wake_at = if state.is_closed() {
-            None
-        } else {
-            // the engine's own timer, or the inactivity deadline if it comes first
-            let idle = now.saturating_add(self.inactivity).ok();
-            match (state.wake_at(), idle) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            }
-        };
+        row.wake_at = self.wake_of(&state, now);
         let expected = Some(row.revision);
         row.revision += 1;
         row.updated_at = now;
@@ -1063,7 +1166,7 @@ impl Conversations {
             new_customer: None,
             acd: None,
         };
-        match self.commit(write).await? {
+        match self.commit(Prepared::rows(write)).await? {
             TurnOutcome::Committed => Ok(Receipt {
                 interaction_id: id,
                 duplicate: false,
@@ -1178,10 +1281,11 @@ impl Conversations {
                     self.open(opening, inbound).await?
                 }
             };
-            let (write, replies) = self.with_end_run(turn, Some(&ep)).await?;
-            let id = write.interaction.id;
-            let status = write.interaction.status.clone();
-            match self.commit(write).await? {
+            let prepared = self.with_end_run(turn, Some(&ep)).await?;
+            let id = prepared.write.interaction.id;
+            let status = prepared.write.interaction.status.clone();
+            let replies = prepared.replies.clone();
+            match self.commit(prepared).await? {
                 TurnOutcome::Committed => {
                     return Ok(Receipt {
                         interaction_id: id,
@@ -1214,10 +1318,11 @@ impl Conversations {
             parent: None,
             rules: None,
         };
-        let (write, replies) = self.open(opening, None).await?;
-        let id = write.interaction.id;
-        let status = write.interaction.status.clone();
-        match self.commit(write).await? {
+        let prepared = self.open(opening, None).await?;
+        let id = prepared.write.interaction.id;
+        let status = prepared.write.interaction.status.clone();
+        let replies = prepared.replies.clone();
+        match self.commit(prepared).await? {
             TurnOutcome::Committed => Ok(Receipt {
                 interaction_id: id,
                 duplicate: false,
@@ -1242,11 +1347,12 @@ impl Conversations {
     /// [`Self::apply`] under the interaction's lock.
     async fn apply_locked(&self, id: Uuid, what: ById<'_>) -> Result<Receipt> {
         let not_found = || ConversationError::NotFound(format!("interaction {id}"));
-        let row = self.store.interaction(id).await?.ok_or_else(not_found)?;
-        let _guard = self
-            .stripe(&Self::lock_key(row.entry_point_id, &row.customer, id))
-            .lock()
-            .await;
+        let key = match self.store.interaction(id).await? {
+            Some(row) => Self::lock_key(row.entry_point_id, &row.customer, id),
+            // its first turn is on its way: its lock is held until it is written
+            None => self.openings.key(id).ok_or_else(not_found)?,
+        };
+        let _guard = self.stripe(&key).lock().await;
         for _ in 0..3 {
             let row = self.store.interaction(id).await?.ok_or_else(not_found)?;
             let ep = match row.entry_point_id {
@@ -1266,9 +1372,10 @@ impl Conversations {
                     self.noted(row, ep.as_ref(), noted, outbound).await?
                 }
             };
-            let (write, replies) = self.with_end_run(turn, ep.as_ref()).await?;
-            let status = write.interaction.status.clone();
-            if self.commit(write).await? == TurnOutcome::Committed {
+            let prepared = self.with_end_run(turn, ep.as_ref()).await?;
+            let status = prepared.write.interaction.status.clone();
+            let replies = prepared.replies.clone();
+            if self.commit(prepared).await? == TurnOutcome::Committed {
                 return Ok(Receipt {
                     interaction_id: id,
                     duplicate: false,
@@ -1340,8 +1447,8 @@ impl Conversations {
             None => None,
         };
         let turn = self.advance(row, Input::Timer, None, ep.as_ref()).await?;
-        let (write, _) = self.with_end_run(turn, ep.as_ref()).await?;
-        let status = write.interaction.status.clone();
-        Ok((self.commit(write).await? == TurnOutcome::Committed).then_some(status))
+        let prepared = self.with_end_run(turn, ep.as_ref()).await?;
+        let status = prepared.write.interaction.status.clone();
+        Ok((self.commit(prepared).await? == TurnOutcome::Committed).then_some(status))
     }
 }

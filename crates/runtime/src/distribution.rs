@@ -14,10 +14,11 @@ use acd::{
     Settings as AcdSettings, Target, UserSpec,
 };
 use flow::catalogue::ObjectKind;
+use flow::effect::{Distribute, DistributionOutcome, EffectResult, ObjectName, UserName};
 use flow::objects::{BusinessObject, QueueData, QueueGroupData};
 use flow::{FieldError, model};
 use jiff::{SignedDuration, Timestamp};
-use serde_json::{Value, json};
+use serde_json::Value;
 use sha2::Digest;
 use store::{AcdWrite, AgentStore, Page, PageRequest, StoreError, UserRow, UserWrite};
 use tokio::sync::{Mutex, Notify, broadcast};
@@ -59,7 +60,7 @@ pub enum Performed {
     /// Queued (or offered): the routing waits; the events say what happened.
     Waiting(Vec<Event>),
     /// Answered at once (a refusal, or accepted at once): the routing continues with it.
-    Answered(Value, Vec<Event>),
+    Answered(EffectResult, Vec<Event>),
 }
 
 /// Fields of a user, as given when creating or changing one.
@@ -93,38 +94,28 @@ pub struct Distribution {
     distributed: std::sync::RwLock<std::collections::HashSet<Uuid>>,
 }
 
-/// The result a routing gets for an outcome (an outcome its action has no branch for takes
-/// that action's default: *Unprocessed* for a queue, *Error* for a user).
-pub fn outcome_result(outcome: &Outcome) -> Value {
-    let (key, reason) = match outcome {
-        Outcome::Processed => ("processed", None),
-        Outcome::Unprocessed => ("unprocessed", None),
-        Outcome::Accepted => ("ok", None),
-        Outcome::NoResponse => ("no_response", None),
-        Outcome::Error(r) => ("error", Some(r.clone())),
-        Outcome::DissuasionMaxWait => ("dissuasion_max_wait", None),
-        Outcome::DissuasionByUser => ("dissuasion_by_user", None),
-    };
-    match reason {
-        Some(r) => json!({"outcome": key, "reason": r}),
-        None => json!({"outcome": key}),
-    }
+/// The outcome a routing gets when the distribution resolves its interaction.
+pub fn outcome_result(outcome: &Outcome) -> EffectResult {
+    EffectResult::Distribute(match outcome {
+        Outcome::Processed => DistributionOutcome::Processed,
+        Outcome::Unprocessed => DistributionOutcome::Unprocessed,
+        Outcome::Accepted => DistributionOutcome::Ok,
+        Outcome::NoResponse => DistributionOutcome::NoResponse,
+        Outcome::Error(r) => DistributionOutcome::error(r.clone()),
+        Outcome::DissuasionMaxWait => DistributionOutcome::DissuasionMaxWait,
+        Outcome::DissuasionByUser => DistributionOutcome::DissuasionByUser,
+    })
 }
 
-fn refusal_result(r: &Refusal) -> Value {
+fn refusal_outcome(r: &Refusal) -> DistributionOutcome {
     match r {
-        Refusal::NotFound => json!({"outcome": "reference_not_found"}),
-        Refusal::OverflowNoUser => {
-            json!({"outcome": "overflow_no_user", "reason": "no member of the queue is online"})
+        Refusal::NotFound => DistributionOutcome::ReferenceNotFound,
+        Refusal::OverflowNoUser => DistributionOutcome::OverflowNoUser,
+        Refusal::OverflowMaxEstimatedWait => DistributionOutcome::OverflowMaxEstimatedWait,
+        Refusal::OverflowMaxWaiting => DistributionOutcome::OverflowMaxWaiting,
+        Refusal::Unavailable(why) | Refusal::Conflict(why) => {
+            DistributionOutcome::error(why.clone())
         }
-        Refusal::OverflowMaxEstimatedWait => {
-            json!({"outcome": "overflow_max_estimated_wait", "reason": "the estimated waiting time is above the queue's limit"})
-        }
-        Refusal::OverflowMaxWaiting => {
-            json!({"outcome": "overflow_max_waiting", "reason": "the queue holds its maximum of waiting interactions"})
-        }
-        Refusal::Unavailable(why) => json!({"outcome": "error", "reason": why}),
-        Refusal::Conflict(why) => json!({"outcome": "error", "reason": why}),
     }
 }
 
@@ -135,8 +126,8 @@ fn refused(r: Refusal) -> ConversationError {
         Refusal::Unavailable(why) => ConversationError::Conflict("user_unavailable", why),
         other => ConversationError::Conflict(
             "overflow",
-            refusal_result(&other)["reason"]
-                .as_str()
+            refusal_outcome(&other)
+                .reason()
                 .unwrap_or("overflow")
                 .to_owned(),
         ),
@@ -408,12 +399,13 @@ impl Distribution {
     pub async fn perform(
         &self,
         interaction: Uuid,
-        request: &Value,
+        request: &Distribute,
         owner: Option<Uuid>,
     ) -> Result<Performed> {
+        let answered = |o| Ok(Performed::Answered(EffectResult::Distribute(o), Vec::new()));
         let target = match self.target(request, owner).await? {
-            Ok(t) => t,
-            Err(answer) => return Ok(Performed::Answered(answer, Vec::new())),
+            Some(t) => t,
+            None => return answered(DistributionOutcome::ReferenceNotFound),
         };
         let result = self
             .op(|a, now| {
@@ -426,7 +418,7 @@ impl Distribution {
             .await?;
         Ok(match result {
             None => Performed::Waiting(Vec::new()),
-            Some(Err(r)) => Performed::Answered(refusal_result(&r), Vec::new()),
+            Some(Err(r)) => return answered(refusal_outcome(&r)),
             Some(Ok(events)) => {
                 let answer = events.iter().find_map(|e| match e {
                     Event::Resolved {
@@ -443,70 +435,61 @@ impl Distribution {
         })
     }
 
-    /// Where a request sends the interaction; `Err(answer)` when the reference is unknown.
-    async fn target(
-        &self,
-        request: &Value,
-        owner: Option<Uuid>,
-    ) -> Result<std::result::Result<Target, Value>> {
-        let not_found = || Err(json!({"outcome": "reference_not_found"}));
-        let kind = request["distribute"].as_str().unwrap_or_default();
-        let selector = &request["target"];
-        let by = selector["by"].as_str().unwrap_or_default();
-        let priority = request["priority"].as_bool().unwrap_or(false);
-        let object = |kind: ObjectKind| async move {
-            let store = self.maker.store();
-            Ok::<_, ConversationError>(match by {
-                "entity" => match selector["id"]
-                    .as_str()
-                    .and_then(|i| Uuid::parse_str(i).ok())
-                {
-                    Some(id) => store.object(kind, id).await?,
-                    None => None,
-                },
-                "reference" => match selector["reference"].as_str() {
-                    Some(r) => store.object_by_reference(kind, r).await?,
-                    None => None,
-                },
-                _ => None,
-            })
-        };
-        Ok(match kind {
-            "queue" => match object(ObjectKind::Queue).await? {
-                Some(o) => Ok(Target::Queues {
-                    groups: vec![o.id],
-                    priority,
-                }),
-                None => not_found(),
-            },
-            "queue_group" => match object(ObjectKind::QueueGroup).await? {
-                Some(o) => match serde_json::from_value::<QueueGroupData>(o.data) {
-                    Ok(g) => Ok(Target::Queues {
-                        groups: g.queues,
-                        priority,
-                    }),
-                    Err(_) => not_found(),
-                },
-                None => not_found(),
-            },
-            "user" => {
-                let user = match by {
-                    "entity" => selector["id"]
-                        .as_str()
-                        .and_then(|i| Uuid::parse_str(i).ok()),
-                    "reference" => match selector["reference"].as_str() {
-                        Some(r) => self.agents.user_by_reference(r).await?.map(|u| u.id),
-                        None => None,
+    /// Where a request sends the interaction; `None` when the reference is unknown.
+    async fn target(&self, request: &Distribute, owner: Option<Uuid>) -> Result<Option<Target>> {
+        let store = self.maker.store();
+        let object = |kind: ObjectKind, name: &ObjectName| {
+            let name = name.clone();
+            async move {
+                Ok::<_, ConversationError>(match name {
+                    ObjectName::Entity { id } => match Uuid::parse_str(&id) {
+                        Ok(id) => store.object(kind, id).await?,
+                        Err(_) => None,
                     },
-                    "preferred_agent" => owner,
-                    _ => None,
-                };
-                match user {
-                    Some(user) => Ok(Target::User { user, keep: false }),
-                    None => not_found(),
-                }
+                    ObjectName::Reference { reference } => {
+                        store.object_by_reference(kind, &reference).await?
+                    }
+                })
             }
-            _ => Err(json!({"outcome": "error", "reason": format!("unknown request {request}")})),
+        };
+        Ok(match request {
+            Distribute::Queue { target, priority } => {
+                object(ObjectKind::Queue, target)
+                    .await?
+                    .map(|o| Target::Queues {
+                        groups: vec![o.id],
+                        priority: *priority,
+                    })
+            }
+            Distribute::QueueGroup { target, priority } => object(ObjectKind::QueueGroup, target)
+                .await?
+                .and_then(|o| serde_json::from_value::<QueueGroupData>(o.data).ok())
+                .map(|g| Target::Queues {
+                    groups: g.queues,
+                    priority: *priority,
+                }),
+            Distribute::User { target } => {
+                let user = match target {
+                    UserName::Entity { id } => Uuid::parse_str(id).ok(),
+                    UserName::Reference { reference } => self
+                        .agents
+                        .user_by_reference(reference)
+                        .await?
+                        .map(|u| u.id),
+                    UserName::PreferredAgent => owner,
+                };
+                user.map(|user| Target::User { user, keep: false })
+            }
+            // the customer routing rules enqueue by themselves; performed again after a
+            // restart, the interaction is found in the distribution already
+            Distribute::Rules { owner, group, .. } => match (owner, group) {
+                (Some(user), _) => Some(Target::User {
+                    user: *user,
+                    keep: true,
+                }),
+                (None, Some(group)) => Some(Target::Wait { group: *group }),
+                (None, None) => None,
+            },
         })
     }
 

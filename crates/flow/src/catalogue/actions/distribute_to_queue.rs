@@ -48,29 +48,50 @@ impl ActionType for DistributeToQueue {
 }
 
 impl Run for DistributeToQueue {
-    /// Asks the runtime to queue the interaction (`{"distribute": "queue" | "queue_group",
-    /// "target": selector, "priority": bool}`) and waits for the outcome: refusals (reference not
-    /// found, overflows) come back at once, the rest when the interaction is handled, leaves
-    /// or is dissuaded. A reference read from an empty variable takes *Reference not found*.
+    /// Asks the runtime to queue the interaction ([`Distribute::Queue`] or
+    /// [`Distribute::QueueGroup`]) and waits for the outcome: refusals (reference not found,
+    /// overflows) come back at once, the rest when the interaction is handled, leaves or is
+    /// dissuaded. A reference read from an empty variable takes *Reference not found*.
     fn run(&self, cx: &mut dyn Cx) -> Step {
-        let (kind, selector) = match &self.target {
-            QueueTarget::Queue { queue } => ("queue", queue),
-            QueueTarget::QueueGroup { group } => ("queue_group", group),
+        let selector = match &self.target {
+            QueueTarget::Queue { queue } => queue,
+            QueueTarget::QueueGroup { group } => group,
         };
-        let Some(target) = resolved_selector(cx, selector) else {
+        let Some(target) = object_name(cx, selector) else {
             cx.set_error("the variable holding the reference is empty");
             return Step::Branch("reference_not_found");
         };
+        let priority = self.prioritize;
+        let distribute = match &self.target {
+            QueueTarget::Queue { .. } => Distribute::Queue { target, priority },
+            QueueTarget::QueueGroup { .. } => Distribute::QueueGroup { target, priority },
+        };
         Step::Effect {
-            request: json!({"distribute": kind, "target": target, "priority": self.prioritize}),
+            effect: Effect::Distribute(distribute),
             memo: Value::Null,
         }
     }
 
+    /// The outcome's branch. Outcomes only a distribution to a user gives (accepted, no
+    /// response, error) cannot come from a queue; should one come, it is *Unprocessed*.
     fn resume(&self, cx: &mut dyn Cx, _memo: &Value, wake: Wake<'_>) -> Step {
-        match wake {
-            Wake::Result(result) => outcome_branch(cx, Self::BRANCHES, result, "unprocessed"),
-            Wake::Message(_) | Wake::Timeout => Step::Unavailable("a distribution waits for its outcome"),
-        }
+        let outcome = match wake {
+            Wake::Result(EffectResult::Distribute(outcome)) => outcome,
+            Wake::Message(_) | Wake::Timeout => return Step::Unavailable("a distribution waits for its outcome"),
+        };
+        note_reason(cx, outcome);
+        Step::Branch(match outcome {
+            DistributionOutcome::Processed => "processed",
+            DistributionOutcome::ReferenceNotFound => "reference_not_found",
+            DistributionOutcome::OverflowNoUser => "overflow_no_user",
+            DistributionOutcome::OverflowMaxEstimatedWait => "overflow_max_estimated_wait",
+            DistributionOutcome::OverflowMaxWaiting => "overflow_max_waiting",
+            DistributionOutcome::DissuasionMaxWait => "dissuasion_max_wait",
+            DistributionOutcome::DissuasionByUser => "dissuasion_by_user",
+            DistributionOutcome::Unprocessed
+            | DistributionOutcome::Ok
+            | DistributionOutcome::NoResponse
+            | DistributionOutcome::Error { .. } => "unprocessed",
+        })
     }
 }

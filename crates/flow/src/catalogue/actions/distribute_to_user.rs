@@ -41,10 +41,10 @@ impl ActionType for DistributeToUser {
 }
 
 impl Run for DistributeToUser {
-    /// Asks the runtime to offer the interaction to one user (`{"distribute": "user", "target":
-    /// selector | {"by": "preferred_agent"}}`) and waits: *OK* once accepted, *No response* when
-    /// the offer expires, *Error* when declined or the user is not online, *Reference not found*
-    /// for an unknown user or a customer without owner.
+    /// Asks the runtime to offer the interaction to one user ([`Distribute::User`]) and waits:
+    /// *OK* once accepted, *No response* when the offer expires, *Error* when declined or the
+    /// user is not online, *Reference not found* for an unknown user or a customer without
+    /// owner.
     fn run(&self, cx: &mut dyn Cx) -> Step {
         let selector = match &self.user {
             UserTarget::Entity { id } => Selector::Entity { id: id.clone() },
@@ -52,25 +52,45 @@ impl Run for DistributeToUser {
             UserTarget::ReferenceFromVariable { variable } => Selector::ReferenceFromVariable { variable: variable.clone() },
             UserTarget::PreferredAgent => {
                 return Step::Effect {
-                    request: json!({"distribute": "user", "target": {"by": "preferred_agent"}}),
+                    effect: Effect::Distribute(Distribute::User { target: UserName::PreferredAgent }),
                     memo: Value::Null,
                 };
             }
         };
-        let Some(target) = resolved_selector(cx, &selector) else {
-            cx.set_error("the variable holding the reference is empty");
-            return Step::Branch("reference_not_found");
+        let target = match object_name(cx, &selector) {
+            Some(ObjectName::Entity { id }) => UserName::Entity { id },
+            Some(ObjectName::Reference { reference }) => UserName::Reference { reference },
+            None => {
+                cx.set_error("the variable holding the reference is empty");
+                return Step::Branch("reference_not_found");
+            }
         };
         Step::Effect {
-            request: json!({"distribute": "user", "target": target}),
+            effect: Effect::Distribute(Distribute::User { target }),
             memo: Value::Null,
         }
     }
 
+    /// The outcome's branch. Queue outcomes cannot come from a distribution to a user (it does
+    /// not overflow and is not dissuaded); should one come, it is *Error*.
     fn resume(&self, cx: &mut dyn Cx, _memo: &Value, wake: Wake<'_>) -> Step {
-        match wake {
-            Wake::Result(result) => outcome_branch(cx, Self::BRANCHES, result, "error"),
-            Wake::Message(_) | Wake::Timeout => Step::Unavailable("a distribution waits for its outcome"),
-        }
+        let outcome = match wake {
+            Wake::Result(EffectResult::Distribute(outcome)) => outcome,
+            Wake::Message(_) | Wake::Timeout => return Step::Unavailable("a distribution waits for its outcome"),
+        };
+        note_reason(cx, outcome);
+        Step::Branch(match outcome {
+            DistributionOutcome::Ok => "ok",
+            DistributionOutcome::NoResponse => "no_response",
+            DistributionOutcome::ReferenceNotFound => "reference_not_found",
+            DistributionOutcome::Error { .. }
+            | DistributionOutcome::Processed
+            | DistributionOutcome::Unprocessed
+            | DistributionOutcome::OverflowNoUser
+            | DistributionOutcome::OverflowMaxEstimatedWait
+            | DistributionOutcome::OverflowMaxWaiting
+            | DistributionOutcome::DissuasionMaxWait
+            | DistributionOutcome::DissuasionByUser => "error",
+        })
     }
 }

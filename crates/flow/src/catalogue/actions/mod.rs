@@ -6,6 +6,9 @@ mod prelude {
     pub use crate::catalogue::{
         ActionType, BOTH, BranchDef, Category, EMAIL, MESSAGING, ObjectKind, ObjectRef, ParamIssue,
     };
+    pub use crate::effect::{
+        Distribute, DistributionOutcome, Effect, EffectResult, ObjectName, UserName,
+    };
     pub use crate::exec::{Cx, Found, Outbound, Run, Step, Wake, value_text};
     pub use schemars::JsonSchema;
     pub use serde::{Deserialize, Serialize};
@@ -33,42 +36,24 @@ mod prelude {
         branch.strip_prefix("link_")?.parse().ok()
     }
 
-    /// The branch an effect's result names: `{"outcome": "<branch key>", "reason": "…"}`
-    /// (the reason goes to `system.error`). A result naming no branch of the action takes
-    /// `otherwise`.
-    pub fn outcome_branch(
-        cx: &mut dyn Cx,
-        branches: &'static [BranchDef],
-        result: &Value,
-        otherwise: &'static str,
-    ) -> Step {
-        if let Some(reason) = result.get("reason").and_then(Value::as_str) {
-            cx.set_error(reason);
-        }
-        let outcome = result
-            .get("outcome")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        match branches.iter().find(|b| b.key == outcome) {
-            Some(b) => Step::Branch(b.key),
-            None => {
-                cx.set_error(&format!("unexpected result {result}"));
-                Step::Branch(otherwise)
-            }
+    /// A selector as an effect request names it, a reference read from a variable resolved
+    /// (`None` when the variable is empty).
+    pub fn object_name(cx: &dyn Cx, selector: &Selector) -> Option<ObjectName> {
+        match selector {
+            Selector::Entity { id } => Some(ObjectName::Entity { id: id.0.clone() }),
+            Selector::Reference { reference } => Some(ObjectName::Reference {
+                reference: reference.0.clone(),
+            }),
+            Selector::ReferenceFromVariable { .. } => cx
+                .reference(selector)
+                .map(|reference| ObjectName::Reference { reference }),
         }
     }
 
-    /// A selector as an effect request names it, a reference read from a variable resolved
-    /// (`None` when the variable is empty).
-    pub fn resolved_selector(cx: &dyn Cx, selector: &Selector) -> Option<Value> {
-        match selector {
-            Selector::Entity { id } => Some(json!({"by": "entity", "id": id.0})),
-            Selector::Reference { reference } => {
-                Some(json!({"by": "reference", "reference": reference.0}))
-            }
-            Selector::ReferenceFromVariable { .. } => cx
-                .reference(selector)
-                .map(|r| json!({"by": "reference", "reference": r})),
+    /// Puts the reason of a distribution outcome (if any) in `system.error`.
+    pub fn note_reason(cx: &mut dyn Cx, outcome: &DistributionOutcome) {
+        if let Some(reason) = outcome.reason() {
+            cx.set_error(reason);
         }
     }
 }

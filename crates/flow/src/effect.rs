@@ -1,0 +1,167 @@
+//! Effects: the IO an action asks the runtime for, and the typed result the runtime feeds back.
+//!
+//! An action that needs IO returns [`Step::Effect`](crate::exec::Step::Effect) with one
+//! [`Effect`]; the engine records it in the interaction's cursor and suspends; the runtime
+//! performs it and answers with an [`EffectResult`], which the action maps to one of its
+//! branches in its own file. Each coming integration (web services, databases, CRM, email,
+//! SMS, campaigns, surveys, payments) adds one variant to each enum.
+//!
+//! The serialised forms are part of the persisted interaction state and of the event history:
+//! change them only with an upgrade step in the engine's state format.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A business object as a request names it, any variable already read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum ObjectName {
+    Entity { id: String },
+    Reference { reference: String },
+}
+
+/// The user a distribution to a user names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum UserName {
+    Entity {
+        id: String,
+    },
+    Reference {
+        reference: String,
+    },
+    /// The customer's owner.
+    PreferredAgent,
+}
+
+/// Something the runtime does for an interaction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "effect", rename_all = "snake_case")]
+pub enum Effect {
+    /// Hand the interaction to the ACD.
+    Distribute(Distribute),
+}
+
+/// Where a distribution sends the interaction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "distribute", rename_all = "snake_case")]
+pub enum Distribute {
+    /// An ACD queue (*Distribution to queue*).
+    Queue {
+        target: ObjectName,
+        #[serde(default)]
+        priority: bool,
+    },
+    /// The first queue of a queue group that would not overflow.
+    QueueGroup {
+        target: ObjectName,
+        #[serde(default)]
+        priority: bool,
+    },
+    /// One user (*Distribution to a user*).
+    User { target: UserName },
+    /// An entry point's customer routing rules (seed 004) chose the owner or a group; no
+    /// action asked for it. `welcome` goes to the customer once an agent accepts.
+    Rules {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        owner: Option<Uuid>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group: Option<Uuid>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        welcome: Option<String>,
+    },
+}
+
+impl Effect {
+    /// Whether the interaction is still waiting for an agent-side outcome of this effect while
+    /// the customer writes (the messages are then for the agent).
+    pub fn is_distribution(&self) -> bool {
+        matches!(self, Effect::Distribute(_))
+    }
+}
+
+/// What the runtime answers to an [`Effect`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "effect", rename_all = "snake_case")]
+pub enum EffectResult {
+    Distribute(DistributionOutcome),
+}
+
+/// The outcome of a distribution. Each distribution action maps these to its own branches.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum DistributionOutcome {
+    /// An agent handled the interaction (closed it).
+    Processed,
+    /// It left the distribution before being handled (customer, routing or API close, group
+    /// deleted, released by the agent).
+    Unprocessed,
+    /// The user accepted it (distribution to a user).
+    Ok,
+    /// The offer to the user expired.
+    NoResponse,
+    /// Declined, user not online, removed, or the distribution cannot do it.
+    Error {
+        reason: String,
+    },
+    ReferenceNotFound,
+    OverflowNoUser,
+    OverflowMaxEstimatedWait,
+    OverflowMaxWaiting,
+    DissuasionMaxWait,
+    DissuasionByUser,
+}
+
+impl DistributionOutcome {
+    /// The reason given to the routing in `system.error`, if any.
+    pub fn reason(&self) -> Option<&str> {
+        Some(match self {
+            DistributionOutcome::Error { reason } => reason,
+            DistributionOutcome::ReferenceNotFound => "no such queue, queue group or user",
+            DistributionOutcome::OverflowNoUser => "no member of the queue is online",
+            DistributionOutcome::OverflowMaxEstimatedWait => {
+                "the estimated waiting time is above the queue's limit"
+            }
+            DistributionOutcome::OverflowMaxWaiting => {
+                "the queue holds its maximum of waiting interactions"
+            }
+            _ => return None,
+        })
+    }
+
+    /// An error outcome.
+    pub fn error(reason: impl Into<String>) -> Self {
+        DistributionOutcome::Error {
+            reason: reason.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn effects_keep_their_stored_shape() {
+        let e = Effect::Distribute(Distribute::Queue {
+            target: ObjectName::Reference {
+                reference: "SALES".into(),
+            },
+            priority: true,
+        });
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(
+            v,
+            json!({"effect": "distribute", "distribute": "queue", "target": {"by": "reference", "reference": "SALES"}, "priority": true})
+        );
+        assert_eq!(serde_json::from_value::<Effect>(v).unwrap(), e);
+        let r = EffectResult::Distribute(DistributionOutcome::error("declined"));
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            v,
+            json!({"effect": "distribute", "outcome": "error", "reason": "declined"})
+        );
+        assert_eq!(serde_json::from_value::<EffectResult>(v).unwrap(), r);
+    }
+}
