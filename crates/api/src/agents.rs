@@ -315,7 +315,9 @@ pub async fn conversation(
     PathParams(id): PathParams<Uuid>,
 ) -> ApiResult<Json<InteractionDto>> {
     state.conversations.agent_may_read(u.id, id).await?;
-    interaction_dto(&state, id).await.map(Json)
+    interaction_dto(&state, id, 0, crate::conversations::EVENTS_PAGE)
+        .await
+        .map(Json)
 }
 
 /// Accepts an offer: the conversation is the agent's.

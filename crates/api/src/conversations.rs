@@ -80,7 +80,9 @@ pub struct EntryPointDto {
     pub start_routing_id: Option<Uuid>,
     pub end_routing_id: Option<Uuid>,
     pub test_version_id: Option<Uuid>,
-    pub phone_region: String,
+    /// The entry point's own region for phone numbers without a country code; none: the
+    /// deployment's `phone_region` setting applies.
+    pub phone_region: Option<String>,
     pub callback_url: Option<String>,
     /// Customer routing rules (seed 004), when the entry point uses them.
     #[schema(value_type = Option<Object>)]
@@ -504,6 +506,7 @@ pub async fn list(
         status: q.status,
         mode: q.mode,
         customer_id: q.customer_id,
+        not_live: false,
     };
     let p = state
         .conversations
@@ -526,6 +529,7 @@ pub async fn history(
 ) -> ApiResult<Json<InteractionPage>> {
     let filter = InteractionFilter {
         version_id: Some(id),
+        not_live: true,
         ..InteractionFilter::default()
     };
     let p = state
@@ -534,14 +538,8 @@ pub async fn history(
         .interactions(&filter, &page_request(q.limit, q.after)?)
         .await
         .map_err(ConversationError::from)?;
-    let items = p
-        .items
-        .iter()
-        .filter(|i| i.mode != "live")
-        .map(Into::into)
-        .collect();
     Ok(Json(InteractionPage {
-        items,
+        items: p.items.iter().map(Into::into).collect(),
         next_after: p.next_after,
     }))
 }
@@ -568,31 +566,68 @@ pub struct InteractionDto {
     /// Why it closed, when it did.
     #[schema(value_type = Option<Object>)]
     pub closed: Option<Value>,
-    /// Its first 1 000 events.
+    /// A page of its events, in order (see `events_after`, `events_limit`).
     pub events: Vec<EventDto>,
+    /// More events follow: pass this as `events_after` for the next page.
+    pub events_next_after: Option<u64>,
 }
 
-/// One interaction with its variables, status and events.
-#[utoipa::path(get, path = "/interactions/{id}", tag = "Interactions", params(("id" = Uuid, Path)), responses((status = 200, body = InteractionDto), (status = 404, body = ProblemBody)))]
+/// Which events of an interaction to return.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    /// Events after this sequence number (default 0: from the first).
+    pub events_after: Option<u64>,
+    /// 1 to 1 000 events (default 1 000).
+    #[param(minimum = 1, maximum = 1000)]
+    pub events_limit: Option<u32>,
+}
+
+/// Most events of an interaction returned at once.
+pub const EVENTS_PAGE: u32 = 1_000;
+
+/// One interaction with its variables, status and a page of its events.
+#[utoipa::path(get, path = "/interactions/{id}", tag = "Interactions", params(("id" = Uuid, Path), EventsQuery), responses((status = 200, body = InteractionDto), (status = 400, body = ProblemBody), (status = 404, body = ProblemBody)))]
 pub async fn get(
     State(state): State<AppState>,
     PathParams(id): PathParams<Uuid>,
+    QueryParams(q): QueryParams<EventsQuery>,
 ) -> ApiResult<Json<InteractionDto>> {
-    interaction_dto(&state, id).await.map(Json)
+    let limit = q.events_limit.unwrap_or(EVENTS_PAGE);
+    if !(1..=EVENTS_PAGE).contains(&limit) {
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            format!("events_limit must be between 1 and {EVENTS_PAGE}"),
+        ));
+    }
+    interaction_dto(&state, id, q.events_after.unwrap_or(0), limit)
+        .await
+        .map(Json)
 }
 
-/// An interaction with its first 1 000 events.
-pub(crate) async fn interaction_dto(state: &AppState, id: Uuid) -> ApiResult<InteractionDto> {
+/// An interaction with `limit` of its events after `after`.
+pub(crate) async fn interaction_dto(
+    state: &AppState,
+    id: Uuid,
+    after: u64,
+    limit: u32,
+) -> ApiResult<InteractionDto> {
     let store = state.conversations.store();
     let row = store
         .interaction(id)
         .await
         .map_err(ConversationError::from)?
         .ok_or_else(|| Problem::not_found(format!("interaction {id}")))?;
-    let events = store
-        .events(id, 0, 1_000)
+    let mut events = store
+        .events(id, after, limit + 1)
         .await
         .map_err(ConversationError::from)?;
+    let events_next_after = (events.len() > limit as usize).then(|| {
+        events.truncate(limit as usize);
+        events.last().map_or(after, |e| e.seq)
+    });
     // the engine writes `{"status": "closed", "reason": …, …}` for a closed interaction
     let closed = match &row.state["status"] {
         Value::Object(o) if o.get("status").and_then(Value::as_str) == Some("closed") => {
@@ -615,5 +650,6 @@ pub(crate) async fn interaction_dto(state: &AppState, id: Uuid) -> ApiResult<Int
                 event: e.event,
             })
             .collect(),
+        events_next_after,
     })
 }

@@ -92,7 +92,10 @@ impl World for MemoryWorld {
     }
     fn value_table(&self, table: Key<'_>, key: &str) -> Found<Option<String>> {
         match self.value_tables.get(&Self::name(table)) {
-            Some(t) => Found::Yes(t.get(key).cloned().flatten()),
+            Some(t) => match t.get(key) {
+                Some(v) => Found::Yes(v.clone()),
+                None => Found::NotFound,
+            },
             None => Found::NotFound,
         }
     }

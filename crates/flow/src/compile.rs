@@ -305,6 +305,18 @@ pub fn compile(tree: &Tree, family: ChannelFamily, resolver: &dyn Resolver) -> C
                 None,
             );
         }
+        if !spec.runnable() {
+            // it would stop a customer mid-conversation: never let it reach production
+            out.error(
+                "action_unavailable",
+                format!(
+                    "'{}' cannot run in this version of Switchyard yet",
+                    spec.label()
+                ),
+                Some(a.id),
+                None,
+            );
+        }
         let analysis = spec.analyse(&a.params);
         for issue in analysis.issues {
             let path = (!issue.path.is_empty()).then_some(issue.path);

@@ -250,6 +250,15 @@ pub fn check(doc: &RoutingDocument, resolver: &dyn Resolver) -> DocumentReport {
                 "{label}: only development versions can be in test or scheduled"
             ));
         }
+        // the bounds tree edits keep hold for imported trees too
+        let (actions, links) = (v.tree.actions.len(), v.tree.links.len());
+        if actions > crate::tree::limits::ACTIONS || links > crate::tree::limits::LINKS {
+            problems.push(format!(
+                "{label}: a tree holds at most {} actions and {} links; this one has {actions} and {links}",
+                crate::tree::limits::ACTIONS,
+                crate::tree::limits::LINKS
+            ));
+        }
         let compiled = compile(&v.tree, r.channel_family, resolver);
         if v.status == VersionStatus::Production {
             productions += 1;
@@ -322,6 +331,27 @@ mod tests {
             DocumentError::Invalid { .. }
         ));
         assert!(matches!(parse("{"), Err(DocumentError::Json(_))));
+    }
+
+    #[test]
+    fn trees_beyond_the_edit_limits_are_refused() {
+        let actions: Vec<Value> = std::iter::once(serde_json::json!({"id": uuid::Uuid::from_u128(1), "type": "start", "params": {}}))
+            .chain((2..=(crate::tree::limits::ACTIONS as u128 + 1)).map(|n| serde_json::json!({"id": uuid::Uuid::from_u128(n), "type": "simple_message", "params": {"message": "hi"}})))
+            .collect();
+        let d = from_value(doc(
+            "development",
+            serde_json::json!({"actions": actions, "links": []}),
+        ))
+        .unwrap();
+        let report = check(&d, &crate::compile::NoResolver);
+        assert!(
+            report
+                .problems
+                .iter()
+                .any(|p| p.contains("at most 500 actions")),
+            "{:?}",
+            report.problems
+        );
     }
 
     #[test]

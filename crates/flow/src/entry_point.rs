@@ -55,8 +55,9 @@ pub struct EntryPoint {
     pub end_routing_id: Option<Uuid>,
     /// A development version in test of the start routing, used instead of its production version.
     pub test_version_id: Option<Uuid>,
-    /// Region for phone numbers written without a country code (ISO 3166 alpha-2).
-    pub phone_region: String,
+    /// Region for phone numbers written without a country code (ISO 3166 alpha-2); none: the
+    /// deployment's `phone_region` setting.
+    pub phone_region: Option<String>,
     /// Where replies of the HTTP channel are posted.
     pub callback_url: Option<String>,
     /// Customer routing rules (seed 004): when set, new conversations go to agents by these

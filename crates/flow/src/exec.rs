@@ -133,7 +133,9 @@ pub trait Cx {
     }
     /// Tags the interaction with a checkpoint.
     fn add_checkpoint(&mut self, checkpoint: &Selector) -> Found<()>;
-    /// The value a values table gives `key` (`Yes(None)` when the key has no value).
+    /// The value a values table gives `key`: `Yes(None)` when the key is in the table without a
+    /// value, `NotFound` when the table does not exist or the key is not in it (seed 003 §6.3:
+    /// *Reference not found* / *No value*).
     fn value_table(&self, table: &Selector, key: &str) -> Found<Option<String>>;
     /// Whether a calendar is open now.
     fn calendar_open(&self, calendar: &Selector) -> Found<bool>;

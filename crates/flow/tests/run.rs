@@ -127,7 +127,10 @@ impl Cx for Fake {
     }
     fn value_table(&self, table: &Selector, key: &str) -> Found<Option<String>> {
         match self.reference(table).and_then(|r| self.tables.get(&r)) {
-            Some(t) => Found::Yes(t.get(key).cloned().flatten()),
+            Some(t) => match t.get(key) {
+                Some(v) => Found::Yes(v.clone()),
+                None => Found::NotFound,
+            },
             None => Found::NotFound,
         }
     }
@@ -633,9 +636,10 @@ fn values_table_ok_no_value_not_found() {
         "ok"
     );
     assert_eq!(cx.get("c.greeting"), Some(&json!("Bonjour")));
+    // a correspondence reference that is not in the table: Reference not found (seed 003 §6.3)
     assert_eq!(
         branch(run("values_table", p("de", "LANG"), &mut cx)),
-        "no_value"
+        "reference_not_found"
     );
     assert_eq!(
         branch(run("values_table", p("xx", "LANG"), &mut cx)),

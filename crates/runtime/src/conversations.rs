@@ -251,13 +251,20 @@ pub struct Settings {
     pub limits: Limits,
     /// An interaction with no activity for this long is closed (reason `inactivity`).
     pub inactivity: jiff::SignedDuration,
+    /// Region of phone numbers written without a country code (ISO 3166 alpha-2), where the
+    /// entry point does not set one.
+    pub phone_region: String,
 }
+
+/// The `phone_region` setting's default.
+pub const DEFAULT_PHONE_REGION: &str = "FR";
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             limits: Limits::default(),
             inactivity: jiff::SignedDuration::from_hours(24),
+            phone_region: DEFAULT_PHONE_REGION.into(),
         }
     }
 }
@@ -287,6 +294,7 @@ pub struct Conversations {
     stripes: Vec<Mutex<()>>,
     limits: Limits,
     inactivity: jiff::SignedDuration,
+    phone_region: String,
     timers_changed: Notify,
     outbox_changed: Notify,
     hub: tokio::sync::broadcast::Sender<Delivery>,
@@ -348,6 +356,7 @@ impl Conversations {
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
             limits: settings.limits,
             inactivity: settings.inactivity,
+            phone_region: settings.phone_region,
             timers_changed: Notify::new(),
             outbox_changed: Notify::new(),
             hub: tokio::sync::broadcast::Sender::new(HUB_CAPACITY),
@@ -661,8 +670,8 @@ impl Conversations {
             pinned,
             time_zone: self.maker.time_zone().clone(),
             phone_region: entry_point
-                .map(|e| e.phone_region.clone())
-                .unwrap_or_else(|| "FR".into()),
+                .and_then(|e| e.phone_region.clone())
+                .unwrap_or_else(|| self.phone_region.clone()),
             contacts,
             with_agent: false,
         })
@@ -1244,7 +1253,11 @@ impl Conversations {
             .lock()
             .await;
         for _ in 0..3 {
-            if let Some(id) = self.store.inbound_seen(ep.id, &m.message_id).await? {
+            if let Some(id) = self
+                .store
+                .inbound_seen(ep.id, &m.customer, &m.message_id)
+                .await?
+            {
                 return Ok(duplicate(id));
             }
             let inbound = Some((ep.id, m.message_id.clone()));

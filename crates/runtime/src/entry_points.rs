@@ -49,8 +49,13 @@ impl Conversations {
         if let Some(v) = f.test_version_id {
             ep.test_version_id = v;
         }
+        // an empty region removes the override: the deployment's setting applies
         if let Some(r) = f.phone_region {
-            ep.phone_region = entry_point::check_region(&r).map_err(field)?;
+            ep.phone_region = if r.is_empty() {
+                None
+            } else {
+                Some(entry_point::check_region(&r).map_err(field)?)
+            };
         }
         if let Some(u) = f.callback_url {
             ep.callback_url = u
@@ -146,7 +151,7 @@ impl Conversations {
             start_routing_id: None,
             end_routing_id: None,
             test_version_id: None,
-            phone_region: "FR".into(),
+            phone_region: None,
             callback_url: None,
             customer_routing: None,
             revision: 1,

@@ -267,7 +267,10 @@ impl World for Snapshot {
     }
     fn value_table(&self, table: Key<'_>, k: &str) -> Found<Option<String>> {
         match self.set.tables.get(&key(table)) {
-            Some(t) => Found::Yes(t.index.get(&t.data.lookup_key(k)).cloned().flatten()),
+            Some(t) => match t.index.get(&t.data.lookup_key(k)) {
+                Some(v) => Found::Yes(v.clone()),
+                None => Found::NotFound,
+            },
             None => Found::NotFound,
         }
     }

@@ -98,9 +98,12 @@ impl InteractionStore for Faulty {
     async fn inbound_seen(
         &self,
         entry_point: EntryPointId,
+        customer: &str,
         message_id: &str,
     ) -> Result<Option<Uuid>> {
-        self.inner.inbound_seen(entry_point, message_id).await
+        self.inner
+            .inbound_seen(entry_point, customer, message_id)
+            .await
     }
     async fn commit_turns(&self, turns: Vec<TurnWrite>) -> Result<Vec<TurnOutcome>> {
         let fault = std::mem::replace(&mut *self.next.lock().unwrap(), Fault::None);

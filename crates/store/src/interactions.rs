@@ -135,6 +135,8 @@ pub struct InteractionFilter {
     pub status: Option<String>,
     pub mode: Option<String>,
     pub customer_id: Option<Uuid>,
+    /// Leave live interactions out (a version's test and preview history).
+    pub not_live: bool,
 }
 
 /// A file a customer sent.
@@ -179,10 +181,11 @@ pub trait InteractionStore: Send + Sync + 'static {
     ) -> Result<Page<InteractionRow>>;
     /// Events after `after_seq`, in order.
     async fn events(&self, interaction: Uuid, after_seq: u64, limit: u32) -> Result<Vec<EventRow>>;
-    /// The interaction that handled this channel message, if it was seen.
+    /// The interaction that handled this channel message of this customer, if it was seen.
     async fn inbound_seen(
         &self,
         entry_point: EntryPointId,
+        customer: &str,
         message_id: &str,
     ) -> Result<Option<Uuid>>;
     /// Writes many turns in one transaction (group commit); each turn is all or nothing.

@@ -22,6 +22,33 @@ use crate::{
     StoredResponse, VersionWrite,
 };
 
+/// Creates the database file readable by its owner only, and takes other users' rights away
+/// from an existing one and its journal files (SQLite gives the journal files the database
+/// file's mode).
+fn owner_only(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            if let Ok(meta) = std::fs::metadata(&p)
+                && meta.permissions().mode() & 0o077 != 0
+            {
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 /// Schema migrations, in order; version N is entry N - 1. Append, never edit.
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0001_routings.sql"),
@@ -31,6 +58,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0005_customers.sql"),
     include_str!("../migrations/sqlite/0006_acd.sql"),
     include_str!("../migrations/sqlite/0007_outbox_customer.sql"),
+    include_str!("../migrations/sqlite/0008_inbound_per_customer.sql"),
 ];
 
 /// The SQLite implementation of [`Store`].
@@ -128,6 +156,7 @@ const RECORD_COLUMNS: &str = "id, routing_id, number, name, description, status,
 impl SqliteStore {
     /// Opens (creating if needed) the database file and brings its schema up to date.
     pub async fn open(path: &Path) -> Result<Self> {
+        owner_only(path).map_err(backend)?;
         let options = SqliteConnectOptions::from_str("sqlite://")
             .map_err(backend)?
             .filename(path)

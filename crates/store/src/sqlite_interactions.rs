@@ -28,7 +28,8 @@ fn entry_point_from(row: &SqliteRow) -> Result<EntryPoint> {
         start_routing_id: opt_uuid(row, "start_routing_id")?,
         end_routing_id: opt_uuid(row, "end_routing_id")?,
         test_version_id: opt_uuid(row, "test_version_id")?,
-        phone_region: row.try_get("phone_region").map_err(backend)?,
+        phone_region: Some(row.try_get::<String, _>("phone_region").map_err(backend)?)
+            .filter(|r| !r.is_empty()),
         callback_url: row.try_get("callback_url").map_err(backend)?,
         customer_routing: row
             .try_get::<Option<String>, _>("customer_routing")
@@ -136,8 +137,9 @@ async fn write_turn<'a>(
 async fn write_one(tx: &mut sqlx::SqliteConnection, t: &TurnWrite) -> Result<TurnOutcome> {
     let i = &t.interaction;
     if let Some((entry_point, message_id)) = &t.inbound {
-        let done = sqlx::query("INSERT INTO inbound_messages (entry_point_id, message_id, interaction_id, received_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
+        let done = sqlx::query("INSERT INTO inbound_messages (entry_point_id, customer, message_id, interaction_id, received_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
             .bind(entry_point.to_string())
+            .bind(&i.customer)
             .bind(message_id)
             .bind(i.id.to_string())
             .bind(ms(i.updated_at))
@@ -215,9 +217,12 @@ async fn write_one(tx: &mut sqlx::SqliteConnection, t: &TurnWrite) -> Result<Tur
 /// Removes the inbound row a refused turn had added.
 async fn forget_inbound(tx: &mut sqlx::SqliteConnection, t: &TurnWrite) -> Result<()> {
     if let Some((entry_point, message_id)) = &t.inbound {
-        sqlx::query("DELETE FROM inbound_messages WHERE entry_point_id = ? AND message_id = ?")
-            .bind(entry_point.to_string())
-            .bind(message_id)
+        sqlx::query(
+            "DELETE FROM inbound_messages WHERE entry_point_id = ? AND customer = ? AND message_id = ?",
+        )
+        .bind(entry_point.to_string())
+        .bind(&t.interaction.customer)
+        .bind(message_id)
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
@@ -331,7 +336,7 @@ impl InteractionStore for SqliteStore {
                     .bind(e.start_routing_id.map(|v| v.to_string()))
                     .bind(e.end_routing_id.map(|v| v.to_string()))
                     .bind(e.test_version_id.map(|v| v.to_string()))
-                    .bind(e.phone_region.clone())
+                    .bind(e.phone_region.clone().unwrap_or_default())
                     .bind(e.callback_url.clone())
                     .bind(
                         e.customer_routing
@@ -429,6 +434,7 @@ impl InteractionStore for SqliteStore {
             "SELECT * FROM interactions
              WHERE (?1 IS NULL OR entry_point_id = ?1) AND (?2 IS NULL OR version_id = ?2) AND (?3 IS NULL OR status = ?3)
                AND (?4 IS NULL OR mode = ?4) AND (?5 IS NULL OR id < ?5) AND (?7 IS NULL OR customer_id = ?7)
+               AND (?8 = 0 OR mode <> 'live')
              ORDER BY id DESC LIMIT ?6",
         )
         .bind(f.entry_point_id.map(|v| v.to_string()))
@@ -438,6 +444,7 @@ impl InteractionStore for SqliteStore {
         .bind(page.after.map(|a| a.to_string()))
         .bind(i64::from(limit) + 1)
         .bind(f.customer_id.map(|c| c.to_string()))
+        .bind(f.not_live)
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
@@ -472,10 +479,12 @@ impl InteractionStore for SqliteStore {
     async fn inbound_seen(
         &self,
         entry_point: EntryPointId,
+        customer: &str,
         message_id: &str,
     ) -> Result<Option<Uuid>> {
-        let id: Option<String> = sqlx::query_scalar("SELECT interaction_id FROM inbound_messages WHERE entry_point_id = ? AND message_id = ?")
+        let id: Option<String> = sqlx::query_scalar("SELECT interaction_id FROM inbound_messages WHERE entry_point_id = ? AND customer = ? AND message_id = ?")
             .bind(entry_point.to_string())
+            .bind(customer)
             .bind(message_id)
             .fetch_optional(&self.pool)
             .await

@@ -24,6 +24,7 @@ pub struct FileConfig {
     pub max_hand_overs: Option<u32>,
     pub offer_timeout_seconds: Option<u64>,
     pub owner_on_first_handled: Option<bool>,
+    pub phone_region: Option<String>,
 }
 
 /// The resolved configuration.
@@ -47,6 +48,8 @@ pub struct Config {
     pub offer_timeout: Duration,
     /// A customer's first handled conversation makes its agent their owner.
     pub owner_on_first_handled: bool,
+    /// Region of phone numbers written without a country code, where an entry point sets none.
+    pub phone_region: String,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -155,7 +158,13 @@ impl Config {
         let owner_on_first_handled = env_parse("SWITCHYARD_OWNER_ON_FIRST_HANDLED")?
             .or(file.owner_on_first_handled)
             .unwrap_or(true);
+        let phone_region = env("SWITCHYARD_PHONE_REGION")
+            .or(file.phone_region)
+            .unwrap_or_else(|| runtime::conversations::DEFAULT_PHONE_REGION.into());
+        let phone_region = flow::entry_point::check_region(&phone_region)
+            .map_err(|e| anyhow::anyhow!("phone_region {e}"))?;
         Ok(Config {
+            phone_region,
             listen,
             data_dir,
             time_zone,

@@ -123,7 +123,12 @@ fn init_logging(config: &Config) {
 }
 
 async fn open_maker(config: &Config) -> anyhow::Result<(Arc<Maker>, SqliteStore)> {
-    std::fs::create_dir_all(&config.data_dir)
+    // the data directory and the files in it are the owner's only
+    let mut dir = std::fs::DirBuilder::new();
+    dir.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut dir, 0o700);
+    dir.create(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     let store = SqliteStore::open(&config.database_path())
         .await
@@ -151,6 +156,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
                 ..engine::Limits::default()
             },
             inactivity: jiff::SignedDuration::try_from(config.inactivity_timeout)?,
+            phone_region: config.phone_region.clone(),
         },
     );
     let distribution = runtime::distribution::Distribution::load(

@@ -205,6 +205,14 @@ async fn a_whole_lifecycle_survives_restarts() {
     build_tree(&api, &v1).await;
     let v1 = api.get(&format!("versions/{}", id(&v1))).await;
     assert_eq!(v1["diagnostics"]["errors"], 0, "{}", v1["diagnostics"]);
+    // the data directory and the database are the owner's only
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&data), 0o700);
+        assert_eq!(mode(&data.join("switchyard.db")), 0o600);
+        assert_eq!(mode(&data.join("switchyard.db-wal")), 0o600);
+    }
     api.post(
         &format!("versions/{}/put-in-production", id(&v1)),
         json!({}),

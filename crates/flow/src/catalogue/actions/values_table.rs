@@ -28,10 +28,16 @@ impl ActionType for ValuesTable {
 }
 
 impl Run for ValuesTable {
+    /// *Reference not found* when the table does not exist or the correspondence reference is
+    /// not one of its keys; *No value* when the key is there without a value (or the value does
+    /// not fit the variable); *OK* otherwise.
     fn run(&self, cx: &mut dyn Cx) -> Step {
         let key = cx.render(&self.lookup.0);
         match cx.value_table(&self.table, &key) {
-            Found::NotFound => Step::Branch("reference_not_found"),
+            Found::NotFound => {
+                cx.set_error(&format!("'{key}' is not a reference of the values table"));
+                Step::Branch("reference_not_found")
+            }
             Found::Yes(None) => Step::Branch("no_value"),
             Found::Yes(Some(value)) => match cx.set(&self.store_in.0, Value::String(value)) {
                 Ok(()) => Step::Branch("ok"),
