@@ -262,11 +262,14 @@ fn key(e: &Entry) -> (u8, u64) {
     (u8::from(!e.priority), e.seq)
 }
 
-/// Folds text for "I give up" words: lower case, no accents, words separated by one space.
+/// Folds text for "I give up" words: lower case, no accents (canonical decomposition with the
+/// combining marks dropped), words of letters and digits separated by one space.
 fn words(text: &str) -> String {
-    let folded = flow::catalogue::actions_api::fold(text);
-    let spaced: String = folded
-        .chars()
+    use unicode_normalization::UnicodeNormalization;
+    let spaced: String = text
+        .nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
         .map(|c| if c.is_alphanumeric() { c } else { ' ' })
         .collect();
     format!(

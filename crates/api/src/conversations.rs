@@ -628,18 +628,21 @@ pub(crate) async fn interaction_dto(
         events.truncate(limit as usize);
         events.last().map_or(after, |e| e.seq)
     });
-    // the engine writes `{"status": "closed", "reason": …, …}` for a closed interaction
-    let closed = match &row.state["status"] {
-        Value::Object(o) if o.get("status").and_then(Value::as_str) == Some("closed") => {
-            let mut reason = o.clone();
-            reason.remove("status");
-            Some(Value::Object(reason))
-        }
-        _ => None,
+    // an unreadable state (a quarantined interaction) shows no variables
+    let (variables, system, closed) = match engine::load_state(&row.state) {
+        Ok(s) => (
+            Value::Object(s.vars),
+            Value::Object(s.system),
+            match s.status {
+                engine::Status::Closed(reason) => serde_json::to_value(reason).ok(),
+                _ => None,
+            },
+        ),
+        Err(_) => (Value::Null, Value::Null, None),
     };
     Ok(InteractionDto {
-        variables: row.state.get("vars").cloned().unwrap_or(Value::Null),
-        system: row.state.get("system").cloned().unwrap_or(Value::Null),
+        variables,
+        system,
         closed,
         summary: (&row).into(),
         events: events

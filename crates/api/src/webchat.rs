@@ -304,17 +304,19 @@ async fn history_of(state: &AppState, interaction: Option<Uuid>) -> Value {
         Ok(events) => events,
         Err(e) => return storage_error(e),
     };
-    let chat: Vec<_> = events
+    let chat: Vec<Value> = events
         .iter()
-        .filter(|e| e.event["type"] == "message_in" || e.event["type"] == "message_out")
-        .collect();
-    let messages: Vec<Value> = chat[chat.len().saturating_sub(HISTORY)..]
-        .iter()
-        .map(|e| match e.event["type"].as_str() {
-            Some("message_in") => json!({"direction": "in", "seq": e.seq, "text": e.event["text"]}),
-            _ => json!({"direction": "out", "seq": e.seq, "interaction_id": id, "message": e.event["message"]}),
+        .filter_map(|e| match serde_json::from_value::<engine::Event>(e.event.clone()) {
+            Ok(engine::Event::MessageIn { text, .. }) => {
+                Some(json!({"direction": "in", "seq": e.seq, "text": text}))
+            }
+            Ok(engine::Event::MessageOut { message }) => Some(
+                json!({"direction": "out", "seq": e.seq, "interaction_id": id, "message": message}),
+            ),
+            _ => None,
         })
         .collect();
+    let messages = &chat[chat.len().saturating_sub(HISTORY)..];
     json!({"type": "history", "messages": messages})
 }
 

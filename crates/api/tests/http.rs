@@ -414,7 +414,11 @@ async fn scheduled_productions_over_http() {
                 .unwrap()
                 .to_owned();
             let id = v.id();
-            s.post(&format!("versions/{id}/actions"), json!({"type": "test_email_priority", "after": {"action_id": start, "branch": "ok"}})).await;
+            s.post(
+                &format!("versions/{id}/actions"),
+                json!({"type": "node", "after": {"action_id": start, "branch": "ok"}}),
+            )
+            .await;
             id
         }
     };

@@ -731,7 +731,11 @@ impl Conversations {
                     interaction_id: row.id,
                     seq,
                     entry_point_id: entry_point.map(|e| e.id),
-                    payload: json!({"customer": row.customer, "message": m}),
+                    payload: serde_json::to_value(crate::delivery::OutboxPayload {
+                        customer: row.customer.clone(),
+                        message: m.clone(),
+                    })
+                    .unwrap_or(Value::Null),
                     created_at: now,
                     attempts: 0,
                     next_attempt_at: callback.as_ref().map(|_| now),

@@ -9,6 +9,13 @@ use tokio::sync::watch;
 
 use crate::conversations::Conversations;
 
+/// A reply as the outbox keeps it.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct OutboxPayload {
+    pub customer: String,
+    pub message: flow::exec::Outbound,
+}
+
 /// Longest sleep of the loops (so work written by another process is picked up).
 const MAX_SLEEP: SignedDuration = SignedDuration::from_secs(5);
 /// Attempts before a reply is given up (about a day with the backoff below).
@@ -122,12 +129,27 @@ async fn deliver_due(
                 .await?;
             continue;
         };
+        let payload: OutboxPayload = match serde_json::from_value(row.payload.clone()) {
+            Ok(p) => p,
+            Err(e) => {
+                conv.store()
+                    .record_attempt(
+                        row.id,
+                        row.attempts + 1,
+                        None,
+                        None,
+                        Some(format!("the stored reply cannot be read: {e}")),
+                    )
+                    .await?;
+                continue;
+            }
+        };
         let body = serde_json::json!({
             "id": row.id,
             "interaction_id": row.interaction_id,
             "entry_point": ep.as_ref().map(|e| e.reference.clone()),
-            "customer": row.payload["customer"],
-            "message": row.payload["message"],
+            "customer": payload.customer,
+            "message": payload.message,
         });
         let result = http
             .post(&url)

@@ -30,8 +30,9 @@ pub enum StoreError {
     /// A unique value (named) is already taken.
     #[error("{0} is already taken")]
     Unique(&'static str),
+    /// The database failed; the underlying error is kept as the source.
     #[error("storage error: {0}")]
-    Backend(String),
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;

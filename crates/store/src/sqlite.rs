@@ -67,8 +67,8 @@ pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
 }
 
-pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(e.to_string())
+pub(crate) fn backend(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> StoreError {
+    StoreError::Backend(e.into())
 }
 
 pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
