@@ -6,6 +6,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use flow::entry_point::{Channel, EntryPoint};
 use flow::exec::Inbound;
+use flow::interaction::{InteractionStatus, Mode};
 use jiff::Timestamp;
 use runtime::entry_points::EntryPointFields;
 use runtime::{ConversationError, InboundMessage, Receipt};
@@ -289,7 +290,7 @@ impl From<Receipt> for Ack {
         Ack {
             interaction_id: r.interaction_id,
             duplicate: r.duplicate,
-            status: r.status,
+            status: r.status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
             replies: r
                 .replies
                 .iter()
@@ -421,16 +422,14 @@ pub async fn retry(
 pub struct InteractionSummary {
     pub id: Uuid,
     pub entry_point_id: Option<Uuid>,
-    /// `live`, `test` or `preview`.
-    pub mode: String,
+    pub mode: ModeDto,
     /// The customer's address on the channel.
     pub customer: String,
     /// The customer (none for previews, or once the customer was deleted).
     pub customer_id: Option<Uuid>,
     pub routing_id: Uuid,
     pub version_id: Uuid,
-    /// `new`, `waiting` or `closed`.
-    pub status: String,
+    pub status: StatusDto,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub wake_at: Option<Timestamp>,
     #[schema(value_type = String, format = DateTime)]
@@ -444,15 +443,80 @@ impl From<&InteractionRow> for InteractionSummary {
         InteractionSummary {
             id: r.id,
             entry_point_id: r.entry_point_id,
-            mode: r.mode.clone(),
+            mode: r.mode.into(),
             customer: r.customer.clone(),
             customer_id: r.customer_id,
             routing_id: r.routing_id,
             version_id: r.version_id,
-            status: r.status.clone(),
+            status: r.status.into(),
             wake_at: r.wake_at,
             created_at: r.created_at,
             updated_at: r.updated_at,
+        }
+    }
+}
+
+/// How an interaction runs: `live` (production version), `test` (the entry point's version in
+/// test), `preview` (any version, no entry point), `end` (an interaction-end routing).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ModeDto {
+    Live,
+    Test,
+    Preview,
+    End,
+}
+
+impl From<Mode> for ModeDto {
+    fn from(m: Mode) -> Self {
+        match m {
+            Mode::Live => ModeDto::Live,
+            Mode::Test => ModeDto::Test,
+            Mode::Preview => ModeDto::Preview,
+            Mode::End => ModeDto::End,
+        }
+    }
+}
+
+impl From<ModeDto> for Mode {
+    fn from(m: ModeDto) -> Self {
+        match m {
+            ModeDto::Live => Mode::Live,
+            ModeDto::Test => Mode::Test,
+            ModeDto::Preview => Mode::Preview,
+            ModeDto::End => Mode::End,
+        }
+    }
+}
+
+/// Where an interaction stands.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusDto {
+    New,
+    Waiting,
+    Closed,
+    Quarantined,
+}
+
+impl From<InteractionStatus> for StatusDto {
+    fn from(s: InteractionStatus) -> Self {
+        match s {
+            InteractionStatus::New => StatusDto::New,
+            InteractionStatus::Waiting => StatusDto::Waiting,
+            InteractionStatus::Closed => StatusDto::Closed,
+            InteractionStatus::Quarantined => StatusDto::Quarantined,
+        }
+    }
+}
+
+impl From<StatusDto> for InteractionStatus {
+    fn from(s: StatusDto) -> Self {
+        match s {
+            StatusDto::New => InteractionStatus::New,
+            StatusDto::Waiting => InteractionStatus::Waiting,
+            StatusDto::Closed => InteractionStatus::Closed,
+            StatusDto::Quarantined => InteractionStatus::Quarantined,
         }
     }
 }
@@ -464,10 +528,8 @@ impl From<&InteractionRow> for InteractionSummary {
 pub struct InteractionQuery {
     pub entry_point_id: Option<Uuid>,
     pub version_id: Option<Uuid>,
-    /// `new`, `waiting`, `closed` or `quarantined`.
-    pub status: Option<String>,
-    /// `live`, `test` or `preview`.
-    pub mode: Option<String>,
+    pub status: Option<StatusDto>,
+    pub mode: Option<ModeDto>,
     /// The interactions of one customer.
     pub customer_id: Option<Uuid>,
     pub limit: Option<u32>,
@@ -487,24 +549,11 @@ pub async fn list(
     State(state): State<AppState>,
     QueryParams(q): QueryParams<InteractionQuery>,
 ) -> ApiResult<Json<InteractionPage>> {
-    if q.status
-        .as_deref()
-        .is_some_and(|s| !["new", "waiting", "closed", "quarantined"].contains(&s))
-        || q.mode
-            .as_deref()
-            .is_some_and(|m| !["live", "test", "preview"].contains(&m))
-    {
-        return Err(Problem::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_query",
-            "status is new, waiting, closed or quarantined; mode is live, test or preview",
-        ));
-    }
     let filter = InteractionFilter {
         entry_point_id: q.entry_point_id,
         version_id: q.version_id,
-        status: q.status,
-        mode: q.mode,
+        status: q.status.map(Into::into),
+        mode: q.mode.map(Into::into),
         customer_id: q.customer_id,
         not_live: false,
     };

@@ -528,7 +528,7 @@ async fn a_broken_interaction_is_quarantined_not_the_channel() {
             let mut row = env.store.interaction(id).await.unwrap().unwrap();
             let expected = row.revision;
             row.state = state;
-            row.status = status;
+            row.status = flow::interaction::InteractionStatus::parse(&status).unwrap();
             row.revision += 1;
             let out = env
                 .store

@@ -207,6 +207,8 @@ pub enum Event {
     /// The routing reached its end while an agent holds the conversation: it stays open until
     /// the agent closes it.
     RoutingEnded,
+    /// Taken out of quarantine: it resumes from its saved state.
+    Retried,
     /// The action asked the runtime for something (a distribution).
     EffectRequested {
         action: ActionId,
@@ -514,6 +516,50 @@ fn fail(state: &mut State, turn: &mut Turn, action: Option<ActionId>, code: &str
             message,
         },
     );
+}
+
+/// Ends an interaction with a visible error outside any action (the runtime's refusals: no
+/// version to run, an engine failure, the customer routing rules failing): an error event,
+/// then closed with that code.
+pub fn end_with_error(state: &mut State, turn: &mut Turn, code: &str, message: String) {
+    fail(state, turn, None, code, message);
+}
+
+static INACTIVITY: CloseReason = CloseReason::Inactivity;
+
+/// What a fired timer means for an interaction whose last turn was at `last_turn`: its own
+/// deadline when one is due, else — once `inactivity` has passed since the last turn — the
+/// inactivity close; otherwise a timer with nothing due (ignored).
+pub fn on_timer(
+    state: &State,
+    last_turn: Timestamp,
+    now: Timestamp,
+    inactivity: jiff::SignedDuration,
+) -> Input<'static> {
+    let own_due = state.wake_at().is_some_and(|w| w <= now);
+    let idle = last_turn.saturating_add(inactivity).is_ok_and(|d| d <= now);
+    if !own_due && idle {
+        Input::Close(&INACTIVITY)
+    } else {
+        Input::Timer
+    }
+}
+
+/// When an interaction's timer must fire next: its own deadline, or the inactivity deadline
+/// (`inactivity` after `now`, the time of this turn) if that comes first; none once closed.
+pub fn next_wake(
+    state: &State,
+    now: Timestamp,
+    inactivity: jiff::SignedDuration,
+) -> Option<Timestamp> {
+    if state.is_closed() {
+        return None;
+    }
+    let idle = now.saturating_add(inactivity).ok();
+    match (state.wake_at(), idle) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// What stays the same through one turn.

@@ -57,7 +57,13 @@ impl Program {
         resolver: &dyn Resolver,
     ) -> Result<Program, Compiled> {
         let compiled = compile(&version.tree, owner.family, resolver);
-        if compiled.has_errors() {
+        // an action this build cannot run keeps a version out of production, but a preview
+        // (or a version stored by an older build) runs up to it and ends there, visibly
+        let blocking = compiled
+            .diagnostics
+            .iter()
+            .any(|d| d.severity == flow::Severity::Error && d.code != "action_unavailable");
+        if blocking {
             return Err(compiled);
         }
         let refuse = |code: &str, message: String| Compiled {

@@ -8,8 +8,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::catalogue::Selector;
-use crate::tree::ActionId;
+use crate::catalogue::params::Selector;
+use crate::ids::ActionId;
 
 /// An attachment sent by the customer. Its content type is sniffed from its bytes by the
 /// channel, never taken from the sender's claim.
@@ -143,21 +143,7 @@ pub trait Cx {
     fn contacts_since(&self, since: Timestamp) -> u32;
 }
 
-/// Roots of the system variables, filled by the engine and read-only for routings.
-pub const SYSTEM_ROOTS: &[&str] = &[
-    "interaction",
-    "customer",
-    "channel",
-    "entry_point",
-    "last_message",
-    "now",
-    "system",
-];
-
-/// Whether `path` names a system variable.
-pub fn is_system_path(path: &str) -> bool {
-    SYSTEM_ROOTS.contains(&path.split('.').next().unwrap_or_default())
-}
+pub use crate::variables::{SYSTEM_ROOTS, is_system_path};
 
 /// Text of a variable value: strings as they are, numbers and booleans printed, null empty.
 pub fn value_text(v: &Value) -> String {

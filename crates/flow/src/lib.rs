@@ -12,10 +12,14 @@ pub mod document;
 pub mod effect;
 pub mod entry_point;
 pub mod exec;
+pub mod fields;
+pub mod ids;
+pub mod interaction;
 pub mod lifecycle;
 pub mod model;
 pub mod objects;
 pub mod tree;
+pub mod variables;
 
 pub use compile::{Diagnostic, Severity};
 pub use model::*;

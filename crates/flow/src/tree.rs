@@ -6,12 +6,9 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::catalogue::{self, ParamIssue, Spec};
-use crate::model::ChannelFamily;
+use crate::fields::ChannelFamily;
 
-/// Identifier of an action within a tree.
-pub type ActionId = Uuid;
-/// Identifier of a link within a tree.
-pub type LinkId = Uuid;
+pub use crate::ids::{ActionId, LinkId};
 
 /// Limits of one tree.
 pub mod limits {
@@ -163,7 +160,7 @@ fn check_name(name: &Option<String>) -> Result<Option<String>, TreeError> {
         None => Ok(None),
         Some(n) if n.trim().is_empty() => Ok(None),
         Some(n) => {
-            crate::model::check_name("name", n)
+            crate::fields::check_name("name", n)
                 .map(Some)
                 .map_err(|e| TreeError::InvalidField {
                     field: "name",

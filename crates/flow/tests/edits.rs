@@ -229,12 +229,16 @@ fn check_well_formed(tree: &Tree, family: ChannelFamily) {
             "stored parameters are valid"
         );
     }
+    // edits may add any type of the family; only those this build cannot run are errors
     let compiled = compile(tree, family, &NoResolver);
-    assert_eq!(
-        compiled.error_count(),
-        0,
-        "a tree built by edits compiles without errors: {:?}",
-        compiled.diagnostics
+    let errors: Vec<_> = compiled
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == flow::Severity::Error && d.code != "action_unavailable")
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "a tree built by edits compiles without other errors: {errors:?}"
     );
 }
 

@@ -12,71 +12,18 @@ use acd::{
 use engine::{CloseReason, Event, State, Turn};
 use flow::entry_point::{CustomerRoutingRules, OwnerOfflineRule};
 use flow::exec::{Inbound, Outbound};
+use flow::interaction::InteractionStatus;
 use serde_json::{Value, json};
 use store::{CustomerWrite, InteractionRow};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::conversations::{
-    ById, ConversationError, Conversations, Prepared, Receipt, close_with_error,
-};
+use crate::conversations::{ConversationError, Conversations, Receipt};
 use crate::distribution::{Distribution, outcome_result};
-use flow::effect::{Distribute, Effect, EffectResult};
+use crate::turn::{ById, Noted, Prepared};
+use flow::effect::{Distribute, Effect};
 
 type Result<T> = std::result::Result<T, ConversationError>;
-
-/// Tells each agent what concerns them.
-pub fn feed(d: &Distribution, events: &[AcdEvent]) {
-    for e in events {
-        let (user, event) = match e {
-            AcdEvent::Offered {
-                interaction,
-                user,
-                until,
-            } => (
-                *user,
-                json!({"type": "offer", "interaction_id": interaction, "until": until.to_string()}),
-            ),
-            AcdEvent::Accepted { interaction, user } => (
-                *user,
-                json!({"type": "assigned", "interaction_id": interaction}),
-            ),
-            AcdEvent::OfferExpired { interaction, user } => (
-                *user,
-                json!({"type": "offer_ended", "interaction_id": interaction, "reason": "expired"}),
-            ),
-            AcdEvent::OfferWithdrawn { interaction, user } => (
-                *user,
-                json!({"type": "offer_ended", "interaction_id": interaction, "reason": "withdrawn"}),
-            ),
-            AcdEvent::Transferred { interaction, from } => (
-                *from,
-                json!({"type": "transferred", "interaction_id": interaction}),
-            ),
-            AcdEvent::Closed {
-                interaction,
-                user: Some(user),
-                handled,
-            } => (
-                *user,
-                json!({"type": "closed", "interaction_id": interaction, "handled": handled}),
-            ),
-            _ => continue,
-        };
-        d.publish(user, event);
-    }
-}
-
-/// What one interaction gets from a batch of distribution events.
-pub(crate) struct Noted {
-    pub notes: Vec<Event>,
-    /// The routing's answer.
-    pub result: Option<EffectResult>,
-    /// Its agent closed it: if the routing is over, the interaction closes.
-    pub closed_by_agent: bool,
-    /// An agent accepted it: a pending welcome message of the customer routing rules goes out.
-    pub accepted: bool,
-}
 
 /// Where an agent sends a conversation.
 #[derive(Clone, Debug)]
@@ -100,7 +47,7 @@ impl Conversations {
         let Some(d) = self.distribution().cloned() else {
             return Ok(());
         };
-        feed(&d, &events);
+        d.feed(&events);
         let mut order: Vec<Uuid> = Vec::new();
         for e in &events {
             let i = e.interaction();
@@ -191,7 +138,7 @@ impl Conversations {
     pub(crate) async fn after_turn(
         &self,
         id: Uuid,
-        status: &str,
+        status: Option<InteractionStatus>,
         message: Option<&Inbound>,
     ) -> Result<()> {
         let Some(d) = self.distribution().cloned() else {
@@ -200,10 +147,10 @@ impl Conversations {
         if !d.is_distributed(id) {
             return Ok(());
         }
-        if status == "closed" {
+        if status == Some(InteractionStatus::Closed) {
             let events = d.op(|a, now| Ok(a.close(id, now))).await?;
             // the interaction is over: nobody answers its routing; its agent hears of it
-            feed(&d, &events);
+            d.feed(&events);
             return Ok(());
         }
         let Some(m) = message else {
@@ -501,7 +448,7 @@ impl Conversations {
                     turn.outbound.push(m);
                 }
             }
-            Err(e) => close_with_error(
+            Err(e) => engine::end_with_error(
                 &mut state,
                 &mut turn,
                 "customer_routing_failed",
@@ -522,7 +469,7 @@ impl Conversations {
         noted: Noted,
         outbound: Vec<Outbound>,
     ) -> Result<Receipt> {
-        self.apply(interaction, ById::Noted(&noted, &outbound))
+        self.by_id(interaction, ById::Noted(&noted, &outbound))
             .await
     }
 

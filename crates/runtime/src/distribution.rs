@@ -18,13 +18,13 @@ use flow::effect::{Distribute, DistributionOutcome, EffectResult, ObjectName, Us
 use flow::objects::{BusinessObject, QueueData, QueueGroupData};
 use flow::{FieldError, model};
 use jiff::{SignedDuration, Timestamp};
-use serde_json::Value;
+use serde_json::{Value, json};
 use sha2::Digest;
 use store::{AcdWrite, AgentStore, Page, PageRequest, StoreError, UserRow, UserWrite};
 use tokio::sync::{Mutex, Notify, broadcast};
 use uuid::Uuid;
 
-use crate::conversations::ConversationError;
+use crate::error::ConversationError;
 use crate::maker::{Maker, MakerError};
 
 type Result<T> = std::result::Result<T, ConversationError>;
@@ -491,6 +491,48 @@ impl Distribution {
                 (None, None) => None,
             },
         })
+    }
+
+    /// Tells each agent what concerns them.
+    pub fn feed(&self, events: &[Event]) {
+        for e in events {
+            let (user, event) = match e {
+                Event::Offered {
+                    interaction,
+                    user,
+                    until,
+                } => (
+                    *user,
+                    json!({"type": "offer", "interaction_id": interaction, "until": until.to_string()}),
+                ),
+                Event::Accepted { interaction, user } => (
+                    *user,
+                    json!({"type": "assigned", "interaction_id": interaction}),
+                ),
+                Event::OfferExpired { interaction, user } => (
+                    *user,
+                    json!({"type": "offer_ended", "interaction_id": interaction, "reason": "expired"}),
+                ),
+                Event::OfferWithdrawn { interaction, user } => (
+                    *user,
+                    json!({"type": "offer_ended", "interaction_id": interaction, "reason": "withdrawn"}),
+                ),
+                Event::Transferred { interaction, from } => (
+                    *from,
+                    json!({"type": "transferred", "interaction_id": interaction}),
+                ),
+                Event::Closed {
+                    interaction,
+                    user: Some(user),
+                    handled,
+                } => (
+                    *user,
+                    json!({"type": "closed", "interaction_id": interaction, "handled": handled}),
+                ),
+                _ => continue,
+            };
+            self.publish(user, event);
+        }
     }
 
     /// Sends events to the agents they concern.

@@ -9,10 +9,17 @@ pub mod customers;
 pub mod delivery;
 pub mod distribution;
 pub mod entry_points;
+mod error;
+mod inbound;
 pub mod maker;
 pub mod objects;
+mod openings;
 pub mod programs;
+mod quarantine;
 pub mod scheduler;
+mod timers;
+mod turn;
+mod writer;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use conversations::{ConversationError, Conversations, InboundMessage, Receipt};

@@ -409,7 +409,7 @@ async fn simulate(seed: u64, customers: usize) {
             row.wake_at.is_none(),
             "seed {seed}: interaction {interaction} still waits after time ran out"
         );
-        if row.status == "closed" {
+        if row.status == flow::interaction::InteractionStatus::Closed {
             closed += 1;
         }
     }

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use flow::RoutingId;
 use flow::customer::Customer;
 use flow::entry_point::{Channel, EntryPoint, EntryPointId};
+use flow::interaction::{InteractionStatus, Mode};
 use jiff::Timestamp;
 use serde_json::Value;
 use uuid::Uuid;
@@ -16,16 +17,14 @@ use crate::{Page, PageRequest, Result};
 pub struct InteractionRow {
     pub id: Uuid,
     pub entry_point_id: Option<EntryPointId>,
-    /// `live`, `test` or `preview`.
-    pub mode: String,
+    pub mode: Mode,
     /// The customer's address on the channel.
     pub customer: String,
     /// The customer (none for previews).
     pub customer_id: Option<Uuid>,
     pub routing_id: RoutingId,
     pub version_id: Uuid,
-    /// `new`, `waiting` or `closed`.
-    pub status: String,
+    pub status: InteractionStatus,
     /// The engine's state.
     pub state: Value,
     /// When its timer fires.
@@ -132,8 +131,8 @@ pub struct CustomerFilter {
 pub struct InteractionFilter {
     pub entry_point_id: Option<EntryPointId>,
     pub version_id: Option<Uuid>,
-    pub status: Option<String>,
-    pub mode: Option<String>,
+    pub status: Option<InteractionStatus>,
+    pub mode: Option<Mode>,
     pub customer_id: Option<Uuid>,
     /// Leave live interactions out (a version's test and preview history).
     pub not_live: bool,

@@ -590,3 +590,18 @@ fn failure_json(f: &Option<ScheduleFailure>) -> Result<Option<String>> {
         .transpose()
         .map_err(backend)
 }
+
+pub(crate) fn opt_uuid(row: &SqliteRow, col: &str) -> Result<Option<Uuid>> {
+    let v: Option<String> = row.try_get(col).map_err(backend)?;
+    v.as_deref().map(uuid).transpose()
+}
+
+pub(crate) fn page_of<T>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> Uuid) -> Page<T> {
+    let next_after = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(id)
+    } else {
+        None
+    };
+    Page { items, next_after }
+}

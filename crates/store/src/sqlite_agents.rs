@@ -6,8 +6,8 @@ use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
 
 use crate::agents::*;
+use crate::sqlite::page_of;
 use crate::sqlite::{backend, map_err, ms, ts, uuid};
-use crate::sqlite_interactions::page_of;
 use crate::{Page, PageRequest, Result, SqliteStore, StoreError};
 
 fn user_from(row: &SqliteRow) -> Result<UserRow> {

@@ -7,8 +7,8 @@ use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
 
 use crate::interactions::{CustomerFilter, CustomerWrite};
+use crate::sqlite::page_of;
 use crate::sqlite::{backend, map_err, ms, ts, uuid};
-use crate::sqlite_interactions::page_of;
 use crate::{Page, PageRequest, Result, SqliteStore, StoreError};
 
 fn customer_from(row: &SqliteRow) -> Result<Customer> {
@@ -22,7 +22,7 @@ fn customer_from(row: &SqliteRow) -> Result<Customer> {
         reference: row.try_get("reference").map_err(backend)?,
         name: row.try_get("name").map_err(backend)?,
         fields: serde_json::from_str(&fields).map_err(backend)?,
-        owner_id: crate::sqlite_interactions::opt_uuid(row, "owner_id")?,
+        owner_id: crate::sqlite::opt_uuid(row, "owner_id")?,
         revision: row.try_get::<i64, _>("revision").map_err(backend)? as u64,
         created_at: ts(row.try_get("created_at").map_err(backend)?)?,
         updated_at: ts(row.try_get("updated_at").map_err(backend)?)?,

@@ -3,19 +3,15 @@
 use async_trait::async_trait;
 use flow::customer::Customer;
 use flow::entry_point::{Channel, EntryPoint, EntryPointId};
+use flow::interaction::{InteractionStatus, Mode};
 use jiff::Timestamp;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
 
 use crate::interactions::*;
-use crate::sqlite::{backend, map_err, ms, ts, uuid};
+use crate::sqlite::{backend, map_err, ms, opt_uuid, page_of, ts, uuid};
 use crate::{Page, PageRequest, Result, SqliteStore, StoreError};
-
-pub(crate) fn opt_uuid(row: &SqliteRow, col: &str) -> Result<Option<Uuid>> {
-    let v: Option<String> = row.try_get(col).map_err(backend)?;
-    v.as_deref().map(uuid).transpose()
-}
 
 fn entry_point_from(row: &SqliteRow) -> Result<EntryPoint> {
     let channel: String = row.try_get("channel").map_err(backend)?;
@@ -48,12 +44,18 @@ fn interaction_from(row: &SqliteRow) -> Result<InteractionRow> {
     Ok(InteractionRow {
         id: uuid(row.try_get("id").map_err(backend)?)?,
         entry_point_id: opt_uuid(row, "entry_point_id")?,
-        mode: row.try_get("mode").map_err(backend)?,
+        mode: {
+            let m: String = row.try_get("mode").map_err(backend)?;
+            Mode::parse(&m).ok_or_else(|| backend(format!("bad mode {m}")))?
+        },
         customer: row.try_get("customer").map_err(backend)?,
         customer_id: opt_uuid(row, "customer_id")?,
         routing_id: uuid(row.try_get("routing_id").map_err(backend)?)?,
         version_id: uuid(row.try_get("version_id").map_err(backend)?)?,
-        status: row.try_get("status").map_err(backend)?,
+        status: {
+            let s: String = row.try_get("status").map_err(backend)?;
+            InteractionStatus::parse(&s).ok_or_else(|| backend(format!("bad status {s}")))?
+        },
         state: serde_json::from_str(&state).map_err(backend)?,
         wake_at: wake.map(ts).transpose()?,
         next_seq: row.try_get::<i64, _>("next_seq").map_err(backend)? as u64,
@@ -81,16 +83,6 @@ fn outbox_from(row: &SqliteRow) -> Result<OutboxRow> {
         delivered_at: opt_ts("delivered_at")?,
         last_error: row.try_get("last_error").map_err(backend)?,
     })
-}
-
-pub(crate) fn page_of<T>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> Uuid) -> Page<T> {
-    let next_after = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(id)
-    } else {
-        None
-    };
-    Page { items, next_after }
 }
 
 /// Writes one turn (and its follow-up) inside the open transaction; `Ok(outcome)` says whether
@@ -159,12 +151,12 @@ async fn write_one(tx: &mut sqlx::SqliteConnection, t: &TurnWrite) -> Result<Tur
             )
             .bind(i.id.to_string())
             .bind(i.entry_point_id.map(|e| e.to_string()))
-            .bind(&i.mode)
+            .bind(i.mode.as_str())
             .bind(&i.customer)
             .bind(i.customer_id.map(|c| c.to_string()))
             .bind(i.routing_id.to_string())
             .bind(i.version_id.to_string())
-            .bind(&i.status)
+            .bind(i.status.as_str())
             .bind(state)
             .bind(i.wake_at.map(ms))
             .bind(i.next_seq as i64)
@@ -188,7 +180,7 @@ async fn write_one(tx: &mut sqlx::SqliteConnection, t: &TurnWrite) -> Result<Tur
             )
             .bind(i.routing_id.to_string())
             .bind(i.version_id.to_string())
-            .bind(&i.status)
+            .bind(i.status.as_str())
             .bind(state)
             .bind(i.wake_at.map(ms))
             .bind(i.next_seq as i64)
@@ -439,8 +431,8 @@ impl InteractionStore for SqliteStore {
         )
         .bind(f.entry_point_id.map(|v| v.to_string()))
         .bind(f.version_id.map(|v| v.to_string()))
-        .bind(f.status.clone())
-        .bind(f.mode.clone())
+        .bind(f.status.map(InteractionStatus::as_str))
+        .bind(f.mode.map(Mode::as_str))
         .bind(page.after.map(|a| a.to_string()))
         .bind(i64::from(limit) + 1)
         .bind(f.customer_id.map(|c| c.to_string()))

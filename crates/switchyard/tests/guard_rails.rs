@@ -144,3 +144,119 @@ fn the_shell_reads_engine_json_through_types() {
         }
     }
 }
+
+/// A file's module path below `src` (`catalogue/params.rs` → `catalogue::params`,
+/// `catalogue/mod.rs` → `catalogue`).
+fn module_of(src: &Path, file: &Path) -> String {
+    let rel = file.strip_prefix(src).unwrap().with_extension("");
+    let mut parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if parts.last().is_some_and(|p| p == "mod") {
+        parts.pop();
+    }
+    parts.join("::")
+}
+
+/// Module-to-module references of a crate (`crate::a::b` names the longest module prefix that
+/// exists); a module's references to its own submodules and parents are not edges.
+fn module_edges(src: &Path) -> Vec<(String, String)> {
+    let files = sources(src);
+    let modules: std::collections::HashSet<String> =
+        files.iter().map(|(p, _)| module_of(src, p)).collect();
+    let mut edges = Vec::new();
+    for (path, text) in &files {
+        let from = module_of(src, path);
+        if from == "lib" || from == "main" {
+            continue;
+        }
+        for line in text.lines() {
+            let code = line.split("//").next().unwrap_or_default();
+            for (i, _) in code.match_indices("crate::") {
+                let segments: Vec<String> = code[i + 7..]
+                    .split("::")
+                    .map(|s| {
+                        s.chars()
+                            .take_while(|c| c.is_alphanumeric() || *c == '_')
+                            .collect()
+                    })
+                    .take_while(|s: &String| !s.is_empty())
+                    .collect();
+                let to = (1..=segments.len())
+                    .rev()
+                    .map(|n| segments[..n].join("::"))
+                    .find(|m| modules.contains(m));
+                if let Some(to) = to {
+                    let related = to.starts_with(&format!("{from}::"))
+                        || from.starts_with(&format!("{to}::"))
+                        || to == from;
+                    if !related {
+                        edges.push((from.clone(), to));
+                    }
+                }
+            }
+        }
+    }
+    edges.sort();
+    edges.dedup();
+    edges
+}
+
+/// A cycle in the graph, if any (as the modules on it).
+fn find_cycle(edges: &[(String, String)]) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        edges: &[(String, String)],
+        path: &mut Vec<String>,
+        done: &mut std::collections::HashSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|p| p == node) {
+            let mut cycle = path[at..].to_vec();
+            cycle.push(node.to_owned());
+            return Some(cycle);
+        }
+        if done.contains(node) {
+            return None;
+        }
+        path.push(node.to_owned());
+        for (_, to) in edges.iter().filter(|(f, _)| f == node) {
+            if let Some(c) = visit(to, edges, path, done) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        done.insert(node.to_owned());
+        None
+    }
+    let mut done = std::collections::HashSet::new();
+    for (from, _) in edges {
+        if let Some(c) = visit(from, edges, &mut Vec::new(), &mut done) {
+            return Some(c);
+        }
+    }
+    None
+}
+
+#[test]
+fn no_module_of_a_crate_imports_itself_through_others() {
+    let cycle = vec![
+        ("a".to_owned(), "b".to_owned()),
+        ("b".to_owned(), "a".to_owned()),
+    ];
+    assert!(find_cycle(&cycle).is_some());
+    for krate in [
+        "flow",
+        "engine",
+        "acd",
+        "store",
+        "runtime",
+        "api",
+        "switchyard",
+    ] {
+        let edges = module_edges(&crates().join(krate).join("src"));
+        if let Some(c) = find_cycle(&edges) {
+            panic!("{krate}: modules import each other: {}", c.join(" → "));
+        }
+    }
+}

@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::model::ChannelFamily;
+use crate::fields::ChannelFamily;
 pub use params::Selector;
 
 /// Both channel families.

@@ -278,7 +278,7 @@ impl<'de, const WRITE: bool> Deserialize<'de> for Var<WRITE> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         check_var_path(&s).map_err(D::Error::custom)?;
-        if WRITE && crate::exec::is_system_path(&s) {
+        if WRITE && crate::variables::is_system_path(&s) {
             return Err(D::Error::custom(format!(
                 "'{s}' is a system variable: routings read it but cannot store into it"
             )));

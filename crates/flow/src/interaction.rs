@@ -1,0 +1,74 @@
+//! How an interaction runs and where it stands, as the store keeps them and the API shows them.
+
+use serde::{Deserialize, Serialize};
+
+/// How an interaction runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// A customer on an entry point, on the production version.
+    Live,
+    /// A customer on an entry point whose version in test runs.
+    Test,
+    /// Any version tried without an entry point.
+    Preview,
+    /// The interaction-end routing of a closed interaction.
+    End,
+}
+
+impl Mode {
+    pub const ALL: [Mode; 4] = [Mode::Live, Mode::Test, Mode::Preview, Mode::End];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Live => "live",
+            Mode::Test => "test",
+            Mode::Preview => "preview",
+            Mode::End => "end",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Mode> {
+        Mode::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+
+    /// A customer's own contact (not a preview, not an interaction-end run).
+    pub fn is_contact(self) -> bool {
+        matches!(self, Mode::Live | Mode::Test)
+    }
+}
+
+/// Where an interaction stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InteractionStatus {
+    New,
+    /// Suspended in an action, with an agent, or waiting for its distribution.
+    Waiting,
+    Closed,
+    /// Its engine failed or its state cannot be read: inputs are recorded, not run, until it
+    /// is retried.
+    Quarantined,
+}
+
+impl InteractionStatus {
+    pub const ALL: [InteractionStatus; 4] = [
+        InteractionStatus::New,
+        InteractionStatus::Waiting,
+        InteractionStatus::Closed,
+        InteractionStatus::Quarantined,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InteractionStatus::New => "new",
+            InteractionStatus::Waiting => "waiting",
+            InteractionStatus::Closed => "closed",
+            InteractionStatus::Quarantined => "quarantined",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<InteractionStatus> {
+        InteractionStatus::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}

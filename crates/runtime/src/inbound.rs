@@ -1,0 +1,123 @@
+//! Inputs from outside: customer messages of the channels, previews, closes by API.
+
+use engine::CloseReason;
+use flow::VersionId;
+use flow::exec::Inbound;
+use uuid::Uuid;
+
+use crate::conversations::{Conversations, InboundMessage, Receipt, limits};
+use crate::error::{ConversationError, Result};
+use crate::turn::{ById, Target};
+use flow::interaction::Mode;
+
+impl Conversations {
+    fn check(m: &InboundMessage) -> Result<()> {
+        let bad = |code, msg: String| Err(ConversationError::Invalid(code, msg));
+        if m.message_id.is_empty() || m.message_id.len() > limits::MESSAGE_ID {
+            return bad(
+                "invalid_message_id",
+                format!(
+                    "message_id must have 1 to {} characters",
+                    limits::MESSAGE_ID
+                ),
+            );
+        }
+        if m.customer.trim().is_empty() || m.customer.len() > limits::CUSTOMER {
+            return bad(
+                "invalid_customer",
+                format!(
+                    "the customer address must have 1 to {} characters",
+                    limits::CUSTOMER
+                ),
+            );
+        }
+        if m.message.text.chars().count() > limits::TEXT {
+            return bad(
+                "message_too_long",
+                format!("a message holds at most {} characters", limits::TEXT),
+            );
+        }
+        if m.message.attachments.len() > limits::ATTACHMENTS {
+            return bad(
+                "too_many_attachments",
+                format!(
+                    "a message holds at most {} attachments",
+                    limits::ATTACHMENTS
+                ),
+            );
+        }
+        Ok(())
+    }
+
+    /// A customer message received on an entry point. Returns once it is committed (or was
+    /// already): that is when the channel may acknowledge it.
+    pub async fn receive(&self, entry_point: &str, m: InboundMessage) -> Result<Receipt> {
+        Self::check(&m)?;
+        let ep = self
+            .entry_point_cached(entry_point)
+            .await?
+            .ok_or_else(|| ConversationError::NotFound(format!("entry point '{entry_point}'")))?;
+        let target = Target::Customer {
+            entry_point: &ep,
+            message: &m,
+        };
+        self.transition(target).await?.ok_or_else(not_recorded)
+    }
+
+    /// Starts a preview of any version: a conversation without entry point.
+    pub async fn preview(&self, version: VersionId, customer: &str) -> Result<Receipt> {
+        if self.maker.store().version(version).await?.is_none() {
+            return Err(ConversationError::NotFound(format!("version {version}")));
+        }
+        let target = Target::Preview {
+            id: Uuid::now_v7(),
+            version,
+            customer,
+        };
+        self.transition(target).await?.ok_or_else(not_recorded)
+    }
+
+    /// A message in a preview conversation.
+    pub async fn preview_message(&self, id: Uuid, message: Inbound) -> Result<Receipt> {
+        let row = self
+            .store
+            .interaction(id)
+            .await?
+            .ok_or_else(|| ConversationError::NotFound(format!("interaction {id}")))?;
+        if row.mode != Mode::Preview {
+            return Err(ConversationError::Invalid(
+                "not_a_preview",
+                "messages of live and test interactions come through their channel".into(),
+            ));
+        }
+        if message.text.chars().count() > limits::TEXT {
+            return Err(ConversationError::Invalid(
+                "message_too_long",
+                format!("a message holds at most {} characters", limits::TEXT),
+            ));
+        }
+        self.by_id(id, ById::Message(&message)).await
+    }
+
+    /// Closes an interaction.
+    pub async fn close(&self, id: Uuid) -> Result<Receipt> {
+        self.by_id(id, ById::Close(&CloseReason::Closed)).await
+    }
+
+    /// Takes an interaction out of quarantine: it resumes from its saved state (its timer
+    /// re-armed) with the next input.
+    pub async fn retry(&self, id: Uuid) -> Result<Receipt> {
+        self.by_id(id, ById::Retry).await
+    }
+
+    /// An input to one interaction, through the transition path.
+    pub(crate) async fn by_id(&self, id: Uuid, input: ById<'_>) -> Result<Receipt> {
+        self.transition(Target::Interaction { id, input })
+            .await?
+            .ok_or_else(not_recorded)
+    }
+}
+
+fn not_recorded() -> ConversationError {
+    ConversationError::NotRecorded("nothing was done".into())
+}

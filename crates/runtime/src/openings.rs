@@ -1,0 +1,37 @@
+//! Interactions being opened: known by the key of their lock until their first turn is written.
+
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+/// Interactions whose first turn is not committed yet, with the key of their lock: input for
+/// one of them (an agent answering an offer made during that turn) waits for the lock and then
+/// finds the row.
+#[derive(Default)]
+pub(crate) struct Openings(pub(crate) std::sync::Mutex<std::collections::HashMap<Uuid, String>>);
+
+impl Openings {
+    pub(crate) fn key(&self, id: Uuid) -> Option<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .cloned()
+    }
+}
+
+/// Forgets an opening interaction when its first turn is committed or abandoned.
+pub(crate) struct OpeningGuard {
+    pub(crate) openings: Arc<Openings>,
+    pub(crate) id: Uuid,
+}
+
+impl Drop for OpeningGuard {
+    fn drop(&mut self) {
+        self.openings
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.id);
+    }
+}
