@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use runtime::{Maker, SystemClock};
+use runtime::SystemClock;
 use serde_json::json;
 use store::SqliteStore;
 
@@ -70,7 +70,8 @@ fn main() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("bench.db");
         let store = SqliteStore::open(&db).await.unwrap();
-        let maker = Arc::new(Maker::new(Arc::new(store.clone()), Arc::new(SystemClock), jiff::tz::TimeZone::UTC));
+        let services = runtime::Services::start(store.clone(), Arc::new(SystemClock), runtime::ServiceSettings::default()).await.unwrap();
+        let maker = services.maker.clone();
         let doc = json!({
             "format": "switchyard.routing", "format_version": 1,
             "routing": {"reference": "BENCH", "name": "Bench", "kind": "interaction_start", "channel_family": "messaging"},
@@ -87,7 +88,7 @@ fn main() {
             }}]
         });
         let routing = maker.import(flow::document::from_value(doc).unwrap()).await.unwrap().routing.id;
-        let conversations_service = runtime::Conversations::start(Arc::new(store.clone()), maker.clone(), runtime::conversations::Settings::default());
+        let conversations_service = services.conversations.clone();
         let fields = runtime::entry_points::EntryPointFields {
             reference: Some("bench".into()),
             name: Some("Bench".into()),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use jiff::SignedDuration;
-use runtime::{Maker, ManualClock};
+use runtime::ManualClock;
 use serde_json::{Value, json};
 use store::SqliteStore;
 use tokio::sync::watch;
@@ -90,32 +90,26 @@ impl Env {
             .await
             .unwrap();
         let clock = Arc::new(ManualClock::new("2026-06-01T08:00:00Z".parse().unwrap()));
-        let maker = Arc::new(Maker::new(
-            Arc::new(store.clone()),
+        let services = runtime::Services::start(
+            store.clone(),
             clock.clone(),
-            jiff::tz::TimeZone::get("Europe/Paris").unwrap(),
-        ));
-        let (stop, stopped) = watch::channel(false);
-        let conversations =
-            runtime::Conversations::start(Arc::new(store.clone()), maker.clone(), settings);
-        let distribution = runtime::distribution::Distribution::load(
-            Arc::new(store.clone()),
-            maker.clone(),
-            runtime::distribution::DistributionSettings::default(),
+            runtime::ServiceSettings {
+                time_zone: jiff::tz::TimeZone::get("Europe/Paris").unwrap(),
+                conversations: settings,
+                ..runtime::ServiceSettings::default()
+            },
         )
         .await
         .unwrap();
-        conversations.attach_distribution(distribution);
-        let conversations_handle = conversations.clone();
-        tokio::spawn(runtime::delivery::run_timers(
-            conversations.clone(),
-            stopped.clone(),
-        ));
-        tokio::spawn(runtime::delivery::run_outbox(
-            conversations.clone(),
-            stopped,
-        ));
-        let app = api::app(maker, conversations, api::HttpLimits::default());
+        let (stop, stopped) = watch::channel(false);
+        // the distribution's timers run on the manual clock when the tests tick them
+        let _background = services.spawn_background(stopped);
+        let conversations_handle = services.conversations.clone();
+        let app = api::app(
+            services.maker,
+            services.conversations,
+            api::HttpLimits::default(),
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}/api/v1", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -541,6 +535,7 @@ async fn a_broken_interaction_is_quarantined_not_the_channel() {
                     follow_up: None,
                     new_customer: None,
                     acd: None,
+                    owner: None,
                 }])
                 .await
                 .unwrap();

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use reqwest::{Method, StatusCode};
-use runtime::{Clock, Maker, ManualClock};
+use runtime::{Clock, ManualClock};
 use serde_json::{Value, json};
 use store::SqliteStore;
 use tokio::sync::watch;
@@ -54,31 +54,23 @@ impl Server {
             .await
             .unwrap();
         let clock = Arc::new(ManualClock::new("2026-06-01T08:00:00Z".parse().unwrap()));
-        let maker = Arc::new(Maker::new(
-            Arc::new(store.clone()),
+        let services = runtime::Services::start(
+            store,
             clock.clone(),
-            jiff::tz::TimeZone::get("Europe/Paris").unwrap(),
-        ));
+            runtime::ServiceSettings {
+                time_zone: jiff::tz::TimeZone::get("Europe/Paris").unwrap(),
+                ..runtime::ServiceSettings::default()
+            },
+        )
+        .await
+        .unwrap();
         let (stop, stopped) = watch::channel(false);
-        tokio::spawn(runtime::scheduler::run(maker.clone(), stopped.clone()));
+        let _background = services.spawn_background(stopped);
         let limits = api::HttpLimits {
             max_body_bytes: 64 * 1024,
             request_timeout: Duration::from_secs(10),
         };
-        let conversations = runtime::Conversations::start(
-            Arc::new(store),
-            maker.clone(),
-            runtime::conversations::Settings::default(),
-        );
-        tokio::spawn(runtime::delivery::run_timers(
-            conversations.clone(),
-            stopped.clone(),
-        ));
-        tokio::spawn(runtime::delivery::run_outbox(
-            conversations.clone(),
-            stopped.clone(),
-        ));
-        let app = api::app(maker, conversations, limits);
+        let app = api::app(services.maker, services.conversations, limits);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

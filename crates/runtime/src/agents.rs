@@ -14,7 +14,7 @@ use flow::entry_point::{CustomerRoutingRules, OwnerOfflineRule};
 use flow::exec::{Inbound, Outbound};
 use flow::interaction::InteractionStatus;
 use serde_json::{Value, json};
-use store::{CustomerWrite, InteractionRow};
+use store::InteractionRow;
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -78,6 +78,8 @@ impl Conversations {
                     .collect(),
                 result,
                 closed_by_agent: handled_by.is_some(),
+                // a customer's first handled conversation makes its agent their owner
+                owner: handled_by.filter(|_| d.settings().owner_on_first_handled),
                 accepted: mine.iter().any(|e| matches!(e, AcdEvent::Accepted { .. })),
             };
             match self.note(i, noted).await {
@@ -89,48 +91,10 @@ impl Conversations {
                 }
                 Err(e) => return Err(e),
             }
-            if let Some(user) = handled_by
-                && d.settings().owner_on_first_handled
-            {
-                self.own(i, user).await?;
-            }
         }
-        Ok(())
-    }
-
-    /// Makes `user` the owner of the interaction's customer if they have none.
-    async fn own(&self, interaction: Uuid, user: Uuid) -> Result<()> {
-        let Some(row) = self.store().interaction(interaction).await? else {
-            return Ok(());
-        };
-        let Some(c) = row.customer_id else {
-            return Ok(());
-        };
-        for _ in 0..3 {
-            let Some(current) = self.store().customer(c).await? else {
-                return Ok(());
-            };
-            if current.owner_id.is_some() {
-                return Ok(());
-            }
-            let mut next = current.clone();
-            next.owner_id = Some(user);
-            next.revision += 1;
-            next.updated_at = self.now();
-            match self
-                .store()
-                .write_customer(CustomerWrite::Update {
-                    customer: next,
-                    expected_revision: current.revision,
-                })
-                .await
-            {
-                Ok(()) => return Ok(()),
-                Err(store::StoreError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Ok(())
+        // what changed without a turn to carry it (an offer to someone, a presence) is written
+        // before anyone is answered
+        d.flush().await
     }
 
     /// After a committed turn: a closed interaction leaves the distribution; a customer
@@ -198,7 +162,7 @@ impl Conversations {
     pub async fn tick_distribution(&self) -> Result<()> {
         let d = self.dist()?;
         let mut events = d.take_pending().await?;
-        events.extend(d.op(|a, now| Ok(a.tick(now))).await?);
+        events.extend(d.op_buffered(|a, now| Ok(a.tick(now))).await?);
         self.distribution_events(events).await
     }
 
@@ -206,7 +170,7 @@ impl Conversations {
         self.check_holder(user, interaction, false).await?;
         let events = self
             .dist()?
-            .op(|a, now| a.accept(interaction, user, now))
+            .op_buffered(|a, now| a.accept(interaction, user, now))
             .await?;
         self.distribution_events(events).await
     }
@@ -215,7 +179,7 @@ impl Conversations {
         self.check_holder(user, interaction, false).await?;
         let events = self
             .dist()?
-            .op(|a, now| a.decline(interaction, user, now))
+            .op_buffered(|a, now| a.decline(interaction, user, now))
             .await?;
         self.distribution_events(events).await
     }
@@ -225,7 +189,7 @@ impl Conversations {
         self.check_holder(user, interaction, true).await?;
         let events = self
             .dist()?
-            .op(|a, now| Ok(a.close(interaction, now)))
+            .op_buffered(|a, now| Ok(a.close(interaction, now)))
             .await?;
         self.distribution_events(events).await
     }
@@ -235,7 +199,7 @@ impl Conversations {
         self.check_holder(user, interaction, true).await?;
         let events = self
             .dist()?
-            .op(|a, now| a.release(interaction, user, now))
+            .op_buffered(|a, now| a.release(interaction, user, now))
             .await?;
         self.distribution_events(events).await
     }
@@ -259,7 +223,7 @@ impl Conversations {
         };
         let events = self
             .dist()?
-            .op(|a, now| a.transfer(interaction, user, target, now))
+            .op_buffered(|a, now| a.transfer(interaction, user, target, now))
             .await?;
         self.distribution_events(events).await
     }
@@ -290,6 +254,7 @@ impl Conversations {
             result: None,
             closed_by_agent: false,
             accepted: false,
+            owner: None,
         };
         let receipt = self
             .note_with(
@@ -438,7 +403,8 @@ impl Conversations {
             effect: Some(request),
         });
         let mut feed = Vec::new();
-        match d.op(|a, now| a.enqueue(id, target, now)).await {
+        // written with the turn that opens the interaction
+        match d.op_buffered(|a, now| a.enqueue(id, target, now)).await {
             Ok(events) => {
                 Conversations::note_distribution(&mut turn, &events);
                 feed = events;
@@ -476,6 +442,19 @@ impl Conversations {
     /// The turn of distribution notes: the routing's answer, the close of a conversation whose
     /// routing is over, or just the notes (and an agent's message, or the pending welcome).
     pub(crate) async fn noted(
+        &self,
+        row: InteractionRow,
+        ep: Option<&flow::entry_point::EntryPoint>,
+        noted: &Noted,
+        outbound: &[Outbound],
+    ) -> Result<Prepared> {
+        let owner = noted.owner.zip(row.customer_id).map(|(user, c)| (c, user));
+        let mut prepared = self.noted_turn(row, ep, noted, outbound).await?;
+        prepared.write.owner = owner;
+        Ok(prepared)
+    }
+
+    async fn noted_turn(
         &self,
         row: InteractionRow,
         ep: Option<&flow::entry_point::EntryPoint>,

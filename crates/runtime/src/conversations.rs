@@ -18,7 +18,7 @@ use crate::distribution::Distribution;
 use crate::maker::Maker;
 use crate::openings::Openings;
 use crate::programs::Programs;
-use crate::writer::{Pending, writer};
+use crate::writer::{AcdQueue, WriterHandle, writer};
 use flow::interaction::InteractionStatus;
 
 pub use crate::error::ConversationError;
@@ -119,7 +119,7 @@ pub struct Conversations {
     pub(crate) store: Arc<dyn InteractionStore>,
     pub(crate) maker: Arc<Maker>,
     pub(crate) programs: Programs,
-    pub(crate) writer: mpsc::Sender<Pending>,
+    pub(crate) writer: WriterHandle,
     pub(crate) stripes: Vec<Mutex<()>>,
     pub(crate) limits: Limits,
     pub(crate) inactivity: jiff::SignedDuration,
@@ -160,12 +160,13 @@ impl Conversations {
         settings: Settings,
     ) -> Arc<Self> {
         let (tx, rx) = mpsc::channel(limits::BATCH * 4);
-        tokio::spawn(writer(store.clone(), rx));
+        let acd = Arc::new(AcdQueue::default());
+        tokio::spawn(writer(store.clone(), acd.clone(), rx));
         Arc::new(Conversations {
             store,
             programs: Programs::new(maker.clone()),
             maker,
-            writer: tx,
+            writer: WriterHandle { tx, acd },
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
             limits: settings.limits,
             inactivity: settings.inactivity,
@@ -240,6 +241,8 @@ impl Conversations {
 
     /// Plugs the distribution in (once): routings can then distribute to queues and users.
     pub fn attach_distribution(&self, distribution: Arc<Distribution>) {
+        // its rows go through the group writer from now on
+        distribution.attach_writer(self.writer.clone());
         let _ = self.distribution.set(distribution);
     }
 

@@ -26,6 +26,7 @@ use uuid::Uuid;
 
 use crate::error::ConversationError;
 use crate::maker::{Maker, MakerError};
+use crate::writer::WriterHandle;
 
 type Result<T> = std::result::Result<T, ConversationError>;
 
@@ -92,6 +93,8 @@ pub struct Distribution {
     /// The interactions in the distribution, readable without the lock: every customer message
     /// asks, and almost all of them are not distributed.
     distributed: std::sync::RwLock<std::collections::HashSet<Uuid>>,
+    /// The group writer its rows go through, once attached; before, they are written at once.
+    writer: std::sync::OnceLock<WriterHandle>,
 }
 
 /// The outcome a routing gets when the distribution resolves its interaction.
@@ -202,6 +205,7 @@ impl Distribution {
             changed: Notify::new(),
             settings,
             distributed: Default::default(),
+            writer: std::sync::OnceLock::new(),
         });
         {
             let mut inner = d.inner.lock().await;
@@ -299,7 +303,10 @@ impl Distribution {
         let mut inner = self.inner.lock().await;
         self.sync_groups(&mut inner).await?;
         self.persist(&mut inner).await?;
-        Ok(std::mem::take(&mut inner.pending))
+        let pending = std::mem::take(&mut inner.pending);
+        drop(inner);
+        self.flush().await?;
+        Ok(pending)
     }
 
     /// Writes what the last operations changed.
@@ -345,13 +352,28 @@ impl Distribution {
                 ));
             }
         }
-        self.agents.write_acd(&write).await?;
+        match self.writer.get() {
+            Some(w) => w.acd.push(write),
+            None => self.agents.write_acd(&write).await?,
+        }
         self.changed.notify_one();
         Ok(())
     }
 
     /// Runs an operation on the distribution and persists what it changed.
+    /// Returns once what it changed is on disk.
     pub async fn op<T>(
+        &self,
+        f: impl FnOnce(&mut Acd, Timestamp) -> std::result::Result<T, Refusal>,
+    ) -> Result<T> {
+        let out = self.op_buffered(f).await;
+        self.flush().await?;
+        out
+    }
+
+    /// [`Self::op`], its rows queued for the group writer but not waited for: the caller commits
+    /// a turn (or flushes) before it answers anyone.
+    pub(crate) async fn op_buffered<T>(
         &self,
         f: impl FnOnce(&mut Acd, Timestamp) -> std::result::Result<T, Refusal>,
     ) -> Result<T> {
@@ -361,6 +383,20 @@ impl Distribution {
         let out = f(&mut inner.acd, now);
         self.persist(&mut inner).await?;
         out.map_err(refused)
+    }
+
+    /// Resolves once every distribution row changed so far is on disk.
+    pub async fn flush(&self) -> Result<()> {
+        match self.writer.get() {
+            Some(w) => w.flush().await.map_err(ConversationError::NotRecorded),
+            None => Ok(()),
+        }
+    }
+
+    /// Sends the distribution's rows through the group writer from now on (see
+    /// [`crate::writer`]).
+    pub(crate) fn attach_writer(&self, writer: WriterHandle) {
+        let _ = self.writer.set(writer);
     }
 
     /// Reads the distribution.
@@ -408,7 +444,7 @@ impl Distribution {
             None => return answered(DistributionOutcome::ReferenceNotFound),
         };
         let result = self
-            .op(|a, now| {
+            .op_buffered(|a, now| {
                 // performed again after a restart: it is already distributed
                 Ok(match a.entry(interaction) {
                     Some(_) => None,
@@ -631,6 +667,8 @@ impl Distribution {
             .map_err(|e| Self::taken(e, &u.reference))?;
         inner.acd.upsert_user(spec_of(&u), now);
         self.persist(&mut inner).await?;
+        drop(inner);
+        self.flush().await?;
         Ok((u, token))
     }
 
@@ -662,6 +700,8 @@ impl Distribution {
         self.write_update(&current, &next).await?;
         let events = inner.acd.upsert_user(spec_of(&next), self.now());
         self.persist(&mut inner).await?;
+        drop(inner);
+        self.flush().await?;
         Ok((next, events))
     }
 
@@ -677,6 +717,8 @@ impl Distribution {
         }
         let events = inner.acd.remove_user(id, self.now());
         self.persist(&mut inner).await?;
+        drop(inner);
+        self.flush().await?;
         Ok(events)
     }
 
@@ -719,6 +761,8 @@ impl Distribution {
             .await?;
         let events = inner.acd.set_presence(id, presence, self.now());
         self.persist(&mut inner).await?;
+        drop(inner);
+        self.flush().await?;
         Ok(events)
     }
 

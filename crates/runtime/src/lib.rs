@@ -17,6 +17,7 @@ mod openings;
 pub mod programs;
 mod quarantine;
 pub mod scheduler;
+pub mod service;
 mod timers;
 mod turn;
 mod writer;
@@ -24,6 +25,7 @@ mod writer;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use conversations::{ConversationError, Conversations, InboundMessage, Receipt};
 pub use maker::{Maker, MakerError};
+pub use service::{Background, ServiceSettings, Services};
 
 /// Installs the process's one TLS crypto provider (ring). Call it before making HTTP clients;
 /// calling it again is harmless.

@@ -75,6 +75,7 @@ impl Conversations {
             follow_up: None,
             new_customer: None,
             acd: None,
+            owner: None,
         }
     }
 
@@ -112,6 +113,7 @@ impl Conversations {
             follow_up: None,
             new_customer: None,
             acd: None,
+            owner: None,
         })
     }
 }

@@ -153,6 +153,8 @@ pub(crate) struct Noted {
     pub closed_by_agent: bool,
     /// An agent accepted it: a pending welcome message of the customer routing rules goes out.
     pub accepted: bool,
+    /// The user who handled it becomes the customer's owner if they have none.
+    pub owner: Option<Uuid>,
 }
 
 /// What starts an interaction.
@@ -340,7 +342,11 @@ impl Conversations {
                 .as_ref()
                 .is_some_and(|f| !f.outbox.is_empty());
         self.writer
-            .send(Pending { turn, reply: tx })
+            .tx
+            .send(Pending::Turn {
+                turn: Box::new(turn),
+                reply: tx,
+            })
             .await
             .map_err(|_| ConversationError::NotRecorded("the writer stopped".into()))?;
         let outcome = rx
@@ -503,6 +509,7 @@ impl Conversations {
                 follow_up: None,
                 new_customer: None,
                 acd: None,
+                owner: None,
             },
             replies: turn.outbound,
             deliveries,

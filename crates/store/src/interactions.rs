@@ -79,6 +79,9 @@ pub struct TurnWrite {
     pub new_customer: Option<Customer>,
     /// Distribution rows written with the turn.
     pub acd: Option<crate::AcdWrite>,
+    /// `(customer, user)`: the user becomes the customer's owner if they have none (their first
+    /// handled conversation), in the same transaction.
+    pub owner: Option<(Uuid, Uuid)>,
 }
 
 /// What became of one turn of a batch.
@@ -189,6 +192,20 @@ pub trait InteractionStore: Send + Sync + 'static {
     ) -> Result<Option<Uuid>>;
     /// Writes many turns in one transaction (group commit); each turn is all or nothing.
     async fn commit_turns(&self, turns: Vec<TurnWrite>) -> Result<Vec<TurnOutcome>>;
+    /// Writes the distribution's rows (in order, before anything else) and many turns in one
+    /// transaction. A store that keeps no distribution rows refuses any.
+    async fn commit_batch(
+        &self,
+        acd: &[crate::AcdWrite],
+        turns: Vec<TurnWrite>,
+    ) -> Result<Vec<TurnOutcome>> {
+        if !acd.is_empty() {
+            return Err(crate::StoreError::Backend(
+                "this store keeps no distribution rows".into(),
+            ));
+        }
+        self.commit_turns(turns).await
+    }
     /// Interactions whose timer is due, oldest first.
     async fn due_interactions(&self, now: Timestamp, limit: u32) -> Result<Vec<Uuid>>;
     async fn next_wake(&self) -> Result<Option<Timestamp>>;

@@ -203,6 +203,16 @@ async fn write_one(tx: &mut sqlx::SqliteConnection, t: &TurnWrite) -> Result<Tur
     if let Some(w) = &t.acd {
         crate::sqlite_agents::write_acd_rows(&mut *tx, w).await?;
     }
+    if let Some((customer, user)) = t.owner {
+        // only a customer without owner gets one (an owner set meanwhile is kept)
+        sqlx::query("UPDATE customers SET owner_id = ?, revision = revision + 1, updated_at = ? WHERE id = ? AND owner_id IS NULL")
+            .bind(user.to_string())
+            .bind(ms(i.updated_at))
+            .bind(customer.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    }
     Ok(TurnOutcome::Committed)
 }
 
@@ -485,7 +495,18 @@ impl InteractionStore for SqliteStore {
     }
 
     async fn commit_turns(&self, turns: Vec<TurnWrite>) -> Result<Vec<TurnOutcome>> {
+        self.commit_batch(&[], turns).await
+    }
+
+    async fn commit_batch(
+        &self,
+        acd: &[crate::AcdWrite],
+        turns: Vec<TurnWrite>,
+    ) -> Result<Vec<TurnOutcome>> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
+        for w in acd {
+            crate::sqlite_agents::write_acd_rows(&mut tx, w).await?;
+        }
         let mut outcomes = Vec::with_capacity(turns.len());
         let mut rows = Rows::default();
         for t in &turns {

@@ -122,7 +122,8 @@ fn init_logging(config: &Config) {
     }
 }
 
-async fn open_maker(config: &Config) -> anyhow::Result<(Arc<Maker>, SqliteStore)> {
+/// Opens (creating it owner-only) the data directory's database.
+async fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
     // the data directory and the files in it are the owner's only
     let mut dir = std::fs::DirBuilder::new();
     dir.recursive(true);
@@ -133,6 +134,11 @@ async fn open_maker(config: &Config) -> anyhow::Result<(Arc<Maker>, SqliteStore)
     let store = SqliteStore::open(&config.database_path())
         .await
         .with_context(|| format!("opening {}", config.database_path().display()))?;
+    Ok(store)
+}
+
+async fn open_maker(config: &Config) -> anyhow::Result<(Arc<Maker>, SqliteStore)> {
+    let store = open_store(config).await?;
     let maker = Maker::new(
         Arc::new(store.clone()),
         Arc::new(SystemClock),
@@ -143,13 +149,10 @@ async fn open_maker(config: &Config) -> anyhow::Result<(Arc<Maker>, SqliteStore)
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     init_logging(&config);
-    let (maker, store) = open_maker(&config).await?;
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let scheduler = tokio::spawn(runtime::scheduler::run(maker.clone(), stop_rx.clone()));
-    let conversations = runtime::Conversations::start(
-        Arc::new(store.clone()),
-        maker.clone(),
-        runtime::conversations::Settings {
+    let store = open_store(&config).await?;
+    let settings = runtime::ServiceSettings {
+        time_zone: config.time_zone.clone(),
+        conversations: runtime::conversations::Settings {
             limits: engine::Limits {
                 steps_per_turn: config.max_actions_per_turn,
                 max_hand_overs: config.max_hand_overs,
@@ -158,35 +161,21 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             inactivity: jiff::SignedDuration::try_from(config.inactivity_timeout)?,
             phone_region: config.phone_region.clone(),
         },
-    );
-    let distribution = runtime::distribution::Distribution::load(
-        Arc::new(store.clone()),
-        maker.clone(),
-        runtime::distribution::DistributionSettings {
+        distribution: runtime::distribution::DistributionSettings {
             offer_timeout: jiff::SignedDuration::try_from(config.offer_timeout)?,
             owner_on_first_handled: config.owner_on_first_handled,
         },
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("loading the distribution: {e}"))?;
-    conversations.attach_distribution(distribution);
-    let acd_timers = tokio::spawn(runtime::agents::run_distribution_timers(
-        conversations.clone(),
-        stop_rx.clone(),
-    ));
-    let timers = tokio::spawn(runtime::delivery::run_timers(
-        conversations.clone(),
-        stop_rx.clone(),
-    ));
-    let outbox = tokio::spawn(runtime::delivery::run_outbox(
-        conversations.clone(),
-        stop_rx,
-    ));
+    };
+    let services = runtime::Services::start(store.clone(), Arc::new(SystemClock), settings)
+        .await
+        .map_err(|e| anyhow::anyhow!("starting the services: {e}"))?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let background = services.spawn_background(stop_rx);
     let limits = api::HttpLimits {
         max_body_bytes: config.max_body_bytes,
         request_timeout: config.request_timeout,
     };
-    let app = api::app(maker, conversations, limits);
+    let app = api::app(services.maker, services.conversations, limits);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
@@ -197,10 +186,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     let _ = stop_tx.send(true);
-    let _ = scheduler.await;
-    let _ = timers.await;
-    let _ = acd_timers.await;
-    let _ = outbox.await;
+    background.join().await;
     store.close().await;
     tracing::info!("switchyard stopped");
     Ok(())

@@ -1,0 +1,103 @@
+//! The services of a server, built one way for the binary, the tests and the benchmarks: the
+//! Maker, the conversations with the distribution attached, and their background loops.
+
+use std::sync::Arc;
+
+use store::{AgentStore, InteractionStore, Store};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::clock::Clock;
+use crate::conversations::{Conversations, Settings};
+use crate::distribution::{Distribution, DistributionSettings};
+use crate::error::Result;
+use crate::maker::Maker;
+
+/// How the services run.
+#[derive(Clone, Debug)]
+pub struct ServiceSettings {
+    /// The deployment's time zone (dates without one, "same date" of planned productions).
+    pub time_zone: jiff::tz::TimeZone,
+    pub conversations: Settings,
+    pub distribution: DistributionSettings,
+}
+
+impl Default for ServiceSettings {
+    fn default() -> Self {
+        ServiceSettings {
+            time_zone: jiff::tz::TimeZone::UTC,
+            conversations: Settings::default(),
+            distribution: DistributionSettings::default(),
+        }
+    }
+}
+
+/// The running services.
+pub struct Services {
+    pub maker: Arc<Maker>,
+    pub conversations: Arc<Conversations>,
+    pub distribution: Arc<Distribution>,
+}
+
+/// The background loops, until their stop signal.
+pub struct Background(Vec<JoinHandle<()>>);
+
+impl Background {
+    /// Waits for every loop to stop.
+    pub async fn join(self) {
+        for task in self.0 {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Services {
+    /// Builds the services on one store (the distribution rebuilt from it).
+    pub async fn start<S>(
+        store: S,
+        clock: Arc<dyn Clock>,
+        settings: ServiceSettings,
+    ) -> Result<Self>
+    where
+        S: Store + InteractionStore + AgentStore + Clone + 'static,
+    {
+        let maker = Arc::new(Maker::new(
+            Arc::new(store.clone()),
+            clock,
+            settings.time_zone,
+        ));
+        let conversations = Conversations::start(
+            Arc::new(store.clone()),
+            maker.clone(),
+            settings.conversations,
+        );
+        let distribution =
+            Distribution::load(Arc::new(store), maker.clone(), settings.distribution).await?;
+        conversations.attach_distribution(distribution.clone());
+        Ok(Services {
+            maker,
+            conversations,
+            distribution,
+        })
+    }
+
+    /// Starts the loops: scheduled productions, interaction timers, the outbox, the
+    /// distribution's timers. They stop when `stop` turns true.
+    pub fn spawn_background(&self, stop: watch::Receiver<bool>) -> Background {
+        Background(vec![
+            tokio::spawn(crate::scheduler::run(self.maker.clone(), stop.clone())),
+            tokio::spawn(crate::delivery::run_timers(
+                self.conversations.clone(),
+                stop.clone(),
+            )),
+            tokio::spawn(crate::delivery::run_outbox(
+                self.conversations.clone(),
+                stop.clone(),
+            )),
+            tokio::spawn(crate::agents::run_distribution_timers(
+                self.conversations.clone(),
+                stop,
+            )),
+        ])
+    }
+}
