@@ -399,6 +399,78 @@ pub async fn preview_message(
     Ok(Json(r.into()))
 }
 
+/// The outcome a preview's distribution takes (its action's branch follows from it).
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeDto {
+    Processed,
+    Unprocessed,
+    Ok,
+    NoResponse,
+    Error,
+    ReferenceNotFound,
+    OverflowNoUser,
+    OverflowMaxEstimatedWait,
+    OverflowMaxWaiting,
+    DissuasionMaxWait,
+    DissuasionByUser,
+}
+
+/// The outcome of a preview's distribution, chosen by the person previewing.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewOutcome {
+    pub outcome: OutcomeDto,
+    /// For `error`: why (shown to the routing in `system.error`); at most 500 characters.
+    #[schema(max_length = 500)]
+    pub reason: Option<String>,
+}
+
+impl PreviewOutcome {
+    fn result(self) -> ApiResult<flow::effect::EffectResult> {
+        use flow::effect::DistributionOutcome as O;
+        let reason = self
+            .reason
+            .unwrap_or_else(|| "chosen in the preview".into());
+        if reason.chars().count() > 500 {
+            return Err(Problem::from(ConversationError::Maker(
+                runtime::MakerError::Field(flow::FieldError {
+                    field: "reason",
+                    message: "must be at most 500 characters".into(),
+                }),
+            )));
+        }
+        Ok(flow::effect::EffectResult::Distribute(match self.outcome {
+            OutcomeDto::Processed => O::Processed,
+            OutcomeDto::Unprocessed => O::Unprocessed,
+            OutcomeDto::Ok => O::Ok,
+            OutcomeDto::NoResponse => O::NoResponse,
+            OutcomeDto::Error => O::Error { reason },
+            OutcomeDto::ReferenceNotFound => O::ReferenceNotFound,
+            OutcomeDto::OverflowNoUser => O::OverflowNoUser,
+            OutcomeDto::OverflowMaxEstimatedWait => O::OverflowMaxEstimatedWait,
+            OutcomeDto::OverflowMaxWaiting => O::OverflowMaxWaiting,
+            OutcomeDto::DissuasionMaxWait => O::DissuasionMaxWait,
+            OutcomeDto::DissuasionByUser => O::DissuasionByUser,
+        }))
+    }
+}
+
+/// Gives a preview's distribution its outcome: a preview never reaches real agents; its
+/// events show the distribution it asked for, and the person previewing picks what happened.
+#[utoipa::path(post, path = "/interactions/{id}/outcome", tag = "Interactions", params(("id" = Uuid, Path)), request_body = PreviewOutcome,
+    responses((status = 200, body = Ack), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 422, body = ProblemBody)))]
+pub async fn preview_outcome(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+    JsonBody(body): JsonBody<PreviewOutcome>,
+) -> ApiResult<Json<Ack>> {
+    let result = body.result()?;
+    Ok(Json(
+        state.conversations.preview_result(id, result).await?.into(),
+    ))
+}
+
 /// Closes an interaction.
 #[utoipa::path(post, path = "/interactions/{id}/close", tag = "Interactions", params(("id" = Uuid, Path)), responses((status = 200, body = Ack), (status = 404, body = ProblemBody)))]
 pub async fn close(

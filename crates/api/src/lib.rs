@@ -131,6 +131,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(conversations::http_inbound))
         .routes(routes!(conversations::preview))
         .routes(routes!(conversations::preview_message))
+        .routes(routes!(conversations::preview_outcome))
         .routes(routes!(conversations::close))
         .routes(routes!(conversations::retry))
         .routes(routes!(conversations::list))

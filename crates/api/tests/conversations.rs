@@ -2650,3 +2650,83 @@ async fn dedupe_per_customer_event_pages_and_history_pages() {
     assert_eq!(second["items"].as_array().unwrap().len(), 1, "{second}");
     assert_eq!(second["next_after"], Value::Null);
 }
+
+/// A preview never reaches real agents: it shows the distribution it asked for and waits for
+/// the person previewing to pick the outcome; the action's branch follows.
+#[tokio::test]
+async fn a_preview_distribution_waits_for_the_previewer_not_for_agents() {
+    let env = Env::start().await;
+    let ann = AgentClient::new(&env, "ann", 3).await;
+    ann.presence(&env, "online").await;
+    env.post("groups", json!({"reference": "SALES", "name": "Sales", "data": {"members": [ann.id], "algorithm": "in_order"}})).await;
+    let doc = routing_doc(
+        "PREVIEWQ",
+        &[
+            ("start", json!({})),
+            (
+                "distribute_to_queue",
+                json!({"target": {"to": "queue", "queue": {"by": "reference", "reference": "SALES"}}}),
+            ),
+            ("simple_message", json!({"message": "handled"})),
+            (
+                "simple_message",
+                json!({"message": "nobody: {{ system.error }}"}),
+            ),
+        ],
+        &[(0, "ok", 1), (1, "processed", 2), (1, "overflow", 3)],
+    );
+    let imported = env.post("routings/import", doc).await;
+    let rid = imported["routing"]["id"].as_str().unwrap().to_owned();
+    let vid = env.get(&format!("routings/{rid}")).await["production_version_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let p = env
+        .post(&format!("versions/{vid}/preview"), json!({}))
+        .await;
+    let pid = p["interaction_id"].as_str().unwrap().to_owned();
+    assert_eq!(p["status"], "waiting");
+    let shown = env.get(&format!("interactions/{pid}")).await;
+    let requested: Vec<&Value> = shown["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"]["type"] == "effect_requested")
+        .collect();
+    assert_eq!(requested.len(), 1, "{shown}");
+    assert_eq!(requested[0]["event"]["request"]["distribute"], "queue");
+    // the agent is offered nothing
+    let (_, mine) = ann
+        .call(&env, reqwest::Method::GET, "agent/conversations", None)
+        .await;
+    assert_eq!(mine, json!([]), "a preview reached an agent");
+    // a live interaction cannot be given an outcome; a bad outcome is refused
+    let (s, body) = env
+        .call(
+            reqwest::Method::POST,
+            &format!("interactions/{pid}/outcome"),
+            Some(json!({"outcome": "teleported"})),
+        )
+        .await;
+    assert_eq!(s, 422, "{body}");
+    let r = env
+        .post(
+            &format!("interactions/{pid}/outcome"),
+            json!({"outcome": "overflow_no_user"}),
+        )
+        .await;
+    assert_eq!(
+        r["replies"][0]["text"],
+        "nobody: no member of the queue is online"
+    );
+    assert_eq!(r["status"], "closed");
+    // once answered it waits for nothing more
+    let (s, body) = env
+        .call(
+            reqwest::Method::POST,
+            &format!("interactions/{pid}/outcome"),
+            Some(json!({"outcome": "processed"})),
+        )
+        .await;
+    assert_eq!(s, 409, "{body}");
+}

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::conversations::{Conversations, InboundMessage, Receipt, limits};
 use crate::error::{ConversationError, Result};
 use crate::turn::{ById, Target};
+use flow::effect::EffectResult;
 use flow::interaction::Mode;
 
 impl Conversations {
@@ -97,6 +98,33 @@ impl Conversations {
             ));
         }
         self.by_id(id, ById::Message(&message)).await
+    }
+
+    /// The outcome of the effect a preview waits for (a distribution), chosen by the person
+    /// previewing: previews never reach real agents.
+    pub async fn preview_result(&self, id: Uuid, result: EffectResult) -> Result<Receipt> {
+        let row = self
+            .store
+            .interaction(id)
+            .await?
+            .ok_or_else(|| ConversationError::NotFound(format!("interaction {id}")))?;
+        if row.mode != Mode::Preview {
+            return Err(ConversationError::Invalid(
+                "not_a_preview",
+                "only a preview takes an outcome from the API; live interactions get theirs from the distribution".into(),
+            ));
+        }
+        let waiting = engine::load_state(&row.state)
+            .ok()
+            .and_then(|s| s.cursor)
+            .is_some_and(|c| c.effect.is_some());
+        if !waiting {
+            return Err(ConversationError::Conflict(
+                "not_waiting_for_a_result",
+                format!("preview {id} is not waiting for a distribution's outcome"),
+            ));
+        }
+        self.by_id(id, ById::Result(&result)).await
     }
 
     /// Closes an interaction.

@@ -127,6 +127,8 @@ pub(crate) enum ById<'a> {
     Noted(&'a Noted, &'a [Outbound]),
     /// Its timer, if still due at this time.
     Timer(Timestamp),
+    /// The result of the effect it waits for, given by the person previewing it.
+    Result(&'a EffectResult),
     /// Out of quarantine.
     Retry,
 }
@@ -193,8 +195,15 @@ impl Conversations {
         snapshot: &mut Snapshot,
         owner: Option<Uuid>,
         now: Timestamp,
+        mode: Mode,
     ) -> Result<Vec<acd::Event>> {
         let mut feed = Vec::new();
+        if mode == Mode::Preview {
+            // a preview never reaches real agents: it waits with its request shown in its
+            // events until the person previewing picks the outcome (see `preview_result`)
+            turn.effects.clear();
+            return Ok(feed);
+        }
         // each answer may lead to another distribution; a routing cannot loop here forever
         for _ in 0..EFFECTS_PER_TURN {
             let Some(request) = turn.effects.pop() else {
@@ -659,7 +668,7 @@ impl Conversations {
             }
         };
         let feed = self
-            .run_effects(id, &mut state, &mut turn, &mut snapshot, owner, now)
+            .run_effects(id, &mut state, &mut turn, &mut snapshot, owner, now, o.mode)
             .await?;
         if let Some(e) = first_event {
             turn.events.insert(0, e);
@@ -730,7 +739,15 @@ impl Conversations {
                         None => None,
                     };
                     feed = self
-                        .run_effects(row.id, &mut state, &mut turn, &mut snapshot, owner, now)
+                        .run_effects(
+                            row.id,
+                            &mut state,
+                            &mut turn,
+                            &mut snapshot,
+                            owner,
+                            now,
+                            row.mode,
+                        )
                         .await?;
                 }
                 if !notes.is_empty() {
@@ -948,6 +965,10 @@ impl Conversations {
                     }
                     ById::Close(reason) => {
                         self.advance(row, Input::Close(reason), None, ep.as_ref())
+                            .await?
+                    }
+                    ById::Result(result) => {
+                        self.advance(row, Input::Result(result), None, ep.as_ref())
                             .await?
                     }
                     ById::Noted(noted, outbound) => {
