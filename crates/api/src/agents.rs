@@ -122,12 +122,18 @@ impl From<UserBody> for UserFields {
 }
 
 fn user_response(status: StatusCode, dto: UserDto) -> Response {
-    (
+    // a response carrying a token is never kept whole for idempotent replays
+    let secret = dto.token.is_some();
+    let mut response = (
         status,
         [(header::ETAG, format!("\"{}\"", dto.revision))],
         Json(dto),
     )
-        .into_response()
+        .into_response();
+    if secret {
+        response.extensions_mut().insert(crate::Secrets(&["token"]));
+    }
+    response
 }
 
 /// A page of users.

@@ -358,14 +358,21 @@ async fn track(req: Request, next: Next) -> Response {
     response
 }
 
+/// Fields of a JSON response that hold secrets: an idempotent replay gives them as `null`
+/// (the stored copy never holds them). Handlers put it in the response's extensions.
+#[derive(Clone, Copy, Debug)]
+pub struct Secrets(pub &'static [&'static str]);
+
 /// Longest accepted `Idempotency-Key`.
 const IDEMPOTENCY_KEY_MAX: usize = 200;
 /// How long a stored response is replayed.
 const IDEMPOTENCY_TTL: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
 
-/// Replays the stored response of a `POST` that carries an `Idempotency-Key` seen before with
-/// the same method, path and body; refuses the key with a different request. Responses other
-/// than 5xx are stored for 24 hours.
+/// Replays the stored response of a `POST` that carries an `Idempotency-Key` seen before from
+/// the same caller with the same method, path and body; refuses the key with a different
+/// request. Responses other than 5xx are stored for 24 hours, secrets left out (see
+/// [`Secrets`]). A key belongs to its caller: the `Authorization` it came with is part of the
+/// record's key, and a request whose token is no longer valid is never answered from a record.
 async fn idempotency(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if req.method() != Method::POST {
         return next.run(req).await;
@@ -373,8 +380,39 @@ async fn idempotency(State(state): State<AppState>, req: Request, next: Next) ->
     let Some(key) = req.headers().get("idempotency-key") else {
         return next.run(req).await;
     };
+    let caller = match req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or_default().to_owned())
+    {
+        None => String::new(),
+        Some(auth) => {
+            let token = auth.strip_prefix("Bearer ").unwrap_or_default().trim();
+            let valid = match state.conversations.distribution() {
+                Some(d) => d.authenticate(token).await.ok().flatten().is_some(),
+                None => false,
+            };
+            if !valid {
+                // the handler refuses it; nothing is replayed or recorded for it
+                return next.run(req).await;
+            }
+            auth
+        }
+    };
     let key = match key.to_str() {
-        Ok(k) if !k.is_empty() && k.len() <= IDEMPOTENCY_KEY_MAX => k.to_owned(),
+        Ok(k) if !k.is_empty() && k.len() <= IDEMPOTENCY_KEY_MAX => {
+            if caller.is_empty() {
+                k.to_owned()
+            } else {
+                // the caller's own key space: a hash of their authorization, then the key
+                let who: String = Sha256::digest(caller.as_bytes())
+                    .iter()
+                    .take(16)
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                format!("{who}:{k}")
+            }
+        }
         _ => {
             return Problem::new(
                 StatusCode::BAD_REQUEST,
@@ -450,6 +488,21 @@ async fn idempotency(State(state): State<AppState>, req: Request, next: Next) ->
         .into_response();
     };
     let now = state.maker.clock().now();
+    let kept = match rparts.extensions.get::<Secrets>() {
+        None => rbytes.to_vec(),
+        Some(Secrets(fields)) => match serde_json::from_slice::<serde_json::Value>(&rbytes) {
+            Ok(serde_json::Value::Object(mut body)) => {
+                for f in *fields {
+                    if let Some(v) = body.get_mut(*f) {
+                        *v = serde_json::Value::Null;
+                    }
+                }
+                serde_json::to_vec(&body).unwrap_or_default()
+            }
+            // not an object: keep nothing of it
+            _ => Vec::new(),
+        },
+    };
     let stored = StoredResponse {
         key,
         fingerprint,
@@ -460,7 +513,7 @@ async fn idempotency(State(state): State<AppState>, req: Request, next: Next) ->
             .and_then(|v| v.to_str().ok())
             .unwrap_or("application/json")
             .to_owned(),
-        body: rbytes.to_vec(),
+        body: kept,
         created_at: now,
     };
     if let Err(e) = store

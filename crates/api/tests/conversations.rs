@@ -2730,3 +2730,60 @@ async fn a_preview_distribution_waits_for_the_previewer_not_for_agents() {
         .await;
     assert_eq!(s, 409, "{body}");
 }
+
+/// Idempotency records keep no secret and belong to their caller: a replayed user creation
+/// gives no token; another agent's request with the same key is theirs, not a replay; a request
+/// whose token is not valid is refused, never answered from a record.
+#[tokio::test]
+async fn idempotency_records_keep_no_secret_and_belong_to_their_caller() {
+    let env = Env::start().await;
+    let create = || {
+        env.http
+            .post(format!("{}/users", env.base))
+            .header("idempotency-key", "create-zoe")
+            .json(&json!({"reference": "zoe", "name": "Zoe"}))
+            .send()
+    };
+    let first = create().await.unwrap();
+    assert_eq!(first.status().as_u16(), 201);
+    let first: Value = first.json().await.unwrap();
+    assert!(first["token"].as_str().is_some_and(|t| !t.is_empty()));
+    let again = create().await.unwrap();
+    assert_eq!(again.headers()["idempotency-replayed"], "true");
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["id"], first["id"]);
+    assert_eq!(
+        again["token"],
+        Value::Null,
+        "a replay never carries the token"
+    );
+
+    let ann = AgentClient::new(&env, "ann", 1).await;
+    let bob = AgentClient::new(&env, "bob", 1).await;
+    let nobody = uuid::Uuid::now_v7();
+    let accept = |token: Option<&str>| {
+        let mut req = env
+            .http
+            .post(format!("{}/agent/conversations/{nobody}/accept", env.base))
+            .header("idempotency-key", "same-key");
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send()
+    };
+    let a = accept(Some(&ann.token)).await.unwrap();
+    assert_eq!(a.status().as_u16(), 404);
+    let b = accept(Some(&bob.token)).await.unwrap();
+    assert_eq!(b.status().as_u16(), 404);
+    assert!(
+        b.headers().get("idempotency-replayed").is_none(),
+        "bob got ann's answer"
+    );
+    let a2 = accept(Some(&ann.token)).await.unwrap();
+    assert_eq!(a2.headers()["idempotency-replayed"], "true");
+    for token in [None, Some("sy_not_a_token")] {
+        let r = accept(token).await.unwrap();
+        assert_eq!(r.status().as_u16(), 401, "{token:?}");
+        assert!(r.headers().get("idempotency-replayed").is_none());
+    }
+}

@@ -143,6 +143,15 @@ enum Stepped {
     Nothing,
 }
 
+/// Whose effects are performed: the interaction, its customer's owner (the preferred agent),
+/// its mode (a preview performs none).
+#[derive(Clone, Copy)]
+struct Effects {
+    id: Uuid,
+    owner: Option<Uuid>,
+    mode: Mode,
+}
+
 /// How often a turn is stepped again from a fresh load when the interaction changed meanwhile.
 const COMMIT_ATTEMPTS: usize = 3;
 
@@ -189,14 +198,13 @@ impl Conversations {
     /// recorded in the turn and the agents concerned hear of it.
     async fn run_effects(
         &self,
-        id: Uuid,
+        who: Effects,
         state: &mut State,
         turn: &mut Turn,
         snapshot: &mut Snapshot,
-        owner: Option<Uuid>,
         now: Timestamp,
-        mode: Mode,
     ) -> Result<Vec<acd::Event>> {
+        let Effects { id, owner, mode } = who;
         let mut feed = Vec::new();
         if mode == Mode::Preview {
             // a preview never reaches real agents: it waits with its request shown in its
@@ -668,7 +676,17 @@ impl Conversations {
             }
         };
         let feed = self
-            .run_effects(id, &mut state, &mut turn, &mut snapshot, owner, now, o.mode)
+            .run_effects(
+                Effects {
+                    id,
+                    owner,
+                    mode: o.mode,
+                },
+                &mut state,
+                &mut turn,
+                &mut snapshot,
+                now,
+            )
             .await?;
         if let Some(e) = first_event {
             turn.events.insert(0, e);
@@ -740,13 +758,15 @@ impl Conversations {
                     };
                     feed = self
                         .run_effects(
-                            row.id,
+                            Effects {
+                                id: row.id,
+                                owner,
+                                mode: row.mode,
+                            },
                             &mut state,
                             &mut turn,
                             &mut snapshot,
-                            owner,
                             now,
-                            row.mode,
                         )
                         .await?;
                 }
