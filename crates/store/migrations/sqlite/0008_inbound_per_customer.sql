@@ -13,7 +13,6 @@ INSERT INTO inbound_messages_by_customer (entry_point_id, customer, message_id, 
     FROM inbound_messages m LEFT JOIN interactions i ON i.id = m.interaction_id;
 DROP TABLE inbound_messages;
 ALTER TABLE inbound_messages_by_customer RENAME TO inbound_messages;
-CREATE INDEX inbound_messages_received ON inbound_messages (received_at);
 
 -- An entry point's phone region is an override of the deployment's `phone_region` setting;
 -- '' follows the setting. 'FR' was the built-in value every entry point got: it now follows
