@@ -13,6 +13,10 @@ pub struct GroupRule {
     /// Sent after assignment (a welcome, or an out-of-office notice); empty: nothing.
     #[serde(default)]
     pub message: String,
+    /// How the group picks the user (seed 004: each rule selects a group and an algorithm);
+    /// none: the group's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<crate::Algorithm>,
 }
 
 /// What to do when a returning customer's owner is not online.
@@ -41,8 +45,12 @@ pub struct CustomerRouting {
 pub enum Routed {
     /// To the customer's owner, waiting for them however long.
     Owner { user: UserId },
-    /// To a group, then `message` once assigned.
-    Group { group: GroupId, message: String },
+    /// To a group, by `algorithm` (none: the group's), then `message` once assigned.
+    Group {
+        group: GroupId,
+        message: String,
+        algorithm: Option<crate::Algorithm>,
+    },
 }
 
 /// Applies the rules. A customer is *new* when they have no owner (never handled, or their
@@ -53,6 +61,7 @@ pub fn route_customer(rules: &CustomerRouting, owner: Option<UserId>, acd: &Acd)
     let group = |r: &GroupRule| Routed::Group {
         group: r.group,
         message: r.message.clone(),
+        algorithm: r.algorithm,
     };
     let owner = owner.and_then(|o| acd.user(o).map(|spec| (o, spec.presence)));
     match owner {

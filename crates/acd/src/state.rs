@@ -22,8 +22,12 @@ pub enum Target {
     /// timeout.
     User { user: UserId, keep: bool },
     /// A queue, without overflow: it waits there even with nobody online (the customer
-    /// routing rules of an entry point).
-    Wait { group: GroupId },
+    /// routing rules of an entry point), offered by `algorithm` when one is given (the rule's),
+    /// else by the group's.
+    Wait {
+        group: GroupId,
+        algorithm: Option<Algorithm>,
+    },
 }
 
 /// Why a distribution is refused at once.
@@ -166,6 +170,17 @@ pub struct Entry {
     pub resolve_on_accept: bool,
     /// The routing already has its outcome.
     pub resolved: bool,
+    /// How its group picks a user for it, when not the group's own algorithm (a customer
+    /// routing rule's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<Algorithm>,
+}
+
+/// How an interaction joins a group's queue.
+#[derive(Clone, Copy, Debug)]
+struct Queueing {
+    priority: bool,
+    algorithm: Option<Algorithm>,
 }
 
 /// What changed since the last [`Acd::take_dirty`]: the rows to write.
@@ -762,12 +777,16 @@ impl Acd {
     ) -> Result<(), Refusal> {
         let seq = self.seq;
         let target = match target {
-            Target::Wait { group } => {
+            Target::Wait { group, algorithm } => {
                 if !self.groups.contains_key(&group) {
                     return Err(Refusal::NotFound);
                 }
                 self.seq += 1;
-                self.queue_in(interaction, group, false, seq, now, resolved, ev);
+                let how = Queueing {
+                    priority: false,
+                    algorithm,
+                };
+                self.queue_in(interaction, group, how, seq, now, resolved, ev);
                 return Ok(());
             }
             other => other,
@@ -793,7 +812,11 @@ impl Acd {
                     return Err(first_refusal.unwrap_or(Refusal::NotFound));
                 };
                 self.seq += 1;
-                self.queue_in(interaction, group, priority, seq, now, resolved, ev);
+                let how = Queueing {
+                    priority,
+                    algorithm: None,
+                };
+                self.queue_in(interaction, group, how, seq, now, resolved, ev);
                 Ok(())
             }
             Target::User { user, keep } => {
@@ -826,6 +849,7 @@ impl Acd {
                         deadline,
                         resolve_on_accept: !keep,
                         resolved,
+                        algorithm: None,
                     },
                 );
                 self.touch(interaction);
@@ -846,7 +870,7 @@ impl Acd {
         &mut self,
         interaction: InteractionId,
         group: GroupId,
-        priority: bool,
+        how: Queueing,
         seq: u64,
         now: Timestamp,
         resolved: bool,
@@ -855,7 +879,8 @@ impl Acd {
         let e = Entry {
             interaction,
             place: Place::Group(group),
-            priority,
+            priority: how.priority,
+            algorithm: how.algorithm,
             seq,
             arrived_at: now,
             status: EntryStatus::Waiting,
@@ -1052,7 +1077,7 @@ impl Acd {
                 }
                 Some(_) => {}
             },
-            Target::Wait { group } => {
+            Target::Wait { group, .. } => {
                 if !self.groups.contains_key(group) {
                     return Err(Refusal::NotFound);
                 }
@@ -1423,7 +1448,7 @@ impl Acd {
                 who.push((u.spec.id, u.spec.capacity));
             }
         }
-        let (algorithm, members) = (g.spec.algorithm, g.spec.members.len());
+        let (group_algorithm, members) = (g.spec.algorithm, g.spec.members.len());
         let mut after: Option<(u8, u64)> = None;
         for _ in 0..limits::DISPATCH_SCAN {
             if cands.is_empty() {
@@ -1444,6 +1469,11 @@ impl Acd {
             };
             after = Some(k);
             let rotation = g.rotation;
+            let algorithm = self
+                .entries
+                .get(&i)
+                .and_then(|e| e.algorithm)
+                .unwrap_or(group_algorithm);
             let declined: &[UserId] = self.entries.get(&i).map_or(&[], |e| &e.declined);
             let chosen = if declined.is_empty() {
                 pick(algorithm, &cands, members, rotation, &mut self.rng)

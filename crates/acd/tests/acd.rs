@@ -541,23 +541,34 @@ fn customer_routing_rules_of_seed_004() {
         new_online: GroupRule {
             group: uid(G),
             message: "Welcome!".into(),
+            algorithm: Some(Algorithm::InOrder),
         },
         new_offline: GroupRule {
             group: uid(G + 1),
             message: "We are closed.".into(),
+            algorithm: None,
         },
         owner_offline: OwnerOffline::Group(GroupRule {
             group: uid(G + 2),
             message: "Your usual agent is away.".into(),
+            algorithm: None,
         }),
     };
     let mut a = acd(&[(1, 1), (2, 1)], Algorithm::Random, GroupLimits::default());
     let to_group = |g: u128, m: &str| Routed::Group {
         group: uid(g),
         message: m.into(),
+        algorithm: None,
     };
-    // new customer, someone online / everyone offline
-    assert_eq!(route_customer(&rules, None, &a), to_group(G, "Welcome!"));
+    // new customer, someone online / everyone offline; the rule names its algorithm
+    assert_eq!(
+        route_customer(&rules, None, &a),
+        Routed::Group {
+            group: uid(G),
+            message: "Welcome!".into(),
+            algorithm: Some(Algorithm::InOrder)
+        }
+    );
     // returning customer, owner online
     assert_eq!(
         route_customer(&rules, Some(uid(1)), &a),
@@ -633,4 +644,49 @@ fn restored_state_continues_the_same_way() {
         offered(&ev)
     };
     assert_eq!(next(&mut a), next(&mut b));
+}
+
+/// A customer routing rule names its algorithm (seed 004); it is used for the interactions it
+/// queues instead of the group's own.
+#[test]
+fn a_rule_algorithm_overrides_the_group_algorithm() {
+    // the group picks at random; the rule says "in order": members 1, 2, 3, 1, 2, 3
+    let mut a = acd(
+        &[(1, 10), (2, 10), (3, 10)],
+        Algorithm::Random,
+        GroupLimits::default(),
+    );
+    let mut got = Vec::new();
+    for n in 0..6u128 {
+        let ev = a
+            .enqueue(
+                uid(100 + n),
+                Target::Wait {
+                    group: uid(G),
+                    algorithm: Some(Algorithm::InOrder),
+                },
+                t(1),
+            )
+            .unwrap();
+        got.extend(offered(&ev).into_iter().map(|(_, u)| u));
+    }
+    assert_eq!(got, [1, 2, 3, 1, 2, 3].map(uid));
+    // without one, the group's own (random) applies and is not a strict rotation every time
+    let mut random = Vec::new();
+    for n in 0..20u128 {
+        let ev = a
+            .enqueue(
+                uid(200 + n),
+                Target::Wait {
+                    group: uid(G),
+                    algorithm: None,
+                },
+                t(2),
+            )
+            .unwrap();
+        random.extend(offered(&ev).into_iter().map(|(_, u)| u));
+    }
+    let rotation: Vec<Uuid> = (0..20).map(|k| uid(1 + (k % 3) as u128)).collect();
+    assert_eq!(random.len(), 20);
+    assert_ne!(random, rotation);
 }

@@ -1737,12 +1737,19 @@ async fn customer_routing_rules_of_an_entry_point() {
         )
         .await;
     let rules = json!({
-        "new_online": {"group_id": day["id"], "message": "Welcome to the shop!"},
+        "new_online": {"group_id": day["id"], "algorithm": "in_order", "message": "Welcome to the shop!"},
         "new_offline": {"group_id": night["id"], "message": "We are closed; we answer tomorrow."},
         "owner_offline": {"rule": "keep_user"}
     });
     let ep = env.post("entry-points", json!({"reference": "shop", "name": "Shop", "channel": "http", "callback_url": env.callback_url, "customer_routing": rules})).await;
     assert_eq!(ep["customer_routing"]["owner_offline"]["rule"], "keep_user");
+    // each rule may name the algorithm its group distributes by (seed 004)
+    assert_eq!(
+        ep["customer_routing"]["new_online"]["algorithm"],
+        "in_order"
+    );
+    let (s, p) = env.call(reqwest::Method::POST, "entry-points", Some(json!({"reference": "odd", "name": "Odd", "channel": "http", "customer_routing": {"new_online": {"group_id": day["id"], "algorithm": "fastest"}, "new_offline": {"group_id": night["id"]}, "owner_offline": {"rule": "keep_user"}}}))).await;
+    assert_eq!(s, 422, "an unknown algorithm: {p}");
     let (s, p) = env.call(reqwest::Method::POST, "entry-points", Some(json!({"reference": "bad", "name": "Bad", "channel": "http", "customer_routing": {"new_online": {"group_id": ann.id}, "new_offline": {"group_id": night["id"]}, "owner_offline": {"rule": "keep_user"}}}))).await;
     assert_eq!(
         (s, p["code"].as_str()),

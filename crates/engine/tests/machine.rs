@@ -766,7 +766,8 @@ fn a_state_saved_in_format_1_continues() {
         Some(Effect::Distribute(Distribute::Rules {
             owner: None,
             group: Some(ids[0]),
-            welcome: Some("Hello, Ann here".into())
+            welcome: Some("Hello, Ann here".into()),
+            algorithm: None
         }))
     );
     // a state from a newer build is refused, not misread

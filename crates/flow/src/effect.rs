@@ -34,6 +34,28 @@ pub enum UserName {
     PreferredAgent,
 }
 
+/// How a customer routing rule's group picks the user (seed 004: "Algorithm: the way that all
+/// messages will distribute inside the group").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleAlgorithm {
+    Random,
+    InOrder,
+    MostWaiting,
+    LeastChats,
+}
+
+impl RuleAlgorithm {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleAlgorithm::Random => "random",
+            RuleAlgorithm::InOrder => "in_order",
+            RuleAlgorithm::MostWaiting => "most_waiting",
+            RuleAlgorithm::LeastChats => "least_chats",
+        }
+    }
+}
+
 /// Something the runtime does for an interaction.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "effect", rename_all = "snake_case")]
@@ -69,6 +91,9 @@ pub enum Distribute {
         group: Option<Uuid>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         welcome: Option<String>,
+        /// The rule's algorithm for the group (none: the group's own).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        algorithm: Option<RuleAlgorithm>,
     },
 }
 

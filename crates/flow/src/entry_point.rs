@@ -69,11 +69,16 @@ pub struct EntryPoint {
     pub updated_at: Timestamp,
 }
 
-/// A group and the message the customer gets once it is assigned.
+pub use crate::effect::RuleAlgorithm;
+
+/// A group, the algorithm it distributes by (none: the group's own) and the message the
+/// customer gets once it is assigned.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleGroup {
     pub group_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<RuleAlgorithm>,
     /// Empty: no message.
     #[serde(default)]
     pub message: String,
@@ -88,6 +93,8 @@ pub enum OwnerOfflineRule {
     /// A group (while anyone is online; else the owner after all).
     Group {
         group_id: Uuid,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        algorithm: Option<RuleAlgorithm>,
         #[serde(default)]
         message: String,
     },

@@ -355,37 +355,58 @@ impl Conversations {
         let group = |r: &flow::entry_point::RuleGroup| GroupRule {
             group: r.group_id,
             message: r.message.clone(),
+            algorithm: r.algorithm.and_then(|a| acd::Algorithm::parse(a.as_str())),
         };
         let acd_rules = CustomerRouting {
             new_online: group(&rules.new_online),
             new_offline: group(&rules.new_offline),
             owner_offline: match &rules.owner_offline {
                 OwnerOfflineRule::KeepUser => OwnerOffline::KeepUser,
-                OwnerOfflineRule::Group { group_id, message } => OwnerOffline::Group(GroupRule {
+                OwnerOfflineRule::Group {
+                    group_id,
+                    algorithm,
+                    message,
+                } => OwnerOffline::Group(GroupRule {
                     group: *group_id,
                     message: message.clone(),
+                    algorithm: algorithm.and_then(|a| acd::Algorithm::parse(a.as_str())),
                 }),
             },
         };
         let (routed, anyone) = d
             .read(|a| (route_customer(&acd_rules, owner, a), a.anyone_online()))
             .await;
-        let (target, message, owner, group) = match routed {
+        let (target, message, owner, group, algorithm) = match routed {
             Routed::Owner { user } => (
                 Target::User { user, keep: true },
                 String::new(),
                 Some(user),
                 None,
+                None,
             ),
-            Routed::Group { group, message } => {
-                (Target::Wait { group }, message, None, Some(group))
-            }
+            Routed::Group {
+                group,
+                message,
+                algorithm,
+            } => (
+                Target::Wait { group, algorithm },
+                message,
+                None,
+                Some(group),
+                algorithm,
+            ),
         };
         let welcome_now = !anyone && !message.is_empty();
         let request = Effect::Distribute(Distribute::Rules {
             owner,
             group,
             welcome: (!welcome_now && !message.is_empty()).then(|| message.clone()),
+            algorithm: algorithm.map(|a| match a {
+                acd::Algorithm::Random => flow::effect::RuleAlgorithm::Random,
+                acd::Algorithm::InOrder => flow::effect::RuleAlgorithm::InOrder,
+                acd::Algorithm::MostWaiting => flow::effect::RuleAlgorithm::MostWaiting,
+                acd::Algorithm::LeastChats => flow::effect::RuleAlgorithm::LeastChats,
+            }),
         });
         let mut turn = Turn::default();
         turn.events.extend(first_event);

@@ -518,12 +518,20 @@ impl Distribution {
             }
             // the customer routing rules enqueue by themselves; performed again after a
             // restart, the interaction is found in the distribution already
-            Distribute::Rules { owner, group, .. } => match (owner, group) {
+            Distribute::Rules {
+                owner,
+                group,
+                algorithm,
+                ..
+            } => match (owner, group) {
                 (Some(user), _) => Some(Target::User {
                     user: *user,
                     keep: true,
                 }),
-                (None, Some(group)) => Some(Target::Wait { group: *group }),
+                (None, Some(group)) => Some(Target::Wait {
+                    group: *group,
+                    algorithm: algorithm.and_then(|a| Algorithm::parse(a.as_str())),
+                }),
                 (None, None) => None,
             },
         })
