@@ -28,6 +28,12 @@ impl From<ConversationError> for Problem {
             ConversationError::Invalid(code @ ("reference_taken" | "customer_exists"), msg) => {
                 Problem::new(StatusCode::CONFLICT, code, msg)
             }
+            ConversationError::Conflict(code @ "upload_quota_exceeded", msg) => {
+                Problem::new(StatusCode::TOO_MANY_REQUESTS, code, msg)
+            }
+            ConversationError::Invalid(code @ "body_too_large", msg) => {
+                Problem::new(StatusCode::PAYLOAD_TOO_LARGE, code, msg)
+            }
             ConversationError::Conflict(code, msg) => Problem::new(StatusCode::CONFLICT, code, msg),
             ConversationError::Invalid(code, msg) => {
                 Problem::new(StatusCode::UNPROCESSABLE_ENTITY, code, msg)

@@ -19,7 +19,6 @@ use flow::exec::{Attachment, Inbound};
 use runtime::{ConversationError, InboundMessage};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use store::Upload;
 use uuid::Uuid;
 
 use crate::AppState;
@@ -28,7 +27,7 @@ use crate::problem::{ApiResult, PathParams, Problem, QueryParams};
 /// Largest WebSocket frame accepted.
 const MAX_FRAME: usize = 64 * 1024;
 /// Largest upload.
-pub const MAX_UPLOAD: usize = 5 * 1024 * 1024;
+pub const MAX_UPLOAD: usize = runtime::retention::limits::UPLOAD_BYTES;
 /// Most messages replayed on connect.
 const HISTORY: usize = 500;
 
@@ -206,17 +205,22 @@ pub async fn upload(
     State(state): State<AppState>,
     PathParams(reference): PathParams<String>,
     QueryParams(q): QueryParams<VisitorQuery>,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<Response> {
     check_visitor(&q.visitor)?;
     let ep = web_chat_entry_point(&state, &reference).await?;
-    if body.len() > MAX_UPLOAD {
-        return Err(Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            format!("an upload holds at most {MAX_UPLOAD} bytes"),
-        ));
-    }
+    // a body over the limit is refused while it is read: a problem like any other
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("an upload holds at most {MAX_UPLOAD} bytes"),
+            )
+        } else {
+            Problem::new(StatusCode::BAD_REQUEST, "invalid_body", e.body_text())
+        }
+    })?;
     let Some(kind) = infer::get(&body).filter(|k| k.matcher_type() == infer::MatcherType::Image)
     else {
         return Err(Problem::new(
@@ -225,21 +229,10 @@ pub async fn upload(
             "only images can be sent here",
         ));
     };
-    let upload = Upload {
-        id: Uuid::now_v7(),
-        entry_point_id: ep.id,
-        customer: q.visitor,
-        content_type: kind.mime_type().to_owned(),
-        size: body.len() as u64,
-        data: body.to_vec(),
-        created_at: state.conversations.now(),
-    };
-    state
+    let upload = state
         .conversations
-        .store()
-        .put_upload(&upload)
-        .await
-        .map_err(ConversationError::from)?;
+        .keep_upload(ep.id, &q.visitor, kind.mime_type(), body.to_vec())
+        .await?;
     let url = format!(
         "/api/v1/channels/web-chat/{}/uploads/{}",
         ep.reference, upload.id
@@ -253,12 +246,7 @@ pub async fn download(
     PathParams((reference, id)): PathParams<(String, Uuid)>,
 ) -> ApiResult<Response> {
     let ep = web_chat_entry_point(&state, &reference).await?;
-    let upload = state
-        .conversations
-        .store()
-        .upload(id)
-        .await
-        .map_err(ConversationError::from)?;
+    let upload = state.conversations.upload(id).await?;
     match upload {
         Some(u) if u.entry_point_id == ep.id => Ok((
             StatusCode::OK,

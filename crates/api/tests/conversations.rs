@@ -1040,6 +1040,21 @@ async fn the_web_chat_socket_history_and_image_uploads() {
         .await
         .unwrap();
     assert_eq!(refused.status(), 415);
+    // too large: a problem+json like every other error
+    let huge = env
+        .http
+        .post(format!(
+            "{}/channels/web-chat/site/uploads?visitor=v1",
+            env.base
+        ))
+        .body(vec![0x89u8; runtime::retention::limits::UPLOAD_BYTES + 1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), 413);
+    assert_eq!(huge.headers()["content-type"], "application/problem+json");
+    let huge: Value = huge.json().await.unwrap();
+    assert_eq!(huge["code"], "body_too_large");
     let fetched = env
         .http
         .get(format!(
@@ -2793,4 +2808,75 @@ async fn idempotency_records_keep_no_secret_and_belong_to_their_caller() {
         assert_eq!(r.status().as_u16(), 401, "{token:?}");
         assert!(r.headers().get("idempotency-replayed").is_none());
     }
+}
+
+/// A visitor sends at most so many files a day; what is older than the retention period goes.
+#[tokio::test]
+async fn upload_quota_and_retention() {
+    let env = Env::start_with(runtime::conversations::Settings {
+        retention: Some(SignedDuration::from_hours(24 * 30)),
+        ..runtime::conversations::Settings::default()
+    })
+    .await;
+    let doc = routing_doc(
+        "PICS",
+        &[
+            ("start", json!({})),
+            ("simple_message", json!({"message": "hello"})),
+        ],
+        &[(0, "ok", 1)],
+    );
+    let imported = env.post("routings/import", doc).await;
+    let rid = imported["routing"]["id"].as_str().unwrap().to_owned();
+    env.post("entry-points", json!({"reference": "pics", "name": "Pics", "channel": "web_chat", "start_routing_id": rid})).await;
+    env.post("entry-points", json!({"reference": "old", "name": "Old", "channel": "http", "start_routing_id": rid, "callback_url": env.callback_url})).await;
+    // a visitor's quota: files per 24 hours
+    let send_png = |visitor: &'static str| {
+        let body = [
+            &[0x89u8, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A][..],
+            &[0u8; 16][..],
+        ]
+        .concat();
+        env.http
+            .post(format!(
+                "{}/channels/web-chat/pics/uploads?visitor={visitor}",
+                env.base
+            ))
+            .body(body)
+            .send()
+    };
+    for _ in 1..runtime::retention::limits::UPLOADS_PER_DAY {
+        assert_eq!(send_png("v9").await.unwrap().status(), 201);
+    }
+    assert_eq!(send_png("v9").await.unwrap().status(), 201);
+    let over = send_png("v9").await.unwrap();
+    assert_eq!(over.status(), 429);
+    let over: Value = over.json().await.unwrap();
+    assert_eq!(over["code"], "upload_quota_exceeded");
+    // others are not concerned; the next day the visitor may send again
+    assert_eq!(send_png("v8").await.unwrap().status(), 201);
+    env.clock.advance(SignedDuration::from_hours(25));
+    assert_eq!(send_png("v9").await.unwrap().status(), 201);
+    // an interaction that closed, its inbound message, its delivered reply and the uploads:
+    // gone once older than the retention period
+    let r = env.say("old", "m-1", "olga", "hi").await;
+    env.wait_delivered("olga", 1).await;
+    let iid = r["interaction_id"].as_str().unwrap().to_owned();
+    assert!(
+        !env.get(&format!("interactions/{iid}")).await["events"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let nothing = env.conversations.purge().await.unwrap();
+    assert_eq!(nothing.total(), 0, "nothing is old yet: {nothing:?}");
+    env.clock.advance(SignedDuration::from_hours(24 * 31));
+    let purged = env.conversations.purge().await.unwrap();
+    assert!(
+        purged.events > 0 && purged.inbound > 0 && purged.uploads > 0 && purged.outbox > 0,
+        "{purged:?}"
+    );
+    let shown = env.get(&format!("interactions/{iid}")).await;
+    assert_eq!(shown["events"], json!([]));
+    assert_eq!(shown["status"], "closed");
 }

@@ -83,7 +83,13 @@ pub struct Settings {
     /// Region of phone numbers written without a country code (ISO 3166 alpha-2), where the
     /// entry point does not set one.
     pub phone_region: String,
+    /// How long closed interactions' events, inbound deduplication rows, delivered replies and
+    /// uploads are kept; none: for ever.
+    pub retention: Option<jiff::SignedDuration>,
 }
+
+/// The `retention_days` setting's default.
+pub const DEFAULT_RETENTION_DAYS: i64 = 90;
 
 /// The `phone_region` setting's default.
 pub const DEFAULT_PHONE_REGION: &str = "FR";
@@ -94,6 +100,9 @@ impl Default for Settings {
             limits: Limits::default(),
             inactivity: jiff::SignedDuration::from_hours(24),
             phone_region: DEFAULT_PHONE_REGION.into(),
+            retention: Some(jiff::SignedDuration::from_hours(
+                24 * DEFAULT_RETENTION_DAYS,
+            )),
         }
     }
 }
@@ -124,6 +133,7 @@ pub struct Conversations {
     pub(crate) limits: Limits,
     pub(crate) inactivity: jiff::SignedDuration,
     pub(crate) phone_region: String,
+    pub(crate) retention: Option<jiff::SignedDuration>,
     pub(crate) timers_changed: Notify,
     pub(crate) outbox_changed: Notify,
     pub(crate) hub: tokio::sync::broadcast::Sender<Delivery>,
@@ -171,6 +181,7 @@ impl Conversations {
             limits: settings.limits,
             inactivity: settings.inactivity,
             phone_region: settings.phone_region,
+            retention: settings.retention,
             timers_changed: Notify::new(),
             outbox_changed: Notify::new(),
             hub: tokio::sync::broadcast::Sender::new(HUB_CAPACITY),

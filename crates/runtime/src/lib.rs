@@ -16,6 +16,7 @@ pub mod objects;
 mod openings;
 pub mod programs;
 mod quarantine;
+pub mod retention;
 pub mod scheduler;
 pub mod service;
 mod timers;

@@ -96,6 +96,10 @@ impl Services {
             )),
             tokio::spawn(crate::agents::run_distribution_timers(
                 self.conversations.clone(),
+                stop.clone(),
+            )),
+            tokio::spawn(crate::retention::run_retention(
+                self.conversations.clone(),
                 stop,
             )),
         ])

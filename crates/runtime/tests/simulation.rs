@@ -166,6 +166,17 @@ impl InteractionStore for Faulty {
     async fn upload(&self, id: Uuid) -> Result<Option<Upload>> {
         self.inner.upload(id).await
     }
+    async fn upload_usage(
+        &self,
+        entry_point: EntryPointId,
+        customer: &str,
+        since: Timestamp,
+    ) -> Result<(u64, u64)> {
+        self.inner.upload_usage(entry_point, customer, since).await
+    }
+    async fn purge(&self, before: Timestamp, limit: u32) -> Result<store::Purged> {
+        self.inner.purge(before, limit).await
+    }
     async fn outbox_of(&self, interaction: Uuid) -> Result<Vec<OutboxRow>> {
         self.inner.outbox_of(interaction).await
     }

@@ -141,6 +141,21 @@ pub struct InteractionFilter {
     pub not_live: bool,
 }
 
+/// What one purge removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub events: u64,
+    pub inbound: u64,
+    pub outbox: u64,
+    pub uploads: u64,
+}
+
+impl Purged {
+    pub fn total(&self) -> u64 {
+        self.events + self.inbound + self.outbox + self.uploads
+    }
+}
+
 /// A file a customer sent.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Upload {
@@ -236,6 +251,17 @@ pub trait InteractionStore: Send + Sync + 'static {
     /// customer with `Conflict`.
     async fn write_customer(&self, write: CustomerWrite) -> Result<()>;
     async fn put_upload(&self, upload: &Upload) -> Result<()>;
+    /// How many files a customer of an entry point sent since `since`, and their bytes.
+    async fn upload_usage(
+        &self,
+        entry_point: EntryPointId,
+        customer: &str,
+        since: Timestamp,
+    ) -> Result<(u64, u64)>;
+    /// Removes, at most `limit` rows of each kind, what is older than `before`: the events of
+    /// interactions closed before it, inbound deduplication rows, delivered (or given up)
+    /// outbox rows, and uploads.
+    async fn purge(&self, before: Timestamp, limit: u32) -> Result<Purged>;
     async fn upload(&self, id: Uuid) -> Result<Option<Upload>>;
     /// The outbox of one interaction, in order.
     async fn outbox_of(&self, interaction: Uuid) -> Result<Vec<OutboxRow>>;

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::interactions::*;
 use crate::sqlite::{backend, map_err, ms, opt_uuid, page_of, ts, uuid};
-use crate::{Page, PageRequest, Result, SqliteStore, StoreError};
+use crate::{Page, PageRequest, Purged, Result, SqliteStore, StoreError};
 
 fn entry_point_from(row: &SqliteRow) -> Result<EntryPoint> {
     let channel: String = row.try_get("channel").map_err(backend)?;
@@ -626,6 +626,47 @@ impl InteractionStore for SqliteStore {
             .await
             .map_err(map_err)?;
         Ok(())
+    }
+
+    async fn upload_usage(
+        &self,
+        entry_point: EntryPointId,
+        customer: &str,
+        since: Timestamp,
+    ) -> Result<(u64, u64)> {
+        let (count, bytes): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM uploads WHERE entry_point_id = ? AND customer = ? AND created_at >= ?",
+        )
+        .bind(entry_point.to_string())
+        .bind(customer)
+        .bind(ms(since))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok((count as u64, bytes as u64))
+    }
+
+    async fn purge(&self, before: Timestamp, limit: u32) -> Result<Purged> {
+        let cutoff = ms(before);
+        let limit = i64::from(limit.clamp(1, 100_000));
+        let run = |sql: &'static str| {
+            let pool = self.pool.clone();
+            async move {
+                sqlx::query(sql)
+                    .bind(cutoff)
+                    .bind(limit)
+                    .execute(&pool)
+                    .await
+                    .map(|r| r.rows_affected())
+                    .map_err(map_err)
+            }
+        };
+        Ok(Purged {
+            events: run("DELETE FROM interaction_events WHERE rowid IN (SELECT e.rowid FROM interaction_events e JOIN interactions i ON i.id = e.interaction_id WHERE i.status = 'closed' AND i.updated_at < ?1 LIMIT ?2)").await?,
+            inbound: run("DELETE FROM inbound_messages WHERE rowid IN (SELECT rowid FROM inbound_messages WHERE received_at < ?1 LIMIT ?2)").await?,
+            outbox: run("DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE created_at < ?1 AND (delivered_at IS NOT NULL OR next_attempt_at IS NULL) LIMIT ?2)").await?,
+            uploads: run("DELETE FROM uploads WHERE id IN (SELECT id FROM uploads WHERE created_at < ?1 LIMIT ?2)").await?,
+        })
     }
 
     async fn upload(&self, id: Uuid) -> Result<Option<Upload>> {

@@ -25,6 +25,7 @@ pub struct FileConfig {
     pub offer_timeout_seconds: Option<u64>,
     pub owner_on_first_handled: Option<bool>,
     pub phone_region: Option<String>,
+    pub retention_days: Option<u64>,
 }
 
 /// The resolved configuration.
@@ -50,6 +51,9 @@ pub struct Config {
     pub owner_on_first_handled: bool,
     /// Region of phone numbers written without a country code, where an entry point sets none.
     pub phone_region: String,
+    /// Days closed interactions' events, inbound deduplication rows, delivered replies and
+    /// uploads are kept; 0: for ever.
+    pub retention_days: u64,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -163,8 +167,15 @@ impl Config {
             .unwrap_or_else(|| runtime::conversations::DEFAULT_PHONE_REGION.into());
         let phone_region = flow::entry_point::check_region(&phone_region)
             .map_err(|e| anyhow::anyhow!("phone_region {e}"))?;
+        let retention_days = env_parse("SWITCHYARD_RETENTION_DAYS")?
+            .or(file.retention_days)
+            .unwrap_or(runtime::conversations::DEFAULT_RETENTION_DAYS as u64);
+        if retention_days > 3_650 {
+            bail!("retention_days must be between 0 (keep for ever) and 3650");
+        }
         Ok(Config {
             phone_region,
+            retention_days,
             listen,
             data_dir,
             time_zone,

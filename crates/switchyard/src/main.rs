@@ -160,6 +160,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             },
             inactivity: jiff::SignedDuration::try_from(config.inactivity_timeout)?,
             phone_region: config.phone_region.clone(),
+            retention: (config.retention_days > 0)
+                .then(|| jiff::SignedDuration::from_hours(24 * config.retention_days as i64)),
         },
         distribution: runtime::distribution::DistributionSettings {
             offer_timeout: jiff::SignedDuration::try_from(config.offer_timeout)?,
