@@ -9,7 +9,7 @@ use flow::exec::Inbound;
 use flow::interaction::{InteractionStatus, Mode};
 use jiff::Timestamp;
 use runtime::entry_points::EntryPointFields;
-use runtime::{ConversationError, InboundMessage, Receipt};
+use runtime::{ConversationError, Receipt};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use store::{InteractionFilter, InteractionRow};
@@ -315,32 +315,20 @@ pub async fn http_inbound(
     PathParams(reference): PathParams<String>,
     JsonBody(body): JsonBody<HttpMessage>,
 ) -> ApiResult<Json<Ack>> {
-    let ep = state
-        .conversations
-        .store()
-        .entry_point_by_reference(&reference)
-        .await
-        .map_err(ConversationError::from)?;
-    if ep.is_some_and(|e| e.channel != Channel::Http) {
-        return Err(Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "wrong_channel",
-            format!("entry point '{reference}' is not an HTTP entry point"),
-        ));
-    }
-    let message = InboundMessage {
+    // the HTTP channel's connector reads it within its limits; the entry point comes from memory
+    let message = channels::http::parse(channels::http::Posted {
         message_id: body.message_id,
-        customer: body.from,
-        message: Inbound {
-            text: body.text,
-            choice: body.choice,
-            attachments: Vec::new(),
-        },
-    };
+        from: body.from,
+        text: body.text,
+        choice: body.choice,
+    })
+    .map_err(|channels::ChannelError::Invalid(code, msg)| {
+        Problem::from(ConversationError::Invalid(code, msg))
+    })?;
     Ok(Json(
         state
             .conversations
-            .receive(&reference, message)
+            .receive_on(Some(Channel::Http), &reference, message)
             .await?
             .into(),
     ))

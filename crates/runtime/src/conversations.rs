@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use engine::Limits;
 use flow::entry_point::EntryPoint;
-use flow::exec::{Inbound, Outbound};
+use flow::exec::Outbound;
 use jiff::Timestamp;
 use serde_json::Value;
 use store::InteractionStore;
@@ -40,15 +40,8 @@ pub mod limits {
 
 pub(crate) const STRIPES: usize = 4_096;
 
-/// A customer message as a channel hands it over.
-#[derive(Clone, Debug)]
-pub struct InboundMessage {
-    /// The channel's own id of the message (deduplication key).
-    pub message_id: String,
-    /// The customer's address on the channel.
-    pub customer: String,
-    pub message: Inbound,
-}
+/// A customer message as a channel hands it over (parsed by its connector in `channels`).
+pub type InboundMessage = channels::Received;
 
 /// The answer to an input, once it is committed.
 #[derive(Clone, Debug)]

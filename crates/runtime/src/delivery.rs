@@ -2,7 +2,6 @@
 //! posts replies to HTTP-channel callbacks, at least once, each with its idempotency key.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use jiff::SignedDuration;
 use tokio::sync::watch;
@@ -20,8 +19,6 @@ pub(crate) struct OutboxPayload {
 const MAX_SLEEP: SignedDuration = SignedDuration::from_secs(5);
 /// Attempts before a reply is given up (about a day with the backoff below).
 pub const MAX_ATTEMPTS: u32 = 20;
-/// Longest wait for a callback's answer.
-const CALLBACK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Delay before attempt `n + 1` after `n` failures: 1 s, 2 s, 4 s … capped at 2 hours.
 pub fn backoff(attempts: u32) -> SignedDuration {
@@ -63,7 +60,10 @@ pub async fn run_timers(conv: Arc<Conversations>, mut shutdown: watch::Receiver<
 pub async fn run_outbox(conv: Arc<Conversations>, mut shutdown: watch::Receiver<bool>) {
     let clock = conv.maker().clock();
     crate::install_crypto();
-    let http = match reqwest::Client::builder().timeout(CALLBACK_TIMEOUT).build() {
+    let http = match reqwest::Client::builder()
+        .timeout(channels::http::CALLBACK_TIMEOUT)
+        .build()
+    {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "the HTTP client for callbacks could not start; replies are not delivered");
@@ -144,26 +144,16 @@ async fn deliver_due(
                 continue;
             }
         };
-        let body = serde_json::json!({
-            "id": row.id,
-            "interaction_id": row.interaction_id,
-            "entry_point": ep.as_ref().map(|e| e.reference.clone()),
-            "customer": payload.customer,
-            "message": payload.message,
-        });
-        let result = http
-            .post(&url)
-            .header("Idempotency-Key", row.id.to_string())
-            .json(&body)
-            .send()
-            .await;
+        let reply = channels::http::Callback {
+            id: row.id,
+            interaction_id: row.interaction_id,
+            entry_point: ep.as_ref().map(|e| e.reference.as_str()),
+            customer: &payload.customer,
+            message: &payload.message,
+        };
+        let error = channels::http::send(http, &url, &reply).await.err();
         let attempts = row.attempts + 1;
         let now = conv.now();
-        let error = match result {
-            Ok(resp) if resp.status().is_success() => None,
-            Ok(resp) => Some(format!("the callback answered {}", resp.status())),
-            Err(e) => Some(format!("the callback could not be reached: {e}")),
-        };
         match error {
             None => {
                 store

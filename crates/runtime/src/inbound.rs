@@ -9,55 +9,42 @@ use crate::conversations::{Conversations, InboundMessage, Receipt, limits};
 use crate::error::{ConversationError, Result};
 use crate::turn::{ById, Target};
 use flow::effect::EffectResult;
+use flow::entry_point::Channel;
 use flow::interaction::Mode;
 
 impl Conversations {
-    fn check(m: &InboundMessage) -> Result<()> {
-        let bad = |code, msg: String| Err(ConversationError::Invalid(code, msg));
-        if m.message_id.is_empty() || m.message_id.len() > limits::MESSAGE_ID {
-            return bad(
-                "invalid_message_id",
-                format!(
-                    "message_id must have 1 to {} characters",
-                    limits::MESSAGE_ID
-                ),
-            );
-        }
-        if m.customer.trim().is_empty() || m.customer.len() > limits::CUSTOMER {
-            return bad(
-                "invalid_customer",
-                format!(
-                    "the customer address must have 1 to {} characters",
-                    limits::CUSTOMER
-                ),
-            );
-        }
-        if m.message.text.chars().count() > limits::TEXT {
-            return bad(
-                "message_too_long",
-                format!("a message holds at most {} characters", limits::TEXT),
-            );
-        }
-        if m.message.attachments.len() > limits::ATTACHMENTS {
-            return bad(
-                "too_many_attachments",
-                format!(
-                    "a message holds at most {} attachments",
-                    limits::ATTACHMENTS
-                ),
-            );
-        }
-        Ok(())
-    }
-
     /// A customer message received on an entry point. Returns once it is committed (or was
     /// already): that is when the channel may acknowledge it.
     pub async fn receive(&self, entry_point: &str, m: InboundMessage) -> Result<Receipt> {
-        Self::check(&m)?;
+        self.receive_on(None, entry_point, m).await
+    }
+
+    /// [`Self::receive`] from a channel's own route: an entry point of another channel is
+    /// refused (`wrong_channel`).
+    pub async fn receive_on(
+        &self,
+        channel: Option<Channel>,
+        entry_point: &str,
+        m: InboundMessage,
+    ) -> Result<Receipt> {
         let ep = self
             .entry_point_cached(entry_point)
             .await?
             .ok_or_else(|| ConversationError::NotFound(format!("entry point '{entry_point}'")))?;
+        if let Some(c) = channel
+            && c != ep.channel
+        {
+            return Err(ConversationError::Invalid(
+                "wrong_channel",
+                format!(
+                    "entry point '{entry_point}' is not a {} entry point",
+                    c.as_str()
+                ),
+            ));
+        }
+        channels::of(ep.channel).check(&m).map_err(
+            |channels::ChannelError::Invalid(code, msg)| ConversationError::Invalid(code, msg),
+        )?;
         let target = Target::Customer {
             entry_point: &ep,
             message: &m,

@@ -464,13 +464,25 @@ impl Conversations {
             });
             row.next_seq += 1;
         }
+        // each reply as its channel carries it (split, buttons as a list beyond its limits)
+        let channel = entry_point.map(|ep| channels::of(ep.channel));
+        let sent: Vec<(u64, Outbound)> = turn
+            .outbound
+            .iter()
+            .zip(&reply_seqs)
+            .flat_map(|(m, seq)| {
+                let rendered = match channel {
+                    Some(c) => c.render(m),
+                    None => vec![m.clone()],
+                };
+                rendered.into_iter().map(move |r| (*seq, r))
+            })
+            .collect();
         let deliveries = if self.hub.receiver_count() == 0 {
             Vec::new()
         } else {
-            turn.outbound
-                .iter()
-                .zip(&reply_seqs)
-                .map(|(m, seq)| Delivery {
+            sent.iter()
+                .map(|(seq, m)| Delivery {
                     entry_point_id: row.entry_point_id,
                     customer: row.customer.clone(),
                     interaction_id: row.id,
@@ -482,13 +494,11 @@ impl Conversations {
         let deliver = entry_point.is_some_and(|ep| ep.channel == Channel::Http);
         let callback = entry_point.and_then(|ep| ep.callback_url.clone());
         let outbox = if deliver {
-            turn.outbound
-                .iter()
-                .zip(reply_seqs)
-                .map(|(m, seq)| OutboxRow {
+            sent.iter()
+                .map(|(seq, m)| OutboxRow {
                     id: Uuid::now_v7(),
                     interaction_id: row.id,
-                    seq,
+                    seq: *seq,
                     entry_point_id: entry_point.map(|e| e.id),
                     payload: serde_json::to_value(crate::delivery::OutboxPayload {
                         customer: row.customer.clone(),

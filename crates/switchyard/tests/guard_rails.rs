@@ -85,6 +85,14 @@ fn the_pure_core_depends_on_no_io_crate() {
     }
     // acd needs nothing of flow
     assert!(!dependencies("acd").iter().any(|d| d == "flow"));
+    // a channel connector knows nothing of routings: not the engine, the distribution, the
+    // store or the runtime
+    for bad in ["engine", "acd", "store", "runtime"] {
+        assert!(
+            !dependencies("channels").iter().any(|d| d == bad),
+            "channels depends on {bad}"
+        );
+    }
 }
 
 #[test]
@@ -130,7 +138,7 @@ fn the_shell_reads_engine_json_through_types() {
     assert!(indexes_json_by_string(r#"row.state["cursor"]["memo"]"#));
     assert!(!indexes_json_by_string(r#"let a = ["a", "b"];"#));
     assert!(!indexes_json_by_string(r#"json!({"k": ["v"]})"#));
-    for krate in ["runtime", "api"] {
+    for krate in ["channels", "runtime", "api"] {
         for (path, text) in sources(&crates().join(krate).join("src")) {
             for (n, line) in text.lines().enumerate() {
                 let code = line.split("//").next().unwrap_or_default();
@@ -250,6 +258,7 @@ fn no_module_of_a_crate_imports_itself_through_others() {
         "engine",
         "acd",
         "store",
+        "channels",
         "runtime",
         "api",
         "switchyard",

@@ -68,18 +68,27 @@ impl Run for MessageWithChoice {
             Wake::Message(m) => m,
             Wake::Result(_) => return Step::Unavailable("a question waits for the customer, not for a result"),
         };
-        let n = self.choices.len();
-        if let Some(k) = message.choice.map(|k| k as usize).filter(|k| (1..=n).contains(k)) {
-            return Step::Branch(LINKS[k - 1]);
+        let labels: Vec<&str> = self.choices.iter().map(|c| c.label.0.as_str()).collect();
+        match choose(&labels, message) {
+            Some(i) => Step::Branch(LINKS[i]),
+            None => {
+                cx.set_error("invalid_choice");
+                Step::Branch("error")
+            }
         }
-        let typed = fold(&message.text);
-        if let Some(i) = self.choices.iter().position(|c| fold(&c.label.0) == typed) {
-            return Step::Branch(LINKS[i]);
-        }
-        if let Some(k) = typed.parse::<usize>().ok().filter(|k| (1..=n).contains(k)) {
-            return Step::Branch(LINKS[k - 1]);
-        }
-        cx.set_error("invalid_choice");
-        Step::Branch("error")
     }
+}
+
+/// Which choice (0-based) a customer message picks: a pressed button (1-based number), the
+/// label typed (case-, accent- and space-insensitive), or the choice's number typed.
+pub fn choose(labels: &[&str], message: &crate::exec::Inbound) -> Option<usize> {
+    let n = labels.len();
+    if let Some(k) = message.choice.map(|k| k as usize).filter(|k| (1..=n).contains(k)) {
+        return Some(k - 1);
+    }
+    let typed = fold(&message.text);
+    if let Some(i) = labels.iter().position(|l| fold(l) == typed) {
+        return Some(i);
+    }
+    typed.parse::<usize>().ok().filter(|k| (1..=n).contains(k)).map(|k| k - 1)
 }

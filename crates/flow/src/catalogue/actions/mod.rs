@@ -63,7 +63,7 @@ mod campaign_common;
 /// Items of action files that other crates use.
 pub mod public {
     pub use super::message_awaiting_response::{AnswerType, LONG_TEXT_MAX, validate_answer};
-    pub use super::message_with_choice::fold;
+    pub use super::message_with_choice::{choose, fold};
 }
 
 macro_rules! registry {
