@@ -559,44 +559,32 @@ pub async fn group_status(
     State(state): State<AppState>,
     PathParams(id): PathParams<Uuid>,
 ) -> ApiResult<Json<GroupStatus>> {
-    // through an operation, so a group changed a moment ago is read first
     let status = distribution(&state)?
-        .op(|a, _| Ok(group_status_of(a, id)))
-        .await?;
-    status
-        .map(Json)
-        .ok_or_else(|| Problem::not_found(format!("group {id}")))
-}
-
-fn group_status_of(a: &acd::Acd, id: Uuid) -> Option<GroupStatus> {
-    let ewt = a.estimated_wait(id, false)?;
-    let waiting = a.waiting(id);
-    Some(GroupStatus {
-        group_id: id,
-        members: a
-            .members(id)
+        .group_status(id)
+        .await?
+        .ok_or_else(|| Problem::not_found(format!("group {id}")))?;
+    Ok(Json(GroupStatus {
+        group_id: status.group_id,
+        members: status
+            .members
             .into_iter()
-            .filter_map(|u| {
-                a.user(u).map(|spec| MemberStatus {
-                    user_id: u,
-                    presence: spec.presence.as_str().into(),
-                    open_conversations: a.load(u),
-                    capacity: spec.capacity,
-                })
+            .map(|m| MemberStatus {
+                user_id: m.user_id,
+                presence: m.presence.as_str().into(),
+                open_conversations: m.open_conversations,
+                capacity: m.capacity,
             })
             .collect(),
-        waiting_count: waiting.len(),
-        waiting: waiting
-            .iter()
-            .take(1_000)
-            .filter_map(|i| {
-                a.entry(*i).map(|e| WaitingStatus {
-                    interaction_id: *i,
-                    priority: e.priority,
-                    arrived_at: e.arrived_at,
-                })
+        waiting: status
+            .waiting
+            .into_iter()
+            .map(|w| WaitingStatus {
+                interaction_id: w.interaction_id,
+                priority: w.priority,
+                arrived_at: w.arrived_at,
             })
             .collect(),
-        estimated_wait_seconds: (ewt != jiff::SignedDuration::MAX).then(|| ewt.as_secs()),
-    })
+        waiting_count: status.waiting_count,
+        estimated_wait_seconds: status.estimated_wait.map(|d| d.as_secs()),
+    }))
 }

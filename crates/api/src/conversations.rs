@@ -625,10 +625,8 @@ pub async fn list(
     };
     let p = state
         .conversations
-        .store()
         .interactions(&filter, &page_request(q.limit, q.after)?)
-        .await
-        .map_err(ConversationError::from)?;
+        .await?;
     Ok(Json(InteractionPage {
         items: p.items.iter().map(Into::into).collect(),
         next_after: p.next_after,
@@ -649,10 +647,8 @@ pub async fn history(
     };
     let p = state
         .conversations
-        .store()
         .interactions(&filter, &page_request(q.limit, q.after)?)
-        .await
-        .map_err(ConversationError::from)?;
+        .await?;
     Ok(Json(InteractionPage {
         items: p.items.iter().map(Into::into).collect(),
         next_after: p.next_after,
@@ -729,20 +725,11 @@ pub(crate) async fn interaction_dto(
     after: u64,
     limit: u32,
 ) -> ApiResult<InteractionDto> {
-    let store = state.conversations.store();
-    let row = store
-        .interaction(id)
-        .await
-        .map_err(ConversationError::from)?
-        .ok_or_else(|| Problem::not_found(format!("interaction {id}")))?;
-    let mut events = store
-        .events(id, after, limit + 1)
-        .await
-        .map_err(ConversationError::from)?;
-    let events_next_after = (events.len() > limit as usize).then(|| {
-        events.truncate(limit as usize);
-        events.last().map_or(after, |e| e.seq)
-    });
+    let (row, events, more) = state
+        .conversations
+        .interaction_with_events(id, after, limit)
+        .await?;
+    let events_next_after = more.then(|| events.last().map_or(after, |e| e.seq));
     // an unreadable state (a quarantined interaction) shows no variables
     let (variables, system, closed) = match engine::load_state(&row.state) {
         Ok(s) => (

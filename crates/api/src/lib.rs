@@ -323,7 +323,7 @@ async fn healthz() -> Json<serde_json::Value> {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.maker.store().ready().await {
+    match state.maker.ready().await {
         Ok(()) => Json(serde_json::json!({ "status": "ready" })).into_response(),
         Err(e) => Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -442,8 +442,7 @@ async fn idempotency(State(state): State<AppState>, req: Request, next: Next) ->
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let store = state.maker.store().clone();
-    match store.stored_response(&key).await {
+    match state.maker.idempotent_response(&key).await {
         Ok(Some(stored)) if stored.fingerprint == fingerprint => {
             let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
             let content_type = HeaderValue::from_str(&stored.content_type)
@@ -470,7 +469,7 @@ async fn idempotency(State(state): State<AppState>, req: Request, next: Next) ->
             .into_response();
         }
         Ok(None) => {}
-        Err(e) => return Problem::from(runtime::MakerError::Store(e)).into_response(),
+        Err(e) => return Problem::from(e).into_response(),
     }
     let response = next
         .run(Request::from_parts(parts, Body::from(bytes)))
@@ -516,8 +515,9 @@ async fn idempotency(State(state): State<AppState>, req: Request, next: Next) ->
         body: kept,
         created_at: now,
     };
-    if let Err(e) = store
-        .store_response(stored, now.saturating_sub(IDEMPOTENCY_TTL).unwrap_or(now))
+    if let Err(e) = state
+        .maker
+        .record_idempotent_response(stored, now.saturating_sub(IDEMPOTENCY_TTL).unwrap_or(now))
         .await
     {
         tracing::warn!(error = %e, "could not record an idempotent response");

@@ -57,17 +57,10 @@ fn check_visitor(v: &str) -> ApiResult<()> {
 async fn web_chat_entry_point(state: &AppState, reference: &str) -> ApiResult<EntryPoint> {
     let ep = state
         .conversations
-        .store()
-        .entry_point_by_reference(reference)
-        .await
-        .map_err(ConversationError::from)?;
+        .entry_point_of(Channel::WebChat, reference)
+        .await?;
     match ep {
-        Some(ep) if ep.channel == Channel::WebChat => Ok(ep),
-        Some(_) => Err(Problem::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("entry point '{reference}' is not a web chat"),
-        )),
+        Some(ep) => Ok(ep),
         None => Err(Problem::not_found(format!("entry point '{reference}'"))),
     }
 }
@@ -288,7 +281,7 @@ async fn history_of(state: &AppState, interaction: Option<Uuid>) -> Value {
     let Some(id) = interaction else {
         return json!({"type": "history", "messages": []});
     };
-    let events = match state.conversations.store().events(id, 0, 10_000).await {
+    let events = match state.conversations.last_events(id, 10_000).await {
         Ok(events) => events,
         Err(e) => return storage_error(e),
     };
@@ -308,19 +301,14 @@ async fn history_of(state: &AppState, interaction: Option<Uuid>) -> Value {
     json!({"type": "history", "messages": messages})
 }
 
-fn storage_error(e: store::StoreError) -> Value {
-    let p = Problem::from(ConversationError::from(e));
+fn storage_error(e: ConversationError) -> Value {
+    let p = Problem::from(e);
     json!({"type": "error", "code": p.0.code, "message": p.0.detail})
 }
 
 /// The history frame of a visitor's latest interaction (open or just closed).
 async fn history(state: &AppState, ep: &EntryPoint, visitor: &str) -> Value {
-    match state
-        .conversations
-        .store()
-        .latest_interaction(ep.id, visitor)
-        .await
-    {
+    match state.conversations.latest_interaction(ep.id, visitor).await {
         Ok(row) => history_of(state, row.map(|r| r.id)).await,
         Err(e) => storage_error(e),
     }
@@ -355,7 +343,7 @@ async fn handle_frame(state: &AppState, ep: &EntryPoint, visitor: &str, text: &s
         .iter()
         .take(runtime::conversations::limits::ATTACHMENTS + 1)
     {
-        match state.conversations.store().upload(*id).await {
+        match state.conversations.upload(*id).await {
             Ok(Some(u)) if u.entry_point_id == ep.id && u.customer == visitor => {
                 attachments.push(Attachment {
                     content_type: u.content_type,

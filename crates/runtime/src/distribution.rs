@@ -64,6 +64,38 @@ pub enum Performed {
     Answered(EffectResult, Vec<Event>),
 }
 
+/// A group now, as a supervisor sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupStatus {
+    pub group_id: Uuid,
+    pub members: Vec<MemberStatus>,
+    /// In queue order (prioritized first, then arrival); at most [`GROUP_STATUS_WAITING`].
+    pub waiting: Vec<WaitingStatus>,
+    pub waiting_count: usize,
+    /// What a new arrival would wait (`None` when nobody is online).
+    pub estimated_wait: Option<SignedDuration>,
+}
+
+/// One member of a group now.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MemberStatus {
+    pub user_id: Uuid,
+    pub presence: Presence,
+    pub open_conversations: u32,
+    pub capacity: u32,
+}
+
+/// One waiting interaction of a group.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WaitingStatus {
+    pub interaction_id: Uuid,
+    pub priority: bool,
+    pub arrived_at: Timestamp,
+}
+
+/// Most waiting interactions a group status lists.
+pub const GROUP_STATUS_WAITING: usize = 1_000;
+
 /// Fields of a user, as given when creating or changing one.
 #[derive(Clone, Debug, Default)]
 pub struct UserFields {
@@ -577,6 +609,45 @@ impl Distribution {
             };
             self.publish(user, event);
         }
+    }
+
+    /// A group's members and waiting interactions now (`None`: no such group). Read through an
+    /// operation, so a group changed a moment ago is read first.
+    pub async fn group_status(&self, id: Uuid) -> Result<Option<GroupStatus>> {
+        self.op(|a, _| {
+            Ok(a.estimated_wait(id, false).map(|ewt| {
+                let waiting = a.waiting(id);
+                GroupStatus {
+                    group_id: id,
+                    members: a
+                        .members(id)
+                        .into_iter()
+                        .filter_map(|u| {
+                            a.user(u).map(|spec| MemberStatus {
+                                user_id: u,
+                                presence: spec.presence,
+                                open_conversations: a.load(u),
+                                capacity: spec.capacity,
+                            })
+                        })
+                        .collect(),
+                    waiting_count: waiting.len(),
+                    waiting: waiting
+                        .iter()
+                        .take(GROUP_STATUS_WAITING)
+                        .filter_map(|i| {
+                            a.entry(*i).map(|e| WaitingStatus {
+                                interaction_id: *i,
+                                priority: e.priority,
+                                arrived_at: e.arrived_at,
+                            })
+                        })
+                        .collect(),
+                    estimated_wait: (ewt != SignedDuration::MAX).then_some(ewt),
+                }
+            }))
+        })
+        .await
     }
 
     /// Sends events to the agents they concern.

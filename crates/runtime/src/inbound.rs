@@ -125,6 +125,59 @@ impl Conversations {
         self.by_id(id, ById::Retry).await
     }
 
+    /// Interactions, newest first.
+    pub async fn interactions(
+        &self,
+        filter: &store::InteractionFilter,
+        page: &store::PageRequest,
+    ) -> Result<store::Page<store::InteractionRow>> {
+        Ok(self.store.interactions(filter, page).await?)
+    }
+
+    /// One interaction with `limit` of its events after `after` (and whether more follow).
+    pub async fn interaction_with_events(
+        &self,
+        id: Uuid,
+        after: u64,
+        limit: u32,
+    ) -> Result<(store::InteractionRow, Vec<store::EventRow>, bool)> {
+        let row = self
+            .store
+            .interaction(id)
+            .await?
+            .ok_or_else(|| ConversationError::NotFound(format!("interaction {id}")))?;
+        let mut events = self.store.events(id, after, limit + 1).await?;
+        let more = events.len() > limit as usize;
+        events.truncate(limit as usize);
+        Ok((row, events, more))
+    }
+
+    /// A visitor's latest interaction on an entry point (open or closed).
+    pub async fn latest_interaction(
+        &self,
+        entry_point: Uuid,
+        customer: &str,
+    ) -> Result<Option<store::InteractionRow>> {
+        Ok(self.store.latest_interaction(entry_point, customer).await?)
+    }
+
+    /// The last `limit` events of an interaction, in order.
+    pub async fn last_events(&self, id: Uuid, limit: u32) -> Result<Vec<store::EventRow>> {
+        Ok(self.store.events(id, 0, limit).await?)
+    }
+
+    /// An entry point by reference, from memory, if it is of `channel`.
+    pub async fn entry_point_of(
+        &self,
+        channel: Channel,
+        reference: &str,
+    ) -> Result<Option<flow::entry_point::EntryPoint>> {
+        Ok(self
+            .entry_point_cached(reference)
+            .await?
+            .filter(|ep| ep.channel == channel))
+    }
+
     /// An input to one interaction, through the transition path.
     pub(crate) async fn by_id(&self, id: Uuid, input: ById<'_>) -> Result<Receipt> {
         self.transition(Target::Interaction { id, input })

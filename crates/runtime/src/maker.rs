@@ -177,6 +177,26 @@ impl Resolver for Snapshot {
 }
 
 impl Maker {
+    /// Whether the store answers.
+    pub async fn ready(&self) -> Result<()> {
+        Ok(self.store.ready().await?)
+    }
+
+    /// The response recorded for an idempotency key, if any.
+    pub async fn idempotent_response(&self, key: &str) -> Result<Option<store::StoredResponse>> {
+        Ok(self.store.stored_response(key).await?)
+    }
+
+    /// Records a response for its idempotency key (the first one stays); drops those older
+    /// than `expire_before`.
+    pub async fn record_idempotent_response(
+        &self,
+        response: store::StoredResponse,
+        expire_before: Timestamp,
+    ) -> Result<()> {
+        Ok(self.store.store_response(response, expire_before).await?)
+    }
+
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, time_zone: TimeZone) -> Self {
         Maker {
             store,

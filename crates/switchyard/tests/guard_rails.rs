@@ -269,3 +269,20 @@ fn no_module_of_a_crate_imports_itself_through_others() {
         }
     }
 }
+
+/// `api` talks to `runtime` only: no handler reads the store behind the services' back (their
+/// caches, their locks, their rules).
+#[test]
+fn the_api_reads_nothing_from_the_store_directly() {
+    for (path, text) in sources(&crates().join("api").join("src")) {
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or_default();
+            assert!(
+                !code.contains(".store()") && !code.contains("sqlx"),
+                "{}:{}: the API reads the store directly; ask runtime",
+                path.display(),
+                n + 1
+            );
+        }
+    }
+}
