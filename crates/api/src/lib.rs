@@ -220,7 +220,163 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 
 /// The OpenAPI document of the API.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().1
+    exact(api().1)
+}
+
+/// What every operation may answer besides its own responses, from the layers around the
+/// handlers: `(status, when it applies, description)`.
+const GENERIC_PROBLEMS: &[(&str, Applies, &str)] = &[
+    (
+        "500",
+        Applies::Always,
+        "internal_error: a storage failure or a handler panic",
+    ),
+    (
+        "503",
+        Applies::Always,
+        "request_timeout / busy / not_recorded: try again",
+    ),
+    (
+        "404",
+        Applies::PathParams,
+        "not_found: no such resource, or an identifier that does not parse",
+    ),
+    (
+        "400",
+        Applies::Query,
+        "invalid_query: a query parameter that does not parse or is out of bounds",
+    ),
+    (
+        "400",
+        Applies::JsonBody,
+        "malformed_json: the body is not JSON",
+    ),
+    (
+        "413",
+        Applies::Body,
+        "body_too_large: the body is larger than this server accepts",
+    ),
+    (
+        "415",
+        Applies::JsonBody,
+        "unsupported_media_type: the body is not application/json",
+    ),
+    (
+        "422",
+        Applies::JsonBody,
+        "invalid_body: unknown or invalid fields",
+    ),
+    (
+        "400",
+        Applies::Post,
+        "invalid_idempotency_key: an Idempotency-Key header that is empty or too long",
+    ),
+    (
+        "401",
+        Applies::Agent,
+        "unauthorized: a valid agent token is required (Authorization: Bearer <token>)",
+    ),
+    (
+        "422",
+        Applies::Post,
+        "idempotency_key_reused: the key was used for another request",
+    ),
+];
+
+#[derive(Clone, Copy, PartialEq)]
+enum Applies {
+    Always,
+    PathParams,
+    Query,
+    Body,
+    JsonBody,
+    Post,
+    /// The agent API (`/agent/…`).
+    Agent,
+}
+
+/// Makes the document say exactly what the server does: error responses are
+/// `application/problem+json` (the handlers' `ProblemBody`), every operation lists the
+/// problems the layers around it may answer, and list bounds are in the schema.
+fn exact(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use serde_json::{Value, json};
+    let Ok(mut v) = serde_json::to_value(&doc) else {
+        return doc;
+    };
+    let problem = json!({"$ref": "#/components/schemas/Problem"});
+    if let Some(Value::Object(paths)) = v.get_mut("paths") {
+        for (path, item) in paths.iter_mut() {
+            let agent = path.starts_with("/agent/");
+            let Value::Object(item) = item else { continue };
+            for (method, op) in item.iter_mut() {
+                let Value::Object(op) = op else { continue };
+                let params: Vec<Value> = op
+                    .get("parameters")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                let has = |place: &str| {
+                    params
+                        .iter()
+                        .any(|p| p.get("in").and_then(Value::as_str) == Some(place))
+                };
+                let body = op.get("requestBody").cloned();
+                let json_body = body
+                    .as_ref()
+                    .and_then(|b| b.get("content"))
+                    .is_some_and(|c| c.get("application/json").is_some());
+                let applies = |a: Applies| match a {
+                    Applies::Always => true,
+                    Applies::PathParams => has("path"),
+                    Applies::Query => has("query"),
+                    Applies::Body => body.is_some(),
+                    Applies::JsonBody => json_body,
+                    Applies::Post => method == "post",
+                    Applies::Agent => agent,
+                };
+                // list bounds
+                if let Some(Value::Array(ps)) = op.get_mut("parameters") {
+                    for p in ps.iter_mut() {
+                        if p.get("name").and_then(Value::as_str) == Some("limit")
+                            && let Some(Value::Object(schema)) = p.get_mut("schema")
+                        {
+                            schema.insert("minimum".into(), json!(1));
+                            schema.insert("maximum".into(), json!(problem::MAX_PAGE));
+                        }
+                    }
+                }
+                let responses = op.entry("responses").or_insert_with(|| json!({}));
+                let Value::Object(responses) = responses else {
+                    continue;
+                };
+                // problems are problem+json; every response has a description
+                for (status, r) in responses.iter_mut() {
+                    if let Value::Object(r) = r {
+                        r.entry("description")
+                            .or_insert_with(|| json!(format!("{status}")));
+                    }
+                    if let Some(Value::Object(content)) = r.get_mut("content")
+                        && content
+                            .get("application/json")
+                            .and_then(|c| c.get("schema"))
+                            == Some(&problem)
+                        && let Some(c) = content.remove("application/json")
+                    {
+                        content.insert("application/problem+json".into(), c);
+                    }
+                }
+                for (status, when, description) in GENERIC_PROBLEMS {
+                    if applies(*when) && !responses.contains_key(*status) {
+                        responses.insert(
+                            (*status).into(),
+                            json!({"description": description, "content": {"application/problem+json": {"schema": problem}}}),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    serde_json::from_value(v).unwrap_or(doc)
 }
 
 /// Builds the whole HTTP application.
@@ -236,6 +392,7 @@ pub fn app(
         limits: limits.clone(),
     };
     let (api, openapi) = api();
+    let openapi = exact(openapi);
     let api = api
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
