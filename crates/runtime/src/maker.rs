@@ -176,6 +176,37 @@ impl Resolver for Snapshot {
     }
 }
 
+/// The one way the Maker writes: `attempt` (a block) loads what it needs, applies a rule of
+/// `flow` and gives the changes with what to answer; [`Maker::commit`] writes them in one
+/// transaction. When someone wrote first, the attempt runs again from a fresh load (at most
+/// [`RETRIES`] times, then `Busy`) — unless the caller pinned a revision (`If-Match`): then the
+/// answer is `412` with the revision `current` reads now. (A macro rather than a function
+/// taking async closures, whose futures would not be `Send` for every lifetime.)
+macro_rules! transact {
+    ($maker:expr, $if_match:expr, $current:expr, $attempt:block) => {{
+        let mut result = Err(MakerError::Busy);
+        for _ in 0..RETRIES {
+            let (changes, out) = $attempt;
+            match $maker.commit(changes).await {
+                Ok(()) => {
+                    result = Ok(out);
+                    break;
+                }
+                Err(StoreError::Conflict) if $if_match.is_none() => continue,
+                Err(StoreError::Conflict) => {
+                    result = Err(MakerError::PreconditionFailed { current: $current });
+                    break;
+                }
+                Err(e) => {
+                    result = Err(e.into());
+                    break;
+                }
+            }
+        }
+        result
+    }};
+}
+
 impl Maker {
     /// Whether the store answers.
     pub async fn ready(&self) -> Result<()> {
@@ -205,13 +236,6 @@ impl Maker {
             schedule_changed: Notify::new(),
             generation: Default::default(),
         }
-    }
-
-    /// Applies changes and bumps the generation that running programs are built from.
-    async fn apply(&self, changes: Changes) -> std::result::Result<(), StoreError> {
-        self.store.apply(changes).await?;
-        self.bump();
-        Ok(())
     }
 
     /// Marks that routings, versions or business objects changed.
@@ -472,7 +496,8 @@ impl Maker {
         patch: RoutingPatch,
         if_match: Option<u64>,
     ) -> Result<RoutingView> {
-        for _ in 0..RETRIES {
+        let reference = patch.reference.clone().unwrap_or_default();
+        transact!(self, if_match, self.routing_or_404(id).await?.revision, {
             let current = self.routing_or_404(id).await?;
             check_revision(if_match, current.revision)?;
             if patch.kind.is_some_and(|k| k != current.kind) {
@@ -503,28 +528,29 @@ impl Maker {
                 }),
                 versions: vec![],
             };
-            match self.apply(changes).await {
-                Ok(()) => return self.routing(id).await,
-                Err(StoreError::Conflict) if if_match.is_none() => continue,
-                Err(StoreError::Conflict) => {
-                    let now = self.routing_or_404(id).await?;
-                    return Err(MakerError::PreconditionFailed {
-                        current: now.revision,
-                    });
-                }
-                Err(e) => {
-                    return Err(Self::reference_taken(
-                        e,
-                        patch.reference.as_deref().unwrap_or_default(),
-                    ));
-                }
-            }
+            (changes, ())
+        })
+        .map_err(|e| match e {
+            MakerError::Store(s) => Self::reference_taken(s, &reference),
+            other => other,
+        })?;
+        self.routing(id).await
+    }
+
+    /// Commits changes in one transaction; a change to routings bumps the generation that
+    /// running programs are built from (a development tree edit leaves routings alone and
+    /// changes no program kept by generation: development programs are kept by revision).
+    async fn commit(&self, changes: Changes) -> std::result::Result<(), StoreError> {
+        let bump = changes.routing.is_some();
+        self.store.apply(changes).await?;
+        if bump {
+            self.bump();
         }
-        Err(MakerError::Busy)
+        Ok(())
     }
 
     pub async fn delete_routing(&self, id: RoutingId) -> Result<()> {
-        for _ in 0..RETRIES {
+        transact!(self, None::<u64>, 0, {
             let current = self.routing_or_404(id).await?;
             let versions = self.store.versions(id).await?;
             lifecycle::check_routing_deletable(&versions)?;
@@ -535,16 +561,10 @@ impl Maker {
                 }),
                 versions: vec![],
             };
-            match self.apply(changes).await {
-                Ok(()) => {
-                    self.schedule_changed.notify_one();
-                    return Ok(());
-                }
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(MakerError::Busy)
+            (changes, ())
+        })?;
+        self.schedule_changed.notify_one();
+        Ok(())
     }
 
     /// Copies a routing under a new name and reference; every version becomes a development
@@ -643,7 +663,7 @@ impl Maker {
         description: String,
         tree: Tree,
     ) -> Result<VersionView> {
-        for _ in 0..RETRIES {
+        let id = transact!(self, None::<u64>, 0, {
             let routing = self.routing_or_404(routing_id).await?;
             let versions = self.store.versions(routing_id).await?;
             lifecycle::check_room_for_version(&versions)?;
@@ -659,13 +679,9 @@ impl Maker {
                 routing: Some(self.bumped(&routing)),
                 versions: vec![VersionWrite::Insert(version)],
             };
-            match self.apply(changes).await {
-                Ok(()) => return self.version(id).await,
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(MakerError::Busy)
+            (changes, id)
+        })?;
+        self.version(id).await
     }
 
     /// A version with its tree and diagnostics.
@@ -705,7 +721,7 @@ impl Maker {
     /// Deletes a development or backup version. Deleting a version with a planned production
     /// records that failure on the routing.
     pub async fn delete_version(&self, id: VersionId) -> Result<()> {
-        for _ in 0..RETRIES {
+        transact!(self, None::<u64>, 0, {
             let version = self.version_or_404(id).await?;
             lifecycle::check_deletable(&version.record)?;
             let routing = self.routing_or_404(version.record.routing_id).await?;
@@ -729,16 +745,10 @@ impl Maker {
                 routing: Some(write),
                 versions: vec![VersionWrite::Delete(id)],
             };
-            match self.apply(changes).await {
-                Ok(()) => {
-                    self.schedule_changed.notify_one();
-                    return Ok(());
-                }
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(MakerError::Busy)
+            (changes, ())
+        })?;
+        self.schedule_changed.notify_one();
+        Ok(())
     }
 
     /// Applies a lifecycle rule to the versions of the routing of `id` and commits the change.
@@ -752,28 +762,21 @@ impl Maker {
             &TimeZone,
         ) -> std::result::Result<(), RuleError>,
     ) -> Result<VersionView> {
-        for _ in 0..RETRIES {
+        transact!(self, None::<u64>, 0, {
             let version = self.version_or_404(id).await?;
             let routing = self.routing_or_404(version.record.routing_id).await?;
             let state = self.tree_state(&version, routing.channel_family).await?;
             let before = self.store.versions(routing.id).await?;
             let mut after = before.clone();
             rule(&mut after, state, self.now(), &self.time_zone)?;
-            let writes = changed(&before, &after);
             let changes = Changes {
                 routing: Some(self.bumped(&routing)),
-                versions: writes,
+                versions: changed(&before, &after),
             };
-            match self.apply(changes).await {
-                Ok(()) => {
-                    self.schedule_changed.notify_one();
-                    return self.version(id).await;
-                }
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(MakerError::Busy)
+            (changes, ())
+        })?;
+        self.schedule_changed.notify_one();
+        self.version(id).await
     }
 
     pub async fn put_in_production(&self, id: VersionId) -> Result<VersionView> {
@@ -813,40 +816,32 @@ impl Maker {
         if_match: Option<u64>,
         edit: impl Fn(&mut Version, ChannelFamily) -> std::result::Result<T, MakerError>,
     ) -> Result<(VersionView, T)> {
-        for _ in 0..RETRIES {
-            let current = self.version_or_404(id).await?;
-            check_revision(if_match, current.record.revision)?;
-            lifecycle::check_editable(&current.record)?;
-            let routing = self.routing_or_404(current.record.routing_id).await?;
-            let mut next = current.clone();
-            let out = edit(&mut next, routing.channel_family)?;
-            next.record.revision = current.record.revision + 1;
-            next.record.updated_at = self.now();
-            let write = VersionWrite::Update {
-                record: next.record,
-                tree: Some(next.tree),
-                expected_revision: current.record.revision,
-            };
-            match self
-                .store
-                .apply(Changes {
+        let out = transact!(
+            self,
+            if_match,
+            self.version_or_404(id).await?.record.revision,
+            {
+                let current = self.version_or_404(id).await?;
+                check_revision(if_match, current.record.revision)?;
+                lifecycle::check_editable(&current.record)?;
+                let routing = self.routing_or_404(current.record.routing_id).await?;
+                let mut next = current.clone();
+                let out = edit(&mut next, routing.channel_family)?;
+                next.record.revision = current.record.revision + 1;
+                next.record.updated_at = self.now();
+                let write = VersionWrite::Update {
+                    record: next.record,
+                    tree: Some(next.tree),
+                    expected_revision: current.record.revision,
+                };
+                let changes = Changes {
                     routing: None,
                     versions: vec![write],
-                })
-                .await
-            {
-                Ok(()) => return Ok((self.version(id).await?, out)),
-                Err(StoreError::Conflict) if if_match.is_none() => continue,
-                Err(StoreError::Conflict) => {
-                    let now = self.version_or_404(id).await?;
-                    return Err(MakerError::PreconditionFailed {
-                        current: now.record.revision,
-                    });
-                }
-                Err(e) => return Err(e.into()),
+                };
+                (changes, out)
             }
-        }
-        Err(MakerError::Busy)
+        )?;
+        Ok((self.version(id).await?, out))
     }
 
     // ----- scheduled productions -----
