@@ -6,12 +6,10 @@
 //! --test simulation` replays it; `SIM_SEEDS=n` runs n seeds.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
-use flow::entry_point::{EntryPoint, EntryPointId};
 use flow::exec::Inbound;
-use jiff::{SignedDuration, Timestamp};
+use jiff::SignedDuration;
 use runtime::conversations::Settings;
 use runtime::entry_points::EntryPointFields;
 use runtime::{Conversations, InboundMessage, Maker, ManualClock};
@@ -35,150 +33,6 @@ impl Rng {
     }
     fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
-    }
-}
-
-/// How commits fail.
-#[derive(Clone, Copy, PartialEq)]
-enum Fault {
-    None,
-    /// Nothing is written; the caller sees an error.
-    Before,
-    /// Everything is written; the caller sees an error (a lost acknowledgement).
-    After,
-}
-
-/// A store whose group commits fail on demand.
-struct Faulty {
-    inner: SqliteStore,
-    next: Mutex<Fault>,
-}
-
-#[async_trait]
-impl InteractionStore for Faulty {
-    async fn entry_points(&self, page: &PageRequest) -> Result<Page<EntryPoint>> {
-        self.inner.entry_points(page).await
-    }
-    async fn entry_point(&self, id: EntryPointId) -> Result<Option<EntryPoint>> {
-        self.inner.entry_point(id).await
-    }
-    async fn entry_point_by_reference(&self, reference: &str) -> Result<Option<EntryPoint>> {
-        self.inner.entry_point_by_reference(reference).await
-    }
-    async fn write_entry_point(&self, write: EntryPointWrite) -> Result<()> {
-        self.inner.write_entry_point(write).await
-    }
-    async fn open_interaction(
-        &self,
-        entry_point: EntryPointId,
-        customer: &str,
-    ) -> Result<Option<InteractionRow>> {
-        self.inner.open_interaction(entry_point, customer).await
-    }
-    async fn latest_interaction(
-        &self,
-        entry_point: EntryPointId,
-        customer: &str,
-    ) -> Result<Option<InteractionRow>> {
-        self.inner.latest_interaction(entry_point, customer).await
-    }
-    async fn interaction(&self, id: Uuid) -> Result<Option<InteractionRow>> {
-        self.inner.interaction(id).await
-    }
-    async fn interactions(
-        &self,
-        filter: &InteractionFilter,
-        page: &PageRequest,
-    ) -> Result<Page<InteractionRow>> {
-        self.inner.interactions(filter, page).await
-    }
-    async fn events(&self, interaction: Uuid, after_seq: u64, limit: u32) -> Result<Vec<EventRow>> {
-        self.inner.events(interaction, after_seq, limit).await
-    }
-    async fn inbound_seen(
-        &self,
-        entry_point: EntryPointId,
-        customer: &str,
-        message_id: &str,
-    ) -> Result<Option<Uuid>> {
-        self.inner
-            .inbound_seen(entry_point, customer, message_id)
-            .await
-    }
-    async fn commit_turns(&self, turns: Vec<TurnWrite>) -> Result<Vec<TurnOutcome>> {
-        let fault = std::mem::replace(&mut *self.next.lock().unwrap(), Fault::None);
-        match fault {
-            Fault::Before => Err(StoreError::Backend(
-                "injected failure before the commit".into(),
-            )),
-            Fault::After => {
-                self.inner.commit_turns(turns).await?;
-                Err(StoreError::Backend(
-                    "injected failure after the commit".into(),
-                ))
-            }
-            Fault::None => self.inner.commit_turns(turns).await,
-        }
-    }
-    async fn due_interactions(&self, now: Timestamp, limit: u32) -> Result<Vec<Uuid>> {
-        self.inner.due_interactions(now, limit).await
-    }
-    async fn next_wake(&self) -> Result<Option<Timestamp>> {
-        self.inner.next_wake().await
-    }
-    async fn pending_outbox(&self, now: Timestamp, limit: u32) -> Result<Vec<OutboxRow>> {
-        self.inner.pending_outbox(now, limit).await
-    }
-    async fn next_outbox_attempt(&self) -> Result<Option<Timestamp>> {
-        self.inner.next_outbox_attempt().await
-    }
-    async fn record_attempt(
-        &self,
-        id: Uuid,
-        attempts: u32,
-        delivered_at: Option<Timestamp>,
-        next_attempt_at: Option<Timestamp>,
-        error: Option<String>,
-    ) -> Result<()> {
-        self.inner
-            .record_attempt(id, attempts, delivered_at, next_attempt_at, error)
-            .await
-    }
-    async fn contacts(&self, customer: Uuid, except: Uuid, limit: u32) -> Result<Vec<Timestamp>> {
-        self.inner.contacts(customer, except, limit).await
-    }
-    async fn customer(&self, id: Uuid) -> Result<Option<flow::customer::Customer>> {
-        self.inner.customer(id).await
-    }
-    async fn customers(
-        &self,
-        filter: &CustomerFilter,
-        page: &PageRequest,
-    ) -> Result<Page<flow::customer::Customer>> {
-        self.inner.customers(filter, page).await
-    }
-    async fn write_customer(&self, write: CustomerWrite) -> Result<()> {
-        self.inner.write_customer(write).await
-    }
-    async fn put_upload(&self, upload: &Upload) -> Result<()> {
-        self.inner.put_upload(upload).await
-    }
-    async fn upload(&self, id: Uuid) -> Result<Option<Upload>> {
-        self.inner.upload(id).await
-    }
-    async fn upload_usage(
-        &self,
-        entry_point: EntryPointId,
-        customer: &str,
-        since: Timestamp,
-    ) -> Result<(u64, u64)> {
-        self.inner.upload_usage(entry_point, customer, since).await
-    }
-    async fn purge(&self, before: Timestamp, limit: u32) -> Result<store::Purged> {
-        self.inner.purge(before, limit).await
-    }
-    async fn outbox_of(&self, interaction: Uuid) -> Result<Vec<OutboxRow>> {
-        self.inner.outbox_of(interaction).await
     }
 }
 
@@ -209,7 +63,7 @@ fn document() -> serde_json::Value {
 }
 
 struct World {
-    store: Arc<Faulty>,
+    store: Arc<Faulty<SqliteStore>>,
     maker: Arc<Maker>,
     clock: Arc<ManualClock>,
 }
@@ -236,10 +90,7 @@ async fn simulate(seed: u64, customers: usize) {
         .unwrap();
     let routing = maker.routing_by_reference("SIM").await.unwrap().routing.id;
     let world = World {
-        store: Arc::new(Faulty {
-            inner: sqlite.clone(),
-            next: Mutex::new(Fault::None),
-        }),
+        store: Arc::new(Faulty::new(sqlite.clone())),
         maker,
         clock,
     };
@@ -301,11 +152,11 @@ async fn simulate(seed: u64, customers: usize) {
                     continue;
                 };
                 if rng.chance(3) {
-                    *world.store.next.lock().unwrap() = if rng.chance(50) {
+                    world.store.fail_next(if rng.chance(50) {
                         Fault::Before
                     } else {
                         Fault::After
-                    };
+                    });
                     faults += 1;
                 }
                 sent.push((c, id.clone(), text.clone()));
@@ -362,7 +213,7 @@ async fn simulate(seed: u64, customers: usize) {
     }
 
     // the end: no more faults; everything unsent or unacknowledged is sent; time runs out
-    *world.store.next.lock().unwrap() = Fault::None;
+    world.store.fail_next(Fault::None);
     for (c, s) in scripts.iter_mut().enumerate() {
         while let Some((id, text)) = s.pop() {
             unacked.push((c, id, text));

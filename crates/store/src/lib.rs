@@ -4,6 +4,7 @@
 //! stale writes (optimistic concurrency on revisions).
 
 pub mod agents;
+mod faults;
 pub mod interactions;
 mod sqlite;
 mod sqlite_agents;
@@ -18,6 +19,7 @@ use jiff::Timestamp;
 use uuid::Uuid;
 
 pub use agents::*;
+pub use faults::{Fault, Faulty};
 pub use interactions::*;
 pub use sqlite::SqliteStore;
 

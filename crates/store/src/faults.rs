@@ -1,0 +1,184 @@
+//! A fault-injecting wrapper around any [`InteractionStore`], for simulations and failure tests:
+//! group commits fail on demand, before writing (nothing is written) or after writing (the
+//! acknowledgement is lost), so that callers' retries and deduplication are exercised.
+
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use flow::entry_point::{EntryPoint, EntryPointId};
+use jiff::Timestamp;
+use uuid::Uuid;
+
+use crate::*;
+
+/// How commits fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    None,
+    /// Nothing is written; the caller sees an error.
+    Before,
+    /// Everything is written; the caller sees an error (a lost acknowledgement).
+    After,
+}
+
+/// A store whose group commits fail on demand: the next commit fails once as [`Faulty::fail_next`]
+/// says, everything else goes to the store it wraps.
+pub struct Faulty<S> {
+    inner: S,
+    next: Mutex<Fault>,
+}
+
+impl<S> Faulty<S> {
+    pub fn new(inner: S) -> Self {
+        Faulty {
+            inner,
+            next: Mutex::new(Fault::None),
+        }
+    }
+
+    /// How the next commit fails.
+    pub fn fail_next(&self, fault: Fault) {
+        *self.next.lock().unwrap_or_else(|p| p.into_inner()) = fault;
+    }
+
+    fn take(&self) -> Fault {
+        std::mem::replace(
+            &mut *self.next.lock().unwrap_or_else(|p| p.into_inner()),
+            Fault::None,
+        )
+    }
+}
+
+#[async_trait]
+impl<S: InteractionStore> InteractionStore for Faulty<S> {
+    async fn entry_points(&self, page: &PageRequest) -> Result<Page<EntryPoint>> {
+        self.inner.entry_points(page).await
+    }
+    async fn entry_point(&self, id: EntryPointId) -> Result<Option<EntryPoint>> {
+        self.inner.entry_point(id).await
+    }
+    async fn entry_point_by_reference(&self, reference: &str) -> Result<Option<EntryPoint>> {
+        self.inner.entry_point_by_reference(reference).await
+    }
+    async fn write_entry_point(&self, write: EntryPointWrite) -> Result<()> {
+        self.inner.write_entry_point(write).await
+    }
+    async fn open_interaction(
+        &self,
+        entry_point: EntryPointId,
+        customer: &str,
+    ) -> Result<Option<InteractionRow>> {
+        self.inner.open_interaction(entry_point, customer).await
+    }
+    async fn latest_interaction(
+        &self,
+        entry_point: EntryPointId,
+        customer: &str,
+    ) -> Result<Option<InteractionRow>> {
+        self.inner.latest_interaction(entry_point, customer).await
+    }
+    async fn interaction(&self, id: Uuid) -> Result<Option<InteractionRow>> {
+        self.inner.interaction(id).await
+    }
+    async fn interactions(
+        &self,
+        filter: &InteractionFilter,
+        page: &PageRequest,
+    ) -> Result<Page<InteractionRow>> {
+        self.inner.interactions(filter, page).await
+    }
+    async fn events(&self, interaction: Uuid, after_seq: u64, limit: u32) -> Result<Vec<EventRow>> {
+        self.inner.events(interaction, after_seq, limit).await
+    }
+    async fn inbound_seen(
+        &self,
+        entry_point: EntryPointId,
+        customer: &str,
+        message_id: &str,
+    ) -> Result<Option<Uuid>> {
+        self.inner
+            .inbound_seen(entry_point, customer, message_id)
+            .await
+    }
+    async fn commit_turns(&self, turns: Vec<TurnWrite>) -> Result<Vec<TurnOutcome>> {
+        self.commit_batch(&[], turns).await
+    }
+    async fn commit_batch(
+        &self,
+        acd: &[AcdWrite],
+        turns: Vec<TurnWrite>,
+    ) -> Result<Vec<TurnOutcome>> {
+        match self.take() {
+            Fault::Before => Err(StoreError::Backend(
+                "injected failure before the commit".into(),
+            )),
+            Fault::After => {
+                self.inner.commit_batch(acd, turns).await?;
+                Err(StoreError::Backend(
+                    "injected failure after the commit".into(),
+                ))
+            }
+            Fault::None => self.inner.commit_batch(acd, turns).await,
+        }
+    }
+    async fn due_interactions(&self, now: Timestamp, limit: u32) -> Result<Vec<Uuid>> {
+        self.inner.due_interactions(now, limit).await
+    }
+    async fn next_wake(&self) -> Result<Option<Timestamp>> {
+        self.inner.next_wake().await
+    }
+    async fn pending_outbox(&self, now: Timestamp, limit: u32) -> Result<Vec<OutboxRow>> {
+        self.inner.pending_outbox(now, limit).await
+    }
+    async fn next_outbox_attempt(&self) -> Result<Option<Timestamp>> {
+        self.inner.next_outbox_attempt().await
+    }
+    async fn record_attempt(
+        &self,
+        id: Uuid,
+        attempts: u32,
+        delivered_at: Option<Timestamp>,
+        next_attempt_at: Option<Timestamp>,
+        error: Option<String>,
+    ) -> Result<()> {
+        self.inner
+            .record_attempt(id, attempts, delivered_at, next_attempt_at, error)
+            .await
+    }
+    async fn contacts(&self, customer: Uuid, except: Uuid, limit: u32) -> Result<Vec<Timestamp>> {
+        self.inner.contacts(customer, except, limit).await
+    }
+    async fn customer(&self, id: Uuid) -> Result<Option<flow::customer::Customer>> {
+        self.inner.customer(id).await
+    }
+    async fn customers(
+        &self,
+        filter: &CustomerFilter,
+        page: &PageRequest,
+    ) -> Result<Page<flow::customer::Customer>> {
+        self.inner.customers(filter, page).await
+    }
+    async fn write_customer(&self, write: CustomerWrite) -> Result<()> {
+        self.inner.write_customer(write).await
+    }
+    async fn put_upload(&self, upload: &Upload) -> Result<()> {
+        self.inner.put_upload(upload).await
+    }
+    async fn upload(&self, id: Uuid) -> Result<Option<Upload>> {
+        self.inner.upload(id).await
+    }
+    async fn upload_usage(
+        &self,
+        entry_point: EntryPointId,
+        customer: &str,
+        since: Timestamp,
+    ) -> Result<(u64, u64)> {
+        self.inner.upload_usage(entry_point, customer, since).await
+    }
+    async fn purge(&self, before: Timestamp, limit: u32) -> Result<Purged> {
+        self.inner.purge(before, limit).await
+    }
+    async fn outbox_of(&self, interaction: Uuid) -> Result<Vec<OutboxRow>> {
+        self.inner.outbox_of(interaction).await
+    }
+}
