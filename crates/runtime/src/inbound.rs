@@ -65,19 +65,26 @@ impl Conversations {
         self.transition(target).await?.ok_or_else(not_recorded)
     }
 
-    /// A message in a preview conversation.
-    pub async fn preview_message(&self, id: Uuid, message: Inbound) -> Result<Receipt> {
+    /// A preview's row; `why` says what only a preview takes through the API.
+    async fn preview_row(&self, id: Uuid, why: &str) -> Result<store::InteractionRow> {
         let row = self
             .store
             .interaction(id)
             .await?
             .ok_or_else(|| ConversationError::NotFound(format!("interaction {id}")))?;
         if row.mode != Mode::Preview {
-            return Err(ConversationError::Invalid(
-                "not_a_preview",
-                "messages of live and test interactions come through their channel".into(),
-            ));
+            return Err(ConversationError::Invalid("not_a_preview", why.into()));
         }
+        Ok(row)
+    }
+
+    /// A message in a preview conversation.
+    pub async fn preview_message(&self, id: Uuid, message: Inbound) -> Result<Receipt> {
+        self.preview_row(
+            id,
+            "messages of live and test interactions come through their channel",
+        )
+        .await?;
         if message.text.chars().count() > limits::TEXT {
             return Err(ConversationError::Invalid(
                 "message_too_long",
@@ -91,16 +98,11 @@ impl Conversations {
     /// previewing: previews never reach real agents.
     pub async fn preview_result(&self, id: Uuid, result: EffectResult) -> Result<Receipt> {
         let row = self
-            .store
-            .interaction(id)
-            .await?
-            .ok_or_else(|| ConversationError::NotFound(format!("interaction {id}")))?;
-        if row.mode != Mode::Preview {
-            return Err(ConversationError::Invalid(
-                "not_a_preview",
-                "only a preview takes an outcome from the API; live interactions get theirs from the distribution".into(),
-            ));
-        }
+            .preview_row(
+                id,
+                "only a preview takes an outcome from the API; live interactions get theirs from the distribution",
+            )
+            .await?;
         let waiting = engine::load_state(&row.state)
             .ok()
             .and_then(|s| s.cursor)
