@@ -153,7 +153,7 @@ async fn preview_session(state: AppState, version: Uuid, mut socket: WebSocket) 
         tokio::select! {
             frame = socket.recv() => {
                 let reply = match frame {
-                    Some(Ok(Message::Text(text))) => match serde_json::from_str::<ClientMessage>(&text) {
+                    Some(Ok(Message::Text(text))) => match channels::web_chat::parse_frame(&text) {
                         Ok(m) => match state.conversations.preview_message(id, Inbound { text: m.text, choice: m.choice, attachments: Vec::new() }).await {
                             Ok(r) => json!({"type": "ack", "id": m.id, "interaction_id": r.interaction_id, "duplicate": false}),
                             Err(e) => {
@@ -161,7 +161,7 @@ async fn preview_session(state: AppState, version: Uuid, mut socket: WebSocket) 
                                 json!({"type": "error", "id": m.id, "code": p.0.code, "message": p.0.detail})
                             }
                         },
-                        Err(e) => json!({"type": "error", "code": "invalid_frame", "message": e.to_string()}),
+                        Err((frame_id, e)) => frame_error(frame_id, e),
                     },
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                     Some(Ok(_)) => continue,
@@ -314,35 +314,22 @@ async fn history(state: &AppState, ep: &EntryPoint, visitor: &str) -> Value {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ClientMessage {
-    #[serde(rename = "type")]
-    kind: String,
-    id: String,
-    #[serde(default)]
-    text: String,
-    choice: Option<u32>,
-    #[serde(default)]
-    attachments: Vec<Uuid>,
+/// The error frame for a frame the web chat's connector refused.
+fn frame_error(id: Option<String>, e: channels::ChannelError) -> Value {
+    let channels::ChannelError::Invalid(code, message) = e;
+    match id {
+        Some(id) => json!({"type": "error", "id": id, "code": code, "message": message}),
+        None => json!({"type": "error", "code": code, "message": message}),
+    }
 }
 
 async fn handle_frame(state: &AppState, ep: &EntryPoint, visitor: &str, text: &str) -> Value {
-    let m: ClientMessage = match serde_json::from_str(text) {
+    let m = match channels::web_chat::parse_frame(text) {
         Ok(m) => m,
-        Err(e) => {
-            return json!({"type": "error", "code": "invalid_frame", "message": e.to_string()});
-        }
+        Err((id, e)) => return frame_error(id, e),
     };
-    if m.kind != "message" {
-        return json!({"type": "error", "id": m.id, "code": "invalid_frame", "message": "the only frame type is 'message'"});
-    }
     let mut attachments = Vec::new();
-    for id in m
-        .attachments
-        .iter()
-        .take(runtime::conversations::limits::ATTACHMENTS + 1)
-    {
+    for id in &m.attachments {
         match state.conversations.upload(*id).await {
             Ok(Some(u)) if u.entry_point_id == ep.id && u.customer == visitor => {
                 attachments.push(Attachment {
