@@ -2880,3 +2880,40 @@ async fn upload_quota_and_retention() {
     assert_eq!(shown["events"], json!([]));
     assert_eq!(shown["status"], "closed");
 }
+
+/// The step budget holds for a whole input, distributions answered at once included: 2 actions
+/// before a distribution refused at once and 9 after it are 11 in one turn, over a budget of 10.
+#[tokio::test]
+async fn the_step_budget_holds_across_a_distribution_answered_at_once() {
+    let env = Env::start_with(runtime::conversations::Settings {
+        limits: engine::Limits {
+            steps_per_turn: 10,
+            ..engine::Limits::default()
+        },
+        ..runtime::conversations::Settings::default()
+    })
+    .await;
+    let mut actions = vec![
+        ("start", json!({})),
+        (
+            "distribute_to_queue",
+            json!({"target": {"to": "queue", "queue": {"by": "reference", "reference": "NOPE"}}}),
+        ),
+    ];
+    let mut links = vec![(0, "ok", 1), (1, "reference_not_found", 2)];
+    for k in 0..9 {
+        actions.push(("node", json!({})));
+        if k > 0 {
+            links.push((1 + k, "ok", 2 + k));
+        }
+    }
+    let doc = routing_doc("BUDGET", &actions, &links);
+    let imported = env.post("routings/import", doc).await;
+    let rid = imported["routing"]["id"].as_str().unwrap().to_owned();
+    env.post("entry-points", json!({"reference": "budget", "name": "Budget", "channel": "http", "start_routing_id": rid, "callback_url": env.callback_url})).await;
+    let r = env.say("budget", "b1", "bea", "hi").await;
+    assert_eq!(r["status"], "closed", "{r}");
+    let iid = r["interaction_id"].as_str().unwrap();
+    let shown = env.get(&format!("interactions/{iid}")).await;
+    assert_eq!(shown["closed"]["code"], "step_budget_exceeded", "{shown}");
+}
