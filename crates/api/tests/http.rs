@@ -454,7 +454,8 @@ async fn scheduled_productions_over_http() {
 
     s.clock.advance(SignedDuration::from_hours(3));
     let mut status = Value::Null;
-    for _ in 0..200 {
+    // the scheduler fires on the clock's tick; allow a loaded machine up to 10 s
+    for _ in 0..1_000 {
         status = s.get(&format!("versions/{a}")).await.body["status"].clone();
         if status == "production" {
             break;

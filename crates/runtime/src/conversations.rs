@@ -24,16 +24,13 @@ use flow::interaction::InteractionStatus;
 pub use crate::error::ConversationError;
 pub(crate) use crate::error::Result;
 
-/// Limits of inbound messages.
+/// Limits of previews and of the writer (a channel's own limits are its connector's:
+/// `channels::Channel::limits`).
 pub mod limits {
-    /// Longest channel message id.
-    pub const MESSAGE_ID: usize = 200;
-    /// Longest customer address.
+    /// Longest customer address (of a preview).
     pub const CUSTOMER: usize = flow::customer::limits::ADDRESS;
-    /// Longest message text, in characters.
+    /// Longest message text of a preview, in characters.
     pub const TEXT: usize = 10_000;
-    /// Most attachments per message.
-    pub const ATTACHMENTS: usize = 10;
     /// Most turns written in one transaction.
     pub use crate::writer::BATCH;
 }
