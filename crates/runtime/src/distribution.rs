@@ -341,11 +341,11 @@ impl Distribution {
         Ok(pending)
     }
 
-    /// Writes what the last operations changed.
-    async fn persist(&self, inner: &mut Inner) -> Result<()> {
+    /// Writes (or queues) what the last operations changed; says whether there was anything.
+    async fn persist(&self, inner: &mut Inner) -> Result<bool> {
         let dirty = inner.acd.take_dirty();
         if dirty.entries.is_empty() && dirty.groups.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         {
             let mut set = self.distributed_set();
@@ -389,7 +389,7 @@ impl Distribution {
             None => self.agents.write_acd(&write).await?,
         }
         self.changed.notify_one();
-        Ok(())
+        Ok(true)
     }
 
     /// Runs an operation on the distribution and persists what it changed.
@@ -398,9 +398,12 @@ impl Distribution {
         &self,
         f: impl FnOnce(&mut Acd, Timestamp) -> std::result::Result<T, Refusal>,
     ) -> Result<T> {
-        let out = self.op_buffered(f).await;
-        self.flush().await?;
-        out
+        let (out, queued) = self.run_op(f).await?;
+        // an operation that changed nothing has nothing to wait for
+        if queued {
+            self.flush().await?;
+        }
+        out.map_err(refused)
     }
 
     /// [`Self::op`], its rows queued for the group writer but not waited for: the caller commits
@@ -409,12 +412,20 @@ impl Distribution {
         &self,
         f: impl FnOnce(&mut Acd, Timestamp) -> std::result::Result<T, Refusal>,
     ) -> Result<T> {
+        self.run_op(f).await?.0.map_err(refused)
+    }
+
+    /// Runs an operation under the lock and queues its rows; says whether it queued any.
+    async fn run_op<T>(
+        &self,
+        f: impl FnOnce(&mut Acd, Timestamp) -> std::result::Result<T, Refusal>,
+    ) -> Result<(std::result::Result<T, Refusal>, bool)> {
         let mut inner = self.inner.lock().await;
         self.sync_groups(&mut inner).await?;
         let now = self.now();
         let out = f(&mut inner.acd, now);
-        self.persist(&mut inner).await?;
-        out.map_err(refused)
+        let queued = self.persist(&mut inner).await?;
+        Ok((out, queued))
     }
 
     /// Resolves once every distribution row changed so far is on disk.

@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::conversations::{Conversations, Delivery, InboundMessage, Receipt};
 use crate::distribution::Performed;
 use crate::error::{ConversationError, Result};
-use crate::openings::OpeningGuard;
+use crate::openings::{OpeningGuard, Openings};
 use crate::programs::{Programs, Snapshot};
 use crate::writer::Pending;
 use flow::interaction::{InteractionStatus, Mode};
@@ -323,19 +323,6 @@ impl Conversations {
         Ok(self.write(row, &state, turn, None, entry_point, now))
     }
 
-    /// Notes that interaction `id` is being opened, under the lock of its customer.
-    fn opening(&self, id: Uuid, entry_point: Option<Uuid>, customer: &str) -> OpeningGuard {
-        self.openings
-            .0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, Self::lock_key(entry_point, customer, id));
-        OpeningGuard {
-            openings: self.openings.clone(),
-            id,
-        }
-    }
-
     fn lock_key(row_entry_point: Option<Uuid>, customer: &str, id: Uuid) -> String {
         match row_entry_point {
             Some(ep) => format!("{ep}/{customer}"),
@@ -366,15 +353,22 @@ impl Conversations {
             })
             .await
             .map_err(|_| ConversationError::NotRecorded("the writer stopped".into()))?;
-        let outcome = rx
-            .await
-            .map_err(|_| ConversationError::NotRecorded("the writer stopped".into()))?
-            .map_err(ConversationError::NotRecorded)?;
+        let outcome = match rx.await {
+            Ok(Ok(outcome)) => outcome,
+            failed => {
+                // not written: an interaction it opened must not stay in the distribution
+                drop(opening);
+                self.abandon(&opened).await?;
+                return Err(ConversationError::NotRecorded(match failed {
+                    Ok(Err(e)) => e,
+                    _ => "the writer stopped".into(),
+                }));
+            }
+        };
         drop(opening);
         if outcome != TurnOutcome::Committed {
             self.abandon(&opened).await?;
-        }
-        if outcome == TurnOutcome::Committed {
+        } else {
             for d in deliveries {
                 let _ = self.hub.send(d);
             }
@@ -541,7 +535,12 @@ impl Conversations {
             replies: turn.outbound,
             deliveries,
             closed_now,
-            vars: state.vars.clone(),
+            // only an interaction-end run reads them
+            vars: if closed_now {
+                state.vars.clone()
+            } else {
+                Map::new()
+            },
             feed: Vec::new(),
             opening: Vec::new(),
         }
@@ -568,7 +567,11 @@ impl Conversations {
     async fn open(&self, o: Opening<'_>, inbound: Option<(Uuid, String)>) -> Result<Prepared> {
         let now = self.now();
         let id = o.id;
-        let opening = self.opening(id, o.entry_point.map(|e| e.id), o.customer);
+        let opening = Openings::open(
+            &self.openings,
+            id,
+            Self::lock_key(o.entry_point.map(|e| e.id), o.customer, id),
+        );
         let mut system = Map::new();
         system.insert(
             "interaction".into(),
