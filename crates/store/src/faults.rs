@@ -26,6 +26,15 @@ pub enum Fault {
 pub struct Faulty<S> {
     inner: S,
     next: Mutex<Fault>,
+    /// When set, the next commit waits for it to be released (see [`Faulty::hold_next`]).
+    hold: Mutex<Option<std::sync::Arc<Hold>>>,
+}
+
+/// A commit held back: `reached` once it waits, `release` lets it go on.
+#[derive(Default)]
+pub struct Hold {
+    pub reached: tokio::sync::Notify,
+    pub release: tokio::sync::Notify,
 }
 
 impl<S> Faulty<S> {
@@ -33,7 +42,16 @@ impl<S> Faulty<S> {
         Faulty {
             inner,
             next: Mutex::new(Fault::None),
+            hold: Mutex::new(None),
         }
+    }
+
+    /// Holds the next commit back until the returned hold is released: a turn can then be kept
+    /// between its step and its commit while a test acts meanwhile.
+    pub fn hold_next(&self) -> std::sync::Arc<Hold> {
+        let hold = std::sync::Arc::new(Hold::default());
+        *self.hold.lock().unwrap_or_else(|p| p.into_inner()) = Some(hold.clone());
+        hold
     }
 
     /// How the next commit fails.
@@ -108,6 +126,11 @@ impl<S: InteractionStore> InteractionStore for Faulty<S> {
         acd: &[AcdWrite],
         turns: Vec<TurnWrite>,
     ) -> Result<Vec<TurnOutcome>> {
+        let hold = self.hold.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(h) = hold {
+            h.reached.notify_one();
+            h.release.notified().await;
+        }
         match self.take() {
             Fault::Before => Err(StoreError::Backend(
                 "injected failure before the commit".into(),

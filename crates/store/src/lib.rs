@@ -19,7 +19,7 @@ use jiff::Timestamp;
 use uuid::Uuid;
 
 pub use agents::*;
-pub use faults::{Fault, Faulty};
+pub use faults::{Fault, Faulty, Hold};
 pub use interactions::*;
 pub use sqlite::SqliteStore;
 
