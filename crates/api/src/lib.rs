@@ -8,6 +8,7 @@ pub mod dto;
 mod objects;
 pub mod problem;
 mod routings;
+mod schema;
 mod versions;
 mod webchat;
 
@@ -219,7 +220,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 }
 
 /// The OpenAPI document of the API.
-pub fn openapi() -> utoipa::openapi::OpenApi {
+pub fn openapi() -> serde_json::Value {
     exact(api().1)
 }
 
@@ -298,10 +299,12 @@ enum Applies {
 /// Makes the document say exactly what the server does: error responses are
 /// `application/problem+json` (the handlers' `ProblemBody`), every operation lists the
 /// problems the layers around it may answer, and list bounds are in the schema.
-fn exact(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+fn exact(doc: utoipa::openapi::OpenApi) -> serde_json::Value {
     use serde_json::{Value, json};
+    // JSON, not utoipa's model: the model has no room for some of the rules (`not`, `oneOf`
+    // beside properties)
     let Ok(mut v) = serde_json::to_value(&doc) else {
-        return doc;
+        return Value::Null;
     };
     let problem = json!({"$ref": "#/components/schemas/Problem"});
     if let Some(Value::Object(paths)) = v.get_mut("paths") {
@@ -376,7 +379,8 @@ fn exact(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
             }
         }
     }
-    serde_json::from_value(v).unwrap_or(doc)
+    schema::apply(&mut v);
+    v
 }
 
 /// Builds the whole HTTP application.
@@ -401,7 +405,7 @@ pub fn app(
         .nest("/api/v1", api)
         .merge(
             SwaggerUi::new("/api/v1/docs")
-                .url("/api/v1/openapi.json", openapi)
+                .external_url_unchecked("/api/v1/openapi.json", openapi)
                 // no badge that would ask an outside validator about the document
                 .config(
                     utoipa_swagger_ui::Config::from("/api/v1/openapi.json").validator_url("none"),

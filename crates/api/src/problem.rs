@@ -208,11 +208,85 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
-        match axum::Json::<T>::from_request(req, state).await {
+        if !json_content_type(req.headers()) {
+            return Err(json_problem(JsonRejection::MissingJsonContentType(
+                Default::default(),
+            )));
+        }
+        let bytes = match axum::body::Bytes::from_request(req, state).await {
+            Ok(b) => b,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(Problem::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    "the request body is larger than this server accepts",
+                ));
+            }
+            Err(e) => {
+                return Err(Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "malformed_json",
+                    e.body_text(),
+                ));
+            }
+        };
+        match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(v)) => Ok(JsonBody(v)),
+            Err(rejection @ JsonRejection::JsonDataError(_)) => integral(&bytes)
+                .ok_or_else(|| json_problem(rejection))
+                .map(JsonBody),
             Err(rejection) => Err(json_problem(rejection)),
         }
     }
+}
+
+/// `application/json` or any `application/…+json`, as `axum::Json` accepts.
+fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|sub| sub.ends_with("+json"))
+}
+
+/// JSON does not tell `21` from `21.0` (JSON Schema's `integer` accepts both), but serde's
+/// integer fields refuse the second: a body that failed on types is read again with every
+/// whole number written as a float made an integer. `None` when that changes nothing or does
+/// not help (the first error is then the answer).
+fn integral<T: DeserializeOwned>(bytes: &[u8]) -> Option<T> {
+    fn walk(v: &mut serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+                let Some(f) = n.as_f64() else { return false };
+                // exact: a whole number within ±2^53, where every integer is a float
+                if f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0 {
+                    *v = serde_json::Value::from(f as i64);
+                    true
+                } else {
+                    false
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().fold(false, |c, i| walk(i) | c),
+            serde_json::Value::Object(map) => map.values_mut().fold(false, |c, i| walk(i) | c),
+            _ => false,
+        }
+    }
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    if !walk(&mut value) {
+        return None;
+    }
+    serde_json::from_value(value).ok()
 }
 
 fn json_problem(rejection: JsonRejection) -> Problem {

@@ -789,6 +789,23 @@ async fn bad_input_gets_problems_and_changes_nothing() {
         "body_too_large"
     );
 
+    // a whole number written as a float is a whole number (JSON Schema's `integer`); a
+    // fraction is not
+    let user = s
+        .post(
+            "users",
+            json!({"reference": "u1", "name": "U", "capacity": 4.0}),
+        )
+        .await;
+    assert_eq!(user.status, 201, "{}", user.body);
+    assert_eq!(user.body["capacity"], 4);
+    s.post(
+        "users",
+        json!({"reference": "u2", "name": "U", "capacity": 4.5}),
+    )
+    .await
+    .problem(422, "invalid_body");
+
     s.get("nowhere").await.problem(404, "not_found");
     s.get("/nowhere").await.problem(404, "not_found");
     s.get("routings/not-a-uuid").await.problem(404, "not_found");

@@ -76,13 +76,13 @@ pub fn of(channel: flow::entry_point::Channel) -> &'static dyn Channel {
 /// attachments within the channel's.
 pub fn check(limits: &Limits, m: &Received) -> Result<(), ChannelError> {
     let bad = |code, msg: String| Err(ChannelError::Invalid(code, msg));
-    if m.message_id.is_empty() || m.message_id.len() > limits.message_id {
+    if m.message_id.is_empty() || m.message_id.chars().count() > limits.message_id {
         return bad(
             "invalid_message_id",
             format!("message_id must have 1 to {} characters", limits.message_id),
         );
     }
-    if m.customer.trim().is_empty() || m.customer.len() > limits.address {
+    if m.customer.trim().is_empty() || m.customer.chars().count() > limits.address {
         return bad(
             "invalid_customer",
             format!(

@@ -56,13 +56,14 @@ fn field_error(field: &'static str, message: impl Into<String>) -> FieldError {
     }
 }
 
-/// A name: 1 to [`limits::NAME_MAX`] characters, not blank. Returns it trimmed.
+/// A name: at most [`limits::NAME_MAX`] characters (spaces included), not blank, no control
+/// character. Returns it trimmed.
 pub fn check_name(field: &'static str, name: &str) -> Result<String, FieldError> {
     let trimmed = name.trim();
     if trimmed.is_empty() {
         return Err(field_error(field, "must not be blank"));
     }
-    if trimmed.chars().count() > limits::NAME_MAX {
+    if name.chars().count() > limits::NAME_MAX {
         return Err(field_error(
             field,
             format!("must be at most {} characters", limits::NAME_MAX),

@@ -76,8 +76,7 @@ impl World {
 
 async fn simulate(seed: u64, customers: usize) {
     let mut rng = Rng(seed);
-    let dir = tempfile::tempdir().unwrap();
-    let sqlite = SqliteStore::open(&dir.path().join("sim.db")).await.unwrap();
+    let sqlite = SqliteStore::in_memory().await.unwrap();
     let clock = Arc::new(ManualClock::new("2026-06-01T08:00:00Z".parse().unwrap()));
     let maker = Arc::new(Maker::new(
         Arc::new(sqlite.clone()),

@@ -166,11 +166,30 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        Self::connect(SqlitePoolOptions::new().max_connections(16), options).await
+    }
+
+    /// A database that lives in memory only, gone when the store is dropped: same schema, same
+    /// SQL and the same guarantees as the file (the one implementation, so the two cannot drift),
+    /// without the disk. For simulations and tests that do not restart from disk.
+    pub async fn in_memory() -> Result<Self> {
+        // One connection, never reaped: the database lives as long as its connection, and a
+        // single connection serialises statements as the file's one writer does (a shared-cache
+        // database would answer concurrent writers with table locks the file never takes).
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")
+            .map_err(backend)?
+            .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
-            .max_connections(16)
-            .connect_with(options)
-            .await
-            .map_err(backend)?;
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None);
+        Self::connect(pool, options).await
+    }
+
+    /// Connects the pool and brings the schema up to date.
+    async fn connect(pool: SqlitePoolOptions, options: SqliteConnectOptions) -> Result<Self> {
+        let pool = pool.connect_with(options).await.map_err(backend)?;
         let store = SqliteStore { pool };
         store.migrate().await?;
         Ok(store)

@@ -103,7 +103,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             export(&config, &reference, output.as_deref()).await
         }
         Command::Openapi => {
-            println!("{}", api::openapi().to_pretty_json()?);
+            println!("{}", serde_json::to_string_pretty(&api::openapi())?);
             Ok(ExitCode::SUCCESS)
         }
     }
