@@ -12,10 +12,10 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use runtime::agents::TransferTo;
+use runtime::distribution::User;
 use runtime::distribution::{Distribution, UserFields};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use store::UserRow;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -79,19 +79,16 @@ pub struct UserDto {
     pub token: Option<String>,
 }
 
-async fn user_dto(d: &Distribution, u: &UserRow, token: Option<String>) -> UserDto {
-    let (spec, load) = d.read(|a| (a.user(u.id).cloned(), a.load(u.id))).await;
+fn user_dto(u: User, token: Option<String>) -> UserDto {
     UserDto {
         id: u.id,
-        reference: u.reference.clone(),
-        name: u.name.clone(),
-        presence: spec
-            .as_ref()
-            .map_or(u.presence.clone(), |s| s.presence.as_str().to_owned()),
+        reference: u.reference,
+        name: u.name,
+        presence: u.presence,
         capacity: u.capacity,
         auto_accept: u.auto_accept,
-        open_conversations: load,
-        last_message_at: spec.map_or(u.last_message_at, |s| s.last_message_at),
+        open_conversations: u.open_conversations,
+        last_message_at: u.last_message_at,
         revision: u.revision,
         created_at: u.created_at,
         updated_at: u.updated_at,
@@ -151,12 +148,8 @@ pub async fn list_users(
 ) -> ApiResult<Json<UserPage>> {
     let d = distribution(&state)?;
     let p = d.users(&page_request(q.limit, q.after)?).await?;
-    let mut items = Vec::with_capacity(p.items.len());
-    for u in &p.items {
-        items.push(user_dto(d, u, None).await);
-    }
     Ok(Json(UserPage {
-        items,
+        items: p.items.into_iter().map(|u| user_dto(u, None)).collect(),
         next_after: p.next_after,
     }))
 }
@@ -170,10 +163,7 @@ pub async fn create_user(
 ) -> ApiResult<Response> {
     let d = distribution(&state)?;
     let (u, token) = d.create_user(body.into()).await?;
-    Ok(user_response(
-        StatusCode::CREATED,
-        user_dto(d, &u, Some(token)).await,
-    ))
+    Ok(user_response(StatusCode::CREATED, user_dto(u, Some(token))))
 }
 
 /// One user.
@@ -184,7 +174,7 @@ pub async fn get_user(
 ) -> ApiResult<Response> {
     let d = distribution(&state)?;
     let u = d.user(id).await?;
-    Ok(user_response(StatusCode::OK, user_dto(d, &u, None).await))
+    Ok(user_response(StatusCode::OK, user_dto(u, None)))
 }
 
 /// Changes a user's reference, name, capacity or auto-accept.
@@ -199,7 +189,7 @@ pub async fn update_user(
     let d = distribution(&state)?;
     let (u, events) = d.update_user(id, body.into(), if_match).await?;
     state.conversations.distribution_events(events).await?;
-    Ok(user_response(StatusCode::OK, user_dto(d, &u, None).await))
+    Ok(user_response(StatusCode::OK, user_dto(u, None)))
 }
 
 /// Deletes a user: their offers and conversations go back to their queues.
@@ -221,14 +211,11 @@ pub async fn renew_token(
 ) -> ApiResult<Response> {
     let d = distribution(&state)?;
     let (u, token) = d.rotate_token(id).await?;
-    Ok(user_response(
-        StatusCode::OK,
-        user_dto(d, &u, Some(token)).await,
-    ))
+    Ok(user_response(StatusCode::OK, user_dto(u, Some(token))))
 }
 
 /// The agent calling: from `Authorization: Bearer <token>`.
-pub struct Agent(pub UserRow);
+pub struct Agent(pub User);
 
 impl FromRequestParts<AppState> for Agent {
     type Rejection = Problem;
@@ -246,7 +233,7 @@ impl FromRequestParts<AppState> for Agent {
     }
 }
 
-async fn authenticate(state: &AppState, token: &str) -> ApiResult<UserRow> {
+async fn authenticate(state: &AppState, token: &str) -> ApiResult<User> {
     distribution(state)?
         .authenticate(token)
         .await?
@@ -261,8 +248,8 @@ async fn authenticate(state: &AppState, token: &str) -> ApiResult<UserRow> {
 
 /// The agent calling.
 #[utoipa::path(get, path = "/agent/me", tag = "Agent", responses((status = 200, body = UserDto), (status = 401, body = ProblemBody)))]
-pub async fn me(State(state): State<AppState>, Agent(u): Agent) -> ApiResult<Json<UserDto>> {
-    Ok(Json(user_dto(distribution(&state)?, &u, None).await))
+pub async fn me(Agent(u): Agent) -> ApiResult<Json<UserDto>> {
+    Ok(Json(user_dto(u, None)))
 }
 
 /// A presence.
@@ -284,7 +271,7 @@ pub async fn set_presence(
         .conversations
         .agent_presence(u.id, body.presence.into())
         .await?;
-    Ok(Json(user_dto(distribution(&state)?, &u, None).await))
+    Ok(Json(user_dto(u, None)))
 }
 
 /// One of the agent's conversations.
@@ -487,7 +474,7 @@ async fn current(state: &AppState, user: Uuid) -> Value {
     }
 }
 
-async fn feed_session(state: AppState, user: UserRow, mut socket: WebSocket) {
+async fn feed_session(state: AppState, user: User, mut socket: WebSocket) {
     let Some(d) = state.conversations.distribution().cloned() else {
         return;
     };

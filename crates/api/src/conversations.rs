@@ -6,13 +6,14 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use flow::entry_point::{Channel, EntryPoint};
 use flow::exec::Inbound;
+use flow::interaction::{HistoryEvent, Interaction};
 use flow::interaction::{InteractionStatus, Mode};
 use jiff::Timestamp;
 use runtime::entry_points::EntryPointFields;
 use runtime::{ConversationError, Receipt};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use store::{InteractionFilter, InteractionRow};
+use store::InteractionFilter;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -504,8 +505,8 @@ pub struct InteractionSummary {
     pub updated_at: Timestamp,
 }
 
-impl From<&InteractionRow> for InteractionSummary {
-    fn from(r: &InteractionRow) -> Self {
+impl From<&Interaction> for InteractionSummary {
+    fn from(r: &Interaction) -> Self {
         InteractionSummary {
             id: r.id,
             entry_point_id: r.entry_point_id,
@@ -665,6 +666,16 @@ pub struct EventDto {
     pub event: Value,
 }
 
+impl From<HistoryEvent> for EventDto {
+    fn from(e: HistoryEvent) -> Self {
+        EventDto {
+            seq: e.seq,
+            at: e.at,
+            event: e.event,
+        }
+    }
+}
+
 /// An interaction with its variables and events.
 #[derive(Serialize, ToSchema)]
 pub struct InteractionDto {
@@ -725,36 +736,21 @@ pub(crate) async fn interaction_dto(
     after: u64,
     limit: u32,
 ) -> ApiResult<InteractionDto> {
-    let (row, events, more) = state
+    let d = state
         .conversations
         .interaction_with_events(id, after, limit)
         .await?;
-    let events_next_after = more.then(|| events.last().map_or(after, |e| e.seq));
-    // an unreadable state (a quarantined interaction) shows no variables
-    let (variables, system, closed) = match engine::load_state(&row.state) {
-        Ok(s) => (
-            Value::Object(s.vars),
-            Value::Object(s.system),
-            match s.status {
-                engine::Status::Closed(reason) => serde_json::to_value(reason).ok(),
-                _ => None,
-            },
-        ),
-        Err(_) => (Value::Null, Value::Null, None),
+    let events_next_after = d.more.then(|| d.events.last().map_or(after, |e| e.seq));
+    let (variables, system) = match d.values {
+        Some(v) => (Value::Object(v.variables), Value::Object(v.system)),
+        None => (Value::Null, Value::Null),
     };
     Ok(InteractionDto {
         variables,
         system,
-        closed,
-        summary: (&row).into(),
-        events: events
-            .into_iter()
-            .map(|e| EventDto {
-                seq: e.seq,
-                at: e.at,
-                event: e.event,
-            })
-            .collect(),
+        closed: d.closed.and_then(|r| serde_json::to_value(r).ok()),
+        summary: (&d.interaction).into(),
+        events: d.events.into_iter().map(EventDto::from).collect(),
         events_next_after,
     })
 }

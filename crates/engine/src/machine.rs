@@ -166,6 +166,24 @@ pub enum Input<'a> {
     Result(&'a EffectResult),
 }
 
+/// What the distribution did for an interaction, as its history records it: one of the
+/// distribution's events (`{"offered": {...}}`), or an agent's message to the customer
+/// (`{"agent_message": {"user": ...}}`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum DistributionNote {
+    Acd(acd::Event),
+    Agent(AgentNote),
+}
+
+/// What an agent did that the distribution does not track.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentNote {
+    /// The agent holding the conversation wrote to the customer.
+    AgentMessage { user: uuid::Uuid },
+}
+
 /// What happened, for the interaction's history.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -202,7 +220,7 @@ pub enum Event {
     /// What the distribution did (offers, acceptance, transfers, agent messages), recorded by
     /// the runtime.
     Distribution {
-        detail: Value,
+        detail: DistributionNote,
     },
     /// The routing reached its end while an agent holds the conversation: it stays open until
     /// the agent closes it.

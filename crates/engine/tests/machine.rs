@@ -778,3 +778,28 @@ fn a_state_saved_in_format_1_continues() {
         Err(engine::StateError::Newer(_))
     ));
 }
+
+#[test]
+fn distribution_notes_keep_their_history_form() {
+    let id = uuid::Uuid::from_u128(7);
+    let user = uuid::Uuid::from_u128(8);
+    let offered = engine::Event::Distribution {
+        detail: engine::DistributionNote::Acd(acd::Event::Offered {
+            interaction: id,
+            user,
+            until: now(),
+        }),
+    };
+    let message = engine::Event::Distribution {
+        detail: engine::DistributionNote::Agent(engine::AgentNote::AgentMessage { user }),
+    };
+    let wire = [
+        json!({"type": "distribution", "detail": {"offered": {"interaction": id, "user": user, "until": now()}}}),
+        json!({"type": "distribution", "detail": {"agent_message": {"user": user}}}),
+    ];
+    for (event, wire) in [offered, message].into_iter().zip(wire) {
+        assert_eq!(serde_json::to_value(&event).unwrap(), wire);
+        let back: engine::Event = serde_json::from_value(wire).unwrap();
+        assert_eq!(back, event);
+    }
+}

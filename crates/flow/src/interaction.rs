@@ -72,3 +72,32 @@ impl InteractionStatus {
         InteractionStatus::ALL.into_iter().find(|m| m.as_str() == s)
     }
 }
+
+/// An interaction as the API and the agents see it: who, on which entry point and version,
+/// where it stands (without the engine's state, which only the runtime reads).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Interaction {
+    pub id: uuid::Uuid,
+    pub entry_point_id: Option<crate::entry_point::EntryPointId>,
+    pub mode: Mode,
+    /// The customer's address on the channel.
+    pub customer: String,
+    /// The customer (none for previews).
+    pub customer_id: Option<uuid::Uuid>,
+    pub routing_id: crate::model::RoutingId,
+    pub version_id: uuid::Uuid,
+    pub status: InteractionStatus,
+    /// When its timer fires.
+    pub wake_at: Option<jiff::Timestamp>,
+    pub created_at: jiff::Timestamp,
+    pub updated_at: jiff::Timestamp,
+}
+
+/// One event of an interaction's history, numbered in order: the engine's event in its stored
+/// (and wire) form.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistoryEvent {
+    pub seq: u64,
+    pub at: jiff::Timestamp,
+    pub event: serde_json::Value,
+}

@@ -9,10 +9,10 @@ use acd::{
     CustomerRouting, EntryStatus, Event as AcdEvent, GroupRule, OwnerOffline, Presence, Routed,
     Target, route_customer,
 };
-use engine::{CloseReason, Event, State, Turn};
+use engine::{AgentNote, CloseReason, DistributionNote, Event, State, Turn};
 use flow::entry_point::{CustomerRoutingRules, OwnerOfflineRule};
 use flow::exec::{Inbound, Outbound};
-use flow::interaction::InteractionStatus;
+use flow::interaction::{Interaction, InteractionStatus};
 use serde_json::{Value, json};
 use store::InteractionRow;
 use tokio::sync::watch;
@@ -73,7 +73,7 @@ impl Conversations {
                 notes: mine
                     .iter()
                     .map(|e| Event::Distribution {
-                        detail: serde_json::to_value(e).unwrap_or(Value::Null),
+                        detail: DistributionNote::Acd((*e).clone()),
                     })
                     .collect(),
                 result,
@@ -249,7 +249,7 @@ impl Conversations {
         self.check_holder(user, interaction, true).await?;
         let noted = Noted {
             notes: vec![Event::Distribution {
-                detail: json!({"agent_message": {"user": user}}),
+                detail: DistributionNote::Agent(AgentNote::AgentMessage { user }),
             }],
             result: None,
             closed_by_agent: false,
@@ -270,7 +270,7 @@ impl Conversations {
     }
 
     /// The conversations offered to or held by a user.
-    pub async fn agent_conversations(&self, user: Uuid) -> Result<Vec<(InteractionRow, bool)>> {
+    pub async fn agent_conversations(&self, user: Uuid) -> Result<Vec<(Interaction, bool)>> {
         let d = self.dist()?;
         let mine: Vec<(Uuid, bool)> = d
             .read(|a| {
@@ -289,7 +289,7 @@ impl Conversations {
         let mut out = Vec::new();
         for (id, accepted) in mine {
             if let Some(row) = self.store().interaction(id).await? {
-                out.push((row, accepted));
+                out.push((row.record(), accepted));
             }
         }
         Ok(out)

@@ -181,6 +181,24 @@ fn new_token() -> String {
     format!("sy_{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
 }
 
+/// A user (an agent of the distribution) as the API shows them; never their token's hash.
+#[derive(Clone, Debug, PartialEq)]
+pub struct User {
+    pub id: Uuid,
+    pub reference: String,
+    pub name: String,
+    /// `online`, `away` or `offline`.
+    pub presence: String,
+    pub capacity: u32,
+    pub auto_accept: bool,
+    /// Conversations they hold now.
+    pub open_conversations: u32,
+    pub last_message_at: Option<Timestamp>,
+    pub revision: u64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
 fn spec_of(u: &UserRow) -> UserSpec {
     UserSpec {
         id: u.id,
@@ -668,11 +686,45 @@ impl Distribution {
 
     // ---- users ----
 
-    pub async fn users(&self, page: &PageRequest) -> Result<Page<UserRow>> {
-        Ok(self.agents.users(page).await?)
+    /// A stored user as the API shows them: the distribution's live presence, load and last
+    /// message when it holds the user.
+    async fn shown(&self, u: UserRow) -> User {
+        let (spec, load) = self.read(|a| (a.user(u.id).cloned(), a.load(u.id))).await;
+        User {
+            id: u.id,
+            presence: spec
+                .as_ref()
+                .map_or(u.presence, |s| s.presence.as_str().to_owned()),
+            last_message_at: spec.map_or(u.last_message_at, |s| s.last_message_at),
+            open_conversations: load,
+            reference: u.reference,
+            name: u.name,
+            capacity: u.capacity,
+            auto_accept: u.auto_accept,
+            revision: u.revision,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
     }
 
-    pub async fn user(&self, id: Uuid) -> Result<UserRow> {
+    pub async fn users(&self, page: &PageRequest) -> Result<Page<User>> {
+        let rows = self.agents.users(page).await?;
+        let mut items = Vec::with_capacity(rows.items.len());
+        for u in rows.items {
+            items.push(self.shown(u).await);
+        }
+        Ok(Page {
+            items,
+            next_after: rows.next_after,
+        })
+    }
+
+    pub async fn user(&self, id: Uuid) -> Result<User> {
+        let row = self.user_row(id).await?;
+        Ok(self.shown(row).await)
+    }
+
+    async fn user_row(&self, id: Uuid) -> Result<UserRow> {
         self.agents
             .user(id)
             .await?
@@ -680,11 +732,14 @@ impl Distribution {
     }
 
     /// The user a token belongs to.
-    pub async fn authenticate(&self, token: &str) -> Result<Option<UserRow>> {
+    pub async fn authenticate(&self, token: &str) -> Result<Option<User>> {
         if token.is_empty() || token.len() > 200 {
             return Ok(None);
         }
-        Ok(self.agents.user_by_token(&token_hash(token)).await?)
+        match self.agents.user_by_token(&token_hash(token)).await? {
+            Some(u) => Ok(Some(self.shown(u).await)),
+            None => Ok(None),
+        }
     }
 
     fn apply(u: &mut UserRow, f: UserFields) -> Result<()> {
@@ -721,7 +776,7 @@ impl Distribution {
     }
 
     /// Creates a user (offline); returns them with their API token, shown this once.
-    pub async fn create_user(&self, f: UserFields) -> Result<(UserRow, String)> {
+    pub async fn create_user(&self, f: UserFields) -> Result<(User, String)> {
         let (Some(_), Some(_)) = (&f.reference, &f.name) else {
             return Err(ConversationError::Maker(MakerError::Field(FieldError {
                 field: "reference",
@@ -759,7 +814,7 @@ impl Distribution {
         self.persist(&mut inner).await?;
         drop(inner);
         self.flush().await?;
-        Ok((u, token))
+        Ok((self.shown(u).await, token))
     }
 
     /// Changes a user; returns the events (a lower capacity or auto-accept may change offers).
@@ -768,9 +823,9 @@ impl Distribution {
         id: Uuid,
         f: UserFields,
         if_match: Option<u64>,
-    ) -> Result<(UserRow, Vec<Event>)> {
+    ) -> Result<(User, Vec<Event>)> {
         let mut inner = self.inner.lock().await;
-        let current = self.user(id).await?;
+        let current = self.user_row(id).await?;
         if let Some(expected) = if_match
             && expected != current.revision
         {
@@ -792,7 +847,7 @@ impl Distribution {
         self.persist(&mut inner).await?;
         drop(inner);
         self.flush().await?;
-        Ok((next, events))
+        Ok((self.shown(next).await, events))
     }
 
     /// Deletes a user; their conversations and offers go back to their queues.
@@ -813,16 +868,17 @@ impl Distribution {
     }
 
     /// A new API token for a user (the old one stops working).
-    pub async fn rotate_token(&self, id: Uuid) -> Result<(UserRow, String)> {
-        let _inner = self.inner.lock().await;
-        let current = self.user(id).await?;
+    pub async fn rotate_token(&self, id: Uuid) -> Result<(User, String)> {
+        let inner = self.inner.lock().await;
+        let current = self.user_row(id).await?;
         let token = new_token();
         let mut next = current.clone();
         next.token_hash = token_hash(&token);
         next.revision += 1;
         next.updated_at = self.now();
         self.write_update(&current, &next).await?;
-        Ok((next, token))
+        drop(inner);
+        Ok((self.shown(next).await, token))
     }
 
     /// Writes a changed user if nobody changed it meanwhile.

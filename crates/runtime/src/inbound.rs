@@ -6,11 +6,31 @@ use flow::exec::Inbound;
 use uuid::Uuid;
 
 use crate::conversations::{Conversations, InboundMessage, Receipt, limits};
+
+/// An interaction with a page of its history and what its state holds.
+#[derive(Clone, Debug)]
+pub struct InteractionDetail {
+    pub interaction: Interaction,
+    /// `None` when its state cannot be read (a quarantined interaction).
+    pub values: Option<StateValues>,
+    /// Why it closed, once closed.
+    pub closed: Option<CloseReason>,
+    pub events: Vec<HistoryEvent>,
+    /// More events follow the page.
+    pub more: bool,
+}
+
+/// An interaction's variables and system values.
+#[derive(Clone, Debug)]
+pub struct StateValues {
+    pub variables: serde_json::Map<String, serde_json::Value>,
+    pub system: serde_json::Map<String, serde_json::Value>,
+}
 use crate::error::{ConversationError, Result};
 use crate::turn::{ById, Target};
 use flow::effect::EffectResult;
 use flow::entry_point::Channel;
-use flow::interaction::Mode;
+use flow::interaction::{HistoryEvent, Interaction, Mode};
 
 impl Conversations {
     /// A customer message received on an entry point. Returns once it is committed (or was
@@ -132,8 +152,16 @@ impl Conversations {
         &self,
         filter: &store::InteractionFilter,
         page: &store::PageRequest,
-    ) -> Result<store::Page<store::InteractionRow>> {
-        Ok(self.store.interactions(filter, page).await?)
+    ) -> Result<store::Page<Interaction>> {
+        let page = self.store.interactions(filter, page).await?;
+        Ok(store::Page {
+            items: page
+                .items
+                .iter()
+                .map(store::InteractionRow::record)
+                .collect(),
+            next_after: page.next_after,
+        })
     }
 
     /// One interaction with `limit` of its events after `after` (and whether more follow).
@@ -142,7 +170,7 @@ impl Conversations {
         id: Uuid,
         after: u64,
         limit: u32,
-    ) -> Result<(store::InteractionRow, Vec<store::EventRow>, bool)> {
+    ) -> Result<InteractionDetail> {
         let row = self
             .store
             .interaction(id)
@@ -151,7 +179,27 @@ impl Conversations {
         let mut events = self.store.events(id, after, limit + 1).await?;
         let more = events.len() > limit as usize;
         events.truncate(limit as usize);
-        Ok((row, events, more))
+        // an unreadable state (a quarantined interaction) shows no values
+        let (values, closed) = match engine::load_state(&row.state) {
+            Ok(s) => (
+                Some(StateValues {
+                    variables: s.vars,
+                    system: s.system,
+                }),
+                match s.status {
+                    engine::Status::Closed(reason) => Some(reason),
+                    _ => None,
+                },
+            ),
+            Err(_) => (None, None),
+        };
+        Ok(InteractionDetail {
+            interaction: row.record(),
+            values,
+            closed,
+            events: events.into_iter().map(Into::into).collect(),
+            more,
+        })
     }
 
     /// A visitor's latest interaction on an entry point (open or closed).
@@ -159,13 +207,15 @@ impl Conversations {
         &self,
         entry_point: Uuid,
         customer: &str,
-    ) -> Result<Option<store::InteractionRow>> {
-        Ok(self.store.latest_interaction(entry_point, customer).await?)
+    ) -> Result<Option<Interaction>> {
+        let row = self.store.latest_interaction(entry_point, customer).await?;
+        Ok(row.as_ref().map(store::InteractionRow::record))
     }
 
     /// The last `limit` events of an interaction, in order.
-    pub async fn last_events(&self, id: Uuid, limit: u32) -> Result<Vec<store::EventRow>> {
-        Ok(self.store.events(id, 0, limit).await?)
+    pub async fn last_events(&self, id: Uuid, limit: u32) -> Result<Vec<HistoryEvent>> {
+        let events = self.store.events(id, 0, limit).await?;
+        Ok(events.into_iter().map(Into::into).collect())
     }
 
     /// An entry point by reference, from memory, if it is of `channel`.

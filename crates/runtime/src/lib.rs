@@ -25,6 +25,7 @@ mod writer;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use conversations::{ConversationError, Conversations, InboundMessage, Receipt};
+pub use inbound::{InteractionDetail, StateValues};
 pub use maker::{Maker, MakerError};
 pub use service::{Background, ServiceSettings, Services};
 

@@ -852,15 +852,13 @@ impl Maker {
         let due = self.store.due_schedules(self.now(), 100).await?;
         let mut handled = 0;
         for record in due {
-            for _ in 0..RETRIES {
-                match self.fire_one(record.id).await {
-                    Err(MakerError::Store(StoreError::Conflict)) => continue,
-                    Err(MakerError::NotFound(_)) => break,
-                    other => {
-                        other?;
-                        handled += 1;
-                        break;
-                    }
+            match self.fire_one(record.id).await {
+                // deleted meanwhile, or still contended after the retries: the next tick sees
+                // what is left
+                Err(MakerError::NotFound(_) | MakerError::Busy) => {}
+                other => {
+                    other?;
+                    handled += 1;
                 }
             }
         }
@@ -868,36 +866,37 @@ impl Maker {
     }
 
     async fn fire_one(&self, id: VersionId) -> Result<()> {
-        let version = self.version_or_404(id).await?;
-        let Some(scheduled_at) = version.record.scheduled_at else {
-            return Ok(());
-        };
-        let routing = self.routing_or_404(version.record.routing_id).await?;
-        let state = self.tree_state(&version, routing.channel_family).await?;
-        let before = self.store.versions(routing.id).await?;
-        let mut after = before.clone();
-        let now = self.now();
-        let outcome = lifecycle::fire_scheduled(&mut after, id, state, now);
-        if matches!(&outcome, Err(e) if e.code == "not_due") {
-            return Ok(());
-        }
-        let mut write = self.bumped(&routing);
-        if let (RoutingWrite::Update { routing: next, .. }, Err(e)) = (&mut write, &outcome) {
-            next.schedule_failure = Some(ScheduleFailure {
-                version_id: id,
-                version_name: version.record.name.clone(),
-                scheduled_at,
-                recorded_at: now,
-                code: e.code.to_owned(),
-                message: e.message.clone(),
-            });
-        }
-        self.store
-            .apply(Changes {
+        let (routing, version, outcome) = transact!(self, None::<u64>, 0, {
+            let version = self.version_or_404(id).await?;
+            let Some(scheduled_at) = version.record.scheduled_at else {
+                return Ok(());
+            };
+            let routing = self.routing_or_404(version.record.routing_id).await?;
+            let state = self.tree_state(&version, routing.channel_family).await?;
+            let before = self.store.versions(routing.id).await?;
+            let mut after = before.clone();
+            let now = self.now();
+            let outcome = lifecycle::fire_scheduled(&mut after, id, state, now);
+            if matches!(&outcome, Err(e) if e.code == "not_due") {
+                return Ok(());
+            }
+            let mut write = self.bumped(&routing);
+            if let (RoutingWrite::Update { routing: next, .. }, Err(e)) = (&mut write, &outcome) {
+                next.schedule_failure = Some(ScheduleFailure {
+                    version_id: id,
+                    version_name: version.record.name.clone(),
+                    scheduled_at,
+                    recorded_at: now,
+                    code: e.code.to_owned(),
+                    message: e.message.clone(),
+                });
+            }
+            let changes = Changes {
                 routing: Some(write),
                 versions: changed(&before, &after),
-            })
-            .await?;
+            };
+            (changes, (routing, version, outcome))
+        })?;
         match outcome {
             Ok(()) => {
                 tracing::info!(routing = %routing.reference, version = version.record.number, "planned production carried out")

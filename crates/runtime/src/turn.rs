@@ -5,7 +5,8 @@
 use std::hash::{Hash, Hasher};
 
 use engine::{
-    CloseReason, Event, Input, Limits, State, Status, Turn, handle, load_state, save_state,
+    CloseReason, DistributionNote, Event, Input, Limits, State, Status, Turn, handle, load_state,
+    save_state,
 };
 use flow::customer::{Customer, customer_id};
 use flow::effect::{DistributionOutcome, Effect, EffectResult};
@@ -276,7 +277,7 @@ impl Conversations {
     pub(crate) fn note_distribution(turn: &mut Turn, events: &[acd::Event]) {
         for e in events {
             turn.events.push(Event::Distribution {
-                detail: serde_json::to_value(e).unwrap_or(Value::Null),
+                detail: DistributionNote::Acd(e.clone()),
             });
         }
     }

@@ -36,6 +36,35 @@ pub struct InteractionRow {
     pub updated_at: Timestamp,
 }
 
+impl InteractionRow {
+    /// The interaction without its engine state.
+    pub fn record(&self) -> flow::interaction::Interaction {
+        flow::interaction::Interaction {
+            id: self.id,
+            entry_point_id: self.entry_point_id,
+            mode: self.mode,
+            customer: self.customer.clone(),
+            customer_id: self.customer_id,
+            routing_id: self.routing_id,
+            version_id: self.version_id,
+            status: self.status,
+            wake_at: self.wake_at,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+impl From<EventRow> for flow::interaction::HistoryEvent {
+    fn from(e: EventRow) -> Self {
+        flow::interaction::HistoryEvent {
+            seq: e.seq,
+            at: e.at,
+            event: e.event,
+        }
+    }
+}
+
 /// One event of an interaction's history.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EventRow {
