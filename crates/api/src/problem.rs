@@ -213,30 +213,66 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 Default::default(),
             )));
         }
-        let bytes = match axum::body::Bytes::from_request(req, state).await {
-            Ok(b) => b,
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                return Err(Problem::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
-                    "the request body is larger than this server accepts",
-                ));
-            }
-            Err(e) => {
-                return Err(Problem::new(
-                    StatusCode::BAD_REQUEST,
-                    "malformed_json",
-                    e.body_text(),
-                ));
-            }
-        };
-        match axum::Json::<T>::from_bytes(&bytes) {
-            Ok(axum::Json(v)) => Ok(JsonBody(v)),
-            Err(rejection @ JsonRejection::JsonDataError(_)) => integral(&bytes)
-                .ok_or_else(|| json_problem(rejection))
-                .map(JsonBody),
-            Err(rejection) => Err(json_problem(rejection)),
+        parse_json(&body_bytes(req, state).await?).map(JsonBody)
+    }
+}
+
+/// A JSON body that may be left out (an empty body is `T::default()`); when given, it is read as
+/// [`JsonBody`] reads it.
+pub struct OptionalJsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJsonBody<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
+        let typed = json_content_type(req.headers());
+        let bytes = body_bytes(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJsonBody(T::default()));
         }
+        if !typed {
+            return Err(json_problem(JsonRejection::MissingJsonContentType(
+                Default::default(),
+            )));
+        }
+        parse_json(&bytes).map(OptionalJsonBody)
+    }
+}
+
+async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<axum::body::Bytes, Problem> {
+    match axum::body::Bytes::from_request(req, state).await {
+        Ok(b) => Ok(b),
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "the request body is larger than this server accepts",
+        )),
+        Err(e) => Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            e.body_text(),
+        )),
+    }
+}
+
+/// Every request body is a JSON object: serde would also read a struct from an array of its
+/// fields in order (`[null, null]`), which no schema of this API allows.
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    match axum::Json::<T>::from_bytes(bytes) {
+        Ok(axum::Json(v)) => {
+            if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+                return Err(Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_body",
+                    "the body must be a JSON object",
+                ));
+            }
+            Ok(v)
+        }
+        Err(rejection @ JsonRejection::JsonDataError(_)) => {
+            integral(bytes).ok_or_else(|| json_problem(rejection))
+        }
+        Err(rejection) => Err(json_problem(rejection)),
     }
 }
 

@@ -159,6 +159,20 @@ pub(crate) fn apply(doc: &mut Value) {
     let Some(Value::Object(paths)) = doc.get_mut("paths") else {
         return;
     };
+    // an optional body is left out, never `null` (every body is an object)
+    for item in paths.values_mut() {
+        let Value::Object(ops) = item else { continue };
+        for op in ops.values_mut() {
+            if let Some(schema) = op.pointer_mut("/requestBody/content/application~1json/schema")
+                && let Some(Value::Array(alts)) = schema.get("oneOf")
+                && alts.len() == 2
+                && alts.iter().any(|a| a == &json!({"type": "null"}))
+                && let Some(inner) = alts.iter().find(|a| a.get("$ref").is_some()).cloned()
+            {
+                *schema = inner;
+            }
+        }
+    }
     for (path, required) in CREATE_REQUIRED {
         let Some(schema) = paths.get_mut(*path).and_then(|item| {
             item.pointer_mut("/post/requestBody/content/application~1json/schema")

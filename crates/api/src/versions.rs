@@ -14,7 +14,9 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::dto::*;
-use crate::problem::{ApiResult, IfMatch, JsonBody, PathParams, Problem, ProblemBody};
+use crate::problem::{
+    ApiResult, IfMatch, JsonBody, OptionalJsonBody, PathParams, Problem, ProblemBody,
+};
 
 const TAG: &str = "Versions";
 const TREE_TAG: &str = "Action trees";
@@ -88,25 +90,13 @@ pub async fn delete(
 }
 
 /// Duplicates a version of any status into a new development version.
-#[utoipa::path(post, path = "/versions/{id}/duplicate", tag = TAG, params(("id" = Uuid, Path)), request_body = DuplicateVersion,
+#[utoipa::path(post, path = "/versions/{id}/duplicate", tag = TAG, params(("id" = Uuid, Path)), request_body = Option<DuplicateVersion>,
     responses((status = 201, body = VersionDto), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
 pub async fn duplicate(
     State(state): State<AppState>,
     PathParams(id): PathParams<Uuid>,
-    body: axum::body::Bytes,
+    OptionalJsonBody(body): OptionalJsonBody<DuplicateVersion>,
 ) -> ApiResult<Response> {
-    let body: DuplicateVersion = if body.iter().all(u8::is_ascii_whitespace) {
-        DuplicateVersion::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            let code = if e.is_syntax() || e.is_eof() {
-                (StatusCode::BAD_REQUEST, "malformed_json")
-            } else {
-                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body")
-            };
-            Problem::new(code.0, code.1, e.to_string())
-        })?
-    };
     let view = state
         .maker
         .duplicate_version(id, body.name.as_deref())
