@@ -18,7 +18,10 @@ fi
 cargo build --locked -p switchyard --quiet
 data=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
-SWITCHYARD_DATA_DIR="$data" SWITCHYARD_LOG_LEVEL=warn target/debug/switchyard serve --listen "127.0.0.1:$port" > "$data/server.log" 2>&1 &
+# every operation but the public surface needs a token: schemathesis calls as the administrator
+# (its "ignored auth" check also calls without the token and expects 401)
+token="conformance-$(python3 -c 'import secrets; print(secrets.token_hex(24))')"
+SWITCHYARD_ADMIN_TOKEN="$token" SWITCHYARD_DATA_DIR="$data" SWITCHYARD_LOG_LEVEL=warn target/debug/switchyard serve --listen "127.0.0.1:$port" > "$data/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$data"' EXIT
 for _ in $(seq 1 100); do
@@ -27,7 +30,7 @@ for _ in $(seq 1 100); do
 done
 status=0
 timeout 600 python3 -m schemathesis.cli --config-file scripts/schemathesis.toml \
-  run "http://127.0.0.1:$port/api/v1/openapi.json" \
+  run "http://127.0.0.1:$port/api/v1/openapi.json" --header "Authorization: Bearer $token" \
   --phases examples,coverage,fuzzing,stateful --max-examples 20 --workers 2 \
   --seed 217366643365628533051499310039274691359 --no-color > "$data/schemathesis.log" 2>&1 || status=$?
 sed -n '/^=* SUMMARY =*$/,$p' "$data/schemathesis.log"

@@ -28,6 +28,9 @@ async fn post(http: &reqwest::Client, url: String, body: Value) -> Value {
     resp.json().await.unwrap()
 }
 
+/// The administrator token the test server is started with (`SWITCHYARD_ADMIN_TOKEN`).
+const ADMIN: &str = "test-administrator-token-0123456789abcdef";
+
 fn main() {
     let customers = env("AGENTS_CUSTOMERS", 2_000);
     let agents = env("AGENTS_AGENTS", 50);
@@ -40,7 +43,8 @@ fn main() {
         runtime::install_crypto();
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("bench.db")).await.unwrap();
-        let services = runtime::Services::start(store, Arc::new(SystemClock), runtime::ServiceSettings::default())
+        let settings = runtime::ServiceSettings { admin_token: Some(ADMIN.into()), ..runtime::ServiceSettings::default() };
+        let services = runtime::Services::start(store, Arc::new(SystemClock), settings)
             .await
             .unwrap();
         let (_stop, stopped) = tokio::sync::watch::channel(false);
@@ -50,11 +54,13 @@ fn main() {
         let callback_url = format!("http://{}/cb", cb.local_addr().unwrap());
         let cb_app = axum::Router::new().route("/cb", axum::routing::post(|| async { "ok" }));
         tokio::spawn(async move { axum::serve(cb, cb_app).await.unwrap() });
-        let app = api::app(services.maker, services.conversations, api::HttpLimits::default());
+        let app = api::app(services.maker, services.conversations, services.access, api::HttpLimits::default());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}/api/v1", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        let http = reqwest::Client::builder().pool_max_idle_per_host(clients + agents).build().unwrap();
+        let mut admin = reqwest::header::HeaderMap::new();
+        admin.insert(reqwest::header::AUTHORIZATION, format!("Bearer {ADMIN}").parse().unwrap());
+        let http = reqwest::Client::builder().default_headers(admin).pool_max_idle_per_host(clients + agents).build().unwrap();
 
         let mut users = Vec::new();
         for k in 0..agents {

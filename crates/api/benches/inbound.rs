@@ -98,7 +98,7 @@ fn main() {
             ..Default::default()
         };
         conversations_service.create_entry_point(fields).await.unwrap();
-        let app = api::app(maker, conversations_service, api::HttpLimits::default());
+        let app = api::app(maker, conversations_service, services.access, api::HttpLimits::default());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/api/v1/channels/http/bench/messages", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

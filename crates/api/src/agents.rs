@@ -11,6 +11,7 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
+use runtime::access::Caller;
 use runtime::agents::TransferTo;
 use runtime::distribution::User;
 use runtime::distribution::{Distribution, UserFields};
@@ -141,7 +142,7 @@ pub struct UserPage {
 }
 
 /// Lists users.
-#[utoipa::path(get, path = "/users", tag = "Distribution", params(PageQuery), responses((status = 200, body = UserPage)))]
+#[utoipa::path(get, path = "/users", security(("token" = ["accounts:read"])), tag = "Distribution", params(PageQuery), responses((status = 200, body = UserPage)))]
 pub async fn list_users(
     State(state): State<AppState>,
     QueryParams(q): QueryParams<PageQuery>,
@@ -155,7 +156,7 @@ pub async fn list_users(
 }
 
 /// Creates a user (offline). The answer holds their API token, shown this once.
-#[utoipa::path(post, path = "/users", tag = "Distribution", request_body = UserBody,
+#[utoipa::path(post, path = "/users", security(("token" = ["accounts:create"])), tag = "Distribution", request_body = UserBody,
     responses((status = 201, body = UserDto), (status = 409, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn create_user(
     State(state): State<AppState>,
@@ -167,7 +168,7 @@ pub async fn create_user(
 }
 
 /// One user.
-#[utoipa::path(get, path = "/users/{id}", tag = "Distribution", params(("id" = Uuid, Path)), responses((status = 200, body = UserDto), (status = 404, body = ProblemBody)))]
+#[utoipa::path(get, path = "/users/{id}", security(("token" = ["accounts:read"])), tag = "Distribution", params(("id" = Uuid, Path)), responses((status = 200, body = UserDto), (status = 404, body = ProblemBody)))]
 pub async fn get_user(
     State(state): State<AppState>,
     PathParams(id): PathParams<Uuid>,
@@ -178,7 +179,7 @@ pub async fn get_user(
 }
 
 /// Changes a user's reference, name, capacity or auto-accept.
-#[utoipa::path(patch, path = "/users/{id}", tag = "Distribution", params(("id" = Uuid, Path)), request_body = UserBody,
+#[utoipa::path(patch, path = "/users/{id}", security(("token" = ["accounts:edit"])), tag = "Distribution", params(("id" = Uuid, Path)), request_body = UserBody,
     responses((status = 200, body = UserDto), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn update_user(
     State(state): State<AppState>,
@@ -193,7 +194,7 @@ pub async fn update_user(
 }
 
 /// Deletes a user: their offers and conversations go back to their queues.
-#[utoipa::path(delete, path = "/users/{id}", tag = "Distribution", params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ProblemBody)))]
+#[utoipa::path(delete, path = "/users/{id}", security(("token" = ["accounts:delete"])), tag = "Distribution", params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ProblemBody)))]
 pub async fn delete_user(
     State(state): State<AppState>,
     PathParams(id): PathParams<Uuid>,
@@ -204,50 +205,50 @@ pub async fn delete_user(
 }
 
 /// Gives a user a new API token (the old one stops working).
-#[utoipa::path(post, path = "/users/{id}/token", tag = "Distribution", params(("id" = Uuid, Path)), responses((status = 200, body = UserDto), (status = 404, body = ProblemBody)))]
+#[utoipa::path(post, path = "/users/{id}/token", security(("token" = ["accounts:edit"]), ("token" = ["agent:use"])), tag = "Distribution", params(("id" = Uuid, Path)), responses((status = 200, body = UserDto), (status = 404, body = ProblemBody)))]
 pub async fn renew_token(
     State(state): State<AppState>,
+    caller: Caller,
     PathParams(id): PathParams<Uuid>,
 ) -> ApiResult<Response> {
+    if !crate::auth::may_act_on_user(&caller, id) {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "an agent renews only their own token",
+        ));
+    }
     let d = distribution(&state)?;
     let (u, token) = d.rotate_token(id).await?;
     Ok(user_response(StatusCode::OK, user_dto(u, Some(token))))
 }
 
-/// The agent calling: from `Authorization: Bearer <token>`.
+/// The agent calling: a caller whose credential is an agent's own token.
 pub struct Agent(pub User);
 
 impl FromRequestParts<AppState> for Agent {
-    type Rejection = Problem;
+    type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .unwrap_or_default()
-            .to_owned();
-        authenticate(state, &token).await.map(Agent)
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let Some(id) = caller.user() else {
+            return Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "the agent API is for agents: call it with an agent's own token",
+            )
+            .into_response());
+        };
+        let d = distribution(state).map_err(IntoResponse::into_response)?;
+        d.user(id)
+            .await
+            .map(Agent)
+            .map_err(|e| Problem::from(e).into_response())
     }
 }
 
-async fn authenticate(state: &AppState, token: &str) -> ApiResult<User> {
-    distribution(state)?
-        .authenticate(token)
-        .await?
-        .ok_or_else(|| {
-            Problem::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "a valid agent token is required (Authorization: Bearer <token>)",
-            )
-        })
-}
-
 /// The agent calling.
-#[utoipa::path(get, path = "/agent/me", tag = "Agent", responses((status = 200, body = UserDto), (status = 401, body = ProblemBody)))]
+#[utoipa::path(get, path = "/agent/me", security(("token" = ["agent:use"])), tag = "Agent", responses((status = 200, body = UserDto), (status = 401, body = ProblemBody)))]
 pub async fn me(Agent(u): Agent) -> ApiResult<Json<UserDto>> {
     Ok(Json(user_dto(u, None)))
 }
@@ -261,7 +262,7 @@ pub struct PresenceBody {
 
 /// Sets the agent's presence: only `online` agents receive offers; leaving `online` hands
 /// open offers to others.
-#[utoipa::path(put, path = "/agent/presence", tag = "Agent", request_body = PresenceBody, responses((status = 200, body = UserDto), (status = 401, body = ProblemBody)))]
+#[utoipa::path(put, path = "/agent/presence", security(("token" = ["agent:use"])), tag = "Agent", request_body = PresenceBody, responses((status = 200, body = UserDto), (status = 401, body = ProblemBody)))]
 pub async fn set_presence(
     State(state): State<AppState>,
     Agent(u): Agent,
@@ -271,7 +272,9 @@ pub async fn set_presence(
         .conversations
         .agent_presence(u.id, body.presence.into())
         .await?;
-    Ok(Json(user_dto(u, None)))
+    // as the distribution has them now
+    let now = distribution(&state)?.user(u.id).await?;
+    Ok(Json(user_dto(now, None)))
 }
 
 /// One of the agent's conversations.
@@ -284,7 +287,7 @@ pub struct AgentConversation {
 }
 
 /// The conversations offered to or held by the agent.
-#[utoipa::path(get, path = "/agent/conversations", tag = "Agent", responses((status = 200, body = Vec<AgentConversation>), (status = 401, body = ProblemBody)))]
+#[utoipa::path(get, path = "/agent/conversations", security(("token" = ["agent:use"])), tag = "Agent", responses((status = 200, body = Vec<AgentConversation>), (status = 401, body = ProblemBody)))]
 pub async fn conversations(
     State(state): State<AppState>,
     Agent(u): Agent,
@@ -301,7 +304,7 @@ pub async fn conversations(
 }
 
 /// One of the agent's conversations with its history.
-#[utoipa::path(get, path = "/agent/conversations/{id}", tag = "Agent", params(("id" = Uuid, Path)), responses((status = 200, body = InteractionDto), (status = 401, body = ProblemBody), (status = 404, body = ProblemBody)))]
+#[utoipa::path(get, path = "/agent/conversations/{id}", security(("token" = ["agent:use"])), tag = "Agent", params(("id" = Uuid, Path)), responses((status = 200, body = InteractionDto), (status = 401, body = ProblemBody), (status = 404, body = ProblemBody)))]
 pub async fn conversation(
     State(state): State<AppState>,
     Agent(u): Agent,
@@ -314,7 +317,7 @@ pub async fn conversation(
 }
 
 /// Accepts an offer: the conversation is the agent's.
-#[utoipa::path(post, path = "/agent/conversations/{id}/accept", tag = "Agent", params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
+#[utoipa::path(post, path = "/agent/conversations/{id}/accept", security(("token" = ["agent:use"])), tag = "Agent", params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
 pub async fn accept(
     State(state): State<AppState>,
     Agent(u): Agent,
@@ -325,7 +328,7 @@ pub async fn accept(
 }
 
 /// Declines an offer: it goes to the next eligible user.
-#[utoipa::path(post, path = "/agent/conversations/{id}/decline", tag = "Agent", params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
+#[utoipa::path(post, path = "/agent/conversations/{id}/decline", security(("token" = ["agent:use"])), tag = "Agent", params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
 pub async fn decline(
     State(state): State<AppState>,
     Agent(u): Agent,
@@ -336,7 +339,7 @@ pub async fn decline(
 }
 
 /// Closes the conversation as handled: the routing continues on *Processed*.
-#[utoipa::path(post, path = "/agent/conversations/{id}/close", tag = "Agent", params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
+#[utoipa::path(post, path = "/agent/conversations/{id}/close", security(("token" = ["agent:use"])), tag = "Agent", params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
 pub async fn close(
     State(state): State<AppState>,
     Agent(u): Agent,
@@ -347,7 +350,7 @@ pub async fn close(
 }
 
 /// Lets the conversation go without handling it: the routing continues on *Unprocessed*.
-#[utoipa::path(post, path = "/agent/conversations/{id}/release", tag = "Agent", params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
+#[utoipa::path(post, path = "/agent/conversations/{id}/release", security(("token" = ["agent:use"])), tag = "Agent", params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
 pub async fn release(
     State(state): State<AppState>,
     Agent(u): Agent,
@@ -372,7 +375,7 @@ pub struct Sent {
 }
 
 /// Sends a message to the customer through the interaction's channel.
-#[utoipa::path(post, path = "/agent/conversations/{id}/messages", tag = "Agent", params(("id" = Uuid, Path)), request_body = AgentMessageBody,
+#[utoipa::path(post, path = "/agent/conversations/{id}/messages", security(("token" = ["agent:use"])), tag = "Agent", params(("id" = Uuid, Path)), request_body = AgentMessageBody,
     responses((status = 201, body = Sent), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn send(
     State(state): State<AppState>,
@@ -402,7 +405,7 @@ pub struct TransferBody {
 
 /// Hands the conversation to a group or a user; refused (and kept) when the target cannot take
 /// it.
-#[utoipa::path(post, path = "/agent/conversations/{id}/transfer", tag = "Agent", params(("id" = Uuid, Path)), request_body = TransferBody,
+#[utoipa::path(post, path = "/agent/conversations/{id}/transfer", security(("token" = ["agent:use"])), tag = "Agent", params(("id" = Uuid, Path)), request_body = TransferBody,
     responses((status = 204), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn transfer(
     State(state): State<AppState>,
@@ -430,26 +433,22 @@ pub async fn transfer(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct FeedQuery {
+    /// The agent's token, for a browser (its WebSocket cannot send headers); read by the
+    /// authorization layer before the handler.
+    #[allow(dead_code)]
     pub token: Option<String>,
 }
 
 /// The agent's live feed (WebSocket): first `{"type": "conversations", …}`, then `offer`,
 /// `offer_ended`, `assigned`, `message` (from a customer), `transferred` and `closed` events as
 /// they happen. The token goes in `Authorization` or, from a browser, in `?token=`.
-#[utoipa::path(get, path = "/agent/ws", tag = "Agent", params(FeedQuery), responses((status = 101), (status = 401, body = ProblemBody), (status = 426, body = ProblemBody)))]
+#[utoipa::path(get, path = "/agent/ws", security(("token" = ["agent:use"])), tag = "Agent", params(FeedQuery), responses((status = 101), (status = 401, body = ProblemBody), (status = 426, body = ProblemBody)))]
 pub async fn feed(
     State(state): State<AppState>,
-    headers: axum::http::HeaderMap,
-    QueryParams(q): QueryParams<FeedQuery>,
+    QueryParams(_): QueryParams<FeedQuery>,
+    Agent(user): Agent,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
-    let header_token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| t.trim().to_owned());
-    let token = q.token.or(header_token).unwrap_or_default();
-    let user = authenticate(&state, &token).await?;
     let ws = ws.map_err(|e| {
         Problem::new(
             StatusCode::UPGRADE_REQUIRED,
@@ -541,7 +540,7 @@ pub struct GroupStatus {
 }
 
 /// A group's members and waiting interactions, now — a supervisor's view.
-#[utoipa::path(get, path = "/groups/{id}/status", tag = "Distribution", params(("id" = Uuid, Path)), responses((status = 200, body = GroupStatus), (status = 404, body = ProblemBody)))]
+#[utoipa::path(get, path = "/groups/{id}/status", security(("token" = ["groups:read"])), tag = "Distribution", params(("id" = Uuid, Path)), responses((status = 200, body = GroupStatus), (status = 404, body = ProblemBody)))]
 pub async fn group_status(
     State(state): State<AppState>,
     PathParams(id): PathParams<Uuid>,

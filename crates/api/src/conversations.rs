@@ -184,7 +184,7 @@ fn ep_response(status: StatusCode, e: &EntryPoint) -> Response {
 }
 
 /// Creates an entry point.
-#[utoipa::path(post, path = "/entry-points", tag = "Entry points", request_body = EntryPointBody,
+#[utoipa::path(post, path = "/entry-points", security(("token" = ["entry_points:create"])), tag = "Entry points", request_body = EntryPointBody,
     responses((status = 201, body = EntryPointDto), (status = 409, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn create_entry_point(
     State(state): State<AppState>,
@@ -212,7 +212,7 @@ pub struct EntryPointPage {
 }
 
 /// Lists entry points.
-#[utoipa::path(get, path = "/entry-points", tag = "Entry points", params(PageQuery), responses((status = 200, body = EntryPointPage)))]
+#[utoipa::path(get, path = "/entry-points", security(("token" = ["entry_points:read"])), tag = "Entry points", params(PageQuery), responses((status = 200, body = EntryPointPage)))]
 pub async fn list_entry_points(
     State(state): State<AppState>,
     QueryParams(q): QueryParams<PageQuery>,
@@ -228,7 +228,7 @@ pub async fn list_entry_points(
 }
 
 /// One entry point.
-#[utoipa::path(get, path = "/entry-points/{id}", tag = "Entry points", params(("id" = Uuid, Path)), responses((status = 200, body = EntryPointDto), (status = 404, body = ProblemBody)))]
+#[utoipa::path(get, path = "/entry-points/{id}", security(("token" = ["entry_points:read"])), tag = "Entry points", params(("id" = Uuid, Path)), responses((status = 200, body = EntryPointDto), (status = 404, body = ProblemBody)))]
 pub async fn get_entry_point(
     State(state): State<AppState>,
     PathParams(id): PathParams<Uuid>,
@@ -240,7 +240,7 @@ pub async fn get_entry_point(
 }
 
 /// Changes an entry point (its bindings are checked again).
-#[utoipa::path(patch, path = "/entry-points/{id}", tag = "Entry points", params(("id" = Uuid, Path)), request_body = EntryPointBody,
+#[utoipa::path(patch, path = "/entry-points/{id}", security(("token" = ["entry_points:edit"])), tag = "Entry points", params(("id" = Uuid, Path)), request_body = EntryPointBody,
     responses((status = 200, body = EntryPointDto), (status = 404, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn update_entry_point(
     State(state): State<AppState>,
@@ -256,7 +256,7 @@ pub async fn update_entry_point(
 }
 
 /// Deletes an entry point (its interactions are kept).
-#[utoipa::path(delete, path = "/entry-points/{id}", tag = "Entry points", params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ProblemBody)))]
+#[utoipa::path(delete, path = "/entry-points/{id}", security(("token" = ["entry_points:delete"])), tag = "Entry points", params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ProblemBody)))]
 pub async fn delete_entry_point(
     State(state): State<AppState>,
     PathParams(id): PathParams<Uuid>,
@@ -309,7 +309,7 @@ impl From<Receipt> for Ack {
 
 /// Receives a customer message on an HTTP entry point. Answers once the message is committed;
 /// replies go to the entry point's callback URL, each with an `Idempotency-Key`.
-#[utoipa::path(post, path = "/channels/http/{reference}/messages", tag = "Channels", params(("reference" = String, Path)), request_body = HttpMessage,
+#[utoipa::path(post, path = "/channels/http/{reference}/messages", security(()), tag = "Channels", params(("reference" = String, Path)), request_body = HttpMessage,
     responses((status = 200, body = Ack), (status = 404, body = ProblemBody), (status = 422, body = ProblemBody), (status = 503, body = ProblemBody)))]
 pub async fn http_inbound(
     State(state): State<AppState>,
@@ -344,7 +344,7 @@ pub struct PreviewBody {
 }
 
 /// Starts a conversation with any version (a development version too), without entry point.
-#[utoipa::path(post, path = "/versions/{id}/preview", tag = "Interactions", params(("id" = Uuid, Path)), request_body = PreviewBody,
+#[utoipa::path(post, path = "/versions/{id}/preview", security(("token" = ["routings:edit"])), tag = "Interactions", params(("id" = Uuid, Path)), request_body = PreviewBody,
     responses((status = 201, body = Ack), (status = 404, body = ProblemBody)))]
 pub async fn preview(
     State(state): State<AppState>,
@@ -373,7 +373,7 @@ pub struct PreviewMessage {
 }
 
 /// Sends a message in a preview conversation; answers with the routing's replies.
-#[utoipa::path(post, path = "/interactions/{id}/messages", tag = "Interactions", params(("id" = Uuid, Path)), request_body = PreviewMessage,
+#[utoipa::path(post, path = "/interactions/{id}/messages", security(("token" = ["routings:edit"])), tag = "Interactions", params(("id" = Uuid, Path)), request_body = PreviewMessage,
     responses((status = 200, body = Ack), (status = 404, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn preview_message(
     State(state): State<AppState>,
@@ -453,7 +453,7 @@ impl PreviewOutcome {
 
 /// Gives a preview's distribution its outcome: a preview never reaches real agents; its
 /// events show the distribution it asked for, and the person previewing picks what happened.
-#[utoipa::path(post, path = "/interactions/{id}/outcome", tag = "Interactions", params(("id" = Uuid, Path)), request_body = PreviewOutcome,
+#[utoipa::path(post, path = "/interactions/{id}/outcome", security(("token" = ["routings:edit"])), tag = "Interactions", params(("id" = Uuid, Path)), request_body = PreviewOutcome,
     responses((status = 200, body = Ack), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn preview_outcome(
     State(state): State<AppState>,
@@ -467,7 +467,7 @@ pub async fn preview_outcome(
 }
 
 /// Closes an interaction.
-#[utoipa::path(post, path = "/interactions/{id}/close", tag = "Interactions", params(("id" = Uuid, Path)), responses((status = 200, body = Ack), (status = 404, body = ProblemBody)))]
+#[utoipa::path(post, path = "/interactions/{id}/close", security(("token" = ["interactions:close"])), tag = "Interactions", params(("id" = Uuid, Path)), responses((status = 200, body = Ack), (status = 404, body = ProblemBody)))]
 pub async fn close(
     State(state): State<AppState>,
     PathParams(id): PathParams<Uuid>,
@@ -476,7 +476,7 @@ pub async fn close(
 }
 
 /// Takes a quarantined interaction out of quarantine: it resumes from its saved state.
-#[utoipa::path(post, path = "/interactions/{id}/retry", tag = "Interactions", params(("id" = Uuid, Path)), responses((status = 200, body = Ack), (status = 404, body = ProblemBody), (status = 422, body = ProblemBody)))]
+#[utoipa::path(post, path = "/interactions/{id}/retry", security(("token" = ["interactions:retry"])), tag = "Interactions", params(("id" = Uuid, Path)), responses((status = 200, body = Ack), (status = 404, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn retry(
     State(state): State<AppState>,
     PathParams(id): PathParams<Uuid>,
@@ -611,7 +611,7 @@ pub struct InteractionPage {
 }
 
 /// Lists interactions, newest first.
-#[utoipa::path(get, path = "/interactions", tag = "Interactions", params(InteractionQuery), responses((status = 200, body = InteractionPage), (status = 400, body = ProblemBody)))]
+#[utoipa::path(get, path = "/interactions", security(("token" = ["interactions:read"])), tag = "Interactions", params(InteractionQuery), responses((status = 200, body = InteractionPage), (status = 400, body = ProblemBody)))]
 pub async fn list(
     State(state): State<AppState>,
     QueryParams(q): QueryParams<InteractionQuery>,
@@ -635,7 +635,7 @@ pub async fn list(
 }
 
 /// The test and preview executions of a version, newest first.
-#[utoipa::path(get, path = "/versions/{id}/history", tag = "Interactions", params(("id" = Uuid, Path), PageQuery), responses((status = 200, body = InteractionPage)))]
+#[utoipa::path(get, path = "/versions/{id}/history", security(("token" = ["interactions:read"])), tag = "Interactions", params(("id" = Uuid, Path), PageQuery), responses((status = 200, body = InteractionPage)))]
 pub async fn history(
     State(state): State<AppState>,
     PathParams(id): PathParams<Uuid>,
@@ -710,7 +710,7 @@ pub struct EventsQuery {
 pub const EVENTS_PAGE: u32 = 1_000;
 
 /// One interaction with its variables, status and a page of its events.
-#[utoipa::path(get, path = "/interactions/{id}", tag = "Interactions", params(("id" = Uuid, Path), EventsQuery), responses((status = 200, body = InteractionDto), (status = 400, body = ProblemBody), (status = 404, body = ProblemBody)))]
+#[utoipa::path(get, path = "/interactions/{id}", security(("token" = ["interactions:read"])), tag = "Interactions", params(("id" = Uuid, Path), EventsQuery), responses((status = 200, body = InteractionDto), (status = 400, body = ProblemBody), (status = 404, body = ProblemBody)))]
 pub async fn get(
     State(state): State<AppState>,
     PathParams(id): PathParams<Uuid>,

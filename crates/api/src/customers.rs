@@ -121,7 +121,7 @@ pub struct CustomerPage {
 }
 
 /// Lists customers, filtered by channel, address or reference.
-#[utoipa::path(get, path = "/customers", tag = "Customers", params(CustomerQuery), responses((status = 200, body = CustomerPage), (status = 400, body = ProblemBody)))]
+#[utoipa::path(get, path = "/customers", security(("token" = ["customers:read"])), tag = "Customers", params(CustomerQuery), responses((status = 200, body = CustomerPage), (status = 400, body = ProblemBody)))]
 pub async fn list(
     State(state): State<AppState>,
     QueryParams(q): QueryParams<CustomerQuery>,
@@ -142,7 +142,7 @@ pub async fn list(
 }
 
 /// Creates a customer ahead of their first contact.
-#[utoipa::path(post, path = "/customers", tag = "Customers", request_body = CustomerBody,
+#[utoipa::path(post, path = "/customers", security(("token" = ["customers:edit"])), tag = "Customers", request_body = CustomerBody,
     responses((status = 201, body = CustomerDto), (status = 409, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -153,7 +153,7 @@ pub async fn create(
 }
 
 /// One customer.
-#[utoipa::path(get, path = "/customers/{id}", tag = "Customers", params(("id" = Uuid, Path)), responses((status = 200, body = CustomerDto), (status = 404, body = ProblemBody)))]
+#[utoipa::path(get, path = "/customers/{id}", security(("token" = ["customers:read"])), tag = "Customers", params(("id" = Uuid, Path)), responses((status = 200, body = CustomerDto), (status = 404, body = ProblemBody)))]
 pub async fn get(
     State(state): State<AppState>,
     PathParams(id): PathParams<Uuid>,
@@ -165,7 +165,7 @@ pub async fn get(
 }
 
 /// Changes a customer's name, reference or fields.
-#[utoipa::path(patch, path = "/customers/{id}", tag = "Customers", params(("id" = Uuid, Path)), request_body = CustomerBody,
+#[utoipa::path(patch, path = "/customers/{id}", security(("token" = ["customers:edit"])), tag = "Customers", params(("id" = Uuid, Path)), request_body = CustomerBody,
     responses((status = 200, body = CustomerDto), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn update(
     State(state): State<AppState>,
@@ -181,7 +181,7 @@ pub async fn update(
 }
 
 /// Deletes a customer; their interactions stay, no longer linked to them.
-#[utoipa::path(delete, path = "/customers/{id}", tag = "Customers", params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ProblemBody)))]
+#[utoipa::path(delete, path = "/customers/{id}", security(("token" = ["customers:edit"])), tag = "Customers", params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ProblemBody)))]
 pub async fn delete(
     State(state): State<AppState>,
     PathParams(id): PathParams<Uuid>,

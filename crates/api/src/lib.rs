@@ -2,6 +2,7 @@
 //! page, problem+json errors, health, readiness and Prometheus metrics.
 
 mod agents;
+mod auth;
 mod conversations;
 mod customers;
 pub mod dto;
@@ -57,6 +58,9 @@ impl Default for HttpLimits {
 pub struct AppState {
     pub maker: Arc<Maker>,
     pub conversations: Arc<runtime::Conversations>,
+    pub access: Arc<runtime::access::Access>,
+    requirements: Arc<auth::Requirements>,
+    previews: auth::PreviewTickets,
     metrics: PrometheusHandle,
     limits: HttpLimits,
 }
@@ -94,7 +98,8 @@ fn metrics_handle() -> PrometheusHandle {
         (name = "Distribution", description = "Users (agents), groups (queues) and queue groups"),
         (name = "Agent", description = "What an agent does: presence, offers, conversations (Bearer token)"),
         (name = "Channels", description = "Inbound messages of the HTTP channel"),
-        (name = "Interactions", description = "Conversations: preview, history, events")
+        (name = "Interactions", description = "Conversations: preview, history, events"),
+        (name = "Access", description = "API tokens")
     )
 )]
 struct ApiDoc;
@@ -214,6 +219,9 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             customers::update,
             customers::delete
         ))
+        .routes(routes!(auth::create_token, auth::list_tokens))
+        .routes(routes!(auth::revoke_token))
+        .routes(routes!(auth::preview_link))
         .routes(routes!(versions::catalogue))
         .routes(routes!(versions::action_type))
         .split_for_parts()
@@ -274,8 +282,13 @@ const GENERIC_PROBLEMS: &[(&str, Applies, &str)] = &[
     ),
     (
         "401",
-        Applies::Agent,
-        "unauthorized: a valid agent token is required (Authorization: Bearer <token>)",
+        Applies::Secured,
+        "unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>)",
+    ),
+    (
+        "403",
+        Applies::Secured,
+        "forbidden: the token's role does not allow this operation",
     ),
     (
         "422",
@@ -292,8 +305,8 @@ enum Applies {
     Body,
     JsonBody,
     Post,
-    /// The agent API (`/agent/…`).
-    Agent,
+    /// Operations that need a permission (all but the public surface).
+    Secured,
 }
 
 /// Makes the document say exactly what the server does: error responses are
@@ -308,11 +321,12 @@ fn exact(doc: utoipa::openapi::OpenApi) -> serde_json::Value {
     };
     let problem = json!({"$ref": "#/components/schemas/Problem"});
     if let Some(Value::Object(paths)) = v.get_mut("paths") {
-        for (path, item) in paths.iter_mut() {
-            let agent = path.starts_with("/agent/");
+        for item in paths.values_mut() {
             let Value::Object(item) = item else { continue };
             for (method, op) in item.iter_mut() {
                 let Value::Object(op) = op else { continue };
+                let public = op.get("security") == Some(&json!([{}]));
+                let secured = !public;
                 let params: Vec<Value> = op
                     .get("parameters")
                     .and_then(Value::as_array)
@@ -335,7 +349,7 @@ fn exact(doc: utoipa::openapi::OpenApi) -> serde_json::Value {
                     Applies::Body => body.is_some(),
                     Applies::JsonBody => json_body,
                     Applies::Post => method == "post",
-                    Applies::Agent => agent,
+                    Applies::Secured => secured,
                 };
                 // list bounds
                 if let Some(Value::Array(ps)) = op.get_mut("parameters") {
@@ -379,6 +393,12 @@ fn exact(doc: utoipa::openapi::OpenApi) -> serde_json::Value {
             }
         }
     }
+    if let Some(Value::Object(components)) = v.get_mut("components") {
+        components.insert(
+            "securitySchemes".into(),
+            json!({"token": {"type": "http", "scheme": "bearer", "description": "An API token, an agent's token, or the bootstrap administrator token (SWITCHYARD_ADMIN_TOKEN). Each operation lists the permission it needs (`resource:verb`; `routings:<verb>` is that verb on the routings of the operation's channel family; several requirements: any one suffices); `security: [{}]` marks the public surface."}}),
+        );
+    }
     schema::apply(&mut v);
     v
 }
@@ -387,17 +407,25 @@ fn exact(doc: utoipa::openapi::OpenApi) -> serde_json::Value {
 pub fn app(
     maker: Arc<Maker>,
     conversations: Arc<runtime::Conversations>,
+    access: Arc<runtime::access::Access>,
     limits: HttpLimits,
 ) -> Router {
+    let (api, openapi) = api();
+    let openapi = exact(openapi);
     let state = AppState {
         maker,
         conversations,
+        access,
+        requirements: Arc::new(auth::Requirements::from_document(&openapi)),
+        previews: auth::PreviewTickets::new(),
         metrics: metrics_handle(),
         limits: limits.clone(),
     };
-    let (api, openapi) = api();
-    let openapi = exact(openapi);
     let api = api
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authorize,
+        ))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), idempotency));
@@ -548,9 +576,8 @@ async fn idempotency(State(state): State<AppState>, req: Request, next: Next) ->
     {
         None => String::new(),
         Some(auth) => {
-            let token = auth.strip_prefix("Bearer ").unwrap_or_default().trim();
-            let valid = match state.conversations.distribution() {
-                Some(d) => d.authenticate(token).await.ok().flatten().is_some(),
+            let valid = match auth::bearer(req.headers()) {
+                Some(token) => matches!(state.access.authenticate(token).await, Ok(Some(_))),
                 None => false,
             };
             if !valid {

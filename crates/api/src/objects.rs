@@ -91,7 +91,7 @@ pub(crate) fn object_response(status: StatusCode, o: &BusinessObject) -> Respons
 
 /// Stamps the five handlers of one collection.
 macro_rules! collection {
-    ($module:ident, $kind:expr, $path:tt, $item:tt, $tag:tt) => {
+    ($module:ident, $kind:expr, $path:tt, $item:tt, $tag:tt, $read:tt, $create:tt, $edit:tt, $delete:tt) => {
         pub mod $module {
             use axum::Json;
             use axum::extract::State;
@@ -104,33 +104,33 @@ macro_rules! collection {
             use crate::conversations::PageQuery;
             use crate::problem::{ApiResult, IfMatch, JsonBody, PathParams, ProblemBody, QueryParams, page_request};
 
-            #[utoipa::path(get, path = $path, tag = $tag, operation_id = concat!("list_", stringify!($module)), params(PageQuery), responses((status = 200, body = ObjectPage)))]
+            #[utoipa::path(get, path = $path, tag = $tag, security(("token" = [$read])), operation_id = concat!("list_", stringify!($module)), params(PageQuery), responses((status = 200, body = ObjectPage)))]
             pub async fn list(State(state): State<AppState>, QueryParams(q): QueryParams<PageQuery>) -> ApiResult<Json<ObjectPage>> {
                 let p = state.maker.objects($kind, &page_request(q.limit, q.after)?).await?;
                 Ok(Json(ObjectPage { items: p.items.iter().map(Into::into).collect(), next_after: p.next_after }))
             }
 
-            #[utoipa::path(post, path = $path, tag = $tag, operation_id = concat!("create_", stringify!($module)), request_body = ObjectBody,
+            #[utoipa::path(post, path = $path, tag = $tag, security(("token" = [$create])), operation_id = concat!("create_", stringify!($module)), request_body = ObjectBody,
                 responses((status = 201, body = super::ObjectDto), (status = 409, body = ProblemBody), (status = 422, body = ProblemBody)))]
             pub async fn create(State(state): State<AppState>, JsonBody(body): JsonBody<ObjectBody>) -> ApiResult<Response> {
                 let o = state.maker.create_object($kind, body.into()).await?;
                 Ok(object_response(StatusCode::CREATED, &o))
             }
 
-            #[utoipa::path(get, path = $item, tag = $tag, operation_id = concat!("get_", stringify!($module)), params(("id" = Uuid, Path)),
+            #[utoipa::path(get, path = $item, tag = $tag, security(("token" = [$read])), operation_id = concat!("get_", stringify!($module)), params(("id" = Uuid, Path)),
                 responses((status = 200, body = super::ObjectDto), (status = 404, body = ProblemBody)))]
             pub async fn get(State(state): State<AppState>, PathParams(id): PathParams<Uuid>) -> ApiResult<Response> {
                 Ok(object_response(StatusCode::OK, &state.maker.object($kind, id).await?))
             }
 
-            #[utoipa::path(patch, path = $item, tag = $tag, operation_id = concat!("update_", stringify!($module)), params(("id" = Uuid, Path)), request_body = ObjectBody,
+            #[utoipa::path(patch, path = $item, tag = $tag, security(("token" = [$edit])), operation_id = concat!("update_", stringify!($module)), params(("id" = Uuid, Path)), request_body = ObjectBody,
                 responses((status = 200, body = super::ObjectDto), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
             pub async fn update(State(state): State<AppState>, PathParams(id): PathParams<Uuid>, IfMatch(if_match): IfMatch, JsonBody(body): JsonBody<ObjectBody>) -> ApiResult<Response> {
                 let o = state.maker.update_object($kind, id, body.into(), if_match).await?;
                 Ok(object_response(StatusCode::OK, &o))
             }
 
-            #[utoipa::path(delete, path = $item, tag = $tag, operation_id = concat!("delete_", stringify!($module)), params(("id" = Uuid, Path)),
+            #[utoipa::path(delete, path = $item, tag = $tag, security(("token" = [$delete])), operation_id = concat!("delete_", stringify!($module)), params(("id" = Uuid, Path)),
                 responses((status = 204), (status = 404, body = ProblemBody)))]
             pub async fn delete(State(state): State<AppState>, PathParams(id): PathParams<Uuid>) -> ApiResult<StatusCode> {
                 state.maker.delete_object($kind, id).await?;
@@ -145,40 +145,64 @@ collection!(
     flow::catalogue::ObjectKind::Checkpoint,
     "/checkpoints",
     "/checkpoints/{id}",
-    "Business objects"
+    "Business objects",
+    "checkpoints:read",
+    "checkpoints:create",
+    "checkpoints:edit",
+    "checkpoints:delete"
 );
 collection!(
     value_tables,
     flow::catalogue::ObjectKind::ValueTable,
     "/value-tables",
     "/value-tables/{id}",
-    "Business objects"
+    "Business objects",
+    "value_tables:read",
+    "value_tables:create",
+    "value_tables:edit",
+    "value_tables:delete"
 );
 collection!(
     calendars,
     flow::catalogue::ObjectKind::Calendar,
     "/calendars",
     "/calendars/{id}",
-    "Business objects"
+    "Business objects",
+    "calendars:read",
+    "calendars:create",
+    "calendars:edit",
+    "calendars:delete"
 );
 collection!(
     variables,
     flow::catalogue::ObjectKind::Variable,
     "/variables",
     "/variables/{id}",
-    "Business objects"
+    "Business objects",
+    "variables:read",
+    "variables:create",
+    "variables:edit",
+    "variables:delete"
 );
 collection!(
     groups,
     flow::catalogue::ObjectKind::Queue,
     "/groups",
     "/groups/{id}",
-    "Distribution"
+    "Distribution",
+    "groups:read",
+    "groups:create",
+    "groups:edit",
+    "groups:delete"
 );
 collection!(
     queue_groups,
     flow::catalogue::ObjectKind::QueueGroup,
     "/queue-groups",
     "/queue-groups/{id}",
-    "Distribution"
+    "Distribution",
+    "queue_groups:read",
+    "queue_groups:create",
+    "queue_groups:edit",
+    "queue_groups:delete"
 );

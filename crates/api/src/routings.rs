@@ -47,7 +47,7 @@ pub struct ListQuery {
 }
 
 /// Lists smart routings.
-#[utoipa::path(get, path = "/routings", tag = TAG, params(ListQuery),
+#[utoipa::path(get, path = "/routings", security(("token" = ["routings:read"])), tag = TAG, params(ListQuery),
     responses((status = 200, body = RoutingPage), (status = 400, body = ProblemBody)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -68,7 +68,7 @@ pub async fn list(
 }
 
 /// Creates a smart routing (kind and channel family are fixed from then on).
-#[utoipa::path(post, path = "/routings", tag = TAG, request_body = CreateRouting,
+#[utoipa::path(post, path = "/routings", security(("token" = ["routings:create"])), tag = TAG, request_body = CreateRouting,
     responses((status = 201, body = RoutingDto), (status = 409, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -88,7 +88,7 @@ pub async fn create(
 }
 
 /// A smart routing with its versions and planned productions.
-#[utoipa::path(get, path = "/routings/{id}", tag = TAG, params(("id" = Uuid, Path)),
+#[utoipa::path(get, path = "/routings/{id}", security(("token" = ["routings:read"])), tag = TAG, params(("id" = Uuid, Path)),
     responses((status = 200, body = RoutingDto), (status = 404, body = ProblemBody)))]
 pub async fn get(
     State(state): State<AppState>,
@@ -99,7 +99,7 @@ pub async fn get(
 }
 
 /// Updates name, reference or description. `If-Match` (the routing's revision) is honoured.
-#[utoipa::path(patch, path = "/routings/{id}", tag = TAG, params(("id" = Uuid, Path)), request_body = UpdateRouting,
+#[utoipa::path(patch, path = "/routings/{id}", security(("token" = ["routings:edit"])), tag = TAG, params(("id" = Uuid, Path)), request_body = UpdateRouting,
     responses((status = 200, body = RoutingDto), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn update(
     State(state): State<AppState>,
@@ -119,7 +119,7 @@ pub async fn update(
 }
 
 /// Deletes a smart routing with all its versions; refused while a version is in production.
-#[utoipa::path(delete, path = "/routings/{id}", tag = TAG, params(("id" = Uuid, Path)),
+#[utoipa::path(delete, path = "/routings/{id}", security(("token" = ["routings:delete"])), tag = TAG, params(("id" = Uuid, Path)),
     responses((status = 204), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
 pub async fn delete(
     State(state): State<AppState>,
@@ -130,7 +130,7 @@ pub async fn delete(
 }
 
 /// Copies a smart routing: new name and reference, every version as a development version.
-#[utoipa::path(post, path = "/routings/{id}/copy", tag = TAG, params(("id" = Uuid, Path)), request_body = CopyRouting,
+#[utoipa::path(post, path = "/routings/{id}/copy", security(("token" = ["routings:create"])), tag = TAG, params(("id" = Uuid, Path)), request_body = CopyRouting,
     responses((status = 201, body = RoutingDto), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn copy(
     State(state): State<AppState>,
@@ -145,7 +145,7 @@ pub async fn copy(
 }
 
 /// The versions of a smart routing, by number.
-#[utoipa::path(get, path = "/routings/{id}/versions", tag = TAG, params(("id" = Uuid, Path)),
+#[utoipa::path(get, path = "/routings/{id}/versions", security(("token" = ["routings:read"])), tag = TAG, params(("id" = Uuid, Path)),
     responses((status = 200, body = Vec<VersionSummary>), (status = 404, body = ProblemBody)))]
 pub async fn versions(
     State(state): State<AppState>,
@@ -156,7 +156,7 @@ pub async fn versions(
 }
 
 /// The routing document of a smart routing (all versions).
-#[utoipa::path(get, path = "/routings/{id}/export", tag = TAG, params(("id" = Uuid, Path)),
+#[utoipa::path(get, path = "/routings/{id}/export", security(("token" = ["routings:read"])), tag = TAG, params(("id" = Uuid, Path)),
     responses((status = 200, description = "A routing document", body = Object), (status = 404, body = ProblemBody)))]
 pub async fn export(
     State(state): State<AppState>,
@@ -171,7 +171,7 @@ fn read_document(body: serde_json::Value) -> ApiResult<RoutingDocument> {
 
 /// Imports a routing document as a new smart routing. Refuses a taken reference and documents
 /// with problems; development versions may carry errors (reported).
-#[utoipa::path(post, path = "/routings/import", tag = TAG, request_body(content = Object, description = "A routing document"),
+#[utoipa::path(post, path = "/routings/import", security(("token" = ["routings:create"])), tag = TAG, request_body(content = Object, description = "A routing document"),
     responses((status = 201, body = ImportResult), (status = 409, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn import(
     State(state): State<AppState>,
@@ -188,7 +188,7 @@ pub async fn import(
 }
 
 /// Checks a routing document without importing it.
-#[utoipa::path(post, path = "/routings/validate", tag = TAG, request_body(content = Object, description = "A routing document"),
+#[utoipa::path(post, path = "/routings/validate", security(("token" = ["routings:read"])), tag = TAG, request_body(content = Object, description = "A routing document"),
     responses((status = 200, body = DocumentCheck), (status = 422, body = ProblemBody)))]
 pub async fn validate(
     State(state): State<AppState>,

@@ -27,7 +27,7 @@ fn version_response(status: StatusCode, view: &VersionView) -> Response {
 }
 
 /// Creates a development version, from zero (only Start) or as a copy of a version's tree.
-#[utoipa::path(post, path = "/routings/{id}/versions", tag = TAG, params(("id" = Uuid, Path)), request_body = CreateVersion,
+#[utoipa::path(post, path = "/routings/{id}/versions", security(("token" = ["routings:create"])), tag = TAG, params(("id" = Uuid, Path)), request_body = CreateVersion,
     responses((status = 201, body = VersionDto), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -42,7 +42,7 @@ pub async fn create(
 }
 
 /// A version with its tree and diagnostics. The `ETag` is its revision.
-#[utoipa::path(get, path = "/versions/{id}", tag = TAG, params(("id" = Uuid, Path)),
+#[utoipa::path(get, path = "/versions/{id}", security(("token" = ["routings:read"])), tag = TAG, params(("id" = Uuid, Path)),
     responses((status = 200, body = VersionDto), (status = 404, body = ProblemBody)))]
 pub async fn get(
     State(state): State<AppState>,
@@ -55,7 +55,7 @@ pub async fn get(
 }
 
 /// Renames or re-describes a development version.
-#[utoipa::path(patch, path = "/versions/{id}", tag = TAG, params(("id" = Uuid, Path)), request_body = UpdateVersion,
+#[utoipa::path(patch, path = "/versions/{id}", security(("token" = ["routings:edit"])), tag = TAG, params(("id" = Uuid, Path)), request_body = UpdateVersion,
     responses((status = 200, body = VersionDto), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn update(
     State(state): State<AppState>,
@@ -79,7 +79,7 @@ pub async fn update(
 }
 
 /// Deletes a development or backup version (never the production one).
-#[utoipa::path(delete, path = "/versions/{id}", tag = TAG, params(("id" = Uuid, Path)),
+#[utoipa::path(delete, path = "/versions/{id}", security(("token" = ["routings:delete"])), tag = TAG, params(("id" = Uuid, Path)),
     responses((status = 204), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
 pub async fn delete(
     State(state): State<AppState>,
@@ -90,7 +90,7 @@ pub async fn delete(
 }
 
 /// Duplicates a version of any status into a new development version.
-#[utoipa::path(post, path = "/versions/{id}/duplicate", tag = TAG, params(("id" = Uuid, Path)), request_body = Option<DuplicateVersion>,
+#[utoipa::path(post, path = "/versions/{id}/duplicate", security(("token" = ["routings:create"])), tag = TAG, params(("id" = Uuid, Path)), request_body = Option<DuplicateVersion>,
     responses((status = 201, body = VersionDto), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
 pub async fn duplicate(
     State(state): State<AppState>,
@@ -105,7 +105,7 @@ pub async fn duplicate(
 }
 
 /// Puts a development or backup version into production; the previous one goes to backup.
-#[utoipa::path(post, path = "/versions/{id}/put-in-production", tag = TAG, params(("id" = Uuid, Path)),
+#[utoipa::path(post, path = "/versions/{id}/put-in-production", security(("token" = ["routings:publish"])), tag = TAG, params(("id" = Uuid, Path)),
     responses((status = 200, body = VersionDto), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
 pub async fn put_in_production(
     State(state): State<AppState>,
@@ -118,7 +118,7 @@ pub async fn put_in_production(
 }
 
 /// Puts a development version in test.
-#[utoipa::path(post, path = "/versions/{id}/put-in-test", tag = TAG, params(("id" = Uuid, Path)),
+#[utoipa::path(post, path = "/versions/{id}/put-in-test", security(("token" = ["routings:publish"])), tag = TAG, params(("id" = Uuid, Path)),
     responses((status = 200, body = VersionDto), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
 pub async fn put_in_test(
     State(state): State<AppState>,
@@ -131,7 +131,7 @@ pub async fn put_in_test(
 }
 
 /// Takes a version out of test.
-#[utoipa::path(post, path = "/versions/{id}/remove-from-test", tag = TAG, params(("id" = Uuid, Path)),
+#[utoipa::path(post, path = "/versions/{id}/remove-from-test", security(("token" = ["routings:publish"])), tag = TAG, params(("id" = Uuid, Path)),
     responses((status = 200, body = VersionDto), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
 pub async fn remove_from_test(
     State(state): State<AppState>,
@@ -145,7 +145,7 @@ pub async fn remove_from_test(
 
 /// Plans the production of a development version at a future time (one per calendar day of
 /// the deployment's time zone and routing).
-#[utoipa::path(post, path = "/versions/{id}/schedule", tag = TAG, params(("id" = Uuid, Path)), request_body = ScheduleRequest,
+#[utoipa::path(post, path = "/versions/{id}/schedule", security(("token" = ["routings:publish"])), tag = TAG, params(("id" = Uuid, Path)), request_body = ScheduleRequest,
     responses((status = 200, body = VersionDto), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn schedule(
     State(state): State<AppState>,
@@ -159,7 +159,7 @@ pub async fn schedule(
 }
 
 /// Removes the planned production of a version.
-#[utoipa::path(post, path = "/versions/{id}/unschedule", tag = TAG, params(("id" = Uuid, Path)),
+#[utoipa::path(post, path = "/versions/{id}/unschedule", security(("token" = ["routings:publish"])), tag = TAG, params(("id" = Uuid, Path)),
     responses((status = 200, body = VersionDto), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
 pub async fn unschedule(
     State(state): State<AppState>,
@@ -203,7 +203,7 @@ fn position(p: Option<PositionDto>) -> Position {
 
 /// Adds an action: a type with parameters, or a copy of another action; optionally after an
 /// action in a branch, or between the two actions of a link. Honours `If-Match`.
-#[utoipa::path(post, path = "/versions/{id}/actions", tag = TREE_TAG, params(("id" = Uuid, Path)), request_body = CreateAction,
+#[utoipa::path(post, path = "/versions/{id}/actions", security(("token" = ["routings:edit"])), tag = TREE_TAG, params(("id" = Uuid, Path)), request_body = CreateAction,
     responses((status = 201, body = EditResult), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn create_action(
     State(state): State<AppState>,
@@ -312,7 +312,7 @@ fn action_exists(v: &flow::Version, action_id: Uuid) -> Result<(), MakerError> {
 }
 
 /// Changes an action's parameters, name, passage recording or position (its type is fixed).
-#[utoipa::path(patch, path = "/versions/{id}/actions/{action_id}", tag = TREE_TAG, params(("id" = Uuid, Path), ("action_id" = Uuid, Path)), request_body = UpdateAction,
+#[utoipa::path(patch, path = "/versions/{id}/actions/{action_id}", security(("token" = ["routings:edit"])), tag = TREE_TAG, params(("id" = Uuid, Path), ("action_id" = Uuid, Path)), request_body = UpdateAction,
     responses((status = 200, body = EditResult), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn update_action(
     State(state): State<AppState>,
@@ -337,7 +337,7 @@ pub async fn update_action(
 }
 
 /// Deletes an action and its links (Start cannot be deleted).
-#[utoipa::path(delete, path = "/versions/{id}/actions/{action_id}", tag = TREE_TAG, params(("id" = Uuid, Path), ("action_id" = Uuid, Path)),
+#[utoipa::path(delete, path = "/versions/{id}/actions/{action_id}", security(("token" = ["routings:edit"])), tag = TREE_TAG, params(("id" = Uuid, Path), ("action_id" = Uuid, Path)),
     responses((status = 200, body = EditResult), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn delete_action(
     State(state): State<AppState>,
@@ -355,7 +355,7 @@ pub async fn delete_action(
 }
 
 /// Links a branch of an action to another action of the same version.
-#[utoipa::path(post, path = "/versions/{id}/links", tag = TREE_TAG, params(("id" = Uuid, Path)), request_body = CreateLink,
+#[utoipa::path(post, path = "/versions/{id}/links", security(("token" = ["routings:edit"])), tag = TREE_TAG, params(("id" = Uuid, Path)), request_body = CreateLink,
     responses((status = 201, body = EditResult), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn create_link(
     State(state): State<AppState>,
@@ -385,7 +385,7 @@ pub async fn create_link(
 }
 
 /// Re-points a link (new source, branch or target).
-#[utoipa::path(patch, path = "/versions/{id}/links/{link_id}", tag = TREE_TAG, params(("id" = Uuid, Path), ("link_id" = Uuid, Path)), request_body = UpdateLink,
+#[utoipa::path(patch, path = "/versions/{id}/links/{link_id}", security(("token" = ["routings:edit"])), tag = TREE_TAG, params(("id" = Uuid, Path), ("link_id" = Uuid, Path)), request_body = UpdateLink,
     responses((status = 200, body = EditResult), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn update_link(
     State(state): State<AppState>,
@@ -411,7 +411,7 @@ pub async fn update_link(
 }
 
 /// Deletes a link.
-#[utoipa::path(delete, path = "/versions/{id}/links/{link_id}", tag = TREE_TAG, params(("id" = Uuid, Path), ("link_id" = Uuid, Path)),
+#[utoipa::path(delete, path = "/versions/{id}/links/{link_id}", security(("token" = ["routings:edit"])), tag = TREE_TAG, params(("id" = Uuid, Path), ("link_id" = Uuid, Path)),
     responses((status = 200, body = EditResult), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody)))]
 pub async fn delete_link(
     State(state): State<AppState>,
@@ -432,7 +432,7 @@ pub async fn delete_link(
 
 /// The whole action catalogue: categories, channel families, branches and the JSON Schema of
 /// each action type's parameters.
-#[utoipa::path(get, path = "/action-types", tag = "Catalogue", responses((status = 200, body = CatalogueDto)))]
+#[utoipa::path(get, path = "/action-types", security(("token" = ["routings:read"])), tag = "Catalogue", responses((status = 200, body = CatalogueDto)))]
 pub async fn catalogue() -> Json<CatalogueDto> {
     Json(CatalogueDto {
         items: flow::catalogue::all()
@@ -443,7 +443,7 @@ pub async fn catalogue() -> Json<CatalogueDto> {
 }
 
 /// One action type.
-#[utoipa::path(get, path = "/action-types/{type}", tag = "Catalogue", params(("type" = String, Path)),
+#[utoipa::path(get, path = "/action-types/{type}", security(("token" = ["routings:read"])), tag = "Catalogue", params(("type" = String, Path)),
     responses((status = 200, body = ActionTypeDto), (status = 404, body = ProblemBody)))]
 pub async fn action_type(PathParams(key): PathParams<String>) -> ApiResult<Json<ActionTypeDto>> {
     flow::catalogue::get(&key)

@@ -96,10 +96,30 @@ fn render_page(title: &str, key: &str, socket: &str, uploads: &str) -> Response 
 
 /// The chat page of a preview: converse with any version (a development one too) without an
 /// entry point. Each page load starts a new preview conversation.
+/// The ticket of a preview link (`POST /versions/{id}/preview-link`).
+#[derive(Debug, Deserialize)]
+pub struct Ticket {
+    ticket: Option<String>,
+}
+
+fn check_ticket(state: &AppState, version: Uuid, t: &Ticket) -> ApiResult<()> {
+    let now = state.maker.clock().now();
+    match &t.ticket {
+        Some(ticket) if state.previews.check(version, ticket, now) => Ok(()),
+        _ => Err(Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "open a preview through its link (POST /api/v1/versions/{id}/preview-link); links last an hour",
+        )),
+    }
+}
+
 pub async fn preview_page(
     State(state): State<AppState>,
     PathParams(version): PathParams<Uuid>,
+    QueryParams(t): QueryParams<Ticket>,
 ) -> ApiResult<Response> {
+    check_ticket(&state, version, &t)?;
     let v = state.maker.version(version).await?;
     let title = format!(
         "Preview of version {} '{}'",
@@ -108,7 +128,10 @@ pub async fn preview_page(
     Ok(render_page(
         &title,
         &format!("preview-{version}"),
-        &format!("/api/v1/versions/{version}/preview/ws"),
+        &format!(
+            "/api/v1/versions/{version}/preview/ws?ticket={}",
+            t.ticket.as_deref().unwrap_or_default()
+        ),
         "",
     ))
 }
@@ -117,8 +140,10 @@ pub async fn preview_page(
 pub async fn preview_socket(
     State(state): State<AppState>,
     PathParams(version): PathParams<Uuid>,
+    QueryParams(t): QueryParams<Ticket>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
+    check_ticket(&state, version, &t)?;
     state.maker.version(version).await?;
     Ok(upgrade(ws)?.on_upgrade(move |socket| preview_session(state, version, socket)))
 }

@@ -10,7 +10,8 @@ use jiff::SignedDuration;
 use runtime::ManualClock;
 use serde_json::{Value, json};
 use store::SqliteStore;
-use tokio::sync::watch;
+
+mod support;
 
 /// Deliveries the callback server received: (idempotency key, body).
 #[derive(Clone, Default)]
@@ -66,8 +67,7 @@ struct Env {
     callback_url: String,
     store: SqliteStore,
     conversations: Arc<runtime::Conversations>,
-    _dir: tempfile::TempDir,
-    _stop: watch::Sender<bool>,
+    _server: support::TestServer,
 }
 
 impl Env {
@@ -85,44 +85,23 @@ impl Env {
             .with_state(callbacks.clone());
         tokio::spawn(async move { axum::serve(cb_listener, cb_app).await.unwrap() });
 
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("switchyard.db"))
-            .await
-            .unwrap();
-        let clock = Arc::new(ManualClock::new("2026-06-01T08:00:00Z".parse().unwrap()));
-        let services = runtime::Services::start(
-            store.clone(),
-            clock.clone(),
+        let server = support::start(
             runtime::ServiceSettings {
-                time_zone: jiff::tz::TimeZone::get("Europe/Paris").unwrap(),
                 conversations: settings,
                 ..runtime::ServiceSettings::default()
             },
-        )
-        .await
-        .unwrap();
-        let (stop, stopped) = watch::channel(false);
-        // the distribution's timers run on the manual clock when the tests tick them
-        let _background = services.spawn_background(stopped);
-        let conversations_handle = services.conversations.clone();
-        let app = api::app(
-            services.maker,
-            services.conversations,
             api::HttpLimits::default(),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}/api/v1", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        )
+        .await;
         Env {
-            base,
-            http: reqwest::Client::new(),
-            clock,
+            base: format!("{}/api/v1", server.root),
+            http: support::admin_client(),
+            clock: server.clock.clone(),
             callbacks,
             callback_url,
-            store,
-            conversations: conversations_handle,
-            _dir: dir,
-            _stop: stop,
+            store: server.store.clone(),
+            conversations: server.conversations.clone(),
+            _server: server,
         }
     }
 
@@ -1152,9 +1131,16 @@ async fn preview_through_the_chat_page_socket() {
     let pause = env.post(&format!("versions/{vid}/actions"), json!({"type": "pause", "params": {"seconds": 5}, "after": {"action_id": ask["action"]["id"], "branch": "link_1"}})).await;
     env.post(&format!("versions/{vid}/actions"), json!({"type": "simple_message", "params": {"message": "After the pause"}, "after": {"action_id": pause["action"]["id"], "branch": "ok"}})).await;
 
-    let page = env
-        .http
-        .get(env.base.replace("/api/v1", &format!("/chat/preview/{vid}")))
+    // the page opens through a signed link, issued to someone who may edit routings
+    let link = env
+        .post(&format!("versions/{vid}/preview-link"), json!({}))
+        .await;
+    let url = link["url"].as_str().unwrap();
+    let ticket = url.split_once("ticket=").unwrap().1.to_owned();
+    let server = env.base.replace("/api/v1", "");
+    let anonymous = reqwest::Client::new();
+    let page = anonymous
+        .get(format!("{server}{url}"))
         .send()
         .await
         .unwrap();
@@ -1162,20 +1148,27 @@ async fn preview_through_the_chat_page_socket() {
     let html = page.text().await.unwrap();
     assert!(
         html.contains("Preview of version 1 &#39;work in progress&#39;")
-            && html.contains(&format!("/api/v1/versions/{vid}/preview/ws")),
+            && html.contains(&format!(
+                "/api/v1/versions/{vid}/preview/ws?ticket={ticket}"
+            )),
         "{html}"
     );
-    let (s, _) = env
-        .call(
-            reqwest::Method::GET,
-            &format!("versions/{}/preview/ws", uuid::Uuid::now_v7()),
-            None,
-        )
-        .await;
-    assert_eq!(s, 404, "no such version");
+    for refused in [
+        format!("{server}/chat/preview/{vid}"),
+        format!("{server}/chat/preview/{vid}?ticket=1.{}", "0".repeat(64)),
+        // a ticket opens its own version only
+        format!(
+            "{server}/chat/preview/{}?ticket={ticket}",
+            uuid::Uuid::now_v7()
+        ),
+    ] {
+        let r = anonymous.get(&refused).send().await.unwrap();
+        assert_eq!(r.status(), 401, "{refused}");
+    }
 
     let (mut ws, _) = tokio_tungstenite::connect_async(
-        env.base.replace("http://", "ws://") + &format!("/versions/{vid}/preview/ws"),
+        env.base.replace("http://", "ws://")
+            + &format!("/versions/{vid}/preview/ws?ticket={ticket}&visitor=v1"),
     )
     .await
     .unwrap();
@@ -1540,6 +1533,10 @@ impl AgentClient {
             )
             .await;
         assert_eq!(s, 200, "{body}");
+        assert_eq!(
+            body["presence"], presence,
+            "the answer shows the new presence"
+        );
     }
 }
 
@@ -1699,9 +1696,15 @@ async fn agents_take_distributed_conversations() {
     env.say("desk", "e2", "eve", "OK I GIVE UP!").await;
     assert_eq!(env.wait_delivered("eve", 1).await, ["Sorry to see you go"]);
 
-    // bad tokens and bad requests
+    // bad tokens and bad requests: none at all, and a token that is not an agent's
+    let anonymous = reqwest::Client::new()
+        .get(format!("{}/agent/me", env.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status().as_u16(), 401);
     let (s, p) = env.call(reqwest::Method::GET, "agent/me", None).await;
-    assert_eq!((s, p["code"].as_str()), (401, Some("unauthorized")));
+    assert_eq!((s, p["code"].as_str()), (403, Some("forbidden")));
     let (s, p) = ann
         .call(
             &env,
@@ -2783,9 +2786,9 @@ async fn idempotency_records_keep_no_secret_and_belong_to_their_caller() {
     let ann = AgentClient::new(&env, "ann", 1).await;
     let bob = AgentClient::new(&env, "bob", 1).await;
     let nobody = uuid::Uuid::now_v7();
+    let anonymous = reqwest::Client::new();
     let accept = |token: Option<&str>| {
-        let mut req = env
-            .http
+        let mut req = anonymous
             .post(format!("{}/agent/conversations/{nobody}/accept", env.base))
             .header("idempotency-key", "same-key");
         if let Some(t) = token {

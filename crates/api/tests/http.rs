@@ -7,15 +7,14 @@ use jiff::{SignedDuration, Timestamp};
 use reqwest::{Method, StatusCode};
 use runtime::{Clock, ManualClock};
 use serde_json::{Value, json};
-use store::SqliteStore;
-use tokio::sync::watch;
+
+mod support;
 
 struct Server {
     base: String,
     http: reqwest::Client,
     clock: Arc<ManualClock>,
-    _dir: tempfile::TempDir,
-    _stop: watch::Sender<bool>,
+    _server: support::TestServer,
 }
 
 struct Reply {
@@ -48,38 +47,13 @@ impl Reply {
 
 impl Server {
     async fn start() -> Server {
-        runtime::install_crypto();
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("switchyard.db"))
-            .await
-            .unwrap();
-        let clock = Arc::new(ManualClock::new("2026-06-01T08:00:00Z".parse().unwrap()));
-        let services = runtime::Services::start(
-            store,
-            clock.clone(),
-            runtime::ServiceSettings {
-                time_zone: jiff::tz::TimeZone::get("Europe/Paris").unwrap(),
-                ..runtime::ServiceSettings::default()
-            },
-        )
-        .await
-        .unwrap();
-        let (stop, stopped) = watch::channel(false);
-        let _background = services.spawn_background(stopped);
-        let limits = api::HttpLimits {
-            max_body_bytes: 64 * 1024,
-            request_timeout: Duration::from_secs(10),
-        };
-        let app = api::app(services.maker, services.conversations, limits);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let server =
+            support::start(runtime::ServiceSettings::default(), support::small_limits()).await;
         Server {
-            base,
-            http: reqwest::Client::new(),
-            clock,
-            _dir: dir,
-            _stop: stop,
+            base: server.root.clone(),
+            http: support::admin_client(),
+            clock: server.clock.clone(),
+            _server: server,
         }
     }
 

@@ -18,7 +18,7 @@ pub mod limits {
 }
 
 /// The channel family a routing processes; fixed at creation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChannelFamily {
     Messaging,

@@ -5,6 +5,7 @@
 //! Nothing here does IO, reads the clock or draws randomness: `now` and fresh identifiers are
 //! always passed in by the caller.
 
+pub mod access;
 pub mod catalogue;
 pub mod compile;
 pub mod customer;

@@ -177,7 +177,7 @@ pub fn token_hash(token: &str) -> String {
         .collect()
 }
 
-fn new_token() -> String {
+pub(crate) fn new_token() -> String {
     format!("sy_{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
 }
 

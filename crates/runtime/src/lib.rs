@@ -2,6 +2,7 @@
 //! `flow`'s rules and commits atomically; the [`Clock`]; and the scheduled-production timer.
 //! No business rule lives here: every decision is a call into `flow`.
 
+pub mod access;
 pub mod agents;
 pub mod clock;
 pub mod conversations;

@@ -3,14 +3,15 @@
 
 use std::sync::Arc;
 
-use store::{AgentStore, InteractionStore, Store};
+use store::{AccessStore, AgentStore, InteractionStore, Store};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::access::Access;
 use crate::clock::Clock;
 use crate::conversations::{Conversations, Settings};
 use crate::distribution::{Distribution, DistributionSettings};
-use crate::error::Result;
+use crate::error::{ConversationError, Result};
 use crate::maker::Maker;
 
 /// How the services run.
@@ -20,6 +21,8 @@ pub struct ServiceSettings {
     pub time_zone: jiff::tz::TimeZone,
     pub conversations: Settings,
     pub distribution: DistributionSettings,
+    /// The bootstrap administrator token (`SWITCHYARD_ADMIN_TOKEN`), at least 32 characters.
+    pub admin_token: Option<String>,
 }
 
 impl Default for ServiceSettings {
@@ -28,6 +31,7 @@ impl Default for ServiceSettings {
             time_zone: jiff::tz::TimeZone::UTC,
             conversations: Settings::default(),
             distribution: DistributionSettings::default(),
+            admin_token: None,
         }
     }
 }
@@ -37,6 +41,7 @@ pub struct Services {
     pub maker: Arc<Maker>,
     pub conversations: Arc<Conversations>,
     pub distribution: Arc<Distribution>,
+    pub access: Arc<Access>,
 }
 
 /// The background loops, until their stop signal.
@@ -59,11 +64,11 @@ impl Services {
         settings: ServiceSettings,
     ) -> Result<Self>
     where
-        S: Store + InteractionStore + AgentStore + Clone + 'static,
+        S: Store + InteractionStore + AgentStore + AccessStore + Clone + 'static,
     {
         let maker = Arc::new(Maker::new(
             Arc::new(store.clone()),
-            clock,
+            clock.clone(),
             settings.time_zone,
         ));
         let conversations = Conversations::start(
@@ -71,13 +76,25 @@ impl Services {
             maker.clone(),
             settings.conversations,
         );
-        let distribution =
-            Distribution::load(Arc::new(store), maker.clone(), settings.distribution).await?;
+        let distribution = Distribution::load(
+            Arc::new(store.clone()),
+            maker.clone(),
+            settings.distribution,
+        )
+        .await?;
         conversations.attach_distribution(distribution.clone());
+        let access = Access::new(
+            Arc::new(store),
+            clock,
+            distribution.clone(),
+            settings.admin_token.as_deref(),
+        )
+        .map_err(|e| ConversationError::Invalid("weak_bootstrap_token", e.to_string()))?;
         Ok(Services {
             maker,
             conversations,
             distribution,
+            access: Arc::new(access),
         })
     }
 

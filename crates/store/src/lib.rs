@@ -3,10 +3,12 @@
 //! This crate holds no business rules: it stores what it is given, atomically, and refuses
 //! stale writes (optimistic concurrency on revisions).
 
+pub mod access;
 pub mod agents;
 mod faults;
 pub mod interactions;
 mod sqlite;
+mod sqlite_access;
 mod sqlite_agents;
 mod sqlite_customers;
 mod sqlite_interactions;
@@ -18,6 +20,7 @@ use flow::{ChannelFamily, Routing, RoutingId, RoutingKind, Version, VersionId, V
 use jiff::Timestamp;
 use uuid::Uuid;
 
+pub use access::*;
 pub use agents::*;
 pub use faults::{Fault, Faulty, Hold};
 pub use interactions::*;

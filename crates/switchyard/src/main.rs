@@ -167,7 +167,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             offer_timeout: jiff::SignedDuration::try_from(config.offer_timeout)?,
             owner_on_first_handled: config.owner_on_first_handled,
         },
+        // a secret: read here, never part of the configuration that may be shown
+        admin_token: std::env::var("SWITCHYARD_ADMIN_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty()),
     };
+    let settings_had_no_admin = settings.admin_token.is_none();
     let services = runtime::Services::start(store.clone(), Arc::new(SystemClock), settings)
         .await
         .map_err(|e| anyhow::anyhow!("starting the services: {e}"))?;
@@ -177,7 +182,26 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         max_body_bytes: config.max_body_bytes,
         request_timeout: config.request_timeout,
     };
-    let app = api::app(services.maker, services.conversations, limits);
+    if settings_had_no_admin && services.access.is_first_start().await? {
+        let (_, token) = services
+            .access
+            .create_token(runtime::access::NewToken {
+                name: "first administrator".into(),
+                role: "administrator".into(),
+                expires_at: None,
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("creating the first administrator token: {e}"))?;
+        println!("first start: an administrator API token was created; it is shown this once:");
+        println!("  {token}");
+        println!("use it as 'Authorization: Bearer <token>' (or set SWITCHYARD_ADMIN_TOKEN)");
+    }
+    let app = api::app(
+        services.maker,
+        services.conversations,
+        services.access,
+        limits,
+    );
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;

@@ -10,6 +10,22 @@ use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_switchyard");
 
+/// The administrator token the servers are started with (`SWITCHYARD_ADMIN_TOKEN`).
+const ADMIN: &str = "e2e-administrator-token-0123456789abcdef";
+
+/// A client calling as the administrator.
+fn admin_client() -> reqwest::Client {
+    let mut h = reqwest::header::HeaderMap::new();
+    h.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {ADMIN}").parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .default_headers(h)
+        .build()
+        .unwrap()
+}
+
 struct Running {
     child: Child,
     base: String,
@@ -29,6 +45,7 @@ impl Running {
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data)
             .env("SWITCHYARD_TIME_ZONE", "Europe/Paris")
+            .env("SWITCHYARD_ADMIN_TOKEN", ADMIN)
             .env("SWITCHYARD_LOG_LEVEL", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -193,7 +210,7 @@ async fn a_whole_lifecycle_survives_restarts() {
     let data = dir.path().join("data");
     let server = Running::start(&data);
     let api = Api {
-        http: reqwest::Client::new(),
+        http: admin_client(),
         base: server.base.clone(),
     };
 
@@ -298,7 +315,7 @@ async fn a_whole_lifecycle_survives_restarts() {
     // restart after kill -9, before the plan is due: everything is as it was
     let server = Running::start(&data);
     let api = Api {
-        http: reqwest::Client::new(),
+        http: admin_client(),
         base: server.base.clone(),
     };
     assert_eq!(snapshot(&api).await, before, "everything survives kill -9");
@@ -308,7 +325,7 @@ async fn a_whole_lifecycle_survives_restarts() {
     tokio::time::sleep(Duration::from_secs(4)).await;
     let server = Running::start(&data);
     let api = Api {
-        http: reqwest::Client::new(),
+        http: admin_client(),
         base: server.base.clone(),
     };
     let mut status = Value::Null;
@@ -436,7 +453,7 @@ async fn kill_9_during_a_burst_loses_no_acknowledged_message() {
     let (callback_url, received) = start_callback_server().await;
     let server = Running::start(&data);
     let api = Api {
-        http: reqwest::Client::new(),
+        http: admin_client(),
         base: server.base.clone(),
     };
 
@@ -503,7 +520,7 @@ async fn kill_9_during_a_burst_loses_no_acknowledged_message() {
     // restart; every client sends again what it sent (acknowledged or not), as channels do
     let server = Running::start(&data);
     let api = Api {
-        http: reqwest::Client::new(),
+        http: admin_client(),
         base: server.base.clone(),
     };
     for c in &customers {
@@ -584,7 +601,7 @@ async fn the_chat_page_in_chromium() {
     let dir = tempfile::tempdir().unwrap();
     let server = Running::start(&dir.path().join("data"));
     let api = Api {
-        http: reqwest::Client::new(),
+        http: admin_client(),
         base: server.base.clone(),
     };
     let r = api.post("routings", json!({"name": "Chat", "reference": "CHAT", "kind": "interaction_start", "channel_family": "messaging"})).await;
@@ -713,7 +730,7 @@ async fn a_web_chat_customer_reaches_an_agent_across_a_kill_9() {
     let data = dir.path().join("data");
     let server = Running::start(&data);
     let api = Api {
-        http: reqwest::Client::new(),
+        http: admin_client(),
         base: server.base.clone(),
     };
     let ann = api
@@ -776,7 +793,7 @@ async fn a_web_chat_customer_reaches_an_agent_across_a_kill_9() {
     server.kill();
     let server = Running::start(&data);
     let api = Api {
-        http: reqwest::Client::new(),
+        http: admin_client(),
         base: server.base.clone(),
     };
     let agent = |method: reqwest::Method, path: String, body: Option<Value>| {
@@ -843,4 +860,95 @@ async fn a_web_chat_customer_reaches_an_agent_across_a_kill_9() {
     say(&mut other, "n1", "anyone?").await;
     reply(&mut other, "Nobody is available right now.").await;
     server.stop();
+}
+
+/// Kills its server when dropped (a failing test leaves none behind).
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the binary without a bootstrap token; returns it and what it printed before listening.
+fn start_plain(data: &Path) -> (Killed, String, Vec<String>) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .env_remove("SWITCHYARD_ADMIN_TOKEN")
+        .env("SWITCHYARD_LOG_LEVEL", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the binary starts");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let child = Killed(child);
+    let mut before = Vec::new();
+    loop {
+        let mut line = String::new();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "no 'listening' line: {before:?}"
+        );
+        if let Some(base) = line.trim().strip_prefix("listening on ") {
+            return (child, base.to_owned(), before);
+        }
+        before.push(line.trim().to_owned());
+    }
+}
+
+#[tokio::test]
+async fn the_first_start_prints_an_administrator_token_once() {
+    runtime::install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let (first, base, printed) = start_plain(dir.path());
+    let token = printed
+        .iter()
+        .find_map(|l| l.strip_prefix("sy_").map(|t| format!("sy_{t}")))
+        .unwrap_or_else(|| panic!("no token printed: {printed:?}"));
+    let http = reqwest::Client::new();
+    let routings = format!("{base}/api/v1/routings");
+    let status = |r: reqwest::Response| r.status().as_u16();
+    assert_eq!(status(http.get(&routings).send().await.unwrap()), 401);
+    assert_eq!(
+        status(
+            http.get(&routings)
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+        ),
+        200
+    );
+    drop(first);
+    // the second start prints none, and the token still works
+    let (second, base, printed) = start_plain(dir.path());
+    assert!(printed.iter().all(|l| !l.contains("sy_")), "{printed:?}");
+    let routings = format!("{base}/api/v1/routings");
+    assert_eq!(
+        status(
+            http.get(&routings)
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+        ),
+        200
+    );
+    drop(second);
+    // a bootstrap token too short to be safe stops the server at once
+    let weak = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("SWITCHYARD_ADMIN_TOKEN", "short")
+        .output()
+        .unwrap();
+    assert!(!weak.status.success());
+    assert!(
+        String::from_utf8_lossy(&weak.stderr).contains("at least 32 characters"),
+        "{}",
+        String::from_utf8_lossy(&weak.stderr)
+    );
 }

@@ -1,0 +1,430 @@
+//! Authentication and permissions. Every operation declares what it needs in its own
+//! `#[utoipa::path(…, security(…))]`: `security(("token" = ["routings:publish"]))` (several
+//! requirements: any one suffices), or `security(())` for the public surface. The declarations
+//! are read back from the generated document into [`Requirements`], and [`authorize`] checks them
+//! on every request before its handler runs: no credentials or a bad one → 401, a role without
+//! the permission → 403. An operation without a declaration is refused (a test enumerates the
+//! document and fails on one).
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use flow::access::Need;
+use runtime::access::{Caller, NewToken, Token};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::conversations::PageQuery;
+use crate::problem::{
+    ApiResult, JsonBody, PathParams, Problem, ProblemBody, QueryParams, page_request,
+};
+use crate::{AppState, Secrets};
+
+/// What an operation needs.
+#[derive(Clone, Debug)]
+pub enum Requirement {
+    /// Open to anyone (the public surface).
+    Public,
+    /// One of these.
+    AnyOf(Vec<Need>),
+    /// A declaration this build cannot read: refused, never opened.
+    Invalid(String),
+}
+
+/// Every operation's requirement, by method and path template (as in the document).
+#[derive(Clone, Debug, Default)]
+pub struct Requirements(HashMap<(Method, String), Requirement>);
+
+impl Requirements {
+    /// Reads the `security` of every operation of an OpenAPI document (as JSON).
+    pub fn from_document(doc: &Value) -> Requirements {
+        let mut map = HashMap::new();
+        let Some(paths) = doc.get("paths").and_then(Value::as_object) else {
+            return Requirements(map);
+        };
+        for (path, item) in paths {
+            let Some(ops) = item.as_object() else {
+                continue;
+            };
+            for (method, op) in ops {
+                let Ok(method) = Method::from_bytes(method.to_ascii_uppercase().as_bytes()) else {
+                    continue;
+                };
+                map.insert((method, path.clone()), requirement(op.get("security")));
+            }
+        }
+        Requirements(map)
+    }
+
+    fn of(&self, method: &Method, path: &str) -> Option<&Requirement> {
+        self.0.get(&(method.clone(), path.to_owned()))
+    }
+}
+
+fn requirement(security: Option<&Value>) -> Requirement {
+    let Some(alternatives) = security.and_then(Value::as_array) else {
+        return Requirement::Invalid("the operation declares no permission".into());
+    };
+    let mut needs = Vec::new();
+    for alt in alternatives {
+        let Some(alt) = alt.as_object() else {
+            return Requirement::Invalid(format!("unreadable requirement {alt}"));
+        };
+        if alt.is_empty() {
+            return Requirement::Public;
+        }
+        for scopes in alt.values() {
+            for scope in scopes.as_array().into_iter().flatten() {
+                match scope.as_str().and_then(Need::parse) {
+                    Some(n) => needs.push(n),
+                    None => return Requirement::Invalid(format!("unknown permission {scope}")),
+                }
+            }
+        }
+    }
+    if needs.is_empty() {
+        Requirement::Invalid("the operation declares no permission".into())
+    } else {
+        Requirement::AnyOf(needs)
+    }
+}
+
+/// The bearer token of a request (`Authorization: Bearer <token>`, scheme in any case).
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+fn unauthorized(detail: &str) -> Response {
+    let mut r = Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", detail).into_response();
+    r.headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    r
+}
+
+/// A browser cannot set headers on a WebSocket: an upgrade may carry its token as `?token=`.
+fn socket_token(headers: &HeaderMap, uri: &axum::http::Uri) -> Option<String> {
+    let upgrade = headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if !upgrade {
+        return None;
+    }
+    uri.query()?.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == "token" && !v.is_empty()).then(|| v.to_owned())
+    })
+}
+
+/// The caller of a request, or the problem to answer.
+pub(crate) async fn caller_of(
+    state: &AppState,
+    headers: &HeaderMap,
+    uri: &axum::http::Uri,
+) -> Result<Caller, Response> {
+    let from_socket = socket_token(headers, uri);
+    let Some(token) = bearer(headers).or(from_socket.as_deref()) else {
+        return Err(unauthorized(
+            "this operation needs a token (Authorization: Bearer <token>)",
+        ));
+    };
+    match state.access.authenticate(token).await {
+        Ok(Some(caller)) => Ok(caller),
+        Ok(None) => Err(unauthorized(
+            "the token is not valid (unknown, revoked or expired)",
+        )),
+        Err(e) => Err(Problem::from(e).into_response()),
+    }
+}
+
+/// Checks the matched operation's requirement; puts the [`Caller`] in the request.
+pub(crate) async fn authorize(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let Some(path) = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+    else {
+        return next.run(req).await;
+    };
+    let path = path.strip_prefix("/api/v1").unwrap_or(&path).to_owned();
+    let requirement = state.requirements.of(req.method(), &path).cloned();
+    match requirement {
+        Some(Requirement::Public) => next.run(req).await,
+        Some(Requirement::AnyOf(needs)) => {
+            let caller = match caller_of(&state, req.headers(), req.uri()).await {
+                Ok(c) => c,
+                Err(response) => return response,
+            };
+            if !needs.iter().any(|n| caller.role.meets(*n)) {
+                let wanted: Vec<String> = needs.iter().map(ToString::to_string).collect();
+                return Problem::new(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    format!(
+                        "the role '{}' does not allow this operation (it needs {})",
+                        caller.role.reference,
+                        wanted.join(" or ")
+                    ),
+                )
+                .into_response();
+            }
+            req.extensions_mut().insert(caller);
+            next.run(req).await
+        }
+        Some(Requirement::Invalid(why)) => forbidden_undeclared(&path, &why),
+        None => forbidden_undeclared(&path, "the operation is not in the document"),
+    }
+}
+
+fn forbidden_undeclared(path: &str, why: &str) -> Response {
+    tracing::error!(
+        path,
+        why,
+        "an operation without a readable permission was refused"
+    );
+    Problem::new(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "this operation declares no permission this server can check",
+    )
+    .into_response()
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        match parts.extensions.get::<Caller>() {
+            Some(c) => Ok(c.clone()),
+            None => caller_of(state, &parts.headers, &parts.uri).await,
+        }
+    }
+}
+
+// ----- API tokens -----
+
+/// A new API token.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenBody {
+    /// What the token is for (1 to 100 characters).
+    pub name: String,
+    /// The role it acts with: administrator, designer, publisher, supervisor, agent or viewer.
+    pub role: String,
+    /// When it stops working (RFC 3339, in the future); never when left out.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<jiff::Timestamp>,
+}
+
+/// An API token. `token` is shown only in the answer that creates it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenDto {
+    pub id: Uuid,
+    pub name: String,
+    pub role: String,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<jiff::Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub revoked_at: Option<jiff::Timestamp>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: jiff::Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+fn token_dto(t: Token, token: Option<String>) -> TokenDto {
+    TokenDto {
+        id: t.id,
+        name: t.name,
+        role: t.role,
+        expires_at: t.expires_at,
+        revoked_at: t.revoked_at,
+        created_at: t.created_at,
+        token,
+    }
+}
+
+/// A page of API tokens.
+#[derive(Serialize, ToSchema)]
+pub struct TokenPage {
+    pub items: Vec<TokenDto>,
+    pub next_after: Option<Uuid>,
+}
+
+/// Creates an API token for automation; the token is in this answer only (it is kept hashed).
+#[utoipa::path(post, path = "/api-tokens", security(("token" = ["accounts:create"])), tag = "Access", request_body = TokenBody,
+    responses((status = 201, body = TokenDto), (status = 409, body = ProblemBody), (status = 422, body = ProblemBody)))]
+pub async fn create_token(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<TokenBody>,
+) -> ApiResult<Response> {
+    let (t, secret) = state
+        .access
+        .create_token(NewToken {
+            name: body.name,
+            role: body.role,
+            expires_at: body.expires_at,
+        })
+        .await?;
+    let mut response = (StatusCode::CREATED, Json(token_dto(t, Some(secret)))).into_response();
+    response.extensions_mut().insert(Secrets(&["token"]));
+    Ok(response)
+}
+
+/// API tokens, revoked ones included (never the tokens themselves).
+#[utoipa::path(get, path = "/api-tokens", security(("token" = ["accounts:read"])), tag = "Access", params(PageQuery),
+    responses((status = 200, body = TokenPage)))]
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<PageQuery>,
+) -> ApiResult<Json<TokenPage>> {
+    let p = state
+        .access
+        .tokens(&page_request(q.limit, q.after)?)
+        .await?;
+    Ok(Json(TokenPage {
+        items: p.items.into_iter().map(|t| token_dto(t, None)).collect(),
+        next_after: p.next_after,
+    }))
+}
+
+/// Revokes an API token: it stops working at once.
+#[utoipa::path(delete, path = "/api-tokens/{id}", security(("token" = ["accounts:delete"])), tag = "Access", params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 404, body = ProblemBody)))]
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<StatusCode> {
+    state.access.revoke_token(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Whether the caller may act on `user` as an administrator of accounts or as that agent.
+pub(crate) fn may_act_on_user(caller: &Caller, user: Uuid) -> bool {
+    use flow::access::{Permission, Resource, Verb};
+    caller.role.allows(Permission {
+        resource: Resource::Accounts,
+        verb: Verb::Edit,
+    }) || caller.user() == Some(user)
+}
+
+// ----- preview links -----
+
+/// How long a preview link works.
+const PREVIEW_LINK_TTL: jiff::SignedDuration = jiff::SignedDuration::from_hours(1);
+
+/// Signs preview links: a browser opening a preview page (and its WebSocket, which cannot
+/// carry a header) shows `?ticket=<expiry>.<HMAC-SHA256 of version and expiry>`, issued to a
+/// caller allowed to edit routings. The key is drawn at start: links end with the process.
+#[derive(Clone)]
+pub struct PreviewTickets {
+    /// As long as SHA-256's block, HMAC's natural key size.
+    key: [u8; 64],
+}
+
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+impl Default for PreviewTickets {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PreviewTickets {
+    pub fn new() -> PreviewTickets {
+        let mut key = [0u8; 64];
+        for part in key.chunks_mut(16) {
+            part.copy_from_slice(Uuid::new_v4().as_bytes());
+        }
+        PreviewTickets { key }
+    }
+
+    fn mac(&self, version: Uuid, expires_ms: i64) -> HmacSha256 {
+        use hmac::{KeyInit, Mac};
+        let mut mac = HmacSha256::new(&self.key.into());
+        mac.update(version.as_bytes());
+        mac.update(&expires_ms.to_be_bytes());
+        mac
+    }
+
+    /// A ticket for `version`, and when it ends.
+    pub fn issue(&self, version: Uuid, now: jiff::Timestamp) -> (String, jiff::Timestamp) {
+        use hmac::Mac;
+        let expires = now.saturating_add(PREVIEW_LINK_TTL).unwrap_or(now);
+        let ms = expires.as_millisecond();
+        let tag: String = self
+            .mac(version, ms)
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        (format!("{ms}.{tag}"), expires)
+    }
+
+    /// Whether `ticket` opens `version` at `now` (compared in constant time).
+    pub fn check(&self, version: Uuid, ticket: &str, now: jiff::Timestamp) -> bool {
+        use hmac::Mac;
+        let Some((ms, tag)) = ticket.split_once('.') else {
+            return false;
+        };
+        let (Ok(ms), Some(tag)) = (ms.parse::<i64>(), hex(tag)) else {
+            return false;
+        };
+        ms > now.as_millisecond() && self.mac(version, ms).verify_slice(&tag).is_ok()
+    }
+}
+
+fn hex(s: &str) -> Option<Vec<u8>> {
+    if s.len() != 64 || !s.is_ascii() {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
+        .collect()
+}
+
+/// A link to the preview page of a version.
+#[derive(Serialize, ToSchema)]
+pub struct PreviewLink {
+    /// The page, to open in a browser (relative to the server).
+    pub url: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: jiff::Timestamp,
+}
+
+/// A link to the preview chat page of a version, valid for an hour: the page converses with the
+/// version (a development one too) without an entry point.
+#[utoipa::path(post, path = "/versions/{id}/preview-link", security(("token" = ["routings:edit"])), tag = "Interactions", params(("id" = Uuid, Path)),
+    responses((status = 201, body = PreviewLink), (status = 404, body = ProblemBody)))]
+pub async fn preview_link(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<(StatusCode, Json<PreviewLink>)> {
+    state.maker.version(id).await?;
+    let (ticket, expires_at) = state.previews.issue(id, state.maker.clock().now());
+    Ok((
+        StatusCode::CREATED,
+        Json(PreviewLink {
+            url: format!("/chat/preview/{id}?ticket={ticket}"),
+            expires_at,
+        }),
+    ))
+}

@@ -1,0 +1,90 @@
+//! The test server of the API's tests: the real services on a SQLite file and a manual clock,
+//! served over loopback, with a bootstrap administrator token its clients authenticate with
+//! (nothing is switched off for tests).
+
+// each test file uses its own part of it
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use runtime::ManualClock;
+use store::SqliteStore;
+use tokio::sync::watch;
+
+/// The administrator token the test servers start with (`SWITCHYARD_ADMIN_TOKEN`).
+pub const ADMIN: &str = "test-administrator-token-0123456789abcdef";
+
+/// A client calling as the administrator (a request's own `Authorization` replaces it).
+pub fn admin_client() -> reqwest::Client {
+    let mut h = reqwest::header::HeaderMap::new();
+    h.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {ADMIN}").parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .default_headers(h)
+        .build()
+        .unwrap()
+}
+
+/// Small limits, so that the tests reach them: 64 KiB bodies, 10 s requests.
+pub fn small_limits() -> api::HttpLimits {
+    api::HttpLimits {
+        max_body_bytes: 64 * 1024,
+        request_timeout: std::time::Duration::from_secs(10),
+    }
+}
+
+/// A running test server.
+pub struct TestServer {
+    /// `http://127.0.0.1:<port>`.
+    pub root: String,
+    pub clock: Arc<ManualClock>,
+    pub store: SqliteStore,
+    pub conversations: Arc<runtime::Conversations>,
+    _dir: tempfile::TempDir,
+    _stop: watch::Sender<bool>,
+}
+
+/// Starts a server at 2026-06-01T08:00:00Z (Europe/Paris) with these settings (its bootstrap
+/// token is [`ADMIN`]) and its background loops.
+pub async fn start(settings: runtime::ServiceSettings, limits: api::HttpLimits) -> TestServer {
+    runtime::install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("switchyard.db"))
+        .await
+        .unwrap();
+    let clock = Arc::new(ManualClock::new("2026-06-01T08:00:00Z".parse().unwrap()));
+    let services = runtime::Services::start(
+        store.clone(),
+        clock.clone(),
+        runtime::ServiceSettings {
+            time_zone: jiff::tz::TimeZone::get("Europe/Paris").unwrap(),
+            admin_token: Some(ADMIN.into()),
+            ..settings
+        },
+    )
+    .await
+    .unwrap();
+    let (stop, stopped) = watch::channel(false);
+    // the loops run on the manual clock when the tests move it
+    let _background = services.spawn_background(stopped);
+    let conversations = services.conversations.clone();
+    let app = api::app(
+        services.maker,
+        services.conversations,
+        services.access,
+        limits,
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let root = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    TestServer {
+        root,
+        clock,
+        store,
+        conversations,
+        _dir: dir,
+        _stop: stop,
+    }
+}

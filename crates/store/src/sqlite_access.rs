@@ -1,0 +1,90 @@
+//! [`AccessStore`] on SQLite.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use uuid::Uuid;
+
+use crate::access::*;
+use crate::sqlite::{backend, map_err, ms, page_of, ts, uuid};
+use crate::{Page, PageRequest, Result, SqliteStore, StoreError};
+
+fn token_from(row: &SqliteRow) -> Result<TokenRow> {
+    let at = |column: &str| -> Result<Option<Timestamp>> {
+        let v: Option<i64> = row.try_get(column).map_err(backend)?;
+        v.map(ts).transpose()
+    };
+    Ok(TokenRow {
+        id: uuid(row.try_get("id").map_err(backend)?)?,
+        name: row.try_get("name").map_err(backend)?,
+        token_hash: row.try_get("token_hash").map_err(backend)?,
+        role: row.try_get("role").map_err(backend)?,
+        expires_at: at("expires_at")?,
+        revoked_at: at("revoked_at")?,
+        created_at: ts(row.try_get("created_at").map_err(backend)?)?,
+    })
+}
+
+#[async_trait]
+impl AccessStore for SqliteStore {
+    async fn insert_token(&self, t: &TokenRow) -> Result<()> {
+        sqlx::query("INSERT INTO api_tokens (id, name, token_hash, role, expires_at, revoked_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind(t.id.to_string())
+            .bind(&t.name)
+            .bind(&t.token_hash)
+            .bind(&t.role)
+            .bind(t.expires_at.map(ms))
+            .bind(t.revoked_at.map(ms))
+            .bind(ms(t.created_at))
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenRow>> {
+        let row = sqlx::query("SELECT * FROM api_tokens WHERE token_hash = ?")
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(token_from).transpose()
+    }
+
+    async fn tokens(&self, page: &PageRequest) -> Result<Page<TokenRow>> {
+        let limit = page.limit.clamp(1, 1_000);
+        let rows = sqlx::query(
+            "SELECT * FROM api_tokens WHERE (?1 IS NULL OR id > ?1) ORDER BY id LIMIT ?2",
+        )
+        .bind(page.after.map(|a| a.to_string()))
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let items = rows.iter().map(token_from).collect::<Result<Vec<_>>>()?;
+        Ok(page_of(items, limit, |t| t.id))
+    }
+
+    async fn count_tokens(&self) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_tokens")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(n as u64)
+    }
+
+    async fn revoke_token(&self, id: Uuid, at: Timestamp) -> Result<()> {
+        let done =
+            sqlx::query("UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?")
+                .bind(ms(at))
+                .bind(id.to_string())
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict);
+        }
+        Ok(())
+    }
+}
