@@ -231,19 +231,15 @@ impl FromRequestParts<AppState> for Agent {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let caller = Caller::from_request_parts(parts, state).await?;
-        let Some(id) = caller.user() else {
-            return Err(Problem::new(
+        match caller.agent {
+            Some(user) => Ok(Agent(user)),
+            None => Err(Problem::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",
                 "the agent API is for agents: call it with an agent's own token",
             )
-            .into_response());
-        };
-        let d = distribution(state).map_err(IntoResponse::into_response)?;
-        d.user(id)
-            .await
-            .map(Agent)
-            .map_err(|e| Problem::from(e).into_response())
+            .into_response()),
+        }
     }
 }
 

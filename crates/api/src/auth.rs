@@ -40,7 +40,7 @@ pub enum Requirement {
 
 /// Every operation's requirement, by method and path template (as in the document).
 #[derive(Clone, Debug, Default)]
-pub struct Requirements(HashMap<(Method, String), Requirement>);
+pub struct Requirements(HashMap<String, HashMap<Method, Requirement>>);
 
 impl Requirements {
     /// Reads the `security` of every operation of an OpenAPI document (as JSON).
@@ -57,14 +57,16 @@ impl Requirements {
                 let Ok(method) = Method::from_bytes(method.to_ascii_uppercase().as_bytes()) else {
                     continue;
                 };
-                map.insert((method, path.clone()), requirement(op.get("security")));
+                map.entry(path.clone())
+                    .or_insert_with(HashMap::new)
+                    .insert(method, requirement(op.get("security")));
             }
         }
         Requirements(map)
     }
 
     fn of(&self, method: &Method, path: &str) -> Option<&Requirement> {
-        self.0.get(&(method.clone(), path.to_owned()))
+        self.0.get(path)?.get(method)
     }
 }
 
@@ -155,41 +157,36 @@ pub(crate) async fn authorize(
     mut req: Request,
     next: Next,
 ) -> Response {
-    let Some(path) = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-    else {
+    let Some(matched) = req.extensions().get::<MatchedPath>() else {
         return next.run(req).await;
     };
-    let path = path.strip_prefix("/api/v1").unwrap_or(&path).to_owned();
-    let requirement = state.requirements.of(req.method(), &path).cloned();
-    match requirement {
-        Some(Requirement::Public) => next.run(req).await,
-        Some(Requirement::AnyOf(needs)) => {
-            let caller = match caller_of(&state, req.headers(), req.uri()).await {
-                Ok(c) => c,
-                Err(response) => return response,
-            };
-            if !needs.iter().any(|n| caller.role.meets(*n)) {
-                let wanted: Vec<String> = needs.iter().map(ToString::to_string).collect();
-                return Problem::new(
-                    StatusCode::FORBIDDEN,
-                    "forbidden",
-                    format!(
-                        "the role '{}' does not allow this operation (it needs {})",
-                        caller.role.reference,
-                        wanted.join(" or ")
-                    ),
-                )
-                .into_response();
-            }
-            req.extensions_mut().insert(caller);
-            next.run(req).await
-        }
-        Some(Requirement::Invalid(why)) => forbidden_undeclared(&path, &why),
-        None => forbidden_undeclared(&path, "the operation is not in the document"),
+    let path = matched.as_str();
+    let path = path.strip_prefix("/api/v1").unwrap_or(path);
+    let needs = match state.requirements.of(req.method(), path) {
+        Some(Requirement::Public) => return next.run(req).await,
+        Some(Requirement::AnyOf(needs)) => needs.clone(),
+        Some(Requirement::Invalid(why)) => return forbidden_undeclared(path, why),
+        None => return forbidden_undeclared(path, "the operation is not in the document"),
+    };
+    let caller = match caller_of(&state, req.headers(), req.uri()).await {
+        Ok(c) => c,
+        Err(response) => return response,
+    };
+    if !needs.iter().any(|n| caller.role.meets(*n)) {
+        let wanted: Vec<String> = needs.iter().map(ToString::to_string).collect();
+        return Problem::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "the role '{}' does not allow this operation (it needs {})",
+                caller.role.reference,
+                wanted.join(" or ")
+            ),
+        )
+        .into_response();
     }
+    req.extensions_mut().insert(caller);
+    next.run(req).await
 }
 
 fn forbidden_undeclared(path: &str, why: &str) -> Response {

@@ -26,6 +26,9 @@ pub mod limits {
     pub const TOKEN_MAX: usize = 200;
 }
 
+/// How API tokens begin (agents' own tokens begin `sy_`).
+pub const API_TOKEN_PREFIX: &str = "syt_";
+
 /// Which credential a caller presented.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Credential {
@@ -42,6 +45,8 @@ pub enum Credential {
 pub struct Caller {
     pub credential: Credential,
     pub role: Role,
+    /// The agent, as the distribution had them when the token was checked (agents' tokens).
+    pub agent: Option<crate::distribution::User>,
 }
 
 impl Caller {
@@ -158,9 +163,14 @@ impl Access {
             return Ok(built_in("administrator").map(|role| Caller {
                 credential: Credential::Bootstrap,
                 role,
+                agent: None,
             }));
         }
-        if let Some(t) = self.store.token_by_hash(&token_hash(token)).await? {
+        // API tokens and agents' tokens are told apart by their prefix: one lookup either way
+        if token.starts_with(API_TOKEN_PREFIX) {
+            let Some(t) = self.store.token_by_hash(&token_hash(token)).await? else {
+                return Ok(None);
+            };
             let now = self.clock.now();
             let live = t.revoked_at.is_none() && t.expires_at.is_none_or(|e| e > now);
             return Ok(live
@@ -169,12 +179,14 @@ impl Access {
                 .map(|role| Caller {
                     credential: Credential::Token(t.id),
                     role,
+                    agent: None,
                 }));
         }
         Ok(self.distribution.authenticate(token).await?.and_then(|u| {
             built_in("agent").map(|role| Caller {
                 credential: Credential::Agent(u.id),
                 role,
+                agent: Some(u),
             })
         }))
     }
@@ -210,7 +222,8 @@ impl Access {
                 limits::TOKENS
             ))));
         }
-        let secret = new_token();
+        let agent_like = new_token();
+        let secret = format!("{API_TOKEN_PREFIX}{}", agent_like.trim_start_matches("sy_"));
         let row = TokenRow {
             id: Uuid::now_v7(),
             name: name.to_owned(),
