@@ -130,17 +130,63 @@ fn socket_token(headers: &HeaderMap, uri: &axum::http::Uri) -> Option<String> {
     })
 }
 
-/// The caller of a request, or the problem to answer.
+/// The name of the session cookie.
+pub(crate) const SESSION_COOKIE: &str = "switchyard_session";
+/// The header a browser sends its session's CSRF token in, on every state-changing request.
+pub(crate) const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The session cookie of a request, if any.
+fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            (k == SESSION_COOKIE && !v.is_empty()).then_some(v)
+        })
+}
+
+/// Equal in time independent of where they differ.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The caller of a request, or the problem to answer: a bearer token, else a session cookie
+/// (whose state-changing requests must carry the session's CSRF token).
 pub(crate) async fn caller_of(
     state: &AppState,
+    method: &Method,
     headers: &HeaderMap,
     uri: &axum::http::Uri,
 ) -> Result<Caller, Response> {
     let from_socket = socket_token(headers, uri);
     let Some(token) = bearer(headers).or(from_socket.as_deref()) else {
-        return Err(unauthorized(
-            "this operation needs a token (Authorization: Bearer <token>)",
-        ));
+        let Some(cookie) = session_cookie(headers) else {
+            return Err(unauthorized(
+                "this operation needs a token (Authorization: Bearer <token>) or a session (POST /api/v1/auth/login)",
+            ));
+        };
+        let Some((caller, csrf)) = state.access.session(cookie) else {
+            return Err(unauthorized(
+                "the session has ended (signed out, idle too long or too old): sign in again",
+            ));
+        };
+        let safe = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+        let sent = headers
+            .get(CSRF_HEADER)
+            .map(|v| v.as_bytes())
+            .unwrap_or_default();
+        if !safe && !same_bytes(sent, csrf.as_bytes()) {
+            return Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                "csrf_failed",
+                "a request made with a session cookie must carry the session's CSRF token in X-CSRF-Token",
+            )
+            .into_response());
+        }
+        return Ok(caller);
     };
     match state.access.authenticate(token).await {
         Ok(Some(caller)) => Ok(caller),
@@ -168,7 +214,7 @@ pub(crate) async fn authorize(
         Some(Requirement::Invalid(why)) => return forbidden_undeclared(path, why),
         None => return forbidden_undeclared(path, "the operation is not in the document"),
     };
-    let caller = match caller_of(&state, req.headers(), req.uri()).await {
+    let caller = match caller_of(&state, req.method(), req.headers(), req.uri()).await {
         Ok(c) => c,
         Err(response) => return response,
     };
@@ -209,7 +255,7 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         match parts.extensions.get::<Caller>() {
             Some(c) => Ok(c.clone()),
-            None => caller_of(state, &parts.headers, &parts.uri).await,
+            None => caller_of(state, &parts.method, &parts.headers, &parts.uri).await,
         }
     }
 }
@@ -424,4 +470,234 @@ pub async fn preview_link(
             expires_at,
         }),
     ))
+}
+
+// ----- sessions -----
+
+/// The client's address, when the server knows it (it is served with connection info).
+pub struct Peer(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Peer(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
+/// Signing in.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    pub email: String,
+    pub password: String,
+}
+
+/// An open session: the cookie is set; send `csrf_token` as `X-CSRF-Token` on every request
+/// that changes something.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionDto {
+    pub account: AccountDto,
+    pub csrf_token: String,
+}
+
+fn cookie(value: &str, max_age: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={max_age}"
+    ))
+    .unwrap_or(HeaderValue::from_static("switchyard_session=; Max-Age=0"))
+}
+
+/// Signs in: sets a session cookie (`HttpOnly`, `Secure`, `SameSite=Strict`) that lasts 30
+/// minutes without a request and 12 hours at most. After 10 wrong passwords in a minute for an
+/// email or from an address, answers 429 until the minute has passed, whether the account
+/// exists or not.
+#[utoipa::path(post, path = "/auth/login", security(()), tag = "Access", request_body = LoginBody,
+    responses((status = 200, body = SessionDto), (status = 401, body = ProblemBody), (status = 429, body = ProblemBody)))]
+pub async fn login(
+    State(state): State<AppState>,
+    Peer(peer): Peer,
+    JsonBody(body): JsonBody<LoginBody>,
+) -> ApiResult<Response> {
+    use runtime::access::LoginError;
+    match state.access.login(&body.email, &body.password, peer).await {
+        Ok(opened) => {
+            let max_age = runtime::access::account_limits::SESSION_ABSOLUTE.as_secs();
+            let mut response = Json(SessionDto {
+                account: account_dto(opened.account),
+                csrf_token: opened.csrf,
+            })
+            .into_response();
+            response
+                .headers_mut()
+                .insert(header::SET_COOKIE, cookie(&opened.secret, max_age));
+            response.extensions_mut().insert(Secrets(&["csrf_token"]));
+            Ok(response)
+        }
+        Err(LoginError::Invalid) => Err(Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "wrong email or password",
+        )),
+        Err(LoginError::Limited {
+            retry_after_seconds,
+        }) => {
+            let mut r = Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                format!("too many wrong passwords: try again in {retry_after_seconds} s"),
+            )
+            .into_response();
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
+            Ok(r)
+        }
+        Err(LoginError::Failed(e)) => Err(e.into()),
+    }
+}
+
+/// Signs out: ends the session and clears its cookie.
+#[utoipa::path(post, path = "/auth/logout", security(()), tag = "Access",
+    responses((status = 204)))]
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(secret) = session_cookie(&headers) {
+        state.access.logout(secret);
+    }
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    r.headers_mut().insert(header::SET_COOKIE, cookie("", 0));
+    r
+}
+
+// ----- accounts -----
+
+/// An account (never its password).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountDto {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    /// `active` or `disabled`.
+    pub status: String,
+    pub revision: u64,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: jiff::Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: jiff::Timestamp,
+}
+
+fn account_dto(a: runtime::access::Account) -> AccountDto {
+    AccountDto {
+        id: a.id,
+        email: a.email,
+        name: a.name,
+        role: a.role,
+        status: a.status,
+        revision: a.revision,
+        created_at: a.created_at,
+        updated_at: a.updated_at,
+    }
+}
+
+/// Fields of an account (all optional on update). The password is write-only: at least 12
+/// characters, not a common one.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountBody {
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub password: Option<String>,
+    /// administrator, designer, publisher, supervisor, agent or viewer.
+    pub role: Option<String>,
+    /// `active` or `disabled`.
+    pub status: Option<String>,
+}
+
+impl From<AccountBody> for runtime::access::AccountFields {
+    fn from(b: AccountBody) -> Self {
+        runtime::access::AccountFields {
+            email: b.email,
+            name: b.name,
+            password: b.password,
+            role: b.role,
+            status: b.status,
+        }
+    }
+}
+
+/// A page of accounts.
+#[derive(Serialize, ToSchema)]
+pub struct AccountPage {
+    pub items: Vec<AccountDto>,
+    pub next_after: Option<Uuid>,
+}
+
+/// Creates an account.
+#[utoipa::path(post, path = "/accounts", security(("token" = ["accounts:create"])), tag = "Access", request_body = AccountBody,
+    responses((status = 201, body = AccountDto), (status = 409, body = ProblemBody), (status = 422, body = ProblemBody)))]
+pub async fn create_account(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<AccountBody>,
+) -> ApiResult<(StatusCode, Json<AccountDto>)> {
+    let a = state.access.create_account(body.into()).await?;
+    Ok((StatusCode::CREATED, Json(account_dto(a))))
+}
+
+/// Accounts.
+#[utoipa::path(get, path = "/accounts", security(("token" = ["accounts:read"])), tag = "Access", params(PageQuery),
+    responses((status = 200, body = AccountPage)))]
+pub async fn list_accounts(
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<PageQuery>,
+) -> ApiResult<Json<AccountPage>> {
+    let p = state
+        .access
+        .accounts(&page_request(q.limit, q.after)?)
+        .await?;
+    Ok(Json(AccountPage {
+        items: p.items.into_iter().map(account_dto).collect(),
+        next_after: p.next_after,
+    }))
+}
+
+/// An account.
+#[utoipa::path(get, path = "/accounts/{id}", security(("token" = ["accounts:read"])), tag = "Access", params(("id" = Uuid, Path)),
+    responses((status = 200, body = AccountDto), (status = 404, body = ProblemBody)))]
+pub async fn get_account(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<Json<AccountDto>> {
+    Ok(Json(account_dto(state.access.account(id).await?)))
+}
+
+/// Changes an account; a new password, role or status ends its sessions. Honours `If-Match`.
+#[utoipa::path(patch, path = "/accounts/{id}", security(("token" = ["accounts:edit"])), tag = "Access", params(("id" = Uuid, Path)), request_body = AccountBody,
+    responses((status = 200, body = AccountDto), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
+pub async fn update_account(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+    crate::problem::IfMatch(if_match): crate::problem::IfMatch,
+    JsonBody(body): JsonBody<AccountBody>,
+) -> ApiResult<Json<AccountDto>> {
+    let a = state
+        .access
+        .update_account(id, body.into(), if_match)
+        .await?;
+    Ok(Json(account_dto(a)))
+}
+
+/// Deletes an account; its sessions end.
+#[utoipa::path(delete, path = "/accounts/{id}", security(("token" = ["accounts:delete"])), tag = "Access", params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 404, body = ProblemBody)))]
+pub async fn delete_account(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<StatusCode> {
+    state.access.delete_account(id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

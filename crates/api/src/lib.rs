@@ -222,6 +222,14 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(auth::create_token, auth::list_tokens))
         .routes(routes!(auth::revoke_token))
         .routes(routes!(auth::preview_link))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::create_account, auth::list_accounts))
+        .routes(routes!(
+            auth::get_account,
+            auth::update_account,
+            auth::delete_account
+        ))
         .routes(routes!(versions::catalogue))
         .routes(routes!(versions::action_type))
         .split_for_parts()
@@ -396,8 +404,24 @@ fn exact(doc: utoipa::openapi::OpenApi) -> serde_json::Value {
     if let Some(Value::Object(components)) = v.get_mut("components") {
         components.insert(
             "securitySchemes".into(),
-            json!({"token": {"type": "http", "scheme": "bearer", "description": "An API token, an agent's token, or the bootstrap administrator token (SWITCHYARD_ADMIN_TOKEN). Each operation lists the permission it needs (`resource:verb`; `routings:<verb>` is that verb on the routings of the operation's channel family; several requirements: any one suffices); `security: [{}]` marks the public surface."}}),
+            json!({"session": {"type": "apiKey", "in": "cookie", "name": "switchyard_session", "description": "A browser session (POST /auth/login). Requests that change something also send the session's CSRF token in X-CSRF-Token."}, "token": {"type": "http", "scheme": "bearer", "description": "An API token, an agent's token, or the bootstrap administrator token (SWITCHYARD_ADMIN_TOKEN). Each operation lists the permission it needs (`resource:verb`; `routings:<verb>` is that verb on the routings of the operation's channel family; several requirements: any one suffices); `security: [{}]` marks the public surface."}}),
         );
+    }
+    // whatever a token may do, a session of the same role may do
+    if let Some(Value::Object(paths)) = v.get_mut("paths") {
+        for item in paths.values_mut() {
+            let Value::Object(ops) = item else { continue };
+            for op in ops.values_mut() {
+                if let Some(Value::Array(alternatives)) = op.get_mut("security") {
+                    let sessions: Vec<Value> = alternatives
+                        .iter()
+                        .filter_map(|alt| alt.get("token").cloned())
+                        .map(|scopes| json!({ "session": scopes }))
+                        .collect();
+                    alternatives.extend(sessions);
+                }
+            }
+        }
     }
     schema::apply(&mut v);
     v

@@ -11,6 +11,8 @@ use serde_json::{Map, Value, json};
 enum Rule {
     /// `flow::fields::check_name`: not blank, no control character, at most `NAME_MAX`.
     Name,
+    /// The same with another length.
+    NameOf { max: usize },
     /// `flow::fields::check_reference`.
     Reference,
     /// `flow::fields::check_description`.
@@ -27,6 +29,13 @@ enum Rule {
     NotBlank { max: usize },
     /// A whole number from `min` to `max`.
     Range { min: u64, max: u64 },
+    /// One of these words.
+    OneOf(&'static [&'static str]),
+    /// `runtime::access::check_email`: one `@` between non-empty parts, no space.
+    Email,
+    /// A new password's length (`runtime::access::check_password`; a common one is refused
+    /// beyond what a schema says).
+    Password,
 }
 
 /// No control character (what `char::is_control` refuses).
@@ -37,8 +46,12 @@ impl Rule {
         use flow::fields::limits;
         let name = format!(r"^{NO_CONTROL}*[^\s\u0000-\u001f\u007f-\u009f]{NO_CONTROL}*$");
         match self {
-            Rule::Name => {
-                json!({"type": "string", "minLength": 1, "maxLength": limits::NAME_MAX, "pattern": name})
+            Rule::Name => Rule::NameOf {
+                max: limits::NAME_MAX,
+            }
+            .schema(),
+            Rule::NameOf { max } => {
+                json!({"type": "string", "minLength": 1, "maxLength": max, "pattern": name})
             }
             Rule::ActionName => {
                 json!({"type": "string", "maxLength": limits::NAME_MAX, "pattern": format!("^{NO_CONTROL}*$")})
@@ -58,6 +71,13 @@ impl Rule {
                 json!({"type": "string", "minLength": 1, "maxLength": max, "pattern": r"\S"})
             }
             Rule::Range { min, max } => json!({"type": "integer", "minimum": min, "maximum": max}),
+            Rule::OneOf(words) => json!({"type": "string", "enum": words}),
+            Rule::Email => {
+                json!({"type": "string", "maxLength": runtime::access::account_limits::EMAIL_MAX, "pattern": "^[^@\\s\\u0000-\\u001f\\u007f-\\u009f]+@[^@\\s\\u0000-\\u001f\\u007f-\\u009f]+$"})
+            }
+            Rule::Password => {
+                json!({"type": "string", "minLength": runtime::access::account_limits::PASSWORD_MIN, "maxLength": runtime::access::account_limits::PASSWORD_MAX})
+            }
         }
     }
 }
@@ -114,6 +134,28 @@ fn schema_rules() -> Vec<(&'static str, &'static [(&'static str, Rule)])> {
         ("CreateAction", &[("name", ActionName)]),
         ("UpdateAction", &[("name", ActionName)]),
         ("HttpMessage", HTTP),
+        (
+            "AccountBody",
+            &[
+                ("email", Email),
+                ("name", Name),
+                ("password", Password),
+                ("role", OneOf(&flow::access::BUILT_IN)),
+                ("status", OneOf(&["active", "disabled"])),
+            ],
+        ),
+        (
+            "TokenBody",
+            &[
+                (
+                    "name",
+                    NameOf {
+                        max: runtime::access::limits::TOKEN_NAME,
+                    },
+                ),
+                ("role", OneOf(&flow::access::BUILT_IN)),
+            ],
+        ),
     ]
 }
 
@@ -129,6 +171,7 @@ const CREATE_REQUIRED: &[(&str, &[&str])] = &[
     ("/users", &["reference", "name"]),
     ("/entry-points", &["reference", "name", "channel"]),
     ("/customers", &["channel", "address"]),
+    ("/accounts", &["email", "name", "password", "role"]),
 ];
 
 /// Applies the field rules to `doc` (an OpenAPI document as JSON).

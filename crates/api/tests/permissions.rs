@@ -115,7 +115,14 @@ async fn every_operation_declares_and_enforces_its_permission() {
             }
             let needs: Vec<Need> = security
                 .iter()
-                .flat_map(|alt| alt["token"].as_array().unwrap().clone())
+                .flat_map(|alt| {
+                    alt.as_object()
+                        .unwrap()
+                        .values()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                })
+                .flat_map(|scopes| scopes.as_array().unwrap().clone())
                 .map(|scope| {
                     Need::parse(scope.as_str().unwrap())
                         .unwrap_or_else(|| panic!("{what}: unknown permission {scope}"))

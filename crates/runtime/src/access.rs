@@ -38,6 +38,8 @@ pub enum Credential {
     Token(Uuid),
     /// An agent's own token (the agent's id).
     Agent(Uuid),
+    /// A browser session of an account.
+    Session(Uuid),
 }
 
 /// An authenticated caller: the credential and the role it acts with.
@@ -106,6 +108,7 @@ pub struct Access {
     clock: Arc<dyn Clock>,
     distribution: Arc<Distribution>,
     bootstrap: Option<[u8; 32]>,
+    sessions: std::sync::Mutex<Sessions>,
 }
 
 fn invalid(field: &'static str, message: String) -> ConversationError {
@@ -148,6 +151,7 @@ impl Access {
             clock,
             distribution,
             bootstrap,
+            sessions: std::sync::Mutex::new(Sessions::default()),
         })
     }
 
@@ -195,7 +199,7 @@ impl Access {
     pub async fn create_token(&self, new: NewToken) -> Result<(Token, String)> {
         let name = new.name.trim();
         if name.is_empty()
-            || name.chars().count() > limits::TOKEN_NAME
+            || new.name.chars().count() > limits::TOKEN_NAME
             || name.chars().any(char::is_control)
         {
             return Err(invalid(
@@ -257,5 +261,546 @@ impl Access {
             Err(StoreError::Conflict) => Err(ConversationError::NotFound(format!("token {id}"))),
             other => Ok(other?),
         }
+    }
+}
+
+// ----- accounts, passwords and sessions -----
+
+/// Limits of accounts and sessions.
+pub mod account_limits {
+    /// Most accounts.
+    pub const ACCOUNTS: u64 = 10_000;
+    /// Password length, in characters.
+    pub const PASSWORD_MIN: usize = 12;
+    pub const PASSWORD_MAX: usize = 256;
+    /// Longest email, in characters.
+    pub const EMAIL_MAX: usize = 254;
+    /// Wrong passwords allowed per email within [`FAILURE_WINDOW`].
+    pub const FAILURES: usize = 10;
+    /// Wrong passwords allowed per client address (many people may share one) in the window.
+    pub const ADDRESS_FAILURES: usize = 100;
+    pub const FAILURE_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_mins(1);
+    /// A session ends after this long without a request, and this long after login at most.
+    pub const SESSION_IDLE: jiff::SignedDuration = jiff::SignedDuration::from_mins(30);
+    pub const SESSION_ABSOLUTE: jiff::SignedDuration = jiff::SignedDuration::from_hours(12);
+    /// Most open sessions (the least recently used one goes beyond).
+    pub const SESSIONS: usize = 10_000;
+    /// Most addresses and emails whose failures are remembered.
+    pub const TRACKED: usize = 100_000;
+}
+
+/// Passwords refused whatever their length: a short list of common passwords of 12 characters
+/// or more (compared without case); repeats of one character and passwords that are mostly the
+/// email's local part are refused too.
+const COMMON_PASSWORDS: &[&str] = &[
+    "123456789012",
+    "1234567890123",
+    "12345678910",
+    "password1234",
+    "password12345",
+    "passwordpassword",
+    "qwertyuiop12",
+    "qwertyuiopasdf",
+    "qwerty123456",
+    "1q2w3e4r5t6y",
+    "1qaz2wsx3edc",
+    "abcdefghijkl",
+    "abc123456789",
+    "iloveyou1234",
+    "letmein12345",
+    "welcome12345",
+    "admin1234567",
+    "administrator",
+    "changeme1234",
+    "trustno11234",
+    "football1234",
+    "baseball1234",
+    "monkey123456",
+    "dragon123456",
+    "sunshine1234",
+    "princess1234",
+    "superman1234",
+    "michael12345",
+    "starwars1234",
+    "whatever1234",
+    "zaq12wsxcde3",
+    "aaaaaaaaaaaa",
+    "111111111111",
+    "000000000000",
+    "azertyuiop12",
+    "motdepasse12",
+    "switchyard12",
+    "switchyard123",
+    "contactcentre",
+    "contactcenter",
+];
+
+/// An account as the API shows it (never its password).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    /// `active` or `disabled` (a disabled account cannot sign in; its sessions end).
+    pub status: String,
+    pub revision: u64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl From<store::AccountRow> for Account {
+    fn from(a: store::AccountRow) -> Self {
+        Account {
+            id: a.id,
+            email: a.email,
+            name: a.name,
+            role: a.role,
+            status: a.status,
+            revision: a.revision,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        }
+    }
+}
+
+/// Fields of an account; `None` leaves one as it is.
+#[derive(Clone, Debug, Default)]
+pub struct AccountFields {
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub password: Option<String>,
+    pub role: Option<String>,
+    pub status: Option<String>,
+}
+
+/// Why a sign-in failed. Both say nothing of whether the account exists.
+#[derive(Debug)]
+pub enum LoginError {
+    /// Wrong email or password (or a disabled account).
+    Invalid,
+    /// Too many wrong passwords for this account or from this address; try again after.
+    Limited {
+        retry_after_seconds: u64,
+    },
+    Failed(ConversationError),
+}
+
+/// An open session: its secret (the cookie) and its CSRF token.
+#[derive(Clone, Debug)]
+pub struct Opened {
+    pub secret: String,
+    pub csrf: String,
+    pub account: Account,
+}
+
+#[derive(Clone, Debug)]
+struct Session {
+    account: Uuid,
+    role: String,
+    csrf: String,
+    created: Timestamp,
+    seen: Timestamp,
+}
+
+/// Sessions and the recent failures, in memory (a restart signs everyone out).
+#[derive(Default)]
+pub(crate) struct Sessions {
+    open: std::collections::HashMap<[u8; 32], Session>,
+    failures: std::collections::HashMap<String, Vec<Timestamp>>,
+}
+
+/// A password's hash for an unknown account, so that its check takes as long as a real one.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password("a password nobody has, for timing").unwrap_or_default())
+}
+
+fn hash_password(password: &str) -> std::result::Result<String, String> {
+    use argon2::PasswordHasher;
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
+}
+
+fn password_matches(password: &str, hash: &str) -> bool {
+    use argon2::PasswordVerifier;
+    argon2::Argon2::default()
+        .verify_password(password.as_bytes(), hash)
+        .is_ok()
+}
+
+/// Checks a new password against the policy.
+pub fn check_password(password: &str, email: &str) -> Result<()> {
+    use account_limits::*;
+    let n = password.chars().count();
+    if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&n) {
+        return Err(invalid(
+            "password",
+            format!("must have {PASSWORD_MIN} to {PASSWORD_MAX} characters"),
+        ));
+    }
+    let lower = password.to_lowercase();
+    let local = email.split('@').next().unwrap_or_default().to_lowercase();
+    if COMMON_PASSWORDS.contains(&lower.as_str())
+        || lower
+            .chars()
+            .all(|c| c == lower.chars().next().unwrap_or(' '))
+        || lower.contains(&email.to_lowercase())
+        || (local.len() >= 4 && lower.contains(&local) && local.len() * 2 >= lower.len())
+    {
+        return Err(invalid(
+            "password",
+            "is too common or too close to the email: choose another".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn check_email(email: &str) -> Result<String> {
+    let ok = email.chars().count() <= account_limits::EMAIL_MAX
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+        });
+    if !ok {
+        return Err(invalid("email", "must be an email address".into()));
+    }
+    Ok(email.to_owned())
+}
+
+fn check_role(role: &str) -> Result<()> {
+    if built_in(role).is_none() {
+        return Err(invalid(
+            "role",
+            format!("must be one of {}", flow::access::BUILT_IN.join(", ")),
+        ));
+    }
+    Ok(())
+}
+
+fn check_status(status: &str) -> Result<()> {
+    if status != "active" && status != "disabled" {
+        return Err(invalid("status", "must be active or disabled".into()));
+    }
+    Ok(())
+}
+
+fn random_secret() -> String {
+    format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
+}
+
+async fn hashed(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| invalid("password", e.to_string()))?
+        .map_err(|e| invalid("password", e))
+}
+
+fn taken(e: StoreError) -> ConversationError {
+    match e {
+        StoreError::Unique(_) => {
+            ConversationError::Conflict("email_taken", "another account has this email".into())
+        }
+        StoreError::Conflict => ConversationError::Maker(MakerError::Busy),
+        other => other.into(),
+    }
+}
+
+impl Access {
+    fn sessions(&self) -> std::sync::MutexGuard<'_, Sessions> {
+        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Creates an account.
+    pub async fn create_account(&self, f: AccountFields) -> Result<Account> {
+        let (Some(email), Some(name), Some(password), Some(role)) =
+            (f.email, f.name, f.password, f.role)
+        else {
+            return Err(invalid(
+                "email",
+                "email, name, password and role are required".into(),
+            ));
+        };
+        let email = check_email(&email)?;
+        let name = flow::fields::check_name("name", &name)
+            .map_err(|e| ConversationError::Maker(MakerError::Field(e)))?;
+        check_role(&role)?;
+        let status = f.status.unwrap_or_else(|| "active".into());
+        check_status(&status)?;
+        check_password(&password, &email)?;
+        if self.store.count_accounts().await? >= account_limits::ACCOUNTS {
+            return Err(ConversationError::Maker(MakerError::Limit(format!(
+                "at most {} accounts",
+                account_limits::ACCOUNTS
+            ))));
+        }
+        let now = self.clock.now();
+        let row = store::AccountRow {
+            id: Uuid::now_v7(),
+            email,
+            name,
+            password_hash: hashed(password).await?,
+            role,
+            status,
+            revision: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.insert_account(&row).await.map_err(taken)?;
+        Ok(row.into())
+    }
+
+    pub async fn account(&self, id: Uuid) -> Result<Account> {
+        Ok(self.account_row(id).await?.into())
+    }
+
+    async fn account_row(&self, id: Uuid) -> Result<store::AccountRow> {
+        self.store
+            .account(id)
+            .await?
+            .ok_or_else(|| ConversationError::NotFound(format!("account {id}")))
+    }
+
+    pub async fn accounts(&self, page: &PageRequest) -> Result<Page<Account>> {
+        let p = self.store.accounts(page).await?;
+        Ok(Page {
+            items: p.items.into_iter().map(Into::into).collect(),
+            next_after: p.next_after,
+        })
+    }
+
+    /// Changes an account; a new password, role or status ends its open sessions.
+    pub async fn update_account(
+        &self,
+        id: Uuid,
+        f: AccountFields,
+        if_match: Option<u64>,
+    ) -> Result<Account> {
+        let current = self.account_row(id).await?;
+        if if_match.is_some_and(|r| r != current.revision) {
+            return Err(ConversationError::Maker(MakerError::PreconditionFailed {
+                current: current.revision,
+            }));
+        }
+        let mut next = current.clone();
+        if let Some(email) = f.email {
+            next.email = check_email(&email)?;
+        }
+        if let Some(name) = f.name {
+            next.name = flow::fields::check_name("name", &name)
+                .map_err(|e| ConversationError::Maker(MakerError::Field(e)))?;
+        }
+        if let Some(role) = f.role {
+            check_role(&role)?;
+            next.role = role;
+        }
+        if let Some(status) = f.status {
+            check_status(&status)?;
+            next.status = status;
+        }
+        let new_password = f.password.is_some();
+        if let Some(password) = f.password {
+            check_password(&password, &next.email)?;
+            next.password_hash = hashed(password).await?;
+        }
+        next.revision += 1;
+        next.updated_at = self.clock.now();
+        self.store
+            .update_account(&next, current.revision)
+            .await
+            .map_err(taken)?;
+        if new_password || next.role != current.role || next.status != current.status {
+            self.end_sessions_of(id);
+        }
+        Ok(next.into())
+    }
+
+    pub async fn delete_account(&self, id: Uuid) -> Result<()> {
+        match self.store.delete_account(id).await {
+            Err(StoreError::Conflict) => {
+                return Err(ConversationError::NotFound(format!("account {id}")));
+            }
+            other => other?,
+        }
+        self.end_sessions_of(id);
+        Ok(())
+    }
+
+    fn end_sessions_of(&self, account: Uuid) {
+        self.sessions().open.retain(|_, s| s.account != account);
+    }
+
+    /// Whether `key` failed too often lately; forgets what is older than the window.
+    fn limited(sessions: &mut Sessions, key: &str, now: Timestamp) -> Option<u64> {
+        let allowed = if key.starts_with("address:") {
+            account_limits::ADDRESS_FAILURES
+        } else {
+            account_limits::FAILURES
+        };
+        let since = now
+            .checked_sub(account_limits::FAILURE_WINDOW)
+            .unwrap_or(now);
+        let list = sessions.failures.get_mut(key)?;
+        list.retain(|t| *t > since);
+        if list.len() < allowed {
+            return None;
+        }
+        let oldest = list.iter().min().copied().unwrap_or(now);
+        let free_at = oldest
+            .checked_add(account_limits::FAILURE_WINDOW)
+            .unwrap_or(now);
+        Some(now.duration_until(free_at).as_secs().max(1) as u64)
+    }
+
+    fn record_failure(sessions: &mut Sessions, key: String, now: Timestamp) {
+        if sessions.failures.len() >= account_limits::TRACKED
+            && !sessions.failures.contains_key(&key)
+        {
+            // forget the quietest entries first
+            let since = now
+                .checked_sub(account_limits::FAILURE_WINDOW)
+                .unwrap_or(now);
+            sessions
+                .failures
+                .retain(|_, l| l.iter().any(|t| *t > since));
+            if sessions.failures.len() >= account_limits::TRACKED {
+                return;
+            }
+        }
+        sessions.failures.entry(key).or_default().push(now);
+    }
+
+    /// Signs in with an email and a password, from `address` (the client's, when known).
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        address: Option<std::net::IpAddr>,
+    ) -> std::result::Result<Opened, LoginError> {
+        let now = self.clock.now();
+        let email_key = format!("email:{}", email.trim().to_lowercase());
+        let address_key = address.map(|a| format!("address:{a}"));
+        {
+            let mut s = self.sessions();
+            let wait = [Some(&email_key), address_key.as_ref()]
+                .into_iter()
+                .flatten()
+                .filter_map(|k| Self::limited(&mut s, k, now))
+                .max();
+            if let Some(retry_after_seconds) = wait {
+                return Err(LoginError::Limited {
+                    retry_after_seconds,
+                });
+            }
+        }
+        let row = if email.chars().count() <= account_limits::EMAIL_MAX
+            && password.chars().count() <= account_limits::PASSWORD_MAX
+        {
+            self.store
+                .account_by_email(email.trim())
+                .await
+                .map_err(|e| LoginError::Failed(e.into()))?
+        } else {
+            None
+        };
+        let hash = row
+            .as_ref()
+            .map_or_else(|| dummy_hash().to_owned(), |r| r.password_hash.clone());
+        let given = password.to_owned();
+        let matches = tokio::task::spawn_blocking(move || password_matches(&given, &hash))
+            .await
+            .unwrap_or(false);
+        let account = match row {
+            Some(r) if matches && r.status == "active" => r,
+            _ => {
+                let mut s = self.sessions();
+                Self::record_failure(&mut s, email_key, now);
+                if let Some(k) = address_key {
+                    Self::record_failure(&mut s, k, now);
+                }
+                return Err(LoginError::Invalid);
+            }
+        };
+        let secret = random_secret();
+        let csrf = random_secret();
+        let mut s = self.sessions();
+        s.failures.remove(&email_key);
+        if s.open.len() >= account_limits::SESSIONS
+            && let Some(oldest) = s.open.iter().min_by_key(|(_, v)| v.seen).map(|(k, _)| *k)
+        {
+            s.open.remove(&oldest);
+        }
+        s.open.insert(
+            digest(&secret),
+            Session {
+                account: account.id,
+                role: account.role.clone(),
+                csrf: csrf.clone(),
+                created: now,
+                seen: now,
+            },
+        );
+        Ok(Opened {
+            secret,
+            csrf,
+            account: account.into(),
+        })
+    }
+
+    /// The caller of a session cookie, and the session's CSRF token; `None` once it ended
+    /// (signed out, idle for 30 minutes, 12 hours old, or its account changed).
+    pub fn session(&self, secret: &str) -> Option<(Caller, String)> {
+        if secret.is_empty() || secret.len() > limits::TOKEN_MAX {
+            return None;
+        }
+        let now = self.clock.now();
+        let key = digest(secret);
+        let mut s = self.sessions();
+        let session = s.open.get_mut(&key)?;
+        let idle = session
+            .seen
+            .checked_add(account_limits::SESSION_IDLE)
+            .ok()?;
+        let absolute = session
+            .created
+            .checked_add(account_limits::SESSION_ABSOLUTE)
+            .ok()?;
+        if now >= idle || now >= absolute {
+            s.open.remove(&key);
+            return None;
+        }
+        session.seen = now;
+        let role = built_in(&session.role)?;
+        Some((
+            Caller {
+                credential: Credential::Session(session.account),
+                role,
+                agent: None,
+            },
+            session.csrf.clone(),
+        ))
+    }
+
+    /// Ends a session.
+    pub fn logout(&self, secret: &str) {
+        self.sessions().open.remove(&digest(secret));
+    }
+
+    /// Whether the deployment has no account yet.
+    pub async fn has_no_account(&self) -> Result<bool> {
+        Ok(self.store.count_accounts().await? == 0)
+    }
+
+    /// A password for a new account, shown once: 24 characters from 62.
+    pub fn generate_password() -> String {
+        const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+        let bytes: Vec<u8> = (0..2).flat_map(|_| *Uuid::new_v4().as_bytes()).collect();
+        bytes
+            .iter()
+            .take(24)
+            .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+            .collect()
     }
 }

@@ -20,8 +20,37 @@ pub struct TokenRow {
     pub created_at: Timestamp,
 }
 
+/// An account as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountRow {
+    pub id: Uuid,
+    /// Unique in any case.
+    pub email: String,
+    pub name: String,
+    /// argon2id, PHC string.
+    pub password_hash: String,
+    /// A built-in role's reference.
+    pub role: String,
+    /// `active` or `disabled`.
+    pub status: String,
+    pub revision: u64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
 #[async_trait]
 pub trait AccessStore: Send + Sync {
+    /// `Unique("email")` when the email is taken.
+    async fn insert_account(&self, account: &AccountRow) -> Result<()>;
+    async fn account(&self, id: Uuid) -> Result<Option<AccountRow>>;
+    async fn account_by_email(&self, email: &str) -> Result<Option<AccountRow>>;
+    async fn accounts(&self, page: &PageRequest) -> Result<Page<AccountRow>>;
+    async fn count_accounts(&self) -> Result<u64>;
+    /// Replaces the account if its revision is still `expected_revision` (`Conflict` otherwise,
+    /// `Unique("email")` when the new email is taken).
+    async fn update_account(&self, account: &AccountRow, expected_revision: u64) -> Result<()>;
+    /// `Conflict` when there is no such account.
+    async fn delete_account(&self, id: Uuid) -> Result<()>;
     async fn insert_token(&self, token: &TokenRow) -> Result<()>;
     async fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenRow>>;
     async fn tokens(&self, page: &PageRequest) -> Result<Page<TokenRow>>;

@@ -61,6 +61,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0008_inbound_per_customer.sql"),
     include_str!("../migrations/sqlite/0009_retention.sql"),
     include_str!("../migrations/sqlite/0010_api_tokens.sql"),
+    include_str!("../migrations/sqlite/0011_accounts.sql"),
 ];
 
 /// The SQLite implementation of [`Store`].

@@ -26,8 +26,120 @@ fn token_from(row: &SqliteRow) -> Result<TokenRow> {
     })
 }
 
+fn account_from(row: &SqliteRow) -> Result<AccountRow> {
+    Ok(AccountRow {
+        id: uuid(row.try_get("id").map_err(backend)?)?,
+        email: row.try_get("email").map_err(backend)?,
+        name: row.try_get("name").map_err(backend)?,
+        password_hash: row.try_get("password_hash").map_err(backend)?,
+        role: row.try_get("role").map_err(backend)?,
+        status: row.try_get("status").map_err(backend)?,
+        revision: row.try_get::<i64, _>("revision").map_err(backend)? as u64,
+        created_at: ts(row.try_get("created_at").map_err(backend)?)?,
+        updated_at: ts(row.try_get("updated_at").map_err(backend)?)?,
+    })
+}
+
+fn email_taken(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.message().contains("accounts.email") => {
+            StoreError::Unique("email")
+        }
+        _ => map_err(e),
+    }
+}
+
 #[async_trait]
 impl AccessStore for SqliteStore {
+    async fn insert_account(&self, a: &AccountRow) -> Result<()> {
+        sqlx::query("INSERT INTO accounts (id, email, name, password_hash, role, status, revision, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            .bind(a.id.to_string())
+            .bind(&a.email)
+            .bind(&a.name)
+            .bind(&a.password_hash)
+            .bind(&a.role)
+            .bind(&a.status)
+            .bind(a.revision as i64)
+            .bind(ms(a.created_at))
+            .bind(ms(a.updated_at))
+            .execute(&self.pool)
+            .await
+            .map_err(email_taken)?;
+        Ok(())
+    }
+
+    async fn account(&self, id: Uuid) -> Result<Option<AccountRow>> {
+        let row = sqlx::query("SELECT * FROM accounts WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(account_from).transpose()
+    }
+
+    async fn account_by_email(&self, email: &str) -> Result<Option<AccountRow>> {
+        let row = sqlx::query("SELECT * FROM accounts WHERE email = ?")
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(account_from).transpose()
+    }
+
+    async fn accounts(&self, page: &PageRequest) -> Result<Page<AccountRow>> {
+        let limit = page.limit.clamp(1, 1_000);
+        let rows = sqlx::query(
+            "SELECT * FROM accounts WHERE (?1 IS NULL OR id > ?1) ORDER BY id LIMIT ?2",
+        )
+        .bind(page.after.map(|a| a.to_string()))
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let items = rows.iter().map(account_from).collect::<Result<Vec<_>>>()?;
+        Ok(page_of(items, limit, |a| a.id))
+    }
+
+    async fn count_accounts(&self) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(n as u64)
+    }
+
+    async fn update_account(&self, a: &AccountRow, expected_revision: u64) -> Result<()> {
+        let done = sqlx::query("UPDATE accounts SET email = ?, name = ?, password_hash = ?, role = ?, status = ?, revision = ?, updated_at = ? WHERE id = ? AND revision = ?")
+            .bind(&a.email)
+            .bind(&a.name)
+            .bind(&a.password_hash)
+            .bind(&a.role)
+            .bind(&a.status)
+            .bind(a.revision as i64)
+            .bind(ms(a.updated_at))
+            .bind(a.id.to_string())
+            .bind(expected_revision as i64)
+            .execute(&self.pool)
+            .await
+            .map_err(email_taken)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict);
+        }
+        Ok(())
+    }
+
+    async fn delete_account(&self, id: Uuid) -> Result<()> {
+        let done = sqlx::query("DELETE FROM accounts WHERE id = ?")
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict);
+        }
+        Ok(())
+    }
+
     async fn insert_token(&self, t: &TokenRow) -> Result<()> {
         sqlx::query("INSERT INTO api_tokens (id, name, token_hash, role, expires_at, revoked_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
             .bind(t.id.to_string())

@@ -62,6 +62,25 @@ enum Command {
     },
     /// Prints the OpenAPI document of the HTTP API.
     Openapi,
+    /// Administration from the server's machine.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Creates an account and prints its password, once.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// administrator, designer, publisher, supervisor, agent or viewer.
+        #[arg(long, default_value = "administrator")]
+        role: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -101,6 +120,38 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export { reference, output } => {
             let config = Config::load(cli.config.as_deref(), None, cli.data_dir)?;
             export(&config, &reference, output.as_deref()).await
+        }
+        Command::Admin {
+            command: AdminCommand::Create { email, name, role },
+        } => {
+            let config = Config::load(cli.config.as_deref(), None, cli.data_dir)?;
+            let store = open_store(&config).await?;
+            let services = runtime::Services::start(
+                store.clone(),
+                Arc::new(SystemClock),
+                runtime::ServiceSettings::default(),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("opening the services: {e}"))?;
+            let password = runtime::access::Access::generate_password();
+            let account = services
+                .access
+                .create_account(runtime::access::AccountFields {
+                    name: Some(name.unwrap_or_else(|| email.clone())),
+                    email: Some(email),
+                    password: Some(password.clone()),
+                    role: Some(role),
+                    status: None,
+                })
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            store.close().await;
+            println!(
+                "account {} ({}) created; its password, shown this once:",
+                account.email, account.role
+            );
+            println!("  {password}");
+            Ok(ExitCode::SUCCESS)
         }
         Command::Openapi => {
             println!("{}", serde_json::to_string_pretty(&api::openapi())?);
@@ -182,6 +233,25 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         max_body_bytes: config.max_body_bytes,
         request_timeout: config.request_timeout,
     };
+    if settings_had_no_admin && services.access.has_no_account().await? {
+        let password = runtime::access::Access::generate_password();
+        let account = services
+            .access
+            .create_account(runtime::access::AccountFields {
+                email: Some("admin@localhost".into()),
+                name: Some("Administrator".into()),
+                password: Some(password.clone()),
+                role: Some("administrator".into()),
+                status: None,
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("creating the first administrator: {e}"))?;
+        println!(
+            "first start: the administrator account {} was created; its password, shown this once:",
+            account.email
+        );
+        println!("  {password}");
+    }
     if settings_had_no_admin && services.access.is_first_start().await? {
         let (_, token) = services
             .access
@@ -208,9 +278,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, data_dir = %config.data_dir.display(), time_zone = %config.time_zone_name, "switchyard listening");
     println!("listening on http://{addr}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     let _ = stop_tx.send(true);
     background.join().await;
     store.close().await;

@@ -909,10 +909,27 @@ async fn the_first_start_prints_an_administrator_token_once() {
         .find(|l| l.starts_with("syt_"))
         .cloned()
         .unwrap_or_else(|| panic!("no token printed: {printed:?}"));
+    let password = printed
+        .iter()
+        .position(|l| l.contains("admin@localhost"))
+        .and_then(|i| printed.get(i + 1))
+        .unwrap_or_else(|| panic!("no password printed: {printed:?}"))
+        .clone();
     let http = reqwest::Client::new();
     let routings = format!("{base}/api/v1/routings");
     let status = |r: reqwest::Response| r.status().as_u16();
     assert_eq!(status(http.get(&routings).send().await.unwrap()), 401);
+    let login = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"email": "admin@localhost", "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        login.status().as_u16(),
+        200,
+        "the printed password signs in"
+    );
     assert_eq!(
         status(
             http.get(&routings)
@@ -924,9 +941,41 @@ async fn the_first_start_prints_an_administrator_token_once() {
         200
     );
     drop(first);
+    // an account made from the command line, its password printed once
+    let made = Command::new(BIN)
+        .args([
+            "admin",
+            "create",
+            "--email",
+            "ops@example.com",
+            "--role",
+            "viewer",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .env("SWITCHYARD_LOG_LEVEL", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let out = String::from_utf8_lossy(&made.stdout).to_string();
+    let ops_password = out.lines().nth(1).unwrap_or_default().trim().to_owned();
     // the second start prints none, and the token still works
     let (second, base, printed) = start_plain(dir.path());
-    assert!(printed.iter().all(|l| !l.contains("syt_")), "{printed:?}");
+    let ops = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"email": "ops@example.com", "password": ops_password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ops.status().as_u16(), 200, "{out}");
+    assert!(
+        printed.is_empty(),
+        "nothing printed the second time: {printed:?}"
+    );
     let routings = format!("{base}/api/v1/routings");
     assert_eq!(
         status(
