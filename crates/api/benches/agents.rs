@@ -54,7 +54,7 @@ fn main() {
         let callback_url = format!("http://{}/cb", cb.local_addr().unwrap());
         let cb_app = axum::Router::new().route("/cb", axum::routing::post(|| async { "ok" }));
         tokio::spawn(async move { axum::serve(cb, cb_app).await.unwrap() });
-        let app = api::app(services.maker, services.conversations, services.access, api::HttpLimits::default());
+        let app = api::app(services.maker, services.conversations, services.access, bench_limits());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}/api/v1", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -163,4 +163,13 @@ fn main() {
         );
         assert_eq!(left, 0, "conversations left waiting");
     });
+}
+
+/// The load comes from one address to one entry point: the public rate limits are set above it.
+fn bench_limits() -> api::HttpLimits {
+    api::HttpLimits {
+        public_per_address: api::Rate::per_second(1_000_000),
+        public_per_entry_point: api::Rate::per_second(1_000_000),
+        ..api::HttpLimits::default()
+    }
 }

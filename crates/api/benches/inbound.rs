@@ -98,7 +98,7 @@ fn main() {
             ..Default::default()
         };
         conversations_service.create_entry_point(fields).await.unwrap();
-        let app = api::app(maker, conversations_service, services.access, api::HttpLimits::default());
+        let app = api::app(maker, conversations_service, services.access, bench_limits());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/api/v1/channels/http/bench/messages", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -129,4 +129,13 @@ fn main() {
         }
         println!("storage: {:.1} KiB per waiting conversation (database and WAL, events and outbox included)", bytes as f64 / 1024.0 / conversations as f64);
     });
+}
+
+/// The load comes from one address to one entry point: the public rate limits are set above it.
+fn bench_limits() -> api::HttpLimits {
+    api::HttpLimits {
+        public_per_address: api::Rate::per_second(1_000_000),
+        public_per_entry_point: api::Rate::per_second(1_000_000),
+        ..api::HttpLimits::default()
+    }
 }

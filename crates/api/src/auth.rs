@@ -206,10 +206,19 @@ pub(crate) async fn authorize(
     let Some(matched) = req.extensions().get::<MatchedPath>() else {
         return next.run(req).await;
     };
-    let path = matched.as_str();
-    let path = path.strip_prefix("/api/v1").unwrap_or(path);
+    let template = matched.as_str();
+    let path = template.strip_prefix("/api/v1").unwrap_or(template);
     let needs = match state.requirements.of(req.method(), path) {
-        Some(Requirement::Public) => return next.run(req).await,
+        Some(Requirement::Public) => {
+            if let Err(r) =
+                state
+                    .public
+                    .check(crate::public::peer(&req), template, req.uri().path())
+            {
+                return r.into_response();
+            }
+            return next.run(req).await;
+        }
         Some(Requirement::AnyOf(needs)) => needs.clone(),
         Some(Requirement::Invalid(why)) => return forbidden_undeclared(path, why),
         None => return forbidden_undeclared(path, "the operation is not in the document"),

@@ -8,6 +8,7 @@ mod customers;
 pub mod dto;
 mod objects;
 pub mod problem;
+mod public;
 mod routings;
 mod schema;
 mod versions;
@@ -34,6 +35,7 @@ use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub use problem::Problem;
+pub use public::{AllowedHosts, Rate};
 
 /// Limits of the HTTP layer.
 #[derive(Clone, Debug)]
@@ -42,6 +44,12 @@ pub struct HttpLimits {
     pub max_body_bytes: usize,
     /// Longest time a request may take.
     pub request_timeout: Duration,
+    /// Requests to the public surface from one client address.
+    pub public_per_address: Rate,
+    /// Requests to the public surface of one entry point.
+    pub public_per_entry_point: Rate,
+    /// `Host` names the administration answers (`None`: any).
+    pub allowed_hosts: AllowedHosts,
 }
 
 impl Default for HttpLimits {
@@ -49,6 +57,11 @@ impl Default for HttpLimits {
         HttpLimits {
             max_body_bytes: 8 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
+            public_per_address: Rate::per_second(50),
+            public_per_entry_point: Rate::per_second(500),
+            allowed_hosts: AllowedHosts(Some(
+                ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec(),
+            )),
         }
     }
 }
@@ -61,6 +74,7 @@ pub struct AppState {
     pub access: Arc<runtime::access::Access>,
     requirements: Arc<auth::Requirements>,
     previews: auth::PreviewTickets,
+    public: Arc<public::PublicLimits>,
     metrics: PrometheusHandle,
     limits: HttpLimits,
 }
@@ -296,7 +310,17 @@ const GENERIC_PROBLEMS: &[(&str, Applies, &str)] = &[
     (
         "403",
         Applies::Secured,
-        "forbidden: the token's role does not allow this operation",
+        "forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token",
+    ),
+    (
+        "429",
+        Applies::Public,
+        "rate_limited: too many requests from this address or for this entry point (see Retry-After)",
+    ),
+    (
+        "421",
+        Applies::Always,
+        "host_not_allowed: the Host header is not one the administration answers (allowed_hosts)",
     ),
     (
         "422",
@@ -315,6 +339,8 @@ enum Applies {
     Post,
     /// Operations that need a permission (all but the public surface).
     Secured,
+    /// The public surface (rate-limited).
+    Public,
 }
 
 /// Makes the document say exactly what the server does: error responses are
@@ -358,6 +384,7 @@ fn exact(doc: utoipa::openapi::OpenApi) -> serde_json::Value {
                     Applies::JsonBody => json_body,
                     Applies::Post => method == "post",
                     Applies::Secured => secured,
+                    Applies::Public => public,
                 };
                 // list bounds
                 if let Some(Value::Array(ps)) = op.get_mut("parameters") {
@@ -434,6 +461,17 @@ pub fn app(
     access: Arc<runtime::access::Access>,
     limits: HttpLimits,
 ) -> Router {
+    apps(maker, conversations, access, limits).0
+}
+
+/// The administration's application (everything) and the public surface's alone (for
+/// `public_listen`), sharing their state and limits.
+pub fn apps(
+    maker: Arc<Maker>,
+    conversations: Arc<runtime::Conversations>,
+    access: Arc<runtime::access::Access>,
+    limits: HttpLimits,
+) -> (Router, Router) {
     let (api, openapi) = api();
     let openapi = exact(openapi);
     let state = AppState {
@@ -442,6 +480,10 @@ pub fn app(
         access,
         requirements: Arc::new(auth::Requirements::from_document(&openapi)),
         previews: auth::PreviewTickets::new(),
+        public: Arc::new(public::PublicLimits {
+            per_address: public::Limiter::new(limits.public_per_address),
+            per_entry_point: public::Limiter::new(limits.public_per_entry_point),
+        }),
         metrics: metrics_handle(),
         limits: limits.clone(),
     };
@@ -453,7 +495,7 @@ pub fn app(
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), idempotency));
-    Router::new()
+    let router = Router::new()
         .nest("/api/v1", api)
         .merge(
             SwaggerUi::new("/api/v1/docs")
@@ -463,12 +505,45 @@ pub fn app(
                     utoipa_swagger_ui::Config::from("/api/v1/openapi.json").validator_url("none"),
                 ),
         )
-        .route("/chat/{reference}", get(webchat::page))
         .route("/chat/preview/{version}", get(webchat::preview_page))
         .route(
             "/api/v1/versions/{version}/preview/ws",
             get(webchat::preview_socket),
         )
+        .merge(chat_routes(&state))
+        .route("/metrics", get(metrics_page))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state.clone())
+        .layer(middleware::from_fn_with_state(
+            limits.allowed_hosts.clone(),
+            public::check_host,
+        ));
+    (outer_layers(router, &limits), public_app(state, &limits))
+}
+
+/// The public surface alone, for a listener that faces the internet (`public_listen`): the chat
+/// pages, their sockets and uploads, the channels' inbound messages, health. No `Host` check
+/// (the names the public uses are not the administration's).
+fn public_app(state: AppState, limits: &HttpLimits) -> Router {
+    let router = Router::new()
+        .route(
+            "/api/v1/channels/http/{reference}/messages",
+            axum::routing::post(conversations::http_inbound),
+        )
+        .route_layer(middleware::from_fn_with_state(state.clone(), public::limit))
+        .merge(chat_routes(&state))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state);
+    outer_layers(router, limits)
+}
+
+/// The chat pages, their sockets and uploads, health and readiness: rate-limited per address
+/// and entry point.
+fn chat_routes(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/chat/{reference}", get(webchat::page))
         .route(
             "/api/v1/channels/web-chat/{reference}/ws",
             get(webchat::socket),
@@ -481,12 +556,13 @@ pub fn app(
             "/api/v1/channels/web-chat/{reference}/uploads/{id}",
             get(webchat::download),
         )
+        .route_layer(middleware::from_fn_with_state(state.clone(), public::limit))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_page))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
+}
+
+fn outer_layers(router: Router, limits: &HttpLimits) -> Router {
+    router
         .layer(middleware::from_fn(track))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(middleware::from_fn_with_state(

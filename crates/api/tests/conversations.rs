@@ -90,7 +90,7 @@ impl Env {
                 conversations: settings,
                 ..runtime::ServiceSettings::default()
             },
-            api::HttpLimits::default(),
+            support::limits(),
         )
         .await;
         Env {

@@ -26,6 +26,10 @@ pub struct FileConfig {
     pub owner_on_first_handled: Option<bool>,
     pub phone_region: Option<String>,
     pub retention_days: Option<u64>,
+    pub public_listen: Option<String>,
+    pub allowed_hosts: Option<Vec<String>>,
+    pub public_rate_per_address: Option<u32>,
+    pub public_rate_per_entry_point: Option<u32>,
 }
 
 /// The resolved configuration.
@@ -54,6 +58,13 @@ pub struct Config {
     /// Days closed interactions' events, inbound deduplication rows, delivered replies and
     /// uploads are kept; 0: for ever.
     pub retention_days: u64,
+    /// A second listener serving only the public surface.
+    pub public_listen: Option<SocketAddr>,
+    /// `Host` names the administration listener answers; `None`: any (`*`).
+    pub allowed_hosts: Option<Vec<String>>,
+    /// Requests per second to the public surface from one address, and for one entry point.
+    pub public_rate_per_address: u32,
+    pub public_rate_per_entry_point: u32,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -173,7 +184,54 @@ impl Config {
         if retention_days > 3_650 {
             bail!("retention_days must be between 0 (keep for ever) and 3650");
         }
+        let public_listen = match env("SWITCHYARD_PUBLIC_LISTEN").or(file.public_listen) {
+            Some(a) => Some(
+                a.parse::<SocketAddr>()
+                    .with_context(|| format!("public_listen {a:?} is not ADDRESS:PORT"))?,
+            ),
+            None => None,
+        };
+        let hosts: Vec<String> = match env("SWITCHYARD_ALLOWED_HOSTS") {
+            Some(v) => v
+                .split(',')
+                .map(|h| h.trim().to_owned())
+                .filter(|h| !h.is_empty())
+                .collect(),
+            None => file.allowed_hosts.unwrap_or_else(|| {
+                let mut h: Vec<String> =
+                    ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec();
+                if !listen.ip().is_unspecified() {
+                    h.push(listen.ip().to_string());
+                }
+                h
+            }),
+        };
+        if hosts.len() > 100 {
+            bail!("allowed_hosts holds at most 100 names");
+        }
+        let allowed_hosts = (!hosts.iter().any(|h| h == "*")).then_some(hosts);
+        let rate = |name: &str, file: Option<u32>, default: u32| -> anyhow::Result<u32> {
+            let v = env_parse(name)?.or(file).unwrap_or(default);
+            if !(1..=1_000_000).contains(&v) {
+                bail!("{name} must be between 1 and 1000000 requests per second");
+            }
+            Ok(v)
+        };
+        let public_rate_per_address = rate(
+            "SWITCHYARD_PUBLIC_RATE_PER_ADDRESS",
+            file.public_rate_per_address,
+            50,
+        )?;
+        let public_rate_per_entry_point = rate(
+            "SWITCHYARD_PUBLIC_RATE_PER_ENTRY_POINT",
+            file.public_rate_per_entry_point,
+            500,
+        )?;
         Ok(Config {
+            public_listen,
+            allowed_hosts,
+            public_rate_per_address,
+            public_rate_per_entry_point,
             phone_region,
             retention_days,
             listen,

@@ -232,6 +232,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let limits = api::HttpLimits {
         max_body_bytes: config.max_body_bytes,
         request_timeout: config.request_timeout,
+        public_per_address: api::Rate::per_second(config.public_rate_per_address),
+        public_per_entry_point: api::Rate::per_second(config.public_rate_per_entry_point),
+        allowed_hosts: api::AllowedHosts(config.allowed_hosts.clone()),
     };
     if settings_had_no_admin && services.access.has_no_account().await? {
         let password = runtime::access::Access::generate_password();
@@ -266,7 +269,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         println!("  {token}");
         println!("use it as 'Authorization: Bearer <token>' (or set SWITCHYARD_ADMIN_TOKEN)");
     }
-    let app = api::app(
+    let (app, public_app) = api::apps(
         services.maker,
         services.conversations,
         services.access,
@@ -278,12 +281,39 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, data_dir = %config.data_dir.display(), time_zone = %config.time_zone_name, "switchyard listening");
     println!("listening on http://{addr}");
+    let public = match config.public_listen {
+        Some(at) => {
+            let l = tokio::net::TcpListener::bind(at)
+                .await
+                .with_context(|| format!("listening on {at} (public_listen)"))?;
+            let public_addr = l.local_addr()?;
+            tracing::info!(%public_addr, "public surface listening");
+            println!("public surface on http://{public_addr}");
+            let (stop, mut stopped) = watch::channel(false);
+            let task = tokio::spawn(async move {
+                axum::serve(
+                    l,
+                    public_app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+                )
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                })
+                .await
+            });
+            Some((stop, task))
+        }
+        None => None,
+    };
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
+    if let Some((stop, task)) = public {
+        let _ = stop.send(true);
+        let _ = task.await;
+    }
     let _ = stop_tx.send(true);
     background.join().await;
     store.close().await;

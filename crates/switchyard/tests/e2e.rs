@@ -46,6 +46,9 @@ impl Running {
             .arg(data)
             .env("SWITCHYARD_TIME_ZONE", "Europe/Paris")
             .env("SWITCHYARD_ADMIN_TOKEN", ADMIN)
+            // the bursts below come from one address: the public limits are set above them
+            .env("SWITCHYARD_PUBLIC_RATE_PER_ADDRESS", "100000")
+            .env("SWITCHYARD_PUBLIC_RATE_PER_ENTRY_POINT", "100000")
             .env("SWITCHYARD_LOG_LEVEL", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -27,11 +27,22 @@ pub fn admin_client() -> reqwest::Client {
         .unwrap()
 }
 
+/// The tests' limits: the defaults, with the public rate limits above what one test sends from
+/// its one address (`tests/public.rs` tests them low).
+pub fn limits() -> api::HttpLimits {
+    api::HttpLimits {
+        public_per_address: api::Rate::per_second(100_000),
+        public_per_entry_point: api::Rate::per_second(100_000),
+        ..api::HttpLimits::default()
+    }
+}
+
 /// Small limits, so that the tests reach them: 64 KiB bodies, 10 s requests.
 pub fn small_limits() -> api::HttpLimits {
     api::HttpLimits {
         max_body_bytes: 64 * 1024,
         request_timeout: std::time::Duration::from_secs(10),
+        ..limits()
     }
 }
 
@@ -39,6 +50,8 @@ pub fn small_limits() -> api::HttpLimits {
 pub struct TestServer {
     /// `http://127.0.0.1:<port>`.
     pub root: String,
+    /// The public surface's own listener (`public_listen`).
+    pub public_root: String,
     pub clock: Arc<ManualClock>,
     pub store: SqliteStore,
     pub conversations: Arc<runtime::Conversations>,
@@ -70,12 +83,26 @@ pub async fn start(settings: runtime::ServiceSettings, limits: api::HttpLimits) 
     // the loops run on the manual clock when the tests move it
     let _background = services.spawn_background(stopped);
     let conversations = services.conversations.clone();
-    let app = api::app(
+    let (app, public_app) = api::apps(
         services.maker,
         services.conversations,
         services.access,
         limits,
     );
+    let root = serve(app).await;
+    let public_root = serve(public_app).await;
+    TestServer {
+        root,
+        public_root,
+        clock,
+        store,
+        conversations,
+        _dir: dir,
+        _stop: stop,
+    }
+}
+
+async fn serve(app: axum::Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let root = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {
@@ -86,12 +113,5 @@ pub async fn start(settings: runtime::ServiceSettings, limits: api::HttpLimits) 
         .await
         .unwrap()
     });
-    TestServer {
-        root,
-        clock,
-        store,
-        conversations,
-        _dir: dir,
-        _stop: stop,
-    }
+    root
 }
