@@ -40,7 +40,7 @@ pub enum Requirement {
 
 /// Every operation's requirement, by method and path template (as in the document).
 #[derive(Clone, Debug, Default)]
-pub struct Requirements(HashMap<String, HashMap<Method, Requirement>>);
+pub struct Requirements(HashMap<String, HashMap<Method, (Requirement, String)>>);
 
 impl Requirements {
     /// Reads the `security` of every operation of an OpenAPI document (as JSON).
@@ -57,16 +57,25 @@ impl Requirements {
                 let Ok(method) = Method::from_bytes(method.to_ascii_uppercase().as_bytes()) else {
                     continue;
                 };
+                let operation = op
+                    .get("operationId")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
                 map.entry(path.clone())
                     .or_insert_with(HashMap::new)
-                    .insert(method, requirement(op.get("security")));
+                    .insert(method, (requirement(op.get("security")), operation));
             }
         }
         Requirements(map)
     }
 
     fn of(&self, method: &Method, path: &str) -> Option<&Requirement> {
-        self.0.get(path)?.get(method)
+        self.0.get(path)?.get(method).map(|(r, _)| r)
+    }
+
+    fn operation(&self, method: &Method, path: &str) -> Option<&str> {
+        self.0.get(path)?.get(method).map(|(_, o)| o.as_str())
     }
 }
 
@@ -709,4 +718,192 @@ pub async fn delete_account(
 ) -> ApiResult<StatusCode> {
     state.access.delete_account(id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+// ----- audit -----
+
+/// Whether an operation's successful calls go to the audit log: every change made through the
+/// administration — not reads, not the agents' own work (their conversations are in each
+/// interaction's history), not the messages of a preview.
+fn audited(method: &Method, path: &str) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+        && !path.starts_with("/agent/")
+        && !path.ends_with("/messages")
+        && !path.ends_with("/outcome")
+        && path != "/routings/validate"
+        && path != "/versions/{id}/preview-link"
+}
+
+fn revision_in(headers: &HeaderMap, name: header::HeaderName) -> Option<u64> {
+    headers
+        .get(name)?
+        .to_str()
+        .ok()?
+        .trim()
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .parse()
+        .ok()
+}
+
+/// Records a successful change in the audit log (after [`authorize`], which put the caller in
+/// the request): the operation, its target (the path's first id, or the new resource's id), the
+/// revision the caller expected (`If-Match`) and the one it made (`ETag`). The answer waits for
+/// the record; if the record fails, the change is logged as an error (it happened).
+pub(crate) async fn audit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let Some(matched) = req.extensions().get::<MatchedPath>() else {
+        return next.run(req).await;
+    };
+    let template = matched.as_str().to_owned();
+    let path = template
+        .strip_prefix("/api/v1")
+        .unwrap_or(&template)
+        .to_owned();
+    let method = req.method().clone();
+    let caller = req.extensions().get::<Caller>().cloned();
+    let (Some(caller), true) = (caller, audited(&method, &path)) else {
+        return next.run(req).await;
+    };
+    let action = state
+        .requirements
+        .operation(&method, &path)
+        .unwrap_or_default()
+        .to_owned();
+    // the first parameter of the path names the resource changed
+    let first = template
+        .split('/')
+        .find(|t| t.starts_with('{'))
+        .unwrap_or_default();
+    let target_in_path = (!first.is_empty())
+        .then(|| crate::public::param_of(&template, req.uri().path(), first))
+        .flatten();
+    let before = revision_in(req.headers(), header::IF_MATCH);
+    let real_path = req
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map_or_else(|| req.uri().path().to_owned(), |o| o.path().to_owned());
+    let response = next.run(req).await;
+    if !response.status().is_success() {
+        return response;
+    }
+    let after = revision_in(response.headers(), header::ETAG);
+    let (response, target) = match target_in_path {
+        Some(t) => (response, Some(t)),
+        None if response.status() == StatusCode::CREATED => {
+            // the new resource's id, from the answer
+            let (parts, body) = response.into_parts();
+            let bytes = axum::body::to_bytes(body, 1024 * 1024)
+                .await
+                .unwrap_or_default();
+            let id = serde_json::from_slice::<Value>(&bytes).ok().and_then(|v| {
+                v.get("id")
+                    .or_else(|| v.pointer("/routing/id"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            });
+            (
+                Response::from_parts(parts, axum::body::Body::from(bytes)),
+                id,
+            )
+        }
+        None => (response, None),
+    };
+    let change = runtime::access::Change {
+        action,
+        method: method.to_string(),
+        path: real_path,
+        target,
+        status: response.status().as_u16(),
+        revision_before: before,
+        revision_after: after,
+    };
+    if let Err(e) = state.access.record(&caller, change).await {
+        tracing::error!(error = %e, "a change could not be written to the audit log");
+    }
+    response
+}
+
+/// Filters of the audit log.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// `account:<id>`, `token:<id>` or `bootstrap`.
+    pub actor: Option<String>,
+    /// An operation id (`put_in_production`, `create_account`, …).
+    pub action: Option<String>,
+    /// The id of the resource changed.
+    pub target: Option<String>,
+    /// From this time (RFC 3339), included.
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub since: Option<jiff::Timestamp>,
+    /// Until this time, excluded.
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub until: Option<jiff::Timestamp>,
+    /// 1 to 200 (default 50).
+    pub limit: Option<u32>,
+    pub after: Option<Uuid>,
+}
+
+/// An entry of the audit log.
+#[derive(Serialize, ToSchema)]
+pub struct AuditEntryDto {
+    pub id: Uuid,
+    #[schema(value_type = String, format = DateTime)]
+    pub at: jiff::Timestamp,
+    pub actor: String,
+    pub action: String,
+    pub method: String,
+    pub path: String,
+    pub target: Option<String>,
+    pub status: u16,
+    pub revision_before: Option<u64>,
+    pub revision_after: Option<u64>,
+}
+
+/// A page of the audit log.
+#[derive(Serialize, ToSchema)]
+pub struct AuditPage {
+    pub items: Vec<AuditEntryDto>,
+    pub next_after: Option<Uuid>,
+}
+
+/// The audit log: every change made through the administration, in time order (never a
+/// secret: no bodies are kept).
+#[utoipa::path(get, path = "/audit", security(("token" = ["audit:read"])), tag = "Access", params(AuditQuery),
+    responses((status = 200, body = AuditPage)))]
+pub async fn list_audit(
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<AuditQuery>,
+) -> ApiResult<Json<AuditPage>> {
+    let filter = store::AuditFilter {
+        actor: q.actor,
+        action: q.action,
+        target: q.target,
+        since: q.since,
+        until: q.until,
+    };
+    let p = state
+        .access
+        .audit(&filter, &page_request(q.limit, q.after)?)
+        .await?;
+    Ok(Json(AuditPage {
+        items: p
+            .items
+            .into_iter()
+            .map(|e| AuditEntryDto {
+                id: e.id,
+                at: e.at,
+                actor: e.actor,
+                action: e.action,
+                method: e.method,
+                path: e.path,
+                target: e.target,
+                status: e.status,
+                revision_before: e.revision_before,
+                revision_after: e.revision_after,
+            })
+            .collect(),
+        next_after: p.next_after,
+    }))
 }

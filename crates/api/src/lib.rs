@@ -236,6 +236,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(auth::create_token, auth::list_tokens))
         .routes(routes!(auth::revoke_token))
         .routes(routes!(auth::preview_link))
+        .routes(routes!(auth::list_audit))
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::create_account, auth::list_accounts))
@@ -488,6 +489,8 @@ pub fn apps(
         limits: limits.clone(),
     };
     let api = api
+        // the audit runs inside the authorization (it reads the caller)
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth::audit))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::authorize,

@@ -119,10 +119,19 @@ fn too_many(retry_after: u64, what: &'static str) -> Limited {
     Limited { retry_after, what }
 }
 
-/// The entry point a public path names: the segment where its route has `{reference}`.
+/// The value of a path parameter (`{reference}`): template and path are matched from their
+/// ends (inside a nested router the path has lost the prefix the template keeps).
+pub(crate) fn param_of(template: &str, path: &str, name: &str) -> Option<String> {
+    template
+        .rsplit('/')
+        .zip(path.rsplit('/'))
+        .find(|(t, _)| *t == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// The entry point a public path names.
 fn entry_point_of(template: &str, path: &str) -> Option<String> {
-    let at = template.split('/').position(|s| s == "{reference}")?;
-    path.split('/').nth(at).map(str::to_owned)
+    param_of(template, path, "{reference}")
 }
 
 impl PublicLimits {
@@ -249,5 +258,13 @@ mod tests {
             Some("site".into())
         );
         assert_eq!(entry_point_of("/healthz", "/healthz"), None);
+        assert_eq!(
+            entry_point_of(
+                "/api/v1/channels/http/{reference}/messages",
+                "/channels/http/site/messages"
+            ),
+            Some("site".into()),
+            "inside the nested router"
+        );
     }
 }

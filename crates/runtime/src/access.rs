@@ -804,3 +804,93 @@ impl Access {
             .collect()
     }
 }
+
+// ----- audit -----
+
+/// What the audit log records of one change.
+#[derive(Clone, Debug)]
+pub struct Change {
+    pub action: String,
+    pub method: String,
+    pub path: String,
+    pub target: Option<String>,
+    pub status: u16,
+    pub revision_before: Option<u64>,
+    pub revision_after: Option<u64>,
+}
+
+impl Caller {
+    /// How the audit log names the caller.
+    pub fn actor(&self) -> String {
+        match self.credential {
+            Credential::Bootstrap => "bootstrap".to_owned(),
+            Credential::Token(id) => format!("token:{id}"),
+            Credential::Agent(id) => format!("agent:{id}"),
+            Credential::Session(id) => format!("account:{id}"),
+        }
+    }
+}
+
+impl Access {
+    /// Appends a change to the audit log, before the caller hears of it.
+    pub async fn record(&self, caller: &Caller, c: Change) -> Result<()> {
+        let row = store::AuditRow {
+            id: Uuid::now_v7(),
+            at: self.clock.now(),
+            actor: caller.actor(),
+            action: c.action,
+            method: c.method,
+            path: c.path,
+            target: c.target,
+            status: c.status,
+            revision_before: c.revision_before,
+            revision_after: c.revision_after,
+        };
+        Ok(self.store.append_audit(&row).await?)
+    }
+
+    /// The audit log, in time order.
+    pub async fn audit(
+        &self,
+        filter: &store::AuditFilter,
+        page: &PageRequest,
+    ) -> Result<Page<AuditEntry>> {
+        let p = self.store.audit(filter, page).await?;
+        Ok(Page {
+            items: p.items.into_iter().map(Into::into).collect(),
+            next_after: p.next_after,
+        })
+    }
+}
+
+/// An entry of the audit log as the API shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub id: Uuid,
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: String,
+    pub method: String,
+    pub path: String,
+    pub target: Option<String>,
+    pub status: u16,
+    pub revision_before: Option<u64>,
+    pub revision_after: Option<u64>,
+}
+
+impl From<store::AuditRow> for AuditEntry {
+    fn from(r: store::AuditRow) -> Self {
+        AuditEntry {
+            id: r.id,
+            at: r.at,
+            actor: r.actor,
+            action: r.action,
+            method: r.method,
+            path: r.path,
+            target: r.target,
+            status: r.status,
+            revision_before: r.revision_before,
+            revision_after: r.revision_after,
+        }
+    }
+}

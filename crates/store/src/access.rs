@@ -38,8 +38,41 @@ pub struct AccountRow {
     pub updated_at: Timestamp,
 }
 
+/// One entry of the audit log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditRow {
+    /// Time-ordered.
+    pub id: Uuid,
+    pub at: Timestamp,
+    /// `account:<id>`, `token:<id>`, `agent:<id>` or `bootstrap`.
+    pub actor: String,
+    /// The operation (its OpenAPI operation id).
+    pub action: String,
+    pub method: String,
+    pub path: String,
+    /// The resource changed, when the operation names one.
+    pub target: Option<String>,
+    pub status: u16,
+    pub revision_before: Option<u64>,
+    pub revision_after: Option<u64>,
+}
+
+/// Filter of the audit log.
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub target: Option<String>,
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+}
+
 #[async_trait]
 pub trait AccessStore: Send + Sync {
+    /// Appends to the audit log (entries are never changed or removed by the API).
+    async fn append_audit(&self, entry: &AuditRow) -> Result<()>;
+    /// Audit entries in time order.
+    async fn audit(&self, filter: &AuditFilter, page: &PageRequest) -> Result<Page<AuditRow>>;
     /// `Unique("email")` when the email is taken.
     async fn insert_account(&self, account: &AccountRow) -> Result<()>;
     async fn account(&self, id: Uuid) -> Result<Option<AccountRow>>;

@@ -62,6 +62,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0009_retention.sql"),
     include_str!("../migrations/sqlite/0010_api_tokens.sql"),
     include_str!("../migrations/sqlite/0011_accounts.sql"),
+    include_str!("../migrations/sqlite/0012_audit.sql"),
 ];
 
 /// The SQLite implementation of [`Store`].

@@ -49,8 +49,69 @@ fn email_taken(e: sqlx::Error) -> StoreError {
     }
 }
 
+fn audit_from(row: &SqliteRow) -> Result<AuditRow> {
+    let opt = |c: &str| -> Result<Option<u64>> {
+        Ok(row
+            .try_get::<Option<i64>, _>(c)
+            .map_err(backend)?
+            .map(|v| v as u64))
+    };
+    Ok(AuditRow {
+        id: uuid(row.try_get("id").map_err(backend)?)?,
+        at: ts(row.try_get("at").map_err(backend)?)?,
+        actor: row.try_get("actor").map_err(backend)?,
+        action: row.try_get("action").map_err(backend)?,
+        method: row.try_get("method").map_err(backend)?,
+        path: row.try_get("path").map_err(backend)?,
+        target: row.try_get("target").map_err(backend)?,
+        status: row.try_get::<i64, _>("status").map_err(backend)? as u16,
+        revision_before: opt("revision_before")?,
+        revision_after: opt("revision_after")?,
+    })
+}
+
 #[async_trait]
 impl AccessStore for SqliteStore {
+    async fn append_audit(&self, e: &AuditRow) -> Result<()> {
+        sqlx::query("INSERT INTO audit (id, at, actor, action, method, path, target, status, revision_before, revision_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            .bind(e.id.to_string())
+            .bind(ms(e.at))
+            .bind(&e.actor)
+            .bind(&e.action)
+            .bind(&e.method)
+            .bind(&e.path)
+            .bind(&e.target)
+            .bind(i64::from(e.status))
+            .bind(e.revision_before.map(|r| r as i64))
+            .bind(e.revision_after.map(|r| r as i64))
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn audit(&self, f: &AuditFilter, page: &PageRequest) -> Result<Page<AuditRow>> {
+        let limit = page.limit.clamp(1, 1_000);
+        let rows = sqlx::query(
+            "SELECT * FROM audit
+             WHERE (?1 IS NULL OR id > ?1) AND (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR action = ?3)
+               AND (?4 IS NULL OR target = ?4) AND (?5 IS NULL OR at >= ?5) AND (?6 IS NULL OR at < ?6)
+             ORDER BY id LIMIT ?7",
+        )
+        .bind(page.after.map(|a| a.to_string()))
+        .bind(&f.actor)
+        .bind(&f.action)
+        .bind(&f.target)
+        .bind(f.since.map(ms))
+        .bind(f.until.map(ms))
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let items = rows.iter().map(audit_from).collect::<Result<Vec<_>>>()?;
+        Ok(page_of(items, limit, |a| a.id))
+    }
+
     async fn insert_account(&self, a: &AccountRow) -> Result<()> {
         sqlx::query("INSERT INTO accounts (id, email, name, password_hash, role, status, revision, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
             .bind(a.id.to_string())
