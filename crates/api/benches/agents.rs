@@ -43,7 +43,12 @@ fn main() {
         runtime::install_crypto();
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("bench.db")).await.unwrap();
-        let settings = runtime::ServiceSettings { admin_token: Some(ADMIN.into()), ..runtime::ServiceSettings::default() };
+        let settings = runtime::ServiceSettings {
+            admin_token: Some(ADMIN.into()),
+            // the callback server listens on loopback: allowed explicitly
+            conversations: runtime::conversations::Settings { outbound: runtime::outbound::OutboundPolicy::allowing_loopback(), ..Default::default() },
+            ..runtime::ServiceSettings::default()
+        };
         let services = runtime::Services::start(store, Arc::new(SystemClock), settings)
             .await
             .unwrap();

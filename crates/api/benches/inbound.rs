@@ -70,7 +70,12 @@ fn main() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("bench.db");
         let store = SqliteStore::open(&db).await.unwrap();
-        let services = runtime::Services::start(store.clone(), Arc::new(SystemClock), runtime::ServiceSettings::default()).await.unwrap();
+        let settings = runtime::ServiceSettings {
+            // the (unused) callback is on loopback: allowed explicitly
+            conversations: runtime::conversations::Settings { outbound: runtime::outbound::OutboundPolicy::allowing_loopback(), ..Default::default() },
+            ..runtime::ServiceSettings::default()
+        };
+        let services = runtime::Services::start(store.clone(), Arc::new(SystemClock), settings).await.unwrap();
         let maker = services.maker.clone();
         let doc = json!({
             "format": "switchyard.routing", "format_version": 1,

@@ -76,6 +76,8 @@ pub struct Settings {
     /// How long closed interactions' events, inbound deduplication rows, delivered replies and
     /// uploads are kept; none: for ever.
     pub retention: Option<jiff::SignedDuration>,
+    /// What the server may call (callbacks).
+    pub outbound: crate::outbound::OutboundPolicy,
 }
 
 /// The `retention_days` setting's default.
@@ -93,6 +95,7 @@ impl Default for Settings {
             retention: Some(jiff::SignedDuration::from_hours(
                 24 * DEFAULT_RETENTION_DAYS,
             )),
+            outbound: crate::outbound::OutboundPolicy::default(),
         }
     }
 }
@@ -124,6 +127,7 @@ pub struct Conversations {
     pub(crate) inactivity: jiff::SignedDuration,
     pub(crate) phone_region: String,
     pub(crate) retention: Option<jiff::SignedDuration>,
+    pub(crate) outbound: crate::outbound::OutboundPolicy,
     pub(crate) timers_changed: Notify,
     pub(crate) outbox_changed: Notify,
     pub(crate) hub: tokio::sync::broadcast::Sender<Delivery>,
@@ -172,6 +176,7 @@ impl Conversations {
             inactivity: settings.inactivity,
             phone_region: settings.phone_region,
             retention: settings.retention,
+            outbound: settings.outbound,
             timers_changed: Notify::new(),
             outbox_changed: Notify::new(),
             hub: tokio::sync::broadcast::Sender::new(HUB_CAPACITY),

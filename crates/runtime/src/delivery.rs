@@ -60,10 +60,8 @@ pub async fn run_timers(conv: Arc<Conversations>, mut shutdown: watch::Receiver<
 pub async fn run_outbox(conv: Arc<Conversations>, mut shutdown: watch::Receiver<bool>) {
     let clock = conv.maker().clock();
     crate::install_crypto();
-    let http = match reqwest::Client::builder()
-        .timeout(channels::http::CALLBACK_TIMEOUT)
-        .build()
-    {
+    // callbacks go through the outbound-address policy
+    let http = match conv.outbound.client(channels::http::CALLBACK_TIMEOUT) {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "the HTTP client for callbacks could not start; replies are not delivered");

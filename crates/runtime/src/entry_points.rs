@@ -62,6 +62,14 @@ impl Conversations {
                 .map(|u| entry_point::check_callback(&u))
                 .transpose()
                 .map_err(field)?;
+            if let Some(url) = &ep.callback_url {
+                self.outbound.check_url(url).map_err(|message| {
+                    field(FieldError {
+                        field: "callback_url",
+                        message,
+                    })
+                })?;
+            }
         }
         if let Some(rules) = f.customer_routing {
             if let Some(r) = &rules {

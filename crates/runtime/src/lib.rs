@@ -15,6 +15,7 @@ mod inbound;
 pub mod maker;
 pub mod objects;
 mod openings;
+pub mod outbound;
 pub mod programs;
 mod quarantine;
 pub mod retention;

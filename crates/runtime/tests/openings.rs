@@ -44,7 +44,12 @@ async fn an_agent_closing_a_conversation_offered_during_its_first_turn_is_not_lo
         jiff::tz::TimeZone::UTC,
     ));
     let faulty = Arc::new(Faulty::new(sqlite.clone()));
-    let conv = Conversations::start(faulty.clone(), maker.clone(), Default::default());
+    // the (unused) callback is on loopback: allowed explicitly
+    let settings = runtime::conversations::Settings {
+        outbound: runtime::outbound::OutboundPolicy::allowing_loopback(),
+        ..Default::default()
+    };
+    let conv = Conversations::start(faulty.clone(), maker.clone(), settings);
     let d = Distribution::load(
         Arc::new(sqlite.clone()),
         maker.clone(),

@@ -70,7 +70,12 @@ struct World {
 
 impl World {
     fn service(&self) -> Arc<Conversations> {
-        Conversations::start(self.store.clone(), self.maker.clone(), Settings::default())
+        // the callbacks go to loopback: allowed here
+        let settings = Settings {
+            outbound: runtime::outbound::OutboundPolicy::allowing_loopback(),
+            ..Settings::default()
+        };
+        Conversations::start(self.store.clone(), self.maker.clone(), settings)
     }
 }
 

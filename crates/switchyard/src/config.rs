@@ -30,6 +30,7 @@ pub struct FileConfig {
     pub allowed_hosts: Option<Vec<String>>,
     pub public_rate_per_address: Option<u32>,
     pub public_rate_per_entry_point: Option<u32>,
+    pub outbound_allow: Option<Vec<String>>,
 }
 
 /// The resolved configuration.
@@ -65,6 +66,8 @@ pub struct Config {
     /// Requests per second to the public surface from one address, and for one entry point.
     pub public_rate_per_address: u32,
     pub public_rate_per_entry_point: u32,
+    /// Internal address ranges the server may call anyway (callbacks, web services).
+    pub outbound_allow: Vec<runtime::outbound::Range>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -227,7 +230,27 @@ impl Config {
             file.public_rate_per_entry_point,
             500,
         )?;
+        let allow: Vec<String> = match env("SWITCHYARD_OUTBOUND_ALLOW") {
+            Some(v) => v
+                .split(',')
+                .map(|h| h.trim().to_owned())
+                .filter(|h| !h.is_empty())
+                .collect(),
+            None => file.outbound_allow.unwrap_or_default(),
+        };
+        if allow.len() > 100 {
+            bail!("outbound_allow holds at most 100 ranges");
+        }
+        let outbound_allow = allow
+            .iter()
+            .map(|r| {
+                runtime::outbound::Range::parse(r).ok_or_else(|| {
+                    anyhow::anyhow!("outbound_allow: {r:?} is not ADDRESS or ADDRESS/PREFIX")
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(Config {
+            outbound_allow,
             public_listen,
             allowed_hosts,
             public_rate_per_address,

@@ -213,6 +213,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             phone_region: config.phone_region.clone(),
             retention: (config.retention_days > 0)
                 .then(|| jiff::SignedDuration::from_hours(24 * config.retention_days as i64)),
+            outbound: runtime::outbound::OutboundPolicy {
+                allow: config.outbound_allow.clone(),
+            },
         },
         distribution: runtime::distribution::DistributionSettings {
             offer_timeout: jiff::SignedDuration::try_from(config.offer_timeout)?,

@@ -49,6 +49,8 @@ impl Running {
             // the bursts below come from one address: the public limits are set above them
             .env("SWITCHYARD_PUBLIC_RATE_PER_ADDRESS", "100000")
             .env("SWITCHYARD_PUBLIC_RATE_PER_ENTRY_POINT", "100000")
+            // the callback servers listen on loopback: allowed explicitly
+            .env("SWITCHYARD_OUTBOUND_ALLOW", "127.0.0.0/8")
             .env("SWITCHYARD_LOG_LEVEL", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

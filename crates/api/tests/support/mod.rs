@@ -62,6 +62,22 @@ pub struct TestServer {
 /// Starts a server at 2026-06-01T08:00:00Z (Europe/Paris) with these settings (its bootstrap
 /// token is [`ADMIN`]) and its background loops.
 pub async fn start(settings: runtime::ServiceSettings, limits: api::HttpLimits) -> TestServer {
+    let settings = runtime::ServiceSettings {
+        // the callback servers of the tests listen on loopback: allowed explicitly
+        conversations: runtime::conversations::Settings {
+            outbound: runtime::outbound::OutboundPolicy::allowing_loopback(),
+            ..settings.conversations
+        },
+        ..settings
+    };
+    start_as_configured(settings, limits).await
+}
+
+/// Starts a server with exactly these settings (the outbound policy included).
+pub async fn start_as_configured(
+    settings: runtime::ServiceSettings,
+    limits: api::HttpLimits,
+) -> TestServer {
     runtime::install_crypto();
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("switchyard.db"))
