@@ -22,8 +22,21 @@ fn env(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// The HTTP entry point's signing secret.
+const CHANNEL_SECRET: &str = "bench-channel-secret-0123456789abcdef-01";
+
 async fn post(http: &reqwest::Client, url: String, body: Value) -> Value {
-    let resp = http.post(url).json(&body).send().await.unwrap();
+    let bytes = serde_json::to_vec(&body).unwrap();
+    // messages to the HTTP channel are signed (the signature is part of what is measured)
+    let signature = channels::http::sign(CHANNEL_SECRET, &bytes);
+    let resp = http
+        .post(url)
+        .header("content-type", "application/json")
+        .header(channels::http::SIGNATURE_HEADER, signature)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
     assert!(resp.status().is_success(), "{}", resp.status());
     resp.json().await.unwrap()
 }
@@ -92,7 +105,7 @@ fn main() {
         });
         let imported = post(&http, format!("{base}/routings/import"), doc).await;
         let rid = imported["routing"]["id"].as_str().unwrap().to_owned();
-        post(&http, format!("{base}/entry-points"), json!({"reference": "agents", "name": "Agents", "channel": "http", "start_routing_id": rid, "callback_url": callback_url})).await;
+        post(&http, format!("{base}/entry-points"), json!({"reference": "agents", "name": "Agents", "channel": "http", "secret": CHANNEL_SECRET, "start_routing_id": rid, "callback_url": callback_url})).await;
 
         let closed = Arc::new(AtomicUsize::new(0));
         for (_, token) in &users {

@@ -32,6 +32,9 @@ impl From<ConversationError> for Problem {
             ConversationError::Conflict(code @ "upload_quota_exceeded", msg) => {
                 Problem::new(StatusCode::TOO_MANY_REQUESTS, code, msg)
             }
+            ConversationError::Invalid(code @ "invalid_signature", msg) => {
+                Problem::new(StatusCode::UNAUTHORIZED, code, msg)
+            }
             ConversationError::Invalid(code @ "body_too_large", msg) => {
                 Problem::new(StatusCode::PAYLOAD_TOO_LARGE, code, msg)
             }
@@ -150,6 +153,10 @@ pub struct EntryPointBody {
     #[serde(default, deserialize_with = "some")]
     #[schema(value_type = Option<String>)]
     pub callback_url: Option<Option<String>>,
+    /// The HTTP channel's signing secret (32 to 256 characters; required for `http`): each
+    /// message carries `X-Switchyard-Signature: sha256=<hex HMAC-SHA256 of the raw body>`.
+    /// Write-only: sealed at rest, never shown.
+    pub secret: Option<String>,
     /// Customer routing rules (seed 004) used instead of a smart routing: `{new_online:
     /// {group_id, message}, new_offline: {group_id, message}, owner_offline: {rule: "keep_user"}
     /// | {rule: "group", group_id, message}}`; `null` removes them.
@@ -169,6 +176,7 @@ impl From<EntryPointBody> for EntryPointFields {
             test_version_id: b.test_version_id,
             phone_region: b.phone_region,
             callback_url: b.callback_url,
+            secret: b.secret,
             customer_routing: b.customer_routing,
         }
     }
@@ -309,13 +317,25 @@ impl From<Receipt> for Ack {
 
 /// Receives a customer message on an HTTP entry point. Answers once the message is committed;
 /// replies go to the entry point's callback URL, each with an `Idempotency-Key`.
-#[utoipa::path(post, path = "/channels/http/{reference}/messages", security(()), tag = "Channels", params(("reference" = String, Path)), request_body = HttpMessage,
-    responses((status = 200, body = Ack), (status = 404, body = ProblemBody), (status = 422, body = ProblemBody), (status = 503, body = ProblemBody)))]
+#[utoipa::path(post, path = "/channels/http/{reference}/messages", security(()), tag = "Channels",
+    params(("reference" = String, Path), ("X-Switchyard-Signature" = String, Header, description = "sha256=<hex HMAC-SHA256 of the raw body under the entry point's secret>")),
+    request_body = HttpMessage,
+    responses((status = 200, body = Ack), (status = 401, body = ProblemBody, description = "invalid_signature: missing, or not the body's under the entry point's secret"), (status = 404, body = ProblemBody), (status = 422, body = ProblemBody), (status = 503, body = ProblemBody)))]
 pub async fn http_inbound(
     State(state): State<AppState>,
     PathParams(reference): PathParams<String>,
-    JsonBody(body): JsonBody<HttpMessage>,
+    headers: axum::http::HeaderMap,
+    raw: axum::body::Bytes,
 ) -> ApiResult<Json<Ack>> {
+    // the signature is checked on the raw bytes before anything is read or stored
+    let signature = headers
+        .get(channels::http::SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok());
+    state
+        .conversations
+        .verify_signed(&reference, signature, &raw)
+        .await?;
+    let body: HttpMessage = crate::problem::json_of(&headers, &raw)?;
     // the HTTP channel's connector reads it within its limits; the entry point comes from memory
     let message = channels::http::parse(channels::http::Posted {
         message_id: body.message_id,

@@ -435,6 +435,40 @@ fn exact(doc: utoipa::openapi::OpenApi) -> serde_json::Value {
             json!({"session": {"type": "apiKey", "in": "cookie", "name": "switchyard_session", "description": "A browser session (POST /auth/login). Requests that change something also send the session's CSRF token in X-CSRF-Token."}, "token": {"type": "http", "scheme": "bearer", "description": "An API token, an agent's token, or the bootstrap administrator token (SWITCHYARD_ADMIN_TOKEN). Each operation lists the permission it needs (`resource:verb`; `routings:<verb>` is that verb on the routings of the operation's channel family; several requirements: any one suffices); `security: [{}]` marks the public surface."}}),
         );
     }
+    // operation ids are unique (the audit log names actions by them): a handler name used in
+    // two modules gets its path's words
+    if let Some(Value::Object(paths)) = v.get_mut("paths") {
+        let mut seen = std::collections::HashMap::<String, usize>::new();
+        for item in paths.values() {
+            for op in item.as_object().into_iter().flat_map(|o| o.values()) {
+                if let Some(id) = op.get("operationId").and_then(Value::as_str) {
+                    *seen.entry(id.to_owned()).or_default() += 1;
+                }
+            }
+        }
+        for (path, item) in paths.iter_mut() {
+            let Value::Object(ops) = item else { continue };
+            for op in ops.values_mut() {
+                let Some(id) = op
+                    .get("operationId")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                else {
+                    continue;
+                };
+                if seen.get(&id).copied().unwrap_or(0) > 1
+                    && let Value::Object(op) = op
+                {
+                    let words: Vec<&str> = path
+                        .split('/')
+                        .filter(|w| !w.is_empty() && !w.starts_with('{'))
+                        .collect();
+                    let unique = format!("{id}_{}", words.join("_").replace('-', "_"));
+                    op.insert("operationId".into(), json!(unique));
+                }
+            }
+        }
+    }
     // whatever a token may do, a session of the same role may do
     if let Some(Value::Object(paths)) = v.get_mut("paths") {
         for item in paths.values_mut() {

@@ -276,6 +276,20 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     }
 }
 
+/// A JSON body already read (for handlers that check its raw bytes first), as [`JsonBody`]
+/// reads it.
+pub(crate) fn json_of<T: DeserializeOwned>(
+    headers: &axum::http::HeaderMap,
+    bytes: &[u8],
+) -> Result<T, Problem> {
+    if !json_content_type(headers) {
+        return Err(json_problem(JsonRejection::MissingJsonContentType(
+            Default::default(),
+        )));
+    }
+    parse_json(bytes)
+}
+
 /// `application/json` or any `application/…+json`, as `axum::Json` accepts.
 fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
     let Some(value) = headers

@@ -33,6 +33,9 @@ enum Rule {
     OneOf(&'static [&'static str]),
     /// `runtime::access::check_email`: one `@` between non-empty parts, no space.
     Email,
+    /// A channel secret: `runtime::entry_points::SECRET_MIN` to `SECRET_MAX` characters, no
+    /// control character.
+    Secret,
     /// A new password's length (`runtime::access::check_password`; a common one is refused
     /// beyond what a schema says).
     Password,
@@ -72,6 +75,9 @@ impl Rule {
             }
             Rule::Range { min, max } => json!({"type": "integer", "minimum": min, "maximum": max}),
             Rule::OneOf(words) => json!({"type": "string", "enum": words}),
+            Rule::Secret => {
+                json!({"type": "string", "minLength": runtime::entry_points::SECRET_MIN, "maxLength": runtime::entry_points::SECRET_MAX, "pattern": format!("^{NO_CONTROL}*$")})
+            }
             Rule::Email => {
                 json!({"type": "string", "maxLength": runtime::access::account_limits::EMAIL_MAX, "pattern": "^[^@\\s\\u0000-\\u001f\\u007f-\\u009f]+@[^@\\s\\u0000-\\u001f\\u007f-\\u009f]+$"})
             }
@@ -126,7 +132,15 @@ fn schema_rules() -> Vec<(&'static str, &'static [(&'static str, Rule)])> {
                 ),
             ],
         ),
-        ("EntryPointBody", NAMED),
+        (
+            "EntryPointBody",
+            &[
+                ("reference", Reference),
+                ("name", Name),
+                ("description", Description),
+                ("secret", Secret),
+            ],
+        ),
         (
             "CustomerBody",
             &[("reference", Reference), ("name", CustomerName)],

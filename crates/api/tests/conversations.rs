@@ -108,7 +108,12 @@ impl Env {
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
         let mut req = self.http.request(method, format!("{}/{path}", self.base));
         if let Some(b) = body {
-            req = req.json(&b);
+            // the HTTP channel's messages are signed with the entry point's secret
+            req = if path.starts_with("channels/http/") {
+                support::signed(req, &b)
+            } else {
+                req.json(&b)
+            };
         }
         let resp = req.send().await.unwrap();
         let status = resp.status().as_u16();
@@ -213,7 +218,7 @@ impl Env {
 async fn a_conversation_through_the_http_channel() {
     let env = Env::start().await;
     let (rid, vid) = env.production_routing("SUPPORT").await;
-    let ep = env.post("entry-points", json!({"reference": "shop", "name": "Shop chat", "channel": "http", "start_routing_id": rid, "callback_url": env.callback_url})).await;
+    let ep = env.post("entry-points", json!({"reference": "shop", "name": "Shop chat", "channel": "http", "secret": support::CHANNEL_SECRET, "start_routing_id": rid, "callback_url": env.callback_url})).await;
     // no region of its own: the deployment's `phone_region` setting applies
     assert_eq!(ep["phone_region"], Value::Null);
 
@@ -313,7 +318,7 @@ async fn a_conversation_through_the_http_channel() {
 async fn timers_fire_and_failed_callbacks_are_retried_with_the_same_key() {
     let env = Env::start().await;
     let (rid, _) = env.production_routing("SLOW").await;
-    env.post("entry-points", json!({"reference": "slow", "name": "Slow", "channel": "http", "start_routing_id": rid, "callback_url": env.callback_url})).await;
+    env.post("entry-points", json!({"reference": "slow", "name": "Slow", "channel": "http", "secret": support::CHANNEL_SECRET, "start_routing_id": rid, "callback_url": env.callback_url})).await;
     *env.callbacks.fail.lock().unwrap() = 2;
     env.say("slow", "s1", "+33600000002", "hello").await;
     // the first two attempts fail; retries come after 1 s and 2 s
@@ -369,15 +374,15 @@ async fn preview_history_bindings_and_bad_input() {
     let mail = env.post("routings", json!({"name": "Mail", "reference": "MAIL", "kind": "interaction_start", "channel_family": "email"})).await;
     for (body, path) in [
         (
-            json!({"reference": "x1", "name": "x", "channel": "http", "start_routing_id": end["id"], "callback_url": env.callback_url}),
+            json!({"reference": "x1", "name": "x", "channel": "http", "secret": support::CHANNEL_SECRET, "start_routing_id": end["id"], "callback_url": env.callback_url}),
             "start_routing_id",
         ),
         (
-            json!({"reference": "x2", "name": "x", "channel": "http", "start_routing_id": mail["id"], "callback_url": env.callback_url}),
+            json!({"reference": "x2", "name": "x", "channel": "http", "secret": support::CHANNEL_SECRET, "start_routing_id": mail["id"], "callback_url": env.callback_url}),
             "start_routing_id",
         ),
         (
-            json!({"reference": "x3", "name": "x", "channel": "http", "start_routing_id": rid, "end_routing_id": rid, "callback_url": env.callback_url}),
+            json!({"reference": "x3", "name": "x", "channel": "http", "secret": support::CHANNEL_SECRET, "start_routing_id": rid, "end_routing_id": rid, "callback_url": env.callback_url}),
             "end_routing_id",
         ),
         (
@@ -385,15 +390,15 @@ async fn preview_history_bindings_and_bad_input() {
             "test_version_id",
         ),
         (
-            json!({"reference": "x5", "name": "x", "channel": "http", "start_routing_id": rid, "test_version_id": dev_id, "callback_url": env.callback_url}),
+            json!({"reference": "x5", "name": "x", "channel": "http", "secret": support::CHANNEL_SECRET, "start_routing_id": rid, "test_version_id": dev_id, "callback_url": env.callback_url}),
             "test_version_id",
         ),
         (
-            json!({"reference": "x6", "name": "x", "channel": "http", "start_routing_id": rid}),
+            json!({"reference": "x6", "name": "x", "channel": "http", "secret": support::CHANNEL_SECRET, "start_routing_id": rid}),
             "callback_url",
         ),
         (
-            json!({"reference": "x7", "name": "x", "channel": "http", "callback_url": "ftp://nope"}),
+            json!({"reference": "x7", "name": "x", "channel": "http", "secret": support::CHANNEL_SECRET, "callback_url": "ftp://nope"}),
             "callback_url",
         ),
     ] {
@@ -410,7 +415,7 @@ async fn preview_history_bindings_and_bad_input() {
     // a version in test on an HTTP entry point is used instead of production
     env.post(&format!("versions/{dev_id}/put-in-test"), json!({}))
         .await;
-    env.post("entry-points", json!({"reference": "qa", "name": "QA", "channel": "http", "start_routing_id": rid, "test_version_id": dev_id, "callback_url": env.callback_url})).await;
+    env.post("entry-points", json!({"reference": "qa", "name": "QA", "channel": "http", "secret": support::CHANNEL_SECRET, "start_routing_id": rid, "test_version_id": dev_id, "callback_url": env.callback_url})).await;
     let t = env.say("qa", "q1", "tester", "hi").await;
     assert_eq!(t["replies"][0]["text"], "Coffee or tea?");
     let i = env
@@ -422,7 +427,7 @@ async fn preview_history_bindings_and_bad_input() {
     assert_eq!(i["mode"], "test");
 
     // an entry point with nothing to run acknowledges and says why
-    env.post("entry-points", json!({"reference": "empty", "name": "Empty", "channel": "http", "callback_url": env.callback_url})).await;
+    env.post("entry-points", json!({"reference": "empty", "name": "Empty", "channel": "http", "secret": support::CHANNEL_SECRET, "callback_url": env.callback_url})).await;
     let e = env.say("empty", "e1", "someone", "hello?").await;
     assert_eq!(
         (e["status"].as_str(), e["replies"].as_array().map(Vec::len)),
@@ -489,7 +494,7 @@ async fn a_broken_interaction_is_quarantined_not_the_channel() {
     use store::{InteractionStore, TurnWrite};
     let env = Env::start().await;
     let (rid, _) = env.production_routing("Q").await;
-    env.post("entry-points", json!({"reference": "q", "name": "Q", "channel": "http", "start_routing_id": rid, "callback_url": env.callback_url})).await;
+    env.post("entry-points", json!({"reference": "q", "name": "Q", "channel": "http", "secret": support::CHANNEL_SECRET, "start_routing_id": rid, "callback_url": env.callback_url})).await;
     let first = env.say("q", "q1", "ann", "hello").await;
     let id: uuid::Uuid = first["interaction_id"].as_str().unwrap().parse().unwrap();
 
@@ -838,8 +843,8 @@ async fn closing_runs_the_interaction_end_routing_and_inactivity_closes() {
         )],
     )
     .await;
-    env.post("entry-points", json!({"reference": "main", "name": "Main", "channel": "http", "start_routing_id": main, "end_routing_id": after, "callback_url": env.callback_url})).await;
-    env.post("entry-points", json!({"reference": "wait", "name": "Wait", "channel": "http", "start_routing_id": wait, "end_routing_id": after, "callback_url": env.callback_url})).await;
+    env.post("entry-points", json!({"reference": "main", "name": "Main", "channel": "http", "secret": support::CHANNEL_SECRET, "start_routing_id": main, "end_routing_id": after, "callback_url": env.callback_url})).await;
+    env.post("entry-points", json!({"reference": "wait", "name": "Wait", "channel": "http", "secret": support::CHANNEL_SECRET, "start_routing_id": wait, "end_routing_id": after, "callback_url": env.callback_url})).await;
 
     // the routing ends: the end routing runs with the interaction's variables
     let a = env.say("main", "a1", "ann", "hello").await;
@@ -1214,7 +1219,7 @@ async fn preview_through_the_chat_page_socket() {
 async fn an_interaction_keeps_the_version_it_started_on() {
     let env = Env::start().await;
     let (rid, v1) = env.production_routing("PIN").await;
-    env.post("entry-points", json!({"reference": "pin", "name": "Pin", "channel": "http", "start_routing_id": rid, "callback_url": env.callback_url})).await;
+    env.post("entry-points", json!({"reference": "pin", "name": "Pin", "channel": "http", "secret": support::CHANNEL_SECRET, "start_routing_id": rid, "callback_url": env.callback_url})).await;
     let first = env.say("pin", "a1", "ann", "hello").await;
     assert_eq!(first["replies"][0]["text"], "Welcome!");
 
@@ -1291,7 +1296,7 @@ async fn customers_are_met_counted_and_managed() {
     let imported = env.post("routings/import", doc).await;
     let rid = imported["routing"]["id"].as_str().unwrap().to_owned();
     for r in ["shop", "help"] {
-        env.post("entry-points", json!({"reference": r, "name": r, "channel": "http", "start_routing_id": rid, "callback_url": env.callback_url})).await;
+        env.post("entry-points", json!({"reference": r, "name": r, "channel": "http", "secret": support::CHANNEL_SECRET, "start_routing_id": rid, "callback_url": env.callback_url})).await;
     }
 
     // first contact: the customer is created, with no history
@@ -1570,7 +1575,7 @@ async fn agents_take_distributed_conversations() {
     );
     let imported = env.post("routings/import", doc).await;
     let rid = imported["routing"]["id"].as_str().unwrap().to_owned();
-    env.post("entry-points", json!({"reference": "desk", "name": "Desk", "channel": "http", "start_routing_id": rid, "callback_url": env.callback_url})).await;
+    env.post("entry-points", json!({"reference": "desk", "name": "Desk", "channel": "http", "secret": support::CHANNEL_SECRET, "start_routing_id": rid, "callback_url": env.callback_url})).await;
 
     // everyone offline: Overflow – No user (caught by the generic Overflow branch)
     env.say("desk", "a1", "carl", "hello").await;
@@ -1759,16 +1764,16 @@ async fn customer_routing_rules_of_an_entry_point() {
         "new_offline": {"group_id": night["id"], "message": "We are closed; we answer tomorrow."},
         "owner_offline": {"rule": "keep_user"}
     });
-    let ep = env.post("entry-points", json!({"reference": "shop", "name": "Shop", "channel": "http", "callback_url": env.callback_url, "customer_routing": rules})).await;
+    let ep = env.post("entry-points", json!({"reference": "shop", "name": "Shop", "channel": "http", "secret": support::CHANNEL_SECRET, "callback_url": env.callback_url, "customer_routing": rules})).await;
     assert_eq!(ep["customer_routing"]["owner_offline"]["rule"], "keep_user");
     // each rule may name the algorithm its group distributes by (seed 004)
     assert_eq!(
         ep["customer_routing"]["new_online"]["algorithm"],
         "in_order"
     );
-    let (s, p) = env.call(reqwest::Method::POST, "entry-points", Some(json!({"reference": "odd", "name": "Odd", "channel": "http", "customer_routing": {"new_online": {"group_id": day["id"], "algorithm": "fastest"}, "new_offline": {"group_id": night["id"]}, "owner_offline": {"rule": "keep_user"}}}))).await;
+    let (s, p) = env.call(reqwest::Method::POST, "entry-points", Some(json!({"reference": "odd", "name": "Odd", "channel": "http", "secret": support::CHANNEL_SECRET, "customer_routing": {"new_online": {"group_id": day["id"], "algorithm": "fastest"}, "new_offline": {"group_id": night["id"]}, "owner_offline": {"rule": "keep_user"}}}))).await;
     assert_eq!(s, 422, "an unknown algorithm: {p}");
-    let (s, p) = env.call(reqwest::Method::POST, "entry-points", Some(json!({"reference": "bad", "name": "Bad", "channel": "http", "customer_routing": {"new_online": {"group_id": ann.id}, "new_offline": {"group_id": night["id"]}, "owner_offline": {"rule": "keep_user"}}}))).await;
+    let (s, p) = env.call(reqwest::Method::POST, "entry-points", Some(json!({"reference": "bad", "name": "Bad", "channel": "http", "secret": support::CHANNEL_SECRET, "customer_routing": {"new_online": {"group_id": ann.id}, "new_offline": {"group_id": night["id"]}, "owner_offline": {"rule": "keep_user"}}}))).await;
     assert_eq!(
         (s, p["code"].as_str()),
         (422, Some("invalid_field")),
@@ -1889,7 +1894,7 @@ async fn distribution_to_a_user_every_branch_over_http() {
     ] {
         let r = env.post("routings/import", routing(reference, user)).await;
         let rid = r["routing"]["id"].as_str().unwrap().to_owned();
-        env.post("entry-points", json!({"reference": reference.to_lowercase(), "name": reference, "channel": "http", "start_routing_id": rid, "callback_url": env.callback_url})).await;
+        env.post("entry-points", json!({"reference": reference.to_lowercase(), "name": reference, "channel": "http", "secret": support::CHANNEL_SECRET, "start_routing_id": rid, "callback_url": env.callback_url})).await;
     }
 
     // Error: the user is offline; Reference not found: no such user, or no owner yet
@@ -1983,7 +1988,7 @@ async fn concurrent_arrivals_presence_and_closes_lose_nothing() {
     );
     let imported = env.post("routings/import", doc).await;
     let rid = imported["routing"]["id"].as_str().unwrap().to_owned();
-    env.post("entry-points", json!({"reference": "busy", "name": "Busy", "channel": "http", "start_routing_id": rid, "callback_url": env.callback_url})).await;
+    env.post("entry-points", json!({"reference": "busy", "name": "Busy", "channel": "http", "secret": support::CHANNEL_SECRET, "start_routing_id": rid, "callback_url": env.callback_url})).await;
     let (shared_http, shared_base) = (env.http.clone(), env.base.clone());
     let call = move |token: String, method: reqwest::Method, path: String, body: Option<Value>| {
         let (http, base) = (shared_http.clone(), shared_base.clone());
@@ -2070,9 +2075,8 @@ async fn concurrent_arrivals_presence_and_closes_lose_nothing() {
             let env_http = env.http.clone();
             let base = env.base.clone();
             tokio::spawn(async move {
-                let resp = env_http
-                    .post(format!("{base}/channels/http/busy/messages"))
-                    .json(&json!({"message_id": format!("m{n}"), "from": format!("cust{n}"), "text": "hello"}))
+                let req = env_http.post(format!("{base}/channels/http/busy/messages"));
+                let resp = support::signed(req, &json!({"message_id": format!("m{n}"), "from": format!("cust{n}"), "text": "hello"}))
                     .send()
                     .await
                     .unwrap();
@@ -2168,7 +2172,7 @@ async fn transfers_releases_owners_and_queue_groups() {
     );
     let imported = env.post("routings/import", doc).await;
     let rid = imported["routing"]["id"].as_str().unwrap().to_owned();
-    env.post("entry-points", json!({"reference": "desks", "name": "Desks", "channel": "http", "start_routing_id": rid, "callback_url": env.callback_url})).await;
+    env.post("entry-points", json!({"reference": "desks", "name": "Desks", "channel": "http", "secret": support::CHANNEL_SECRET, "start_routing_id": rid, "callback_url": env.callback_url})).await;
     ann.presence(&env, "online").await;
     bob.presence(&env, "online").await;
 
@@ -2301,7 +2305,7 @@ async fn group_changes_reach_waiting_interactions() {
         "new_offline": {"group_id": gid},
         "owner_offline": {"rule": "keep_user"}
     });
-    env.post("entry-points", json!({"reference": "later", "name": "Later", "channel": "http", "callback_url": env.callback_url, "customer_routing": rules})).await;
+    env.post("entry-points", json!({"reference": "later", "name": "Later", "channel": "http", "secret": support::CHANNEL_SECRET, "callback_url": env.callback_url, "customer_routing": rules})).await;
     let r = env.say("later", "k1", "kim", "hello").await;
     let kim = r["interaction_id"].as_str().unwrap().to_owned();
     assert_eq!(
@@ -2425,7 +2429,7 @@ async fn a_routing_that_keeps_distributing_in_one_turn_ends_visibly() {
     );
     let imported = env.post("routings/import", doc).await;
     let rid = imported["routing"]["id"].as_str().unwrap().to_owned();
-    env.post("entry-points", json!({"reference": "loop", "name": "Loop", "channel": "http", "callback_url": env.callback_url, "start_routing_id": rid})).await;
+    env.post("entry-points", json!({"reference": "loop", "name": "Loop", "channel": "http", "secret": support::CHANNEL_SECRET, "callback_url": env.callback_url, "start_routing_id": rid})).await;
     let r = env.say("loop", "x1", "xavier", "hi").await;
     assert_eq!(r["status"], "closed");
     let i = env
@@ -2479,7 +2483,7 @@ async fn closes_racing_the_turn_that_assigned_them_are_never_lost() {
     );
     let imported = env.post("routings/import", doc).await;
     let rid = imported["routing"]["id"].as_str().unwrap().to_owned();
-    env.post("entry-points", json!({"reference": "race", "name": "Race", "channel": "http", "start_routing_id": rid, "callback_url": env.callback_url})).await;
+    env.post("entry-points", json!({"reference": "race", "name": "Race", "channel": "http", "secret": support::CHANNEL_SECRET, "start_routing_id": rid, "callback_url": env.callback_url})).await;
 
     let closed_ok = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let stop = Arc::new(tokio::sync::Notify::new());
@@ -2536,9 +2540,8 @@ async fn closes_racing_the_turn_that_assigned_them_are_never_lost() {
                     if n >= CUSTOMERS {
                         return;
                     }
-                    let resp = http
-                        .post(format!("{base}/channels/http/race/messages"))
-                        .json(&json!({"message_id": format!("r{n}"), "from": format!("racer-customer{n}"), "text": "hello"}))
+                    let req = http.post(format!("{base}/channels/http/race/messages"));
+                    let resp = support::signed(req, &json!({"message_id": format!("r{n}"), "from": format!("racer-customer{n}"), "text": "hello"}))
                         .send()
                         .await
                         .unwrap();
@@ -2605,7 +2608,7 @@ async fn dedupe_per_customer_event_pages_and_history_pages() {
         .as_str()
         .unwrap()
         .to_owned();
-    env.post("entry-points", json!({"reference": "echo", "name": "Echo", "channel": "http", "start_routing_id": rid, "callback_url": env.callback_url})).await;
+    env.post("entry-points", json!({"reference": "echo", "name": "Echo", "channel": "http", "secret": support::CHANNEL_SECRET, "start_routing_id": rid, "callback_url": env.callback_url})).await;
 
     let ann = env.say("echo", "same-id", "ann", "hi").await;
     let bob = env.say("echo", "same-id", "bob", "hi").await;
@@ -2832,7 +2835,7 @@ async fn upload_quota_and_retention() {
     let imported = env.post("routings/import", doc).await;
     let rid = imported["routing"]["id"].as_str().unwrap().to_owned();
     env.post("entry-points", json!({"reference": "pics", "name": "Pics", "channel": "web_chat", "start_routing_id": rid})).await;
-    env.post("entry-points", json!({"reference": "old", "name": "Old", "channel": "http", "start_routing_id": rid, "callback_url": env.callback_url})).await;
+    env.post("entry-points", json!({"reference": "old", "name": "Old", "channel": "http", "secret": support::CHANNEL_SECRET, "start_routing_id": rid, "callback_url": env.callback_url})).await;
     // a visitor's quota: files per 24 hours
     let send_png = |visitor: &'static str| {
         let body = [
@@ -2913,7 +2916,7 @@ async fn the_step_budget_holds_across_a_distribution_answered_at_once() {
     let doc = routing_doc("BUDGET", &actions, &links);
     let imported = env.post("routings/import", doc).await;
     let rid = imported["routing"]["id"].as_str().unwrap().to_owned();
-    env.post("entry-points", json!({"reference": "budget", "name": "Budget", "channel": "http", "start_routing_id": rid, "callback_url": env.callback_url})).await;
+    env.post("entry-points", json!({"reference": "budget", "name": "Budget", "channel": "http", "secret": support::CHANNEL_SECRET, "start_routing_id": rid, "callback_url": env.callback_url})).await;
     let r = env.say("budget", "b1", "bea", "hi").await;
     assert_eq!(r["status"], "closed", "{r}");
     let iid = r["interaction_id"].as_str().unwrap();

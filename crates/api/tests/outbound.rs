@@ -69,7 +69,7 @@ async fn internal_callbacks_are_refused_unless_allowed() {
     let entry_point = |reference: &str, url: String| {
         admin
             .post(format!("{base}/entry-points"))
-            .json(&json!({"reference": reference, "name": reference, "channel": "http", "start_routing_id": rid, "callback_url": url}))
+            .json(&json!({"reference": reference, "name": reference, "channel": "http", "secret": support::CHANNEL_SECRET, "start_routing_id": rid, "callback_url": url}))
             .send()
     };
     for url in [
@@ -96,7 +96,15 @@ async fn internal_callbacks_are_refused_unless_allowed() {
     assert_eq!(r.status(), StatusCode::CREATED);
     let ack: Value = reqwest::Client::new()
         .post(format!("{base}/channels/http/named/messages"))
-        .json(&json!({"message_id": "m1", "from": "+33612345678", "text": "hi"}))
+        .header(
+            "x-switchyard-signature",
+            channels::http::sign(
+                support::CHANNEL_SECRET,
+                br#"{"message_id":"m1","from":"+33612345678","text":"hi"}"#,
+            ),
+        )
+        .header("content-type", "application/json")
+        .body(r#"{"message_id":"m1","from":"+33612345678","text":"hi"}"#)
         .send()
         .await
         .unwrap()
@@ -130,14 +138,22 @@ async fn an_allowed_range_is_called() {
     let (port, hits) = callback_server().await;
     let r = admin_client()
         .post(format!("{base}/entry-points"))
-        .json(&json!({"reference": "ok", "name": "ok", "channel": "http", "start_routing_id": rid, "callback_url": format!("http://127.0.0.1:{port}/cb")}))
+        .json(&json!({"reference": "ok", "name": "ok", "channel": "http", "secret": support::CHANNEL_SECRET, "start_routing_id": rid, "callback_url": format!("http://127.0.0.1:{port}/cb")}))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     reqwest::Client::new()
         .post(format!("{base}/channels/http/ok/messages"))
-        .json(&json!({"message_id": "m1", "from": "+33612345678", "text": "hi"}))
+        .header(
+            "x-switchyard-signature",
+            channels::http::sign(
+                support::CHANNEL_SECRET,
+                br#"{"message_id":"m1","from":"+33612345678","text":"hi"}"#,
+            ),
+        )
+        .header("content-type", "application/json")
+        .body(r#"{"message_id":"m1","from":"+33612345678","text":"hi"}"#)
         .send()
         .await
         .unwrap();

@@ -96,3 +96,69 @@ pub async fn send(client: &reqwest::Client, url: &str, reply: &Callback<'_>) -> 
         }
     }
 }
+
+/// The header that carries a message's signature.
+pub const SIGNATURE_HEADER: &str = "x-switchyard-signature";
+
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+/// The signature of a body under a secret: `sha256=<hex HMAC-SHA256>`.
+pub fn sign(secret: &str, body: &[u8]) -> String {
+    use hmac::{KeyInit, Mac};
+    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(secret.as_bytes())
+        .unwrap_or_else(|_| <HmacSha256 as KeyInit>::new(&Default::default()));
+    mac.update(body);
+    let tag: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256={tag}")
+}
+
+/// Checks a signature (`sha256=<hex>`) of the raw body, in constant time.
+pub fn verify(secret: &str, body: &[u8], signature: &str) -> Result<(), ChannelError> {
+    use hmac::{KeyInit, Mac};
+    let bad = || ChannelError::Invalid("invalid_signature", "the signature does not match".into());
+    let hex = signature.trim().strip_prefix("sha256=").ok_or_else(bad)?;
+    if hex.len() != 64 || !hex.is_ascii() {
+        return Err(bad());
+    }
+    let tag: Vec<u8> = (0..64)
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).map_err(|_| bad()))
+        .collect::<Result<_, _>>()?;
+    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(secret.as_bytes()).map_err(|_| bad())?;
+    mac.update(body);
+    mac.verify_slice(&tag).map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod signature_tests {
+    use super::*;
+
+    #[test]
+    fn signatures_match_their_body_and_secret_only() {
+        let s = sign("a secret of thirty-two characters!", b"{\"a\":1}");
+        assert!(verify("a secret of thirty-two characters!", b"{\"a\":1}", &s).is_ok());
+        assert!(verify("another secret of thirty-two chars", b"{\"a\":1}", &s).is_err());
+        assert!(verify("a secret of thirty-two characters!", b"{\"a\":2}", &s).is_err());
+        assert!(
+            verify(
+                "a secret of thirty-two characters!",
+                b"{\"a\":1}",
+                "sha256=00"
+            )
+            .is_err()
+        );
+        assert!(
+            verify(
+                "a secret of thirty-two characters!",
+                b"{\"a\":1}",
+                "md5=abc"
+            )
+            .is_err()
+        );
+    }
+}

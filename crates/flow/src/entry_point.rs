@@ -60,6 +60,9 @@ pub struct EntryPoint {
     pub phone_region: Option<String>,
     /// Where replies of the HTTP channel are posted.
     pub callback_url: Option<String>,
+    /// The channel's secret, sealed by the shell (the HTTP channel's signing key); never shown.
+    #[serde(default)]
+    pub secret: Option<String>,
     /// Customer routing rules (seed 004): when set, new conversations go to agents by these
     /// rules instead of a smart routing.
     #[serde(default)]

@@ -78,6 +78,8 @@ pub struct Settings {
     pub retention: Option<jiff::SignedDuration>,
     /// What the server may call (callbacks).
     pub outbound: crate::outbound::OutboundPolicy,
+    /// The key channel secrets are sealed with.
+    pub secrets: crate::secrets::SecretBox,
 }
 
 /// The `retention_days` setting's default.
@@ -96,6 +98,7 @@ impl Default for Settings {
                 24 * DEFAULT_RETENTION_DAYS,
             )),
             outbound: crate::outbound::OutboundPolicy::default(),
+            secrets: crate::secrets::SecretBox::random(),
         }
     }
 }
@@ -128,6 +131,7 @@ pub struct Conversations {
     pub(crate) phone_region: String,
     pub(crate) retention: Option<jiff::SignedDuration>,
     pub(crate) outbound: crate::outbound::OutboundPolicy,
+    pub(crate) secrets: crate::secrets::SecretBox,
     pub(crate) timers_changed: Notify,
     pub(crate) outbox_changed: Notify,
     pub(crate) hub: tokio::sync::broadcast::Sender<Delivery>,
@@ -177,6 +181,7 @@ impl Conversations {
             phone_region: settings.phone_region,
             retention: settings.retention,
             outbound: settings.outbound,
+            secrets: settings.secrets,
             timers_changed: Notify::new(),
             outbox_changed: Notify::new(),
             hub: tokio::sync::broadcast::Sender::new(HUB_CAPACITY),

@@ -19,11 +19,17 @@ pub struct EntryPointFields {
     pub test_version_id: Option<Option<Uuid>>,
     pub phone_region: Option<String>,
     pub callback_url: Option<Option<String>>,
+    /// The channel's secret (the HTTP channel signs with it): write-only, sealed at rest.
+    pub secret: Option<String>,
     /// `Some(None)` removes the rules.
     pub customer_routing: Option<Option<entry_point::CustomerRoutingRules>>,
 }
 
 type Result<T> = std::result::Result<T, ConversationError>;
+
+/// Length of a channel secret, in characters.
+pub const SECRET_MIN: usize = 32;
+pub const SECRET_MAX: usize = 256;
 
 fn field(e: FieldError) -> ConversationError {
     ConversationError::Maker(MakerError::Field(e))
@@ -70,6 +76,18 @@ impl Conversations {
                     })
                 })?;
             }
+        }
+        if let Some(secret) = f.secret {
+            let n = secret.chars().count();
+            if !(SECRET_MIN..=SECRET_MAX).contains(&n) || secret.chars().any(char::is_control) {
+                return Err(field(FieldError {
+                    field: "secret",
+                    message: format!(
+                        "must have {SECRET_MIN} to {SECRET_MAX} characters and no control character"
+                    ),
+                }));
+            }
+            ep.secret = Some(self.secrets.seal(&secret));
         }
         if let Some(rules) = f.customer_routing {
             if let Some(r) = &rules {
@@ -128,6 +146,14 @@ impl Conversations {
                 message: "an HTTP entry point needs a callback URL for its replies".into(),
             }));
         }
+        if ep.channel == Channel::Http && ep.secret.is_none() {
+            return Err(field(FieldError {
+                field: "secret",
+                message: format!(
+                    "an HTTP entry point needs a secret ({SECRET_MIN} characters or more) to check the signatures of its messages"
+                ),
+            }));
+        }
         Ok(ep)
     }
 
@@ -161,6 +187,7 @@ impl Conversations {
             test_version_id: None,
             phone_region: None,
             callback_url: None,
+            secret: None,
             customer_routing: None,
             revision: 1,
             created_at: now,

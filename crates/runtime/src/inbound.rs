@@ -41,6 +41,34 @@ impl Conversations {
 
     /// [`Self::receive`] from a channel's own route: an entry point of another channel is
     /// refused (`wrong_channel`).
+    /// Checks the signature of a message posted to an HTTP entry point, on its raw bytes and
+    /// before anything is stored: `X-Switchyard-Signature: sha256=<hex HMAC-SHA256 of the body
+    /// under the entry point's secret>`, compared in constant time.
+    pub async fn verify_signed(
+        &self,
+        entry_point: &str,
+        signature: Option<&str>,
+        body: &[u8],
+    ) -> Result<()> {
+        let ep = self
+            .entry_point_cached(entry_point)
+            .await?
+            .ok_or_else(|| ConversationError::NotFound(format!("entry point '{entry_point}'")))?;
+        let unsigned = || {
+            ConversationError::Invalid(
+                "invalid_signature",
+                "the message's X-Switchyard-Signature is missing or does not match the entry point's secret".into(),
+            )
+        };
+        let secret = ep
+            .secret
+            .as_deref()
+            .and_then(|s| self.secrets.open(s))
+            .ok_or_else(unsigned)?;
+        channels::http::verify(&secret, body, signature.ok_or_else(unsigned)?)
+            .map_err(|_| unsigned())
+    }
+
     pub async fn receive_on(
         &self,
         channel: Option<Channel>,

@@ -20,6 +20,7 @@ pub mod programs;
 mod quarantine;
 pub mod retention;
 pub mod scheduler;
+pub mod secrets;
 pub mod service;
 mod timers;
 mod turn;

@@ -110,6 +110,7 @@ async fn an_agent_closing_a_conversation_offered_during_its_first_turn_is_not_lo
         start_routing_id: Some(Some(routing)),
         // replies wait in the outbox: no dispatcher runs here
         callback_url: Some(Some("http://127.0.0.1:9/replies".into())),
+        secret: Some("simulation-channel-secret-0123456789abcdef".into()),
         ..Default::default()
     })
     .await

@@ -105,6 +105,7 @@ async fn simulate(seed: u64, customers: usize) {
         channel: Some(flow::entry_point::Channel::Http),
         start_routing_id: Some(Some(routing)),
         callback_url: Some(Some("http://127.0.0.1:9/".into())),
+        secret: Some("simulation-channel-secret-0123456789abcdef".into()),
         ..EntryPointFields::default()
     };
     conv.create_entry_point(fields).await.unwrap();

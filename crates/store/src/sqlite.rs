@@ -63,6 +63,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0010_api_tokens.sql"),
     include_str!("../migrations/sqlite/0011_accounts.sql"),
     include_str!("../migrations/sqlite/0012_audit.sql"),
+    include_str!("../migrations/sqlite/0013_entry_point_secret.sql"),
 ];
 
 /// The SQLite implementation of [`Store`].

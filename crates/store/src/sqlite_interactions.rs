@@ -27,6 +27,7 @@ fn entry_point_from(row: &SqliteRow) -> Result<EntryPoint> {
         phone_region: Some(row.try_get::<String, _>("phone_region").map_err(backend)?)
             .filter(|r| !r.is_empty()),
         callback_url: row.try_get("callback_url").map_err(backend)?,
+        secret: row.try_get("secret").map_err(backend)?,
         customer_routing: row
             .try_get::<Option<String>, _>("customer_routing")
             .map_err(backend)?
@@ -347,12 +348,13 @@ impl InteractionStore for SqliteStore {
                     )
                     .bind(e.revision as i64)
                     .bind(ms(e.updated_at))
+                    .bind(e.secret.clone())
             };
         let done = match &write {
             EntryPointWrite::Insert(e) => {
                 let q = sqlx::query(
-                    "INSERT INTO entry_points (reference, name, channel, start_routing_id, end_routing_id, test_version_id, phone_region, callback_url, customer_routing, revision, updated_at, id, created_at)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO entry_points (reference, name, channel, start_routing_id, end_routing_id, test_version_id, phone_region, callback_url, customer_routing, revision, updated_at, secret, id, created_at)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 );
                 bind_all(q, e)
                     .bind(e.id.to_string())
@@ -367,7 +369,7 @@ impl InteractionStore for SqliteStore {
             } => {
                 let q = sqlx::query(
                     "UPDATE entry_points SET reference = ?, name = ?, channel = ?, start_routing_id = ?, end_routing_id = ?, test_version_id = ?,
-                            phone_region = ?, callback_url = ?, customer_routing = ?, revision = ?, updated_at = ?
+                            phone_region = ?, callback_url = ?, customer_routing = ?, revision = ?, updated_at = ?, secret = ?
                      WHERE id = ? AND revision = ?",
                 );
                 bind_all(q, e)

@@ -198,6 +198,20 @@ async fn open_maker(config: &Config) -> anyhow::Result<(Arc<Maker>, SqliteStore)
     Ok((Arc::new(maker), store))
 }
 
+/// The key channel secrets are sealed with: `SWITCHYARD_SECRET_KEY` (64 hex digits) or the data
+/// directory's `secret.key` (created owner-only on the first start). Read here, never logged.
+fn secret_key(config: &Config) -> anyhow::Result<runtime::secrets::SecretBox> {
+    match std::env::var("SWITCHYARD_SECRET_KEY")
+        .ok()
+        .filter(|k| !k.is_empty())
+    {
+        Some(k) => runtime::secrets::SecretBox::from_hex(&k)
+            .ok_or_else(|| anyhow::anyhow!("SWITCHYARD_SECRET_KEY must be 64 hex digits")),
+        None => runtime::secrets::SecretBox::load_or_create(&config.data_dir)
+            .with_context(|| format!("reading the secret key in {}", config.data_dir.display())),
+    }
+}
+
 async fn serve(config: Config) -> anyhow::Result<()> {
     init_logging(&config);
     let store = open_store(&config).await?;
@@ -216,6 +230,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             outbound: runtime::outbound::OutboundPolicy {
                 allow: config.outbound_allow.clone(),
             },
+            secrets: secret_key(&config)?,
         },
         distribution: runtime::distribution::DistributionSettings {
             offer_timeout: jiff::SignedDuration::try_from(config.offer_timeout)?,

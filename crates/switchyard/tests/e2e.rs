@@ -13,6 +13,20 @@ const BIN: &str = env!("CARGO_BIN_EXE_switchyard");
 /// The administrator token the servers are started with (`SWITCHYARD_ADMIN_TOKEN`).
 const ADMIN: &str = "e2e-administrator-token-0123456789abcdef";
 
+/// The signing secret of the tests' HTTP entry points.
+const CHANNEL_SECRET: &str = "e2e-channel-secret-0123456789abcdef-0123";
+
+/// A message to an HTTP entry point, signed as the channel requires.
+fn signed(req: reqwest::RequestBuilder, body: &Value) -> reqwest::RequestBuilder {
+    let bytes = serde_json::to_vec(body).unwrap();
+    req.header("content-type", "application/json")
+        .header(
+            channels::http::SIGNATURE_HEADER,
+            channels::http::sign(CHANNEL_SECRET, &bytes),
+        )
+        .body(bytes)
+}
+
 /// A client calling as the administrator.
 fn admin_client() -> reqwest::Client {
     let mut h = reqwest::header::HeaderMap::new();
@@ -104,7 +118,11 @@ impl Api {
             .http
             .request(method, format!("{}/api/v1/{path}", self.base));
         if let Some(b) = body {
-            req = req.json(&b);
+            req = if path.starts_with("channels/http/") {
+                signed(req, &b)
+            } else {
+                req.json(&b)
+            };
         }
         let resp = req.send().await.unwrap();
         let status = resp.status().as_u16();
@@ -477,7 +495,7 @@ async fn kill_9_during_a_burst_loses_no_acknowledged_message() {
     api.post(&format!("versions/{vid}/actions"), json!({"type": "simple_message", "params": {"message": "Goodbye"}, "after": {"action_id": pause, "branch": "ok"}})).await;
     api.post(&format!("versions/{vid}/put-in-production"), json!({}))
         .await;
-    api.post("entry-points", json!({"reference": "burst", "name": "Burst", "channel": "http", "start_routing_id": id(&r), "callback_url": callback_url})).await;
+    api.post("entry-points", json!({"reference": "burst", "name": "Burst", "channel": "http", "secret": CHANNEL_SECRET, "start_routing_id": id(&r), "callback_url": callback_url})).await;
 
     // a burst of 300 customers, one message each; the server is killed in the middle of it
     let customers: Vec<String> = (0..300).map(|i| format!("c{i:03}")).collect();
@@ -491,11 +509,12 @@ async fn kill_9_during_a_burst_loses_no_acknowledged_message() {
         let url = format!("{}/api/v1/channels/http/burst/messages", api.base);
         let acked = acked.clone();
         tasks.push(tokio::spawn(async move {
-            let resp = http
-                .post(&url)
-                .json(&json!({"message_id": format!("{c}-1"), "from": c, "text": "hi"}))
-                .send()
-                .await;
+            let resp = signed(
+                http.post(&url),
+                &json!({"message_id": format!("{c}-1"), "from": c, "text": "hi"}),
+            )
+            .send()
+            .await;
             if let Ok(resp) = resp
                 && resp.status().is_success()
                 && let Ok(body) = resp.json::<Value>().await

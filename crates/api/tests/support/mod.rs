@@ -14,6 +14,20 @@ use tokio::sync::watch;
 /// The administrator token the test servers start with (`SWITCHYARD_ADMIN_TOKEN`).
 pub const ADMIN: &str = "test-administrator-token-0123456789abcdef";
 
+/// The signing secret the tests give their HTTP entry points.
+pub const CHANNEL_SECRET: &str = "test-channel-secret-0123456789abcdef-0123";
+
+/// A message to an HTTP entry point, signed with [`CHANNEL_SECRET`] as the channel requires.
+pub fn signed(req: reqwest::RequestBuilder, body: &serde_json::Value) -> reqwest::RequestBuilder {
+    let bytes = serde_json::to_vec(body).unwrap();
+    req.header("content-type", "application/json")
+        .header(
+            channels::http::SIGNATURE_HEADER,
+            channels::http::sign(CHANNEL_SECRET, &bytes),
+        )
+        .body(bytes)
+}
+
 /// A client calling as the administrator (a request's own `Authorization` replaces it).
 pub fn admin_client() -> reqwest::Client {
     let mut h = reqwest::header::HeaderMap::new();
