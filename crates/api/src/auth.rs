@@ -792,9 +792,16 @@ pub(crate) async fn audit(State(state): State<AppState>, req: Request, next: Nex
         None if response.status() == StatusCode::CREATED => {
             // the new resource's id, from the answer
             let (parts, body) = response.into_parts();
-            let bytes = axum::body::to_bytes(body, 1024 * 1024)
-                .await
-                .unwrap_or_default();
+            // as large as the idempotency layer keeps: the answer must not be cut
+            let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024 * 1024).await else {
+                tracing::error!(path = %real_path, "an answer too large to read its id was not audited");
+                return Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    "the answer could not be recorded",
+                )
+                .into_response();
+            };
             let id = serde_json::from_slice::<Value>(&bytes).ok().and_then(|v| {
                 v.get("id")
                     .or_else(|| v.pointer("/routing/id"))
