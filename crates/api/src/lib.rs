@@ -76,7 +76,8 @@ pub struct AppState {
     previews: auth::PreviewTickets,
     public: Arc<public::PublicLimits>,
     metrics: PrometheusHandle,
-    limits: HttpLimits,
+    /// Shared, not copied: the state is cloned for every request.
+    limits: Arc<HttpLimits>,
 }
 
 /// The process-wide Prometheus recorder (installed once, shared by every server in the process).
@@ -520,7 +521,7 @@ pub fn apps(
             per_entry_point: public::Limiter::new(limits.public_per_entry_point),
         }),
         metrics: metrics_handle(),
-        limits: limits.clone(),
+        limits: Arc::new(limits.clone()),
     };
     let api = api
         // the audit runs inside the authorization (it reads the caller)
@@ -553,7 +554,7 @@ pub fn apps(
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state.clone())
         .layer(middleware::from_fn_with_state(
-            limits.allowed_hosts.clone(),
+            Arc::new(limits.allowed_hosts.clone()),
             public::check_host,
         ));
     (outer_layers(router, &limits), public_app(state, &limits))

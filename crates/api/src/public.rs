@@ -198,7 +198,7 @@ fn host_name(host: &str) -> &str {
 /// Refuses a request whose `Host` is not one of the allowed names (a page of another site that
 /// resolves its own name to this server cannot reach the administration).
 pub(crate) async fn check_host(
-    State(allowed): State<AllowedHosts>,
+    State(allowed): State<std::sync::Arc<AllowedHosts>>,
     req: Request,
     next: Next,
 ) -> Response {
