@@ -75,6 +75,8 @@ pub struct UserDto {
     pub created_at: Timestamp,
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: Timestamp,
+    /// The email they sign in with (`POST /auth/login`), if they have one.
+    pub email: Option<String>,
     /// The API token, shown only when the user is created or their token renewed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
@@ -93,11 +95,14 @@ fn user_dto(u: User, token: Option<String>) -> UserDto {
         revision: u.revision,
         created_at: u.created_at,
         updated_at: u.updated_at,
+        email: u.email,
         token,
     }
 }
 
-/// Fields of a user.
+/// Fields of a user. A user is an account with the agent role: `email` and `password`
+/// (write-only, the policy of every account) let them sign in to the agent desk; without them
+/// they use their token.
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserBody {
@@ -106,16 +111,23 @@ pub struct UserBody {
     /// 1 to 100 (default 3).
     pub capacity: Option<u32>,
     pub auto_accept: Option<bool>,
+    pub email: Option<String>,
+    pub password: Option<String>,
 }
 
-impl From<UserBody> for UserFields {
-    fn from(b: UserBody) -> Self {
-        UserFields {
-            reference: b.reference,
-            name: b.name,
-            capacity: b.capacity,
-            auto_accept: b.auto_accept,
-        }
+impl UserBody {
+    /// The distribution's fields, and the sign-in's.
+    fn split(self) -> (UserFields, Option<String>, Option<String>) {
+        (
+            UserFields {
+                reference: self.reference,
+                name: self.name,
+                capacity: self.capacity,
+                auto_accept: self.auto_accept,
+            },
+            self.email,
+            self.password,
+        )
     }
 }
 
@@ -163,7 +175,9 @@ pub async fn create_user(
     JsonBody(body): JsonBody<UserBody>,
 ) -> ApiResult<Response> {
     let d = distribution(&state)?;
-    let (u, token) = d.create_user(body.into()).await?;
+    let (fields, email, password) = body.split();
+    let sign_in = runtime::access::agent_sign_in(email, password).await?;
+    let (u, token) = d.create_user(fields, sign_in).await?;
     Ok(user_response(StatusCode::CREATED, user_dto(u, Some(token))))
 }
 
@@ -178,7 +192,8 @@ pub async fn get_user(
     Ok(user_response(StatusCode::OK, user_dto(u, None)))
 }
 
-/// Changes a user's reference, name, capacity or auto-accept.
+/// Changes a user's reference, name, capacity, auto-accept, or sign-in (email, password: their
+/// sessions end).
 #[utoipa::path(patch, path = "/users/{id}", security(("token" = ["accounts:edit"])), tag = "Distribution", params(("id" = Uuid, Path)), request_body = UserBody,
     responses((status = 200, body = UserDto), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn update_user(
@@ -188,7 +203,17 @@ pub async fn update_user(
     JsonBody(body): JsonBody<UserBody>,
 ) -> ApiResult<Response> {
     let d = distribution(&state)?;
-    let (u, events) = d.update_user(id, body.into(), if_match).await?;
+    let (fields, email, password) = body.split();
+    d.user(id).await?;
+    if email.is_some() || password.is_some() {
+        let sign_in = runtime::access::AccountFields {
+            email,
+            password,
+            ..Default::default()
+        };
+        state.access.update_account(id, sign_in, None).await?;
+    }
+    let (u, events) = d.update_user(id, fields, if_match).await?;
     state.conversations.distribution_events(events).await?;
     Ok(user_response(StatusCode::OK, user_dto(u, None)))
 }
@@ -200,6 +225,7 @@ pub async fn delete_user(
     PathParams(id): PathParams<Uuid>,
 ) -> ApiResult<StatusCode> {
     let events = distribution(&state)?.delete_user(id).await?;
+    state.access.end_sessions_of(id);
     state.conversations.distribution_events(events).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -236,7 +262,7 @@ impl FromRequestParts<AppState> for Agent {
             None => Err(Problem::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",
-                "the agent API is for agents: call it with an agent's own token",
+                "the agent API is for agents: call it with an agent's token or an agent's session",
             )
             .into_response()),
         }

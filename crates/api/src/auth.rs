@@ -14,7 +14,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use flow::access::Need;
+use flow::access::{Need, Permission, Resource, Verb};
+use flow::fields::ChannelFamily;
 use runtime::access::{Caller, NewToken, Token};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -177,7 +178,7 @@ pub(crate) async fn caller_of(
                 "this operation needs a token (Authorization: Bearer <token>) or a session (POST /api/v1/auth/login)",
             ));
         };
-        let Some((caller, csrf)) = state.access.session(cookie) else {
+        let Some((caller, csrf)) = state.access.session(cookie).await else {
             return Err(unauthorized(
                 "the session has ended (signed out, idle too long or too old): sign in again",
             ));
@@ -249,8 +250,113 @@ pub(crate) async fn authorize(
         )
         .into_response();
     }
+    if let Err(response) = check_family(&state, &caller, &needs, template, req.uri().path()).await {
+        return response;
+    }
     req.extensions_mut().insert(caller);
     next.run(req).await
+}
+
+/// The channel families whose smart routings the caller may `verb`.
+pub(crate) fn families(caller: &Caller, verb: Verb) -> Vec<ChannelFamily> {
+    [ChannelFamily::Messaging, ChannelFamily::Email]
+        .into_iter()
+        .filter(|&family| {
+            caller.role.allows(Permission {
+                resource: Resource::Routings(family),
+                verb,
+            })
+        })
+        .collect()
+}
+
+/// Refuses a caller who may `verb` the smart routings of one family only, on a routing of the
+/// other: 403 `forbidden`.
+pub(crate) fn family_allowed(caller: &Caller, family: ChannelFamily, verb: Verb) -> ApiResult<()> {
+    if families(caller, verb).contains(&family) {
+        return Ok(());
+    }
+    let p = Permission {
+        resource: Resource::Routings(family),
+        verb,
+    };
+    Err(Problem::new(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        format!(
+            "the role '{}' does not allow this on {} smart routings (it needs {p})",
+            caller.role.reference,
+            match family {
+                ChannelFamily::Messaging => "messaging",
+                ChannelFamily::Email => "email",
+            }
+        ),
+    ))
+}
+
+/// An operation declared `routings:<verb>` on one routing — `/routings/{id}…`, a version
+/// `/versions/{id}…`, a preview interaction `/interactions/{id}…` — is checked against that
+/// routing's family here, once for every such operation; a caller with both families is not
+/// slowed. A path whose routing is unknown goes on to the handler (which answers 404); lists and
+/// creations check the family they are given in their handler.
+async fn check_family(
+    state: &AppState,
+    caller: &Caller,
+    needs: &[Need],
+    template: &str,
+    path: &str,
+) -> Result<(), Response> {
+    let verbs: Vec<Verb> = needs
+        .iter()
+        .filter_map(|n| match n {
+            Need::Routings(v) => Some(*v),
+            Need::Permission(_) => None,
+        })
+        .collect();
+    // another need the caller meets decides alone
+    if verbs.is_empty()
+        || needs
+            .iter()
+            .any(|n| matches!(n, Need::Permission(_)) && caller.role.meets(*n))
+        || verbs.iter().any(|v| families(caller, *v).len() == 2)
+    {
+        return Ok(());
+    }
+    let path = path.strip_prefix("/api/v1").unwrap_or(path);
+    let template = template.strip_prefix("/api/v1").unwrap_or(template);
+    let id = crate::public::param_of(template, path, "{id}").and_then(|s| Uuid::parse_str(&s).ok());
+    let Some(id) = id else { return Ok(()) };
+    let family = if template.starts_with("/routings/{id}") {
+        state
+            .maker
+            .routing(id)
+            .await
+            .ok()
+            .map(|v| v.routing.channel_family)
+    } else if template.starts_with("/versions/{id}") {
+        state.maker.version(id).await.ok().map(|v| v.channel_family)
+    } else if template.starts_with("/interactions/{id}") {
+        match state.conversations.routing_of(id).await {
+            Ok(Some(routing)) => state
+                .maker
+                .routing(routing)
+                .await
+                .ok()
+                .map(|v| v.routing.channel_family),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    match family {
+        Some(f) if !verbs.iter().any(|v| families(caller, *v).contains(&f)) => {
+            Err(family_allowed(caller, f, verbs[0]).err().map_or_else(
+                || StatusCode::FORBIDDEN.into_response(),
+                IntoResponse::into_response,
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn forbidden_undeclared(path: &str, why: &str) -> Response {
@@ -597,7 +703,8 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AccountDto {
     pub id: Uuid,
-    pub email: String,
+    /// `None` for an agent who signs in only with their token.
+    pub email: Option<String>,
     pub name: String,
     pub role: String,
     /// `active` or `disabled`.
@@ -630,7 +737,8 @@ pub struct AccountBody {
     pub email: Option<String>,
     pub name: Option<String>,
     pub password: Option<String>,
-    /// administrator, designer, publisher, supervisor, agent or viewer.
+    /// administrator, designer, publisher, supervisor, viewer, or a custom role's reference
+    /// (agents are created with `POST /users` and keep the agent role).
     pub role: Option<String>,
     /// `active` or `disabled`.
     pub status: Option<String>,
@@ -709,14 +817,155 @@ pub async fn update_account(
     Ok(Json(account_dto(a)))
 }
 
-/// Deletes an account; its sessions end.
+/// Deletes an account; its sessions end. An agent's account goes with the agent (as
+/// `DELETE /users/{id}`: their offers and conversations go back to their queues).
 #[utoipa::path(delete, path = "/accounts/{id}", security(("token" = ["accounts:delete"])), tag = "Access", params(("id" = Uuid, Path)),
     responses((status = 204), (status = 404, body = ProblemBody)))]
 pub async fn delete_account(
     State(state): State<AppState>,
     PathParams(id): PathParams<Uuid>,
 ) -> ApiResult<StatusCode> {
-    state.access.delete_account(id).await?;
+    let account = state.access.account(id).await?;
+    match state.conversations.distribution() {
+        Some(d) if account.role == runtime::access::AGENT_ROLE && d.user(id).await.is_ok() => {
+            let events = d.delete_user(id).await?;
+            state.conversations.distribution_events(events).await?;
+            state.access.end_sessions_of(id);
+        }
+        _ => state.access.delete_account(id).await?,
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ----- roles -----
+
+/// A role: built-in (never changed) or custom.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoleDto {
+    pub reference: String,
+    pub name: String,
+    /// `resource:verb`.
+    pub permissions: Vec<String>,
+    pub built_in: bool,
+    /// Custom roles only.
+    pub revision: Option<u64>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub created_at: Option<jiff::Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub updated_at: Option<jiff::Timestamp>,
+}
+
+fn role_dto(r: runtime::access::CustomRole) -> RoleDto {
+    RoleDto {
+        reference: r.role.reference,
+        name: r.role.name,
+        permissions: r.role.permissions.iter().map(ToString::to_string).collect(),
+        built_in: r.revision.is_none(),
+        revision: r.revision,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    }
+}
+
+fn role_response(status: StatusCode, r: runtime::access::CustomRole) -> Response {
+    let mut response = (status, Json(role_dto(r.clone()))).into_response();
+    if let Some(rev) = r.revision
+        && let Ok(v) = HeaderValue::from_str(&format!("\"{rev}\""))
+    {
+        response.headers_mut().insert(header::ETAG, v);
+    }
+    response
+}
+
+/// Every role, and every permission a custom role may have.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoleList {
+    pub items: Vec<RoleDto>,
+    /// Every permission there is (`resource:verb`).
+    pub permissions: Vec<String>,
+}
+
+/// Fields of a custom role (all optional on update; the reference never changes).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleBody {
+    pub reference: Option<String>,
+    pub name: Option<String>,
+    /// `resource:verb`, e.g. `routings.messaging:read`.
+    pub permissions: Option<Vec<String>>,
+}
+
+impl From<RoleBody> for runtime::access::RoleFields {
+    fn from(b: RoleBody) -> Self {
+        runtime::access::RoleFields {
+            reference: b.reference,
+            name: b.name,
+            permissions: b.permissions,
+        }
+    }
+}
+
+/// The roles: the six built-in ones, then the custom ones.
+#[utoipa::path(get, path = "/roles", security(("token" = ["accounts:read"])), tag = "Access",
+    responses((status = 200, body = RoleList)))]
+pub async fn list_roles(State(state): State<AppState>) -> Json<RoleList> {
+    Json(RoleList {
+        items: state.access.roles().into_iter().map(role_dto).collect(),
+        permissions: flow::access::Permission::all()
+            .map(|p| p.to_string())
+            .collect(),
+    })
+}
+
+/// Creates a custom role.
+#[utoipa::path(post, path = "/roles", security(("token" = ["accounts:create"])), tag = "Access", request_body = RoleBody,
+    responses((status = 201, body = RoleDto), (status = 409, body = ProblemBody), (status = 422, body = ProblemBody)))]
+pub async fn create_role(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<RoleBody>,
+) -> ApiResult<Response> {
+    let r = state.access.create_role(body.into()).await?;
+    Ok(role_response(StatusCode::CREATED, r))
+}
+
+/// A role.
+#[utoipa::path(get, path = "/roles/{reference}", security(("token" = ["accounts:read"])), tag = "Access", params(("reference" = String, Path)),
+    responses((status = 200, body = RoleDto), (status = 404, body = ProblemBody)))]
+pub async fn get_role(
+    State(state): State<AppState>,
+    PathParams(reference): PathParams<String>,
+) -> ApiResult<Response> {
+    Ok(role_response(
+        StatusCode::OK,
+        state.access.role_shown(&reference)?,
+    ))
+}
+
+/// Changes a custom role's name or permissions; everyone with it acts with the new ones at
+/// once. Honours `If-Match`.
+#[utoipa::path(patch, path = "/roles/{reference}", security(("token" = ["accounts:edit"])), tag = "Access", params(("reference" = String, Path)), request_body = RoleBody,
+    responses((status = 200, body = RoleDto), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
+pub async fn update_role(
+    State(state): State<AppState>,
+    PathParams(reference): PathParams<String>,
+    crate::problem::IfMatch(if_match): crate::problem::IfMatch,
+    JsonBody(body): JsonBody<RoleBody>,
+) -> ApiResult<Response> {
+    let r = state
+        .access
+        .update_role(&reference, body.into(), if_match)
+        .await?;
+    Ok(role_response(StatusCode::OK, r))
+}
+
+/// Deletes a custom role that no account and no live API token has.
+#[utoipa::path(delete, path = "/roles/{reference}", security(("token" = ["accounts:delete"])), tag = "Access", params(("reference" = String, Path)),
+    responses((status = 204), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
+pub async fn delete_role(
+    State(state): State<AppState>,
+    PathParams(reference): PathParams<String>,
+) -> ApiResult<StatusCode> {
+    state.access.delete_role(&reference).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -246,6 +246,12 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             auth::update_account,
             auth::delete_account
         ))
+        .routes(routes!(auth::list_roles, auth::create_role))
+        .routes(routes!(
+            auth::get_role,
+            auth::update_role,
+            auth::delete_role
+        ))
         .routes(routes!(versions::catalogue))
         .routes(routes!(versions::action_type))
         .split_for_parts()

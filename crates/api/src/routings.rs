@@ -4,7 +4,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use flow::access::Verb;
 use flow::document::{self, RoutingDocument};
+use flow::fields::ChannelFamily;
+use runtime::access::Caller;
 use runtime::maker::{NewRouting, RoutingPatch};
 use serde::Deserialize;
 use store::RoutingFilter;
@@ -51,10 +54,22 @@ pub struct ListQuery {
     responses((status = 200, body = RoutingPage), (status = 400, body = ProblemBody)))]
 pub async fn list(
     State(state): State<AppState>,
+    caller: Caller,
     QueryParams(q): QueryParams<ListQuery>,
 ) -> ApiResult<Json<RoutingPage>> {
+    // a caller who reads one family only lists that family's routings
+    let readable = crate::auth::families(&caller, Verb::Read);
+    let family: Option<ChannelFamily> = q.channel_family.map(Into::into);
+    let channel_family = match (family, readable.as_slice()) {
+        (Some(f), _) => {
+            crate::auth::family_allowed(&caller, f, Verb::Read)?;
+            Some(f)
+        }
+        (None, [only]) => Some(*only),
+        (None, _) => None,
+    };
     let filter = RoutingFilter {
-        channel_family: q.channel_family.map(Into::into),
+        channel_family,
         kind: q.kind.map(Into::into),
     };
     let page = state
@@ -72,8 +87,10 @@ pub async fn list(
     responses((status = 201, body = RoutingDto), (status = 409, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn create(
     State(state): State<AppState>,
+    caller: Caller,
     JsonBody(body): JsonBody<CreateRouting>,
 ) -> ApiResult<Response> {
+    crate::auth::family_allowed(&caller, body.channel_family.into(), Verb::Create)?;
     let view = state
         .maker
         .create_routing(NewRouting {
@@ -175,9 +192,11 @@ fn read_document(body: serde_json::Value) -> ApiResult<RoutingDocument> {
     responses((status = 201, body = ImportResult), (status = 409, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn import(
     State(state): State<AppState>,
+    caller: Caller,
     JsonBody(body): JsonBody<serde_json::Value>,
 ) -> ApiResult<Response> {
     let doc = read_document(body)?;
+    crate::auth::family_allowed(&caller, doc.routing.channel_family, Verb::Create)?;
     let imported = state.maker.import(doc).await?;
     let view = state.maker.routing(imported.routing.id).await?;
     let result = ImportResult {

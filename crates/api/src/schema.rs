@@ -39,6 +39,8 @@ enum Rule {
     /// A new password's length (`runtime::access::check_password`; a common one is refused
     /// beyond what a schema says).
     Password,
+    /// A list of permissions (`flow::access::Permission`), each at most once in effect.
+    Permissions,
 }
 
 /// No control character (what `char::is_control` refuses).
@@ -83,6 +85,12 @@ impl Rule {
             }
             Rule::Password => {
                 json!({"type": "string", "minLength": runtime::access::account_limits::PASSWORD_MIN, "maxLength": runtime::access::account_limits::PASSWORD_MAX})
+            }
+            Rule::Permissions => {
+                let all: Vec<String> = flow::access::Permission::all()
+                    .map(|p| p.to_string())
+                    .collect();
+                json!({"type": "array", "maxItems": all.len(), "items": {"type": "string", "enum": all}})
             }
         }
     }
@@ -130,6 +138,8 @@ fn schema_rules() -> Vec<(&'static str, &'static [(&'static str, Rule)])> {
                         max: acd::limits::CAPACITY as u64,
                     },
                 ),
+                ("email", Email),
+                ("password", Password),
             ],
         ),
         (
@@ -154,7 +164,7 @@ fn schema_rules() -> Vec<(&'static str, &'static [(&'static str, Rule)])> {
                 ("email", Email),
                 ("name", Name),
                 ("password", Password),
-                ("role", OneOf(&flow::access::BUILT_IN)),
+                ("role", Reference),
                 ("status", OneOf(&["active", "disabled"])),
             ],
         ),
@@ -167,7 +177,15 @@ fn schema_rules() -> Vec<(&'static str, &'static [(&'static str, Rule)])> {
                         max: runtime::access::limits::TOKEN_NAME,
                     },
                 ),
-                ("role", OneOf(&flow::access::BUILT_IN)),
+                ("role", Reference),
+            ],
+        ),
+        (
+            "RoleBody",
+            &[
+                ("reference", Reference),
+                ("name", Name),
+                ("permissions", Permissions),
             ],
         ),
     ]
@@ -186,6 +204,7 @@ const CREATE_REQUIRED: &[(&str, &[&str])] = &[
     ("/entry-points", &["reference", "name", "channel"]),
     ("/customers", &["channel", "address"]),
     ("/accounts", &["email", "name", "password", "role"]),
+    ("/roles", &["reference", "name", "permissions"]),
 ];
 
 /// Applies the field rules to `doc` (an OpenAPI document as JSON).

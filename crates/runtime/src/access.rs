@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use flow::access::{Role, built_in};
+use flow::access::{Permission, Role, built_in};
 use jiff::Timestamp;
 use store::{AccessStore, Page, PageRequest, StoreError, TokenRow};
 use uuid::Uuid;
@@ -52,12 +52,9 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// The agent calling, if the credential is an agent's.
+    /// The agent calling, if the caller is one (their token, or their account's session).
     pub fn user(&self) -> Option<Uuid> {
-        match self.credential {
-            Credential::Agent(id) => Some(id),
-            _ => None,
-        }
+        self.agent.as_ref().map(|u| u.id)
     }
 }
 
@@ -89,7 +86,7 @@ impl From<TokenRow> for Token {
 #[derive(Clone, Debug)]
 pub struct NewToken {
     pub name: String,
-    /// A built-in role's reference.
+    /// A role's reference (built-in or custom).
     pub role: String,
     pub expires_at: Option<Timestamp>,
 }
@@ -109,6 +106,8 @@ pub struct Access {
     distribution: Arc<Distribution>,
     bootstrap: Option<[u8; 32]>,
     sessions: std::sync::Mutex<Sessions>,
+    /// The custom roles, read at start and kept with every change.
+    custom: std::sync::RwLock<std::collections::BTreeMap<String, CustomRole>>,
 }
 
 fn invalid(field: &'static str, message: String) -> ConversationError {
@@ -152,7 +151,44 @@ impl Access {
             distribution,
             bootstrap,
             sessions: std::sync::Mutex::new(Sessions::default()),
+            custom: std::sync::RwLock::new(std::collections::BTreeMap::new()),
         })
+    }
+
+    /// Reads the custom roles (at start).
+    pub async fn load_roles(&self) -> Result<()> {
+        let rows = self.store.roles().await?;
+        let mut custom = self.custom.write().unwrap_or_else(|p| p.into_inner());
+        custom.clear();
+        for r in rows {
+            let role = CustomRole::from(r);
+            custom.insert(role.role.reference.clone(), role);
+        }
+        Ok(())
+    }
+
+    /// A role by reference: a built-in one or a custom one.
+    pub fn role(&self, reference: &str) -> Option<Role> {
+        built_in(reference).or_else(|| {
+            self.custom
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(reference)
+                .map(|c| c.role.clone())
+        })
+    }
+
+    fn check_role(&self, role: &str) -> Result<()> {
+        if self.role(role).is_none() {
+            return Err(invalid(
+                "role",
+                format!(
+                    "must be a role: one of {} or a custom role's reference",
+                    flow::access::BUILT_IN.join(", ")
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// The caller a bearer token stands for; `None` for a token that is unknown, revoked or
@@ -178,7 +214,7 @@ impl Access {
             let now = self.clock.now();
             let live = t.revoked_at.is_none() && t.expires_at.is_none_or(|e| e > now);
             return Ok(live
-                .then(|| built_in(&t.role))
+                .then(|| self.role(&t.role))
                 .flatten()
                 .map(|role| Caller {
                     credential: Credential::Token(t.id),
@@ -186,13 +222,23 @@ impl Access {
                     agent: None,
                 }));
         }
-        Ok(self.distribution.authenticate(token).await?.and_then(|u| {
-            built_in("agent").map(|role| Caller {
-                credential: Credential::Agent(u.id),
+        let Some(user) = self.distribution.authenticate(token).await? else {
+            return Ok(None);
+        };
+        // the agent's account decides: a disabled one's token stops working
+        let active = self
+            .store
+            .account(user.id)
+            .await?
+            .is_some_and(|a| a.status == "active");
+        Ok(active
+            .then(|| built_in("agent"))
+            .flatten()
+            .map(|role| Caller {
+                credential: Credential::Agent(user.id),
                 role,
-                agent: Some(u),
-            })
-        }))
+                agent: Some(user),
+            }))
     }
 
     /// Creates an API token; returns it with its secret, shown this once.
@@ -210,12 +256,7 @@ impl Access {
                 ),
             ));
         }
-        if built_in(&new.role).is_none() {
-            return Err(invalid(
-                "role",
-                format!("must be one of {}", flow::access::BUILT_IN.join(", ")),
-            ));
-        }
+        self.check_role(&new.role)?;
         let now = self.clock.now();
         if new.expires_at.is_some_and(|e| e <= now) {
             return Err(invalid("expires_at", "must be in the future".into()));
@@ -339,7 +380,8 @@ const COMMON_PASSWORDS: &[&str] = &[
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Account {
     pub id: Uuid,
-    pub email: String,
+    /// `None` for an agent who signs in only with their token.
+    pub email: Option<String>,
     pub name: String,
     pub role: String,
     /// `active` or `disabled` (a disabled account cannot sign in; its sessions end).
@@ -470,14 +512,35 @@ fn check_email(email: &str) -> Result<String> {
     Ok(email.to_owned())
 }
 
-fn check_role(role: &str) -> Result<()> {
-    if built_in(role).is_none() {
+pub use crate::distribution::{AGENT_ROLE, SignIn};
+
+fn not_agent_role(role: &str) -> Result<()> {
+    if role == AGENT_ROLE {
         return Err(invalid(
             "role",
-            format!("must be one of {}", flow::access::BUILT_IN.join(", ")),
+            "an agent is created with POST /users (which gives them their distribution settings), and keeps the agent role".into(),
         ));
     }
     Ok(())
+}
+
+/// Checks an agent's email and password (the policy as for every account) and hashes it.
+pub async fn agent_sign_in(email: Option<String>, password: Option<String>) -> Result<SignIn> {
+    let email = email.as_deref().map(check_email).transpose()?;
+    let password_hash = match password {
+        Some(p) => {
+            let Some(e) = &email else {
+                return Err(invalid("password", "a password needs an email".into()));
+            };
+            check_password(&p, e)?;
+            Some(hashed(p).await?)
+        }
+        None => None,
+    };
+    Ok(SignIn {
+        email,
+        password_hash,
+    })
 }
 
 fn check_status(status: &str) -> Result<()> {
@@ -526,7 +589,8 @@ impl Access {
         let email = check_email(&email)?;
         let name = flow::fields::check_name("name", &name)
             .map_err(|e| ConversationError::Maker(MakerError::Field(e)))?;
-        check_role(&role)?;
+        self.check_role(&role)?;
+        not_agent_role(&role)?;
         let status = f.status.unwrap_or_else(|| "active".into());
         check_status(&status)?;
         check_password(&password, &email)?;
@@ -539,9 +603,9 @@ impl Access {
         let now = self.clock.now();
         let row = store::AccountRow {
             id: Uuid::now_v7(),
-            email,
+            email: Some(email),
             name,
-            password_hash: hashed(password).await?,
+            password_hash: Some(hashed(password).await?),
             role,
             status,
             revision: 1,
@@ -586,14 +650,18 @@ impl Access {
         }
         let mut next = current.clone();
         if let Some(email) = f.email {
-            next.email = check_email(&email)?;
+            next.email = Some(check_email(&email)?);
         }
         if let Some(name) = f.name {
             next.name = flow::fields::check_name("name", &name)
                 .map_err(|e| ConversationError::Maker(MakerError::Field(e)))?;
         }
-        if let Some(role) = f.role {
-            check_role(&role)?;
+        if let Some(role) = f.role
+            && role != current.role
+        {
+            self.check_role(&role)?;
+            not_agent_role(&role)?;
+            not_agent_role(&current.role)?;
             next.role = role;
         }
         if let Some(status) = f.status {
@@ -602,8 +670,11 @@ impl Access {
         }
         let new_password = f.password.is_some();
         if let Some(password) = f.password {
-            check_password(&password, &next.email)?;
-            next.password_hash = hashed(password).await?;
+            let Some(email) = &next.email else {
+                return Err(invalid("password", "a password needs an email".into()));
+            };
+            check_password(&password, email)?;
+            next.password_hash = Some(hashed(password).await?);
         }
         next.revision += 1;
         next.updated_at = self.clock.now();
@@ -628,7 +699,8 @@ impl Access {
         Ok(())
     }
 
-    fn end_sessions_of(&self, account: Uuid) {
+    /// Ends every session of an account.
+    pub fn end_sessions_of(&self, account: Uuid) {
         self.sessions().open.retain(|_, s| s.account != account);
     }
 
@@ -707,13 +779,14 @@ impl Access {
         };
         let hash = row
             .as_ref()
-            .map_or_else(|| dummy_hash().to_owned(), |r| r.password_hash.clone());
+            .and_then(|r| r.password_hash.clone())
+            .unwrap_or_else(|| dummy_hash().to_owned());
         let given = password.to_owned();
         let matches = tokio::task::spawn_blocking(move || password_matches(&given, &hash))
             .await
             .unwrap_or(false);
         let account = match row {
-            Some(r) if matches && r.status == "active" => r,
+            Some(r) if matches && r.status == "active" && r.password_hash.is_some() => r,
             _ => {
                 let mut s = self.sessions();
                 Self::record_failure(&mut s, email_key, now);
@@ -750,8 +823,21 @@ impl Access {
     }
 
     /// The caller of a session cookie, and the session's CSRF token; `None` once it ended
-    /// (signed out, idle for 30 minutes, 12 hours old, or its account changed).
-    pub fn session(&self, secret: &str) -> Option<(Caller, String)> {
+    /// (signed out, idle for 30 minutes, 12 hours old, or its account changed). An agent's
+    /// session calls the agent API as them.
+    pub async fn session(&self, secret: &str) -> Option<(Caller, String)> {
+        let (mut caller, csrf) = self.open_session(secret)?;
+        if caller.role.allows(Permission {
+            resource: flow::access::Resource::Agent,
+            verb: flow::access::Verb::Use,
+        }) && let Credential::Session(id) = caller.credential
+        {
+            caller.agent = self.distribution.user(id).await.ok();
+        }
+        Some((caller, csrf))
+    }
+
+    fn open_session(&self, secret: &str) -> Option<(Caller, String)> {
         if secret.is_empty() || secret.len() > limits::TOKEN_MAX {
             return None;
         }
@@ -772,7 +858,7 @@ impl Access {
             return None;
         }
         session.seen = now;
-        let role = built_in(&session.role)?;
+        let role = self.role(&session.role)?;
         Some((
             Caller {
                 credential: Credential::Session(session.account),
@@ -892,5 +978,245 @@ impl From<store::AuditRow> for AuditEntry {
             revision_before: r.revision_before,
             revision_after: r.revision_after,
         }
+    }
+}
+
+// ----- roles -----
+
+/// Most custom roles.
+pub const CUSTOM_ROLES: usize = 100;
+
+/// A role as the API shows it: a built-in one (no revision, never changed) or a custom one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomRole {
+    pub role: Role,
+    /// `None` for a built-in role.
+    pub revision: Option<u64>,
+    pub created_at: Option<Timestamp>,
+    pub updated_at: Option<Timestamp>,
+}
+
+impl From<store::RoleRow> for CustomRole {
+    fn from(r: store::RoleRow) -> Self {
+        CustomRole {
+            role: Role {
+                reference: r.reference,
+                name: r.name,
+                // a permission that no longer exists is dropped, not granted
+                permissions: r
+                    .permissions
+                    .iter()
+                    .filter_map(|p| Permission::parse(p))
+                    .collect(),
+            },
+            revision: Some(r.revision),
+            created_at: Some(r.created_at),
+            updated_at: Some(r.updated_at),
+        }
+    }
+}
+
+/// Fields of a custom role; `None` leaves one as it is.
+#[derive(Clone, Debug, Default)]
+pub struct RoleFields {
+    pub reference: Option<String>,
+    pub name: Option<String>,
+    /// `resource:verb` strings.
+    pub permissions: Option<Vec<String>>,
+}
+
+fn permissions_of(list: &[String]) -> Result<std::collections::BTreeSet<Permission>> {
+    let all = Permission::all().count();
+    if list.len() > all {
+        return Err(invalid("permissions", format!("at most {all} permissions")));
+    }
+    list.iter()
+        .map(|p| {
+            Permission::parse(p).ok_or_else(|| {
+                invalid(
+                    "permissions",
+                    format!(
+                        "'{}' is not a permission (resource:verb, see GET /roles)",
+                        p.chars().take(60).collect::<String>()
+                    ),
+                )
+            })
+        })
+        .collect()
+}
+
+fn role_row(r: &CustomRole) -> store::RoleRow {
+    store::RoleRow {
+        reference: r.role.reference.clone(),
+        name: r.role.name.clone(),
+        permissions: r.role.permissions.iter().map(ToString::to_string).collect(),
+        revision: r.revision.unwrap_or(1),
+        created_at: r.created_at.unwrap_or_default(),
+        updated_at: r.updated_at.unwrap_or_default(),
+    }
+}
+
+impl Access {
+    fn custom(
+        &self,
+    ) -> std::sync::RwLockWriteGuard<'_, std::collections::BTreeMap<String, CustomRole>> {
+        self.custom.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Every role: the built-in ones, then the custom ones by reference.
+    pub fn roles(&self) -> Vec<CustomRole> {
+        let mut all: Vec<CustomRole> = flow::access::BUILT_IN
+            .iter()
+            .filter_map(|r| built_in(r))
+            .map(|role| CustomRole {
+                role,
+                revision: None,
+                created_at: None,
+                updated_at: None,
+            })
+            .collect();
+        all.extend(
+            self.custom
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .values()
+                .cloned(),
+        );
+        all
+    }
+
+    /// A role by reference, as the API shows it.
+    pub fn role_shown(&self, reference: &str) -> Result<CustomRole> {
+        self.roles()
+            .into_iter()
+            .find(|r| r.role.reference == reference)
+            .ok_or_else(|| ConversationError::NotFound(format!("role {reference}")))
+    }
+
+    /// Creates a custom role.
+    pub async fn create_role(&self, f: RoleFields) -> Result<CustomRole> {
+        let (Some(reference), Some(name), Some(permissions)) = (f.reference, f.name, f.permissions)
+        else {
+            return Err(invalid(
+                "reference",
+                "reference, name and permissions are required".into(),
+            ));
+        };
+        let field = |e| ConversationError::Maker(MakerError::Field(e));
+        let reference = flow::fields::check_reference(&reference).map_err(field)?;
+        if built_in(&reference).is_some() {
+            return Err(ConversationError::Conflict(
+                "reference_taken",
+                format!("'{reference}' is a built-in role"),
+            ));
+        }
+        let name = flow::fields::check_name("name", &name).map_err(field)?;
+        let permissions = permissions_of(&permissions)?;
+        if self.custom.read().unwrap_or_else(|p| p.into_inner()).len() >= CUSTOM_ROLES {
+            return Err(ConversationError::Maker(MakerError::Limit(format!(
+                "at most {CUSTOM_ROLES} custom roles"
+            ))));
+        }
+        let now = self.clock.now();
+        let role = CustomRole {
+            role: Role {
+                reference: reference.clone(),
+                name,
+                permissions,
+            },
+            revision: Some(1),
+            created_at: Some(now),
+            updated_at: Some(now),
+        };
+        match self.store.insert_role(&role_row(&role)).await {
+            Err(StoreError::Unique(_)) => {
+                return Err(ConversationError::Conflict(
+                    "reference_taken",
+                    format!("a role '{reference}' exists"),
+                ));
+            }
+            other => other?,
+        }
+        self.custom().insert(reference, role.clone());
+        Ok(role)
+    }
+
+    /// Changes a custom role's name or permissions: every account, session and token with it
+    /// acts with the new permissions at once.
+    pub async fn update_role(
+        &self,
+        reference: &str,
+        f: RoleFields,
+        if_match: Option<u64>,
+    ) -> Result<CustomRole> {
+        if built_in(reference).is_some() {
+            return Err(ConversationError::Conflict(
+                "built_in_role",
+                format!(
+                    "the built-in role '{reference}' cannot be changed: copy it into a custom role"
+                ),
+            ));
+        }
+        let current = self
+            .custom
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(reference)
+            .cloned()
+            .ok_or_else(|| ConversationError::NotFound(format!("role {reference}")))?;
+        let revision = current.revision.unwrap_or(1);
+        if if_match.is_some_and(|r| r != revision) {
+            return Err(ConversationError::Maker(MakerError::PreconditionFailed {
+                current: revision,
+            }));
+        }
+        if f.reference.as_deref().is_some_and(|r| r != reference) {
+            return Err(invalid(
+                "reference",
+                "a role's reference does not change".into(),
+            ));
+        }
+        let mut next = current.clone();
+        if let Some(name) = f.name {
+            next.role.name = flow::fields::check_name("name", &name)
+                .map_err(|e| ConversationError::Maker(MakerError::Field(e)))?;
+        }
+        if let Some(p) = f.permissions {
+            next.role.permissions = permissions_of(&p)?;
+        }
+        next.revision = Some(revision + 1);
+        next.updated_at = Some(self.clock.now());
+        match self.store.update_role(&role_row(&next), revision).await {
+            Err(StoreError::Conflict) => return Err(ConversationError::Maker(MakerError::Busy)),
+            other => other?,
+        }
+        self.custom().insert(reference.to_owned(), next.clone());
+        Ok(next)
+    }
+
+    /// Deletes a custom role nobody has (no account, no live token).
+    pub async fn delete_role(&self, reference: &str) -> Result<()> {
+        if built_in(reference).is_some() {
+            return Err(ConversationError::Conflict(
+                "built_in_role",
+                format!("the built-in role '{reference}' cannot be deleted"),
+            ));
+        }
+        match self.store.delete_role(reference).await {
+            Err(StoreError::Conflict) => {
+                return Err(ConversationError::NotFound(format!("role {reference}")));
+            }
+            Err(StoreError::Unique(_)) => {
+                return Err(ConversationError::Conflict(
+                    "role_in_use",
+                    format!(
+                        "accounts or API tokens have the role '{reference}': give them another first"
+                    ),
+                ));
+            }
+            other => other?,
+        }
+        self.custom().remove(reference);
+        Ok(())
     }
 }

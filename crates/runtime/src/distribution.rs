@@ -177,6 +177,32 @@ pub fn token_hash(token: &str) -> String {
         .collect()
 }
 
+/// The role of the distribution's agents: their accounts are made and ended with them.
+pub const AGENT_ROLE: &str = "agent";
+
+/// An agent's sign-in, checked and hashed (`crate::access::agent_sign_in`): both parts are
+/// optional (an agent without them uses their token).
+#[derive(Clone, Debug, Default)]
+pub struct SignIn {
+    pub email: Option<String>,
+    pub password_hash: Option<String>,
+}
+
+/// The account of a new agent (same id as the agent).
+pub fn agent_account(id: Uuid, name: &str, sign_in: SignIn, now: Timestamp) -> store::AccountRow {
+    store::AccountRow {
+        id,
+        email: sign_in.email,
+        name: name.to_owned(),
+        password_hash: sign_in.password_hash,
+        role: AGENT_ROLE.to_owned(),
+        status: "active".to_owned(),
+        revision: 1,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
 pub(crate) fn new_token() -> String {
     format!("sy_{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
 }
@@ -197,6 +223,8 @@ pub struct User {
     pub revision: u64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Their account's email (they sign in with it), if they have one.
+    pub email: Option<String>,
 }
 
 fn spec_of(u: &UserRow) -> UserSpec {
@@ -704,6 +732,7 @@ impl Distribution {
             revision: u.revision,
             created_at: u.created_at,
             updated_at: u.updated_at,
+            email: u.email,
         }
     }
 
@@ -767,6 +796,9 @@ impl Distribution {
 
     fn taken(e: StoreError, reference: &str) -> ConversationError {
         match e {
+            StoreError::Unique("email") => {
+                ConversationError::Conflict("email_taken", "another account has this email".into())
+            }
             StoreError::Unique(_) => ConversationError::Invalid(
                 "reference_taken",
                 format!("the reference '{reference}' is already used by another user"),
@@ -775,8 +807,9 @@ impl Distribution {
         }
     }
 
-    /// Creates a user (offline); returns them with their API token, shown this once.
-    pub async fn create_user(&self, f: UserFields) -> Result<(User, String)> {
+    /// Creates a user (offline) and their account (same id, the agent role, the sign-in given);
+    /// returns them with their API token, shown this once.
+    pub async fn create_user(&self, f: UserFields, sign_in: SignIn) -> Result<(User, String)> {
         let (Some(_), Some(_)) = (&f.reference, &f.name) else {
             return Err(ConversationError::Maker(MakerError::Field(FieldError {
                 field: "reference",
@@ -797,8 +830,10 @@ impl Distribution {
             revision: 1,
             created_at: now,
             updated_at: now,
+            email: sign_in.email.clone(),
         };
         Self::apply(&mut u, f)?;
+        let account = agent_account(u.id, &u.name, sign_in, now);
         let mut inner = self.inner.lock().await;
         if inner.acd.user_count() >= acd::limits::USERS {
             return Err(ConversationError::Maker(MakerError::Limit(format!(
@@ -807,7 +842,10 @@ impl Distribution {
             ))));
         }
         self.agents
-            .write_user(UserWrite::Insert(u.clone()))
+            .write_user(UserWrite::Insert {
+                user: u.clone(),
+                account,
+            })
             .await
             .map_err(|e| Self::taken(e, &u.reference))?;
         inner.acd.upsert_user(spec_of(&u), now);

@@ -175,6 +175,11 @@ impl Conversations {
         self.by_id(id, ById::Retry).await
     }
 
+    /// The smart routing an interaction runs, if the interaction exists.
+    pub async fn routing_of(&self, id: Uuid) -> Result<Option<flow::model::RoutingId>> {
+        Ok(self.store.interaction(id).await?.map(|r| r.routing_id))
+    }
+
     /// Interactions, newest first.
     pub async fn interactions(
         &self,

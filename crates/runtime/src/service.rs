@@ -90,6 +90,7 @@ impl Services {
             settings.admin_token.as_deref(),
         )
         .map_err(|e| ConversationError::Invalid("weak_bootstrap_token", e.to_string()))?;
+        access.load_roles().await?;
         Ok(Services {
             maker,
             conversations,

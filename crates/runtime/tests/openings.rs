@@ -60,12 +60,15 @@ async fn an_agent_closing_a_conversation_offered_during_its_first_turn_is_not_lo
     conv.attach_distribution(d.clone());
 
     let (ann, _) = d
-        .create_user(UserFields {
-            reference: Some("ann".into()),
-            name: Some("Ann".into()),
-            capacity: Some(1),
-            auto_accept: Some(true),
-        })
+        .create_user(
+            UserFields {
+                reference: Some("ann".into()),
+                name: Some("Ann".into()),
+                capacity: Some(1),
+                auto_accept: Some(true),
+            },
+            Default::default(),
+        )
         .await
         .unwrap();
     conv.agent_presence(ann.id, Presence::Online).await.unwrap();

@@ -13,7 +13,7 @@ pub struct TokenRow {
     pub name: String,
     /// SHA-256 of the token, hex.
     pub token_hash: String,
-    /// The role it acts with (a built-in role's reference).
+    /// The role it acts with (a role's reference, built-in or custom).
     pub role: String,
     pub expires_at: Option<Timestamp>,
     pub revoked_at: Option<Timestamp>,
@@ -24,15 +24,27 @@ pub struct TokenRow {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccountRow {
     pub id: Uuid,
-    /// Unique in any case.
-    pub email: String,
+    /// Unique in any case; `None` for an agent who signs in only with their token.
+    pub email: Option<String>,
     pub name: String,
-    /// argon2id, PHC string.
-    pub password_hash: String,
-    /// A built-in role's reference.
+    /// argon2id, PHC string; `None` when the account has no password (it cannot sign in).
+    pub password_hash: Option<String>,
+    /// A role's reference (built-in or custom).
     pub role: String,
     /// `active` or `disabled`.
     pub status: String,
+    pub revision: u64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A custom role as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleRow {
+    pub reference: String,
+    pub name: String,
+    /// `resource:verb` strings.
+    pub permissions: Vec<String>,
     pub revision: u64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -82,8 +94,18 @@ pub trait AccessStore: Send + Sync {
     /// Replaces the account if its revision is still `expected_revision` (`Conflict` otherwise,
     /// `Unique("email")` when the new email is taken).
     async fn update_account(&self, account: &AccountRow, expected_revision: u64) -> Result<()>;
-    /// `Conflict` when there is no such account.
+    /// `Conflict` when there is no such account (an agent's account goes with the agent:
+    /// [`crate::AgentStore::write_user`]).
     async fn delete_account(&self, id: Uuid) -> Result<()>;
+    /// Custom roles, by reference.
+    async fn roles(&self) -> Result<Vec<RoleRow>>;
+    /// `Unique("reference")` when taken.
+    async fn insert_role(&self, role: &RoleRow) -> Result<()>;
+    /// `Conflict` when the role changed or is gone.
+    async fn update_role(&self, role: &RoleRow, expected_revision: u64) -> Result<()>;
+    /// `Conflict` when there is no such role; `Unique("role")` while an account or a live
+    /// token has it.
+    async fn delete_role(&self, reference: &str) -> Result<()>;
     async fn insert_token(&self, token: &TokenRow) -> Result<()>;
     async fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenRow>>;
     async fn tokens(&self, page: &PageRequest) -> Result<Page<TokenRow>>;

@@ -24,12 +24,19 @@ pub struct UserRow {
     pub revision: u64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The email of the user's account (read with the user; written through the account).
+    pub email: Option<String>,
 }
 
-/// A write to a user.
+/// A write to a user. A user is an account with the agent role and the distribution's
+/// settings: inserting one inserts its account (same id) in the same transaction, renaming one
+/// renames its account, deleting one deletes its account.
 #[derive(Clone, Debug)]
 pub enum UserWrite {
-    Insert(UserRow),
+    Insert {
+        user: UserRow,
+        account: crate::AccountRow,
+    },
     Update {
         user: UserRow,
         expected_revision: u64,

@@ -64,6 +64,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0011_accounts.sql"),
     include_str!("../migrations/sqlite/0012_audit.sql"),
     include_str!("../migrations/sqlite/0013_entry_point_secret.sql"),
+    include_str!("../migrations/sqlite/0014_agents_are_accounts.sql"),
 ];
 
 /// The SQLite implementation of [`Store`].

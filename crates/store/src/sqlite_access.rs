@@ -49,6 +49,51 @@ fn email_taken(e: sqlx::Error) -> StoreError {
     }
 }
 
+/// An account's write: the same parameters for an insert and an update (`?9`, its creation
+/// time, is not changed by an update; `?10` is then the expected revision).
+fn account_query<'q>(
+    sql: &'static str,
+    a: &'q AccountRow,
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+    sqlx::query(sql)
+        .bind(&a.email)
+        .bind(&a.name)
+        .bind(&a.password_hash)
+        .bind(&a.role)
+        .bind(&a.status)
+        .bind(a.revision as i64)
+        .bind(ms(a.updated_at))
+        .bind(a.id.to_string())
+        .bind(ms(a.created_at))
+}
+
+/// Inserts an account inside an open transaction.
+pub(crate) async fn insert_account_in(
+    conn: &mut sqlx::SqliteConnection,
+    a: &AccountRow,
+) -> Result<()> {
+    account_query(
+        "INSERT INTO accounts (email, name, password_hash, role, status, revision, updated_at, id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        a,
+    )
+    .execute(&mut *conn)
+    .await
+        .map_err(email_taken)?;
+    Ok(())
+}
+
+fn role_from(row: &SqliteRow) -> Result<RoleRow> {
+    let permissions: String = row.try_get("permissions").map_err(backend)?;
+    Ok(RoleRow {
+        reference: row.try_get("reference").map_err(backend)?,
+        name: row.try_get("name").map_err(backend)?,
+        permissions: serde_json::from_str(&permissions).map_err(backend)?,
+        revision: row.try_get::<i64, _>("revision").map_err(backend)? as u64,
+        created_at: ts(row.try_get("created_at").map_err(backend)?)?,
+        updated_at: ts(row.try_get("updated_at").map_err(backend)?)?,
+    })
+}
+
 fn audit_from(row: &SqliteRow) -> Result<AuditRow> {
     let opt = |c: &str| -> Result<Option<u64>> {
         Ok(row
@@ -113,20 +158,9 @@ impl AccessStore for SqliteStore {
     }
 
     async fn insert_account(&self, a: &AccountRow) -> Result<()> {
-        sqlx::query("INSERT INTO accounts (id, email, name, password_hash, role, status, revision, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-            .bind(a.id.to_string())
-            .bind(&a.email)
-            .bind(&a.name)
-            .bind(&a.password_hash)
-            .bind(&a.role)
-            .bind(&a.status)
-            .bind(a.revision as i64)
-            .bind(ms(a.created_at))
-            .bind(ms(a.updated_at))
-            .execute(&self.pool)
-            .await
-            .map_err(email_taken)?;
-        Ok(())
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        insert_account_in(&mut tx, a).await?;
+        tx.commit().await.map_err(map_err)
     }
 
     async fn account(&self, id: Uuid) -> Result<Option<AccountRow>> {
@@ -170,23 +204,26 @@ impl AccessStore for SqliteStore {
     }
 
     async fn update_account(&self, a: &AccountRow, expected_revision: u64) -> Result<()> {
-        let done = sqlx::query("UPDATE accounts SET email = ?, name = ?, password_hash = ?, role = ?, status = ?, revision = ?, updated_at = ? WHERE id = ? AND revision = ?")
-            .bind(&a.email)
-            .bind(&a.name)
-            .bind(&a.password_hash)
-            .bind(&a.role)
-            .bind(&a.status)
-            .bind(a.revision as i64)
-            .bind(ms(a.updated_at))
-            .bind(a.id.to_string())
-            .bind(expected_revision as i64)
-            .execute(&self.pool)
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let done = account_query(
+            "UPDATE accounts SET email = ?1, name = ?2, password_hash = ?3, role = ?4, status = ?5, revision = ?6, updated_at = ?7 WHERE id = ?8 AND revision = ?10",
+            a,
+        )
+        .bind(expected_revision as i64)
+            .execute(&mut *tx)
             .await
             .map_err(email_taken)?;
         if done.rows_affected() == 0 {
             return Err(StoreError::Conflict);
         }
-        Ok(())
+        // an agent's name is their account's
+        sqlx::query("UPDATE users SET name = ? WHERE id = ?")
+            .bind(&a.name)
+            .bind(a.id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
     }
 
     async fn delete_account(&self, id: Uuid) -> Result<()> {
@@ -199,6 +236,74 @@ impl AccessStore for SqliteStore {
             return Err(StoreError::Conflict);
         }
         Ok(())
+    }
+
+    async fn roles(&self) -> Result<Vec<RoleRow>> {
+        let rows = sqlx::query("SELECT * FROM roles ORDER BY reference")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(role_from).collect()
+    }
+
+    async fn insert_role(&self, r: &RoleRow) -> Result<()> {
+        sqlx::query("INSERT INTO roles (reference, name, permissions, revision, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(&r.reference)
+            .bind(&r.name)
+            .bind(serde_json::to_string(&r.permissions).map_err(backend)?)
+            .bind(r.revision as i64)
+            .bind(ms(r.created_at))
+            .bind(ms(r.updated_at))
+            .execute(&self.pool)
+            .await
+            .map_err(|e| match &e {
+                sqlx::Error::Database(db) if db.message().contains("roles.reference") => {
+                    StoreError::Unique("reference")
+                }
+                _ => map_err(e),
+            })?;
+        Ok(())
+    }
+
+    async fn update_role(&self, r: &RoleRow, expected_revision: u64) -> Result<()> {
+        let done = sqlx::query("UPDATE roles SET name = ?, permissions = ?, revision = ?, updated_at = ? WHERE reference = ? AND revision = ?")
+            .bind(&r.name)
+            .bind(serde_json::to_string(&r.permissions).map_err(backend)?)
+            .bind(r.revision as i64)
+            .bind(ms(r.updated_at))
+            .bind(&r.reference)
+            .bind(expected_revision as i64)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict);
+        }
+        Ok(())
+    }
+
+    async fn delete_role(&self, reference: &str) -> Result<()> {
+        // one statement: the check and the delete cannot be parted by another write
+        let done = sqlx::query(
+            "DELETE FROM roles WHERE reference = ?1 AND NOT EXISTS (SELECT 1 FROM accounts WHERE role = ?1) AND NOT EXISTS (SELECT 1 FROM api_tokens WHERE role = ?1 AND revoked_at IS NULL)",
+        )
+        .bind(reference)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        if done.rows_affected() == 1 {
+            return Ok(());
+        }
+        let exists: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM roles WHERE reference = ?")
+            .bind(reference)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Err(if exists == 0 {
+            StoreError::Conflict
+        } else {
+            StoreError::Unique("role")
+        })
     }
 
     async fn insert_token(&self, t: &TokenRow) -> Result<()> {

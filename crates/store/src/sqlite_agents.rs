@@ -24,7 +24,18 @@ fn user_from(row: &SqliteRow) -> Result<UserRow> {
         revision: row.try_get::<i64, _>("revision").map_err(backend)? as u64,
         created_at: ts(row.try_get("created_at").map_err(backend)?)?,
         updated_at: ts(row.try_get("updated_at").map_err(backend)?)?,
+        email: row.try_get("email").map_err(backend)?,
     })
+}
+
+/// Users with their account's email, and the rest of the query.
+macro_rules! users_where {
+    ($tail:literal) => {
+        concat!(
+            "SELECT users.*, accounts.email AS email FROM users LEFT JOIN accounts ON accounts.id = users.id ",
+            $tail
+        )
+    };
 }
 
 /// Writes distribution rows inside an open transaction.
@@ -72,19 +83,20 @@ pub(crate) async fn write_acd_rows(conn: &mut sqlx::SqliteConnection, w: &AcdWri
 impl AgentStore for SqliteStore {
     async fn users(&self, page: &PageRequest) -> Result<Page<UserRow>> {
         let limit = page.limit.clamp(1, 1_000);
-        let rows =
-            sqlx::query("SELECT * FROM users WHERE (?1 IS NULL OR id > ?1) ORDER BY id LIMIT ?2")
-                .bind(page.after.map(|a| a.to_string()))
-                .bind(i64::from(limit) + 1)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(map_err)?;
+        let rows = sqlx::query(users_where!(
+            "WHERE (?1 IS NULL OR users.id > ?1) ORDER BY users.id LIMIT ?2"
+        ))
+        .bind(page.after.map(|a| a.to_string()))
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
         let items = rows.iter().map(user_from).collect::<Result<Vec<_>>>()?;
         Ok(page_of(items, limit, |u| u.id))
     }
 
     async fn all_users(&self) -> Result<Vec<UserRow>> {
-        let rows = sqlx::query("SELECT * FROM users ORDER BY id")
+        let rows = sqlx::query(users_where!("ORDER BY users.id"))
             .fetch_all(&self.pool)
             .await
             .map_err(map_err)?;
@@ -92,7 +104,7 @@ impl AgentStore for SqliteStore {
     }
 
     async fn user(&self, id: Uuid) -> Result<Option<UserRow>> {
-        let row = sqlx::query("SELECT * FROM users WHERE id = ?")
+        let row = sqlx::query(users_where!("WHERE users.id = ?"))
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await
@@ -101,7 +113,7 @@ impl AgentStore for SqliteStore {
     }
 
     async fn user_by_reference(&self, reference: &str) -> Result<Option<UserRow>> {
-        let row = sqlx::query("SELECT * FROM users WHERE reference = ?")
+        let row = sqlx::query(users_where!("WHERE users.reference = ?"))
             .bind(reference)
             .fetch_optional(&self.pool)
             .await
@@ -110,7 +122,7 @@ impl AgentStore for SqliteStore {
     }
 
     async fn user_by_token(&self, token_hash: &str) -> Result<Option<UserRow>> {
-        let row = sqlx::query("SELECT * FROM users WHERE token_hash = ?")
+        let row = sqlx::query(users_where!("WHERE users.token_hash = ?"))
             .bind(token_hash)
             .fetch_optional(&self.pool)
             .await
@@ -119,8 +131,9 @@ impl AgentStore for SqliteStore {
     }
 
     async fn write_user(&self, write: UserWrite) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
         let done = match &write {
-            UserWrite::Insert(u) | UserWrite::Update { user: u, .. } => {
+            UserWrite::Insert { user: u, .. } | UserWrite::Update { user: u, .. } => {
                 // the same parameters for both: ?10 (created_at) is not changed by an update
                 let (sql, expected) = match &write {
                     UserWrite::Update {
@@ -149,17 +162,39 @@ impl AgentStore for SqliteStore {
                 if let Some(e) = expected {
                     q = q.bind(e);
                 }
-                q.execute(&self.pool).await.map_err(map_err)?
+                let done = q.execute(&mut *tx).await.map_err(map_err)?;
+                match &write {
+                    UserWrite::Insert { account, .. } => {
+                        crate::sqlite_access::insert_account_in(&mut tx, account).await?;
+                    }
+                    _ => {
+                        sqlx::query("UPDATE accounts SET name = ? WHERE id = ?")
+                            .bind(&u.name)
+                            .bind(u.id.to_string())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(map_err)?;
+                    }
+                }
+                done
             }
-            UserWrite::Delete { id } => sqlx::query("DELETE FROM users WHERE id = ?")
-                .bind(id.to_string())
-                .execute(&self.pool)
-                .await
-                .map_err(map_err)?,
+            UserWrite::Delete { id } => {
+                sqlx::query("DELETE FROM accounts WHERE id = ?")
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                sqlx::query("DELETE FROM users WHERE id = ?")
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?
+            }
         };
         if done.rows_affected() == 0 {
             return Err(StoreError::Conflict);
         }
+        tx.commit().await.map_err(map_err)?;
         Ok(())
     }
 

@@ -148,7 +148,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             store.close().await;
             println!(
                 "account {} ({}) created; its password, shown this once:",
-                account.email, account.role
+                account.email.as_deref().unwrap_or_default(),
+                account.role
             );
             println!("  {password}");
             Ok(ExitCode::SUCCESS)
@@ -269,7 +270,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("creating the first administrator: {e}"))?;
         println!(
             "first start: the administrator account {} was created; its password, shown this once:",
-            account.email
+            account.email.as_deref().unwrap_or_default()
         );
         println!("  {password}");
     }
