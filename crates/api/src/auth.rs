@@ -257,6 +257,42 @@ pub(crate) async fn authorize(
     next.run(req).await
 }
 
+/// Lets any authenticated caller through (the OpenAPI document and its docs page).
+pub(crate) async fn signed_in(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    match caller_of(&state, req.method(), req.headers(), req.uri()).await {
+        Ok(_) => next.run(req).await,
+        Err(response) => response,
+    }
+}
+
+/// Lets through callers whose role reads the settings (the metrics).
+pub(crate) async fn may_read_settings(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let caller = match caller_of(&state, req.method(), req.headers(), req.uri()).await {
+        Ok(c) => c,
+        Err(response) => return response,
+    };
+    let need = Permission {
+        resource: Resource::Settings,
+        verb: Verb::Read,
+    };
+    if !caller.role.allows(need) {
+        return Problem::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "the role '{}' does not allow reading the metrics (it needs {need})",
+                caller.role.reference
+            ),
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
 /// The channel families whose smart routings the caller may `verb`.
 pub(crate) fn families(caller: &Caller, verb: Verb) -> Vec<ChannelFamily> {
     [ChannelFamily::Messaging, ChannelFamily::Email]

@@ -539,23 +539,34 @@ pub fn apps(
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), idempotency));
+    // the document, its docs page and the metrics are for signed-in callers too: the metrics
+    // need `settings:read`, the document any account or token
+    let docs = Router::<AppState>::from(
+        SwaggerUi::new("/api/v1/docs")
+            .external_url_unchecked("/api/v1/openapi.json", openapi)
+            // no badge that would ask an outside validator about the document
+            .config(utoipa_swagger_ui::Config::from("/api/v1/openapi.json").validator_url("none")),
+    )
+    .route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        auth::signed_in,
+    ));
+    let metrics = Router::new()
+        .route("/metrics", get(metrics_page))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::may_read_settings,
+        ));
     let router = Router::new()
         .nest("/api/v1", api)
-        .merge(
-            SwaggerUi::new("/api/v1/docs")
-                .external_url_unchecked("/api/v1/openapi.json", openapi)
-                // no badge that would ask an outside validator about the document
-                .config(
-                    utoipa_swagger_ui::Config::from("/api/v1/openapi.json").validator_url("none"),
-                ),
-        )
+        .merge(docs)
+        .merge(metrics)
         .route("/chat/preview/{version}", get(webchat::preview_page))
         .route(
             "/api/v1/versions/{version}/preview/ws",
             get(webchat::preview_socket),
         )
         .merge(chat_routes(&state))
-        .route("/metrics", get(metrics_page))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state.clone())

@@ -978,6 +978,12 @@ async fn catalogue_openapi_docs_health_and_metrics() {
         metrics.contains("switchyard_http_requests_total"),
         "{metrics}"
     );
+    // they are not public: the document, its page and the metrics need a caller
+    for path in ["/metrics", "/api/v1/openapi.json", "/api/v1/docs/"] {
+        let r = reqwest::get(format!("{}{path}", s.base)).await.unwrap();
+        assert_eq!(r.status(), 401, "{path}");
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+    }
 }
 
 #[tokio::test]
