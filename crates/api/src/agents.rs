@@ -225,7 +225,7 @@ pub async fn delete_user(
     PathParams(id): PathParams<Uuid>,
 ) -> ApiResult<StatusCode> {
     let events = distribution(&state)?.delete_user(id).await?;
-    state.access.end_sessions_of(id);
+    state.access.end_sessions_of(id).await?;
     state.conversations.distribution_events(events).await?;
     Ok(StatusCode::NO_CONTENT)
 }

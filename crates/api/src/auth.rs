@@ -178,7 +178,11 @@ pub(crate) async fn caller_of(
                 "this operation needs a token (Authorization: Bearer <token>) or a session (POST /api/v1/auth/login)",
             ));
         };
-        let Some((caller, csrf)) = state.access.session(cookie).await else {
+        let session = match state.access.session(cookie).await {
+            Ok(s) => s,
+            Err(e) => return Err(Problem::from(e).into_response()),
+        };
+        let Some((caller, csrf)) = session else {
             return Err(unauthorized(
                 "the session has ended (signed out, idle too long or too old): sign in again",
             ));
@@ -724,13 +728,13 @@ pub async fn login(
 /// Signs out: ends the session and clears its cookie.
 #[utoipa::path(post, path = "/auth/logout", security(()), tag = "Access",
     responses((status = 204)))]
-pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     if let Some(secret) = session_cookie(&headers) {
-        state.access.logout(secret);
+        state.access.logout(secret).await?;
     }
     let mut r = StatusCode::NO_CONTENT.into_response();
     r.headers_mut().insert(header::SET_COOKIE, cookie("", 0));
-    r
+    Ok(r)
 }
 
 // ----- accounts -----
@@ -866,7 +870,7 @@ pub async fn delete_account(
         Some(d) if account.role == runtime::access::AGENT_ROLE && d.user(id).await.is_ok() => {
             let events = d.delete_user(id).await?;
             state.conversations.distribution_events(events).await?;
-            state.access.end_sessions_of(id);
+            state.access.end_sessions_of(id).await?;
         }
         _ => state.access.delete_account(id).await?,
     }

@@ -137,6 +137,24 @@ async fn sessions_carry_a_role_need_their_csrf_token_and_end() {
     }
     assert_eq!(b.get("/routings").await, StatusCode::UNAUTHORIZED);
 
+    // a session outlives a restart (it is stored, as its secret's hash), its CSRF token too
+    let b = Browser::sign_in(&base, "ann@example.com").await;
+    let again = Browser {
+        base: format!("{}/api/v1", server.restarted().await),
+        http: reqwest::Client::new(),
+        cookie: b.cookie.clone(),
+        csrf: b.csrf.clone(),
+    };
+    assert_eq!(again.get("/routings").await, StatusCode::OK);
+    let (s, _) = again
+        .post(
+            "/routings",
+            json!({"name": "After", "reference": "AFTER", "kind": "interaction_start", "channel_family": "messaging"}),
+            Some(&b.csrf.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+
     // signed out: ended, and the cookie is cleared
     let b = Browser::sign_in(&base, "ann@example.com").await;
     let out = b

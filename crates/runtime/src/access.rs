@@ -436,21 +436,23 @@ pub struct Opened {
     pub account: Account,
 }
 
-#[derive(Clone, Debug)]
-struct Session {
-    account: Uuid,
-    role: String,
-    csrf: String,
-    created: Timestamp,
-    seen: Timestamp,
-}
-
-/// Sessions and the recent failures, in memory (a restart signs everyone out).
+/// The recent sign-in failures, in memory (a restart forgets them).
 #[derive(Default)]
 pub(crate) struct Sessions {
-    open: std::collections::HashMap<[u8; 32], Session>,
     failures: std::collections::HashMap<String, Vec<Timestamp>>,
 }
+
+/// A session's CSRF token: derived from its secret (so it is never stored), useless without it.
+fn csrf_of(secret: &str) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(b"switchyard csrf\0");
+    h.update(secret.as_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// How often a session's last use is written (its idle expiry is this precise after a restart).
+const SESSION_TOUCH: jiff::SignedDuration = jiff::SignedDuration::from_mins(1);
 
 /// A password's hash for an unknown account, so that its check takes as long as a real one.
 fn dummy_hash() -> &'static str {
@@ -683,7 +685,7 @@ impl Access {
             .await
             .map_err(taken)?;
         if new_password || next.role != current.role || next.status != current.status {
-            self.end_sessions_of(id);
+            self.end_sessions_of(id).await?;
         }
         Ok(next.into())
     }
@@ -695,13 +697,12 @@ impl Access {
             }
             other => other?,
         }
-        self.end_sessions_of(id);
-        Ok(())
+        self.end_sessions_of(id).await
     }
 
     /// Ends every session of an account.
-    pub fn end_sessions_of(&self, account: Uuid) {
-        self.sessions().open.retain(|_, s| s.account != account);
+    pub async fn end_sessions_of(&self, account: Uuid) -> Result<()> {
+        Ok(self.store.delete_sessions_of(account).await?)
     }
 
     /// Whether `key` failed too often lately; forgets what is older than the window.
@@ -796,28 +797,29 @@ impl Access {
                 return Err(LoginError::Invalid);
             }
         };
+        self.sessions().failures.remove(&email_key);
         let secret = random_secret();
-        let csrf = random_secret();
-        let mut s = self.sessions();
-        s.failures.remove(&email_key);
-        if s.open.len() >= account_limits::SESSIONS
-            && let Some(oldest) = s.open.iter().min_by_key(|(_, v)| v.seen).map(|(k, _)| *k)
-        {
-            s.open.remove(&oldest);
-        }
-        s.open.insert(
-            digest(&secret),
-            Session {
-                account: account.id,
-                role: account.role.clone(),
-                csrf: csrf.clone(),
-                created: now,
-                seen: now,
-            },
-        );
+        let row = store::SessionRow {
+            secret_hash: token_hash(&secret),
+            account_id: account.id,
+            created_at: now,
+            seen_at: now,
+            role: account.role.clone(),
+            status: account.status.clone(),
+        };
+        let before = |d: jiff::SignedDuration| now.checked_sub(d).unwrap_or(now);
+        self.store
+            .insert_session(
+                &row,
+                before(account_limits::SESSION_IDLE),
+                before(account_limits::SESSION_ABSOLUTE),
+                account_limits::SESSIONS as u64,
+            )
+            .await
+            .map_err(|e| LoginError::Failed(e.into()))?;
         Ok(Opened {
+            csrf: csrf_of(&secret),
             secret,
-            csrf,
             account: account.into(),
         })
     }
@@ -825,53 +827,53 @@ impl Access {
     /// The caller of a session cookie, and the session's CSRF token; `None` once it ended
     /// (signed out, idle for 30 minutes, 12 hours old, or its account changed). An agent's
     /// session calls the agent API as them.
-    pub async fn session(&self, secret: &str) -> Option<(Caller, String)> {
-        let (mut caller, csrf) = self.open_session(secret)?;
-        if caller.role.allows(Permission {
-            resource: flow::access::Resource::Agent,
-            verb: flow::access::Verb::Use,
-        }) && let Credential::Session(id) = caller.credential
-        {
-            caller.agent = self.distribution.user(id).await.ok();
-        }
-        Some((caller, csrf))
-    }
-
-    fn open_session(&self, secret: &str) -> Option<(Caller, String)> {
+    pub async fn session(&self, secret: &str) -> Result<Option<(Caller, String)>> {
         if secret.is_empty() || secret.len() > limits::TOKEN_MAX {
-            return None;
+            return Ok(None);
         }
         let now = self.clock.now();
-        let key = digest(secret);
-        let mut s = self.sessions();
-        let session = s.open.get_mut(&key)?;
-        let idle = session
-            .seen
-            .checked_add(account_limits::SESSION_IDLE)
-            .ok()?;
-        let absolute = session
-            .created
-            .checked_add(account_limits::SESSION_ABSOLUTE)
-            .ok()?;
-        if now >= idle || now >= absolute {
-            s.open.remove(&key);
-            return None;
+        let key = token_hash(secret);
+        let Some(row) = self.store.session(&key).await? else {
+            return Ok(None);
+        };
+        let ended = |from: Timestamp, d| from.checked_add(d).map_or(true, |end| now >= end);
+        if ended(row.seen_at, account_limits::SESSION_IDLE)
+            || ended(row.created_at, account_limits::SESSION_ABSOLUTE)
+            || row.status != "active"
+        {
+            self.store.delete_session(&key).await?;
+            return Ok(None);
         }
-        session.seen = now;
-        let role = self.role(&session.role)?;
-        Some((
+        if now.duration_since(row.seen_at) >= SESSION_TOUCH {
+            self.store.touch_session(&key, now).await?;
+        }
+        let Some(role) = self.role(&row.role) else {
+            return Ok(None);
+        };
+        let agent = if role.allows(Permission {
+            resource: flow::access::Resource::Agent,
+            verb: flow::access::Verb::Use,
+        }) {
+            self.distribution.user(row.account_id).await.ok()
+        } else {
+            None
+        };
+        Ok(Some((
             Caller {
-                credential: Credential::Session(session.account),
+                credential: Credential::Session(row.account_id),
                 role,
-                agent: None,
+                agent,
             },
-            session.csrf.clone(),
-        ))
+            csrf_of(secret),
+        )))
     }
 
     /// Ends a session.
-    pub fn logout(&self, secret: &str) {
-        self.sessions().open.remove(&digest(secret));
+    pub async fn logout(&self, secret: &str) -> Result<()> {
+        if secret.len() > limits::TOKEN_MAX {
+            return Ok(());
+        }
+        Ok(self.store.delete_session(&token_hash(secret)).await?)
     }
 
     /// Whether the deployment has no account yet.

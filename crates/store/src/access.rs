@@ -50,6 +50,19 @@ pub struct RoleRow {
     pub updated_at: Timestamp,
 }
 
+/// A browser session as stored, with its account's role and status (read together).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRow {
+    /// SHA-256 of the cookie's secret, hex.
+    pub secret_hash: String,
+    pub account_id: Uuid,
+    pub created_at: Timestamp,
+    pub seen_at: Timestamp,
+    /// The account's role and status when read (ignored on insert).
+    pub role: String,
+    pub status: String,
+}
+
 /// One entry of the audit log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditRow {
@@ -106,6 +119,20 @@ pub trait AccessStore: Send + Sync {
     /// `Conflict` when there is no such role; `Unique("role")` while an account or a live
     /// token has it.
     async fn delete_role(&self, reference: &str) -> Result<()>;
+    /// Inserts a session; then removes the sessions idle since `idle_before` or begun before
+    /// `created_before`, and the least recently used beyond `keep`.
+    async fn insert_session(
+        &self,
+        session: &SessionRow,
+        idle_before: Timestamp,
+        created_before: Timestamp,
+        keep: u64,
+    ) -> Result<()>;
+    /// A session with its account's role and status; `None` when there is none (or no account).
+    async fn session(&self, secret_hash: &str) -> Result<Option<SessionRow>>;
+    async fn touch_session(&self, secret_hash: &str, seen_at: Timestamp) -> Result<()>;
+    async fn delete_session(&self, secret_hash: &str) -> Result<()>;
+    async fn delete_sessions_of(&self, account: Uuid) -> Result<()>;
     async fn insert_token(&self, token: &TokenRow) -> Result<()>;
     async fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenRow>>;
     async fn tokens(&self, page: &PageRequest) -> Result<Page<TokenRow>>;

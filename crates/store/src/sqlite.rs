@@ -65,6 +65,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0012_audit.sql"),
     include_str!("../migrations/sqlite/0013_entry_point_secret.sql"),
     include_str!("../migrations/sqlite/0014_agents_are_accounts.sql"),
+    include_str!("../migrations/sqlite/0015_sessions.sql"),
 ];
 
 /// The SQLite implementation of [`Store`].

@@ -306,6 +306,83 @@ impl AccessStore for SqliteStore {
         })
     }
 
+    async fn insert_session(
+        &self,
+        session: &SessionRow,
+        idle_before: Timestamp,
+        created_before: Timestamp,
+        keep: u64,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        sqlx::query("INSERT INTO sessions (secret_hash, account_id, created_at, seen_at) VALUES (?, ?, ?, ?)")
+            .bind(&session.secret_hash)
+            .bind(session.account_id.to_string())
+            .bind(ms(session.created_at))
+            .bind(ms(session.seen_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        sqlx::query("DELETE FROM sessions WHERE seen_at < ? OR created_at < ?")
+            .bind(ms(idle_before))
+            .bind(ms(created_before))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        sqlx::query("DELETE FROM sessions WHERE secret_hash IN (SELECT secret_hash FROM sessions ORDER BY seen_at DESC LIMIT -1 OFFSET ?)")
+            .bind(keep as i64)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn session(&self, secret_hash: &str) -> Result<Option<SessionRow>> {
+        let row = sqlx::query("SELECT s.secret_hash, s.account_id, s.created_at, s.seen_at, a.role, a.status FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.secret_hash = ?")
+            .bind(secret_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.map(|r| {
+            Ok(SessionRow {
+                secret_hash: r.try_get("secret_hash").map_err(backend)?,
+                account_id: uuid(r.try_get("account_id").map_err(backend)?)?,
+                created_at: ts(r.try_get("created_at").map_err(backend)?)?,
+                seen_at: ts(r.try_get("seen_at").map_err(backend)?)?,
+                role: r.try_get("role").map_err(backend)?,
+                status: r.try_get("status").map_err(backend)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn touch_session(&self, secret_hash: &str, seen_at: Timestamp) -> Result<()> {
+        sqlx::query("UPDATE sessions SET seen_at = ? WHERE secret_hash = ?")
+            .bind(ms(seen_at))
+            .bind(secret_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn delete_session(&self, secret_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE secret_hash = ?")
+            .bind(secret_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn delete_sessions_of(&self, account: Uuid) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE account_id = ?")
+            .bind(account.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
     async fn insert_token(&self, t: &TokenRow) -> Result<()> {
         sqlx::query("INSERT INTO api_tokens (id, name, token_hash, role, expires_at, revoked_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
             .bind(t.id.to_string())

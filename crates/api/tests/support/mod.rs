@@ -132,6 +132,31 @@ pub async fn start_as_configured(
     }
 }
 
+impl TestServer {
+    /// A second server on the same data (as after a restart), without background loops; its
+    /// root.
+    pub async fn restarted(&self) -> String {
+        let services = runtime::Services::start(
+            self.store.clone(),
+            self.clock.clone(),
+            runtime::ServiceSettings {
+                time_zone: jiff::tz::TimeZone::get("Europe/Paris").unwrap(),
+                admin_token: Some(ADMIN.into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let (app, _) = api::apps(
+            services.maker,
+            services.conversations,
+            services.access,
+            limits(),
+        );
+        serve(app).await
+    }
+}
+
 async fn serve(app: axum::Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let root = format!("http://{}", listener.local_addr().unwrap());
