@@ -1094,6 +1094,8 @@ pub(crate) async fn audit(State(state): State<AppState>, req: Request, next: Nex
             let id = serde_json::from_slice::<Value>(&bytes).ok().and_then(|v| {
                 v.get("id")
                     .or_else(|| v.pointer("/routing/id"))
+                    // a role is named by its reference
+                    .or_else(|| v.get("reference"))
                     .and_then(Value::as_str)
                     .map(str::to_owned)
             });

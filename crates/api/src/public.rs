@@ -68,8 +68,15 @@ impl Limiter {
                 b.tokens < rate.burst
             });
             if buckets.len() >= KEYS {
-                // under a flood of new keys, the oldest state goes: refuse nobody for it
-                buckets.clear();
+                // a flood of active keys: the fuller half goes (the keys being limited stay)
+                let mut tokens: Vec<f64> = buckets.values().map(|b| b.tokens).collect();
+                let middle = tokens.len() / 2;
+                let (_, median, _) = tokens.select_nth_unstable_by(middle, f64::total_cmp);
+                let median = *median;
+                buckets.retain(|_, b| b.tokens < median);
+                if buckets.len() >= KEYS {
+                    buckets.clear();
+                }
             }
         }
         let b = buckets.entry(key.to_owned()).or_insert(Bucket {
@@ -83,6 +90,21 @@ impl Limiter {
         } else {
             Err(((1.0 - b.tokens) / rate.per_second).ceil().max(1.0) as u64)
         }
+    }
+}
+
+/// The key of an address's limit: an IPv4 address, or an IPv6 address's /64 (one subscriber
+/// has a whole /64 to draw addresses from).
+pub(crate) fn address_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
     }
 }
 
@@ -145,7 +167,7 @@ impl PublicLimits {
         let now = Instant::now();
         if let Some(ip) = peer {
             self.per_address
-                .take(&ip.to_string(), now)
+                .take(&address_key(ip), now)
                 .map_err(|s| too_many(s, "from this address"))?;
         }
         if let Some(ep) = entry_point_of(template, path) {
@@ -266,5 +288,37 @@ mod tests {
             Some("site".into()),
             "inside the nested router"
         );
+    }
+}
+
+#[cfg(test)]
+mod flood_tests {
+    use super::*;
+
+    #[test]
+    fn a_flood_of_keys_keeps_the_limited_ones_and_ipv6_counts_by_64() {
+        let limiter = Limiter::new(Rate {
+            per_second: 1.0,
+            burst: 2.0,
+        });
+        let now = Instant::now();
+        // one key drained
+        assert!(limiter.take("abuser", now).is_ok());
+        assert!(limiter.take("abuser", now).is_ok());
+        assert!(limiter.take("abuser", now).is_err());
+        // a flood of new keys, each used once (one token left, not full)
+        for i in 0..KEYS + 10 {
+            let _ = limiter.take(&format!("k{i}"), now);
+        }
+        assert!(
+            limiter.take("abuser", now).is_err(),
+            "the limited key was kept"
+        );
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(address_key(a), address_key(b));
+        assert_ne!(address_key(a), address_key(c));
+        assert_eq!(address_key("::ffff:10.0.0.1".parse().unwrap()), "10.0.0.1");
     }
 }

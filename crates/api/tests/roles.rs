@@ -442,4 +442,14 @@ async fn custom_roles_grant_what_they_list_and_families_are_apart() {
         admin.get("/roles/email-designer").await.0,
         StatusCode::NOT_FOUND
     );
+    // each change of the role is in the audit log (created, changed, deleted)
+    let (_, audit) = admin.get("/audit?target=email-designer").await;
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(actions.len(), 3, "{audit}");
+    assert!(actions.iter().all(|a| a.contains("role")), "{actions:?}");
 }
