@@ -35,6 +35,9 @@ impl From<ConversationError> for Problem {
             ConversationError::Invalid(code @ "invalid_signature", msg) => {
                 Problem::new(StatusCode::UNAUTHORIZED, code, msg)
             }
+            ConversationError::Invalid(code @ "verification_failed", msg) => {
+                Problem::new(StatusCode::FORBIDDEN, code, msg)
+            }
             ConversationError::Invalid(code @ "body_too_large", msg) => {
                 Problem::new(StatusCode::PAYLOAD_TOO_LARGE, code, msg)
             }
@@ -61,6 +64,10 @@ impl From<ConversationError> for Problem {
 pub enum ChannelDto {
     Http,
     WebChat,
+    #[serde(rename = "whatsapp")]
+    WhatsApp,
+    Telegram,
+    Messenger,
 }
 
 impl From<ChannelDto> for Channel {
@@ -68,6 +75,9 @@ impl From<ChannelDto> for Channel {
         match c {
             ChannelDto::Http => Channel::Http,
             ChannelDto::WebChat => Channel::WebChat,
+            ChannelDto::WhatsApp => Channel::WhatsApp,
+            ChannelDto::Telegram => Channel::Telegram,
+            ChannelDto::Messenger => Channel::Messenger,
         }
     }
 }
@@ -77,7 +87,41 @@ impl From<Channel> for ChannelDto {
         match c {
             Channel::Http => ChannelDto::Http,
             Channel::WebChat => ChannelDto::WebChat,
+            Channel::WhatsApp => ChannelDto::WhatsApp,
+            Channel::Telegram => ChannelDto::Telegram,
+            Channel::Messenger => ChannelDto::Messenger,
         }
+    }
+}
+
+/// A provider entry point's credentials: write-only (sealed at rest, never shown). WhatsApp:
+/// `access_token`, `app_secret`, `verify_token`; Telegram: `bot_token`, `secret_token`;
+/// Messenger: `page_access_token`, `app_secret`, `verify_token`. All are needed at creation; on
+/// a change, those not given keep their value.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsBody {
+    pub access_token: Option<String>,
+    pub app_secret: Option<String>,
+    pub verify_token: Option<String>,
+    pub bot_token: Option<String>,
+    pub secret_token: Option<String>,
+    pub page_access_token: Option<String>,
+}
+
+impl SecretsBody {
+    fn named(self) -> Vec<(&'static str, String)> {
+        [
+            ("access_token", self.access_token),
+            ("app_secret", self.app_secret),
+            ("verify_token", self.verify_token),
+            ("bot_token", self.bot_token),
+            ("secret_token", self.secret_token),
+            ("page_access_token", self.page_access_token),
+        ]
+        .into_iter()
+        .filter_map(|(n, v)| v.map(|v| (n, v)))
+        .collect()
     }
 }
 
@@ -95,6 +139,11 @@ pub struct EntryPointDto {
     /// deployment's `phone_region` setting applies.
     pub phone_region: Option<String>,
     pub callback_url: Option<String>,
+    /// The entry point's address at its provider: the WhatsApp phone number id, the Telegram
+    /// bot's username, the Facebook page id.
+    pub address: Option<String>,
+    /// The names of the secrets it has (never their values).
+    pub secrets_set: Vec<String>,
     /// Customer routing rules (seed 004), when the entry point uses them.
     #[schema(value_type = Option<Object>)]
     pub customer_routing: Option<flow::entry_point::CustomerRoutingRules>,
@@ -117,6 +166,15 @@ impl From<&EntryPoint> for EntryPointDto {
             test_version_id: e.test_version_id,
             phone_region: e.phone_region.clone(),
             callback_url: e.callback_url.clone(),
+            address: e.address.clone(),
+            secrets_set: match (&e.secret, e.channel) {
+                (None, _) => Vec::new(),
+                (Some(_), Channel::Http) => vec!["secret".to_owned()],
+                (Some(_), c) => channels::provider::credential_names(c)
+                    .iter()
+                    .map(|n| (*n).to_owned())
+                    .collect(),
+            },
             customer_routing: e.customer_routing.clone(),
             revision: e.revision,
             created_at: e.created_at,
@@ -157,6 +215,10 @@ pub struct EntryPointBody {
     /// message carries `X-Switchyard-Signature: sha256=<hex HMAC-SHA256 of the raw body>`.
     /// Write-only: sealed at rest, never shown.
     pub secret: Option<String>,
+    /// A provider entry point's address (required for `whatsapp`, `telegram`, `messenger`):
+    /// the WhatsApp phone number id, the Telegram bot's username, the Facebook page id.
+    pub address: Option<String>,
+    pub secrets: Option<SecretsBody>,
     /// Customer routing rules (seed 004) used instead of a smart routing: `{new_online:
     /// {group_id, message}, new_offline: {group_id, message}, owner_offline: {rule: "keep_user"}
     /// | {rule: "group", group_id, message}}`; `null` removes them.
@@ -177,6 +239,8 @@ impl From<EntryPointBody> for EntryPointFields {
             phone_region: b.phone_region,
             callback_url: b.callback_url,
             secret: b.secret,
+            address: b.address,
+            secrets: b.secrets.map(SecretsBody::named),
             customer_routing: b.customer_routing,
         }
     }
@@ -353,6 +417,37 @@ pub async fn http_inbound(
             .await?
             .into(),
     ))
+}
+
+/// A file a customer sent (an image, a document: its type sniffed from its bytes). An agent
+/// reads those of the conversations they hold.
+#[utoipa::path(get, path = "/uploads/{id}", security(("token" = ["interactions:read"]), ("token" = ["agent:use"])), tag = "Interactions", params(("id" = Uuid, Path)),
+    responses((status = 200, description = "The file, with its sniffed content type", content_type = "application/octet-stream"), (status = 404, body = ProblemBody)))]
+pub async fn get_upload(
+    State(state): State<AppState>,
+    caller: runtime::access::Caller,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<Response> {
+    use flow::access::{Permission, Resource, Verb};
+    let reads_all = caller.role.allows(Permission {
+        resource: Resource::Interactions,
+        verb: Verb::Read,
+    });
+    let upload = match (reads_all, caller.user()) {
+        (true, _) => state.conversations.upload(id).await?,
+        (false, Some(agent)) => state.conversations.upload_for_agent(id, agent).await?,
+        (false, None) => None,
+    };
+    let u = upload.ok_or_else(|| Problem::not_found(format!("upload {id}")))?;
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, u.content_type),
+            (header::CONTENT_DISPOSITION, "attachment".to_owned()),
+        ],
+        u.data,
+    )
+        .into_response())
 }
 
 /// Starting a preview.

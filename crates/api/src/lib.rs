@@ -13,6 +13,7 @@ mod routings;
 mod schema;
 mod versions;
 mod webchat;
+mod webhooks;
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -234,6 +235,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             customers::update,
             customers::delete
         ))
+        .routes(routes!(conversations::get_upload))
         .routes(routes!(auth::create_token, auth::list_tokens))
         .routes(routes!(auth::revoke_token))
         .routes(routes!(auth::preview_link))
@@ -610,6 +612,23 @@ fn chat_routes(state: &AppState) -> Router<AppState> {
         .route(
             "/api/v1/channels/web-chat/{reference}/uploads/{id}",
             get(webchat::download),
+        )
+        .route(
+            "/webhooks/whatsapp/{reference}",
+            get(webhooks::whatsapp_handshake)
+                .post(webhooks::whatsapp)
+                .layer(DefaultBodyLimit::max(channels::provider::WEBHOOK_MAX_BYTES)),
+        )
+        .route(
+            "/webhooks/messenger/{reference}",
+            get(webhooks::messenger_handshake)
+                .post(webhooks::messenger)
+                .layer(DefaultBodyLimit::max(channels::provider::WEBHOOK_MAX_BYTES)),
+        )
+        .route(
+            "/webhooks/telegram/{reference}",
+            axum::routing::post(webhooks::telegram)
+                .layer(DefaultBodyLimit::max(channels::provider::WEBHOOK_MAX_BYTES)),
         )
         .route_layer(middleware::from_fn_with_state(state.clone(), public::limit))
         .route("/healthz", get(healthz))

@@ -372,6 +372,7 @@ async fn handle_frame(state: &AppState, ep: &EntryPoint, visitor: &str, text: &s
         }
     }
     let inbound = InboundMessage {
+        profile_name: None,
         message_id: m.id.clone(),
         customer: visitor.to_owned(),
         message: Inbound {

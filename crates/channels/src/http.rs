@@ -46,6 +46,7 @@ pub struct Posted {
 /// Reads a posted message, within the channel's limits.
 pub fn parse(posted: Posted) -> Result<Received, ChannelError> {
     let received = Received {
+        profile_name: None,
         message_id: posted.message_id,
         customer: posted.from,
         message: Inbound {

@@ -7,9 +7,18 @@
 //! through an outside API), plus its entry in [`of`].
 
 pub mod http;
+pub mod messenger;
+pub mod meta;
+pub mod provider;
+pub mod telegram;
 pub mod web_chat;
+pub mod whatsapp;
 
 use flow::exec::{Inbound, Outbound};
+
+pub use provider::{
+    Credentials, DeliveryStatus, Media, ProviderBases, SendError, Sent, WebhookEvent,
+};
 
 /// What a channel carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,6 +45,8 @@ pub struct Received {
     /// The customer's address on the channel.
     pub customer: String,
     pub message: Inbound,
+    /// The customer's name as the provider gives it (a new customer is named so).
+    pub profile_name: Option<String>,
 }
 
 /// Why a channel refused what arrived.
@@ -64,11 +75,71 @@ pub trait Channel: Send + Sync {
     }
 }
 
+/// Fetches a medium from its provider.
+pub async fn fetch(
+    client: &reqwest::Client,
+    bases: &provider::ProviderBases,
+    credentials: &provider::Credentials,
+    media: &provider::Media,
+) -> Result<provider::Fetched, provider::SendError> {
+    match media {
+        provider::Media::WhatsApp { id } => {
+            crate::whatsapp::fetch(client, &bases.whatsapp, credentials.send_token(), id).await
+        }
+        provider::Media::Telegram { file_id } => {
+            crate::telegram::fetch(client, &bases.telegram, credentials.send_token(), file_id).await
+        }
+        provider::Media::Url { url } => provider::fetch_url(client, url, None).await,
+    }
+}
+
+/// Sends a reply through the provider of `credentials`, from the entry point at `address`.
+pub async fn send(
+    client: &reqwest::Client,
+    bases: &provider::ProviderBases,
+    credentials: &provider::Credentials,
+    address: &str,
+    customer: &str,
+    message: &flow::exec::Outbound,
+) -> Result<provider::Sent, provider::SendError> {
+    match credentials {
+        provider::Credentials::WhatsApp { access_token, .. } => {
+            crate::whatsapp::send(
+                client,
+                &bases.whatsapp,
+                access_token,
+                address,
+                customer,
+                message,
+            )
+            .await
+        }
+        provider::Credentials::Telegram { bot_token, .. } => {
+            crate::telegram::send(client, &bases.telegram, bot_token, customer, message).await
+        }
+        provider::Credentials::Messenger {
+            page_access_token, ..
+        } => {
+            crate::messenger::send(
+                client,
+                &bases.messenger,
+                page_access_token,
+                customer,
+                message,
+            )
+            .await
+        }
+    }
+}
+
 /// The connector of an entry point channel.
 pub fn of(channel: flow::entry_point::Channel) -> &'static dyn Channel {
     match channel {
         flow::entry_point::Channel::Http => &http::Http,
         flow::entry_point::Channel::WebChat => &web_chat::WebChat,
+        flow::entry_point::Channel::WhatsApp => &whatsapp::WhatsApp,
+        flow::entry_point::Channel::Telegram => &telegram::Telegram,
+        flow::entry_point::Channel::Messenger => &messenger::Messenger,
     }
 }
 
@@ -108,7 +179,7 @@ pub fn check(limits: &Limits, m: &Received) -> Result<(), ChannelError> {
 
 /// Splits `text` into pieces of at most `max` characters, at a line or word boundary when
 /// there is one in the second half of the piece.
-fn split(text: &str, max: usize) -> Vec<String> {
+pub(crate) fn split(text: &str, max: usize) -> Vec<String> {
     let max = max.max(1);
     let mut out = Vec::new();
     let mut rest: Vec<char> = text.chars().collect();
@@ -222,6 +293,7 @@ mod tests {
     #[test]
     fn limits_are_checked() {
         let ok = Received {
+            profile_name: None,
             message_id: "m1".into(),
             customer: "ann".into(),
             message: Inbound {

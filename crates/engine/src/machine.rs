@@ -184,6 +184,24 @@ pub enum AgentNote {
     AgentMessage { user: uuid::Uuid },
 }
 
+/// What a provider channel said of a conversation, as its history records it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "note", rename_all = "snake_case")]
+pub enum ChannelNote {
+    /// What became of a reply at the provider (`sent`, `delivered`, `read`, `failed`): the
+    /// reply is the `message_out` event numbered `seq`.
+    Delivery {
+        seq: u64,
+        status: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// Something the customer did that is no answer (a reaction, an edit).
+    Customer { what: String },
+    /// A reply went out otherwise than asked (choices as numbered text, text split).
+    Rendered { what: String },
+}
+
 /// What happened, for the interaction's history.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -221,6 +239,10 @@ pub enum Event {
     /// the runtime.
     Distribution {
         detail: DistributionNote,
+    },
+    /// What the channel said of the conversation, recorded by the runtime.
+    Channel {
+        detail: ChannelNote,
     },
     /// The routing reached its end while an agent holds the conversation: it stays open until
     /// the agent closes it.

@@ -17,6 +17,13 @@ pub enum Channel {
     Http,
     /// The chat page and WebSocket served by Switchyard.
     WebChat,
+    /// A WhatsApp Business phone number (the Cloud API).
+    #[serde(rename = "whatsapp")]
+    WhatsApp,
+    /// A Telegram bot.
+    Telegram,
+    /// A Facebook page's Messenger.
+    Messenger,
 }
 
 impl Channel {
@@ -24,22 +31,37 @@ impl Channel {
         match self {
             Channel::Http => "http",
             Channel::WebChat => "web_chat",
+            Channel::WhatsApp => "whatsapp",
+            Channel::Telegram => "telegram",
+            Channel::Messenger => "messenger",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "http" => Some(Channel::Http),
-            "web_chat" => Some(Channel::WebChat),
-            _ => None,
-        }
+        [
+            Channel::Http,
+            Channel::WebChat,
+            Channel::WhatsApp,
+            Channel::Telegram,
+            Channel::Messenger,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+    }
+    /// Whether the channel is a provider's (WhatsApp, Telegram, Messenger): it has an address
+    /// there, credentials, and a webhook.
+    pub fn is_provider(self) -> bool {
+        matches!(
+            self,
+            Channel::WhatsApp | Channel::Telegram | Channel::Messenger
+        )
     }
     pub fn family(self) -> ChannelFamily {
         ChannelFamily::Messaging
     }
     /// Whether a version in test may be set on it. Seed 001 §4: test versions are for external
-    /// entry points, not for chat modules; the HTTP channel stands for an external one.
+    /// entry points (WhatsApp, Telegram, Messenger, and the HTTP channel), not for chat modules.
     pub fn takes_test_versions(self) -> bool {
-        matches!(self, Channel::Http)
+        !matches!(self, Channel::WebChat)
     }
 }
 
@@ -60,6 +82,10 @@ pub struct EntryPoint {
     pub phone_region: Option<String>,
     /// Where replies of the HTTP channel are posted.
     pub callback_url: Option<String>,
+    /// The entry point's own address at its provider: the WhatsApp phone number id, the
+    /// Telegram bot's username, the Facebook page id.
+    #[serde(default)]
+    pub address: Option<String>,
     /// The channel's secret, sealed by the shell (the HTTP channel's signing key); never shown.
     #[serde(default)]
     pub secret: Option<String>,
@@ -171,6 +197,35 @@ pub fn check_region(region: &str) -> Result<String, FieldError> {
             "must be an ISO 3166 alpha-2 code such as 'FR'",
         ))
     }
+}
+
+/// Checks a provider address: a WhatsApp phone number id or a Facebook page id are digits (1
+/// to 32), a Telegram bot's username 5 to 32 letters, digits and underscores.
+pub fn check_address(channel: Channel, address: &str) -> Result<String, FieldError> {
+    let ok = match channel {
+        Channel::WhatsApp | Channel::Messenger => {
+            (1..=32).contains(&address.len()) && address.bytes().all(|b| b.is_ascii_digit())
+        }
+        Channel::Telegram => {
+            (5..=32).contains(&address.len())
+                && address
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        }
+        Channel::Http | Channel::WebChat => false,
+    };
+    if ok {
+        return Ok(address.to_owned());
+    }
+    Err(err(
+        "address",
+        match channel {
+            Channel::WhatsApp => "must be the WhatsApp phone number id (digits)",
+            Channel::Messenger => "must be the Facebook page id (digits)",
+            Channel::Telegram => "must be the bot's username (5 to 32 letters, digits or _)",
+            Channel::Http | Channel::WebChat => "this channel has no address",
+        },
+    ))
 }
 
 /// Checks a callback URL: `http` or `https`, at most 2 000 characters.

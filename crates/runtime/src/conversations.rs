@@ -80,6 +80,8 @@ pub struct Settings {
     pub outbound: crate::outbound::OutboundPolicy,
     /// The key channel secrets are sealed with.
     pub secrets: crate::secrets::SecretBox,
+    /// The providers' API base URLs (WhatsApp, Telegram, Messenger).
+    pub providers: channels::ProviderBases,
 }
 
 /// The `retention_days` setting's default.
@@ -99,6 +101,7 @@ impl Default for Settings {
             )),
             outbound: crate::outbound::OutboundPolicy::default(),
             secrets: crate::secrets::SecretBox::random(),
+            providers: channels::ProviderBases::default(),
         }
     }
 }
@@ -132,6 +135,9 @@ pub struct Conversations {
     pub(crate) retention: Option<jiff::SignedDuration>,
     pub(crate) outbound: crate::outbound::OutboundPolicy,
     pub(crate) secrets: crate::secrets::SecretBox,
+    /// The providers' API base URLs, and their client (made at first use).
+    pub(crate) providers: channels::ProviderBases,
+    pub(crate) provider_client: std::sync::OnceLock<Option<reqwest::Client>>,
     pub(crate) timers_changed: Notify,
     pub(crate) outbox_changed: Notify,
     pub(crate) hub: tokio::sync::broadcast::Sender<Delivery>,
@@ -182,6 +188,8 @@ impl Conversations {
             retention: settings.retention,
             outbound: settings.outbound,
             secrets: settings.secrets,
+            providers: settings.providers,
+            provider_client: std::sync::OnceLock::new(),
             timers_changed: Notify::new(),
             outbox_changed: Notify::new(),
             hub: tokio::sync::broadcast::Sender::new(HUB_CAPACITY),

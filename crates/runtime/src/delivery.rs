@@ -1,5 +1,7 @@
 //! The loops that keep conversations moving: interaction timers, and the outbox dispatcher that
-//! posts replies to HTTP-channel callbacks, at least once, each with its idempotency key.
+//! posts replies to HTTP-channel callbacks (at least once, each with its idempotency key) and
+//! sends them through the providers' APIs (WhatsApp, Telegram, Messenger: at least once, a
+//! provider's `Retry-After` respected, a permanent refusal given up at once and recorded).
 
 use std::sync::Arc;
 
@@ -115,6 +117,10 @@ async fn deliver_due(
             Some(id) => store.entry_point(id).await?,
             None => None,
         };
+        if let Some(ep) = ep.as_ref().filter(|e| e.channel.is_provider()) {
+            delivered += usize::from(send_to_provider(conv, &row, ep).await?);
+            continue;
+        }
         let Some(url) = ep.as_ref().and_then(|e| e.callback_url.clone()) else {
             store
                 .record_attempt(
@@ -172,4 +178,71 @@ async fn deliver_due(
         }
     }
     Ok(delivered)
+}
+
+/// Sends one reply through its provider; whether it went.
+async fn send_to_provider(
+    conv: &Conversations,
+    row: &store::OutboxRow,
+    ep: &flow::entry_point::EntryPoint,
+) -> Result<bool, store::StoreError> {
+    let store = conv.store();
+    let attempts = row.attempts + 1;
+    let payload: OutboxPayload = match serde_json::from_value(row.payload.clone()) {
+        Ok(p) => p,
+        Err(e) => {
+            store
+                .record_attempt(
+                    row.id,
+                    attempts,
+                    None,
+                    None,
+                    Some(format!("the stored reply cannot be read: {e}")),
+                )
+                .await?;
+            return Ok(false);
+        }
+    };
+    let now = conv.now();
+    match conv
+        .send_to_provider(ep, &payload.customer, &payload.message)
+        .await
+    {
+        Ok(sent) => {
+            store
+                .record_attempt(row.id, attempts, Some(now), None, None)
+                .await?;
+            if let Some(id) = sent.provider_message_id {
+                store.record_provider_id(row.id, &id).await?;
+            }
+            Ok(true)
+        }
+        Err(e) => {
+            let next = (!e.permanent && attempts < MAX_ATTEMPTS).then(|| {
+                let wait = e
+                    .retry_after
+                    .and_then(|d| SignedDuration::try_from(d).ok())
+                    .map_or_else(|| backoff(attempts), |d| d.max(backoff(attempts)));
+                now.saturating_add(wait).unwrap_or(now)
+            });
+            store
+                .record_attempt(row.id, attempts, None, next, Some(e.reason.clone()))
+                .await?;
+            if next.is_none() {
+                tracing::warn!(outbox = %row.id, reason = %e.reason, "a reply was given up");
+                // the routing's history (and the agent) see why
+                conv.channel_note(
+                    row.interaction_id,
+                    engine::ChannelNote::Delivery {
+                        seq: row.seq,
+                        status: "failed".into(),
+                        error: Some(e.reason),
+                    },
+                )
+                .await
+                .map_err(|e| store::StoreError::Backend(e.to_string().into()))?;
+            }
+            Ok(false)
+        }
+    }
 }

@@ -21,6 +21,12 @@ pub struct EntryPointFields {
     pub callback_url: Option<Option<String>>,
     /// The channel's secret (the HTTP channel signs with it): write-only, sealed at rest.
     pub secret: Option<String>,
+    /// The entry point's address at its provider (WhatsApp phone number id, Telegram bot
+    /// username, Facebook page id).
+    pub address: Option<String>,
+    /// A provider channel's credentials by name (`access_token`, `bot_token`, …): write-only,
+    /// sealed at rest; those not given keep their value.
+    pub secrets: Option<Vec<(&'static str, String)>>,
     /// `Some(None)` removes the rules.
     pub customer_routing: Option<Option<entry_point::CustomerRoutingRules>>,
 }
@@ -37,6 +43,8 @@ fn field(e: FieldError) -> ConversationError {
 
 impl Conversations {
     async fn checked(&self, mut ep: EntryPoint, f: EntryPointFields) -> Result<EntryPoint> {
+        let (secret_given, address_given) = (f.secret.is_some(), f.address.is_some());
+        let was = ep.channel;
         if let Some(r) = f.reference {
             ep.reference = model::check_reference(&r).map_err(field)?;
         }
@@ -88,6 +96,42 @@ impl Conversations {
                 }));
             }
             ep.secret = Some(self.secrets.seal(&secret));
+        }
+        if let Some(a) = f.address {
+            ep.address = Some(entry_point::check_address(ep.channel, &a).map_err(field)?);
+        }
+        if ep.channel.is_provider() {
+            if secret_given {
+                return Err(field(FieldError {
+                    field: "secret",
+                    message: format!(
+                        "a {} entry point takes its credentials in secrets",
+                        ep.channel.as_str()
+                    ),
+                }));
+            }
+            if ep.address.is_none() {
+                return Err(field(FieldError {
+                    field: "address",
+                    message: format!(
+                        "a {} entry point needs its address ({})",
+                        ep.channel.as_str(),
+                        entry_point::check_address(ep.channel, "")
+                            .err()
+                            .map(|e| e.message)
+                            .unwrap_or_default()
+                    ),
+                }));
+            }
+            ep.secret = Some(self.credentials(&ep, f.secrets.unwrap_or_default())?);
+        } else if f.secrets.is_some() || address_given {
+            return Err(field(FieldError {
+                field: if address_given { "address" } else { "secrets" },
+                message: format!(
+                    "a {} entry point has no provider address or credentials",
+                    ep.channel.as_str()
+                ),
+            }));
         }
         if let Some(rules) = f.customer_routing {
             if let Some(r) = &rules {
@@ -146,7 +190,9 @@ impl Conversations {
                 message: "an HTTP entry point needs a callback URL for its replies".into(),
             }));
         }
-        if ep.channel == Channel::Http && ep.secret.is_none() {
+        if ep.channel == Channel::Http
+            && (ep.secret.is_none() || (was != ep.channel && !secret_given))
+        {
             return Err(field(FieldError {
                 field: "secret",
                 message: format!(
@@ -155,6 +201,90 @@ impl Conversations {
             }));
         }
         Ok(ep)
+    }
+
+    /// A provider entry point's credentials: those given over those it has, each checked, all
+    /// needed; sealed.
+    fn credentials(&self, ep: &EntryPoint, given: Vec<(&'static str, String)>) -> Result<String> {
+        use channels::provider::{CREDENTIAL_MAX, CREDENTIAL_MIN, credential_names};
+        let names = credential_names(ep.channel);
+        for (name, value) in &given {
+            let bad = |message: String| {
+                field(FieldError {
+                    field: "secrets",
+                    message,
+                })
+            };
+            if !names.contains(name) {
+                return Err(bad(format!(
+                    "a {} entry point's secrets are {}",
+                    ep.channel.as_str(),
+                    names.join(", ")
+                )));
+            }
+            let n = value.chars().count();
+            if !(CREDENTIAL_MIN..=CREDENTIAL_MAX).contains(&n)
+                || value.chars().any(|c| c.is_control() || c.is_whitespace())
+            {
+                return Err(bad(format!(
+                    "{name} must have {CREDENTIAL_MIN} to {CREDENTIAL_MAX} characters, no space or control character"
+                )));
+            }
+            if *name == "bot_token" && !channels::telegram::check_token(value) {
+                return Err(bad(
+                    "bot_token is not a Telegram bot token (<digits>:<letters, digits, _ and ->)"
+                        .into(),
+                ));
+            }
+            if *name == "secret_token" && !channels::telegram::check_secret_token(value) {
+                return Err(bad(
+                    "secret_token holds only A-Z, a-z, 0-9, _ and - (at most 256)".into(),
+                ));
+            }
+        }
+        let current = self.provider_credentials(ep);
+        let value_of = |name: &str| {
+            given
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.clone())
+                .or_else(|| {
+                    current
+                        .as_ref()
+                        .and_then(|c| c.get(name))
+                        .map(str::to_owned)
+                })
+        };
+        let creds = channels::Credentials::of(ep.channel, value_of).ok_or_else(|| {
+            field(FieldError {
+                field: "secrets",
+                message: format!(
+                    "a {} entry point needs the secrets {}",
+                    ep.channel.as_str(),
+                    names.join(", ")
+                ),
+            })
+        })?;
+        let json = serde_json::to_string(&creds).map_err(|e| {
+            field(FieldError {
+                field: "secrets",
+                message: e.to_string(),
+            })
+        })?;
+        Ok(self.secrets.seal(&json))
+    }
+
+    /// A provider entry point's credentials, opened (`None` when it has none for its channel).
+    pub(crate) fn provider_credentials(&self, ep: &EntryPoint) -> Option<channels::Credentials> {
+        let json = self.secrets.open(ep.secret.as_deref()?)?;
+        let creds: channels::Credentials = serde_json::from_str(&json).ok()?;
+        let matches = matches!(
+            (&creds, ep.channel),
+            (channels::Credentials::WhatsApp { .. }, Channel::WhatsApp)
+                | (channels::Credentials::Telegram { .. }, Channel::Telegram)
+                | (channels::Credentials::Messenger { .. }, Channel::Messenger)
+        );
+        matches.then_some(creds)
     }
 
     fn taken(e: StoreError, reference: &str) -> ConversationError {
@@ -188,6 +318,7 @@ impl Conversations {
             phone_region: None,
             callback_url: None,
             secret: None,
+            address: None,
             customer_routing: None,
             revision: 1,
             created_at: now,

@@ -17,6 +17,7 @@ pub mod objects;
 mod openings;
 pub mod outbound;
 pub mod programs;
+pub mod providers;
 mod quarantine;
 pub mod retention;
 pub mod scheduler;

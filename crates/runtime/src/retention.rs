@@ -81,6 +81,29 @@ impl Conversations {
         Ok(self.store.upload(id).await?)
     }
 
+    /// A file a customer sent, for an agent: only while they hold the customer's open
+    /// conversation on that entry point.
+    pub async fn upload_for_agent(&self, id: Uuid, agent: Uuid) -> Result<Option<Upload>> {
+        let Some(upload) = self.store.upload(id).await? else {
+            return Ok(None);
+        };
+        let Some(open) = self
+            .store
+            .open_interaction(upload.entry_point_id, &upload.customer)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let holds = match self.distribution.get() {
+            Some(d) => d
+                .holder(open.id)
+                .await
+                .is_some_and(|(user, _)| user == agent),
+            None => false,
+        };
+        Ok(holds.then_some(upload))
+    }
+
     /// Removes what is older than the retention period; returns what it removed.
     pub async fn purge(&self) -> Result<Purged> {
         let Some(keep) = self.retention else {

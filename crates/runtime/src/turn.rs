@@ -174,6 +174,8 @@ pub(crate) struct Opening<'a> {
     id: Uuid,
     entry_point: Option<&'a EntryPoint>,
     customer: &'a str,
+    /// The new customer's name, when the channel gives one.
+    profile_name: Option<&'a str>,
     mode: Mode,
     version: Option<VersionId>,
     first: Option<&'a Inbound>,
@@ -473,6 +475,41 @@ impl Conversations {
                 rendered.into_iter().map(move |r| (*seq, r))
             })
             .collect();
+        // a reply the channel could not carry as asked says so in the history
+        for (m, seq) in turn.outbound.iter().zip(&reply_seqs) {
+            let parts: Vec<&Outbound> = sent
+                .iter()
+                .filter(|(s, _)| s == seq)
+                .map(|(_, r)| r)
+                .collect();
+            let what = match m {
+                Outbound::Choice { choices, .. }
+                    if !parts.iter().any(|p| matches!(p, Outbound::Choice { .. })) =>
+                {
+                    Some(format!(
+                        "the {} choices went out as numbered text: the channel carries fewer or shorter buttons",
+                        choices.len()
+                    ))
+                }
+                _ if parts.len() > 1 => Some(format!(
+                    "the reply went out in {} messages: the channel carries shorter ones",
+                    parts.len()
+                )),
+                _ => None,
+            };
+            if let Some(what) = what {
+                events.push(EventRow {
+                    interaction_id: row.id,
+                    seq: row.next_seq,
+                    at: now,
+                    event: serde_json::to_value(Event::Channel {
+                        detail: engine::ChannelNote::Rendered { what },
+                    })
+                    .unwrap_or(Value::Null),
+                });
+                row.next_seq += 1;
+            }
+        }
         let deliveries = if self.hub.receiver_count() == 0 {
             Vec::new()
         } else {
@@ -486,8 +523,16 @@ impl Conversations {
                 })
                 .collect()
         };
-        let deliver = entry_point.is_some_and(|ep| ep.channel == Channel::Http);
-        let callback = entry_point.and_then(|ep| ep.callback_url.clone());
+        // the HTTP channel's callback and the providers' send APIs deliver from the outbox
+        let deliver =
+            entry_point.is_some_and(|ep| ep.channel == Channel::Http || ep.channel.is_provider());
+        let callback = entry_point.and_then(|ep| {
+            if ep.channel.is_provider() {
+                ep.address.clone()
+            } else {
+                ep.callback_url.clone()
+            }
+        });
         let outbox = if deliver {
             sent.iter()
                 .map(|(seq, m)| OutboxRow {
@@ -584,7 +629,16 @@ impl Conversations {
                 let cid = customer_id(ep.channel, o.customer);
                 Some(match self.store.customer(cid).await? {
                     Some(known) => (known, false),
-                    None => (Customer::new(ep.channel, o.customer, now), true),
+                    None => {
+                        let mut c = Customer::new(ep.channel, o.customer, now);
+                        if let Some(name) = o
+                            .profile_name
+                            .and_then(|n| flow::customer::check_customer_name(n).ok())
+                        {
+                            c.name = name;
+                        }
+                        (c, true)
+                    }
                 })
             }
             None => None,
@@ -827,6 +881,7 @@ impl Conversations {
             id: Uuid::now_v7(),
             entry_point: Some(ep),
             customer: &customer,
+            profile_name: None,
             mode: Mode::End,
             version: Some(program.version_id),
             first: None,
@@ -952,6 +1007,7 @@ impl Conversations {
                             id: Uuid::now_v7(),
                             entry_point: Some(ep),
                             customer: &m.customer,
+                            profile_name: m.profile_name.as_deref(),
                             mode,
                             version,
                             first: Some(&m.message),
@@ -973,6 +1029,7 @@ impl Conversations {
                     id,
                     entry_point: None,
                     customer,
+                    profile_name: None,
                     mode: Mode::Preview,
                     version: Some(version),
                     first: None,

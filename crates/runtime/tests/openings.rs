@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 fn message(id: &str, customer: &str) -> InboundMessage {
     InboundMessage {
+        profile_name: None,
         message_id: id.into(),
         customer: customer.into(),
         message: Inbound {

@@ -135,6 +135,7 @@ async fn simulate(seed: u64, customers: usize) {
         let conv = conv.clone();
         async move {
             let m = InboundMessage {
+                profile_name: None,
                 message_id: id,
                 customer: format!("cust-{c}"),
                 message: Inbound {

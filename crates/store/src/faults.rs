@@ -168,6 +168,18 @@ impl<S: InteractionStore> InteractionStore for Faulty<S> {
             .record_attempt(id, attempts, delivered_at, next_attempt_at, error)
             .await
     }
+    async fn record_provider_id(&self, id: Uuid, provider_message_id: &str) -> Result<()> {
+        self.inner.record_provider_id(id, provider_message_id).await
+    }
+    async fn record_delivery_status(
+        &self,
+        provider_message_id: &str,
+        status: &str,
+    ) -> Result<Option<(Uuid, u64)>> {
+        self.inner
+            .record_delivery_status(provider_message_id, status)
+            .await
+    }
     async fn contacts(&self, customer: Uuid, except: Uuid, limit: u32) -> Result<Vec<Timestamp>> {
         self.inner.contacts(customer, except, limit).await
     }

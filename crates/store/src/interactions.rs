@@ -267,6 +267,15 @@ pub trait InteractionStore: Send + Sync + 'static {
         next_attempt_at: Option<Timestamp>,
         error: Option<String>,
     ) -> Result<()>;
+    /// Notes the provider's id of a delivered reply (for its delivery statuses).
+    async fn record_provider_id(&self, id: Uuid, provider_message_id: &str) -> Result<()>;
+    /// Sets the delivery status of the reply the provider calls `provider_message_id`; its
+    /// interaction and the sequence number of its `message_out` event, if there is one.
+    async fn record_delivery_status(
+        &self,
+        provider_message_id: &str,
+        status: &str,
+    ) -> Result<Option<(Uuid, u64)>>;
     /// Start times of a customer's latest contacts (live and test interactions), newest first,
     /// `except` left out.
     async fn contacts(&self, customer: Uuid, except: Uuid, limit: u32) -> Result<Vec<Timestamp>>;

@@ -66,6 +66,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0013_entry_point_secret.sql"),
     include_str!("../migrations/sqlite/0014_agents_are_accounts.sql"),
     include_str!("../migrations/sqlite/0015_sessions.sql"),
+    include_str!("../migrations/sqlite/0016_provider_channels.sql"),
 ];
 
 /// The SQLite implementation of [`Store`].

@@ -28,6 +28,7 @@ fn entry_point_from(row: &SqliteRow) -> Result<EntryPoint> {
             .filter(|r| !r.is_empty()),
         callback_url: row.try_get("callback_url").map_err(backend)?,
         secret: row.try_get("secret").map_err(backend)?,
+        address: row.try_get("address").map_err(backend)?,
         customer_routing: row
             .try_get::<Option<String>, _>("customer_routing")
             .map_err(backend)?
@@ -349,12 +350,13 @@ impl InteractionStore for SqliteStore {
                     .bind(e.revision as i64)
                     .bind(ms(e.updated_at))
                     .bind(e.secret.clone())
+                    .bind(e.address.clone())
             };
         let done = match &write {
             EntryPointWrite::Insert(e) => {
                 let q = sqlx::query(
-                    "INSERT INTO entry_points (reference, name, channel, start_routing_id, end_routing_id, test_version_id, phone_region, callback_url, customer_routing, revision, updated_at, secret, id, created_at)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO entry_points (reference, name, channel, start_routing_id, end_routing_id, test_version_id, phone_region, callback_url, customer_routing, revision, updated_at, secret, address, id, created_at)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 );
                 bind_all(q, e)
                     .bind(e.id.to_string())
@@ -369,7 +371,7 @@ impl InteractionStore for SqliteStore {
             } => {
                 let q = sqlx::query(
                     "UPDATE entry_points SET reference = ?, name = ?, channel = ?, start_routing_id = ?, end_routing_id = ?, test_version_id = ?,
-                            phone_region = ?, callback_url = ?, customer_routing = ?, revision = ?, updated_at = ?, secret = ?
+                            phone_region = ?, callback_url = ?, customer_routing = ?, revision = ?, updated_at = ?, secret = ?, address = ?
                      WHERE id = ? AND revision = ?",
                 );
                 bind_all(q, e)
@@ -586,6 +588,36 @@ impl InteractionStore for SqliteStore {
             .await
             .map_err(map_err)?;
         Ok(())
+    }
+
+    async fn record_provider_id(&self, id: Uuid, provider_message_id: &str) -> Result<()> {
+        sqlx::query("UPDATE outbox SET provider_message_id = ?, status = 'accepted' WHERE id = ?")
+            .bind(provider_message_id)
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn record_delivery_status(
+        &self,
+        provider_message_id: &str,
+        status: &str,
+    ) -> Result<Option<(Uuid, u64)>> {
+        let row = sqlx::query("UPDATE outbox SET status = ? WHERE provider_message_id = ? RETURNING interaction_id, seq")
+            .bind(status)
+            .bind(provider_message_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.map(|r| {
+            Ok((
+                uuid(r.try_get("interaction_id").map_err(backend)?)?,
+                r.try_get::<i64, _>("seq").map_err(backend)? as u64,
+            ))
+        })
+        .transpose()
     }
 
     async fn contacts(&self, customer: Uuid, except: Uuid, limit: u32) -> Result<Vec<Timestamp>> {

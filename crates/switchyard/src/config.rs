@@ -31,6 +31,9 @@ pub struct FileConfig {
     pub public_rate_per_address: Option<u32>,
     pub public_rate_per_entry_point: Option<u32>,
     pub outbound_allow: Option<Vec<String>>,
+    pub whatsapp_api_base: Option<String>,
+    pub telegram_api_base: Option<String>,
+    pub messenger_api_base: Option<String>,
 }
 
 /// The resolved configuration.
@@ -68,6 +71,25 @@ pub struct Config {
     pub public_rate_per_entry_point: u32,
     /// Internal address ranges the server may call anyway (callbacks, web services).
     pub outbound_allow: Vec<runtime::outbound::Range>,
+    /// The providers' API base URLs.
+    pub providers: channels::ProviderBases,
+}
+
+/// An API base URL: `http(s)://…`, no trailing slash kept.
+fn api_base(
+    name: &str,
+    env_name: &str,
+    file: Option<String>,
+    default: String,
+) -> anyhow::Result<String> {
+    let v = env(env_name).or(file).unwrap_or(default);
+    let ok = (v.starts_with("https://") || v.starts_with("http://"))
+        && v.len() <= 2_000
+        && !v.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !ok {
+        bail!("{name} must be an http:// or https:// URL, not {v:?}");
+    }
+    Ok(v.trim_end_matches('/').to_owned())
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -249,7 +271,29 @@ impl Config {
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let defaults = channels::ProviderBases::default();
+        let providers = channels::ProviderBases {
+            whatsapp: api_base(
+                "whatsapp_api_base",
+                "SWITCHYARD_WHATSAPP_API_BASE",
+                file.whatsapp_api_base,
+                defaults.whatsapp,
+            )?,
+            telegram: api_base(
+                "telegram_api_base",
+                "SWITCHYARD_TELEGRAM_API_BASE",
+                file.telegram_api_base,
+                defaults.telegram,
+            )?,
+            messenger: api_base(
+                "messenger_api_base",
+                "SWITCHYARD_MESSENGER_API_BASE",
+                file.messenger_api_base,
+                defaults.messenger,
+            )?,
+        };
         Ok(Config {
+            providers,
             outbound_allow,
             public_listen,
             allowed_hosts,

@@ -232,6 +232,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
                 allow: config.outbound_allow.clone(),
             },
             secrets: secret_key(&config)?,
+            providers: config.providers.clone(),
         },
         distribution: runtime::distribution::DistributionSettings {
             offer_timeout: jiff::SignedDuration::try_from(config.offer_timeout)?,
