@@ -333,6 +333,32 @@ pub struct VersionDto {
     pub blank: bool,
     pub tree: TreeDto,
     pub diagnostics: DiagnosticsDto,
+    /// The external entry points that run this version in test (seed 001 §4).
+    pub test_entry_points: Vec<TestEntryPointDto>,
+}
+
+/// An entry point a version in test runs on.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct TestEntryPointDto {
+    pub id: Uuid,
+    pub reference: String,
+    pub name: String,
+    /// `whatsapp`, `telegram`, `messenger` or `http`.
+    pub channel: String,
+    /// Its address at the provider, if it has one.
+    pub address: Option<String>,
+}
+
+impl From<&flow::entry_point::EntryPoint> for TestEntryPointDto {
+    fn from(e: &flow::entry_point::EntryPoint) -> Self {
+        TestEntryPointDto {
+            id: e.id,
+            reference: e.reference.clone(),
+            name: e.name.clone(),
+            channel: e.channel.as_str().to_owned(),
+            address: e.address.clone(),
+        }
+    }
 }
 
 impl From<&VersionView> for VersionDto {
@@ -343,6 +369,7 @@ impl From<&VersionView> for VersionDto {
             blank: v.version.tree.is_blank(),
             tree: (&v.version.tree).into(),
             diagnostics: (&v.compiled).into(),
+            test_entry_points: Vec::new(),
         }
     }
 }

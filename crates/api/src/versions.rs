@@ -21,9 +21,23 @@ use crate::problem::{
 const TAG: &str = "Versions";
 const TREE_TAG: &str = "Action trees";
 
-fn version_response(status: StatusCode, view: &VersionView) -> Response {
+/// A version as the API shows it, with the entry points that run it in test (seed 001 §4: the
+/// card of a version in test shows them).
+async fn version_response(
+    state: &AppState,
+    status: StatusCode,
+    view: &VersionView,
+) -> ApiResult<Response> {
     let etag = format!("\"{}\"", view.version.record.revision);
-    (status, [(header::ETAG, etag)], Json(VersionDto::from(view))).into_response()
+    let mut dto = VersionDto::from(view);
+    dto.test_entry_points = state
+        .conversations
+        .test_entry_points(view.version.record.id)
+        .await?
+        .iter()
+        .map(Into::into)
+        .collect();
+    Ok((status, [(header::ETAG, etag)], Json(dto)).into_response())
 }
 
 /// Creates a development version, from zero (only Start) or as a copy of a version's tree.
@@ -38,7 +52,7 @@ pub async fn create(
         .maker
         .create_version(id, &body.name, &body.description, body.copy_of)
         .await?;
-    Ok(version_response(StatusCode::CREATED, &view))
+    version_response(&state, StatusCode::CREATED, &view).await
 }
 
 /// A version with its tree and diagnostics. The `ETag` is its revision.
@@ -48,10 +62,7 @@ pub async fn get(
     State(state): State<AppState>,
     PathParams(id): PathParams<Uuid>,
 ) -> ApiResult<Response> {
-    Ok(version_response(
-        StatusCode::OK,
-        &state.maker.version(id).await?,
-    ))
+    version_response(&state, StatusCode::OK, &state.maker.version(id).await?).await
 }
 
 /// Renames or re-describes a development version.
@@ -75,7 +86,7 @@ pub async fn update(
             Ok(())
         })
         .await?;
-    Ok(version_response(StatusCode::OK, &view))
+    version_response(&state, StatusCode::OK, &view).await
 }
 
 /// Deletes a development or backup version (never the production one).
@@ -101,7 +112,7 @@ pub async fn duplicate(
         .maker
         .duplicate_version(id, body.name.as_deref())
         .await?;
-    Ok(version_response(StatusCode::CREATED, &view))
+    version_response(&state, StatusCode::CREATED, &view).await
 }
 
 /// Puts a development or backup version into production; the previous one goes to backup.
@@ -111,10 +122,12 @@ pub async fn put_in_production(
     State(state): State<AppState>,
     PathParams(id): PathParams<Uuid>,
 ) -> ApiResult<Response> {
-    Ok(version_response(
+    version_response(
+        &state,
         StatusCode::OK,
         &state.maker.put_in_production(id).await?,
-    ))
+    )
+    .await
 }
 
 /// Puts a development version in test.
@@ -124,10 +137,7 @@ pub async fn put_in_test(
     State(state): State<AppState>,
     PathParams(id): PathParams<Uuid>,
 ) -> ApiResult<Response> {
-    Ok(version_response(
-        StatusCode::OK,
-        &state.maker.put_in_test(id).await?,
-    ))
+    version_response(&state, StatusCode::OK, &state.maker.put_in_test(id).await?).await
 }
 
 /// Takes a version out of test.
@@ -137,10 +147,12 @@ pub async fn remove_from_test(
     State(state): State<AppState>,
     PathParams(id): PathParams<Uuid>,
 ) -> ApiResult<Response> {
-    Ok(version_response(
+    version_response(
+        &state,
         StatusCode::OK,
         &state.maker.remove_from_test(id).await?,
-    ))
+    )
+    .await
 }
 
 /// Plans the production of a development version at a future time (one per calendar day of
@@ -152,10 +164,12 @@ pub async fn schedule(
     PathParams(id): PathParams<Uuid>,
     JsonBody(body): JsonBody<ScheduleRequest>,
 ) -> ApiResult<Response> {
-    Ok(version_response(
+    version_response(
+        &state,
         StatusCode::OK,
         &state.maker.schedule(id, body.at).await?,
-    ))
+    )
+    .await
 }
 
 /// Removes the planned production of a version.
@@ -165,10 +179,7 @@ pub async fn unschedule(
     State(state): State<AppState>,
     PathParams(id): PathParams<Uuid>,
 ) -> ApiResult<Response> {
-    Ok(version_response(
-        StatusCode::OK,
-        &state.maker.unschedule(id).await?,
-    ))
+    version_response(&state, StatusCode::OK, &state.maker.unschedule(id).await?).await
 }
 
 // ----- tree edits -----

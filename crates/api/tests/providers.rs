@@ -751,3 +751,119 @@ async fn provider_entry_points_check_their_address_and_credentials() {
         .unwrap();
     assert_eq!(r.status(), 404);
 }
+
+#[tokio::test]
+async fn a_version_in_test_runs_on_its_whatsapp_entry_point_and_an_agent_answers_there() {
+    let env = Env::start().await;
+    let secret = "wa-app-secret-0123";
+    let ep = env
+        .entry_point("wa", "whatsapp", "106540352242922", json!({"access_token": WA_TOKEN, "app_secret": secret, "verify_token": "wa-verify-token"}))
+        .await;
+    let routing = ep["start_routing_id"].as_str().unwrap().to_owned();
+    // an agent and a queue; a second version hands the conversation to it
+    let (_, ann) = env
+        .call(
+            Method::POST,
+            "users",
+            Some(json!({"reference": "ann", "name": "Ann", "auto_accept": true})),
+        )
+        .await;
+    let agent_token = ann["token"].as_str().unwrap().to_owned();
+    let (s, _) = env
+        .call(Method::POST, "groups", Some(json!({"reference": "SALES", "name": "Sales", "data": {"members": [ann["id"]], "algorithm": "least_chats"}})))
+        .await;
+    assert_eq!(s, 201);
+    let (_, v2) = env
+        .call(
+            Method::POST,
+            &format!("routings/{routing}/versions"),
+            Some(json!({"name": "with agents"})),
+        )
+        .await;
+    let v2 = v2["id"].as_str().unwrap().to_owned();
+    let (_, version) = env.call(Method::GET, &format!("versions/{v2}"), None).await;
+    let start = version["tree"]["actions"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (s, added) = env
+        .call(Method::POST, &format!("versions/{v2}/actions"), Some(json!({"type": "distribute_to_queue", "params": {"target": {"to": "queue", "queue": {"by": "reference", "reference": "SALES"}}}, "after": {"action_id": start, "branch": "ok"}})))
+        .await;
+    assert_eq!(s, 201, "{added}");
+    let (s, p) = env
+        .call(
+            Method::POST,
+            &format!("versions/{v2}/put-in-test"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(s, 200, "{p}");
+    let ep_id = ep["id"].as_str().unwrap();
+    let (s, p) = env
+        .call(
+            Method::PATCH,
+            &format!("entry-points/{ep_id}"),
+            Some(json!({"test_version_id": v2})),
+        )
+        .await;
+    assert_eq!(s, 200, "{p}");
+    // the version's card shows the entry point it is tested on
+    let (_, card) = env.call(Method::GET, &format!("versions/{v2}"), None).await;
+    assert_eq!(card["test_entry_points"][0]["reference"], "wa");
+    assert_eq!(card["test_entry_points"][0]["channel"], "whatsapp");
+    assert_eq!(card["test_entry_points"][0]["address"], "106540352242922");
+
+    // Ann is online; a customer writes: the version in test runs and gives her the conversation
+    let agent = reqwest::Client::new();
+    let r = agent
+        .put(format!("{}/agent/presence", env.base))
+        .bearer_auth(&agent_token)
+        .json(&json!({"presence": "online"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let hello = wa_message("wamid.in.t1", "text", json!({"body": "I want to buy"}));
+    assert_eq!(env.meta("whatsapp/wa", secret, &hello).await.0, 200);
+    let mut conversation = None;
+    for _ in 0..200 {
+        let list: Value = agent
+            .get(format!("{}/agent/conversations", env.base))
+            .bearer_auth(&agent_token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if let Some(c) = list.as_array().and_then(|l| l.first()) {
+            conversation = Some(c.clone());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let conversation = conversation.expect("the agent got the conversation");
+    let iid = conversation["id"].as_str().unwrap().to_owned();
+    let (_, detail) = env
+        .call(Method::GET, &format!("interactions/{iid}"), None)
+        .await;
+    assert_eq!(
+        (detail["mode"].as_str(), detail["version_id"].as_str()),
+        (Some("test"), Some(v2.as_str())),
+        "{detail}"
+    );
+    // her reply goes to the customer through WhatsApp
+    let r = agent
+        .post(format!("{}/agent/conversations/{iid}/messages", env.base))
+        .bearer_auth(&agent_token)
+        .json(&json!({"text": "Ann here, how can I help?"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let sent = env.provider.wait("whatsapp", 1).await;
+    assert_eq!(
+        (sent[0]["to"].as_str(), sent[0]["text"]["body"].as_str()),
+        (Some("16505551234"), Some("Ann here, how can I help?"))
+    );
+}

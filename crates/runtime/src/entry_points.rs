@@ -340,6 +340,11 @@ impl Conversations {
             .ok_or_else(|| ConversationError::NotFound(format!("entry point {id}")))
     }
 
+    /// The entry points that run a version in test.
+    pub async fn test_entry_points(&self, version: Uuid) -> Result<Vec<EntryPoint>> {
+        Ok(self.store().entry_points_testing(version).await?)
+    }
+
     pub async fn entry_points(&self, page: &PageRequest) -> Result<Page<EntryPoint>> {
         Ok(self.store().entry_points(page).await?)
     }

@@ -72,6 +72,9 @@ impl<S: InteractionStore> InteractionStore for Faulty<S> {
     async fn entry_points(&self, page: &PageRequest) -> Result<Page<EntryPoint>> {
         self.inner.entry_points(page).await
     }
+    async fn entry_points_testing(&self, version: Uuid) -> Result<Vec<EntryPoint>> {
+        self.inner.entry_points_testing(version).await
+    }
     async fn entry_point(&self, id: EntryPointId) -> Result<Option<EntryPoint>> {
         self.inner.entry_point(id).await
     }

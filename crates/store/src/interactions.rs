@@ -203,6 +203,8 @@ pub struct Upload {
 pub trait InteractionStore: Send + Sync + 'static {
     async fn entry_points(&self, page: &PageRequest) -> Result<Page<EntryPoint>>;
     async fn entry_point(&self, id: EntryPointId) -> Result<Option<EntryPoint>>;
+    /// The entry points that run `version` in test (at most 100).
+    async fn entry_points_testing(&self, version: Uuid) -> Result<Vec<EntryPoint>>;
     async fn entry_point_by_reference(&self, reference: &str) -> Result<Option<EntryPoint>>;
     async fn write_entry_point(&self, write: EntryPointWrite) -> Result<()>;
 

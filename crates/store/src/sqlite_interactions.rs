@@ -330,6 +330,17 @@ impl InteractionStore for SqliteStore {
         row.as_ref().map(entry_point_from).transpose()
     }
 
+    async fn entry_points_testing(&self, version: Uuid) -> Result<Vec<EntryPoint>> {
+        let rows = sqlx::query(
+            "SELECT * FROM entry_points WHERE test_version_id = ? ORDER BY reference LIMIT 100",
+        )
+        .bind(version.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(entry_point_from).collect()
+    }
+
     async fn write_entry_point(&self, write: EntryPointWrite) -> Result<()> {
         let bind_all =
             |q: sqlx::query::Query<'static, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
