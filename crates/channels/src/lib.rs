@@ -93,15 +93,21 @@ pub async fn fetch(
     }
 }
 
-/// Sends a reply through the provider of `credentials`, from the entry point at `address`.
+/// Sends a reply through the provider of `credentials`, from the entry point at `address`;
+/// `key` (the outbox row's id) goes as `Idempotency-Key`, for whoever in between can use it (the
+/// providers themselves take none: a reply is sent at least once).
 pub async fn send(
     client: &reqwest::Client,
     bases: &provider::ProviderBases,
     credentials: &provider::Credentials,
     address: &str,
-    customer: &str,
-    message: &flow::exec::Outbound,
+    reply: provider::Reply<'_>,
 ) -> Result<provider::Sent, provider::SendError> {
+    let (customer, message) = (reply.customer, reply.message);
+    let client = &provider::Keyed {
+        client,
+        key: reply.key,
+    };
     match credentials {
         provider::Credentials::WhatsApp { access_token, .. } => {
             crate::whatsapp::send(

@@ -271,7 +271,7 @@ struct SendAnswer {
 
 /// Sends a reply with the page's token.
 pub async fn send(
-    client: &reqwest::Client,
+    client: &crate::provider::Keyed<'_>,
     base: &str,
     token: &str,
     customer: &str,

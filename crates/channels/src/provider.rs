@@ -218,6 +218,26 @@ pub(crate) fn choice_of(id: &str) -> Option<u32> {
     id.parse().ok().filter(|n| (1..=100).contains(n))
 }
 
+/// A reply to send: to whom, what, and its idempotency key.
+#[derive(Clone, Copy, Debug)]
+pub struct Reply<'a> {
+    pub customer: &'a str,
+    pub message: &'a flow::exec::Outbound,
+    pub key: &'a str,
+}
+
+/// A client whose POSTs carry an `Idempotency-Key`.
+pub struct Keyed<'a> {
+    pub client: &'a reqwest::Client,
+    pub key: &'a str,
+}
+
+impl Keyed<'_> {
+    pub fn post(&self, url: String) -> reqwest::RequestBuilder {
+        self.client.post(url).header("Idempotency-Key", self.key)
+    }
+}
+
 /// Largest webhook body read.
 pub const WEBHOOK_MAX_BYTES: usize = 1024 * 1024;
 /// Most events of one webhook.

@@ -303,11 +303,10 @@ fn url(base: &str, token: &str, method: &str) -> String {
     format!("{}/bot{token}/{method}", base.trim_end_matches('/'))
 }
 
+/// Calls a Bot API method (`req` is its POST).
 async fn call(
-    client: &reqwest::Client,
-    base: &str,
+    req: reqwest::RequestBuilder,
     token: &str,
-    method: &str,
     body: &serde_json::Value,
 ) -> Result<Answer, SendError> {
     if !check_token(token) {
@@ -315,7 +314,7 @@ async fn call(
             "the bot token is not one Telegram gives",
         ));
     }
-    match crate::provider::post_json(client.post(url(base, token, method)), body).await {
+    match crate::provider::post_json(req, body).await {
         Ok(a) => Ok(serde_json::from_value(a).unwrap_or_default()),
         Err((_, answer, mut e)) => {
             let a: Answer = serde_json::from_value(answer).unwrap_or_default();
@@ -337,13 +336,14 @@ async fn call(
 
 /// Sends a reply to a chat.
 pub async fn send(
-    client: &reqwest::Client,
+    client: &crate::provider::Keyed<'_>,
     base: &str,
     token: &str,
     chat_id: &str,
     message: &Outbound,
 ) -> Result<Sent, SendError> {
-    let a = call(client, base, token, "sendMessage", &body(chat_id, message)).await?;
+    let req = client.post(url(base, token, "sendMessage"));
+    let a = call(req, token, &body(chat_id, message)).await?;
     Ok(Sent {
         provider_message_id: a
             .result
@@ -360,10 +360,8 @@ pub async fn answer_callback(
     callback_query_id: &str,
 ) -> Result<(), SendError> {
     call(
-        client,
-        base,
+        client.post(url(base, token, "answerCallbackQuery")),
         token,
-        "answerCallbackQuery",
         &json!({"callback_query_id": callback_query_id}),
     )
     .await
@@ -377,7 +375,8 @@ pub async fn fetch(
     token: &str,
     file_id: &str,
 ) -> Result<crate::provider::Fetched, SendError> {
-    let a = call(client, base, token, "getFile", &json!({"file_id": file_id})).await?;
+    let req = client.post(url(base, token, "getFile"));
+    let a = call(req, token, &json!({"file_id": file_id})).await?;
     let Some(path) = a.result.and_then(|r| r.file_path) else {
         return Err(SendError::permanent("getFile gave no file path"));
     };

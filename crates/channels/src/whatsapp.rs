@@ -403,7 +403,7 @@ pub const OUTSIDE_WINDOW: i64 = 131_047;
 
 /// Sends a reply from the phone number `phone_number_id`.
 pub async fn send(
-    client: &reqwest::Client,
+    client: &crate::provider::Keyed<'_>,
     base: &str,
     token: &str,
     phone_number_id: &str,

@@ -204,10 +204,13 @@ async fn send_to_provider(
         }
     };
     let now = conv.now();
-    match conv
-        .send_to_provider(ep, &payload.customer, &payload.message)
-        .await
-    {
+    let key = row.id.to_string();
+    let reply = channels::provider::Reply {
+        customer: &payload.customer,
+        message: &payload.message,
+        key: &key,
+    };
+    match conv.send_to_provider(ep, reply).await {
         Ok(sent) => {
             store
                 .record_attempt(row.id, attempts, Some(now), None, None)

@@ -281,8 +281,7 @@ impl Conversations {
     pub(crate) async fn send_to_provider(
         &self,
         ep: &EntryPoint,
-        customer: &str,
-        message: &flow::exec::Outbound,
+        reply: channels::provider::Reply<'_>,
     ) -> std::result::Result<channels::Sent, channels::SendError> {
         let creds = self
             .provider_credentials(ep)
@@ -295,8 +294,7 @@ impl Conversations {
             &self.providers,
             &creds,
             ep.address.as_deref().unwrap_or_default(),
-            customer,
-            message,
+            reply,
         )
         .await
     }

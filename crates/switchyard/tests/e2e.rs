@@ -55,9 +55,15 @@ impl Drop for Running {
 
 impl Running {
     fn start(data: &Path) -> Running {
+        Running::start_with(data, &[])
+    }
+
+    /// With more environment (the providers' API bases of a test).
+    fn start_with(data: &Path, env: &[(&str, &str)]) -> Running {
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data)
+            .envs(env.iter().copied())
             .env("SWITCHYARD_TIME_ZONE", "Europe/Paris")
             .env("SWITCHYARD_ADMIN_TOKEN", ADMIN)
             // the bursts below come from one address: the public limits are set above them
@@ -1025,4 +1031,193 @@ async fn the_first_start_prints_an_administrator_token_once() {
         "{}",
         String::from_utf8_lossy(&weak.stderr)
     );
+}
+
+/// Replies a WhatsApp stand-in got: (Idempotency-Key, to, text).
+type Sent = std::sync::Arc<std::sync::Mutex<Vec<(String, String, String)>>>;
+
+/// A stand-in of the Graph API's send endpoint on loopback; its base URL.
+async fn start_graph_stand_in() -> (String, Sent) {
+    use axum::extract::State;
+    let got: Sent = Default::default();
+    async fn send(
+        State(got): State<Sent>,
+        headers: axum::http::HeaderMap,
+        body: axum::Json<Value>,
+    ) -> axum::Json<Value> {
+        let key = headers
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let to = body["to"].as_str().unwrap_or_default().to_owned();
+        let text = body["text"]["body"].as_str().unwrap_or_default().to_owned();
+        let n = {
+            let mut g = got.lock().unwrap();
+            g.push((key, to, text));
+            g.len()
+        };
+        axum::Json(
+            json!({"messaging_product": "whatsapp", "messages": [{"id": format!("wamid.out.{n}")}]}),
+        )
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/graph", listener.local_addr().unwrap());
+    let app = axum::Router::new()
+        .route("/graph/{phone}/messages", axum::routing::post(send))
+        .with_state(got.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (base, got)
+}
+
+/// A WhatsApp webhook of one text message, signed with the app secret.
+fn whatsapp_webhook(
+    http: &reqwest::Client,
+    url: &str,
+    customer: &str,
+    id: &str,
+) -> reqwest::RequestBuilder {
+    let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+        "contacts": [{"profile": {"name": customer}, "wa_id": customer}],
+        "messages": [{"from": customer, "id": id, "timestamp": "1744344496", "type": "text", "text": {"body": "hi"}}]}}]}]});
+    let bytes = serde_json::to_vec(&body).unwrap();
+    http.post(url)
+        .header("content-type", "application/json")
+        .header(
+            channels::meta::SIGNATURE_HEADER,
+            channels::meta::sign(WA_APP_SECRET, &bytes),
+        )
+        .body(bytes)
+}
+
+const WA_APP_SECRET: &str = "e2e-whatsapp-app-secret";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_during_a_burst_of_whatsapp_webhooks() {
+    runtime::install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (graph, sent) = start_graph_stand_in().await;
+    let env = [("SWITCHYARD_WHATSAPP_API_BASE", graph.as_str())];
+    let server = Running::start_with(&data, &env);
+    let api = Api {
+        http: admin_client(),
+        base: server.base.clone(),
+    };
+    // Start → "Hello" → pause 2 s → "Goodbye"
+    let r = api.post("routings", json!({"name": "WA", "reference": "WA", "kind": "interaction_start", "channel_family": "messaging"})).await;
+    let v = api
+        .post(
+            &format!("routings/{}/versions", id(&r)),
+            json!({"name": "v1"}),
+        )
+        .await;
+    let vid = id(&v);
+    let start = v["tree"]["actions"][0]["id"].as_str().unwrap().to_owned();
+    let hello = api.post(&format!("versions/{vid}/actions"), json!({"type": "simple_message", "params": {"message": "Hello"}, "after": {"action_id": start, "branch": "ok"}})).await["action"]["id"].as_str().unwrap().to_owned();
+    let pause = api.post(&format!("versions/{vid}/actions"), json!({"type": "pause", "params": {"seconds": 2}, "after": {"action_id": hello, "branch": "ok"}})).await["action"]["id"].as_str().unwrap().to_owned();
+    api.post(&format!("versions/{vid}/actions"), json!({"type": "simple_message", "params": {"message": "Goodbye"}, "after": {"action_id": pause, "branch": "ok"}})).await;
+    api.post(&format!("versions/{vid}/put-in-production"), json!({}))
+        .await;
+    api.post("entry-points", json!({"reference": "wa", "name": "WhatsApp", "channel": "whatsapp", "address": "106540352242922",
+        "secrets": {"access_token": "e2e-access-token", "app_secret": WA_APP_SECRET, "verify_token": "e2e-verify-token"},
+        "start_routing_id": id(&r)})).await;
+
+    // a burst of 600 customers' webhooks; the server is killed in the middle of it
+    let customers: Vec<String> = (0..600).map(|i| format!("3361234{i:04}")).collect();
+    let url = format!("{}/webhooks/whatsapp/wa", api.base);
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(
+        std::collections::HashSet::<String>::new(),
+    ));
+    let mut tasks = Vec::new();
+    // eight at a time, as a provider's deliveries come: the kill lands while they flow
+    let lanes = std::sync::Arc::new(tokio::sync::Semaphore::new(8));
+    let client = reqwest::Client::new();
+    for c in customers.clone() {
+        let http = client.clone();
+        let (url, acked, lanes) = (url.clone(), acked.clone(), lanes.clone());
+        tasks.push(tokio::spawn(async move {
+            let _lane = lanes.acquire().await;
+            if let Ok(resp) = whatsapp_webhook(&http, &url, &c, &format!("wamid.{c}"))
+                .send()
+                .await
+                && resp.status().is_success()
+            {
+                acked.lock().unwrap().insert(c);
+            }
+        }));
+    }
+    while acked.lock().unwrap().len() < 40 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    server.kill();
+    for t in tasks {
+        let _ = t.await;
+    }
+    let acked_before = acked.lock().unwrap().clone();
+    eprintln!(
+        "{} of 600 webhooks acknowledged before the kill",
+        acked_before.len()
+    );
+    assert!(
+        acked_before.len() >= 40 && acked_before.len() < 600,
+        "the kill landed mid-burst"
+    );
+
+    // restart; the provider sends every webhook again (acknowledged or not), as Meta does
+    let server = Running::start_with(&data, &env);
+    let url = format!("{}/webhooks/whatsapp/wa", server.base);
+    let http = reqwest::Client::new();
+    for c in &customers {
+        let resp = whatsapp_webhook(&http, &url, c, &format!("wamid.{c}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let ack: Value = resp.json().await.unwrap();
+        if acked_before.contains(c) {
+            assert_eq!(
+                ack["duplicates"], 1,
+                "{c} was acknowledged before the kill: not handled twice"
+            );
+        }
+    }
+    // every customer gets Hello then Goodbye through WhatsApp; one reply per key
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = sent.lock().unwrap().clone();
+        let mut by_key = std::collections::HashMap::new();
+        for (key, to, text) in &got {
+            assert!(!key.is_empty(), "every send carries its idempotency key");
+            let previous = by_key.insert(key.clone(), (to.clone(), text.clone()));
+            assert!(
+                previous.is_none_or(|p| p == (to.clone(), text.clone())),
+                "one key, one reply"
+            );
+        }
+        let mut per_customer: std::collections::HashMap<&str, Vec<&str>> = Default::default();
+        for (to, text) in by_key.values() {
+            per_customer
+                .entry(to.as_str())
+                .or_default()
+                .push(text.as_str());
+        }
+        let complete = customers.iter().all(|c| {
+            let mut texts = per_customer.get(c.as_str()).cloned().unwrap_or_default();
+            texts.sort();
+            texts == ["Goodbye", "Hello"]
+        });
+        if complete {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not every customer got both replies: {} did",
+            per_customer.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server.stop();
 }
