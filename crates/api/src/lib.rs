@@ -187,6 +187,15 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             objects::calendars::delete
         ))
         .routes(routes!(
+            objects::sms_templates::list,
+            objects::sms_templates::create
+        ))
+        .routes(routes!(
+            objects::sms_templates::get,
+            objects::sms_templates::update,
+            objects::sms_templates::delete
+        ))
+        .routes(routes!(
             objects::variables::list,
             objects::variables::create
         ))

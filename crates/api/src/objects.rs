@@ -185,6 +185,17 @@ collection!(
     "variables:delete"
 );
 collection!(
+    sms_templates,
+    flow::catalogue::ObjectKind::SmsTemplate,
+    "/sms-templates",
+    "/sms-templates/{id}",
+    "Business objects",
+    "sms_templates:read",
+    "sms_templates:create",
+    "sms_templates:edit",
+    "sms_templates:delete"
+);
+collection!(
     groups,
     flow::catalogue::ObjectKind::Queue,
     "/groups",

@@ -200,6 +200,7 @@ const CREATE_REQUIRED: &[(&str, &[&str])] = &[
     ("/queue-groups", &["reference", "name"]),
     ("/value-tables", &["reference", "name"]),
     ("/variables", &["reference", "name"]),
+    ("/sms-templates", &["reference", "name", "data"]),
     ("/users", &["reference", "name"]),
     ("/entry-points", &["reference", "name", "channel"]),
     ("/customers", &["channel", "address"]),

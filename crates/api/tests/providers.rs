@@ -180,6 +180,78 @@ async fn telegram_file(Path((bot, _a, _b)): Path<(String, String, String)>) -> R
     PNG.into_response()
 }
 
+/// The SMS provider's Messages API (Twilio's contract: a form, basic authentication).
+async fn sms_send(
+    State(p): State<Provider>,
+    Path(account): Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
+    if account != "AC0123456789" || auth != Some(basic("AC0123456789", "sms-auth-token").as_str()) {
+        return answer(
+            401,
+            json!({"code": 20003, "message": "Authenticate", "status": 401}),
+        );
+    }
+    if let Some((status, body)) = p.failure() {
+        return answer(status, body);
+    }
+    let form: serde_json::Map<String, Value> = body
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_owned(), json!(form_decode(v))))
+        .collect();
+    let n = p.record("sms", account, Value::Object(form));
+    answer(
+        201,
+        json!({"sid": format!("SM{n:032}"), "status": "queued"}),
+    )
+}
+
+/// Decodes a value of an `application/x-www-form-urlencoded` body.
+fn form_decode(v: &str) -> String {
+    let bytes = v.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                out.push(u8::from_str_radix(hex, 16).unwrap_or(b'?'));
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `Basic <base64(user:password)>`.
+fn basic(user: &str, password: &str) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let input = format!("{user}:{password}").into_bytes();
+    let mut out = String::new();
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for k in 0..4 {
+            if k <= chunk.len() {
+                out.push(A[((n >> (18 - 6 * k)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    format!("Basic {out}")
+}
+
 async fn stand_in() -> (Provider, String) {
     let p = Provider::default();
     let app = axum::Router::new()
@@ -190,6 +262,10 @@ async fn stand_in() -> (Provider, String) {
         .route(
             "/tg/file/{bot}/{dir}/{name}",
             axum::routing::get(telegram_file),
+        )
+        .route(
+            "/sms/2010-04-01/Accounts/{account}/Messages.json",
+            axum::routing::post(sms_send),
         )
         .with_state(p.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -260,6 +336,11 @@ impl Env {
                         telegram: format!("{standin}/tg"),
                         messenger: format!("{standin}/graph"),
                     },
+                    sms: Some(channels::sms::SmsProvider {
+                        base: format!("{standin}/sms"),
+                        account_sid: "AC0123456789".into(),
+                        auth_token: "sms-auth-token".into(),
+                    }),
                     ..Default::default()
                 },
                 ..Default::default()
@@ -866,4 +947,94 @@ async fn a_version_in_test_runs_on_its_whatsapp_entry_point_and_an_agent_answers
         (sent[0]["to"].as_str(), sent[0]["text"]["body"].as_str()),
         (Some("16505551234"), Some("Ann here, how can I help?"))
     );
+}
+
+#[tokio::test]
+async fn send_a_sms_takes_each_of_its_branches() {
+    let env = Env::start().await;
+    let (s, t) = env
+        .call(Method::POST, "sms-templates", Some(json!({"reference": "WELCOME", "name": "Welcome", "data": {"content": "Hello {{ first_name }}, your code is {{ code }}.", "variables": ["first_name", "code"]}})))
+        .await;
+    assert_eq!(s, 201, "{t}");
+    // a template's content and variables are checked
+    let (s, _) = env
+        .call(Method::POST, "sms-templates", Some(json!({"reference": "BAD", "name": "Bad", "data": {"content": "", "variables": []}})))
+        .await;
+    assert_eq!(s, 422);
+    let id = |n: usize| uuid::Uuid::from_u128(n as u128 + 1).to_string();
+    let actions = [
+        ("start", json!({})),
+        (
+            "send_sms",
+            json!({"template": {"by": "reference", "reference": "WELCOME"}, "template_variables": [{"field": "first_name", "value": "{{ customer.name }}"}, {"field": "code", "value": "1234"}], "send_type": "basic", "sender": "Switchyard", "recipient": "+{{ customer.address }}"}),
+        ),
+        ("simple_message", json!({"message": "SMS sent"})),
+        ("simple_message", json!({"message": "Not a mobile"})),
+        (
+            "simple_message",
+            json!({"message": "SMS failed: {{ system.error }}"}),
+        ),
+    ];
+    let links = [
+        (0, "ok", 1),
+        (1, "ok", 2),
+        (1, "not_mobile", 3),
+        (1, "error", 4),
+    ];
+    let doc = json!({
+        "format": "switchyard.routing", "format_version": 1,
+        "routing": {"reference": "SMS", "name": "SMS", "kind": "interaction_start", "channel_family": "messaging"},
+        "versions": [{"number": 1, "name": "v1", "status": "production", "tree": {
+            "actions": actions.iter().enumerate().map(|(k, (ty, params))| json!({"id": id(k), "type": ty, "params": params})).collect::<Vec<_>>(),
+            "links": links.iter().enumerate().map(|(k, (from, branch, to))| json!({"id": id(1_000 + k), "from": id(*from), "branch": branch, "to": id(*to)})).collect::<Vec<_>>()
+        }}]
+    });
+    let (s, r) = env.call(Method::POST, "routings/import", Some(doc)).await;
+    assert_eq!(s, 201, "{r}");
+    let secret = "wa-app-secret-0123";
+    env.call(Method::POST, "entry-points", Some(json!({"reference": "wa", "name": "wa", "channel": "whatsapp", "address": "106540352242922", "secrets": {"access_token": WA_TOKEN, "app_secret": secret, "verify_token": "wa-verify-token"}, "start_routing_id": r["routing"]["id"]})))
+        .await;
+    let from = |wa_id: &str, id: &str| {
+        let mut m = wa_message(id, "text", json!({"body": "hi"}));
+        m["entry"][0]["changes"][0]["value"]["messages"][0]["from"] = json!(wa_id);
+        m["entry"][0]["changes"][0]["value"]["contacts"][0]["wa_id"] = json!(wa_id);
+        m
+    };
+    // a US mobile: sent, OK
+    assert_eq!(
+        env.meta("whatsapp/wa", secret, &from("16505551234", "w1"))
+            .await
+            .0,
+        200
+    );
+    let sms = env.provider.wait("sms", 1).await;
+    assert_eq!(sms[0]["To"], "+16505551234");
+    assert_eq!(sms[0]["From"], "Switchyard");
+    assert_eq!(sms[0]["Body"], "Hello Sheena Nelson, your code is 1234.");
+    let replies = env.provider.wait("whatsapp", 1).await;
+    assert_eq!(replies[0]["text"]["body"], "SMS sent");
+    // a French landline: Not mobile, nothing sent
+    assert_eq!(
+        env.meta("whatsapp/wa", secret, &from("33142685300", "w2"))
+            .await
+            .0,
+        200
+    );
+    let replies = env.provider.wait("whatsapp", 2).await;
+    assert_eq!(replies[1]["text"]["body"], "Not a mobile");
+    // the provider refuses: Error, with its reason
+    env.provider.fail.lock().unwrap().push_back((400, json!({"code": 21211, "message": "The 'To' number is not a valid phone number.", "status": 400})));
+    assert_eq!(
+        env.meta("whatsapp/wa", secret, &from("33612345678", "w3"))
+            .await
+            .0,
+        200
+    );
+    let replies = env.provider.wait("whatsapp", 3).await;
+    let text = replies[2]["text"]["body"].as_str().unwrap();
+    assert!(
+        text.starts_with("SMS failed: the SMS provider answered 400") && text.contains("21211"),
+        "{text}"
+    );
+    assert_eq!(env.provider.sends("sms").len(), 1);
 }

@@ -10,6 +10,7 @@ pub mod http;
 pub mod messenger;
 pub mod meta;
 pub mod provider;
+pub mod sms;
 pub mod telegram;
 pub mod web_chat;
 pub mod whatsapp;

@@ -200,6 +200,15 @@ pub enum ChannelNote {
     Customer { what: String },
     /// A reply went out otherwise than asked (choices as numbered text, text split).
     Rendered { what: String },
+    /// An SMS the routing sent (*Send a SMS*): to whom, what, how (`outgoing_interaction` or
+    /// `basic`), and the provider's id of it (none in a preview, which sends nothing).
+    Sms {
+        to: String,
+        text: String,
+        send_type: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        provider_id: Option<String>,
+    },
 }
 
 /// What happened, for the interaction's history.

@@ -17,6 +17,7 @@ pub enum Resource {
     ValueTables,
     Calendars,
     Variables,
+    SmsTemplates,
     /// Groups (queues) of agents.
     Groups,
     QueueGroups,
@@ -90,7 +91,7 @@ fn verbs_of(resource: Resource) -> &'static [Verb] {
     }
 }
 
-const RESOURCES: [Resource; 15] = [
+const RESOURCES: [Resource; 16] = [
     Resource::Routings(ChannelFamily::Messaging),
     Resource::Routings(ChannelFamily::Email),
     Resource::EntryPoints,
@@ -98,6 +99,7 @@ const RESOURCES: [Resource; 15] = [
     Resource::ValueTables,
     Resource::Calendars,
     Resource::Variables,
+    Resource::SmsTemplates,
     Resource::Groups,
     Resource::QueueGroups,
     Resource::Accounts,
@@ -118,6 +120,7 @@ impl Resource {
             Resource::ValueTables => "value_tables",
             Resource::Calendars => "calendars",
             Resource::Variables => "variables",
+            Resource::SmsTemplates => "sms_templates",
             Resource::Groups => "groups",
             Resource::QueueGroups => "queue_groups",
             Resource::Accounts => "accounts",
@@ -242,7 +245,7 @@ pub fn built_in(reference: &str) -> Option<Role> {
         Routings(ChannelFamily::Messaging),
         Routings(ChannelFamily::Email),
     ];
-    let objects = [Checkpoints, ValueTables, Calendars, Variables];
+    let objects = [Checkpoints, ValueTables, Calendars, Variables, SmsTemplates];
     let with = |resources: &[Resource], verbs: &[Verb]| -> Vec<Permission> {
         resources
             .iter()

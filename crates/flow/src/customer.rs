@@ -190,3 +190,54 @@ mod tests {
         assert!(check_customer_name(&"n".repeat(201)).is_err());
     }
 }
+
+/// What a phone number is, for an SMS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PhoneKind {
+    /// A mobile number (or one that may be, where the numbering plan cannot tell), in E.164.
+    Mobile(String),
+    /// A valid number that is not a mobile one (fixed line, toll free, …).
+    NotMobile(String),
+    /// Not a phone number.
+    Invalid,
+}
+
+/// Reads a phone number written with its country code or in `region`'s national form (ISO
+/// 3166 alpha-2) and tells whether it takes SMS.
+pub fn phone_kind(text: &str, region: &str) -> PhoneKind {
+    let region = region.parse::<phonenumber::country::Id>().ok();
+    let Ok(number) = phonenumber::parse(region, text.trim()) else {
+        return PhoneKind::Invalid;
+    };
+    if !phonenumber::is_valid(&number) {
+        return PhoneKind::Invalid;
+    }
+    let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
+    match number.number_type(&phonenumber::metadata::DATABASE) {
+        phonenumber::Type::Mobile | phonenumber::Type::FixedLineOrMobile => PhoneKind::Mobile(e164),
+        _ => PhoneKind::NotMobile(e164),
+    }
+}
+
+#[cfg(test)]
+mod phone_tests {
+    use super::*;
+
+    #[test]
+    fn mobiles_are_told_from_other_numbers() {
+        assert_eq!(
+            phone_kind("06 12 34 56 78", "FR"),
+            PhoneKind::Mobile("+33612345678".into())
+        );
+        assert_eq!(
+            phone_kind("+33 1 42 68 53 00", "FR"),
+            PhoneKind::NotMobile("+33142685300".into())
+        );
+        assert_eq!(
+            phone_kind("+1 650 253 0000", "FR"),
+            PhoneKind::Mobile("+16502530000".into())
+        );
+        assert_eq!(phone_kind("not a number", "FR"), PhoneKind::Invalid);
+        assert_eq!(phone_kind("", "FR"), PhoneKind::Invalid);
+    }
+}

@@ -62,6 +62,39 @@ impl RuleAlgorithm {
 pub enum Effect {
     /// Hand the interaction to the ACD.
     Distribute(Distribute),
+    /// Send an SMS (*Send a SMS*).
+    SendSms(SmsRequest),
+}
+
+/// An SMS to send, its texts rendered in the interaction's context.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmsRequest {
+    pub template: ObjectName,
+    /// The template's variables and their values.
+    #[serde(default)]
+    pub variables: Vec<(String, String)>,
+    /// Replaces the template's content.
+    #[serde(default)]
+    pub content: Option<String>,
+    /// Recorded as an outgoing interaction (else a basic send).
+    pub outgoing: bool,
+    pub sender: String,
+    pub recipient: String,
+}
+
+/// What became of an SMS. *Send a SMS* maps it to its branches.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum SmsOutcome {
+    /// The SMS provider took it.
+    Sent,
+    /// The recipient is a valid number, but not a mobile one.
+    NotMobile,
+    /// No such SMS template.
+    ReferenceNotFound,
+    Error {
+        reason: String,
+    },
 }
 
 /// Where a distribution sends the interaction.
@@ -110,6 +143,7 @@ impl Effect {
 #[serde(tag = "effect", rename_all = "snake_case")]
 pub enum EffectResult {
     Distribute(DistributionOutcome),
+    Sms(SmsOutcome),
 }
 
 /// The outcome of a distribution. Each distribution action maps these to its own branches.

@@ -37,6 +37,10 @@ pub mod limits {
     pub const GIVE_UP_WORD: usize = 100;
     /// Longest time limit of a queue, in seconds (7 days).
     pub const QUEUE_SECONDS: u32 = 604_800;
+    /// Longest SMS template content, in characters (ten concatenated SMS).
+    pub const SMS_CONTENT: usize = 1_600;
+    /// Most variables of an SMS template.
+    pub const SMS_VARIABLES: usize = 50;
 }
 
 /// The kinds this deployment stores.
@@ -47,6 +51,7 @@ pub const STORED: &[ObjectKind] = &[
     ObjectKind::Variable,
     ObjectKind::Queue,
     ObjectKind::QueueGroup,
+    ObjectKind::SmsTemplate,
 ];
 
 /// Stable key of a stored kind (table column, API path part).
@@ -58,7 +63,38 @@ pub fn kind_key(kind: ObjectKind) -> &'static str {
         ObjectKind::Variable => "variable",
         ObjectKind::Queue => "queue",
         ObjectKind::QueueGroup => "queue_group",
+        ObjectKind::SmsTemplate => "sms_template",
         _ => "unsupported",
+    }
+}
+
+/// An SMS template: its content, where `{{ name }}` stands for each of its variables (filled
+/// in by the action that sends it).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsTemplateData {
+    pub content: String,
+    #[serde(default)]
+    pub variables: Vec<String>,
+}
+
+impl SmsTemplateData {
+    /// The content (or `content`, the action's override) with each `{{ variable }}` of the
+    /// template replaced by its value (empty without one; a placeholder that is none of its
+    /// variables is left empty too). Values are data: never read again as template text.
+    pub fn render(&self, content: Option<&str>, values: &[(String, String)]) -> String {
+        crate::exec::render(content.unwrap_or(&self.content), &|name| {
+            self.variables
+                .iter()
+                .any(|v| v == name)
+                .then(|| {
+                    values
+                        .iter()
+                        .find(|(n, _)| n == name)
+                        .map(|(_, v)| v.clone())
+                })
+                .flatten()
+        })
     }
 }
 
@@ -626,6 +662,41 @@ pub fn check_data(kind: ObjectKind, data: &Value) -> Result<Value, FieldError> {
                 }
             }
             serde_json::to_value(v).map_err(data_error)
+        }
+        ObjectKind::SmsTemplate => {
+            let t: SmsTemplateData = serde_json::from_value(data.clone()).map_err(data_error)?;
+            let n = t.content.chars().count();
+            if n == 0 || n > limits::SMS_CONTENT || t.content.trim().is_empty() {
+                return Err(FieldError {
+                    field: "data",
+                    message: format!("content must have 1 to {} characters", limits::SMS_CONTENT),
+                });
+            }
+            if t.variables.len() > limits::SMS_VARIABLES {
+                return Err(FieldError {
+                    field: "data",
+                    message: format!(
+                        "an SMS template has at most {} variables",
+                        limits::SMS_VARIABLES
+                    ),
+                });
+            }
+            let mut seen = std::collections::HashSet::new();
+            for (i, v) in t.variables.iter().enumerate() {
+                if v.contains('.') || crate::catalogue::params::check_var_path(v).is_err() {
+                    return Err(FieldError {
+                        field: "data",
+                        message: format!("variables[{i}] '{v}' is not a variable name"),
+                    });
+                }
+                if !seen.insert(v.as_str()) {
+                    return Err(FieldError {
+                        field: "data",
+                        message: format!("variables[{i}]: '{v}' appears twice"),
+                    });
+                }
+            }
+            serde_json::to_value(t).map_err(data_error)
         }
         _ => Err(FieldError {
             field: "kind",

@@ -188,8 +188,9 @@ fn the_runnable_set_is_what_the_engine_issue_lists() {
         .filter(|s| s.runnable())
         .map(|s| s.type_key())
         .collect();
-    assert_eq!(runnable.len(), 19, "{runnable:?}");
+    assert_eq!(runnable.len(), 20, "{runnable:?}");
     assert!(runnable.contains(&"distribute_to_queue") && runnable.contains(&"distribute_to_user"));
+    assert!(runnable.contains(&"send_sms"));
     for s in catalogue::all() {
         let result = s.instantiate(&json!({}));
         if let Ok(r) = result {

@@ -82,6 +82,8 @@ pub struct Settings {
     pub secrets: crate::secrets::SecretBox,
     /// The providers' API base URLs (WhatsApp, Telegram, Messenger).
     pub providers: channels::ProviderBases,
+    /// The SMS provider (*Send a SMS*), when configured.
+    pub sms: Option<channels::sms::SmsProvider>,
 }
 
 /// The `retention_days` setting's default.
@@ -102,6 +104,7 @@ impl Default for Settings {
             outbound: crate::outbound::OutboundPolicy::default(),
             secrets: crate::secrets::SecretBox::random(),
             providers: channels::ProviderBases::default(),
+            sms: None,
         }
     }
 }
@@ -138,6 +141,7 @@ pub struct Conversations {
     /// The providers' API base URLs, and their client (made at first use).
     pub(crate) providers: channels::ProviderBases,
     pub(crate) provider_client: std::sync::OnceLock<Option<reqwest::Client>>,
+    pub(crate) sms: Option<channels::sms::SmsProvider>,
     pub(crate) timers_changed: Notify,
     pub(crate) outbox_changed: Notify,
     pub(crate) hub: tokio::sync::broadcast::Sender<Delivery>,
@@ -190,6 +194,7 @@ impl Conversations {
             secrets: settings.secrets,
             providers: settings.providers,
             provider_client: std::sync::OnceLock::new(),
+            sms: settings.sms,
             timers_changed: Notify::new(),
             outbox_changed: Notify::new(),
             hub: tokio::sync::broadcast::Sender::new(HUB_CAPACITY),

@@ -23,6 +23,7 @@ pub mod retention;
 pub mod scheduler;
 pub mod secrets;
 pub mod service;
+mod sms;
 mod timers;
 mod turn;
 mod writer;

@@ -209,12 +209,6 @@ impl Conversations {
     ) -> Result<Vec<acd::Event>> {
         let Effects { id, owner, mode } = who;
         let mut feed = Vec::new();
-        if mode == Mode::Preview {
-            // a preview never reaches real agents: it waits with its request shown in its
-            // events until the person previewing picks the outcome (see `preview_result`)
-            turn.effects.clear();
-            return Ok(feed);
-        }
         // each answer may lead to another distribution; a routing cannot loop here forever
         for _ in 0..EFFECTS_PER_TURN {
             let Some(request) = turn.effects.pop() else {
@@ -222,6 +216,16 @@ impl Conversations {
             };
             turn.effects.clear();
             let performed = match (&request, self.distribution.get()) {
+                // a preview never reaches real agents: it waits with its request shown in its
+                // events until the person previewing picks the outcome (see `preview_result`)
+                (Effect::Distribute(_), _) if mode == Mode::Preview => return Ok(feed),
+                (Effect::SendSms(sms), _) => Performed::Answered(
+                    EffectResult::Sms(
+                        self.send_sms(sms, &snapshot.phone_region, mode == Mode::Preview, turn)
+                            .await?,
+                    ),
+                    Vec::new(),
+                ),
                 (Effect::Distribute(request), Some(d)) => d.perform(id, request, owner).await?,
                 (Effect::Distribute(_), None) => Performed::Answered(
                     EffectResult::Distribute(DistributionOutcome::error(

@@ -34,6 +34,8 @@ pub struct FileConfig {
     pub whatsapp_api_base: Option<String>,
     pub telegram_api_base: Option<String>,
     pub messenger_api_base: Option<String>,
+    pub sms_api_base: Option<String>,
+    pub sms_account_sid: Option<String>,
 }
 
 /// The resolved configuration.
@@ -73,6 +75,10 @@ pub struct Config {
     pub outbound_allow: Vec<runtime::outbound::Range>,
     /// The providers' API base URLs.
     pub providers: channels::ProviderBases,
+    /// The SMS provider's base URL and account (its auth token is read from
+    /// `SWITCHYARD_SMS_AUTH_TOKEN` when serving, never kept here).
+    pub sms_api_base: String,
+    pub sms_account_sid: Option<String>,
 }
 
 /// An API base URL: `http(s)://…`, no trailing slash kept.
@@ -292,7 +298,22 @@ impl Config {
                 defaults.messenger,
             )?,
         };
+        let sms_api_base = api_base(
+            "sms_api_base",
+            "SWITCHYARD_SMS_API_BASE",
+            file.sms_api_base,
+            channels::sms::DEFAULT_BASE.to_owned(),
+        )?;
+        let sms_account_sid = env("SWITCHYARD_SMS_ACCOUNT_SID").or(file.sms_account_sid);
+        if sms_account_sid
+            .as_deref()
+            .is_some_and(|s| s.len() > 64 || !s.bytes().all(|b| b.is_ascii_alphanumeric()))
+        {
+            bail!("sms_account_sid must be the provider's account SID (letters and digits)");
+        }
         Ok(Config {
+            sms_api_base,
+            sms_account_sid,
             providers,
             outbound_allow,
             public_listen,
