@@ -1051,7 +1051,23 @@ async fn start_graph_stand_in() -> (String, Sent) {
             .unwrap_or_default()
             .to_owned();
         let to = body["to"].as_str().unwrap_or_default().to_owned();
-        let text = body["text"]["body"].as_str().unwrap_or_default().to_owned();
+        // a text's body, or an interactive message's kind and its choices' titles
+        let text = match body["interactive"]["type"].as_str() {
+            Some(kind) => {
+                let choices = match kind {
+                    "button" => titles(&body["interactive"]["action"]["buttons"], "/reply/title"),
+                    _ => titles(
+                        &body["interactive"]["action"]["sections"][0]["rows"],
+                        "/title",
+                    ),
+                };
+                let prompt = body["interactive"]["body"]["text"]
+                    .as_str()
+                    .unwrap_or_default();
+                format!("{kind}: {prompt} [{choices}]")
+            }
+            None => body["text"]["body"].as_str().unwrap_or_default().to_owned(),
+        };
         let n = {
             let mut g = got.lock().unwrap();
             g.push((key, to, text));
@@ -1061,13 +1077,42 @@ async fn start_graph_stand_in() -> (String, Sent) {
             json!({"messaging_product": "whatsapp", "messages": [{"id": format!("wamid.out.{n}")}]}),
         )
     }
+    /// A medium's URL (`GET /{media_id}`), then its bytes: a PNG whatever type is claimed.
+    async fn media(
+        axum::extract::Path(id): axum::extract::Path<String>,
+        headers: axum::http::HeaderMap,
+    ) -> axum::Json<Value> {
+        let host = headers
+            .get("host")
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or_default();
+        axum::Json(
+            json!({"url": format!("http://{host}/files/{id}"), "mime_type": "image/jpeg", "id": id}),
+        )
+    }
+    async fn file() -> ([(&'static str, &'static str); 1], &'static [u8]) {
+        ([("content-type", "application/octet-stream")], PNG)
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}/graph", listener.local_addr().unwrap());
     let app = axum::Router::new()
         .route("/graph/{phone}/messages", axum::routing::post(send))
+        .route("/graph/{id}", axum::routing::get(media))
+        .route("/files/{id}", axum::routing::get(file))
         .with_state(got.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (base, got)
+}
+
+fn titles(list: &Value, pointer: &str) -> String {
+    list.as_array()
+        .map(|l| {
+            l.iter()
+                .filter_map(|x| x.pointer(pointer)?.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
 }
 
 /// A WhatsApp webhook of one text message, signed with the app secret.
@@ -1077,11 +1122,25 @@ fn whatsapp_webhook(
     customer: &str,
     id: &str,
 ) -> reqwest::RequestBuilder {
+    whatsapp_event(http, url, customer, id, "text", json!({"body": "hi"}))
+}
+
+/// A WhatsApp webhook of one message of `kind`, signed with the app secret.
+fn whatsapp_event(
+    http: &reqwest::Client,
+    url: &str,
+    customer: &str,
+    id: &str,
+    kind: &str,
+    content: Value,
+) -> reqwest::RequestBuilder {
+    let mut message = json!({"from": customer, "id": id, "timestamp": "1744344496", "type": kind});
+    message[kind] = content;
     let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
         "messaging_product": "whatsapp",
         "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
         "contacts": [{"profile": {"name": customer}, "wa_id": customer}],
-        "messages": [{"from": customer, "id": id, "timestamp": "1744344496", "type": "text", "text": {"body": "hi"}}]}}]}]});
+        "messages": [message]}}]}]});
     let bytes = serde_json::to_vec(&body).unwrap();
     http.post(url)
         .header("content-type", "application/json")
@@ -1093,6 +1152,15 @@ fn whatsapp_webhook(
 }
 
 const WA_APP_SECRET: &str = "e2e-whatsapp-app-secret";
+
+/// A PNG of 1×1 pixel.
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x00, 0x01, 0x00, 0x00,
+    0x05, 0x00, 0x01, 0x0d, 0x0a, 0x2d, 0xb4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae,
+    0x42, 0x60, 0x82,
+];
 
 #[tokio::test(flavor = "multi_thread")]
 async fn kill_9_during_a_burst_of_whatsapp_webhooks() {
@@ -1218,6 +1286,101 @@ async fn kill_9_during_a_burst_of_whatsapp_webhooks() {
             per_customer.len()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_whatsapp_customer_converses_with_the_real_binary() {
+    runtime::install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let (graph, sent) = start_graph_stand_in().await;
+    let server = Running::start_with(
+        &dir.path().join("data"),
+        &[("SWITCHYARD_WHATSAPP_API_BASE", graph.as_str())],
+    );
+    let api = Api {
+        http: admin_client(),
+        base: server.base.clone(),
+    };
+    // Start → buttons (Sales, Support) → Support: a photo → five days (a list) → day 4
+    let r = api.post("routings", json!({"name": "WA", "reference": "WA", "kind": "interaction_start", "channel_family": "messaging"})).await;
+    let v = api
+        .post(
+            &format!("routings/{}/versions", id(&r)),
+            json!({"name": "v1"}),
+        )
+        .await;
+    let vid = id(&v);
+    let start = v["tree"]["actions"][0]["id"].as_str().unwrap().to_owned();
+    let actions = format!("versions/{vid}/actions");
+    let add = |params: Value| api.post(&actions, params);
+    let menu = add(json!({"type": "message_with_choice", "params": {"message": "Sales or support?", "wait_seconds": 600, "choices": [{"label": "Sales"}, {"label": "Support"}]}, "after": {"action_id": start, "branch": "ok"}})).await["action"]["id"].as_str().unwrap().to_owned();
+    let photo = add(json!({"type": "message_awaiting_response", "params": {"wait_seconds": 600, "max_attempts": 2, "error_message": "A photo, please.", "questions": [{"question": "Send a photo", "answer_type": "image", "variable": "claim.photo"}]}, "after": {"action_id": menu, "branch": "link_2"}})).await["action"]["id"].as_str().unwrap().to_owned();
+    let days = add(json!({"type": "message_with_choice", "params": {"message": "Got {{ claim.photo.content_type }}. Which day?", "wait_seconds": 600, "choices": (1..=5).map(|d| json!({"label": format!("Day {d}")})).collect::<Vec<_>>()}, "after": {"action_id": photo, "branch": "ok"}})).await["action"]["id"].as_str().unwrap().to_owned();
+    add(json!({"type": "simple_message", "params": {"message": "See you on day 4"}, "after": {"action_id": days, "branch": "link_4"}})).await;
+    api.post(&format!("versions/{vid}/put-in-production"), json!({}))
+        .await;
+    api.post("entry-points", json!({"reference": "wa", "name": "WhatsApp", "channel": "whatsapp", "address": "106540352242922",
+        "secrets": {"access_token": "e2e-access-token", "app_secret": WA_APP_SECRET, "verify_token": "e2e-verify-token"},
+        "start_routing_id": id(&r)})).await;
+
+    let url = format!("{}/webhooks/whatsapp/wa", server.base);
+    let http = reqwest::Client::new();
+    let wait_for = |n: usize| {
+        let sent = sent.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                let got: Vec<String> = sent
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .map(|(_, _, t)| t.clone())
+                    .collect();
+                if got.len() >= n {
+                    return got;
+                }
+                assert!(Instant::now() < deadline, "only {got:?}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    let steps = [
+        (
+            "w1",
+            "text",
+            json!({"body": "hello"}),
+            "button: Sales or support? [Sales, Support]",
+        ),
+        (
+            "w2",
+            "interactive",
+            json!({"type": "button_reply", "button_reply": {"id": "2", "title": "Support"}}),
+            "Send a photo",
+        ),
+        (
+            "w3",
+            "image",
+            json!({"id": "1234567890", "mime_type": "image/jpeg", "sha256": "x"}),
+            "list: Got image/png. Which day? [Day 1, Day 2, Day 3, Day 4, Day 5]",
+        ),
+        (
+            "w4",
+            "interactive",
+            json!({"type": "list_reply", "list_reply": {"id": "4", "title": "Day 4"}}),
+            "See you on day 4",
+        ),
+    ];
+    let mut expected = Vec::new();
+    for (id, kind, content, reply) in steps {
+        let resp = whatsapp_event(&http, &url, "33612345678", id, kind, content)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{id}");
+        expected.push(reply.to_owned());
+        assert_eq!(wait_for(expected.len()).await, expected);
     }
     server.stop();
 }
