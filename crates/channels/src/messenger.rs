@@ -146,12 +146,21 @@ pub fn parse(body: &[u8], page_id: &str) -> Result<Vec<WebhookEvent>, ChannelErr
             continue;
         }
         for m in &entry.messaging {
-            out.push(match Messaging::deserialize(m) {
-                Ok(m) => event(m, page_id),
-                Err(e) => WebhookEvent::Ignored {
+            match Messaging::deserialize(m) {
+                // a delivery names every message it delivered
+                Ok(Messaging {
+                    delivery: Some(d), ..
+                }) if !d.mids.is_empty() => {
+                    out.extend(d.mids.into_iter().map(|id| WebhookEvent::Status {
+                        provider_message_id: id,
+                        status: DeliveryStatus::Delivered,
+                    }));
+                }
+                Ok(m) => out.push(event(m, page_id)),
+                Err(e) => out.push(WebhookEvent::Ignored {
                     why: format!("a messaging event that is not read: {e}"),
-                },
-            });
+                }),
+            }
         }
     }
     Ok(out)
@@ -214,16 +223,9 @@ fn event(m: Messaging, page_id: &str) -> WebhookEvent {
             media: Vec::new(),
         };
     }
-    if let Some(d) = m.delivery {
-        // several messages at once: the first one stands for the event; the rest follow
-        return match d.mids.into_iter().next() {
-            Some(id) => WebhookEvent::Status {
-                provider_message_id: id,
-                status: DeliveryStatus::Delivered,
-            },
-            None => WebhookEvent::Ignored {
-                why: "a delivery without message ids".into(),
-            },
+    if m.delivery.is_some() {
+        return WebhookEvent::Ignored {
+            why: "a delivery without message ids".into(),
         };
     }
     if m.read.is_some() {

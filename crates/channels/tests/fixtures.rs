@@ -154,6 +154,13 @@ fn messenger_messages_quick_replies_postbacks_and_echoes() {
     ));
     assert!(matches!(&mixed[2], WebhookEvent::Noted { .. }));
     assert!(matches!(&mixed[3], WebhookEvent::Noted { what, .. } if what.contains("reacted")));
+    // a delivery of several messages is a status for each
+    let two = br#"{"object":"page","entry":[{"id":"1234567890","messaging":[{"sender":{"id":"6789012345"},"recipient":{"id":"1234567890"},"delivery":{"mids":["m_a","m_b"],"watermark":1}}]}]}"#;
+    let statuses = channels::messenger::parse(two, page).unwrap();
+    assert_eq!(statuses.len(), 2);
+    assert!(
+        matches!(&statuses[1], WebhookEvent::Status { provider_message_id, .. } if provider_message_id == "m_b")
+    );
     // another page's entry
     let other = channels::messenger::parse(&fixture("messenger/text.json"), "42").unwrap();
     assert!(matches!(other[..], [WebhookEvent::Ignored { .. }]));
