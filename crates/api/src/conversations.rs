@@ -639,7 +639,8 @@ impl From<&Interaction> for InteractionSummary {
 }
 
 /// How an interaction runs: `live` (production version), `test` (the entry point's version in
-/// test), `preview` (any version, no entry point), `end` (an interaction-end routing).
+/// test), `preview` (any version, no entry point), `end` (an interaction-end routing),
+/// `outgoing` (an SMS a routing sent as an outgoing interaction).
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ModeDto {
@@ -647,6 +648,7 @@ pub enum ModeDto {
     Test,
     Preview,
     End,
+    Outgoing,
 }
 
 impl From<Mode> for ModeDto {
@@ -656,6 +658,7 @@ impl From<Mode> for ModeDto {
             Mode::Test => ModeDto::Test,
             Mode::Preview => ModeDto::Preview,
             Mode::End => ModeDto::End,
+            Mode::Outgoing => ModeDto::Outgoing,
         }
     }
 }
@@ -667,6 +670,7 @@ impl From<ModeDto> for Mode {
             ModeDto::Test => Mode::Test,
             ModeDto::Preview => Mode::Preview,
             ModeDto::End => Mode::End,
+            ModeDto::Outgoing => Mode::Outgoing,
         }
     }
 }

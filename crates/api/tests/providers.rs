@@ -966,7 +966,7 @@ async fn send_a_sms_takes_each_of_its_branches() {
         ("start", json!({})),
         (
             "send_sms",
-            json!({"template": {"by": "reference", "reference": "WELCOME"}, "template_variables": [{"field": "first_name", "value": "{{ customer.name }}"}, {"field": "code", "value": "1234"}], "send_type": "basic", "sender": "Switchyard", "recipient": "+{{ customer.address }}"}),
+            json!({"template": {"by": "reference", "reference": "WELCOME"}, "template_variables": [{"field": "first_name", "value": "{{ customer.name }}"}, {"field": "code", "value": "1234"}], "send_type": "outgoing_interaction", "sender": "Switchyard", "recipient": "+{{ customer.address }}"}),
         ),
         ("simple_message", json!({"message": "SMS sent"})),
         ("simple_message", json!({"message": "Not a mobile"})),
@@ -1013,6 +1013,28 @@ async fn send_a_sms_takes_each_of_its_branches() {
     assert_eq!(sms[0]["Body"], "Hello Sheena Nelson, your code is 1234.");
     let replies = env.provider.wait("whatsapp", 1).await;
     assert_eq!(replies[0]["text"]["body"], "SMS sent");
+    // sent as an outgoing interaction: one of its own, closed, its message the SMS
+    let (_, outgoing) = env
+        .call(Method::GET, "interactions?mode=outgoing", None)
+        .await;
+    let items = outgoing["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{outgoing}");
+    assert_eq!(
+        (items[0]["customer"].as_str(), items[0]["status"].as_str()),
+        (Some("+16505551234"), Some("closed"))
+    );
+    let (_, detail) = env
+        .call(
+            Method::GET,
+            &format!("interactions/{}", items[0]["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(
+        detail["events"][0]["event"]["message"]["text"],
+        "Hello Sheena Nelson, your code is 1234.",
+        "{detail:#}"
+    );
     // a French landline: Not mobile, nothing sent
     assert_eq!(
         env.meta("whatsapp/wa", secret, &from("33142685300", "w2"))

@@ -14,10 +14,19 @@ pub enum Mode {
     Preview,
     /// The interaction-end routing of a closed interaction.
     End,
+    /// An outgoing interaction a routing created (an SMS sent as *Outgoing interaction*):
+    /// closed once sent.
+    Outgoing,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 4] = [Mode::Live, Mode::Test, Mode::Preview, Mode::End];
+    pub const ALL: [Mode; 5] = [
+        Mode::Live,
+        Mode::Test,
+        Mode::Preview,
+        Mode::End,
+        Mode::Outgoing,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -25,6 +34,7 @@ impl Mode {
             Mode::Test => "test",
             Mode::Preview => "preview",
             Mode::End => "end",
+            Mode::Outgoing => "outgoing",
         }
     }
 

@@ -13,6 +13,7 @@ use crate::conversations::{Conversations, Result};
 impl Conversations {
     pub(crate) async fn send_sms(
         &self,
+        from: &engine::State,
         sms: &SmsRequest,
         region: &str,
         preview: bool,
@@ -86,12 +87,107 @@ impl Conversations {
         let key = uuid::Uuid::now_v7().to_string();
         match channels::sms::send(client, provider, &sms.sender, &to, &text, &key).await {
             Ok(sent) => {
-                record(sent.provider_message_id);
+                record(sent.provider_message_id.clone());
+                if sms.outgoing {
+                    self.outgoing_interaction(from, &to, &text, sent.provider_message_id)
+                        .await?;
+                }
                 Ok(SmsOutcome::Sent)
             }
             Err(e) => Ok(error(&e.reason)),
         }
     }
+
+    /// Records an SMS sent as an outgoing interaction: a closed interaction of mode
+    /// `outgoing` (the sending one's routing and version, `interaction.parent` its id), its one
+    /// message the SMS.
+    async fn outgoing_interaction(
+        &self,
+        from: &engine::State,
+        to: &str,
+        text: &str,
+        provider_id: Option<String>,
+    ) -> Result<()> {
+        use serde_json::json;
+        let id = uuid::Uuid::now_v7();
+        let now = self.now();
+        let parent = from
+            .system
+            .get("interaction")
+            .and_then(|i| serde_json::from_value::<InteractionId>(i.clone()).ok())
+            .map(|i| i.id);
+        let mut system = serde_json::Map::new();
+        system.insert(
+            "interaction".into(),
+            json!({"id": id, "mode": "outgoing", "started_at": jiff::Timestamp::to_string(&now), "parent": parent}),
+        );
+        system.insert("channel".into(), json!("sms"));
+        let mut state = engine::State::blank(from.routing_id, from.version_id, 0, system);
+        state.status = engine::Status::Closed(engine::CloseReason::EndOfRouting);
+        let events = [
+            engine::Event::MessageOut {
+                message: flow::exec::Outbound::Text {
+                    text: text.to_owned(),
+                },
+            },
+            engine::Event::Channel {
+                detail: engine::ChannelNote::Sms {
+                    to: to.to_owned(),
+                    text: text.to_owned(),
+                    send_type: "outgoing_interaction".into(),
+                    provider_id,
+                },
+            },
+            engine::Event::Closed {
+                reason: engine::CloseReason::EndOfRouting,
+            },
+        ];
+        let rows = events
+            .iter()
+            .enumerate()
+            .map(|(seq, e)| store::EventRow {
+                interaction_id: id,
+                // an interaction's events are numbered from 1
+                seq: seq as u64 + 1,
+                at: now,
+                event: serde_json::to_value(e).unwrap_or(serde_json::Value::Null),
+            })
+            .collect::<Vec<_>>();
+        let row = store::InteractionRow {
+            id,
+            entry_point_id: None,
+            mode: flow::interaction::Mode::Outgoing,
+            customer: to.to_owned(),
+            customer_id: None,
+            routing_id: from.routing_id,
+            version_id: from.version_id,
+            status: flow::interaction::InteractionStatus::Closed,
+            state: engine::save_state(&state),
+            wake_at: None,
+            next_seq: rows.len() as u64 + 1,
+            revision: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        self.commit_rows(store::TurnWrite {
+            interaction: row,
+            expected_revision: None,
+            inbound: None,
+            events: rows,
+            outbox: Vec::new(),
+            follow_up: None,
+            new_customer: None,
+            acd: None,
+            owner: None,
+        })
+        .await
+    }
+}
+
+/// The id of `system.interaction`.
+#[derive(serde::Deserialize)]
+struct InteractionId {
+    id: uuid::Uuid,
 }
 
 fn error(reason: &str) -> SmsOutcome {

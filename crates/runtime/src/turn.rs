@@ -221,8 +221,14 @@ impl Conversations {
                 (Effect::Distribute(_), _) if mode == Mode::Preview => return Ok(feed),
                 (Effect::SendSms(sms), _) => Performed::Answered(
                     EffectResult::Sms(
-                        self.send_sms(sms, &snapshot.phone_region, mode == Mode::Preview, turn)
-                            .await?,
+                        self.send_sms(
+                            state,
+                            sms,
+                            &snapshot.phone_region,
+                            mode == Mode::Preview,
+                            turn,
+                        )
+                        .await?,
                     ),
                     Vec::new(),
                 ),
@@ -334,6 +340,16 @@ impl Conversations {
         match row_entry_point {
             Some(ep) => format!("{ep}/{customer}"),
             None => format!("i/{id}"),
+        }
+    }
+
+    /// Commits rows that no engine step made (an outgoing interaction).
+    pub(crate) async fn commit_rows(&self, write: TurnWrite) -> Result<()> {
+        match self.commit(Prepared::rows(write)).await? {
+            TurnOutcome::Committed => Ok(()),
+            other => Err(ConversationError::NotRecorded(format!(
+                "the outgoing interaction was not written ({other:?})"
+            ))),
         }
     }
 

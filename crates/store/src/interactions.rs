@@ -166,7 +166,7 @@ pub struct InteractionFilter {
     pub status: Option<InteractionStatus>,
     pub mode: Option<Mode>,
     pub customer_id: Option<Uuid>,
-    /// Leave live interactions out (a version's test and preview history).
+    /// Leave live (and outgoing) interactions out (a version's test and preview history).
     pub not_live: bool,
 }
 

@@ -451,7 +451,7 @@ impl InteractionStore for SqliteStore {
             "SELECT * FROM interactions
              WHERE (?1 IS NULL OR entry_point_id = ?1) AND (?2 IS NULL OR version_id = ?2) AND (?3 IS NULL OR status = ?3)
                AND (?4 IS NULL OR mode = ?4) AND (?5 IS NULL OR id < ?5) AND (?7 IS NULL OR customer_id = ?7)
-               AND (?8 = 0 OR mode <> 'live')
+               AND (?8 = 0 OR mode NOT IN ('live', 'outgoing'))
              ORDER BY id DESC LIMIT ?6",
         )
         .bind(f.entry_point_id.map(|v| v.to_string()))
