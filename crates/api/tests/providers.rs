@@ -66,10 +66,11 @@ impl Provider {
         self.fail.lock().unwrap().pop_front()
     }
 
+    /// Records a request; how many `api` got so far (the provider's ids count per API).
     fn record(&self, api: &str, path: String, body: Value) -> usize {
         let mut got = self.got.lock().unwrap();
         got.push((api.to_owned(), path, body));
-        got.len()
+        got.iter().filter(|(a, _, _)| a == api).count()
     }
 }
 
@@ -83,12 +84,15 @@ async fn graph_send(
     headers: HeaderMap,
     axum::Json(body): axum::Json<Value>,
 ) -> Response {
-    let api = if phone == "me" {
-        "messenger"
-    } else {
-        "whatsapp"
+    // read receipts and "seen" markers are recorded apart from the replies
+    let marker = body.get("status").is_some() || body.get("sender_action").is_some();
+    let api = match (phone == "me", marker) {
+        (true, false) => "messenger",
+        (true, true) => "messenger_seen",
+        (false, false) => "whatsapp",
+        (false, true) => "whatsapp_read",
     };
-    let token = if api == "messenger" {
+    let token = if phone == "me" {
         "page-access-token-0123"
     } else {
         WA_TOKEN
@@ -101,7 +105,7 @@ async fn graph_send(
             json!({"error": {"message": "Invalid OAuth access token", "code": 190}}),
         );
     }
-    if let Some((status, body)) = p.failure() {
+    if !marker && let Some((status, body)) = p.failure() {
         return answer(status, body);
     }
     let n = p.record(api, format!("/{phone}/messages"), body);
@@ -336,11 +340,11 @@ impl Env {
                         telegram: format!("{standin}/tg"),
                         messenger: format!("{standin}/graph"),
                     },
-                    sms: Some(channels::sms::SmsProvider {
+                    sms: Some(std::sync::Arc::new(channels::sms::SmsProvider {
                         base: format!("{standin}/sms"),
                         account_sid: "AC0123456789".into(),
                         auth_token: "sms-auth-token".into(),
-                    }),
+                    })),
                     ..Default::default()
                 },
                 ..Default::default()
@@ -531,6 +535,12 @@ async fn a_whatsapp_customer_converses_with_buttons_a_list_and_an_image() {
     assert_eq!(
         sent[0]["interactive"]["action"]["buttons"][1]["reply"]["title"],
         "Support"
+    );
+    // the customer sees their message read
+    let read = env.provider.wait("whatsapp_read", 1).await;
+    assert_eq!(
+        (read[0]["status"].as_str(), read[0]["message_id"].as_str()),
+        (Some("read"), Some("wamid.in.1"))
     );
     // the provider sends it again: recognised, not answered twice
     let (_, again) = env
@@ -749,6 +759,8 @@ async fn a_messenger_customer_answers_with_a_quick_reply() {
     let sent = env.provider.wait("messenger", 1).await;
     assert_eq!(sent[0]["recipient"]["id"], "6789012345");
     assert_eq!(sent[0]["message"]["quick_replies"][0]["payload"], "1");
+    let seen = env.provider.wait("messenger_seen", 1).await;
+    assert_eq!(seen[0]["sender_action"], "mark_seen");
     // the page's own echo is ignored; the quick reply is the answer
     let echo = json!({"object": "page", "entry": [{"id": "1234567890", "time": 1, "messaging": [{"sender": {"id": "1234567890"}, "recipient": {"id": "6789012345"}, "timestamp": 1, "message": {"mid": "m_echo", "is_echo": true, "text": "Sales or support?"}}]}]});
     let (_, ack) = env.meta("messenger/page", secret, &echo).await;
@@ -1031,8 +1043,7 @@ async fn send_a_sms_takes_each_of_its_branches() {
         )
         .await;
     assert_eq!(
-        detail["events"][0]["event"]["message"]["text"],
-        "Hello Sheena Nelson, your code is 1234.",
+        detail["events"][0]["event"]["message"]["text"], "Hello Sheena Nelson, your code is 1234.",
         "{detail:#}"
     );
     // a French landline: Not mobile, nothing sent

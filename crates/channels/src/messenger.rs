@@ -265,6 +265,21 @@ pub fn body(customer: &str, message: &Outbound) -> serde_json::Value {
     json!({"recipient": {"id": customer}, "messaging_type": "RESPONSE", "message": message})
 }
 
+/// Marks the conversation seen by the page (best effort).
+pub async fn mark_seen(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    customer: &str,
+) -> Result<(), SendError> {
+    let url = format!("{}/me/messages", base.trim_end_matches('/'));
+    let body = json!({"recipient": {"id": customer}, "sender_action": "mark_seen"});
+    crate::provider::post_json(client.post(url).bearer_auth(token), &body)
+        .await
+        .map(|_| ())
+        .map_err(|(_, _, e)| e)
+}
+
 #[derive(Deserialize)]
 struct SendAnswer {
     #[serde(default)]

@@ -1,19 +1,58 @@
-//! SMS out, through a provider speaking Twilio's Messages API (`POST
-//! /2010-04-01/Accounts/{AccountSid}/Messages.json`, a form of `To`, `From`, `Body`, HTTP basic
-//! authentication with the account SID and auth token), the base URL a setting. SMS are
-//! outbound only.
+//! SMS out, behind [`SmsGateway`] (one method: send one SMS). The gateway shipped speaks
+//! Twilio's Messages API (`POST /2010-04-01/Accounts/{AccountSid}/Messages.json`, a form of
+//! `To`, `From`, `Body`, HTTP basic authentication with the account SID and auth token), its base
+//! URL a setting; another provider is another implementation. SMS are outbound only.
 
 use serde::Deserialize;
 
 use crate::provider::{SendError, Sent};
 
-/// The SMS provider of a deployment.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// An SMS provider.
+#[async_trait::async_trait]
+pub trait SmsGateway: Send + Sync + std::fmt::Debug {
+    /// Sends one SMS from `sender` (a number or an alphanumeric sender id) to `to` (E.164);
+    /// `key` identifies the send (sent as `Idempotency-Key` where the provider can use it).
+    async fn send(
+        &self,
+        client: &reqwest::Client,
+        sender: &str,
+        to: &str,
+        body: &str,
+        key: &str,
+    ) -> Result<Sent, SendError>;
+}
+
+/// A provider speaking Twilio's Messages API. Its auth token is never shown (`Debug` leaves
+/// it out).
+#[derive(Clone, PartialEq, Eq)]
 pub struct SmsProvider {
     /// `https://api.twilio.com` (setting `sms_api_base`).
     pub base: String,
     pub account_sid: String,
     pub auth_token: String,
+}
+
+impl std::fmt::Debug for SmsProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmsProvider")
+            .field("base", &self.base)
+            .field("account_sid", &self.account_sid)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait::async_trait]
+impl SmsGateway for SmsProvider {
+    async fn send(
+        &self,
+        client: &reqwest::Client,
+        sender: &str,
+        to: &str,
+        body: &str,
+        key: &str,
+    ) -> Result<Sent, SendError> {
+        send(client, self, sender, to, body, key).await
+    }
 }
 
 /// Twilio's API base.
@@ -32,9 +71,8 @@ struct Answer {
     message: Option<String>,
 }
 
-/// Sends one SMS from `sender` (a number or an alphanumeric sender id) to `to` (E.164);
-/// `key` goes as `Idempotency-Key`.
-pub async fn send(
+/// Sends one SMS through Twilio's Messages API.
+async fn send(
     client: &reqwest::Client,
     provider: &SmsProvider,
     sender: &str,

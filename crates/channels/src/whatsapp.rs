@@ -447,6 +447,22 @@ pub async fn send(
     }
 }
 
+/// Marks a customer's message read (the blue ticks), best effort.
+pub async fn mark_read(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    phone_number_id: &str,
+    message_id: &str,
+) -> Result<(), SendError> {
+    let url = format!("{}/{phone_number_id}/messages", base.trim_end_matches('/'));
+    let body = json!({"messaging_product": "whatsapp", "status": "read", "message_id": message_id});
+    crate::provider::post_json(client.post(url).bearer_auth(token), &body)
+        .await
+        .map(|_| ())
+        .map_err(|(_, _, e)| e)
+}
+
 #[derive(Deserialize)]
 struct MediaUrl {
     url: String,

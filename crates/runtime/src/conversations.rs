@@ -83,7 +83,7 @@ pub struct Settings {
     /// The providers' API base URLs (WhatsApp, Telegram, Messenger).
     pub providers: channels::ProviderBases,
     /// The SMS provider (*Send a SMS*), when configured.
-    pub sms: Option<channels::sms::SmsProvider>,
+    pub sms: Option<std::sync::Arc<dyn channels::sms::SmsGateway>>,
 }
 
 /// The `retention_days` setting's default.
@@ -141,7 +141,7 @@ pub struct Conversations {
     /// The providers' API base URLs, and their client (made at first use).
     pub(crate) providers: channels::ProviderBases,
     pub(crate) provider_client: std::sync::OnceLock<Option<reqwest::Client>>,
-    pub(crate) sms: Option<channels::sms::SmsProvider>,
+    pub(crate) sms: Option<std::sync::Arc<dyn channels::sms::SmsGateway>>,
     pub(crate) timers_changed: Notify,
     pub(crate) outbox_changed: Notify,
     pub(crate) hub: tokio::sync::broadcast::Sender<Delivery>,

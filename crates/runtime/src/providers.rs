@@ -122,9 +122,14 @@ impl Conversations {
                     received.message.attachments = self
                         .fetch_media(&ep, &creds, &received.customer, &media)
                         .await;
+                    let (customer, message_id) =
+                        (received.customer.clone(), received.message_id.clone());
                     let receipt = self.receive_on(Some(channel), reference, received).await?;
                     report.messages += 1;
                     report.duplicates += usize::from(receipt.duplicate);
+                    if !receipt.duplicate {
+                        self.mark_read(&creds, &address, customer, message_id);
+                    }
                 }
                 WebhookEvent::Status {
                     provider_message_id,
@@ -260,6 +265,46 @@ impl Conversations {
             }
         }
         out
+    }
+
+    /// Shows the customer their message was read (WhatsApp's read receipt, Messenger's
+    /// "seen"), in the background: the webhook's answer does not wait for it, and a failure is
+    /// only logged. Telegram has no read receipts for bots.
+    fn mark_read(&self, creds: &Credentials, address: &str, customer: String, message_id: String) {
+        let Some(client) = self.provider_client().cloned() else {
+            return;
+        };
+        let (creds, address) = (creds.clone(), address.to_owned());
+        let bases = self.providers.clone();
+        tokio::spawn(async move {
+            let done = match &creds {
+                Credentials::WhatsApp { access_token, .. } => {
+                    channels::whatsapp::mark_read(
+                        &client,
+                        &bases.whatsapp,
+                        access_token,
+                        &address,
+                        &message_id,
+                    )
+                    .await
+                }
+                Credentials::Messenger {
+                    page_access_token, ..
+                } => {
+                    channels::messenger::mark_seen(
+                        &client,
+                        &bases.messenger,
+                        page_access_token,
+                        &customer,
+                    )
+                    .await
+                }
+                Credentials::Telegram { .. } => Ok(()),
+            };
+            if let Err(e) = done {
+                tracing::debug!(reason = %e.reason, "a read receipt could not be sent");
+            }
+        });
     }
 
     /// Answers a Telegram button press (best effort, after the press is committed).

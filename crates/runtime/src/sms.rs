@@ -85,7 +85,7 @@ impl Conversations {
             return Ok(error("the providers' HTTP client is not running"));
         };
         let key = uuid::Uuid::now_v7().to_string();
-        match channels::sms::send(client, provider, &sms.sender, &to, &text, &key).await {
+        match provider.send(client, &sms.sender, &to, &text, &key).await {
             Ok(sent) => {
                 record(sent.provider_message_id.clone());
                 if sms.outgoing {

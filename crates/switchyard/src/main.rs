@@ -215,16 +215,20 @@ fn secret_key(config: &Config) -> anyhow::Result<runtime::secrets::SecretBox> {
 
 /// The SMS provider: the account SID of the configuration and the auth token of
 /// `SWITCHYARD_SMS_AUTH_TOKEN` (a secret: read here, never part of the configuration shown).
-fn sms_provider(config: &Config) -> anyhow::Result<Option<channels::sms::SmsProvider>> {
+fn sms_provider(
+    config: &Config,
+) -> anyhow::Result<Option<std::sync::Arc<dyn channels::sms::SmsGateway>>> {
     let token = std::env::var("SWITCHYARD_SMS_AUTH_TOKEN")
         .ok()
         .filter(|t| !t.is_empty());
     match (&config.sms_account_sid, token) {
-        (Some(sid), Some(auth_token)) => Ok(Some(channels::sms::SmsProvider {
-            base: config.sms_api_base.clone(),
-            account_sid: sid.clone(),
-            auth_token,
-        })),
+        (Some(sid), Some(auth_token)) => {
+            Ok(Some(std::sync::Arc::new(channels::sms::SmsProvider {
+                base: config.sms_api_base.clone(),
+                account_sid: sid.clone(),
+                auth_token,
+            })))
+        }
         (None, None) => Ok(None),
         _ => anyhow::bail!(
             "an SMS provider needs both sms_account_sid and SWITCHYARD_SMS_AUTH_TOKEN"

@@ -1050,6 +1050,10 @@ async fn start_graph_stand_in() -> (String, Sent) {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned();
+        if body.get("status").is_some() {
+            // a read receipt, not a reply
+            return axum::Json(json!({"success": true}));
+        }
         let to = body["to"].as_str().unwrap_or_default().to_owned();
         // a text's body, or an interactive message's kind and its choices' titles
         let text = match body["interactive"]["type"].as_str() {
