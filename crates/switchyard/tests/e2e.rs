@@ -1050,12 +1050,18 @@ async fn start_graph_stand_in() -> (String, Sent) {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned();
-        if body.get("status").is_some() {
-            // a read receipt, not a reply
+        if body.get("status").is_some() || body.get("sender_action").is_some() {
+            // a read receipt or a "seen", not a reply
             return axum::Json(json!({"success": true}));
         }
-        let to = body["to"].as_str().unwrap_or_default().to_owned();
-        // a text's body, or an interactive message's kind and its choices' titles
+        // WhatsApp's recipient, or Messenger's
+        let to = body["to"]
+            .as_str()
+            .or(body["recipient"]["id"].as_str())
+            .unwrap_or_default()
+            .to_owned();
+        // a text's body, an interactive message's kind and its choices' titles, or Messenger's
+        // text and quick replies
         let text = match body["interactive"]["type"].as_str() {
             Some(kind) => {
                 let choices = match kind {
@@ -1070,7 +1076,16 @@ async fn start_graph_stand_in() -> (String, Sent) {
                     .unwrap_or_default();
                 format!("{kind}: {prompt} [{choices}]")
             }
-            None => body["text"]["body"].as_str().unwrap_or_default().to_owned(),
+            None if body["message"]["quick_replies"].is_array() => format!(
+                "quick: {} [{}]",
+                body["message"]["text"].as_str().unwrap_or_default(),
+                titles(&body["message"]["quick_replies"], "/title")
+            ),
+            None => body["text"]["body"]
+                .as_str()
+                .or(body["message"]["text"].as_str())
+                .unwrap_or_default()
+                .to_owned(),
         };
         let n = {
             let mut g = got.lock().unwrap();
@@ -1099,7 +1114,46 @@ async fn start_graph_stand_in() -> (String, Sent) {
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}/graph", listener.local_addr().unwrap());
+    /// The Bot API: `sendMessage` recorded like a reply (an inline keyboard as its labels),
+    /// `answerCallbackQuery` as "answered <id>".
+    async fn telegram(
+        State(got): State<Sent>,
+        axum::extract::Path((_bot, method)): axum::extract::Path<(String, String)>,
+        headers: axum::http::HeaderMap,
+        body: axum::Json<Value>,
+    ) -> axum::Json<Value> {
+        let key = headers
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let chat = body["chat_id"]
+            .as_i64()
+            .map(|c| c.to_string())
+            .unwrap_or_default();
+        let text = match method.as_str() {
+            "answerCallbackQuery" => format!(
+                "answered {}",
+                body["callback_query_id"].as_str().unwrap_or_default()
+            ),
+            _ if body["reply_markup"].is_object() => format!(
+                "keyboard: {} [{}]",
+                body["text"].as_str().unwrap_or_default(),
+                titles(&body["reply_markup"]["inline_keyboard"], "/0/text")
+            ),
+            _ => body["text"].as_str().unwrap_or_default().to_owned(),
+        };
+        let n = {
+            let mut g = got.lock().unwrap();
+            g.push((key, chat, text));
+            g.len()
+        };
+        axum::Json(
+            json!({"ok": true, "result": {"message_id": n, "chat": {"id": 1, "type": "private"}, "date": 0}}),
+        )
+    }
     let app = axum::Router::new()
+        .route("/tg/{bot}/{method}", axum::routing::post(telegram))
         .route("/graph/{phone}/messages", axum::routing::post(send))
         .route("/graph/{id}", axum::routing::get(media))
         .route("/files/{id}", axum::routing::get(file))
@@ -1386,5 +1440,241 @@ async fn a_whatsapp_customer_converses_with_the_real_binary() {
         expected.push(reply.to_owned());
         assert_eq!(wait_for(expected.len()).await, expected);
     }
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn telegram_messenger_and_an_agent_with_the_real_binary() {
+    runtime::install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let (graph, sent) = start_graph_stand_in().await;
+    let telegram_base = graph.replace("/graph", "/tg");
+    let server = Running::start_with(
+        &dir.path().join("data"),
+        &[
+            ("SWITCHYARD_WHATSAPP_API_BASE", graph.as_str()),
+            ("SWITCHYARD_MESSENGER_API_BASE", graph.as_str()),
+            ("SWITCHYARD_TELEGRAM_API_BASE", telegram_base.as_str()),
+        ],
+    );
+    let api = Api {
+        http: admin_client(),
+        base: server.base.clone(),
+    };
+    // an agent in a queue; Start → Sales or support? → Sales: "Sales here" / Support: the queue
+    let ann = api
+        .post(
+            "users",
+            json!({"reference": "ann", "name": "Ann", "auto_accept": true}),
+        )
+        .await;
+    let agent_token = ann["token"].as_str().unwrap().to_owned();
+    api.post("groups", json!({"reference": "SUPPORT", "name": "Support", "data": {"members": [ann["id"]], "algorithm": "least_chats"}})).await;
+    let r = api.post("routings", json!({"name": "Bots", "reference": "BOTS", "kind": "interaction_start", "channel_family": "messaging"})).await;
+    let routing = id(&r);
+    let v = api
+        .post(
+            &format!("routings/{}/versions", id(&r)),
+            json!({"name": "v1"}),
+        )
+        .await;
+    let vid = id(&v);
+    let start = v["tree"]["actions"][0]["id"].as_str().unwrap().to_owned();
+    let actions = format!("versions/{vid}/actions");
+    let menu = api.post(&actions, json!({"type": "message_with_choice", "params": {"message": "Sales or support?", "wait_seconds": 600, "choices": [{"label": "Sales"}, {"label": "Support"}]}, "after": {"action_id": start, "branch": "ok"}})).await["action"]["id"].as_str().unwrap().to_owned();
+    api.post(&actions, json!({"type": "simple_message", "params": {"message": "Sales here"}, "after": {"action_id": menu, "branch": "link_1"}})).await;
+    api.post(&actions, json!({"type": "distribute_to_queue", "params": {"target": {"to": "queue", "queue": {"by": "reference", "reference": "SUPPORT"}}}, "after": {"action_id": menu, "branch": "link_2"}})).await;
+    api.post(&format!("versions/{vid}/put-in-production"), json!({}))
+        .await;
+    api.post("entry-points", json!({"reference": "bot", "name": "Bot", "channel": "telegram", "address": "our_shop_bot",
+        "secrets": {"bot_token": "123456:e2e-bot-token", "secret_token": "e2e-telegram-secret"}, "start_routing_id": id(&r)})).await;
+    api.post("entry-points", json!({"reference": "page", "name": "Page", "channel": "messenger", "address": "1234567890",
+        "secrets": {"page_access_token": "e2e-page-token", "app_secret": "e2e-messenger-secret", "verify_token": "e2e-verify"}, "start_routing_id": id(&r)})).await;
+    let http = reqwest::Client::new();
+    let texts = |to: &str| -> Vec<String> {
+        sent.lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, t, _)| t == to)
+            .map(|(_, _, x)| x.clone())
+            .collect()
+    };
+    let wait_for = |to: &'static str, n: usize| {
+        let texts = &texts;
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                let got = texts(to);
+                if got.len() >= n {
+                    return got;
+                }
+                assert!(Instant::now() < deadline, "{to} got only {got:?}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+
+    // Telegram: a message, then the press of "Sales" (answered so the button stops spinning)
+    let telegram = |update: Value| {
+        http.post(format!("{}/webhooks/telegram/bot", server.base))
+            .header("x-telegram-bot-api-secret-token", "e2e-telegram-secret")
+            .json(&update)
+            .send()
+    };
+    let r = telegram(json!({"update_id": 1, "message": {"message_id": 1, "from": {"id": 4242, "is_bot": false, "first_name": "Ada"}, "chat": {"id": 4242, "type": "private"}, "date": 0, "text": "hi"}})).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        wait_for("4242", 1).await,
+        ["keyboard: Sales or support? [Sales, Support]"]
+    );
+    let r = telegram(json!({"update_id": 2, "callback_query": {"id": "cbq-1", "from": {"id": 4242, "is_bot": false, "first_name": "Ada"}, "message": {"message_id": 1, "chat": {"id": 4242, "type": "private"}, "date": 0}, "chat_instance": "1", "data": "1"}})).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        sent.lock()
+            .unwrap()
+            .iter()
+            .any(|(_, _, t)| t == "answered cbq-1")
+    );
+    assert_eq!(wait_for("4242", 2).await[1], "Sales here");
+
+    // Messenger: a message, then the quick reply "Support": the agent gets the conversation
+    let messenger = |mid: &str, message: Value| {
+        let mut m = message;
+        m["mid"] = json!(mid);
+        let body = json!({"object": "page", "entry": [{"id": "1234567890", "time": 1, "messaging": [{"sender": {"id": "6789012345"}, "recipient": {"id": "1234567890"}, "timestamp": 1, "message": m}]}]});
+        let bytes = serde_json::to_vec(&body).unwrap();
+        http.post(format!("{}/webhooks/messenger/page", server.base))
+            .header("content-type", "application/json")
+            .header(
+                channels::meta::SIGNATURE_HEADER,
+                channels::meta::sign("e2e-messenger-secret", &bytes),
+            )
+            .body(bytes)
+            .send()
+    };
+    let presence = http
+        .put(format!("{}/api/v1/agent/presence", server.base))
+        .bearer_auth(&agent_token)
+        .json(&json!({"presence": "online"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(presence.status(), 200);
+    assert_eq!(
+        messenger("m_1", json!({"text": "hi"}))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        wait_for("6789012345", 1).await,
+        ["quick: Sales or support? [Sales, Support]"]
+    );
+    assert_eq!(
+        messenger(
+            "m_2",
+            json!({"text": "Support", "quick_reply": {"payload": "2"}})
+        )
+        .await
+        .unwrap()
+        .status(),
+        200
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let conversation = loop {
+        let list: Value = http
+            .get(format!("{}/api/v1/agent/conversations", server.base))
+            .bearer_auth(&agent_token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if let Some(c) = list.as_array().and_then(|l| l.first()).cloned() {
+            break c;
+        }
+        assert!(Instant::now() < deadline, "the agent got nothing");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    // the agent answers; it goes out through Messenger
+    let r = http
+        .post(format!(
+            "{}/api/v1/agent/conversations/{}/messages",
+            server.base,
+            id(&conversation)
+        ))
+        .bearer_auth(&agent_token)
+        .json(&json!({"text": "Ann from support here"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    assert_eq!(wait_for("6789012345", 2).await[1], "Ann from support here");
+
+    // WhatsApp: "Support" pressed, the same agent answers through WhatsApp
+    api.post("entry-points", json!({"reference": "wa", "name": "WhatsApp", "channel": "whatsapp", "address": "106540352242922",
+        "secrets": {"access_token": "e2e-access-token", "app_secret": WA_APP_SECRET, "verify_token": "e2e-verify-token"}, "start_routing_id": routing})).await;
+    let url = format!("{}/webhooks/whatsapp/wa", server.base);
+    let wa = "33611112222";
+    assert_eq!(
+        whatsapp_event(&http, &url, wa, "x1", "text", json!({"body": "hello"}))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        wait_for(wa, 1).await,
+        ["button: Sales or support? [Sales, Support]"]
+    );
+    let press = json!({"type": "button_reply", "button_reply": {"id": "2", "title": "Support"}});
+    assert_eq!(
+        whatsapp_event(&http, &url, wa, "x2", "interactive", press)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let second = loop {
+        let list: Value = http
+            .get(format!("{}/api/v1/agent/conversations", server.base))
+            .bearer_auth(&agent_token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if let Some(c) = list
+            .as_array()
+            .and_then(|l| l.iter().find(|c| c["customer"] == wa))
+            .cloned()
+        {
+            break c;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the agent did not get the WhatsApp customer: {list}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let r = http
+        .post(format!(
+            "{}/api/v1/agent/conversations/{}/messages",
+            server.base,
+            id(&second)
+        ))
+        .bearer_auth(&agent_token)
+        .json(&json!({"text": "Ann here on WhatsApp"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    assert_eq!(wait_for(wa, 2).await[1], "Ann here on WhatsApp");
     server.stop();
 }
