@@ -108,7 +108,13 @@ fn main() {
         let store = SqliteStore::open(&db).await.unwrap();
         let settings = runtime::ServiceSettings {
             // the (unused) callback is on loopback: allowed explicitly
-            conversations: runtime::conversations::Settings { outbound: runtime::outbound::OutboundPolicy::allowing_loopback(), ..Default::default() },
+            // the providers are a closed loopback port: WhatsApp read receipts fail at once, off
+            // the measured path (they are sent in the background)
+            conversations: runtime::conversations::Settings {
+                outbound: runtime::outbound::OutboundPolicy::allowing_loopback(),
+                providers: channels::ProviderBases { whatsapp: "http://127.0.0.1:9".into(), telegram: "http://127.0.0.1:9".into(), messenger: "http://127.0.0.1:9".into() },
+                ..Default::default()
+            },
             ..runtime::ServiceSettings::default()
         };
         let services = runtime::Services::start(store.clone(), Arc::new(SystemClock), settings).await.unwrap();

@@ -1071,3 +1071,30 @@ async fn send_a_sms_takes_each_of_its_branches() {
     );
     assert_eq!(env.provider.sends("sms").len(), 1);
 }
+
+#[tokio::test]
+async fn a_message_over_the_channels_limits_is_acknowledged_and_ignored() {
+    let env = Env::start().await;
+    let secret = "wa-app-secret-0123";
+    env.entry_point(
+        "wa",
+        "whatsapp",
+        "106540352242922",
+        json!({"access_token": WA_TOKEN, "app_secret": secret, "verify_token": "wa-verify-token"}),
+    )
+    .await;
+    // a text longer than WhatsApp carries: the provider would send it again for ever if refused
+    let long = wa_message(
+        "wamid.long",
+        "text",
+        json!({"body": "x".repeat(channels::whatsapp::LIMITS.text_chars + 1)}),
+    );
+    let (s, ack) = env.meta("whatsapp/wa", secret, &long).await;
+    assert_eq!(
+        (s, ack["ignored"].as_u64(), ack["messages"].as_u64()),
+        (200, Some(1), Some(0)),
+        "{ack}"
+    );
+    let (_, list) = env.call(Method::GET, "interactions", None).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 0);
+}

@@ -124,7 +124,17 @@ impl Conversations {
                         .await;
                     let (customer, message_id) =
                         (received.customer.clone(), received.message_id.clone());
-                    let receipt = self.receive_on(Some(channel), reference, received).await?;
+                    let receipt = match self.receive_on(Some(channel), reference, received).await {
+                        Ok(r) => r,
+                        // a message the channel's limits refuse is the provider's to keep: it
+                        // would send it again for ever; acknowledged, ignored, logged
+                        Err(ConversationError::Invalid(code, why)) => {
+                            report.ignored += 1;
+                            tracing::warn!(entry_point = %ep.reference, code, why, "a webhook message was refused and ignored");
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    };
                     report.messages += 1;
                     report.duplicates += usize::from(receipt.duplicate);
                     if !receipt.duplicate {
