@@ -84,17 +84,12 @@ pub async fn send(client: &reqwest::Client, url: &str, reply: &Callback<'_>) -> 
     {
         Ok(resp) if resp.status().is_success() => Ok(()),
         Ok(resp) => Err(format!("the callback answered {}", resp.status())),
-        Err(e) => {
-            // the causes say why (refused by the outbound policy, no route, a timeout…)
-            let mut why = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(cause) = source {
-                why.push_str(": ");
-                why.push_str(&cause.to_string());
-                source = cause.source();
-            }
-            Err(format!("the callback could not be reached: {why}"))
-        }
+        // the causes say why (refused by the outbound policy, no route, a timeout…), without
+        // the URL (its query may carry a token)
+        Err(e) => Err(format!(
+            "the callback could not be reached: {}",
+            crate::provider::causes(e)
+        )),
     }
 }
 

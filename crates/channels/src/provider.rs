@@ -259,10 +259,12 @@ pub(crate) fn json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ChannelE
         .map_err(|e| ChannelError::Invalid("invalid_body", format!("not the provider's JSON: {e}")))
 }
 
-/// The causes of a failed call, in one line.
-pub(crate) fn causes(e: &reqwest::Error) -> String {
+/// The causes of a failed call, in one line — without its URL, which may carry a token (the
+/// Bot API's is in its path): what is said of a call is logged and stored.
+pub(crate) fn causes(e: reqwest::Error) -> String {
+    let e = e.without_url();
     let mut why = e.to_string();
-    let mut source = std::error::Error::source(e);
+    let mut source = std::error::Error::source(&e);
     while let Some(cause) = source {
         why.push_str(": ");
         why.push_str(&cause.to_string());
@@ -297,7 +299,7 @@ pub(crate) async fn body_within(
     while let Some(chunk) = resp
         .chunk()
         .await
-        .map_err(|e| SendError::temporary(causes(&e)))?
+        .map_err(|e| SendError::temporary(causes(e)))?
     {
         if out.len() + chunk.len() > max {
             return Err(SendError::permanent(format!(
@@ -337,7 +339,7 @@ pub(crate) async fn fetch_url(
     let resp = req
         .send()
         .await
-        .map_err(|e| SendError::temporary(causes(&e)))?;
+        .map_err(|e| SendError::temporary(causes(e)))?;
     if !resp.status().is_success() {
         return Err(SendError::temporary(format!(
             "the medium could not be fetched: {}",
@@ -362,7 +364,7 @@ pub(crate) async fn post_json(
             (
                 reqwest::StatusCode::BAD_GATEWAY,
                 serde_json::Value::Null,
-                SendError::temporary(format!("the provider could not be reached: {}", causes(&e))),
+                SendError::temporary(format!("the provider could not be reached: {}", causes(e))),
             )
         })?;
     let status = resp.status();

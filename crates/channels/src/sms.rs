@@ -113,7 +113,7 @@ async fn send(
         .map_err(|e| {
             SendError::temporary(format!(
                 "the SMS provider could not be reached: {}",
-                crate::provider::causes(&e)
+                crate::provider::causes(e)
             ))
         })?;
     let status = resp.status();

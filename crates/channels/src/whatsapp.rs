@@ -487,7 +487,7 @@ pub async fn fetch(
         .timeout(crate::provider::CALL_TIMEOUT)
         .send()
         .await
-        .map_err(|e| SendError::temporary(crate::provider::causes(&e)))?;
+        .map_err(|e| SendError::temporary(crate::provider::causes(e)))?;
     if !resp.status().is_success() {
         return Err(SendError::temporary(format!(
             "the media id answered {}",

@@ -287,3 +287,25 @@ fn replies_render_to_each_providers_shape() {
         Some(1111111)
     );
 }
+
+#[tokio::test]
+async fn a_failed_call_is_described_without_its_token() {
+    // nothing listens on port 9: the call fails, and what is said of it carries no token
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::new();
+    let keyed = channels::provider::Keyed {
+        client: &client,
+        key: "k",
+    };
+    let e = channels::telegram::send(
+        &keyed,
+        "http://127.0.0.1:9",
+        "123456:VERY-SECRET-token",
+        "42",
+        &flow::exec::Outbound::Text { text: "hi".into() },
+    )
+    .await
+    .unwrap_err();
+    assert!(!e.permanent, "{e:?}");
+    assert!(!e.reason.contains("VERY-SECRET"), "{}", e.reason);
+}
