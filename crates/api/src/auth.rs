@@ -389,11 +389,9 @@ async fn check_family(
         None
     };
     match family {
+        // the first verb names the permission the refusal cites
         Some(f) if !verbs.iter().any(|v| families(caller, *v).contains(&f)) => {
-            Err(family_allowed(caller, f, verbs[0]).err().map_or_else(
-                || StatusCode::FORBIDDEN.into_response(),
-                IntoResponse::into_response,
-            ))
+            family_allowed(caller, f, verbs[0]).map_err(IntoResponse::into_response)
         }
         _ => Ok(()),
     }

@@ -135,6 +135,7 @@ async fn graph_media(
             json!({"error": {"message": "Invalid OAuth access token", "code": 190}}),
         );
     }
+    p.record("media", id.clone(), Value::Null);
     let base = p.base.lock().unwrap().clone();
     answer(
         200,
@@ -574,6 +575,10 @@ async fn a_whatsapp_customer_converses_with_buttons_a_list_and_an_image() {
     assert_eq!(env.meta("whatsapp/wa", secret, &photo).await.0, 200);
     let sent = env.provider.wait("whatsapp", 4).await;
     assert_eq!(sent[2]["text"]["body"], "Got image/png");
+    // the provider sends the photo again: a duplicate, its medium not fetched twice
+    let (_, again) = env.meta("whatsapp/wa", secret, &photo).await;
+    assert_eq!(again["duplicates"], 1);
+    assert_eq!(env.provider.sends("media").len(), 1);
     // five choices: a list
     assert_eq!(sent[3]["interactive"]["type"], "list");
     assert_eq!(

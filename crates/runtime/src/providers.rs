@@ -119,9 +119,19 @@ impl Conversations {
                     media,
                 } => {
                     received.profile_name = name;
-                    received.message.attachments = self
-                        .fetch_media(&ep, &creds, &received.customer, &media)
-                        .await;
+                    // a message sent again (the provider retries) is not fetched again: it is
+                    // answered as the duplicate it is
+                    let seen = !media.is_empty()
+                        && self
+                            .store
+                            .inbound_seen(ep.id, &received.customer, &received.message_id)
+                            .await?
+                            .is_some();
+                    if !seen {
+                        received.message.attachments = self
+                            .fetch_media(&ep, &creds, &received.customer, &media)
+                            .await;
+                    }
                     let (customer, message_id) =
                         (received.customer.clone(), received.message_id.clone());
                     let receipt = match self.receive_on(Some(channel), reference, received).await {
