@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing (libFuzzer through cargo-fuzz) of the parsers that take outside
-# input: routing documents, templates, answer validation, choice matching.
+# input: routing documents, templates, answer validation, choice matching, emails.
 #   bash scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]    (default 60 s, every target)
 # Installs cargo-fuzz from crates.io when missing. Each target's corpus grows in
 # target/fuzz/corpus/<target>, seeded from fuzz/seeds/<target>; a crash is written to
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(document template answer choice)
+[ ${#targets[@]} -eq 0 ] && targets=(document template answer choice email)
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 # cargo-fuzz passes sanitizer flags that need an unstable compiler switch; the machine's one
 # (stable) toolchain accepts them this way

@@ -22,6 +22,7 @@ fuzz_target!(|input: (u8, &str, &str)| {
         text: text.to_owned(),
         choice: None,
         attachments: Vec::new(),
+        email: None,
     };
     if let Ok(v) = validate_answer(kind, &message, region) {
         match kind {

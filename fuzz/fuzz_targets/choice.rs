@@ -13,6 +13,7 @@ fuzz_target!(|input: (Vec<String>, String, Option<u32>)| {
         text: text.clone(),
         choice,
         attachments: Vec::new(),
+        email: None,
     };
     if let Some(i) = choose(&labels, &message) {
         assert!(i < labels.len());
@@ -22,6 +23,7 @@ fuzz_target!(|input: (Vec<String>, String, Option<u32>)| {
             text: first.to_uppercase(),
             choice: None,
             attachments: Vec::new(),
+            email: None,
         };
         let picked = choose(&labels, &typed);
         if !fold(first).is_empty() && fold(&first.to_uppercase()) == fold(first) {

@@ -26,9 +26,10 @@ impl From<ConversationError> for Problem {
     fn from(e: ConversationError) -> Problem {
         match e {
             ConversationError::NotFound(what) => Problem::not_found(what),
-            ConversationError::Invalid(code @ ("reference_taken" | "customer_exists"), msg) => {
-                Problem::new(StatusCode::CONFLICT, code, msg)
-            }
+            ConversationError::Invalid(
+                code @ ("reference_taken" | "customer_exists" | "address_taken"),
+                msg,
+            ) => Problem::new(StatusCode::CONFLICT, code, msg),
             ConversationError::Conflict(code @ "upload_quota_exceeded", msg) => {
                 Problem::new(StatusCode::TOO_MANY_REQUESTS, code, msg)
             }
@@ -68,6 +69,7 @@ pub enum ChannelDto {
     WhatsApp,
     Telegram,
     Messenger,
+    Email,
 }
 
 impl From<ChannelDto> for Channel {
@@ -78,6 +80,7 @@ impl From<ChannelDto> for Channel {
             ChannelDto::WhatsApp => Channel::WhatsApp,
             ChannelDto::Telegram => Channel::Telegram,
             ChannelDto::Messenger => Channel::Messenger,
+            ChannelDto::Email => Channel::Email,
         }
     }
 }
@@ -90,6 +93,7 @@ impl From<Channel> for ChannelDto {
             Channel::WhatsApp => ChannelDto::WhatsApp,
             Channel::Telegram => ChannelDto::Telegram,
             Channel::Messenger => ChannelDto::Messenger,
+            Channel::Email => ChannelDto::Email,
         }
     }
 }
@@ -140,8 +144,10 @@ pub struct EntryPointDto {
     pub phone_region: Option<String>,
     pub callback_url: Option<String>,
     /// The entry point's address at its provider: the WhatsApp phone number id, the Telegram
-    /// bot's username, the Facebook page id.
+    /// bot's username, the Facebook page id; a mailbox's address.
     pub address: Option<String>,
+    /// A mailbox's other addresses (email entry points).
+    pub aliases: Vec<String>,
     /// The names of the secrets it has (never their values).
     pub secrets_set: Vec<String>,
     /// Customer routing rules (seed 004), when the entry point uses them.
@@ -167,6 +173,7 @@ impl From<&EntryPoint> for EntryPointDto {
             phone_region: e.phone_region.clone(),
             callback_url: e.callback_url.clone(),
             address: e.address.clone(),
+            aliases: e.aliases.clone(),
             secrets_set: match (&e.secret, e.channel) {
                 (None, _) => Vec::new(),
                 (Some(_), Channel::Http) => vec!["secret".to_owned()],
@@ -216,8 +223,12 @@ pub struct EntryPointBody {
     /// Write-only: sealed at rest, never shown.
     pub secret: Option<String>,
     /// A provider entry point's address (required for `whatsapp`, `telegram`, `messenger`):
-    /// the WhatsApp phone number id, the Telegram bot's username, the Facebook page id.
+    /// the WhatsApp phone number id, the Telegram bot's username, the Facebook page id; and
+    /// for `email` the mailbox's address (`support@example.com`), which the SMTP listener
+    /// accepts mail for.
     pub address: Option<String>,
+    /// A mailbox's other addresses (`email` only; at most 20), accepted as the mailbox's own.
+    pub aliases: Option<Vec<String>>,
     pub secrets: Option<SecretsBody>,
     /// Customer routing rules (seed 004) used instead of a smart routing: `{new_online:
     /// {group_id, message}, new_offline: {group_id, message}, owner_offline: {rule: "keep_user"}
@@ -241,6 +252,7 @@ impl From<EntryPointBody> for EntryPointFields {
             secret: b.secret,
             address: b.address,
             secrets: b.secrets.map(SecretsBody::named),
+            aliases: b.aliases,
             customer_routing: b.customer_routing,
         }
     }
@@ -503,6 +515,7 @@ pub async fn preview_message(
                 text: body.text,
                 choice: body.choice,
                 attachments: Vec::new(),
+                email: None,
             },
         )
         .await?;

@@ -179,7 +179,7 @@ async fn preview_session(state: AppState, version: Uuid, mut socket: WebSocket) 
             frame = socket.recv() => {
                 let reply = match frame {
                     Some(Ok(Message::Text(text))) => match channels::web_chat::parse_frame(&text) {
-                        Ok(m) => match state.conversations.preview_message(id, Inbound { text: m.text, choice: m.choice, attachments: Vec::new() }).await {
+                        Ok(m) => match state.conversations.preview_message(id, Inbound { text: m.text, choice: m.choice, attachments: Vec::new(), email: None }).await {
                             Ok(r) => json!({"type": "ack", "id": m.id, "interaction_id": r.interaction_id, "duplicate": false}),
                             Err(e) => {
                                 let p = Problem::from(e);
@@ -379,6 +379,7 @@ async fn handle_frame(state: &AppState, ep: &EntryPoint, visitor: &str, text: &s
             text: m.text,
             choice: m.choice,
             attachments,
+            email: None,
         },
     };
     match state.conversations.receive(&ep.reference, inbound).await {

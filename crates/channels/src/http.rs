@@ -53,6 +53,7 @@ pub fn parse(posted: Posted) -> Result<Received, ChannelError> {
             text: posted.text,
             choice: posted.choice,
             attachments: Vec::new(),
+            email: None,
         },
     };
     Http.check(&received)?;

@@ -6,11 +6,13 @@
 //! Adding a channel is one module here implementing [`Channel`] (and [`Sender`] when it sends
 //! through an outside API), plus its entry in [`of`].
 
+pub mod email;
 pub mod http;
 pub mod messenger;
 pub mod meta;
 pub mod provider;
 pub mod sms;
+pub mod smtp;
 pub mod telegram;
 pub mod web_chat;
 pub mod whatsapp;
@@ -147,6 +149,7 @@ pub fn of(channel: flow::entry_point::Channel) -> &'static dyn Channel {
         flow::entry_point::Channel::WhatsApp => &whatsapp::WhatsApp,
         flow::entry_point::Channel::Telegram => &telegram::Telegram,
         flow::entry_point::Channel::Messenger => &messenger::Messenger,
+        flow::entry_point::Channel::Email => &email::EmailChannel,
     }
 }
 

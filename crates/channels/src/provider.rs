@@ -40,7 +40,7 @@ pub fn credential_names(channel: flow::entry_point::Channel) -> &'static [&'stat
         WhatsApp => &["access_token", "app_secret", "verify_token"],
         Telegram => &["bot_token", "secret_token"],
         Messenger => &["page_access_token", "app_secret", "verify_token"],
-        Http | WebChat => &[],
+        Http | WebChat | Email => &[],
     }
 }
 
@@ -66,7 +66,7 @@ impl Credentials {
                 app_secret: get("app_secret")?,
                 verify_token: get("verify_token")?,
             },
-            Http | WebChat => return None,
+            Http | WebChat | Email => return None,
         })
     }
 

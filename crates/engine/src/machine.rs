@@ -700,6 +700,16 @@ fn record_message(
         "last_message".into(),
         serde_json::json!({"text": m.text, "choice": m.choice, "at": at}),
     );
+    note_email(&mut state.system, m);
+}
+
+/// The system variable `email` of an email (the latest one of the interaction).
+pub fn note_email(system: &mut Map<String, Value>, m: &Inbound) {
+    if let Some(email) = &m.email
+        && let Ok(v) = serde_json::to_value(email)
+    {
+        system.insert("email".into(), v);
+    }
 }
 
 /// Resumes the suspended action of `cursor` with what woke it.

@@ -24,6 +24,8 @@ pub enum Channel {
     Telegram,
     /// A Facebook page's Messenger.
     Messenger,
+    /// A mailbox: emails received by the SMTP listener or read from an IMAP server.
+    Email,
 }
 
 impl Channel {
@@ -34,6 +36,7 @@ impl Channel {
             Channel::WhatsApp => "whatsapp",
             Channel::Telegram => "telegram",
             Channel::Messenger => "messenger",
+            Channel::Email => "email",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -43,6 +46,7 @@ impl Channel {
             Channel::WhatsApp,
             Channel::Telegram,
             Channel::Messenger,
+            Channel::Email,
         ]
         .into_iter()
         .find(|c| c.as_str() == s)
@@ -56,10 +60,14 @@ impl Channel {
         )
     }
     pub fn family(self) -> ChannelFamily {
-        ChannelFamily::Messaging
+        match self {
+            Channel::Email => ChannelFamily::Email,
+            _ => ChannelFamily::Messaging,
+        }
     }
     /// Whether a version in test may be set on it. Seed 001 §4: test versions are for external
-    /// entry points (WhatsApp, Telegram, Messenger, and the HTTP channel), not for chat modules.
+    /// entry points (WhatsApp, Telegram, Messenger, and the HTTP channel), not for chat modules;
+    /// seed 002 §4: a mailbox takes one too.
     pub fn takes_test_versions(self) -> bool {
         !matches!(self, Channel::WebChat)
     }
@@ -86,6 +94,9 @@ pub struct EntryPoint {
     /// Telegram bot's username, the Facebook page id.
     #[serde(default)]
     pub address: Option<String>,
+    /// Other addresses of a mailbox (email entry points only), lower case.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
     /// The channel's secret, sealed by the shell (the HTTP channel's signing key); never shown.
     #[serde(default)]
     pub secret: Option<String>,
@@ -212,6 +223,7 @@ pub fn check_address(channel: Channel, address: &str) -> Result<String, FieldErr
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'_')
         }
+        Channel::Email => return check_mailbox_address(address),
         Channel::Http | Channel::WebChat => false,
     };
     if ok {
@@ -223,9 +235,47 @@ pub fn check_address(channel: Channel, address: &str) -> Result<String, FieldErr
             Channel::WhatsApp => "must be the WhatsApp phone number id (digits)",
             Channel::Messenger => "must be the Facebook page id (digits)",
             Channel::Telegram => "must be the bot's username (5 to 32 letters, digits or _)",
+            Channel::Email => "must be an email address",
             Channel::Http | Channel::WebChat => "this channel has no address",
         },
     ))
+}
+
+/// Most aliases of a mailbox.
+pub const ALIASES_MAX: usize = 20;
+
+/// Checks a mailbox address (`support@example.com`): a valid address of at most 254
+/// characters, kept in lower case.
+pub fn check_mailbox_address(address: &str) -> Result<String, FieldError> {
+    let a = address.trim().to_lowercase();
+    if a.len() <= 254 && email_address::EmailAddress::is_valid(&a) && a.contains('@') {
+        Ok(a)
+    } else {
+        Err(err(
+            "address",
+            "must be an email address such as support@example.com",
+        ))
+    }
+}
+
+/// Checks a mailbox's aliases: valid addresses, none twice, at most [`ALIASES_MAX`].
+pub fn check_aliases(address: &str, aliases: &[String]) -> Result<Vec<String>, FieldError> {
+    if aliases.len() > ALIASES_MAX {
+        return Err(err(
+            "aliases",
+            format!("a mailbox has at most {ALIASES_MAX} aliases"),
+        ));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for a in aliases {
+        let a = check_mailbox_address(a)
+            .map_err(|_| err("aliases", format!("'{a}' is not an email address")))?;
+        if a == address || out.contains(&a) {
+            return Err(err("aliases", format!("'{a}' is listed twice")));
+        }
+        out.push(a);
+    }
+    Ok(out)
 }
 
 /// Checks a callback URL: `http` or `https`, at most 2 000 characters.

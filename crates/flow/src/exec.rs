@@ -30,6 +30,9 @@ pub struct Inbound {
     pub choice: Option<u32>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Attachment>,
+    /// The email, on the email channel (the system variable `email`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<Box<crate::email::Email>>,
 }
 
 /// A message to the customer.
@@ -144,6 +147,12 @@ pub trait Cx {
 }
 
 pub use crate::variables::{SYSTEM_ROOTS, is_system_path};
+
+/// The email of the running interaction (`None` outside email interactions).
+pub fn email_of(cx: &dyn Cx) -> Option<crate::email::Email> {
+    cx.get("email")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+}
 
 /// Text of a variable value: strings as they are, numbers and booleans printed, null empty.
 pub fn value_text(v: &Value) -> String {

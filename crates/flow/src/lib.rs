@@ -11,6 +11,7 @@ pub mod compile;
 pub mod customer;
 pub mod document;
 pub mod effect;
+pub mod email;
 pub mod entry_point;
 pub mod exec;
 pub mod fields;

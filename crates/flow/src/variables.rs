@@ -7,6 +7,7 @@ pub const SYSTEM_ROOTS: &[&str] = &[
     "channel",
     "entry_point",
     "last_message",
+    "email",
     "now",
     "system",
 ];

@@ -188,7 +188,10 @@ fn the_runnable_set_is_what_the_engine_issue_lists() {
         .filter(|s| s.runnable())
         .map(|s| s.type_key())
         .collect();
-    assert_eq!(runnable.len(), 20, "{runnable:?}");
+    assert_eq!(runnable.len(), 23, "{runnable:?}");
+    for email in ["test_email_priority", "detect_keywords", "detect_language"] {
+        assert!(runnable.contains(&email), "{email}");
+    }
     assert!(runnable.contains(&"distribute_to_queue") && runnable.contains(&"distribute_to_user"));
     assert!(runnable.contains(&"send_sms"));
     for s in catalogue::all() {
@@ -447,6 +450,7 @@ fn answer_validation_by_type() {
             url: "blob:1".into(),
             size: 10,
         }],
+        email: None,
     };
     assert!(validate_answer(AnswerType::Image, &with("image/png"), "FR").is_ok());
     assert_eq!(
@@ -479,6 +483,7 @@ fn message_with_choice_button_label_number_error_timeout() {
         text: "Autre".into(),
         choice: Some(3),
         attachments: vec![],
+        email: None,
     };
     assert_eq!(
         branch(r.resume(&mut cx, &m, Wake::Message(&pressed))),
@@ -505,6 +510,7 @@ fn message_with_choice_button_label_number_error_timeout() {
         text: String::new(),
         choice: Some(9),
         attachments: vec![],
+        email: None,
     };
     assert_eq!(
         branch(r.resume(&mut cx, &m, Wake::Message(&out_of_range))),
@@ -954,4 +960,100 @@ fn distribution_to_user_every_branch() {
         json!({"user": {"by": "reference_from_variable", "variable": "c.agent"}}),
     );
     assert_eq!(branch(by_var.run(&mut cx)), "reference_not_found");
+}
+
+fn with_email(subject: &str, text: &str, priority: &str) -> Fake {
+    let mut cx = fake();
+    cx.vars.insert(
+        "email".into(),
+        json!({"from": "ana@example.com", "subject": subject, "text": text, "priority": priority}),
+    );
+    cx
+}
+
+#[test]
+fn email_priority_every_branch() {
+    for p in ["high", "normal", "low"] {
+        let mut cx = with_email("s", "t", p);
+        assert_eq!(branch(run("test_email_priority", json!({}), &mut cx)), p);
+    }
+    // no email (a preview): Normal
+    assert_eq!(
+        branch(run("test_email_priority", json!({}), &mut fake())),
+        "normal"
+    );
+}
+
+#[test]
+fn detect_keywords_groups_in_order_whole_words_without_case_or_accents() {
+    let params = |search_in: &str| {
+        json!({"search_in": search_in, "groups": [
+            {"keywords": ["réclamation", "complaint"]},
+            {"keywords": ["invoice", "facture"]},
+            {"keywords": ["order status"]},
+        ]})
+    };
+    let cases = [
+        ("subject", "RECLAMATION urgente", "", "link_1"),
+        ("subject", "Ma Facture", "a complaint", "link_2"),
+        ("body", "Ma Facture", "a  Complaint!", "link_1"),
+        ("body", "", "what is my order\n  STATUS?", "link_3"),
+        // whole words only: "invoices" and "complaints" are other words
+        ("subject_and_body", "invoices", "complaints", "by_default"),
+        // both groups present: the first group in the list wins
+        ("subject_and_body", "facture", "réclamation", "link_1"),
+        ("subject", "nothing here", "complaint", "by_default"),
+    ];
+    for (search_in, subject, text, expected) in cases {
+        let mut cx = with_email(subject, text, "normal");
+        assert_eq!(
+            branch(run("detect_keywords", params(search_in), &mut cx)),
+            expected,
+            "{search_in} {subject:?} {text:?}"
+        );
+    }
+    assert_eq!(
+        branch(run("detect_keywords", params("body"), &mut fake())),
+        "by_default"
+    );
+}
+
+#[test]
+fn detect_language_links_default_threshold_and_variable() {
+    let params = json!({"languages": ["fr", "en"], "min_confidence": 50, "store_in": "lang"});
+    let french = "Bonjour, je vous écris parce que ma commande n'est toujours pas arrivée depuis trois semaines. Pouvez-vous me dire où elle se trouve ?";
+    let english = "Hello, I am writing because my order still has not arrived after three weeks. Could you please tell me where it is?";
+    let german = "Guten Tag, ich schreibe Ihnen, weil meine Bestellung nach drei Wochen immer noch nicht angekommen ist. Können Sie mir sagen, wo sie ist?";
+    let mut cx = with_email("Commande", french, "normal");
+    assert_eq!(
+        branch(run("detect_language", params.clone(), &mut cx)),
+        "link_1"
+    );
+    assert_eq!(cx.vars["lang"], json!("fr"));
+    let mut cx = with_email("Order", english, "normal");
+    assert_eq!(
+        branch(run("detect_language", params.clone(), &mut cx)),
+        "link_2"
+    );
+    assert_eq!(cx.vars["lang"], json!("en"));
+    // detected but not listed: By default, the language still stored
+    let mut cx = with_email("Bestellung", german, "normal");
+    assert_eq!(
+        branch(run("detect_language", params.clone(), &mut cx)),
+        "by_default"
+    );
+    assert_eq!(cx.vars["lang"], json!("de"));
+    // below the confidence asked: nothing detected
+    let strict = json!({"languages": ["fr"], "min_confidence": 100, "store_in": "lang"});
+    let mut cx = with_email("", "ok merci", "normal");
+    assert_eq!(
+        branch(run("detect_language", strict, &mut cx)),
+        "by_default"
+    );
+    assert_eq!(cx.vars["lang"], json!(""));
+    // an unknown code is refused with the parameters
+    let unknown = catalogue::get("detect_language")
+        .unwrap()
+        .instantiate(&json!({"languages": ["xx"]}));
+    assert!(unknown.is_err());
 }

@@ -149,7 +149,16 @@ pub struct Conversations {
     /// Entry points by reference, valid for one Maker generation and one `epoch` (bumped by
     /// every entry point change).
     entry_points: std::sync::Mutex<EntryPointCache>,
+    /// The mailboxes' addresses, for the entry point epoch they were read in.
+    pub(crate) mailboxes: std::sync::Mutex<Mailboxes>,
     pub(crate) openings: Arc<Openings>,
+}
+
+/// Mailbox addresses (and aliases) → their entry point, for one entry point epoch.
+#[derive(Default)]
+pub(crate) struct Mailboxes {
+    pub(crate) epoch: u64,
+    pub(crate) by_address: Option<Arc<std::collections::HashMap<String, Uuid>>>,
 }
 
 #[derive(Default)]
@@ -200,6 +209,7 @@ impl Conversations {
             hub: tokio::sync::broadcast::Sender::new(HUB_CAPACITY),
             distribution: std::sync::OnceLock::new(),
             entry_points: Default::default(),
+            mailboxes: Default::default(),
             openings: Default::default(),
         })
     }
@@ -253,6 +263,14 @@ impl Conversations {
             }
         }
         Ok(ep)
+    }
+
+    /// Bumped by every entry point change.
+    pub(crate) fn entry_point_epoch(&self) -> u64 {
+        self.entry_points
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .epoch
     }
 
     /// Forgets the entry points kept in memory (one of them changed).

@@ -27,6 +27,8 @@ pub struct EntryPointFields {
     /// A provider channel's credentials by name (`access_token`, `bot_token`, …): write-only,
     /// sealed at rest; those not given keep their value.
     pub secrets: Option<Vec<(&'static str, String)>>,
+    /// A mailbox's other addresses (email entry points).
+    pub aliases: Option<Vec<String>>,
     /// `Some(None)` removes the rules.
     pub customer_routing: Option<Option<entry_point::CustomerRoutingRules>>,
 }
@@ -100,7 +102,42 @@ impl Conversations {
         if let Some(a) = f.address {
             ep.address = Some(entry_point::check_address(ep.channel, &a).map_err(field)?);
         }
-        if ep.channel.is_provider() {
+        if let Some(aliases) = f.aliases {
+            if ep.channel != Channel::Email && !aliases.is_empty() {
+                return Err(field(FieldError {
+                    field: "aliases",
+                    message: "only an email entry point (a mailbox) has aliases".into(),
+                }));
+            }
+            ep.aliases = aliases;
+        }
+        if ep.channel != Channel::Email {
+            ep.aliases.clear();
+        }
+        if ep.channel == Channel::Email {
+            let address = ep.address.clone().ok_or_else(|| {
+                field(FieldError {
+                    field: "address",
+                    message: "an email entry point needs its mailbox address (such as support@example.com)".into(),
+                })
+            })?;
+            ep.aliases = entry_point::check_aliases(&address, &ep.aliases).map_err(field)?;
+            let mailboxes = self.mailboxes().await?;
+            for a in std::iter::once(&address).chain(ep.aliases.iter()) {
+                if mailboxes.get(a).is_some_and(|other| *other != ep.id) {
+                    return Err(ConversationError::Invalid(
+                        "address_taken",
+                        format!("{a} is already an address of another mailbox"),
+                    ));
+                }
+            }
+            if secret_given || f.secrets.is_some() {
+                return Err(field(FieldError {
+                    field: if secret_given { "secret" } else { "secrets" },
+                    message: "an email entry point receives through the SMTP listener and takes no secret".into(),
+                }));
+            }
+        } else if ep.channel.is_provider() {
             if secret_given {
                 return Err(field(FieldError {
                     field: "secret",
@@ -319,6 +356,7 @@ impl Conversations {
             callback_url: None,
             secret: None,
             address: None,
+            aliases: Vec::new(),
             customer_routing: None,
             revision: 1,
             created_at: now,

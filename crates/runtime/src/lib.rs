@@ -9,6 +9,7 @@ pub mod conversations;
 pub mod customers;
 pub mod delivery;
 pub mod distribution;
+pub mod email;
 pub mod entry_points;
 mod error;
 mod inbound;

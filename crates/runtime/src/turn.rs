@@ -692,6 +692,7 @@ impl Conversations {
                 "last_message".into(),
                 json!({"text": m.text, "choice": m.choice}),
             );
+            engine::note_email(&mut system, m);
         }
         let blank = |routing_id, version_id| InteractionRow {
             id,
@@ -1010,7 +1011,11 @@ impl Conversations {
                     return Ok(Stepped::Duplicate(id));
                 }
                 let inbound = Some((ep.id, m.message_id.clone()));
-                let turn = match self.store.open_interaction(ep.id, &m.customer).await? {
+                let open = match &m.message.email {
+                    Some(email) => self.email_thread(ep, &m.customer, email).await?,
+                    None => self.store.open_interaction(ep.id, &m.customer).await?,
+                };
+                let turn = match open {
                     Some(row) => {
                         self.advance(row, Input::Message(&m.message), inbound, Some(ep))
                             .await?

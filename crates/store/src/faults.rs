@@ -91,6 +91,16 @@ impl<S: InteractionStore> InteractionStore for Faulty<S> {
     ) -> Result<Option<InteractionRow>> {
         self.inner.open_interaction(entry_point, customer).await
     }
+    async fn open_interactions(
+        &self,
+        entry_point: EntryPointId,
+        customer: &str,
+        limit: u32,
+    ) -> Result<Vec<InteractionRow>> {
+        self.inner
+            .open_interactions(entry_point, customer, limit)
+            .await
+    }
     async fn latest_interaction(
         &self,
         entry_point: EntryPointId,

@@ -214,6 +214,13 @@ pub trait InteractionStore: Send + Sync + 'static {
         entry_point: EntryPointId,
         customer: &str,
     ) -> Result<Option<InteractionRow>>;
+    /// The customer's interactions on an entry point that are not closed, newest first.
+    async fn open_interactions(
+        &self,
+        entry_point: EntryPointId,
+        customer: &str,
+        limit: u32,
+    ) -> Result<Vec<InteractionRow>>;
     async fn interaction(&self, id: Uuid) -> Result<Option<InteractionRow>>;
     /// The customer's latest interaction on an entry point, closed or not.
     async fn latest_interaction(

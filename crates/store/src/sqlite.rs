@@ -67,6 +67,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0014_agents_are_accounts.sql"),
     include_str!("../migrations/sqlite/0015_sessions.sql"),
     include_str!("../migrations/sqlite/0016_provider_channels.sql"),
+    include_str!("../migrations/sqlite/0017_email.sql"),
 ];
 
 /// The SQLite implementation of [`Store`].

@@ -29,6 +29,8 @@ fn entry_point_from(row: &SqliteRow) -> Result<EntryPoint> {
         callback_url: row.try_get("callback_url").map_err(backend)?,
         secret: row.try_get("secret").map_err(backend)?,
         address: row.try_get("address").map_err(backend)?,
+        aliases: serde_json::from_str(&row.try_get::<String, _>("aliases").map_err(backend)?)
+            .map_err(backend)?,
         customer_routing: row
             .try_get::<Option<String>, _>("customer_routing")
             .map_err(backend)?
@@ -362,12 +364,13 @@ impl InteractionStore for SqliteStore {
                     .bind(ms(e.updated_at))
                     .bind(e.secret.clone())
                     .bind(e.address.clone())
+                    .bind(serde_json::to_string(&e.aliases).unwrap_or_else(|_| "[]".into()))
             };
         let done = match &write {
             EntryPointWrite::Insert(e) => {
                 let q = sqlx::query(
-                    "INSERT INTO entry_points (reference, name, channel, start_routing_id, end_routing_id, test_version_id, phone_region, callback_url, customer_routing, revision, updated_at, secret, address, id, created_at)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO entry_points (reference, name, channel, start_routing_id, end_routing_id, test_version_id, phone_region, callback_url, customer_routing, revision, updated_at, secret, address, aliases, id, created_at)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 );
                 bind_all(q, e)
                     .bind(e.id.to_string())
@@ -382,7 +385,7 @@ impl InteractionStore for SqliteStore {
             } => {
                 let q = sqlx::query(
                     "UPDATE entry_points SET reference = ?, name = ?, channel = ?, start_routing_id = ?, end_routing_id = ?, test_version_id = ?,
-                            phone_region = ?, callback_url = ?, customer_routing = ?, revision = ?, updated_at = ?, secret = ?, address = ?
+                            phone_region = ?, callback_url = ?, customer_routing = ?, revision = ?, updated_at = ?, secret = ?, address = ?, aliases = ?
                      WHERE id = ? AND revision = ?",
                 );
                 bind_all(q, e)
@@ -416,6 +419,22 @@ impl InteractionStore for SqliteStore {
             .await
             .map_err(map_err)?;
         row.as_ref().map(interaction_from).transpose()
+    }
+
+    async fn open_interactions(
+        &self,
+        entry_point: EntryPointId,
+        customer: &str,
+        limit: u32,
+    ) -> Result<Vec<InteractionRow>> {
+        let rows = sqlx::query("SELECT * FROM interactions WHERE entry_point_id = ? AND customer = ? AND status <> 'closed' ORDER BY id DESC LIMIT ?")
+            .bind(entry_point.to_string())
+            .bind(customer)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(interaction_from).collect()
     }
 
     async fn latest_interaction(

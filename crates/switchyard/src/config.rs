@@ -36,6 +36,21 @@ pub struct FileConfig {
     pub messenger_api_base: Option<String>,
     pub sms_api_base: Option<String>,
     pub sms_account_sid: Option<String>,
+    pub smtp_listen: Option<String>,
+    pub smtp_max_message_bytes: Option<usize>,
+    pub smtp_hostname: Option<String>,
+    pub smtp_tls_cert: Option<PathBuf>,
+    pub smtp_tls_key: Option<PathBuf>,
+}
+
+/// The SMTP listener's configuration.
+#[derive(Debug, Clone)]
+pub struct SmtpListen {
+    pub listen: SocketAddr,
+    pub max_message_bytes: usize,
+    pub hostname: String,
+    /// PEM certificate chain and private key: STARTTLS is offered with them.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 /// The resolved configuration.
@@ -79,6 +94,8 @@ pub struct Config {
     /// `SWITCHYARD_SMS_AUTH_TOKEN` when serving, never kept here).
     pub sms_api_base: String,
     pub sms_account_sid: Option<String>,
+    /// The built-in SMTP listener for inbound mail (off unless `smtp_listen` is set).
+    pub smtp: Option<SmtpListen>,
 }
 
 /// An API base URL: `http(s)://…`, no trailing slash kept.
@@ -311,7 +328,51 @@ impl Config {
         {
             bail!("sms_account_sid must be the provider's account SID (letters and digits)");
         }
+        let smtp = match env("SWITCHYARD_SMTP_LISTEN").or(file.smtp_listen) {
+            None => None,
+            Some(a) => {
+                let listen = a
+                    .parse::<SocketAddr>()
+                    .with_context(|| format!("smtp_listen {a:?} is not ADDRESS:PORT"))?;
+                let max_message_bytes = env_parse("SWITCHYARD_SMTP_MAX_MESSAGE_BYTES")?
+                    .or(file.smtp_max_message_bytes)
+                    .unwrap_or(channels::email::limits::MESSAGE_BYTES);
+                if !(1024..=channels::email::limits::MESSAGE_BYTES_MAX).contains(&max_message_bytes)
+                {
+                    bail!("smtp_max_message_bytes must be between 1 KiB and 100 MiB");
+                }
+                let hostname = env("SWITCHYARD_SMTP_HOSTNAME")
+                    .or(file.smtp_hostname)
+                    .unwrap_or_else(|| "switchyard".into());
+                if hostname.len() > 253
+                    || hostname.is_empty()
+                    || !hostname
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+                {
+                    bail!("smtp_hostname must be a host name");
+                }
+                let cert = env("SWITCHYARD_SMTP_TLS_CERT")
+                    .map(PathBuf::from)
+                    .or(file.smtp_tls_cert);
+                let key = env("SWITCHYARD_SMTP_TLS_KEY")
+                    .map(PathBuf::from)
+                    .or(file.smtp_tls_key);
+                let tls = match (cert, key) {
+                    (Some(c), Some(k)) => Some((c, k)),
+                    (None, None) => None,
+                    _ => bail!("smtp_tls_cert and smtp_tls_key go together"),
+                };
+                Some(SmtpListen {
+                    listen,
+                    max_message_bytes,
+                    hostname,
+                    tls,
+                })
+            }
+        };
         Ok(Config {
+            smtp,
             sms_api_base,
             sms_account_sid,
             providers,

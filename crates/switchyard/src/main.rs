@@ -313,6 +313,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         println!("  {token}");
         println!("use it as 'Authorization: Bearer <token>' (or set SWITCHYARD_ADMIN_TOKEN)");
     }
+    let smtp = match &config.smtp {
+        Some(smtp) => {
+            Some(start_smtp(smtp, services.conversations.clone(), stop_rx_smtp(&stop_tx)).await?)
+        }
+        None => None,
+    };
     let (app, public_app) = api::apps(
         services.maker,
         services.conversations,
@@ -359,10 +365,48 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         let _ = task.await;
     }
     let _ = stop_tx.send(true);
+    if let Some(task) = smtp {
+        let _ = task.await;
+    }
     background.join().await;
     store.close().await;
     tracing::info!("switchyard stopped");
     Ok(())
+}
+
+fn stop_rx_smtp(stop: &watch::Sender<bool>) -> watch::Receiver<bool> {
+    stop.subscribe()
+}
+
+/// Starts the SMTP listener for inbound mail.
+async fn start_smtp(
+    smtp: &config::SmtpListen,
+    conversations: Arc<runtime::Conversations>,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let tls = match &smtp.tls {
+        None => None,
+        Some((cert, key)) => Some(Arc::new(
+            channels::smtp::tls_from_pem(cert, key)
+                .map_err(|e| anyhow::anyhow!("smtp_tls_cert / smtp_tls_key: {e}"))?,
+        )),
+    };
+    let listener = tokio::net::TcpListener::bind(smtp.listen)
+        .await
+        .with_context(|| format!("listening on {} (smtp_listen)", smtp.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, starttls = tls.is_some(), "SMTP listener for inbound mail");
+    println!("SMTP listener on {addr}");
+    let config = Arc::new(channels::smtp::SmtpConfig {
+        hostname: smtp.hostname.clone(),
+        max_message_bytes: smtp.max_message_bytes,
+        tls,
+        ..Default::default()
+    });
+    let sink = Arc::new(runtime::email::EmailSink(conversations));
+    Ok(tokio::spawn(channels::smtp::serve(
+        listener, config, sink, stop,
+    )))
 }
 
 async fn shutdown_signal() {

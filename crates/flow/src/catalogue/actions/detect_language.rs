@@ -33,6 +33,8 @@ impl ActionType for DetectLanguage {
         for (i, code) in self.languages.iter().enumerate() {
             if !code.0.chars().all(|c| c.is_ascii_lowercase()) {
                 issues.push(ParamIssue::new(format!("languages[{i}]"), "a language is a lower-case ISO 639-1 code such as 'en'"));
+            } else if detector_code(&code.0).is_none() {
+                issues.push(ParamIssue::new(format!("languages[{i}]"), format!("'{}' is not a language the detector knows (ISO 639-1: {})", code.0, KNOWN.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", "))));
             } else if self.languages[..i].contains(code) {
                 issues.push(ParamIssue::new(format!("languages[{i}]"), format!("'{}' is listed twice", code.0)));
             }
@@ -42,4 +44,58 @@ impl ActionType for DetectLanguage {
     fn branch_reachable(&self, branch: &str) -> bool {
         link_index(branch).is_none_or(|k| k <= self.languages.len())
     }
+
+    runs_itself!();
+}
+
+impl Run for DetectLanguage {
+    /// Detects the language of the subject and body (their first [`SAMPLE`] characters) with
+    /// whatlang over every language it knows; below `min_confidence` (whatlang's confidence, in
+    /// percent) nothing is detected. The detected code — listed or not, `""` when nothing is
+    /// detected — goes in `store_in`; the link of the listed language, else *By default*.
+    fn run(&self, cx: &mut dyn Cx) -> Step {
+        let detected = crate::exec::email_of(cx).and_then(|e| {
+            let sample: String = format!("{}\n{}", e.subject, e.text).chars().take(SAMPLE).collect();
+            let info = whatlang::detect(&sample)?;
+            (info.confidence() * 100.0 >= self.min_confidence.0 as f64)
+                .then(|| iso_639_1(info.lang().code()))
+                .flatten()
+        });
+        if let Some(target) = &self.store_in
+            && let Err(reason) = cx.set(&target.0, Value::String(detected.unwrap_or_default().to_owned()))
+        {
+            cx.set_error(&reason);
+        }
+        match detected.and_then(|d| self.languages.iter().position(|l| l.0 == d)) {
+            Some(k) => Step::Branch(LINKS[k]),
+            None => Step::Branch("by_default"),
+        }
+    }
+}
+
+/// Characters of the email the detection reads.
+pub const SAMPLE: usize = 10_000;
+
+/// The languages the detector knows: ISO 639-1 and the detector's ISO 639-3 code.
+pub const KNOWN: &[(&str, &str)] = &[
+    ("af", "afr"), ("ak", "aka"), ("am", "amh"), ("ar", "ara"), ("az", "aze"), ("be", "bel"),
+    ("bg", "bul"), ("bn", "ben"), ("ca", "cat"), ("cs", "ces"), ("cy", "cym"), ("da", "dan"),
+    ("de", "deu"), ("el", "ell"), ("en", "eng"), ("eo", "epo"), ("es", "spa"), ("et", "est"),
+    ("fa", "pes"), ("fi", "fin"), ("fr", "fra"), ("gu", "guj"), ("he", "heb"), ("hi", "hin"),
+    ("hr", "hrv"), ("hu", "hun"), ("hy", "hye"), ("id", "ind"), ("it", "ita"), ("ja", "jpn"),
+    ("jv", "jav"), ("ka", "kat"), ("km", "khm"), ("kn", "kan"), ("ko", "kor"), ("la", "lat"),
+    ("lt", "lit"), ("lv", "lav"), ("mk", "mkd"), ("ml", "mal"), ("mr", "mar"), ("my", "mya"),
+    ("nb", "nob"), ("ne", "nep"), ("nl", "nld"), ("or", "ori"), ("pa", "pan"), ("pl", "pol"),
+    ("pt", "por"), ("ro", "ron"), ("ru", "rus"), ("si", "sin"), ("sk", "slk"), ("sl", "slv"),
+    ("sn", "sna"), ("sr", "srp"), ("sv", "swe"), ("ta", "tam"), ("te", "tel"), ("th", "tha"),
+    ("tk", "tuk"), ("tl", "tgl"), ("tr", "tur"), ("uk", "ukr"), ("ur", "urd"), ("uz", "uzb"),
+    ("vi", "vie"), ("yi", "yid"), ("zh", "cmn"), ("zu", "zul"),
+];
+
+fn detector_code(iso_639_1: &str) -> Option<&'static str> {
+    KNOWN.iter().find(|(c, _)| *c == iso_639_1).map(|(_, d)| *d)
+}
+
+fn iso_639_1(detector: &str) -> Option<&'static str> {
+    KNOWN.iter().find(|(_, d)| *d == detector).map(|(c, _)| *c)
 }

@@ -65,6 +65,7 @@ mod campaign_common;
 pub mod public {
     pub use super::message_awaiting_response::{AnswerType, LONG_TEXT_MAX, validate_answer};
     pub use super::message_with_choice::{choose, fold};
+    pub use super::test_email_priority::priority_of;
 }
 
 macro_rules! registry {

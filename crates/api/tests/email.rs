@@ -1,0 +1,392 @@
+//! Email entry points over real SMTP: lettre (a real SMTP client) delivers to the built-in
+//! listener; each email runs the mailbox's production email routing — its priority tested,
+//! keywords and language detected — and waits for an agent; a reply joins its interaction, a
+//! new email starts another, a message sent again is recognised; unknown recipients and
+//! oversized messages are refused with their SMTP codes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lettre::address::Envelope;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+mod support;
+
+struct Env {
+    server: support::TestServer,
+    http: reqwest::Client,
+    base: String,
+    smtp_port: u16,
+    _stop: watch::Sender<bool>,
+}
+
+impl Env {
+    async fn start(max_message_bytes: usize) -> Env {
+        let server = support::start(runtime::ServiceSettings::default(), support::limits()).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let smtp_port = listener.local_addr().unwrap().port();
+        let (stop, stopped) = watch::channel(false);
+        let config = Arc::new(channels::smtp::SmtpConfig {
+            hostname: "mx.shop.test".into(),
+            max_message_bytes,
+            ..Default::default()
+        });
+        let sink = Arc::new(runtime::email::EmailSink(server.conversations.clone()));
+        tokio::spawn(channels::smtp::serve(listener, config, sink, stopped));
+        Env {
+            base: format!("{}/api/v1", server.root),
+            http: support::admin_client(),
+            server,
+            smtp_port,
+            _stop: stop,
+        }
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.http.request(method, format!("{}/{path}", self.base));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let s = r.status().as_u16();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn send(
+        &self,
+        from: &str,
+        to: &str,
+        raw: &str,
+    ) -> Result<(), lettre::transport::smtp::Error> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+            .port(self.smtp_port)
+            .timeout(Some(Duration::from_secs(10)))
+            .build();
+        let sender = (!from.is_empty()).then(|| from.parse().unwrap());
+        let envelope = Envelope::new(sender, vec![to.parse().unwrap()]).unwrap();
+        transport
+            .send_raw(&envelope, raw.as_bytes())
+            .await
+            .map(|_| ())
+    }
+
+    async fn interactions(&self) -> Vec<Value> {
+        let (_, list) = self.call(Method::GET, "interactions?limit=50", None).await;
+        list["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    async fn detail(&self, id: &str) -> Value {
+        self.call(Method::GET, &format!("interactions/{id}"), None)
+            .await
+            .1
+    }
+}
+
+fn id(n: usize) -> String {
+    uuid::Uuid::from_u128(n as u128 + 1).to_string()
+}
+
+/// Start → priority; High → keywords (Link 1: invoices, Link 2: deliveries); Link 1 → language
+/// (fr, en, stored in `lang`); each end assigns `path` and the French invoices go to Ann.
+fn email_routing() -> Value {
+    let assign = |path: &str| json!({"assignments": [{"variable": "path", "value": path}]});
+    let actions = [
+        ("start", json!({})),
+        ("test_email_priority", json!({})),
+        (
+            "detect_keywords",
+            json!({"search_in": "subject_and_body", "groups": [{"keywords": ["facture", "invoice"]}, {"keywords": ["livraison"]}]}),
+        ),
+        (
+            "detect_language",
+            json!({"languages": ["fr", "en"], "min_confidence": 30, "store_in": "lang"}),
+        ),
+        ("assign_variables", assign("french invoice")),
+        (
+            "distribute_to_user",
+            json!({"user": {"by": "reference", "reference": "ann"}}),
+        ),
+        ("assign_variables", assign("normal")),
+        ("assign_variables", assign("low")),
+        ("assign_variables", assign("delivery")),
+        ("assign_variables", assign("no keyword")),
+        ("assign_variables", assign("english invoice")),
+    ];
+    let links = [
+        (0, "ok", 1),
+        (1, "high", 2),
+        (1, "normal", 6),
+        (1, "low", 7),
+        (2, "link_1", 3),
+        (2, "link_2", 8),
+        (2, "by_default", 9),
+        (3, "link_1", 4),
+        (3, "link_2", 10),
+        (4, "ok", 5),
+    ];
+    json!({
+        "format": "switchyard.routing", "format_version": 1,
+        "routing": {"reference": "MAIL", "name": "Mail", "kind": "interaction_start", "channel_family": "email"},
+        "versions": [{"number": 1, "name": "v1", "status": "production", "tree": {
+            "actions": actions.iter().enumerate().map(|(k, (ty, params))| json!({"id": id(k), "type": ty, "params": params})).collect::<Vec<_>>(),
+            "links": links.iter().enumerate().map(|(k, (from, branch, to))| json!({"id": id(1_000 + k), "from": id(*from), "branch": branch, "to": id(*to)})).collect::<Vec<_>>()
+        }}]
+    })
+}
+
+fn branches(detail: &Value) -> Vec<String> {
+    detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"]["type"] == "branch")
+        .map(|e| e["event"]["branch"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+async fn setup(env: &Env) -> Value {
+    let (s, r) = env
+        .call(Method::POST, "routings/import", Some(email_routing()))
+        .await;
+    assert_eq!(s, 201, "{r}");
+    let routing = r["routing"]["id"].as_str().unwrap().to_owned();
+    let (s, ep) = env
+        .call(Method::POST, "entry-points", Some(json!({"reference": "support", "name": "Support", "channel": "email", "address": "Support@Shop.test", "aliases": ["help@shop.test"], "start_routing_id": routing})))
+        .await;
+    assert_eq!(s, 201, "{ep}");
+    assert_eq!(ep["address"], "support@shop.test");
+    assert_eq!(ep["aliases"], json!(["help@shop.test"]));
+    let (s, ann) = env
+        .call(
+            Method::POST,
+            "users",
+            Some(json!({"reference": "ann", "name": "Ann"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{ann}");
+    let r = reqwest::Client::new()
+        .put(format!("{}/agent/presence", env.base))
+        .bearer_auth(ann["token"].as_str().unwrap())
+        .json(&json!({"presence": "online"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    ep
+}
+
+const FIRST: &str = "From: =?ISO-8859-1?Q?Am=E9lie_Dupr=E9?= <Amelie@Example.com>\r\nTo: support@shop.test\r\nSubject: =?UTF-8?Q?Facture_erron=C3=A9e?=\r\nMessage-ID: <first-1@example.com>\r\nX-Priority: 1 (Highest)\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nBonjour, la facture que vous m'avez envoyée la semaine dernière est erronée : le montant ne correspond pas à ma commande. Pouvez-vous la corriger ?\r\n.Une ligne qui commence par un point.\r\n--b1\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Bonjour, la facture est <b>erronée</b>.</p>\r\n--b1--\r\n";
+
+#[tokio::test]
+async fn an_email_runs_its_mailbox_routing_and_its_replies_join_the_interaction() {
+    let env = Env::start(channels::email::limits::MESSAGE_BYTES).await;
+    setup(&env).await;
+    env.send("amelie@example.com", "support@shop.test", FIRST)
+        .await
+        .unwrap();
+    let list = env.interactions().await;
+    assert_eq!(list.len(), 1, "{list:#?}");
+    let first = list[0]["id"].as_str().unwrap().to_owned();
+    let d = env.detail(&first).await;
+    assert_eq!(
+        branches(&d)[..4],
+        ["ok", "high", "link_1", "link_1"],
+        "{d:#}"
+    );
+    assert_eq!(d["variables"]["lang"], "fr");
+    assert_eq!(d["variables"]["path"], "french invoice");
+    let email = &d["system"]["email"];
+    assert_eq!(email["from"], "amelie@example.com");
+    assert_eq!(email["from_name"], "Amélie Dupré");
+    assert_eq!(email["subject"], "Facture erronée");
+    assert_eq!(email["priority"], "high");
+    assert_eq!(email["message_id"], "first-1@example.com");
+    // dot-stuffing undone, the text part preferred, the HTML kept apart
+    assert!(
+        email["text"].as_str().unwrap().contains("\n.Une ligne"),
+        "{email:#}"
+    );
+    assert!(email["html"].as_str().unwrap().contains("<b>erronée</b>"));
+    assert_eq!(d["system"]["customer"]["name"], "Amélie Dupré");
+    // the raw message is kept, readable by the API
+    let raw = env
+        .http
+        .get(format!(
+            "{}{}",
+            env.server.root,
+            email["raw_url"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status(), 200);
+    assert!(
+        raw.text()
+            .await
+            .unwrap()
+            .contains("Message-ID: <first-1@example.com>")
+    );
+    // it waits for Ann's answer
+    assert_ne!(d["status"], "closed", "{d:#}");
+
+    // the same message delivered again: recognised, nothing new
+    env.send("amelie@example.com", "support@shop.test", FIRST)
+        .await
+        .unwrap();
+    assert_eq!(env.interactions().await.len(), 1);
+
+    // a reply (In-Reply-To the first) joins the interaction, through an alias
+    let reply = "From: amelie@example.com\r\nTo: help@shop.test\r\nSubject: Re: Facture erronée\r\nMessage-ID: <reply-2@example.com>\r\nIn-Reply-To: <first-1@example.com>\r\nReferences: <first-1@example.com>\r\n\r\nJ'ajoute la commande en pièce jointe.\r\n";
+    env.send("amelie@example.com", "help@shop.test", reply)
+        .await
+        .unwrap();
+    let list = env.interactions().await;
+    assert_eq!(list.len(), 1, "{list:#?}");
+    let d = env.detail(&first).await;
+    let ins = d["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"]["type"] == "message_in")
+        .count();
+    assert_eq!(ins, 2, "{d:#}");
+    assert_eq!(d["system"]["email"]["message_id"], "reply-2@example.com");
+
+    // a reply naming the interaction's reference in its subject joins it too
+    let reference = flow::email::subject_reference(uuid::Uuid::parse_str(&first).unwrap());
+    let by_subject = format!(
+        "From: amelie@example.com\r\nTo: support@shop.test\r\nSubject: Re: suivi {reference}\r\nMessage-ID: <subject-3@example.com>\r\n\r\nDes nouvelles ?\r\n"
+    );
+    env.send("amelie@example.com", "support@shop.test", &by_subject)
+        .await
+        .unwrap();
+    assert_eq!(env.interactions().await.len(), 1);
+
+    // a new email (no reference) starts another interaction: normal priority, no keyword needed
+    let other = "From: amelie@example.com\r\nTo: support@shop.test\r\nSubject: Horaires\r\nMessage-ID: <other-4@example.com>\r\nImportance: low\r\n\r\nQuels sont vos horaires ?\r\n";
+    env.send("amelie@example.com", "support@shop.test", other)
+        .await
+        .unwrap();
+    let list = env.interactions().await;
+    assert_eq!(list.len(), 2);
+    let second = list.iter().find(|i| i["id"] != first.as_str()).unwrap();
+    let d = env.detail(second["id"].as_str().unwrap()).await;
+    assert_eq!(d["variables"]["path"], "low", "{d:#}");
+    assert_eq!(d["status"], "closed");
+}
+
+#[tokio::test]
+async fn the_listener_refuses_unknown_recipients_and_oversized_messages() {
+    let env = Env::start(4 * 1024).await;
+    setup(&env).await;
+    let unknown = env
+        .send(
+            "amelie@example.com",
+            "nobody@shop.test",
+            "From: amelie@example.com\r\n\r\nx\r\n",
+        )
+        .await
+        .unwrap_err();
+    assert!(unknown.is_permanent(), "{unknown}");
+    assert!(
+        unknown.to_string().contains("550")
+            || unknown.status().is_some_and(|c| c.to_string() == "550"),
+        "{unknown}"
+    );
+    let big = format!(
+        "From: amelie@example.com\r\nSubject: big\r\n\r\n{}\r\n",
+        "x".repeat(70)
+            .repeat(100)
+            .chars()
+            .collect::<Vec<_>>()
+            .chunks(70)
+            .map(|c| c.iter().collect::<String>())
+            .collect::<Vec<_>>()
+            .join("\r\n")
+    );
+    let too_big = env
+        .send("amelie@example.com", "support@shop.test", &big)
+        .await
+        .unwrap_err();
+    assert!(too_big.is_permanent(), "{too_big}");
+    assert!(
+        too_big.to_string().contains("552")
+            || too_big.status().is_some_and(|c| c.to_string() == "552"),
+        "{too_big}"
+    );
+    // nothing was recorded; a message without sender is refused for good
+    assert!(env.interactions().await.is_empty());
+    let no_sender = env
+        .send("", "support@shop.test", "Subject: who?\r\n\r\nx\r\n")
+        .await;
+    assert!(no_sender.is_err() || env.interactions().await.is_empty());
+    // a message that fits still goes in
+    env.send("amelie@example.com", "support@shop.test", "From: amelie@example.com\r\nSubject: small\r\nMessage-ID: <s@example.com>\r\n\r\nsmall\r\n")
+        .await
+        .unwrap();
+    assert_eq!(env.interactions().await.len(), 1);
+}
+
+#[tokio::test]
+async fn mailbox_entry_points_check_their_address_and_aliases() {
+    let env = Env::start(channels::email::limits::MESSAGE_BYTES).await;
+    let (s, p) = env
+        .call(
+            Method::POST,
+            "entry-points",
+            Some(json!({"reference": "nomail", "name": "No address", "channel": "email"})),
+        )
+        .await;
+    assert_eq!(s, 422, "{p}");
+    let (s, p) = env
+        .call(Method::POST, "entry-points", Some(json!({"reference": "bad", "name": "Bad", "channel": "email", "address": "not an address"})))
+        .await;
+    assert_eq!(s, 422, "{p}");
+    let (s, p) = env
+        .call(Method::POST, "entry-points", Some(json!({"reference": "twice", "name": "Twice", "channel": "email", "address": "a@shop.test", "aliases": ["A@shop.test"]})))
+        .await;
+    assert_eq!(s, 422, "{p}");
+    let (s, p) = env
+        .call(Method::POST, "entry-points", Some(json!({"reference": "web", "name": "Web", "channel": "web_chat", "aliases": ["a@shop.test"]})))
+        .await;
+    assert_eq!(s, 422, "{p}");
+    let (s, p) = env
+        .call(Method::POST, "entry-points", Some(json!({"reference": "mail", "name": "Mail", "channel": "email", "address": "a@shop.test"})))
+        .await;
+    assert_eq!(s, 201, "{p}");
+    // an address another mailbox has is refused
+    let (s, p) = env
+        .call(Method::POST, "entry-points", Some(json!({"reference": "mail2", "name": "Mail 2", "channel": "email", "address": "b@shop.test", "aliases": ["a@shop.test"]})))
+        .await;
+    assert_eq!(s, 409, "{p}");
+    assert_eq!(p["code"], "address_taken");
+    // a messaging routing cannot be bound to a mailbox
+    let (s, r) = env
+        .call(Method::POST, "routings", Some(json!({"reference": "MSG", "name": "Messaging", "kind": "interaction_start", "channel_family": "messaging"})))
+        .await;
+    assert_eq!(s, 201, "{r}");
+    let (s, p) = env
+        .call(
+            Method::PATCH,
+            &format!("entry-points/{}", p_id(&env, "mail").await),
+            Some(json!({"start_routing_id": r["id"]})),
+        )
+        .await;
+    assert_eq!(s, 422, "{p}");
+}
+
+async fn p_id(env: &Env, reference: &str) -> String {
+    let (_, list) = env.call(Method::GET, "entry-points", None).await;
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["reference"] == reference)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
