@@ -4,7 +4,7 @@
 //! new email starts another, a message sent again is recognised; unknown recipients and
 //! oversized messages are refused with their SMTP codes.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lettre::address::Envelope;
@@ -15,20 +15,98 @@ use tokio::sync::watch;
 
 mod support;
 
+/// The relay's stand-in: a real SMTP server on loopback recording every message it takes and
+/// refusing (550) any recipient whose address starts with `refuse`.
+#[derive(Clone, Default)]
+struct Peer {
+    got: Arc<Mutex<Vec<channels::smtp::Delivery>>>,
+}
+
+#[async_trait::async_trait]
+impl channels::smtp::MailSink for Peer {
+    async fn accepts(&self, recipient: &str) -> bool {
+        !recipient.starts_with("refuse")
+    }
+    async fn deliver(&self, d: channels::smtp::Delivery) -> Result<(), channels::smtp::Refusal> {
+        self.got.lock().unwrap().push(d);
+        Ok(())
+    }
+}
+
+impl Peer {
+    async fn start(stop: watch::Receiver<bool>) -> (Peer, u16) {
+        let peer = Peer::default();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let config = Arc::new(channels::smtp::SmtpConfig {
+            hostname: "relay.test".into(),
+            ..Default::default()
+        });
+        tokio::spawn(channels::smtp::serve(
+            listener,
+            config,
+            Arc::new(peer.clone()),
+            stop,
+        ));
+        (peer, port)
+    }
+
+    /// Waits for `n` messages; each as (recipients, raw text).
+    async fn wait(&self, n: usize) -> Vec<(Vec<String>, String)> {
+        for _ in 0..400 {
+            let got: Vec<_> = self
+                .got
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|d| {
+                    (
+                        d.recipients.clone(),
+                        String::from_utf8_lossy(&d.data).into_owned(),
+                    )
+                })
+                .collect();
+            if got.len() >= n {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!(
+            "the relay got {} messages, not {n}",
+            self.got.lock().unwrap().len()
+        );
+    }
+}
+
 struct Env {
     server: support::TestServer,
     http: reqwest::Client,
     base: String,
     smtp_port: u16,
+    relay: Peer,
     _stop: watch::Sender<bool>,
 }
 
 impl Env {
     async fn start(max_message_bytes: usize) -> Env {
-        let server = support::start(runtime::ServiceSettings::default(), support::limits()).await;
+        let (stop, stopped) = watch::channel(false);
+        let (relay, relay_port) = Peer::start(stopped.clone()).await;
+        let settings = runtime::ServiceSettings {
+            conversations: runtime::conversations::Settings {
+                relay: Some(Arc::new(
+                    channels::relay::Relay::parse(
+                        &format!("smtp://127.0.0.1:{relay_port}?tls=none"),
+                        "mx.shop.test",
+                    )
+                    .unwrap(),
+                )),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let server = support::start(settings, support::limits()).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let smtp_port = listener.local_addr().unwrap().port();
-        let (stop, stopped) = watch::channel(false);
         let config = Arc::new(channels::smtp::SmtpConfig {
             hostname: "mx.shop.test".into(),
             max_message_bytes,
@@ -41,6 +119,7 @@ impl Env {
             http: support::admin_client(),
             server,
             smtp_port,
+            relay,
             _stop: stop,
         }
     }
@@ -147,7 +226,7 @@ fn branches(detail: &Value) -> Vec<String> {
         .collect()
 }
 
-async fn setup(env: &Env) -> Value {
+async fn setup(env: &Env) -> (Value, String) {
     let (s, r) = env
         .call(Method::POST, "routings/import", Some(email_routing()))
         .await;
@@ -175,7 +254,7 @@ async fn setup(env: &Env) -> Value {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    ep
+    (ep, ann["token"].as_str().unwrap().to_owned())
 }
 
 const FIRST: &str = "From: =?ISO-8859-1?Q?Am=E9lie_Dupr=E9?= <Amelie@Example.com>\r\nTo: support@shop.test\r\nSubject: =?UTF-8?Q?Facture_erron=C3=A9e?=\r\nMessage-ID: <first-1@example.com>\r\nX-Priority: 1 (Highest)\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nBonjour, la facture que vous m'avez envoyée la semaine dernière est erronée : le montant ne correspond pas à ma commande. Pouvez-vous la corriger ?\r\n.Une ligne qui commence par un point.\r\n--b1\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Bonjour, la facture est <b>erronée</b>.</p>\r\n--b1--\r\n";
@@ -389,4 +468,101 @@ async fn p_id(env: &Env, reference: &str) -> String {
         .as_str()
         .unwrap()
         .to_owned()
+}
+
+#[tokio::test]
+async fn an_agent_answers_by_email_in_the_thread_and_the_customer_replies_to_it() {
+    let env = Env::start(channels::email::limits::MESSAGE_BYTES).await;
+    let (_, token) = setup(&env).await;
+    env.send("amelie@example.com", "support@shop.test", FIRST)
+        .await
+        .unwrap();
+    let iid = env.interactions().await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let agent = reqwest::Client::new();
+    let r = agent
+        .post(format!("{}/agent/conversations/{iid}/accept", env.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    // she sees the email's headers and attachments in the conversation
+    let r = agent
+        .get(format!("{}/agent/conversations/{iid}", env.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let conversation: Value = r.json().await.unwrap();
+    assert!(
+        conversation.to_string().contains("Facture erronée"),
+        "{conversation:#}"
+    );
+    let r = agent
+        .post(format!("{}/agent/conversations/{iid}/messages", env.base))
+        .bearer_auth(&token)
+        .json(&json!({"text": "Bonjour, nous corrigeons la facture."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let sent = env.relay.wait(1).await;
+    let (recipients, raw) = &sent[0];
+    assert_eq!(recipients, &vec!["amelie@example.com".to_owned()]);
+    let parsed = channels::email::parse(
+        raw.as_bytes(),
+        channels::email::Envelope::default(),
+        &|_| false,
+    )
+    .unwrap();
+    let answer = parsed.email();
+    assert_eq!(answer.from, "support@shop.test");
+    assert_eq!(answer.from_name, "Support");
+    assert_eq!(answer.in_reply_to.as_deref(), Some("first-1@example.com"));
+    assert_eq!(answer.references, vec!["first-1@example.com".to_owned()]);
+    let reference = flow::email::subject_reference(uuid::Uuid::parse_str(&iid).unwrap());
+    assert_eq!(answer.subject, format!("Re: Facture erronée {reference}"));
+    assert!(
+        answer
+            .text
+            .starts_with("Bonjour, nous corrigeons la facture."),
+        "{}",
+        answer.text
+    );
+    assert!(
+        answer
+            .text
+            .contains("> Bonjour, la facture que vous m'avez envoyée"),
+        "{}",
+        answer.text
+    );
+    assert_eq!(
+        runtime::email::interaction_of(&answer.message_id).map(|u| u.to_string()),
+        Some(iid.clone())
+    );
+    // the customer answers the agent's email: it joins the interaction and reaches the agent
+    let again = format!(
+        "From: amelie@example.com\r\nTo: support@shop.test\r\nSubject: Re: {}\r\nMessage-ID: <thanks-5@example.com>\r\nIn-Reply-To: <{}>\r\n\r\nMerci !\r\n",
+        answer.subject, answer.message_id
+    );
+    env.send("amelie@example.com", "support@shop.test", &again)
+        .await
+        .unwrap();
+    assert_eq!(env.interactions().await.len(), 1);
+    let d = env.detail(&iid).await;
+    assert_eq!(d["system"]["email"]["message_id"], "thanks-5@example.com");
+    // the reply's delivery is on the outbox row: the history has no failure
+    assert!(!d.to_string().contains("\"failed\""), "{d:#}");
+    // she closes it
+    let r = agent
+        .post(format!("{}/agent/conversations/{iid}/close", env.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    assert_eq!(env.detail(&iid).await["status"], "closed");
 }

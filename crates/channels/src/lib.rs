@@ -11,6 +11,7 @@ pub mod http;
 pub mod messenger;
 pub mod meta;
 pub mod provider;
+pub mod relay;
 pub mod sms;
 pub mod smtp;
 pub mod telegram;

@@ -101,6 +101,13 @@ pub struct State {
 }
 
 impl State {
+    /// The latest email of an email interaction (the system variable `email`).
+    pub fn email(&self) -> Option<flow::email::Email> {
+        self.system
+            .get("email")
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+    }
+
     /// A new interaction on `program`, with its system variables and random seed.
     pub fn new(program: &Program, seed: u64, system: Map<String, Value>) -> State {
         State::blank(program.routing_id, program.version_id, seed, system)

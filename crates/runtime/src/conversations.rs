@@ -84,6 +84,8 @@ pub struct Settings {
     pub providers: channels::ProviderBases,
     /// The SMS provider (*Send a SMS*), when configured.
     pub sms: Option<std::sync::Arc<dyn channels::sms::SmsGateway>>,
+    /// The relay outgoing email goes through (`smtp_relay`), when configured.
+    pub relay: Option<Arc<channels::relay::Relay>>,
 }
 
 /// The `retention_days` setting's default.
@@ -105,6 +107,7 @@ impl Default for Settings {
             secrets: crate::secrets::SecretBox::random(),
             providers: channels::ProviderBases::default(),
             sms: None,
+            relay: None,
         }
     }
 }
@@ -142,6 +145,8 @@ pub struct Conversations {
     pub(crate) providers: channels::ProviderBases,
     pub(crate) provider_client: std::sync::OnceLock<Option<reqwest::Client>>,
     pub(crate) sms: Option<std::sync::Arc<dyn channels::sms::SmsGateway>>,
+    /// The relay outgoing email goes through (`smtp_relay`).
+    pub(crate) relay: Option<Arc<channels::relay::Relay>>,
     pub(crate) timers_changed: Notify,
     pub(crate) outbox_changed: Notify,
     pub(crate) hub: tokio::sync::broadcast::Sender<Delivery>,
@@ -204,6 +209,7 @@ impl Conversations {
             providers: settings.providers,
             provider_client: std::sync::OnceLock::new(),
             sms: settings.sms,
+            relay: settings.relay,
             timers_changed: Notify::new(),
             outbox_changed: Notify::new(),
             hub: tokio::sync::broadcast::Sender::new(HUB_CAPACITY),

@@ -15,6 +15,9 @@ use crate::conversations::Conversations;
 pub(crate) struct OutboxPayload {
     pub customer: String,
     pub message: flow::exec::Outbound,
+    /// How an email reply goes out (email interactions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<crate::email_out::EmailReply>,
 }
 
 /// Longest sleep of the loops (so work written by another process is picked up).
@@ -119,6 +122,13 @@ async fn deliver_due(
         };
         if let Some(ep) = ep.as_ref().filter(|e| e.channel.is_provider()) {
             delivered += usize::from(send_to_provider(conv, &row, ep).await?);
+            continue;
+        }
+        if let Some(ep) = ep
+            .as_ref()
+            .filter(|e| e.channel == flow::entry_point::Channel::Email)
+        {
+            delivered += usize::from(send_email_reply(conv, &row, ep).await?);
             continue;
         }
         let Some(url) = ep.as_ref().and_then(|e| e.callback_url.clone()) else {
@@ -247,5 +257,87 @@ async fn send_to_provider(
             }
             Ok(false)
         }
+    }
+}
+
+/// Sends one reply of an email interaction through the relay; whether it went. A relay's
+/// `5xx` gives it up (recorded on the row and in the history), anything else is tried again
+/// with the outbox's backoff — with the same `Message-ID`, so a copy the relay took before
+/// is recognisable.
+pub(crate) async fn send_email_reply(
+    conv: &Conversations,
+    row: &store::OutboxRow,
+    ep: &flow::entry_point::EntryPoint,
+) -> std::result::Result<bool, store::StoreError> {
+    let attempts = row.attempts + 1;
+    let now = conv.now();
+    let give_up = |reason: String| async move {
+        conv.store
+            .record_attempt(row.id, attempts, None, None, Some(reason.clone()))
+            .await?;
+        tracing::warn!(outbox = %row.id, %reason, "an email reply was given up");
+        conv.channel_note(
+            row.interaction_id,
+            engine::ChannelNote::Delivery {
+                seq: row.seq,
+                status: "failed".into(),
+                error: Some(reason),
+            },
+        )
+        .await
+        .map_err(|e| store::StoreError::Backend(e.to_string().into()))?;
+        Ok::<bool, store::StoreError>(false)
+    };
+    let payload: OutboxPayload = match serde_json::from_value(row.payload.clone()) {
+        Ok(p) => p,
+        Err(e) => return give_up(format!("the stored reply cannot be read: {e}")).await,
+    };
+    let Some(reply) = payload.email else {
+        return give_up("the interaction has no email to answer".into()).await;
+    };
+    let retry = |reason: String| async move {
+        let next =
+            (attempts < MAX_ATTEMPTS).then(|| now.saturating_add(backoff(attempts)).unwrap_or(now));
+        conv.store
+            .record_attempt(row.id, attempts, None, next, Some(reason))
+            .await?;
+        Ok::<bool, store::StoreError>(false)
+    };
+    let Some(relay) = conv.relay.clone() else {
+        return retry("no relay is configured for outgoing email (smtp_relay)".into()).await;
+    };
+    let outgoing = channels::relay::Outgoing {
+        from: reply.from.clone(),
+        from_name: reply.from_name.clone(),
+        to: vec![reply.to.clone()],
+        subject: reply.subject.clone(),
+        text: format!(
+            "{}\n\n{}",
+            crate::email_out::reply_text(&payload.message),
+            reply.quoted
+        ),
+        message_id: reply.message_id.clone(),
+        in_reply_to: reply.in_reply_to.clone(),
+        references: reply.references.clone(),
+        ..Default::default()
+    };
+    let _ = ep;
+    let outcomes = match channels::relay::send(&relay, &outgoing).await {
+        Ok(o) => o,
+        Err(reason) => return give_up(reason).await,
+    };
+    match outcomes.into_iter().next().map(|(_, o)| o) {
+        Some(channels::relay::RecipientOutcome::Accepted) => {
+            conv.store
+                .record_attempt(row.id, attempts, Some(now), None, None)
+                .await?;
+            conv.store
+                .record_provider_id(row.id, &reply.message_id)
+                .await?;
+            Ok(true)
+        }
+        Some(channels::relay::RecipientOutcome::Refused(reason)) => give_up(reason).await,
+        Some(channels::relay::RecipientOutcome::Failed(reason)) => retry(reason).await,
+        None => give_up("the reply has no recipient".into()).await,
     }
 }

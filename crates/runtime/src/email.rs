@@ -16,22 +16,10 @@ use crate::conversations::{Conversations, Receipt};
 use crate::error::{ConversationError, Result};
 use crate::turn::Target;
 
+pub use crate::email_out::{interaction_of, message_id};
+
 /// Most email entry points read into the address map.
 const MAILBOXES_MAX: usize = 10_000;
-
-/// The id a message we send carries: `sy.<interaction>.<row>@<domain of the mailbox>`, so a
-/// reply naming it in `In-Reply-To` / `References` finds its interaction.
-pub fn message_id(interaction: Uuid, row: Uuid, mailbox: &str) -> String {
-    let domain = mailbox.rsplit('@').next().unwrap_or("switchyard.invalid");
-    format!("sy.{}.{}@{domain}", interaction.simple(), row.simple())
-}
-
-/// The interaction a message id of ours names.
-pub fn interaction_of(message_id: &str) -> Option<Uuid> {
-    let rest = message_id.strip_prefix("sy.")?;
-    let (interaction, _) = rest.split_once('.')?;
-    Uuid::try_parse(interaction).ok()
-}
 
 impl Conversations {
     /// The address map of the mailboxes, read again after any entry point change.
@@ -247,20 +235,5 @@ impl MailSink for EmailSink {
             }
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn our_message_ids_name_their_interaction() {
-        let (i, r) = (Uuid::now_v7(), Uuid::now_v7());
-        let id = message_id(i, r, "support@shop.test");
-        assert!(id.ends_with("@shop.test"));
-        assert_eq!(interaction_of(&id), Some(i));
-        assert_eq!(interaction_of("abc@example.com"), None);
-        assert_eq!(interaction_of("sy.nothex.x@y"), None);
     }
 }

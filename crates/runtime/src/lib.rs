@@ -10,6 +10,7 @@ pub mod customers;
 pub mod delivery;
 pub mod distribution;
 pub mod email;
+pub mod email_out;
 pub mod entry_points;
 mod error;
 mod inbound;

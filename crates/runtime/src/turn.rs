@@ -544,10 +544,14 @@ impl Conversations {
                 .collect()
         };
         // the HTTP channel's callback and the providers' send APIs deliver from the outbox
-        let deliver =
-            entry_point.is_some_and(|ep| ep.channel == Channel::Http || ep.channel.is_provider());
+        let deliver = entry_point.is_some_and(|ep| {
+            ep.channel == Channel::Http || ep.channel.is_provider() || ep.channel == Channel::Email
+        });
+        let email = entry_point
+            .filter(|ep| ep.channel == Channel::Email)
+            .and_then(|ep| Some((ep, state.email()?)));
         let callback = entry_point.and_then(|ep| {
-            if ep.channel.is_provider() {
+            if ep.channel.is_provider() || ep.channel == Channel::Email {
                 ep.address.clone()
             } else {
                 ep.callback_url.clone()
@@ -555,14 +559,18 @@ impl Conversations {
         });
         let outbox = if deliver {
             sent.iter()
-                .map(|(seq, m)| OutboxRow {
-                    id: Uuid::now_v7(),
+                .map(|(seq, m)| (Uuid::now_v7(), seq, m))
+                .map(|(id, seq, m)| OutboxRow {
+                    id,
                     interaction_id: row.id,
                     seq: *seq,
                     entry_point_id: entry_point.map(|e| e.id),
                     payload: serde_json::to_value(crate::delivery::OutboxPayload {
                         customer: row.customer.clone(),
                         message: m.clone(),
+                        email: email
+                            .as_ref()
+                            .map(|(ep, e)| crate::email_out::EmailReply::to(ep, e, row.id, id)),
                     })
                     .unwrap_or(Value::Null),
                     created_at: now,

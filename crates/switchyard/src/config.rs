@@ -41,6 +41,7 @@ pub struct FileConfig {
     pub smtp_hostname: Option<String>,
     pub smtp_tls_cert: Option<PathBuf>,
     pub smtp_tls_key: Option<PathBuf>,
+    pub smtp_relay: Option<String>,
 }
 
 /// The SMTP listener's configuration.
@@ -96,6 +97,8 @@ pub struct Config {
     pub sms_account_sid: Option<String>,
     /// The built-in SMTP listener for inbound mail (off unless `smtp_listen` is set).
     pub smtp: Option<SmtpListen>,
+    /// The relay outgoing email goes through (its URL may hold a password: never shown).
+    pub smtp_relay: Option<channels::relay::Relay>,
 }
 
 /// An API base URL: `http(s)://…`, no trailing slash kept.
@@ -328,6 +331,16 @@ impl Config {
         {
             bail!("sms_account_sid must be the provider's account SID (letters and digits)");
         }
+        let smtp_hostname = env("SWITCHYARD_SMTP_HOSTNAME")
+            .or(file.smtp_hostname.clone())
+            .unwrap_or_else(|| "switchyard".into());
+        let smtp_relay = match env("SWITCHYARD_SMTP_RELAY").or(file.smtp_relay) {
+            None => None,
+            Some(url) => Some(
+                channels::relay::Relay::parse(&url, &smtp_hostname)
+                    .map_err(|e| anyhow::anyhow!("smtp_relay: {e}"))?,
+            ),
+        };
         let smtp = match env("SWITCHYARD_SMTP_LISTEN").or(file.smtp_listen) {
             None => None,
             Some(a) => {
@@ -373,6 +386,7 @@ impl Config {
         };
         Ok(Config {
             smtp,
+            smtp_relay,
             sms_api_base,
             sms_account_sid,
             providers,

@@ -257,6 +257,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             secrets: secret_key(&config)?,
             providers: config.providers.clone(),
             sms: sms_provider(&config)?,
+            relay: config.smtp_relay.clone().map(std::sync::Arc::new),
         },
         distribution: runtime::distribution::DistributionSettings {
             offer_timeout: jiff::SignedDuration::try_from(config.offer_timeout)?,
