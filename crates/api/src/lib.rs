@@ -196,6 +196,15 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             objects::sms_templates::delete
         ))
         .routes(routes!(
+            objects::email_templates::list,
+            objects::email_templates::create
+        ))
+        .routes(routes!(
+            objects::email_templates::get,
+            objects::email_templates::update,
+            objects::email_templates::delete
+        ))
+        .routes(routes!(
             objects::variables::list,
             objects::variables::create
         ))

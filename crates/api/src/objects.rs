@@ -196,6 +196,17 @@ collection!(
     "sms_templates:delete"
 );
 collection!(
+    email_templates,
+    flow::catalogue::ObjectKind::EmailTemplate,
+    "/email-templates",
+    "/email-templates/{id}",
+    "Business objects",
+    "email_templates:read",
+    "email_templates:create",
+    "email_templates:edit",
+    "email_templates:delete"
+);
+collection!(
     groups,
     flow::catalogue::ObjectKind::Queue,
     "/groups",

@@ -566,3 +566,194 @@ async fn an_agent_answers_by_email_in_the_thread_and_the_customer_replies_to_it(
     assert!(r.status().is_success());
     assert_eq!(env.detail(&iid).await["status"], "closed");
 }
+
+/// Start → *Send an email* (the ACK template from the mailbox, to the sender, a copy to an
+/// address the relay refuses) → *Partially sent* → *Transfer the email* to billing (the original
+/// attached); each other branch notes where it went.
+fn acknowledging_routing() -> Value {
+    let assign = |path: &str| json!({"assignments": [{"variable": "path", "value": path}]});
+    let actions = [
+        ("start", json!({})),
+        (
+            "send_email",
+            json!({"template": {"by": "reference", "reference": "ACK"}, "template_variables": [{"field": "name", "value": "{{ customer.name }}"}, {"field": "subject", "value": "{{ email.subject }}"}], "send": {"type": "basic", "mailbox": {"by": "reference", "reference": "support"}}, "to": ["{{ email.from }}"], "cc": ["refuse-boss@shop.test"]}),
+        ),
+        (
+            "transfer_email",
+            json!({"mailbox": {"by": "reference", "reference": "support"}, "to": ["billing@shop.test"], "comment": "For you", "close_interaction": false}),
+        ),
+        ("assign_variables", assign("transferred")),
+        ("assign_variables", assign("acknowledged")),
+        ("assign_variables", assign("ack failed: {{ system.error }}")),
+        ("assign_variables", assign("no template")),
+        (
+            "assign_variables",
+            assign("transfer failed: {{ system.error }}"),
+        ),
+    ];
+    let links = [
+        (0, "ok", 1),
+        (1, "partially_sent", 2),
+        (1, "ok", 4),
+        (1, "error", 5),
+        (1, "reference_not_found", 6),
+        (2, "ok", 3),
+        (2, "error", 7),
+    ];
+    json!({
+        "format": "switchyard.routing", "format_version": 1,
+        "routing": {"reference": "ACK", "name": "Acknowledge", "kind": "interaction_start", "channel_family": "email"},
+        "versions": [{"number": 1, "name": "v1", "status": "production", "tree": {
+            "actions": actions.iter().enumerate().map(|(k, (ty, params))| json!({"id": id(k), "type": ty, "params": params})).collect::<Vec<_>>(),
+            "links": links.iter().enumerate().map(|(k, (from, branch, to))| json!({"id": id(1_000 + k), "from": id(*from), "branch": branch, "to": id(*to)})).collect::<Vec<_>>()
+        }}]
+    })
+}
+
+#[tokio::test]
+async fn send_an_email_and_transfer_the_email_take_their_branches() {
+    let env = Env::start(channels::email::limits::MESSAGE_BYTES).await;
+    let (s, t) = env
+        .call(Method::POST, "email-templates", Some(json!({"reference": "ACK", "name": "Acknowledgement", "data": {"subject": "We got your message: {{ subject }}", "text": "Hello {{ name }}, we will answer soon.", "html": "<p>Hello {{ name }}</p>", "variables": ["name", "subject"]}})))
+        .await;
+    assert_eq!(s, 201, "{t}");
+    let (s, _) = env
+        .call(
+            Method::POST,
+            "email-templates",
+            Some(json!({"reference": "BAD", "name": "Bad", "data": {"subject": "", "text": "x"}})),
+        )
+        .await;
+    assert_eq!(s, 422);
+    let (s, r) = env
+        .call(
+            Method::POST,
+            "routings/import",
+            Some(acknowledging_routing()),
+        )
+        .await;
+    assert_eq!(s, 201, "{r}");
+    let (s, ep) = env
+        .call(Method::POST, "entry-points", Some(json!({"reference": "support", "name": "Support", "channel": "email", "address": "support@shop.test", "start_routing_id": r["routing"]["id"]})))
+        .await;
+    assert_eq!(s, 201, "{ep}");
+
+    // a person writes: acknowledged (the copy refused: Partially sent), then transferred
+    env.send("amelie@example.com", "support@shop.test", FIRST)
+        .await
+        .unwrap();
+    let sent = env.relay.wait(2).await;
+    let d = env
+        .detail(env.interactions().await[0]["id"].as_str().unwrap())
+        .await;
+    assert_eq!(d["variables"]["path"], "transferred", "{d:#}");
+    let (to, ack) = &sent[0];
+    assert_eq!(to, &vec!["amelie@example.com".to_owned()]);
+    let ack = channels::email::parse(
+        ack.as_bytes(),
+        channels::email::Envelope::default(),
+        &|_| false,
+    )
+    .unwrap();
+    assert_eq!(ack.email().subject, "We got your message: Facture erronée");
+    assert!(
+        ack.email()
+            .text
+            .contains("Hello Amélie Dupré, we will answer soon."),
+        "{:?}",
+        ack.email().text
+    );
+    assert!(ack.email().html.contains("<p>Hello Amélie Dupré</p>"));
+    // an automatic send says so (RFC 3834)
+    assert_eq!(
+        ack.email().automatic,
+        Some(flow::email::AutoReason::AutoSubmitted)
+    );
+    let (to, fwd) = &sent[1];
+    assert_eq!(to, &vec!["billing@shop.test".to_owned()]);
+    let fwd = channels::email::parse(
+        fwd.as_bytes(),
+        channels::email::Envelope::default(),
+        &|_| false,
+    )
+    .unwrap();
+    assert_eq!(fwd.email().subject, "Fwd: Facture erronée");
+    assert_eq!(
+        fwd.email().in_reply_to.as_deref(),
+        Some("first-1@example.com")
+    );
+    assert_eq!(
+        fwd.email().attachments[0].content_type,
+        "message/rfc822",
+        "{:?}",
+        fwd.email().attachments
+    );
+    assert!(
+        String::from_utf8_lossy(&fwd.attachments[0].data)
+            .contains("Message-ID: <first-1@example.com>")
+    );
+    // the history says who got what
+    let notes: Vec<&Value> = d["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["event"]["detail"])
+        .filter(|n| n["note"] == "email")
+        .collect();
+    assert_eq!(notes.len(), 2, "{d:#}");
+    assert_eq!(
+        (
+            notes[0]["send_type"].as_str(),
+            &notes[0]["to"],
+            &notes[0]["refused"]
+        ),
+        (
+            Some("basic"),
+            &json!(["amelie@example.com"]),
+            &json!(["refuse-boss@shop.test"])
+        )
+    );
+    assert_eq!(
+        (notes[1]["send_type"].as_str(), &notes[1]["to"]),
+        (Some("transfer"), &json!(["billing@shop.test"]))
+    );
+
+    // an auto-reply: the acknowledgement to its sender is left out, the copy refused: Error
+    let oof = "From: amelie@example.com\r\nTo: support@shop.test\r\nSubject: Absent\r\nMessage-ID: <oof-9@example.com>\r\nAuto-Submitted: auto-replied\r\n\r\nJe suis absente.\r\n";
+    env.send("amelie@example.com", "support@shop.test", oof)
+        .await
+        .unwrap();
+    let list = env.interactions().await;
+    assert_eq!(list.len(), 2);
+    let d = env.detail(list[0]["id"].as_str().unwrap()).await;
+    assert!(
+        d["variables"]["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("ack failed:"),
+        "{d:#}"
+    );
+    assert!(
+        d.to_string()
+            .contains("\"suppressed\":[\"amelie@example.com\"]"),
+        "{d:#}"
+    );
+    // nothing more went to the customer
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(env.relay.wait(2).await.len(), 2);
+
+    // the template gone: Reference not found
+    let (_, templates) = env.call(Method::GET, "email-templates", None).await;
+    let ack_id = templates["items"][0]["id"].as_str().unwrap().to_owned();
+    let (s, _) = env
+        .call(Method::DELETE, &format!("email-templates/{ack_id}"), None)
+        .await;
+    assert_eq!(s, 204);
+    let again = "From: bob@example.com\r\nTo: support@shop.test\r\nSubject: Hello\r\nMessage-ID: <bob-1@example.com>\r\n\r\nHi\r\n";
+    env.send("bob@example.com", "support@shop.test", again)
+        .await
+        .unwrap();
+    let list = env.interactions().await;
+    let d = env.detail(list[0]["id"].as_str().unwrap()).await;
+    assert_eq!(d["variables"]["path"], "no template", "{d:#}");
+}

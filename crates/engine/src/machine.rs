@@ -216,6 +216,24 @@ pub enum ChannelNote {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         provider_id: Option<String>,
     },
+    /// An email the routing sent (*Send an email*: `outgoing_interaction` or `basic`; *Transfer
+    /// the email*: `transfer`): the recipients the relay took, those it refused (or that were
+    /// no addresses), those left out because the email answered is automatic (RFC 3834), its
+    /// `Message-ID` (none in a preview or when nobody took it) and its queue (outgoing).
+    Email {
+        to: Vec<String>,
+        subject: String,
+        text: String,
+        send_type: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        refused: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        suppressed: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        queue: Option<String>,
+    },
 }
 
 /// What happened, for the interaction's history.
@@ -970,6 +988,20 @@ pub fn handle(
                         }
                     }
                 }
+            }
+            Step::End(branch) => {
+                turn.events.push(Event::Branch {
+                    action,
+                    branch: branch.to_owned(),
+                });
+                if world.with_agent() {
+                    state.status = Status::Waiting;
+                    state.cursor = None;
+                    turn.events.push(Event::RoutingEnded);
+                } else {
+                    close(state, &mut turn, CloseReason::EndOfRouting);
+                }
+                None
             }
             Step::Unavailable(why) => {
                 let label = program.node(action).map(|n| n.label).unwrap_or("action");

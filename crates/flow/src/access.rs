@@ -18,6 +18,7 @@ pub enum Resource {
     Calendars,
     Variables,
     SmsTemplates,
+    EmailTemplates,
     /// Groups (queues) of agents.
     Groups,
     QueueGroups,
@@ -91,7 +92,7 @@ fn verbs_of(resource: Resource) -> &'static [Verb] {
     }
 }
 
-const RESOURCES: [Resource; 16] = [
+const RESOURCES: [Resource; 17] = [
     Resource::Routings(ChannelFamily::Messaging),
     Resource::Routings(ChannelFamily::Email),
     Resource::EntryPoints,
@@ -100,6 +101,7 @@ const RESOURCES: [Resource; 16] = [
     Resource::Calendars,
     Resource::Variables,
     Resource::SmsTemplates,
+    Resource::EmailTemplates,
     Resource::Groups,
     Resource::QueueGroups,
     Resource::Accounts,
@@ -121,6 +123,7 @@ impl Resource {
             Resource::Calendars => "calendars",
             Resource::Variables => "variables",
             Resource::SmsTemplates => "sms_templates",
+            Resource::EmailTemplates => "email_templates",
             Resource::Groups => "groups",
             Resource::QueueGroups => "queue_groups",
             Resource::Accounts => "accounts",
@@ -245,7 +248,14 @@ pub fn built_in(reference: &str) -> Option<Role> {
         Routings(ChannelFamily::Messaging),
         Routings(ChannelFamily::Email),
     ];
-    let objects = [Checkpoints, ValueTables, Calendars, Variables, SmsTemplates];
+    let objects = [
+        Checkpoints,
+        ValueTables,
+        Calendars,
+        Variables,
+        SmsTemplates,
+        EmailTemplates,
+    ];
     let with = |resources: &[Resource], verbs: &[Verb]| -> Vec<Permission> {
         resources
             .iter()

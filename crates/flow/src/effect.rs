@@ -64,6 +64,68 @@ pub enum Effect {
     Distribute(Distribute),
     /// Send an SMS (*Send a SMS*).
     SendSms(SmsRequest),
+    /// Send an email from a template (*Send an email*).
+    SendEmail(EmailRequest),
+    /// Forward the interaction's email (*Transfer the email*).
+    TransferEmail(TransferRequest),
+}
+
+/// Who sends an email: an *Outgoing interaction* of a queue, or a *Basic send* from a mailbox.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "send", rename_all = "snake_case")]
+pub enum EmailSender {
+    OutgoingInteraction { queue: ObjectName },
+    Basic { mailbox: ObjectName },
+}
+
+/// An email to send, its texts rendered in the interaction's context.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailRequest {
+    pub template: ObjectName,
+    #[serde(default)]
+    pub variables: Vec<(String, String)>,
+    pub sender: EmailSender,
+    pub to: Vec<String>,
+    #[serde(default)]
+    pub cc: Vec<String>,
+    #[serde(default)]
+    pub bcc: Vec<String>,
+    /// Replaces the template's subject.
+    #[serde(default)]
+    pub subject: Option<String>,
+}
+
+/// How the interaction's email is forwarded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferRequest {
+    /// The mailbox it is sent from.
+    pub mailbox: ObjectName,
+    pub to: Vec<String>,
+    #[serde(default)]
+    pub cc: Vec<String>,
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// The original attached as a message (`message/rfc822`); else forwarded inline.
+    pub as_attachment: bool,
+    /// The email's attachments go along (inline forwards).
+    pub include_attachments: bool,
+}
+
+/// What became of an email (*Send an email*, *Transfer the email*).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum EmailOutcome {
+    /// The relay took it for every recipient.
+    Sent,
+    /// The relay took it for some recipients and refused the others (or they were left out).
+    PartiallySent {
+        refused: Vec<String>,
+    },
+    /// No such template or mailbox.
+    ReferenceNotFound,
+    Error {
+        reason: String,
+    },
 }
 
 /// An SMS to send, its texts rendered in the interaction's context.
@@ -144,6 +206,7 @@ impl Effect {
 pub enum EffectResult {
     Distribute(DistributionOutcome),
     Sms(SmsOutcome),
+    Email(EmailOutcome),
 }
 
 /// The outcome of a distribution. Each distribution action maps these to its own branches.

@@ -72,6 +72,9 @@ pub enum Step {
         effect: crate::effect::Effect,
         memo: Value,
     },
+    /// Take this branch and end the routing there, linked or not (*Transfer the email* that
+    /// closes the interaction).
+    End(&'static str),
     /// The action cannot run in this build (its channel or integration is not available yet):
     /// the interaction ends with a visible error.
     Unavailable(&'static str),

@@ -41,6 +41,12 @@ pub mod limits {
     pub const SMS_CONTENT: usize = 1_600;
     /// Most variables of an SMS template.
     pub const SMS_VARIABLES: usize = 50;
+    /// Longest email template subject, text and HTML, in characters.
+    pub const EMAIL_SUBJECT: usize = 998;
+    pub const EMAIL_TEXT: usize = 100_000;
+    pub const EMAIL_HTML: usize = 500_000;
+    /// Most variables of an email template.
+    pub const EMAIL_VARIABLES: usize = 50;
 }
 
 /// The kinds this deployment stores.
@@ -52,6 +58,7 @@ pub const STORED: &[ObjectKind] = &[
     ObjectKind::Queue,
     ObjectKind::QueueGroup,
     ObjectKind::SmsTemplate,
+    ObjectKind::EmailTemplate,
 ];
 
 /// Stable key of a stored kind (table column, API path part).
@@ -64,6 +71,7 @@ pub fn kind_key(kind: ObjectKind) -> &'static str {
         ObjectKind::Queue => "queue",
         ObjectKind::QueueGroup => "queue_group",
         ObjectKind::SmsTemplate => "sms_template",
+        ObjectKind::EmailTemplate => "email_template",
         _ => "unsupported",
     }
 }
@@ -95,6 +103,54 @@ impl SmsTemplateData {
                 })
                 .flatten()
         })
+    }
+}
+
+/// An email template: subject, text and optional HTML bodies where `{{ name }}` stands for
+/// each of its variables, and optionally the sender address of its *Outgoing interaction*
+/// sends.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailTemplateData {
+    pub subject: String,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html: Option<String>,
+    #[serde(default)]
+    pub variables: Vec<String>,
+    /// The sender of *Outgoing interaction* sends (else the interaction's mailbox).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+}
+
+impl EmailTemplateData {
+    fn fill(&self, text: &str, values: &[(String, String)]) -> String {
+        crate::exec::render(text, &|name| {
+            self.variables
+                .iter()
+                .any(|v| v == name)
+                .then(|| {
+                    values
+                        .iter()
+                        .find(|(n, _)| n == name)
+                        .map(|(_, v)| v.clone())
+                })
+                .flatten()
+        })
+    }
+
+    /// Subject (or `subject`, the action's override), text and HTML with each `{{ variable }}`
+    /// of the template replaced by its value, as [`SmsTemplateData::render`] does.
+    pub fn render(
+        &self,
+        subject: Option<&str>,
+        values: &[(String, String)],
+    ) -> (String, String, Option<String>) {
+        (
+            self.fill(subject.unwrap_or(&self.subject), values),
+            self.fill(&self.text, values),
+            self.html.as_deref().map(|h| self.fill(h, values)),
+        )
     }
 }
 
@@ -662,6 +718,60 @@ pub fn check_data(kind: ObjectKind, data: &Value) -> Result<Value, FieldError> {
                 }
             }
             serde_json::to_value(v).map_err(data_error)
+        }
+        ObjectKind::EmailTemplate => {
+            let t: EmailTemplateData = serde_json::from_value(data.clone()).map_err(data_error)?;
+            let bad = |message: String| FieldError {
+                field: "data",
+                message,
+            };
+            let n = t.subject.chars().count();
+            if n == 0
+                || n > limits::EMAIL_SUBJECT
+                || t.subject.trim().is_empty()
+                || t.subject.contains(['\r', '\n'])
+            {
+                return Err(bad(format!(
+                    "subject must have 1 to {} characters on one line",
+                    limits::EMAIL_SUBJECT
+                )));
+            }
+            if t.text.trim().is_empty() || t.text.chars().count() > limits::EMAIL_TEXT {
+                return Err(bad(format!(
+                    "text must have 1 to {} characters",
+                    limits::EMAIL_TEXT
+                )));
+            }
+            if t.html
+                .as_ref()
+                .is_some_and(|h| h.chars().count() > limits::EMAIL_HTML)
+            {
+                return Err(bad(format!(
+                    "html has at most {} characters",
+                    limits::EMAIL_HTML
+                )));
+            }
+            if t.variables.len() > limits::EMAIL_VARIABLES {
+                return Err(bad(format!(
+                    "an email template has at most {} variables",
+                    limits::EMAIL_VARIABLES
+                )));
+            }
+            if t.variables.iter().any(|v| {
+                v.is_empty()
+                    || v.len() > 64
+                    || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            }) {
+                return Err(bad(
+                    "a variable's name has 1 to 64 letters, digits or _".into()
+                ));
+            }
+            if let Some(from) = &t.from
+                && crate::entry_point::check_mailbox_address(from).is_err()
+            {
+                return Err(bad(format!("from: '{from}' is not an email address")));
+            }
+            serde_json::to_value(t).map_err(data_error)
         }
         ObjectKind::SmsTemplate => {
             let t: SmsTemplateData = serde_json::from_value(data.clone()).map_err(data_error)?;

@@ -188,7 +188,7 @@ fn the_runnable_set_is_what_the_engine_issue_lists() {
         .filter(|s| s.runnable())
         .map(|s| s.type_key())
         .collect();
-    assert_eq!(runnable.len(), 23, "{runnable:?}");
+    assert_eq!(runnable.len(), 25, "{runnable:?}");
     for email in ["test_email_priority", "detect_keywords", "detect_language"] {
         assert!(runnable.contains(&email), "{email}");
     }
@@ -1056,4 +1056,125 @@ fn detect_language_links_default_threshold_and_variable() {
         .unwrap()
         .instantiate(&json!({"languages": ["xx"]}));
     assert!(unknown.is_err());
+}
+
+fn email_outcome(v: Value) -> flow::effect::EffectResult {
+    serde_json::from_value(
+        json!({"effect": "email"})
+            .as_object()
+            .unwrap()
+            .clone()
+            .into_iter()
+            .chain(v.as_object().unwrap().clone())
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn send_an_email_and_transfer_the_email_every_branch() {
+    let mut cx = fake();
+    cx.vars.insert(
+        "email".into(),
+        json!({"from": "ana@example.com", "subject": "s"}),
+    );
+    cx.vars
+        .insert("boss".into(), json!("boss@example.com; chief@example.com"));
+    let params = json!({"template": {"by": "reference", "reference": "ACK"}, "send": {"type": "basic", "mailbox": {"by": "reference", "reference": "support"}}, "to": ["{{ email.from }}"], "cc": ["{{ boss }}"], "subject": "Re: {{ email.subject }}"});
+    let r = runner("send_email", params.clone());
+    let step = r.run(&mut cx);
+    let e = effect(&step);
+    assert_eq!(e["to"], json!(["ana@example.com"]));
+    assert_eq!(e["cc"], json!(["boss@example.com", "chief@example.com"]));
+    assert_eq!(e["subject"], "Re: s");
+    assert_eq!(e["sender"]["send"], "basic");
+    let m = Value::Null;
+    let cases = [
+        (json!({"outcome": "sent"}), "ok"),
+        (
+            json!({"outcome": "partially_sent", "refused": ["chief@example.com"]}),
+            "partially_sent",
+        ),
+        (
+            json!({"outcome": "reference_not_found"}),
+            "reference_not_found",
+        ),
+        (json!({"outcome": "error", "reason": "relay down"}), "error"),
+    ];
+    for (outcome, expected) in &cases {
+        let result = email_outcome(outcome.clone());
+        assert_eq!(
+            branch(r.resume(&mut cx, &m, Wake::Result(&result))),
+            *expected
+        );
+    }
+    assert_eq!(cx.error.as_deref(), Some("relay down"));
+    // a template reference read from an empty variable: Reference not found at once
+    let mut p = params.clone();
+    p["template"] = json!({"by": "reference_from_variable", "variable": "nothing"});
+    assert_eq!(branch(run("send_email", p, &mut cx)), "reference_not_found");
+
+    let transfer = json!({"mailbox": {"by": "reference", "reference": "support"}, "to": ["{{ boss }}"], "as_attachment": false});
+    let r = runner("transfer_email", transfer);
+    let step = r.run(&mut cx);
+    let e = effect(&step);
+    assert_eq!(
+        (e["effect"].as_str(), &e["to"], &e["as_attachment"]),
+        (
+            Some("transfer_email"),
+            &json!(["boss@example.com", "chief@example.com"]),
+            &json!(false)
+        )
+    );
+    let m = Value::Null;
+    // closing the interaction (the default): OK ends the routing there
+    assert!(matches!(
+        r.resume(
+            &mut cx,
+            &m,
+            Wake::Result(&email_outcome(json!({"outcome": "sent"})))
+        ),
+        Step::End("ok")
+    ));
+    // partially sent is OK for a transfer, the refused ones in system.error
+    assert!(matches!(
+        r.resume(
+            &mut cx,
+            &m,
+            Wake::Result(&email_outcome(
+                json!({"outcome": "partially_sent", "refused": ["x@y.z"]})
+            ))
+        ),
+        Step::End("ok")
+    ));
+    assert_eq!(cx.error.as_deref(), Some("not sent to x@y.z"));
+    assert_eq!(
+        branch(r.resume(
+            &mut cx,
+            &m,
+            Wake::Result(&email_outcome(json!({"outcome": "reference_not_found"})))
+        )),
+        "reference_not_found"
+    );
+    assert_eq!(
+        branch(r.resume(
+            &mut cx,
+            &m,
+            Wake::Result(&email_outcome(json!({"outcome": "error", "reason": "no"})))
+        )),
+        "error"
+    );
+    let keep_open = runner(
+        "transfer_email",
+        json!({"mailbox": {"by": "reference", "reference": "support"}, "to": ["a@b.c"], "close_interaction": false}),
+    );
+    assert_eq!(
+        branch(keep_open.resume(
+            &mut cx,
+            &m,
+            Wake::Result(&email_outcome(json!({"outcome": "sent"})))
+        )),
+        "ok"
+    );
 }

@@ -11,6 +11,7 @@ pub mod delivery;
 pub mod distribution;
 pub mod email;
 pub mod email_out;
+mod email_send;
 pub mod entry_points;
 mod error;
 mod inbound;

@@ -89,8 +89,13 @@ impl Conversations {
             Ok(sent) => {
                 record(sent.provider_message_id.clone());
                 if sms.outgoing {
-                    self.outgoing_interaction(from, &to, &text, sent.provider_message_id)
-                        .await?;
+                    let note = engine::ChannelNote::Sms {
+                        to: to.clone(),
+                        text: text.clone(),
+                        send_type: "outgoing_interaction".into(),
+                        provider_id: sent.provider_message_id,
+                    };
+                    self.record_outgoing(from, &to, &text, "sms", note).await?;
                 }
                 Ok(SmsOutcome::Sent)
             }
@@ -98,15 +103,16 @@ impl Conversations {
         }
     }
 
-    /// Records an SMS sent as an outgoing interaction: a closed interaction of mode
-    /// `outgoing` (the sending one's routing and version, `interaction.parent` its id), its one
-    /// message the SMS.
-    async fn outgoing_interaction(
+    /// Records a message sent as an outgoing interaction (*Send a SMS*, *Send an email*): a
+    /// closed interaction of mode `outgoing` on `channel` (the sending one's routing and
+    /// version, `interaction.parent` its id), its one message `text` and the channel's note.
+    pub(crate) async fn record_outgoing(
         &self,
         from: &engine::State,
         to: &str,
         text: &str,
-        provider_id: Option<String>,
+        channel: &str,
+        note: engine::ChannelNote,
     ) -> Result<()> {
         use serde_json::json;
         let id = uuid::Uuid::now_v7();
@@ -121,7 +127,7 @@ impl Conversations {
             "interaction".into(),
             json!({"id": id, "mode": "outgoing", "started_at": jiff::Timestamp::to_string(&now), "parent": parent}),
         );
-        system.insert("channel".into(), json!("sms"));
+        system.insert("channel".into(), json!(channel));
         let mut state = engine::State::blank(from.routing_id, from.version_id, 0, system);
         state.status = engine::Status::Closed(engine::CloseReason::EndOfRouting);
         let events = [
@@ -130,14 +136,7 @@ impl Conversations {
                     text: text.to_owned(),
                 },
             },
-            engine::Event::Channel {
-                detail: engine::ChannelNote::Sms {
-                    to: to.to_owned(),
-                    text: text.to_owned(),
-                    send_type: "outgoing_interaction".into(),
-                    provider_id,
-                },
-            },
+            engine::Event::Channel { detail: note },
             engine::Event::Closed {
                 reason: engine::CloseReason::EndOfRouting,
             },

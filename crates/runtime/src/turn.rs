@@ -232,6 +232,20 @@ impl Conversations {
                     ),
                     Vec::new(),
                 ),
+                (Effect::SendEmail(email), _) => Performed::Answered(
+                    EffectResult::Email(
+                        self.send_email(state, email, mode == Mode::Preview, turn)
+                            .await?,
+                    ),
+                    Vec::new(),
+                ),
+                (Effect::TransferEmail(transfer), _) => Performed::Answered(
+                    EffectResult::Email(
+                        self.transfer_email(state, transfer, mode == Mode::Preview, turn)
+                            .await?,
+                    ),
+                    Vec::new(),
+                ),
                 (Effect::Distribute(request), Some(d)) => d.perform(id, request, owner).await?,
                 (Effect::Distribute(_), None) => Performed::Answered(
                     EffectResult::Distribute(DistributionOutcome::error(

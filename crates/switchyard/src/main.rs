@@ -314,12 +314,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         println!("  {token}");
         println!("use it as 'Authorization: Bearer <token>' (or set SWITCHYARD_ADMIN_TOKEN)");
     }
-    let smtp = match &config.smtp {
-        Some(smtp) => {
-            Some(start_smtp(smtp, services.conversations.clone(), stop_rx_smtp(&stop_tx)).await?)
-        }
-        None => None,
-    };
+    let conversations = services.conversations.clone();
     let (app, public_app) = api::apps(
         services.maker,
         services.conversations,
@@ -332,6 +327,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, data_dir = %config.data_dir.display(), time_zone = %config.time_zone_name, "switchyard listening");
     println!("listening on http://{addr}");
+    // after the HTTP listener's line: the first line a supervisor reads stays the same
+    let smtp = match &config.smtp {
+        Some(smtp) => Some(start_smtp(smtp, conversations, stop_rx_smtp(&stop_tx)).await?),
+        None => None,
+    };
     let public = match config.public_listen {
         Some(at) => {
             let l = tokio::net::TcpListener::bind(at)

@@ -60,6 +60,17 @@ impl Running {
 
     /// With more environment (the providers' API bases of a test).
     fn start_with(data: &Path, env: &[(&str, &str)]) -> Running {
+        Running::spawn(data, env, false).0
+    }
+
+    /// With the SMTP listener on a free port: the server and the listener's address.
+    fn start_smtp(data: &Path) -> (Running, String) {
+        let (running, smtp) =
+            Running::spawn(data, &[("SWITCHYARD_SMTP_LISTEN", "127.0.0.1:0")], true);
+        (running, smtp.expect("the SMTP listener's line"))
+    }
+
+    fn spawn(data: &Path, env: &[(&str, &str)], smtp: bool) -> (Running, Option<String>) {
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data)
@@ -77,15 +88,22 @@ impl Running {
             .spawn()
             .expect("the binary starts");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        out.read_line(&mut line).unwrap();
         let base = line
             .trim()
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
             .to_owned();
-        Running { child, base }
+        let smtp = smtp.then(|| {
+            let mut line = String::new();
+            out.read_line(&mut line).unwrap();
+            line.trim()
+                .strip_prefix("SMTP listener on ")
+                .unwrap_or_else(|| panic!("unexpected second line {line:?}"))
+                .to_owned()
+        });
+        (Running { child, base }, smtp)
     }
 
     /// SIGKILL: no chance to flush anything.
@@ -1676,5 +1694,128 @@ async fn telegram_messenger_and_an_agent_with_the_real_binary() {
         .unwrap();
     assert_eq!(r.status(), 201);
     assert_eq!(wait_for(wa, 2).await[1], "Ann here on WhatsApp");
+    server.stop();
+}
+
+/// Sends one email to the listener at `smtp` (`host:port`).
+async fn mail(smtp: &str, from: &str, raw: &str) -> Result<(), String> {
+    use lettre::AsyncTransport;
+    let (host, port) = smtp.rsplit_once(':').unwrap();
+    let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous(host)
+        .port(port.parse().unwrap())
+        .timeout(Some(Duration::from_secs(10)))
+        .build();
+    let envelope = lettre::address::Envelope::new(
+        Some(from.parse().unwrap()),
+        vec!["support@shop.test".parse().unwrap()],
+    )
+    .unwrap();
+    transport
+        .send_raw(&envelope, raw.as_bytes())
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+fn email_of(n: usize) -> (String, String) {
+    let from = format!("customer{n}@example.com");
+    let raw = format!(
+        "From: {from}\r\nTo: support@shop.test\r\nSubject: Order {n}\r\nMessage-ID: <burst-{n}@example.com>\r\nX-Priority: 1\r\n\r\nWhere is order {n}?\r\n"
+    );
+    (from, raw)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_during_a_burst_of_smtp_deliveries_handles_each_accepted_email_once() {
+    runtime::install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (server, smtp) = Running::start_smtp(&data);
+    let api = Api {
+        http: admin_client(),
+        base: server.base.clone(),
+    };
+    // an email routing: Start → Test an email priority (High → a checkpoint-free variable)
+    let r = api.post("routings", json!({"name": "Mail", "reference": "MAIL", "kind": "interaction_start", "channel_family": "email"})).await;
+    let v = api
+        .post(
+            &format!("routings/{}/versions", id(&r)),
+            json!({"name": "v1"}),
+        )
+        .await;
+    let vid = id(&v);
+    let start = v["tree"]["actions"][0]["id"].as_str().unwrap().to_owned();
+    let test = api.post(&format!("versions/{vid}/actions"), json!({"type": "test_email_priority", "params": {}, "after": {"action_id": start, "branch": "ok"}})).await["action"]["id"].as_str().unwrap().to_owned();
+    api.post(&format!("versions/{vid}/actions"), json!({"type": "assign_variables", "params": {"assignments": [{"variable": "seen", "value": "{{ email.subject }}"}]}, "after": {"action_id": test, "branch": "high"}})).await;
+    api.post(&format!("versions/{vid}/put-in-production"), json!({}))
+        .await;
+    api.post("entry-points", json!({"reference": "support", "name": "Support", "channel": "email", "address": "support@shop.test", "start_routing_id": id(&r)})).await;
+
+    // 300 emails, eight connections at a time; the server is killed in the middle
+    const N: usize = 300;
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(
+        std::collections::HashSet::<usize>::new(),
+    ));
+    let lanes = std::sync::Arc::new(tokio::sync::Semaphore::new(8));
+    let mut tasks = Vec::new();
+    for n in 0..N {
+        let (smtp, acked, lanes) = (smtp.clone(), acked.clone(), lanes.clone());
+        tasks.push(tokio::spawn(async move {
+            let _lane = lanes.acquire().await;
+            let (from, raw) = email_of(n);
+            if mail(&smtp, &from, &raw).await.is_ok() {
+                acked.lock().unwrap().insert(n);
+            }
+        }));
+    }
+    while acked.lock().unwrap().len() < 40 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    server.kill();
+    for t in tasks {
+        let _ = t.await;
+    }
+    let acked_before = acked.lock().unwrap().clone();
+    eprintln!(
+        "{} of {N} emails answered 250 before the kill",
+        acked_before.len()
+    );
+    assert!(
+        acked_before.len() >= 40 && acked_before.len() < N,
+        "the kill landed mid-burst"
+    );
+
+    // restart; every sender tries again (as mail servers do when they got no 250)
+    let (server, smtp) = Running::start_smtp(&data);
+    let api = Api {
+        http: admin_client(),
+        base: server.base.clone(),
+    };
+    for n in 0..N {
+        let (from, raw) = email_of(n);
+        mail(&smtp, &from, &raw).await.unwrap();
+    }
+    // each email is one interaction, handled once: its routing ran to its end
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    let mut after: Option<String> = None;
+    loop {
+        let path = match &after {
+            Some(a) => format!("interactions?limit=200&after={a}"),
+            None => "interactions?limit=200".to_owned(),
+        };
+        let page = api.get(&path).await;
+        for i in page["items"].as_array().unwrap() {
+            *seen
+                .entry(i["customer"].as_str().unwrap().to_owned())
+                .or_default() += 1;
+            assert_eq!(i["status"], "closed", "{i}");
+        }
+        match page["next_after"].as_str() {
+            Some(a) => after = Some(a.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), N, "every email has its interaction");
+    assert!(seen.values().all(|&k| k == 1), "no email was handled twice");
     server.stop();
 }

@@ -7,8 +7,8 @@ mod prelude {
         ActionType, BOTH, BranchDef, Category, EMAIL, MESSAGING, ObjectKind, ObjectRef, ParamIssue,
     };
     pub use crate::effect::{
-        Distribute, DistributionOutcome, Effect, EffectResult, ObjectName, SmsOutcome, SmsRequest,
-        UserName,
+        Distribute, DistributionOutcome, Effect, EffectResult, EmailOutcome, EmailRequest,
+        EmailSender, ObjectName, SmsOutcome, SmsRequest, TransferRequest, UserName,
     };
     pub use crate::exec::{Cx, Found, Outbound, Run, Step, Wake, value_text};
     pub use schemars::JsonSchema;

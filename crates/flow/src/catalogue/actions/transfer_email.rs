@@ -3,7 +3,12 @@ use super::prelude::*;
 /// Forwards the inbound email.
 ///
 /// Designed here (the seed names it only): the email is forwarded from a mailbox to the
-/// recipients, with an optional comment above it and its attachments.
+/// recipients (static or read from variables; several in one value separated by `,` or `;`),
+/// the original attached as a message (`message/rfc822`, the default) or forwarded inline with
+/// its attachments, an optional comment above it, `In-Reply-To`/`References` naming the
+/// original. *OK* once the relay took it for at least one recipient (the refused ones in
+/// `system.error`), *Reference not found* without the mailbox, *Error* otherwise. With
+/// `close_interaction` the interaction ends after *OK*, whatever follows the branch.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransferEmail {
@@ -16,6 +21,9 @@ pub struct TransferEmail {
     pub comment: Option<Template<1, 4_000>>,
     #[serde(default = "yes")]
     pub include_attachments: bool,
+    /// The original attached as a message (else forwarded inline).
+    #[serde(default = "yes")]
+    pub as_attachment: bool,
     /// Close the interaction once forwarded.
     #[serde(default = "yes")]
     pub close_interaction: bool,
@@ -34,7 +42,38 @@ impl ActionType for TransferEmail {
     const BRANCHES: &'static [BranchDef] =
         branches![ok "OK", error "Error", reference_not_found "Reference not found"];
 
+    runs_itself!();
+
     fn references(&self) -> Vec<ObjectRef> {
         vec![ObjectRef::new(ObjectKind::Mailbox, &self.mailbox, "mailbox")]
+    }
+}
+
+impl Run for TransferEmail {
+    /// Asks the runtime to forward the interaction's email ([`Effect::TransferEmail`]).
+    fn run(&self, cx: &mut dyn Cx) -> Step {
+        let Some(mailbox) = object_name(cx, &self.mailbox) else {
+            cx.set_error("the variable holding the mailbox's reference is empty");
+            return Step::Branch("reference_not_found");
+        };
+        let to = List::<Template<1, 320>, 0, 50>(self.to.0.clone());
+        Step::Effect {
+            effect: Effect::TransferEmail(TransferRequest {
+                mailbox,
+                to: super::send_email::recipients(cx, &to),
+                cc: super::send_email::recipients(cx, &self.cc),
+                comment: self.comment.as_ref().map(|c| cx.render(&c.0)),
+                as_attachment: self.as_attachment,
+                include_attachments: self.include_attachments,
+            }),
+            memo: Value::Null,
+        }
+    }
+
+    fn resume(&self, cx: &mut dyn Cx, _memo: &Value, wake: Wake<'_>) -> Step {
+        match super::send_email::email_branch(cx, wake, false) {
+            Step::Branch("ok") if self.close_interaction => Step::End("ok"),
+            other => other,
+        }
     }
 }

@@ -1,0 +1,388 @@
+//! *Send an email* and *Transfer the email*, performed within the turn (as *Send a SMS* is):
+//! the template or the interaction's email read, the sender resolved (a mailbox, or for an
+//! *Outgoing interaction* the template's sender or the interaction's mailbox), automatic sends
+//! to an automatic email left out (RFC 3834), the message sent through the relay one recipient
+//! at a time and recorded in the history. A preview sends nothing and records what would have
+//! gone. The call runs under the customer's lock (the relay's timeout bounds it): a crash after
+//! the relay took it and before the commit sends it again when the input comes again — at least
+//! once.
+
+use channels::relay::{Outgoing, RecipientOutcome};
+use flow::catalogue::ObjectKind;
+use flow::effect::{EmailOutcome, EmailRequest, EmailSender, ObjectName, TransferRequest};
+use flow::entry_point::{Channel, EntryPoint};
+use flow::objects::EmailTemplateData;
+use uuid::Uuid;
+
+use crate::conversations::{Conversations, Result};
+
+/// `system.entry_point`, typed.
+#[derive(serde::Deserialize)]
+struct EntryPointRef {
+    reference: String,
+}
+
+/// `system.interaction`, typed.
+#[derive(serde::Deserialize)]
+struct InteractionRef {
+    id: Uuid,
+}
+
+fn error(reason: impl Into<String>) -> EmailOutcome {
+    EmailOutcome::Error {
+        reason: reason.into(),
+    }
+}
+
+impl Conversations {
+    /// A mailbox (an email entry point) by id or reference.
+    async fn mailbox_named(&self, name: &ObjectName) -> Result<Option<EntryPoint>> {
+        let ep = match name {
+            ObjectName::Entity { id } => match Uuid::parse_str(id) {
+                Ok(id) => self.entry_point_by_id(id).await?,
+                Err(_) => None,
+            },
+            ObjectName::Reference { reference } => self.entry_point_cached(reference).await?,
+        };
+        Ok(ep.filter(|e| e.channel == Channel::Email && e.address.is_some()))
+    }
+
+    /// The interaction's own mailbox, if it came by email.
+    async fn own_mailbox(&self, state: &engine::State) -> Result<Option<EntryPoint>> {
+        let Some(r) = state
+            .system
+            .get("entry_point")
+            .and_then(|v| serde_json::from_value::<EntryPointRef>(v.clone()).ok())
+        else {
+            return Ok(None);
+        };
+        self.mailbox_named(&ObjectName::Reference {
+            reference: r.reference,
+        })
+        .await
+    }
+
+    fn interaction_id(state: &engine::State) -> Uuid {
+        state
+            .system
+            .get("interaction")
+            .and_then(|v| serde_json::from_value::<InteractionRef>(v.clone()).ok())
+            .map_or_else(Uuid::nil, |i| i.id)
+    }
+
+    pub(crate) async fn send_email(
+        &self,
+        state: &engine::State,
+        req: &EmailRequest,
+        preview: bool,
+        turn: &mut engine::Turn,
+    ) -> Result<EmailOutcome> {
+        let store = self.maker().store();
+        let object = match &req.template {
+            ObjectName::Entity { id } => match Uuid::parse_str(id) {
+                Ok(id) => store.object(ObjectKind::EmailTemplate, id).await?,
+                Err(_) => None,
+            },
+            ObjectName::Reference { reference } => {
+                store
+                    .object_by_reference(ObjectKind::EmailTemplate, reference)
+                    .await?
+            }
+        };
+        let Some(object) = object else {
+            return Ok(EmailOutcome::ReferenceNotFound);
+        };
+        let Ok(template) = serde_json::from_value::<EmailTemplateData>(object.data) else {
+            return Ok(error("the email template's data cannot be read"));
+        };
+        let (from, from_name, send_type, queue) = match &req.sender {
+            EmailSender::Basic { mailbox } => match self.mailbox_named(mailbox).await? {
+                Some(ep) => (
+                    ep.address.clone().unwrap_or_default(),
+                    ep.name,
+                    "basic",
+                    None,
+                ),
+                None => return Ok(EmailOutcome::ReferenceNotFound),
+            },
+            EmailSender::OutgoingInteraction { queue } => {
+                let group = match queue {
+                    ObjectName::Entity { id } => match Uuid::parse_str(id) {
+                        Ok(id) => store.object(ObjectKind::Queue, id).await?,
+                        Err(_) => None,
+                    },
+                    ObjectName::Reference { reference } => {
+                        store
+                            .object_by_reference(ObjectKind::Queue, reference)
+                            .await?
+                    }
+                };
+                let Some(group) = group else {
+                    return Ok(EmailOutcome::ReferenceNotFound);
+                };
+                let own = self.own_mailbox(state).await?;
+                match (template.from.clone(), own) {
+                    (Some(f), _) => (
+                        f,
+                        String::new(),
+                        "outgoing_interaction",
+                        Some(group.reference),
+                    ),
+                    (None, Some(ep)) => (
+                        ep.address.clone().unwrap_or_default(),
+                        ep.name,
+                        "outgoing_interaction",
+                        Some(group.reference),
+                    ),
+                    (None, None) => {
+                        return Ok(error(
+                            "no sender: the template has no 'from' and the interaction came through no mailbox",
+                        ));
+                    }
+                }
+            }
+        };
+        let (subject, text, html) = template.render(req.subject.as_deref(), &req.variables);
+        let subject: String = subject
+            .replace(['\r', '\n'], " ")
+            .chars()
+            .take(998)
+            .collect();
+        let outgoing = Outgoing {
+            message_id: crate::email_out::message_id(
+                Self::interaction_id(state),
+                Uuid::now_v7(),
+                &from,
+            ),
+            from,
+            from_name,
+            to: req.to.clone(),
+            cc: req.cc.clone(),
+            bcc: req.bcc.clone(),
+            subject,
+            text,
+            html,
+            automatic: true,
+            ..Default::default()
+        };
+        let outcome = self
+            .deliver_email(state, outgoing, send_type, preview, turn)
+            .await?;
+        if let (Some(queue), false, EmailOutcome::Sent | EmailOutcome::PartiallySent { .. }) =
+            (queue, preview, &outcome)
+        {
+            let note = turn.events.iter().rev().find_map(|e| match e {
+                engine::Event::Channel {
+                    detail: d @ engine::ChannelNote::Email { .. },
+                } => Some(d.clone()),
+                _ => None,
+            });
+            if let Some(mut note) = note {
+                if let engine::ChannelNote::Email { queue: q, .. } = &mut note {
+                    *q = Some(queue);
+                }
+                let to = req.to.first().cloned().unwrap_or_default();
+                self.record_outgoing(state, &to, &email_text(&note), "email", note)
+                    .await?;
+            }
+        }
+        Ok(outcome)
+    }
+
+    pub(crate) async fn transfer_email(
+        &self,
+        state: &engine::State,
+        req: &TransferRequest,
+        preview: bool,
+        turn: &mut engine::Turn,
+    ) -> Result<EmailOutcome> {
+        let Some(mailbox) = self.mailbox_named(&req.mailbox).await? else {
+            return Ok(EmailOutcome::ReferenceNotFound);
+        };
+        let Some(email) = state.email() else {
+            return Ok(error("the interaction has no email to transfer"));
+        };
+        let from = mailbox.address.clone().unwrap_or_default();
+        let upload_of = |url: &str| {
+            url.rsplit('/')
+                .next()
+                .and_then(|id| Uuid::parse_str(id).ok())
+        };
+        let mut attachments = Vec::new();
+        let comment = req.comment.clone().unwrap_or_default();
+        let text = if req.as_attachment {
+            if let Some(id) = upload_of(&email.raw_url)
+                && let Some(raw) = self.store.upload(id).await?
+            {
+                attachments.push((
+                    "forwarded.eml".to_owned(),
+                    "message/rfc822".to_owned(),
+                    raw.data,
+                ));
+            } else {
+                return Ok(error("the original message is no longer kept"));
+            }
+            if comment.is_empty() {
+                "The forwarded message is attached.".to_owned()
+            } else {
+                comment
+            }
+        } else {
+            if req.include_attachments {
+                for a in &email.attachments {
+                    if let Some(id) = upload_of(&a.url)
+                        && let Some(up) = self.store.upload(id).await?
+                    {
+                        attachments.push((a.name.clone(), a.content_type.clone(), up.data));
+                    }
+                }
+            }
+            format!(
+                "{comment}\n\n---------- Forwarded message ----------\nFrom: {}\nDate: {}\nSubject: {}\nTo: {}\n\n{}",
+                email.from,
+                email.date.as_deref().unwrap_or(""),
+                email.subject,
+                email.to.join(", "),
+                email.text
+            )
+            .trim_start()
+            .to_owned()
+        };
+        let mut references = email.references.clone();
+        if !email.message_id.is_empty() {
+            references.push(email.message_id.clone());
+        }
+        let outgoing = Outgoing {
+            message_id: crate::email_out::message_id(
+                Self::interaction_id(state),
+                Uuid::now_v7(),
+                &from,
+            ),
+            from,
+            from_name: mailbox.name.clone(),
+            to: req.to.clone(),
+            cc: req.cc.clone(),
+            subject: format!("Fwd: {}", email.subject)
+                .chars()
+                .take(998)
+                .collect(),
+            text,
+            in_reply_to: (!email.message_id.is_empty()).then(|| email.message_id.clone()),
+            references,
+            automatic: true,
+            attachments,
+            ..Default::default()
+        };
+        self.deliver_email(state, outgoing, "transfer", preview, turn)
+            .await
+    }
+
+    /// Leaves out the recipients an automatic send must not reach (RFC 3834: the sender of an
+    /// automatic email), sends to the others, records it all in the history.
+    async fn deliver_email(
+        &self,
+        state: &engine::State,
+        mut m: Outgoing,
+        send_type: &str,
+        preview: bool,
+        turn: &mut engine::Turn,
+    ) -> Result<EmailOutcome> {
+        let mut suppressed = Vec::new();
+        if let Some(email) = state.email()
+            && email.automatic.is_some()
+        {
+            let sender = [email.from.to_lowercase(), email.answer_to().to_lowercase()];
+            for list in [&mut m.to, &mut m.cc, &mut m.bcc] {
+                list.retain(|r| {
+                    let keep = !sender.contains(&r.to_lowercase());
+                    if !keep {
+                        suppressed.push(r.clone());
+                    }
+                    keep
+                });
+            }
+        }
+        let mut refused = Vec::new();
+        for list in [&mut m.to, &mut m.cc, &mut m.bcc] {
+            list.retain(|r| {
+                let ok = flow::entry_point::check_mailbox_address(r).is_ok();
+                if !ok {
+                    refused.push(r.clone());
+                }
+                ok
+            });
+        }
+        let mut note = |accepted: Vec<String>, refused: Vec<String>, message_id: Option<String>| {
+            turn.events.push(engine::Event::Channel {
+                detail: engine::ChannelNote::Email {
+                    to: accepted,
+                    subject: m.subject.clone(),
+                    text: m.text.chars().take(2_000).collect(),
+                    send_type: send_type.to_owned(),
+                    message_id,
+                    refused,
+                    suppressed: suppressed.clone(),
+                    queue: None,
+                },
+            });
+        };
+        let everyone: Vec<String> = m.to.iter().chain(&m.cc).chain(&m.bcc).cloned().collect();
+        if everyone.is_empty() {
+            note(Vec::new(), refused.clone(), None);
+            return Ok(if suppressed.is_empty() {
+                error("the email has no valid recipient")
+            } else {
+                error("not sent: the email answered is an automatic message (RFC 3834)")
+            });
+        }
+        if preview {
+            note(everyone, refused, None);
+            return Ok(EmailOutcome::Sent);
+        }
+        let Some(relay) = self.relay.clone() else {
+            return Ok(error(
+                "no relay is configured for outgoing email (smtp_relay)",
+            ));
+        };
+        let outcomes = match channels::relay::send(&relay, &m).await {
+            Ok(o) => o,
+            Err(reason) => return Ok(error(reason)),
+        };
+        let mut accepted = Vec::new();
+        let mut failure = None;
+        for (r, o) in outcomes {
+            match o {
+                RecipientOutcome::Accepted => accepted.push(r),
+                RecipientOutcome::Refused(why) | RecipientOutcome::Failed(why) => {
+                    refused.push(r);
+                    failure.get_or_insert(why);
+                }
+            }
+        }
+        let sent_any = !accepted.is_empty();
+        note(
+            accepted,
+            refused.clone(),
+            sent_any.then(|| m.message_id.clone()),
+        );
+        Ok(
+            match (sent_any, refused.is_empty() && suppressed.is_empty()) {
+                (true, true) => EmailOutcome::Sent,
+                (true, false) => EmailOutcome::PartiallySent {
+                    refused: refused.into_iter().chain(suppressed).collect(),
+                },
+                (false, _) => error(
+                    failure.unwrap_or_else(|| "the relay took the email for no recipient".into()),
+                ),
+            },
+        )
+    }
+}
+
+/// What an outgoing email interaction shows as its one message.
+fn email_text(note: &engine::ChannelNote) -> String {
+    match note {
+        engine::ChannelNote::Email { subject, text, .. } => format!("{subject}\n\n{text}"),
+        _ => String::new(),
+    }
+}
