@@ -91,19 +91,25 @@ impl SmsTemplateData {
     /// template replaced by its value (empty without one; a placeholder that is none of its
     /// variables is left empty too). Values are data: never read again as template text.
     pub fn render(&self, content: Option<&str>, values: &[(String, String)]) -> String {
-        crate::exec::render(content.unwrap_or(&self.content), &|name| {
-            self.variables
-                .iter()
-                .any(|v| v == name)
-                .then(|| {
-                    values
-                        .iter()
-                        .find(|(n, _)| n == name)
-                        .map(|(_, v)| v.clone())
-                })
-                .flatten()
-        })
+        fill(&self.variables, content.unwrap_or(&self.content), values)
     }
+}
+
+/// `text` with each `{{ variable }}` of a template's `variables` replaced by its value (empty
+/// without one, and for a placeholder that is none of them); values are never read again.
+fn fill(variables: &[String], text: &str, values: &[(String, String)]) -> String {
+    crate::exec::render(text, &|name| {
+        variables
+            .iter()
+            .any(|v| v == name)
+            .then(|| {
+                values
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, v)| v.clone())
+            })
+            .flatten()
+    })
 }
 
 /// An email template: subject, text and optional HTML bodies where `{{ name }}` stands for
@@ -124,21 +130,6 @@ pub struct EmailTemplateData {
 }
 
 impl EmailTemplateData {
-    fn fill(&self, text: &str, values: &[(String, String)]) -> String {
-        crate::exec::render(text, &|name| {
-            self.variables
-                .iter()
-                .any(|v| v == name)
-                .then(|| {
-                    values
-                        .iter()
-                        .find(|(n, _)| n == name)
-                        .map(|(_, v)| v.clone())
-                })
-                .flatten()
-        })
-    }
-
     /// Subject (or `subject`, the action's override), text and HTML with each `{{ variable }}`
     /// of the template replaced by its value, as [`SmsTemplateData::render`] does.
     pub fn render(
@@ -147,9 +138,11 @@ impl EmailTemplateData {
         values: &[(String, String)],
     ) -> (String, String, Option<String>) {
         (
-            self.fill(subject.unwrap_or(&self.subject), values),
-            self.fill(&self.text, values),
-            self.html.as_deref().map(|h| self.fill(h, values)),
+            fill(&self.variables, subject.unwrap_or(&self.subject), values),
+            fill(&self.variables, &self.text, values),
+            self.html
+                .as_deref()
+                .map(|h| fill(&self.variables, h, values)),
         )
     }
 }

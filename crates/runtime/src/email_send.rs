@@ -77,18 +77,10 @@ impl Conversations {
         preview: bool,
         turn: &mut engine::Turn,
     ) -> Result<EmailOutcome> {
-        let store = self.maker().store();
-        let object = match &req.template {
-            ObjectName::Entity { id } => match Uuid::parse_str(id) {
-                Ok(id) => store.object(ObjectKind::EmailTemplate, id).await?,
-                Err(_) => None,
-            },
-            ObjectName::Reference { reference } => {
-                store
-                    .object_by_reference(ObjectKind::EmailTemplate, reference)
-                    .await?
-            }
-        };
+        let object = self
+            .maker()
+            .object_named(ObjectKind::EmailTemplate, &req.template)
+            .await?;
         let Some(object) = object else {
             return Ok(EmailOutcome::ReferenceNotFound);
         };
@@ -106,17 +98,7 @@ impl Conversations {
                 None => return Ok(EmailOutcome::ReferenceNotFound),
             },
             EmailSender::OutgoingInteraction { queue } => {
-                let group = match queue {
-                    ObjectName::Entity { id } => match Uuid::parse_str(id) {
-                        Ok(id) => store.object(ObjectKind::Queue, id).await?,
-                        Err(_) => None,
-                    },
-                    ObjectName::Reference { reference } => {
-                        store
-                            .object_by_reference(ObjectKind::Queue, reference)
-                            .await?
-                    }
-                };
+                let group = self.maker().object_named(ObjectKind::Queue, queue).await?;
                 let Some(group) = group else {
                     return Ok(EmailOutcome::ReferenceNotFound);
                 };

@@ -157,3 +157,22 @@ impl Maker {
         }
     }
 }
+
+impl Maker {
+    /// A business object of `kind` named by id or reference (an id that is none: `None`).
+    pub async fn object_named(
+        &self,
+        kind: ObjectKind,
+        name: &flow::effect::ObjectName,
+    ) -> std::result::Result<Option<BusinessObject>, StoreError> {
+        match name {
+            flow::effect::ObjectName::Entity { id } => match Uuid::parse_str(id) {
+                Ok(id) => self.store().object(kind, id).await,
+                Err(_) => Ok(None),
+            },
+            flow::effect::ObjectName::Reference { reference } => {
+                self.store().object_by_reference(kind, reference).await
+            }
+        }
+    }
+}

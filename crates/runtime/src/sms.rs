@@ -5,7 +5,7 @@
 
 use flow::catalogue::ObjectKind;
 use flow::customer::PhoneKind;
-use flow::effect::{ObjectName, SmsOutcome, SmsRequest};
+use flow::effect::{SmsOutcome, SmsRequest};
 use flow::objects::SmsTemplateData;
 
 use crate::conversations::{Conversations, Result};
@@ -19,18 +19,10 @@ impl Conversations {
         preview: bool,
         turn: &mut engine::Turn,
     ) -> Result<SmsOutcome> {
-        let store = self.maker().store();
-        let object = match &sms.template {
-            ObjectName::Entity { id } => match uuid::Uuid::parse_str(id) {
-                Ok(id) => store.object(ObjectKind::SmsTemplate, id).await?,
-                Err(_) => None,
-            },
-            ObjectName::Reference { reference } => {
-                store
-                    .object_by_reference(ObjectKind::SmsTemplate, reference)
-                    .await?
-            }
-        };
+        let object = self
+            .maker()
+            .object_named(ObjectKind::SmsTemplate, &sms.template)
+            .await?;
         let Some(object) = object else {
             return Ok(SmsOutcome::ReferenceNotFound);
         };
