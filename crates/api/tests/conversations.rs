@@ -520,6 +520,7 @@ async fn a_broken_interaction_is_quarantined_not_the_channel() {
                     new_customer: None,
                     acd: None,
                     owner: None,
+                    uploads: Vec::new(),
                 }])
                 .await
                 .unwrap();

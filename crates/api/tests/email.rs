@@ -757,3 +757,88 @@ async fn send_an_email_and_transfer_the_email_take_their_branches() {
     let d = env.detail(list[0]["id"].as_str().unwrap()).await;
     assert_eq!(d["variables"]["path"], "no template", "{d:#}");
 }
+
+#[tokio::test]
+async fn a_version_in_test_processes_its_mailbox_and_the_end_routing_runs_for_emails() {
+    let env = Env::start(channels::email::limits::MESSAGE_BYTES).await;
+    let (ep, _) = setup(&env).await;
+    let routing = ep["start_routing_id"].as_str().unwrap().to_owned();
+    // an interaction-end routing for the mailbox: it notes the subject it closed on
+    let end_doc = json!({
+        "format": "switchyard.routing", "format_version": 1,
+        "routing": {"reference": "MAIL-END", "name": "Mail end", "kind": "interaction_end", "channel_family": "email"},
+        "versions": [{"number": 1, "name": "v1", "status": "production", "tree": {
+            "actions": [{"id": id(0), "type": "start", "params": {}}, {"id": id(1), "type": "assign_variables", "params": {"assignments": [{"variable": "closed_on", "value": "{{ email.subject }}"}]}}],
+            "links": [{"id": id(1_000), "from": id(0), "branch": "ok", "to": id(1)}]
+        }}]
+    });
+    let (s, end) = env
+        .call(Method::POST, "routings/import", Some(end_doc))
+        .await;
+    assert_eq!(s, 201, "{end}");
+    // a version in development that only notes its path, put in test on the mailbox
+    let (_, v2) = env
+        .call(
+            Method::POST,
+            &format!("routings/{routing}/versions"),
+            Some(json!({"name": "trial"})),
+        )
+        .await;
+    let v2 = v2["id"].as_str().unwrap().to_owned();
+    let (_, version) = env.call(Method::GET, &format!("versions/{v2}"), None).await;
+    let start = version["tree"]["actions"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (s, added) = env
+        .call(Method::POST, &format!("versions/{v2}/actions"), Some(json!({"type": "assign_variables", "params": {"assignments": [{"variable": "path", "value": "trial"}]}, "after": {"action_id": start, "branch": "ok"}})))
+        .await;
+    assert_eq!(s, 201, "{added}");
+    let (s, p) = env
+        .call(
+            Method::POST,
+            &format!("versions/{v2}/put-in-test"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(s, 200, "{p}");
+    let ep_id = ep["id"].as_str().unwrap();
+    let (s, p) = env
+        .call(
+            Method::PATCH,
+            &format!("entry-points/{ep_id}"),
+            Some(json!({"test_version_id": v2, "end_routing_id": end["routing"]["id"]})),
+        )
+        .await;
+    assert_eq!(s, 200, "{p}");
+    // the version's card lists the mailbox to send test emails to
+    let (_, card) = env.call(Method::GET, &format!("versions/{v2}"), None).await;
+    assert_eq!(card["test_entry_points"][0]["channel"], "email");
+    assert_eq!(card["test_entry_points"][0]["address"], "support@shop.test");
+
+    env.send("amelie@example.com", "support@shop.test", FIRST)
+        .await
+        .unwrap();
+    let list = env.interactions().await;
+    let test = list
+        .iter()
+        .find(|i| i["mode"] == "test")
+        .expect("a test interaction");
+    assert_eq!(test["version_id"], v2.as_str());
+    let d = env.detail(test["id"].as_str().unwrap()).await;
+    assert_eq!(d["variables"]["path"], "trial");
+    assert_eq!(d["status"], "closed");
+    // History shows the execution
+    let (_, history) = env
+        .call(Method::GET, &format!("versions/{v2}/history"), None)
+        .await;
+    assert_eq!(history["items"][0]["id"], test["id"], "{history:#}");
+    // and the end routing ran on the closed email interaction, with its email
+    let end_run = list
+        .iter()
+        .find(|i| i["mode"] == "end")
+        .expect("an end run");
+    let d = env.detail(end_run["id"].as_str().unwrap()).await;
+    assert_eq!(d["system"]["interaction"]["parent"], test["id"]);
+    assert_eq!(d["variables"]["closed_on"], "Facture erronée", "{d:#}");
+}

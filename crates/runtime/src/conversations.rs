@@ -156,6 +156,10 @@ pub struct Conversations {
     entry_points: std::sync::Mutex<EntryPointCache>,
     /// The mailboxes' addresses, for the entry point epoch they were read in.
     pub(crate) mailboxes: std::sync::Mutex<Mailboxes>,
+    /// Files of messages whose turn is being written (they are written with it): readable by
+    /// the actions of that turn (*Transfer the email* attaches the raw message).
+    pub(crate) pending_uploads:
+        std::sync::Mutex<std::collections::HashMap<Uuid, Arc<Vec<store::Upload>>>>,
     pub(crate) openings: Arc<Openings>,
 }
 
@@ -216,6 +220,7 @@ impl Conversations {
             distribution: std::sync::OnceLock::new(),
             entry_points: Default::default(),
             mailboxes: Default::default(),
+            pending_uploads: Default::default(),
             openings: Default::default(),
         })
     }

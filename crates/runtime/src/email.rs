@@ -71,7 +71,7 @@ impl Conversations {
     }
 
     /// An email received for `ep`: parsed, deduplicated by its `Message-ID` (per sender), its
-    /// raw message and attachments kept as uploads, and committed — in the interaction it
+    /// raw message and attachments kept as uploads in the turn's transaction, and committed — in the interaction it
     /// replies to when that one is still open, else in a new one.
     pub async fn receive_email(
         &self,
@@ -107,16 +107,18 @@ impl Conversations {
             data,
             created_at: now,
         };
+        // the files are written with the turn, in its transaction: none without the other
         let raw_upload = keep("message/rfc822", raw.to_vec());
-        self.store.put_upload(&raw_upload).await?;
+        let raw_id = raw_upload.id;
+        let mut uploads = vec![raw_upload];
         let mut urls = Vec::new();
         for part in std::mem::take(&mut parsed.attachments) {
             let upload = keep(&part.content_type, part.data);
-            self.store.put_upload(&upload).await?;
             urls.push((upload.id, part.content_type, upload.size));
+            uploads.push(upload);
         }
         let email = parsed.email_mut();
-        email.raw_url = format!("/api/v1/uploads/{}", raw_upload.id);
+        email.raw_url = format!("/api/v1/uploads/{raw_id}");
         for (a, (id, _, _)) in email.attachments.iter_mut().zip(&urls) {
             a.url = format!("/api/v1/uploads/{id}");
         }
@@ -128,13 +130,32 @@ impl Conversations {
                 size,
             })
             .collect();
+        let uploads = Arc::new(uploads);
+        let _pending = Pending::new(self, &uploads);
         let target = Target::Customer {
             entry_point: ep,
             message: &parsed.received,
+            uploads: &uploads,
         };
         self.transition(target)
             .await?
             .ok_or_else(|| ConversationError::NotRecorded("the email was not recorded".into()))
+    }
+
+    /// An upload's bytes: written, or brought by a message whose turn is being written.
+    pub(crate) async fn upload_bytes(&self, id: Uuid) -> Result<Option<Vec<u8>>> {
+        let pending = self
+            .pending_uploads
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .cloned();
+        if let Some(list) = pending
+            && let Some(u) = list.iter().find(|u| u.id == id)
+        {
+            return Ok(Some(u.data.clone()));
+        }
+        Ok(self.store.upload(id).await?.map(|u| u.data))
     }
 
     /// The open interaction an email continues: one of ours it answers (`In-Reply-To` /
@@ -175,6 +196,39 @@ impl Conversations {
                     .iter()
                     .any(|r| flow::email::has_reference(row.id, r))
         }))
+    }
+}
+
+/// A message's files, readable by id while its turn is written; forgotten after.
+struct Pending<'a> {
+    conv: &'a Conversations,
+    ids: Vec<Uuid>,
+}
+
+impl<'a> Pending<'a> {
+    fn new(conv: &'a Conversations, uploads: &Arc<Vec<Upload>>) -> Pending<'a> {
+        let ids: Vec<Uuid> = uploads.iter().map(|u| u.id).collect();
+        let mut map = conv
+            .pending_uploads
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        for id in &ids {
+            map.insert(*id, uploads.clone());
+        }
+        Pending { conv, ids }
+    }
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        let mut map = self
+            .conv
+            .pending_uploads
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        for id in &self.ids {
+            map.remove(id);
+        }
     }
 }
 

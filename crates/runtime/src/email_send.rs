@@ -194,13 +194,9 @@ impl Conversations {
         let comment = req.comment.clone().unwrap_or_default();
         let text = if req.as_attachment {
             if let Some(id) = upload_of(&email.raw_url)
-                && let Some(raw) = self.store.upload(id).await?
+                && let Some(raw) = self.upload_bytes(id).await?
             {
-                attachments.push((
-                    "forwarded.eml".to_owned(),
-                    "message/rfc822".to_owned(),
-                    raw.data,
-                ));
+                attachments.push(("forwarded.eml".to_owned(), "message/rfc822".to_owned(), raw));
             } else {
                 return Ok(error("the original message is no longer kept"));
             }
@@ -213,9 +209,9 @@ impl Conversations {
             if req.include_attachments {
                 for a in &email.attachments {
                     if let Some(id) = upload_of(&a.url)
-                        && let Some(up) = self.store.upload(id).await?
+                        && let Some(data) = self.upload_bytes(id).await?
                     {
-                        attachments.push((a.name.clone(), a.content_type.clone(), up.data));
+                        attachments.push((a.name.clone(), a.content_type.clone(), data));
                     }
                 }
             }

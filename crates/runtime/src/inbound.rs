@@ -96,6 +96,7 @@ impl Conversations {
         let target = Target::Customer {
             entry_point: &ep,
             message: &m,
+            uploads: &[],
         };
         self.transition(target).await?.ok_or_else(not_recorded)
     }

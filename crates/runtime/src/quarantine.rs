@@ -76,6 +76,7 @@ impl Conversations {
             new_customer: None,
             acd: None,
             owner: None,
+            uploads: Vec::new(),
         }
     }
 
@@ -114,6 +115,7 @@ impl Conversations {
             new_customer: None,
             acd: None,
             owner: None,
+            uploads: Vec::new(),
         })
     }
 }

@@ -170,6 +170,7 @@ impl Conversations {
             new_customer: None,
             acd: None,
             owner: None,
+            uploads: Vec::new(),
         })
         .await
     }

@@ -37,6 +37,8 @@ pub(crate) struct Prepared {
     closed_now: bool,
     /// Its user variables after the turn (an interaction-end run starts with them).
     vars: Map<String, Value>,
+    /// Its email, when it came by email (an interaction-end run reads it too).
+    email: Option<flow::email::Email>,
     /// What the distribution did in the turn, for the agents' feed once committed.
     pub feed: Vec<acd::Event>,
     /// The interaction this turn creates, known by its lock until committed.
@@ -52,6 +54,7 @@ impl Prepared {
             deliveries: Vec::new(),
             closed_now: false,
             vars: Map::new(),
+            email: None,
             feed: Vec::new(),
             opening: Vec::new(),
         }
@@ -107,6 +110,8 @@ pub(crate) enum Target<'a> {
     Customer {
         entry_point: &'a EntryPoint,
         message: &'a InboundMessage,
+        /// Files the message brought, written with its turn (an email's).
+        uploads: &'a [store::Upload],
     },
     /// A new preview conversation of any version (no entry point).
     Preview {
@@ -183,6 +188,8 @@ pub(crate) struct Opening<'a> {
     vars: Map<String, Value>,
     /// The closed interaction an interaction-end run follows.
     parent: Option<Uuid>,
+    /// The email of the closed interaction an interaction-end run follows.
+    email: Option<flow::email::Email>,
     /// Customer routing rules to distribute by, instead of running a routing.
     rules: Option<&'a flow::entry_point::CustomerRoutingRules>,
 }
@@ -619,6 +626,7 @@ impl Conversations {
                 new_customer: None,
                 acd: None,
                 owner: None,
+                uploads: Vec::new(),
             },
             replies: turn.outbound,
             deliveries,
@@ -629,6 +637,7 @@ impl Conversations {
             } else {
                 Map::new()
             },
+            email: closed_now.then(|| state.email()).flatten(),
             feed: Vec::new(),
             opening: Vec::new(),
         }
@@ -715,6 +724,11 @@ impl Conversations {
                 json!({"text": m.text, "choice": m.choice}),
             );
             engine::note_email(&mut system, m);
+        }
+        if let Some(email) = &o.email
+            && let Ok(v) = serde_json::to_value(email)
+        {
+            system.insert("email".into(), v);
         }
         let blank = |routing_id, version_id| InteractionRow {
             id,
@@ -919,6 +933,7 @@ impl Conversations {
             return Ok(prepared);
         };
         let vars = std::mem::take(&mut prepared.vars);
+        let email = prepared.email.take();
         let customer = row.customer.clone();
         let opening = Opening {
             id: Uuid::now_v7(),
@@ -930,6 +945,7 @@ impl Conversations {
             first: None,
             vars,
             parent: Some(row.id),
+            email,
             rules: None,
         };
         let mut follow = Box::pin(self.open(opening, None)).await?;
@@ -948,6 +964,7 @@ impl Conversations {
             Target::Customer {
                 entry_point,
                 message,
+                ..
             } => Self::lock_key(Some(entry_point.id), &message.customer, Uuid::nil()),
             Target::Preview { id, .. } => Self::lock_key(None, "", *id),
             Target::Interaction { id, .. } => match self.store.interaction(*id).await? {
@@ -1024,6 +1041,7 @@ impl Conversations {
             Target::Customer {
                 entry_point: ep,
                 message: m,
+                uploads,
             } => {
                 if let Some(id) = self
                     .store
@@ -1060,11 +1078,14 @@ impl Conversations {
                             first: Some(&m.message),
                             vars: Map::new(),
                             parent: None,
+                            email: None,
                             rules,
                         };
                         self.open(opening, inbound).await?
                     }
                 };
+                let mut turn = turn;
+                turn.write.uploads = uploads.to_vec();
                 self.with_end_run(turn, Some(ep)).await?
             }
             Target::Preview {
@@ -1082,6 +1103,7 @@ impl Conversations {
                     first: None,
                     vars: Map::new(),
                     parent: None,
+                    email: None,
                     rules: None,
                 };
                 self.open(opening, None).await?

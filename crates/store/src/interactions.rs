@@ -111,6 +111,9 @@ pub struct TurnWrite {
     /// `(customer, user)`: the user becomes the customer's owner if they have none (their first
     /// handled conversation), in the same transaction.
     pub owner: Option<(Uuid, Uuid)>,
+    /// Files the turn's message brought (an email's raw message and attachments), written only
+    /// if the turn is.
+    pub uploads: Vec<Upload>,
 }
 
 /// What became of one turn of a batch.

@@ -112,6 +112,9 @@ async fn write_turn<'a>(
 ) -> Result<TurnOutcome> {
     let outcome = write_one(tx, t).await?;
     if outcome == TurnOutcome::Committed {
+        for u in &t.uploads {
+            insert_upload(&mut *tx, u).await?;
+        }
         rows.events.extend(&t.events);
         rows.outbox.extend(&t.outbox);
         if let Some(next) = &t.follow_up {
@@ -265,6 +268,21 @@ async fn insert_events(tx: &mut sqlx::SqliteConnection, events: &[&EventRow]) ->
         }
         q.execute(&mut *tx).await.map_err(map_err)?;
     }
+    Ok(())
+}
+
+async fn insert_upload(tx: &mut sqlx::SqliteConnection, u: &Upload) -> Result<()> {
+    sqlx::query("INSERT INTO uploads (id, entry_point_id, customer, content_type, size, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .bind(u.id.to_string())
+        .bind(u.entry_point_id.to_string())
+        .bind(&u.customer)
+        .bind(&u.content_type)
+        .bind(u.size as i64)
+        .bind(&u.data)
+        .bind(ms(u.created_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
     Ok(())
 }
 
@@ -678,18 +696,8 @@ impl InteractionStore for SqliteStore {
     }
 
     async fn put_upload(&self, u: &Upload) -> Result<()> {
-        sqlx::query("INSERT INTO uploads (id, entry_point_id, customer, content_type, size, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            .bind(u.id.to_string())
-            .bind(u.entry_point_id.to_string())
-            .bind(&u.customer)
-            .bind(&u.content_type)
-            .bind(u.size as i64)
-            .bind(&u.data)
-            .bind(ms(u.created_at))
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(())
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        insert_upload(&mut conn, u).await
     }
 
     async fn upload_usage(
