@@ -111,6 +111,14 @@ pub struct SecretsBody {
     pub bot_token: Option<String>,
     pub secret_token: Option<String>,
     pub page_access_token: Option<String>,
+    /// An email entry point's IMAP account (an existing mailbox it reads): host, port
+    /// (default 993, or 143 with `imap_tls: none`), username, password, and `imap_tls` — `tls`
+    /// (the default) or `none`. Given all empty, they are removed.
+    pub imap_host: Option<String>,
+    pub imap_port: Option<String>,
+    pub imap_username: Option<String>,
+    pub imap_password: Option<String>,
+    pub imap_tls: Option<String>,
 }
 
 impl SecretsBody {
@@ -122,6 +130,11 @@ impl SecretsBody {
             ("bot_token", self.bot_token),
             ("secret_token", self.secret_token),
             ("page_access_token", self.page_access_token),
+            ("imap_host", self.imap_host),
+            ("imap_port", self.imap_port),
+            ("imap_username", self.imap_username),
+            ("imap_password", self.imap_password),
+            ("imap_tls", self.imap_tls),
         ]
         .into_iter()
         .filter_map(|(n, v)| v.map(|v| (n, v)))
@@ -177,6 +190,10 @@ impl From<&EntryPoint> for EntryPointDto {
             secrets_set: match (&e.secret, e.channel) {
                 (None, _) => Vec::new(),
                 (Some(_), Channel::Http) => vec!["secret".to_owned()],
+                (Some(_), Channel::Email) => channels::email::IMAP_SECRETS
+                    .iter()
+                    .map(|n| (*n).to_owned())
+                    .collect(),
                 (Some(_), c) => channels::provider::credential_names(c)
                     .iter()
                     .map(|n| (*n).to_owned())

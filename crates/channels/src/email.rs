@@ -53,6 +53,133 @@ impl Channel for EmailChannel {
     }
 }
 
+/// An existing mailbox read over IMAP (an email entry point's secrets `imap_host`, `imap_port`,
+/// `imap_username`, `imap_password`, and `imap_tls`: `tls` — the default — or `none` for a
+/// server on a trusted network).
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ImapAccount {
+    pub host: String,
+    pub port: u16,
+    pub username: String,
+    pub password: String,
+    pub tls: bool,
+}
+
+impl std::fmt::Debug for ImapAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImapAccount")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("username", &self.username)
+            .field("tls", &self.tls)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What becomes of a message once handled.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ImapHandled {
+    /// Flagged `\Seen` (the default).
+    #[default]
+    Seen,
+    /// Moved to this folder.
+    Move(String),
+}
+
+impl ImapHandled {
+    /// `seen` or `move:<folder>`.
+    pub fn parse(s: &str) -> Option<ImapHandled> {
+        match s {
+            "seen" => Some(ImapHandled::Seen),
+            _ => {
+                let folder = s.strip_prefix("move:")?.trim();
+                (!folder.is_empty()
+                    && folder.len() <= 200
+                    && !folder.chars().any(|c| c.is_control() || c == '"'))
+                .then(|| ImapHandled::Move(folder.to_owned()))
+            }
+        }
+    }
+}
+
+/// The secret names of an IMAP mailbox.
+pub const IMAP_SECRETS: &[&str] = &[
+    "imap_host",
+    "imap_port",
+    "imap_username",
+    "imap_password",
+    "imap_tls",
+];
+
+impl ImapAccount {
+    /// The account from its secrets by name (`imap_port` defaults to 993 with TLS, 143
+    /// without); `Err` says which one is wrong, without its value.
+    pub fn of(get: impl Fn(&str) -> Option<String>) -> Result<ImapAccount, String> {
+        let host = get("imap_host").ok_or("imap_host is needed")?;
+        if host.is_empty()
+            || host.len() > 253
+            || !host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b':')
+        {
+            return Err("imap_host must be a host name or address".into());
+        }
+        let tls = match get("imap_tls").as_deref() {
+            None | Some("tls") => true,
+            Some("none") => false,
+            Some(_) => return Err("imap_tls is 'tls' (the default) or 'none'".into()),
+        };
+        let port = match get("imap_port") {
+            None => {
+                if tls {
+                    993
+                } else {
+                    143
+                }
+            }
+            Some(p) => p
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or("imap_port must be a port number")?,
+        };
+        let username = get("imap_username").ok_or("imap_username is needed")?;
+        let password = get("imap_password").ok_or("imap_password is needed")?;
+        for (name, v) in [("imap_username", &username), ("imap_password", &password)] {
+            if v.is_empty() || v.chars().count() > 1_000 || v.chars().any(|c| c.is_control()) {
+                return Err(format!(
+                    "{name} must have 1 to 1000 characters and no control character"
+                ));
+            }
+        }
+        Ok(ImapAccount {
+            host,
+            port,
+            username,
+            password,
+            tls,
+        })
+    }
+
+    /// A secret's value by name (to merge a change over the kept ones).
+    pub fn get(&self, name: &str) -> Option<String> {
+        Some(match name {
+            "imap_host" => self.host.clone(),
+            "imap_port" => self.port.to_string(),
+            "imap_username" => self.username.clone(),
+            "imap_password" => self.password.clone(),
+            "imap_tls" => {
+                if self.tls {
+                    "tls".into()
+                } else {
+                    "none".into()
+                }
+            }
+            _ => return None,
+        })
+    }
+}
+
 /// An attachment's bytes, to keep as an upload.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Part {

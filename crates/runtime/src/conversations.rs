@@ -86,6 +86,8 @@ pub struct Settings {
     pub sms: Option<std::sync::Arc<dyn channels::sms::SmsGateway>>,
     /// The relay outgoing email goes through (`smtp_relay`), when configured.
     pub relay: Option<Arc<channels::relay::Relay>>,
+    /// What becomes of a message read over IMAP once handled (`imap_handled`).
+    pub imap_handled: channels::email::ImapHandled,
 }
 
 /// The `retention_days` setting's default.
@@ -108,6 +110,7 @@ impl Default for Settings {
             providers: channels::ProviderBases::default(),
             sms: None,
             relay: None,
+            imap_handled: Default::default(),
         }
     }
 }
@@ -147,7 +150,10 @@ pub struct Conversations {
     pub(crate) sms: Option<std::sync::Arc<dyn channels::sms::SmsGateway>>,
     /// The relay outgoing email goes through (`smtp_relay`).
     pub(crate) relay: Option<Arc<channels::relay::Relay>>,
+    pub(crate) imap_handled: channels::email::ImapHandled,
     pub(crate) timers_changed: Notify,
+    /// An entry point changed (the IMAP readers look again).
+    pub(crate) entry_points_changed: Notify,
     pub(crate) outbox_changed: Notify,
     pub(crate) hub: tokio::sync::broadcast::Sender<Delivery>,
     pub(crate) distribution: std::sync::OnceLock<Arc<Distribution>>,
@@ -214,7 +220,9 @@ impl Conversations {
             provider_client: std::sync::OnceLock::new(),
             sms: settings.sms,
             relay: settings.relay,
+            imap_handled: settings.imap_handled,
             timers_changed: Notify::new(),
+            entry_points_changed: Notify::new(),
             outbox_changed: Notify::new(),
             hub: tokio::sync::broadcast::Sender::new(HUB_CAPACITY),
             distribution: std::sync::OnceLock::new(),
@@ -286,6 +294,7 @@ impl Conversations {
 
     /// Forgets the entry points kept in memory (one of them changed).
     pub(crate) fn forget_entry_points(&self) {
+        self.entry_points_changed.notify_one();
         let mut c = self.entry_points.lock().unwrap_or_else(|p| p.into_inner());
         c.epoch += 1;
         c.by_reference.clear();

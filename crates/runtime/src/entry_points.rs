@@ -131,11 +131,14 @@ impl Conversations {
                     ));
                 }
             }
-            if secret_given || f.secrets.is_some() {
+            if secret_given {
                 return Err(field(FieldError {
-                    field: if secret_given { "secret" } else { "secrets" },
-                    message: "an email entry point receives through the SMTP listener and takes no secret".into(),
+                    field: "secret",
+                    message: "an email entry point takes its IMAP account in secrets".into(),
                 }));
+            }
+            if let Some(given) = f.secrets {
+                ep.secret = self.imap_account_sealed(&ep, given)?;
             }
         } else if ep.channel.is_provider() {
             if secret_given {
@@ -309,6 +312,53 @@ impl Conversations {
             })
         })?;
         Ok(self.secrets.seal(&json))
+    }
+
+    /// A mailbox's IMAP account: the secrets given over those it has, checked, sealed; `None`
+    /// when every secret is removed (given empty): the mailbox is then fed by SMTP only.
+    fn imap_account_sealed(
+        &self,
+        ep: &EntryPoint,
+        given: Vec<(&'static str, String)>,
+    ) -> Result<Option<String>> {
+        let bad = |message: String| {
+            field(FieldError {
+                field: "secrets",
+                message,
+            })
+        };
+        if let Some((name, _)) = given
+            .iter()
+            .find(|(n, _)| !channels::email::IMAP_SECRETS.contains(n))
+        {
+            return Err(bad(format!(
+                "an email entry point's secrets are {} (not {name})",
+                channels::email::IMAP_SECRETS.join(", ")
+            )));
+        }
+        if !given.is_empty() && given.iter().all(|(_, v)| v.is_empty()) {
+            return Ok(None);
+        }
+        let current = self.imap_account(ep);
+        let value_of = |name: &str| {
+            given
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.clone())
+                .or_else(|| current.as_ref().and_then(|c| c.get(name)))
+        };
+        let account = channels::email::ImapAccount::of(value_of).map_err(bad)?;
+        let json = serde_json::to_string(&account).map_err(|e| bad(e.to_string()))?;
+        Ok(Some(self.secrets.seal(&json)))
+    }
+
+    /// A mailbox's IMAP account, opened (`None`: fed by the SMTP listener only).
+    pub(crate) fn imap_account(&self, ep: &EntryPoint) -> Option<channels::email::ImapAccount> {
+        if ep.channel != Channel::Email {
+            return None;
+        }
+        let json = self.secrets.open(ep.secret.as_deref()?)?;
+        serde_json::from_str(&json).ok()
     }
 
     /// A provider entry point's credentials, opened (`None` when it has none for its channel).

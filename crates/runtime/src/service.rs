@@ -118,8 +118,9 @@ impl Services {
             )),
             tokio::spawn(crate::retention::run_retention(
                 self.conversations.clone(),
-                stop,
+                stop.clone(),
             )),
+            tokio::spawn(crate::imap::run(self.conversations.clone(), stop)),
         ])
     }
 }

@@ -91,6 +91,20 @@ impl<S: InteractionStore> InteractionStore for Faulty<S> {
     ) -> Result<Option<InteractionRow>> {
         self.inner.open_interaction(entry_point, customer).await
     }
+    async fn imap_state(&self, entry_point: EntryPointId) -> Result<Option<(u32, u32)>> {
+        self.inner.imap_state(entry_point).await
+    }
+    async fn set_imap_state(
+        &self,
+        entry_point: EntryPointId,
+        uid_validity: u32,
+        last_uid: u32,
+        now: Timestamp,
+    ) -> Result<()> {
+        self.inner
+            .set_imap_state(entry_point, uid_validity, last_uid, now)
+            .await
+    }
     async fn open_interactions(
         &self,
         entry_point: EntryPointId,

@@ -217,6 +217,16 @@ pub trait InteractionStore: Send + Sync + 'static {
         entry_point: EntryPointId,
         customer: &str,
     ) -> Result<Option<InteractionRow>>;
+    /// Where an IMAP mailbox was read up to: its folder's UIDVALIDITY and the highest UID
+    /// handled.
+    async fn imap_state(&self, entry_point: EntryPointId) -> Result<Option<(u32, u32)>>;
+    async fn set_imap_state(
+        &self,
+        entry_point: EntryPointId,
+        uid_validity: u32,
+        last_uid: u32,
+        now: Timestamp,
+    ) -> Result<()>;
     /// The customer's interactions on an entry point that are not closed, newest first.
     async fn open_interactions(
         &self,

@@ -439,6 +439,36 @@ impl InteractionStore for SqliteStore {
         row.as_ref().map(interaction_from).transpose()
     }
 
+    async fn imap_state(&self, entry_point: EntryPointId) -> Result<Option<(u32, u32)>> {
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT uid_validity, last_uid FROM imap_state WHERE entry_point_id = ?",
+        )
+        .bind(entry_point.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(row.map(|(v, u)| (v as u32, u as u32)))
+    }
+
+    async fn set_imap_state(
+        &self,
+        entry_point: EntryPointId,
+        uid_validity: u32,
+        last_uid: u32,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO imap_state (entry_point_id, uid_validity, last_uid, updated_at) VALUES (?, ?, ?, ?)
+                     ON CONFLICT (entry_point_id) DO UPDATE SET uid_validity = excluded.uid_validity, last_uid = excluded.last_uid, updated_at = excluded.updated_at")
+            .bind(entry_point.to_string())
+            .bind(i64::from(uid_validity))
+            .bind(i64::from(last_uid))
+            .bind(ms(now))
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
     async fn open_interactions(
         &self,
         entry_point: EntryPointId,

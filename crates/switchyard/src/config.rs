@@ -42,6 +42,7 @@ pub struct FileConfig {
     pub smtp_tls_cert: Option<PathBuf>,
     pub smtp_tls_key: Option<PathBuf>,
     pub smtp_relay: Option<String>,
+    pub imap_handled: Option<String>,
 }
 
 /// The SMTP listener's configuration.
@@ -99,6 +100,8 @@ pub struct Config {
     pub smtp: Option<SmtpListen>,
     /// The relay outgoing email goes through (its URL may hold a password: never shown).
     pub smtp_relay: Option<channels::relay::Relay>,
+    /// What becomes of a message read over IMAP once handled.
+    pub imap_handled: channels::email::ImapHandled,
 }
 
 /// An API base URL: `http(s)://…`, no trailing slash kept.
@@ -341,6 +344,11 @@ impl Config {
                     .map_err(|e| anyhow::anyhow!("smtp_relay: {e}"))?,
             ),
         };
+        let imap_handled = match env("SWITCHYARD_IMAP_HANDLED").or(file.imap_handled) {
+            None => channels::email::ImapHandled::Seen,
+            Some(v) => channels::email::ImapHandled::parse(&v)
+                .ok_or_else(|| anyhow::anyhow!("imap_handled must be 'seen' or 'move:<folder>'"))?,
+        };
         let smtp = match env("SWITCHYARD_SMTP_LISTEN").or(file.smtp_listen) {
             None => None,
             Some(a) => {
@@ -387,6 +395,7 @@ impl Config {
         Ok(Config {
             smtp,
             smtp_relay,
+            imap_handled,
             sms_api_base,
             sms_account_sid,
             providers,

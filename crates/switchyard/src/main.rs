@@ -258,6 +258,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             providers: config.providers.clone(),
             sms: sms_provider(&config)?,
             relay: config.smtp_relay.clone().map(std::sync::Arc::new),
+            imap_handled: config.imap_handled.clone(),
         },
         distribution: runtime::distribution::DistributionSettings {
             offer_timeout: jiff::SignedDuration::try_from(config.offer_timeout)?,
