@@ -65,8 +65,14 @@ impl Running {
 
     /// With the SMTP listener on a free port: the server and the listener's address.
     fn start_smtp(data: &Path) -> (Running, String) {
-        let (running, smtp) =
-            Running::spawn(data, &[("SWITCHYARD_SMTP_LISTEN", "127.0.0.1:0")], true);
+        Running::start_smtp_with(data, &[])
+    }
+
+    /// The SMTP listener on and more environment.
+    fn start_smtp_with(data: &Path, env: &[(&str, &str)]) -> (Running, String) {
+        let mut all = vec![("SWITCHYARD_SMTP_LISTEN", "127.0.0.1:0")];
+        all.extend_from_slice(env);
+        let (running, smtp) = Running::spawn(data, &all, true);
         (running, smtp.expect("the SMTP listener's line"))
     }
 
@@ -1699,17 +1705,19 @@ async fn telegram_messenger_and_an_agent_with_the_real_binary() {
 
 /// Sends one email to the listener at `smtp` (`host:port`).
 async fn mail(smtp: &str, from: &str, raw: &str) -> Result<(), String> {
+    mail_to(smtp, from, "support@shop.test", raw).await
+}
+
+async fn mail_to(smtp: &str, from: &str, to: &str, raw: &str) -> Result<(), String> {
     use lettre::AsyncTransport;
     let (host, port) = smtp.rsplit_once(':').unwrap();
     let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous(host)
         .port(port.parse().unwrap())
         .timeout(Some(Duration::from_secs(10)))
         .build();
-    let envelope = lettre::address::Envelope::new(
-        Some(from.parse().unwrap()),
-        vec!["support@shop.test".parse().unwrap()],
-    )
-    .unwrap();
+    let envelope =
+        lettre::address::Envelope::new(Some(from.parse().unwrap()), vec![to.parse().unwrap()])
+            .unwrap();
     transport
         .send_raw(&envelope, raw.as_bytes())
         .await
@@ -1817,5 +1825,211 @@ async fn kill_9_during_a_burst_of_smtp_deliveries_handles_each_accepted_email_on
     }
     assert_eq!(seen.len(), N, "every email has its interaction");
     assert!(seen.values().all(|&k| k == 1), "no email was handled twice");
+    server.stop();
+}
+
+/// The relay's stand-in: a real SMTP server recording what it is given.
+#[derive(Clone, Default)]
+struct RelayPeer(std::sync::Arc<std::sync::Mutex<Vec<channels::smtp::Delivery>>>);
+
+#[async_trait::async_trait]
+impl channels::smtp::MailSink for RelayPeer {
+    async fn accepts(&self, _recipient: &str) -> bool {
+        true
+    }
+    async fn deliver(&self, d: channels::smtp::Delivery) -> Result<(), channels::smtp::Refusal> {
+        self.0.lock().unwrap().push(d);
+        Ok(())
+    }
+}
+
+impl RelayPeer {
+    async fn wait(&self, n: usize) -> Vec<channels::email::Parsed> {
+        for _ in 0..400 {
+            let got: Vec<_> = self
+                .0
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|d| {
+                    channels::email::parse(&d.data, channels::email::Envelope::default(), &|_| {
+                        false
+                    })
+                    .unwrap()
+                })
+                .collect();
+            if got.len() >= n {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the relay got fewer than {n} messages");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_email_is_triaged_acknowledged_and_answered_by_an_agent_with_the_real_binary() {
+    runtime::install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let peer = RelayPeer::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let relay = format!(
+        "smtp://127.0.0.1:{}?tls=none",
+        listener.local_addr().unwrap().port()
+    );
+    let (_keep, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(channels::smtp::serve(
+        listener,
+        std::sync::Arc::new(channels::smtp::SmtpConfig::default()),
+        std::sync::Arc::new(peer.clone()),
+        stopped,
+    ));
+    let (server, smtp) =
+        Running::start_smtp_with(&data, &[("SWITCHYARD_SMTP_RELAY", relay.as_str())]);
+    let api = Api {
+        http: admin_client(),
+        base: server.base.clone(),
+    };
+    let ann = api
+        .post("users", json!({"reference": "ann", "name": "Ann"}))
+        .await;
+    let token = ann["token"].as_str().unwrap().to_owned();
+    api.post("email-templates", json!({"reference": "ACK", "name": "Acknowledgement", "data": {"subject": "Bien reçu : {{ subject }}", "text": "Bonjour, nous avons bien reçu votre message.", "variables": ["subject"]}})).await;
+    // Start → priority → (High) keywords → (Link 1) language → (Link 1) acknowledgement → Ann
+    let r = api.post("routings", json!({"name": "Mail", "reference": "MAIL", "kind": "interaction_start", "channel_family": "email"})).await;
+    let v = api
+        .post(
+            &format!("routings/{}/versions", id(&r)),
+            json!({"name": "v1"}),
+        )
+        .await;
+    let vid = id(&v);
+    let mut after = (
+        v["tree"]["actions"][0]["id"].as_str().unwrap().to_owned(),
+        "ok",
+    );
+    for (ty, params, branch) in [
+        ("test_email_priority", json!({}), "high"),
+        (
+            "detect_keywords",
+            json!({"search_in": "subject_and_body", "groups": [{"keywords": ["facture"]}]}),
+            "link_1",
+        ),
+        (
+            "detect_language",
+            json!({"languages": ["fr"], "store_in": "lang"}),
+            "link_1",
+        ),
+        (
+            "send_email",
+            json!({"template": {"by": "reference", "reference": "ACK"}, "template_variables": [{"field": "subject", "value": "{{ email.subject }}"}], "send": {"type": "basic", "mailbox": {"by": "reference", "reference": "support"}}, "to": ["{{ email.from }}"]}),
+            "ok",
+        ),
+        (
+            "distribute_to_user",
+            json!({"user": {"by": "reference", "reference": "ann"}}),
+            "ok",
+        ),
+    ] {
+        let added = api.post(&format!("versions/{vid}/actions"), json!({"type": ty, "params": params, "after": {"action_id": after.0, "branch": after.1}})).await;
+        after = (added["action"]["id"].as_str().unwrap().to_owned(), branch);
+    }
+    api.post("entry-points", json!({"reference": "support", "name": "Support", "channel": "email", "address": "support@shop.test", "start_routing_id": id(&r)})).await;
+    let (s, p) = api
+        .call(
+            reqwest::Method::POST,
+            &format!("versions/{vid}/put-in-production"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(s, 200, "{p}");
+    let (s, _) = agent_call(
+        &api,
+        &token,
+        reqwest::Method::PUT,
+        "agent/presence".into(),
+        Some(json!({"presence": "online"})),
+    )
+    .await;
+    assert_eq!(s, 200);
+
+    let first = "From: Amélie <amelie@example.com>\r\nTo: support@shop.test\r\nSubject: Facture incorrecte\r\nMessage-ID: <e2e-1@example.com>\r\nX-Priority: 1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBonjour, la facture de ma commande est incorrecte, le montant ne correspond pas. Merci de la corriger rapidement.\r\n";
+    mail(&smtp, "amelie@example.com", first).await.unwrap();
+    // the acknowledgement went out through the relay
+    let sent = peer.wait(1).await;
+    assert_eq!(sent[0].email().subject, "Bien reçu : Facture incorrecte");
+    assert_eq!(
+        sent[0].received.message.email.as_ref().unwrap().to,
+        vec!["amelie@example.com".to_owned()]
+    );
+    // Ann is offered it, accepts and answers
+    let mut conversation = None;
+    for _ in 0..200 {
+        let (_, list) = agent_call(
+            &api,
+            &token,
+            reqwest::Method::GET,
+            "agent/conversations".into(),
+            None,
+        )
+        .await;
+        if let Some(c) = list.as_array().and_then(|l| l.first()) {
+            conversation = Some(c["id"].as_str().unwrap().to_owned());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let iid = conversation.expect("Ann got the email");
+    let (s, _) = agent_call(
+        &api,
+        &token,
+        reqwest::Method::POST,
+        format!("agent/conversations/{iid}/accept"),
+        None,
+    )
+    .await;
+    assert!((200..300).contains(&s));
+    let (s, _) = agent_call(
+        &api,
+        &token,
+        reqwest::Method::POST,
+        format!("agent/conversations/{iid}/messages"),
+        Some(json!({"text": "Bonjour, c'est corrigé."})),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let sent = peer.wait(2).await;
+    let answer = sent[1].email();
+    assert_eq!(answer.in_reply_to.as_deref(), Some("e2e-1@example.com"));
+    assert!(
+        answer.subject.starts_with("Re: Facture incorrecte [#"),
+        "{}",
+        answer.subject
+    );
+    assert!(answer.text.starts_with("Bonjour, c'est corrigé."));
+    // the customer's reply to it joins the interaction
+    let reply = format!(
+        "From: amelie@example.com\r\nTo: support@shop.test\r\nSubject: {}\r\nMessage-ID: <e2e-2@example.com>\r\nIn-Reply-To: <{}>\r\n\r\nMerci !\r\n",
+        answer.subject.replace("Re: ", "RE: Re: "),
+        answer.message_id
+    );
+    mail(&smtp, "amelie@example.com", &reply).await.unwrap();
+    let d = api.get(&format!("interactions/{iid}")).await;
+    assert_eq!(
+        d["system"]["email"]["message_id"], "e2e-2@example.com",
+        "{d:#}"
+    );
+    assert_eq!(d["variables"]["lang"], "fr");
+    let list = api.get("interactions?limit=10").await;
+    assert_eq!(
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["mode"] == "live")
+            .count(),
+        1
+    );
     server.stop();
 }
