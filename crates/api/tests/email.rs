@@ -842,3 +842,245 @@ async fn a_version_in_test_processes_its_mailbox_and_the_end_routing_runs_for_em
     assert_eq!(d["system"]["interaction"]["parent"], test["id"]);
     assert_eq!(d["variables"]["closed_on"], "Facture erronée", "{d:#}");
 }
+
+/// A test authority and a certificate for `localhost` it signed, made with Debian's `openssl`
+/// (kept in `dir`): (authority, certificate, key).
+fn certificates(
+    dir: &std::path::Path,
+) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let p = |name: &str| dir.join(name);
+    let run = |args: &[&str]| {
+        let status = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stderr(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("openssl runs");
+        assert!(status.success(), "openssl {args:?}");
+    };
+    std::fs::write(
+        p("leaf.ext"),
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Switchyard test authority",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "leaf.csr",
+    ]);
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "leaf.ext",
+        "-out",
+        "cert.pem",
+    ]);
+    (p("ca.pem"), p("cert.pem"), p("key.pem"))
+}
+
+#[tokio::test]
+async fn the_listener_offers_starttls_with_a_certificate() {
+    let env = Env::start(channels::email::limits::MESSAGE_BYTES).await;
+    setup(&env).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = certificates(dir.path());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (_stop, stopped) = watch::channel(false);
+    let config = Arc::new(channels::smtp::SmtpConfig {
+        tls: Some(Arc::new(channels::smtp::tls_from_pem(&cert, &key).unwrap())),
+        ..Default::default()
+    });
+    let sink = Arc::new(runtime::email::EmailSink(env.server.conversations.clone()));
+    tokio::spawn(channels::smtp::serve(listener, config, sink, stopped));
+    let root = lettre::transport::smtp::client::Certificate::from_pem(&std::fs::read(&ca).unwrap())
+        .unwrap();
+    let tls = lettre::transport::smtp::client::TlsParameters::builder("localhost".into())
+        .add_root_certificate(root)
+        .build_rustls()
+        .unwrap();
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("localhost")
+        .port(port)
+        .tls(lettre::transport::smtp::client::Tls::Required(tls))
+        .timeout(Some(Duration::from_secs(10)))
+        .build();
+    let envelope = Envelope::new(
+        Some("amelie@example.com".parse().unwrap()),
+        vec!["support@shop.test".parse().unwrap()],
+    )
+    .unwrap();
+    transport
+        .send_raw(&envelope, FIRST.as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(env.interactions().await.len(), 1);
+}
+
+/// Speaks SMTP by hand: each line sent and the first line of its answer.
+async fn converse(port: u16, lines: &[&str]) -> Vec<String> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let (read, mut write) = stream.into_split();
+    let mut read = BufReader::new(read);
+    let mut answers = Vec::new();
+    let mut line = String::new();
+    read.read_line(&mut line).await.unwrap();
+    answers.push(line.trim_end().to_owned());
+    for l in lines {
+        write.write_all(l.as_bytes()).await.unwrap();
+        write.write_all(b"\r\n").await.unwrap();
+        // an answer of several lines (EHLO) ends with a line whose code is followed by a space
+        loop {
+            line.clear();
+            if read.read_line(&mut line).await.unwrap() == 0 {
+                answers.push("(closed)".into());
+                return answers;
+            }
+            if line.as_bytes().get(3) != Some(&b'-') {
+                break;
+            }
+        }
+        answers.push(line.trim_end().to_owned());
+    }
+    answers
+}
+
+#[tokio::test]
+async fn the_listener_keeps_to_the_protocol_and_its_bounds() {
+    let env = Env::start(channels::email::limits::MESSAGE_BYTES).await;
+    setup(&env).await;
+    let codes = |a: Vec<String>| {
+        a.iter()
+            .map(|l| l.get(..3).unwrap_or("").to_owned())
+            .collect::<Vec<_>>()
+    };
+    let got = converse(
+        env.smtp_port,
+        &[
+            "MAIL FROM:<a@example.com>",
+            "EHLO client.test",
+            "RCPT TO:<support@shop.test>",
+            "MAIL FROM:<a@example.com> SIZE=999999999999",
+            "MAIL FROM:<a@example.com>",
+            "DATA",
+            "RCPT TO:<nobody@shop.test>",
+            "RCPT TO:support@shop.test",
+            "VRFY support",
+            "NOOP",
+            "RSET",
+            "STARTTLS",
+            "AUTH PLAIN x",
+            "BOGUS",
+            "QUIT",
+        ],
+    )
+    .await;
+    assert_eq!(
+        codes(got),
+        [
+            "220", "503", "250", "503", "552", "250", "554", "550", "501", "252", "250", "250",
+            "502", "502", "500", "221"
+        ]
+    );
+    // a command line over the limit closes the session
+    let long = format!("HELO {}", "x".repeat(5_000));
+    let got = converse(env.smtp_port, &[&long]).await;
+    assert_eq!(codes(got), ["220", "500"]);
+    // a dot-stuffed message with bare LF line ends is taken as CRLF, its leading dot restored
+    let got = converse(env.smtp_port, &["HELO c", "MAIL FROM:<amelie@example.com>", "RCPT TO:<support@shop.test>", "DATA", "From: amelie@example.com\nSubject: dots\nMessage-ID: <dots@example.com>\n\n..leading dot\n.", "QUIT"]).await;
+    assert_eq!(
+        codes(got),
+        ["220", "250", "250", "250", "354", "250", "221"]
+    );
+    let list = env.interactions().await;
+    let d = env.detail(list[0]["id"].as_str().unwrap()).await;
+    assert_eq!(d["system"]["email"]["text"], ".leading dot");
+}
+
+#[tokio::test]
+async fn a_reply_the_relay_refuses_is_given_up_and_recorded() {
+    let env = Env::start(channels::email::limits::MESSAGE_BYTES).await;
+    let (_, token) = setup(&env).await;
+    let refused = FIRST
+        .replace("Amelie@Example.com", "refuse-me@example.com")
+        .replace("first-1@", "refused-1@");
+    env.send("refuse-me@example.com", "support@shop.test", &refused)
+        .await
+        .unwrap();
+    let iid = env.interactions().await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let agent = reqwest::Client::new();
+    let r = agent
+        .post(format!("{}/agent/conversations/{iid}/accept", env.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let r = agent
+        .post(format!("{}/agent/conversations/{iid}/messages", env.base))
+        .bearer_auth(&token)
+        .json(&json!({"text": "Hello"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    for _ in 0..200 {
+        let d = env.detail(&iid).await;
+        let failed = d["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["event"]["detail"]["status"] == "failed")
+            .cloned();
+        if let Some(f) = failed {
+            assert!(
+                f["event"]["detail"]["error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("refused"),
+                "{f:#}"
+            );
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the refusal was not recorded: {:#}", env.detail(&iid).await);
+}

@@ -122,13 +122,26 @@ async fn session(
     account: &channels::email::ImapAccount,
     stop: watch::Receiver<bool>,
 ) -> Result<(), String> {
-    let tcp = tokio::time::timeout(
+    // the one outbound-address policy: internal addresses only where `outbound_allow` says so,
+    // checked on the resolved addresses, and the connection made to one of those
+    let addresses: Vec<std::net::SocketAddr> = tokio::time::timeout(
         CALL,
-        tokio::net::TcpStream::connect((account.host.as_str(), account.port)),
+        tokio::net::lookup_host((account.host.as_str(), account.port)),
     )
     .await
-    .map_err(|_| "connecting timed out".to_owned())?
-    .map_err(|e| format!("connecting: {e}"))?;
+    .map_err(|_| "resolving imap_host timed out".to_owned())?
+    .map_err(|e| format!("resolving imap_host: {e}"))?
+    .filter(|a| conv.outbound.allows(a.ip()))
+    .collect();
+    if addresses.is_empty() {
+        return Err(
+            "imap_host resolves to no address the outbound policy allows (outbound_allow)".into(),
+        );
+    }
+    let tcp = tokio::time::timeout(CALL, tokio::net::TcpStream::connect(&addresses[..]))
+        .await
+        .map_err(|_| "connecting timed out".to_owned())?
+        .map_err(|e| format!("connecting: {e}"))?;
     if account.tls {
         let mut roots = rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
