@@ -206,9 +206,20 @@ fn email_routing() -> Value {
         (3, "link_2", 10),
         (4, "ok", 5),
     ];
+    document("MAIL", "interaction_start", &actions, &links)
+}
+
+/// An email routing document with one version in production: its actions (type, parameters)
+/// and links (from, branch, to) by position.
+fn document(
+    reference: &str,
+    kind: &str,
+    actions: &[(&str, Value)],
+    links: &[(usize, &str, usize)],
+) -> Value {
     json!({
         "format": "switchyard.routing", "format_version": 1,
-        "routing": {"reference": "MAIL", "name": "Mail", "kind": "interaction_start", "channel_family": "email"},
+        "routing": {"reference": reference, "name": reference, "kind": kind, "channel_family": "email"},
         "versions": [{"number": 1, "name": "v1", "status": "production", "tree": {
             "actions": actions.iter().enumerate().map(|(k, (ty, params))| json!({"id": id(k), "type": ty, "params": params})).collect::<Vec<_>>(),
             "links": links.iter().enumerate().map(|(k, (from, branch, to))| json!({"id": id(1_000 + k), "from": id(*from), "branch": branch, "to": id(*to)})).collect::<Vec<_>>()
@@ -600,14 +611,7 @@ fn acknowledging_routing() -> Value {
         (2, "ok", 3),
         (2, "error", 7),
     ];
-    json!({
-        "format": "switchyard.routing", "format_version": 1,
-        "routing": {"reference": "ACK", "name": "Acknowledge", "kind": "interaction_start", "channel_family": "email"},
-        "versions": [{"number": 1, "name": "v1", "status": "production", "tree": {
-            "actions": actions.iter().enumerate().map(|(k, (ty, params))| json!({"id": id(k), "type": ty, "params": params})).collect::<Vec<_>>(),
-            "links": links.iter().enumerate().map(|(k, (from, branch, to))| json!({"id": id(1_000 + k), "from": id(*from), "branch": branch, "to": id(*to)})).collect::<Vec<_>>()
-        }}]
-    })
+    document("ACK", "interaction_start", &actions, &links)
 }
 
 #[tokio::test]
@@ -764,14 +768,18 @@ async fn a_version_in_test_processes_its_mailbox_and_the_end_routing_runs_for_em
     let (ep, _) = setup(&env).await;
     let routing = ep["start_routing_id"].as_str().unwrap().to_owned();
     // an interaction-end routing for the mailbox: it notes the subject it closed on
-    let end_doc = json!({
-        "format": "switchyard.routing", "format_version": 1,
-        "routing": {"reference": "MAIL-END", "name": "Mail end", "kind": "interaction_end", "channel_family": "email"},
-        "versions": [{"number": 1, "name": "v1", "status": "production", "tree": {
-            "actions": [{"id": id(0), "type": "start", "params": {}}, {"id": id(1), "type": "assign_variables", "params": {"assignments": [{"variable": "closed_on", "value": "{{ email.subject }}"}]}}],
-            "links": [{"id": id(1_000), "from": id(0), "branch": "ok", "to": id(1)}]
-        }}]
-    });
+    let end_doc = document(
+        "MAIL-END",
+        "interaction_end",
+        &[
+            ("start", json!({})),
+            (
+                "assign_variables",
+                json!({"assignments": [{"variable": "closed_on", "value": "{{ email.subject }}"}]}),
+            ),
+        ],
+        &[(0, "ok", 1)],
+    );
     let (s, end) = env
         .call(Method::POST, "routings/import", Some(end_doc))
         .await;
