@@ -101,6 +101,18 @@ pub struct State {
 }
 
 impl State {
+    /// The interaction's id (the system variable `interaction.id`; nil when absent).
+    pub fn interaction_id(&self) -> uuid::Uuid {
+        #[derive(Deserialize)]
+        struct Id {
+            id: uuid::Uuid,
+        }
+        self.system
+            .get("interaction")
+            .and_then(|v| serde_json::from_value::<Id>(v.clone()).ok())
+            .map_or_else(uuid::Uuid::nil, |i| i.id)
+    }
+
     /// The latest email of an email interaction (the system variable `email`).
     pub fn email(&self) -> Option<flow::email::Email> {
         self.system

@@ -124,11 +124,11 @@ async fn deliver_due(
             delivered += usize::from(send_to_provider(conv, &row, ep).await?);
             continue;
         }
-        if let Some(ep) = ep
+        if ep
             .as_ref()
-            .filter(|e| e.channel == flow::entry_point::Channel::Email)
+            .is_some_and(|e| e.channel == flow::entry_point::Channel::Email)
         {
-            delivered += usize::from(send_email_reply(conv, &row, ep).await?);
+            delivered += usize::from(send_email_reply(conv, &row).await?);
             continue;
         }
         let Some(url) = ep.as_ref().and_then(|e| e.callback_url.clone()) else {
@@ -267,7 +267,6 @@ async fn send_to_provider(
 pub(crate) async fn send_email_reply(
     conv: &Conversations,
     row: &store::OutboxRow,
-    ep: &flow::entry_point::EntryPoint,
 ) -> std::result::Result<bool, store::StoreError> {
     let attempts = row.attempts + 1;
     let now = conv.now();
@@ -321,7 +320,6 @@ pub(crate) async fn send_email_reply(
         references: reply.references.clone(),
         ..Default::default()
     };
-    let _ = ep;
     let outcomes = match channels::relay::send(&relay, &outgoing).await {
         Ok(o) => o,
         Err(reason) => return give_up(reason).await,

@@ -22,12 +22,6 @@ struct EntryPointRef {
     reference: String,
 }
 
-/// `system.interaction`, typed.
-#[derive(serde::Deserialize)]
-struct InteractionRef {
-    id: Uuid,
-}
-
 fn error(reason: impl Into<String>) -> EmailOutcome {
     EmailOutcome::Error {
         reason: reason.into(),
@@ -60,14 +54,6 @@ impl Conversations {
             reference: r.reference,
         })
         .await
-    }
-
-    fn interaction_id(state: &engine::State) -> Uuid {
-        state
-            .system
-            .get("interaction")
-            .and_then(|v| serde_json::from_value::<InteractionRef>(v.clone()).ok())
-            .map_or_else(Uuid::nil, |i| i.id)
     }
 
     pub(crate) async fn send_email(
@@ -131,11 +117,7 @@ impl Conversations {
             .take(998)
             .collect();
         let outgoing = Outgoing {
-            message_id: crate::email_out::message_id(
-                Self::interaction_id(state),
-                Uuid::now_v7(),
-                &from,
-            ),
+            message_id: crate::email_out::message_id(state.interaction_id(), Uuid::now_v7(), &from),
             from,
             from_name,
             to: req.to.clone(),
@@ -231,11 +213,7 @@ impl Conversations {
             references.push(email.message_id.clone());
         }
         let outgoing = Outgoing {
-            message_id: crate::email_out::message_id(
-                Self::interaction_id(state),
-                Uuid::now_v7(),
-                &from,
-            ),
+            message_id: crate::email_out::message_id(state.interaction_id(), Uuid::now_v7(), &from),
             from,
             from_name: mailbox.name.clone(),
             to: req.to.clone(),

@@ -109,11 +109,7 @@ impl Conversations {
         use serde_json::json;
         let id = uuid::Uuid::now_v7();
         let now = self.now();
-        let parent = from
-            .system
-            .get("interaction")
-            .and_then(|i| serde_json::from_value::<InteractionId>(i.clone()).ok())
-            .map(|i| i.id);
+        let parent = Some(from.interaction_id()).filter(|i| !i.is_nil());
         let mut system = serde_json::Map::new();
         system.insert(
             "interaction".into(),
@@ -174,12 +170,6 @@ impl Conversations {
         })
         .await
     }
-}
-
-/// The id of `system.interaction`.
-#[derive(serde::Deserialize)]
-struct InteractionId {
-    id: uuid::Uuid,
 }
 
 fn error(reason: &str) -> SmsOutcome {
