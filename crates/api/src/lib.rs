@@ -6,6 +6,7 @@ mod auth;
 mod conversations;
 mod customers;
 pub mod dto;
+mod files;
 mod objects;
 pub mod problem;
 mod public;
@@ -204,6 +205,9 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             objects::email_templates::update,
             objects::email_templates::delete
         ))
+        .routes(routes!(files::list_files, files::create_file))
+        .routes(routes!(files::get_file, files::delete_file))
+        .routes(routes!(files::file_content))
         .routes(routes!(
             objects::variables::list,
             objects::variables::create

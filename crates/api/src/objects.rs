@@ -26,7 +26,8 @@ pub struct ObjectDto {
     /// `number`, `boolean`, `date`); `{members: [user ids in order], algorithm, max_waiting,
     /// max_estimated_wait_seconds, max_wait_seconds, give_up_words}` for a group (queue;
     /// `algorithm`: `random`, `in_order`, `most_waiting`, `least_chats`); `{queues: [group
-    /// ids]}` for a queue group.
+    /// ids]}` for a queue group; `{content, variables}` for an SMS template; `{subject, text,
+    /// html, variables, from, attachments: [file ids from /files]}` for an email template.
     #[schema(value_type = Object)]
     pub data: Value,
     pub revision: u64,

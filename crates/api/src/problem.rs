@@ -149,6 +149,7 @@ impl From<MakerError> for Problem {
                 .with_errors(errors)
                 .with_details(serde_json::to_value(&report).unwrap_or_default())
             }
+            MakerError::InUse(_) => Problem::new(StatusCode::CONFLICT, "in_use", detail),
             MakerError::Busy => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "busy", detail),
             MakerError::Store(s) => {
                 tracing::error!(error = %s, "storage failure");
@@ -443,4 +444,23 @@ pub fn page_request(
         ));
     }
     Ok(store::PageRequest { limit, after })
+}
+
+/// A raw body read within the route's limit, or the problem saying why not: 413
+/// `body_too_large` (naming `what`), else 400 `invalid_body`.
+pub fn raw_body(
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+    what: &str,
+) -> ApiResult<axum::body::Bytes> {
+    body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("{what} is larger than this server accepts"),
+            )
+        } else {
+            Problem::new(StatusCode::BAD_REQUEST, "invalid_body", e.body_text())
+        }
+    })
 }

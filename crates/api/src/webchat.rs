@@ -228,17 +228,7 @@ pub async fn upload(
     check_visitor(&q.visitor)?;
     let ep = web_chat_entry_point(&state, &reference).await?;
     // a body over the limit is refused while it is read: a problem like any other
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                format!("an upload holds at most {MAX_UPLOAD} bytes"),
-            )
-        } else {
-            Problem::new(StatusCode::BAD_REQUEST, "invalid_body", e.body_text())
-        }
-    })?;
+    let body = crate::problem::raw_body(body, &format!("an upload (at most {MAX_UPLOAD} bytes)"))?;
     let Some(kind) = infer::get(&body).filter(|k| k.matcher_type() == infer::MatcherType::Image)
     else {
         return Err(Problem::new(

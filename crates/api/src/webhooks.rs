@@ -16,7 +16,7 @@ use flow::entry_point::Channel;
 use serde::Serialize;
 
 use crate::AppState;
-use crate::problem::{ApiResult, PathParams, Problem};
+use crate::problem::{ApiResult, PathParams};
 
 /// What a webhook held.
 #[derive(Serialize)]
@@ -53,17 +53,7 @@ async fn receive(
     headers: &HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<Json<WebhookAck>> {
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                "the webhook's body is too large",
-            )
-        } else {
-            Problem::new(StatusCode::BAD_REQUEST, "invalid_body", e.body_text())
-        }
-    })?;
+    let body = crate::problem::raw_body(body, "the webhook's body")?;
     let signature_header = match channel {
         Channel::Telegram => channels::telegram::SECRET_HEADER,
         _ => channels::meta::SIGNATURE_HEADER,

@@ -617,10 +617,80 @@ fn acknowledging_routing() -> Value {
 #[tokio::test]
 async fn send_an_email_and_transfer_the_email_take_their_branches() {
     let env = Env::start(channels::email::limits::MESSAGE_BYTES).await;
+    // a file the template attaches: its bytes are the body, its type the Content-Type
+    let pdf = b"%PDF-1.4\n% conditions generales\n%%EOF\n".to_vec();
+    let upload = |name: &str, content_type: &str, body: Vec<u8>| {
+        env.http
+            .post(
+                reqwest::Url::parse_with_params(&format!("{}/files", env.base), [("name", name)])
+                    .unwrap(),
+            )
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let r = upload("Conditions générales.pdf", "application/pdf", pdf.clone())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let file: Value = r.json().await.unwrap();
+    assert_eq!(
+        (&file["name"], &file["content_type"], &file["size"]),
+        (
+            &json!("Conditions générales.pdf"),
+            &json!("application/pdf"),
+            &json!(pdf.len())
+        )
+    );
+    let file_id = file["id"].as_str().unwrap().to_owned();
+    let bytes = env
+        .http
+        .get(format!("{}/files/{file_id}/content", env.base))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(bytes.to_vec(), pdf);
+    for (name, content_type, body, code) in [
+        ("empty.txt", "text/plain", Vec::new(), "invalid_field"),
+        (
+            "../etc/passwd",
+            "text/plain",
+            b"x".to_vec(),
+            "invalid_field",
+        ),
+        ("a.txt", "not a type", b"x".to_vec(), "invalid_field"),
+    ] {
+        let r = upload(name, content_type, body).await.unwrap();
+        assert_eq!(r.status(), 422, "{name}");
+        let p: Value = r.json().await.unwrap();
+        assert_eq!(p["code"], code, "{p}");
+    }
+    // over the server's body limit: refused while read
+    let r = upload(
+        "big.bin",
+        "application/octet-stream",
+        vec![7; 11 * 1024 * 1024],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 413);
+    // a template cannot attach a file that is not stored
+    let (s, p) = env
+        .call(Method::POST, "email-templates", Some(json!({"reference": "GHOST", "name": "Ghost", "data": {"subject": "s", "text": "t", "attachments": [uuid::Uuid::now_v7()]}})))
+        .await;
+    assert_eq!((s, p["code"].as_str()), (422, Some("invalid_field")), "{p}");
     let (s, t) = env
-        .call(Method::POST, "email-templates", Some(json!({"reference": "ACK", "name": "Acknowledgement", "data": {"subject": "We got your message: {{ subject }}", "text": "Hello {{ name }}, we will answer soon.", "html": "<p>Hello {{ name }}</p>", "variables": ["name", "subject"]}})))
+        .call(Method::POST, "email-templates", Some(json!({"reference": "ACK", "name": "Acknowledgement", "data": {"subject": "We got your message: {{ subject }}", "text": "Hello {{ name }}, we will answer soon.", "html": "<p>Hello {{ name }}</p>", "variables": ["name", "subject"], "attachments": [file_id]}})))
         .await;
     assert_eq!(s, 201, "{t}");
+    // the file cannot go while the template attaches it
+    let (s, p) = env
+        .call(Method::DELETE, &format!("files/{file_id}"), None)
+        .await;
+    assert_eq!((s, p["code"].as_str()), (409, Some("in_use")), "{p}");
     let (s, _) = env
         .call(
             Method::POST,
@@ -668,6 +738,14 @@ async fn send_an_email_and_transfer_the_email_take_their_branches() {
         ack.email().text
     );
     assert!(ack.email().html.contains("<p>Hello Amélie Dupré</p>"));
+    // with the template's attachment, named and typed as uploaded
+    let attached = &ack.email().attachments;
+    assert_eq!(attached.len(), 1, "{attached:?}");
+    assert_eq!(
+        (attached[0].name.as_str(), attached[0].content_type.as_str()),
+        ("Conditions générales.pdf", "application/pdf")
+    );
+    assert_eq!(ack.attachments[0].data, pdf);
     // an automatic send says so (RFC 3834)
     assert_eq!(
         ack.email().automatic,
@@ -753,6 +831,15 @@ async fn send_an_email_and_transfer_the_email_take_their_branches() {
         .call(Method::DELETE, &format!("email-templates/{ack_id}"), None)
         .await;
     assert_eq!(s, 204);
+    // no template attaches the file any more: it can go
+    let (s, _) = env
+        .call(Method::DELETE, &format!("files/{file_id}"), None)
+        .await;
+    assert_eq!(s, 204);
+    let (s, _) = env
+        .call(Method::GET, &format!("files/{file_id}"), None)
+        .await;
+    assert_eq!(s, 404);
     let again = "From: bob@example.com\r\nTo: support@shop.test\r\nSubject: Hello\r\nMessage-ID: <bob-1@example.com>\r\n\r\nHi\r\n";
     env.send("bob@example.com", "support@shop.test", again)
         .await
@@ -851,80 +938,12 @@ async fn a_version_in_test_processes_its_mailbox_and_the_end_routing_runs_for_em
     assert_eq!(d["variables"]["closed_on"], "Facture erronée", "{d:#}");
 }
 
-/// A test authority and a certificate for `localhost` it signed, made with Debian's `openssl`
-/// (kept in `dir`): (authority, certificate, key).
-fn certificates(
-    dir: &std::path::Path,
-) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
-    let p = |name: &str| dir.join(name);
-    let run = |args: &[&str]| {
-        let status = std::process::Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .stderr(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .status()
-            .expect("openssl runs");
-        assert!(status.success(), "openssl {args:?}");
-    };
-    std::fs::write(
-        p("leaf.ext"),
-        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n",
-    )
-    .unwrap();
-    run(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=Switchyard test authority",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-    ]);
-    run(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=localhost",
-        "-keyout",
-        "key.pem",
-        "-out",
-        "leaf.csr",
-    ]);
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "leaf.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        "leaf.ext",
-        "-out",
-        "cert.pem",
-    ]);
-    (p("ca.pem"), p("cert.pem"), p("key.pem"))
-}
-
 #[tokio::test]
 async fn the_listener_offers_starttls_with_a_certificate() {
     let env = Env::start(channels::email::limits::MESSAGE_BYTES).await;
     setup(&env).await;
     let dir = tempfile::tempdir().unwrap();
-    let (ca, cert, key) = certificates(dir.path());
+    let (ca, cert, key) = support::mail::certificates(dir.path());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let (_stop, stopped) = watch::channel(false);
@@ -1091,4 +1110,64 @@ async fn a_reply_the_relay_refuses_is_given_up_and_recorded() {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("the refusal was not recorded: {:#}", env.detail(&iid).await);
+}
+
+/// The relay over STARTTLS (`smtp://`: required), its certificate signed by a private
+/// authority: refused while the authority is not trusted (nothing sent, the failure told),
+/// sent once `mail_ca_file`'s authorities are.
+#[tokio::test]
+async fn the_relay_speaks_starttls_to_a_certificate_of_a_trusted_authority() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = support::mail::certificates(dir.path());
+    let peer = Peer::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (_stop, stopped) = watch::channel(false);
+    let config = Arc::new(channels::smtp::SmtpConfig {
+        hostname: "localhost".into(),
+        tls: Some(Arc::new(channels::smtp::tls_from_pem(&cert, &key).unwrap())),
+        ..Default::default()
+    });
+    tokio::spawn(channels::smtp::serve(
+        listener,
+        config,
+        Arc::new(peer.clone()),
+        stopped,
+    ));
+    let url = format!("smtp://localhost:{port}");
+    let message = channels::relay::Outgoing {
+        message_id: "tls-1@shop.test".into(),
+        from: "support@shop.test".into(),
+        to: vec!["amelie@example.com".into()],
+        subject: "Over TLS".into(),
+        text: "Bonjour".into(),
+        ..Default::default()
+    };
+    let untrusting = channels::relay::Relay::parse(&url, "sy.test").unwrap();
+    let outcomes = channels::relay::send(&untrusting, &message).await.unwrap();
+    assert!(
+        matches!(
+            &outcomes[0].1,
+            channels::relay::RecipientOutcome::Failed(why) if !why.is_empty()
+        ),
+        "{:?}",
+        outcomes[0].1
+    );
+    assert!(peer.got.lock().unwrap().is_empty());
+    let authorities =
+        channels::relay::MailAuthorities::from_pem(&std::fs::read(&ca).unwrap()).unwrap();
+    let trusting = channels::relay::Relay::parse_trusting(&url, "sy.test", &authorities).unwrap();
+    let outcomes = channels::relay::send(&trusting, &message).await.unwrap();
+    assert_eq!(
+        outcomes,
+        [(
+            "amelie@example.com".to_owned(),
+            channels::relay::RecipientOutcome::Accepted
+        )]
+    );
+    let (to, raw) = &peer.wait(1).await[0];
+    assert_eq!(to, &vec!["amelie@example.com".to_owned()]);
+    assert!(raw.contains("Subject: Over TLS"), "{raw}");
+    // a file that holds no certificate is refused
+    assert!(channels::relay::MailAuthorities::from_pem(b"not a certificate").is_err());
 }

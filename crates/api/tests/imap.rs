@@ -4,8 +4,6 @@
 //! later (IDLE) become interactions once each, are flagged `\Seen`, and a second server on the
 //! same data reads none of them again.
 
-use std::path::PathBuf;
-use std::process::{Child, Command};
 use std::time::Duration;
 
 use reqwest::Method;
@@ -13,146 +11,7 @@ use serde_json::{Value, json};
 
 mod support;
 
-const USER: &str = "support@shop.test";
-const PASSWORD: &str = "dovecot-test-password-1";
-
-struct Dovecot {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Dovecot {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn dovecot_binary() -> PathBuf {
-    ["/usr/sbin/dovecot", "/usr/local/sbin/dovecot"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-        .expect("Dovecot is not installed: run scripts/dovecot-setup.sh (scripts/test.sh does)")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn id_of(flag: &str) -> String {
-    let out = Command::new("id").arg(flag).output().unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
-impl Dovecot {
-    fn start() -> Dovecot {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        for sub in ["run", "mail"] {
-            std::fs::create_dir_all(d.join(sub)).unwrap();
-        }
-        // Dovecot's login processes never run as root: under root the package's own users
-        // serve the test, otherwise the user running it
-        let root = id_of("-u") == "0";
-        let (internal, login, mail_user, mail_group) = if root {
-            (
-                "dovecot".to_owned(),
-                "dovenull".to_owned(),
-                "dovecot".to_owned(),
-                "dovecot".to_owned(),
-            )
-        } else {
-            let me = id_of("-un");
-            (me.clone(), me.clone(), me, id_of("-gn"))
-        };
-        std::fs::write(
-            d.join("users"),
-            format!("{USER}:{{PLAIN}}{PASSWORD}::::::\n"),
-        )
-        .unwrap();
-        let port = free_port();
-        let config = format!(
-            "protocols = imap\nlisten = 127.0.0.1\nbase_dir = {run}\nstate_dir = {run}\nlog_path = {log}\nssl = no\n\
-             disable_plaintext_auth = no\nauth_mechanisms = plain login\nfirst_valid_uid = 1\nfirst_valid_gid = 1\n\
-             default_internal_user = {internal}\ndefault_internal_group = {mail_group}\ndefault_login_user = {login}\n\
-             passdb {{\n  driver = passwd-file\n  args = {users}\n}}\n\
-             userdb {{\n  driver = static\n  args = uid={mail_user} gid={mail_group} home={mail}/%u\n}}\n\
-             mail_location = maildir:{mail}/%u/Maildir\n\
-             service imap-login {{\n  chroot =\n  inet_listener imap {{\n    port = {port}\n  }}\n  inet_listener imaps {{\n    port = 0\n  }}\n}}\n\
-             service anvil {{\n  chroot =\n}}\n",
-            run = d.join("run").display(),
-            log = d.join("log").display(),
-            users = d.join("users").display(),
-            mail = d.join("mail").display(),
-        );
-        std::fs::write(d.join("dovecot.conf"), config).unwrap();
-        if root {
-            let status = Command::new("chown")
-                .args(["-R", "dovecot:dovecot"])
-                .arg(d.join("mail"))
-                .status()
-                .unwrap();
-            assert!(status.success());
-        }
-        let child = Command::new(dovecot_binary())
-            .arg("-F")
-            .arg("-c")
-            .arg(d.join("dovecot.conf"))
-            .spawn()
-            .expect("dovecot starts");
-        let dovecot = Dovecot {
-            child,
-            port,
-            _dir: dir,
-        };
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return dovecot;
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        panic!(
-            "Dovecot did not listen: {}",
-            std::fs::read_to_string(dovecot._dir.path().join("log")).unwrap_or_default()
-        );
-    }
-
-    async fn session(&self) -> async_imap::Session<tokio::net::TcpStream> {
-        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", self.port))
-            .await
-            .unwrap();
-        let mut client = async_imap::Client::new(tcp);
-        client.read_response().await.unwrap();
-        client
-            .login(USER, PASSWORD)
-            .await
-            .map_err(|(e, _)| e)
-            .unwrap()
-    }
-
-    /// Puts a message in INBOX, as a delivery would.
-    async fn deliver(&self, raw: &str) {
-        let mut s = self.session().await;
-        s.append("INBOX", None, None, raw.as_bytes()).await.unwrap();
-        s.logout().await.unwrap();
-    }
-
-    /// The UIDs flagged `\Seen`.
-    async fn seen(&self) -> Vec<u32> {
-        let mut s = self.session().await;
-        s.select("INBOX").await.unwrap();
-        let mut seen: Vec<u32> = s.uid_search("SEEN").await.unwrap().into_iter().collect();
-        seen.sort_unstable();
-        let _ = s.logout().await;
-        seen
-    }
-}
+use support::mail::{Dovecot, PASSWORD, USER};
 
 fn message(n: usize) -> String {
     format!(
@@ -199,6 +58,34 @@ async fn subjects(http: &reqwest::Client, base: &str) -> Vec<String> {
     out
 }
 
+/// Start → *Test an email priority*, in production.
+fn priority_routing() -> Value {
+    json!({
+        "format": "switchyard.routing", "format_version": 1,
+        "routing": {"reference": "MAIL", "name": "Mail", "kind": "interaction_start", "channel_family": "email"},
+        "versions": [{"number": 1, "name": "v1", "status": "production", "tree": {
+            "actions": [{"id": uuid::Uuid::from_u128(1), "type": "start", "params": {}}, {"id": uuid::Uuid::from_u128(2), "type": "test_email_priority", "params": {}}],
+            "links": [{"id": uuid::Uuid::from_u128(11), "from": uuid::Uuid::from_u128(1), "branch": "ok", "to": uuid::Uuid::from_u128(2)}]
+        }}]
+    })
+}
+
+/// The routing imported and the mailbox `USER` created with these IMAP secrets.
+async fn mailbox(http: &reqwest::Client, base: &str, secrets: Value) -> Value {
+    let (s, r) = call(
+        http,
+        base,
+        Method::POST,
+        "routings/import",
+        Some(priority_routing()),
+    )
+    .await;
+    assert_eq!(s, 201, "{r}");
+    let (s, ep) = call(http, base, Method::POST, "entry-points", Some(json!({"reference": "support", "name": "Support", "channel": "email", "address": USER, "start_routing_id": r["routing"]["id"], "secrets": secrets}))).await;
+    assert_eq!(s, 201, "{ep}");
+    ep
+}
+
 async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {
     for _ in 0..400 {
         if check().await {
@@ -217,20 +104,13 @@ async fn a_mailbox_read_over_imap_becomes_interactions_once_each() {
     let server = support::start(runtime::ServiceSettings::default(), support::limits()).await;
     let http = support::admin_client();
     let base = server.root.clone();
-    let doc = json!({
-        "format": "switchyard.routing", "format_version": 1,
-        "routing": {"reference": "MAIL", "name": "Mail", "kind": "interaction_start", "channel_family": "email"},
-        "versions": [{"number": 1, "name": "v1", "status": "production", "tree": {
-            "actions": [{"id": uuid::Uuid::from_u128(1), "type": "start", "params": {}}, {"id": uuid::Uuid::from_u128(2), "type": "test_email_priority", "params": {}}],
-            "links": [{"id": uuid::Uuid::from_u128(11), "from": uuid::Uuid::from_u128(1), "branch": "ok", "to": uuid::Uuid::from_u128(2)}]
-        }}]
-    });
-    let (s, r) = call(&http, &base, Method::POST, "routings/import", Some(doc)).await;
-    assert_eq!(s, 201, "{r}");
     // the IMAP account is write-only: only its names are shown
-    let (s, ep) = call(&http, &base, Method::POST, "entry-points", Some(json!({"reference": "support", "name": "Support", "channel": "email", "address": USER, "start_routing_id": r["routing"]["id"],
-        "secrets": {"imap_host": "127.0.0.1", "imap_port": dovecot.port.to_string(), "imap_username": USER, "imap_password": PASSWORD, "imap_tls": "none"}}))).await;
-    assert_eq!(s, 201, "{ep}");
+    let ep = mailbox(
+        &http,
+        &base,
+        json!({"imap_host": "127.0.0.1", "imap_port": dovecot.port.to_string(), "imap_username": USER, "imap_password": PASSWORD, "imap_tls": "none"}),
+    )
+    .await;
     assert!(!ep.to_string().contains(PASSWORD));
     assert_eq!(ep["secrets_set"].as_array().unwrap().len(), 5, "{ep}");
     let (s, p) = call(&http, &base, Method::POST, "entry-points", Some(json!({"reference": "bad", "name": "Bad", "channel": "email", "address": "bad@shop.test", "secrets": {"imap_host": "127.0.0.1", "imap_tls": "maybe"}}))).await;
@@ -307,4 +187,52 @@ async fn a_mailbox_read_over_imap_becomes_interactions_once_each() {
         Some((validity, 4))
     );
     assert_eq!(dovecot.seen().await, [1, 2, 3, 4]);
+}
+
+/// A mailbox over IMAP with TLS (on by default), Dovecot's certificate signed by a private
+/// authority: read once `mail_ca_file`'s authorities are trusted, never without them.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mailbox_over_imap_tls_is_read_when_its_authority_is_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = support::mail::certificates(dir.path());
+    let dovecot = Dovecot::start_tls(&cert, &key);
+    dovecot.deliver(&message(1)).await;
+    let authorities =
+        channels::relay::MailAuthorities::from_pem(&std::fs::read(&ca).unwrap()).unwrap();
+    for (trusted, settings) in [
+        (false, runtime::ServiceSettings::default()),
+        (
+            true,
+            runtime::ServiceSettings {
+                conversations: runtime::conversations::Settings {
+                    mail_authorities: authorities.clone(),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        ),
+    ] {
+        let server = support::start(settings, support::limits()).await;
+        let http = support::admin_client();
+        let base = server.root.clone();
+        // no imap_tls: TLS, the name checked against the certificate's (localhost)
+        mailbox(
+            &http,
+            &base,
+            json!({"imap_host": "localhost", "imap_port": dovecot.tls_port.unwrap().to_string(), "imap_username": USER, "imap_password": PASSWORD}),
+        )
+        .await;
+        if trusted {
+            until("the message was read over TLS", async || {
+                subjects(&http, &base).await == ["Question 1"]
+            })
+            .await;
+            until("it was flagged seen", async || dovecot.seen().await == [1]).await;
+        } else {
+            // the certificate is not trusted: nothing is read, nothing is flagged
+            tokio::time::sleep(Duration::from_millis(1_500)).await;
+            assert!(subjects(&http, &base).await.is_empty());
+            assert!(dovecot.seen().await.is_empty());
+        }
+    }
 }

@@ -51,9 +51,48 @@ fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Authorities outgoing mail connections (the relay, IMAP mailboxes) trust besides the public
+/// ones (`webpki-roots`), read from a PEM file (`mail_ca_file`): a private authority's.
+#[derive(Clone, Debug, Default)]
+pub struct MailAuthorities(pub Vec<rustls::pki_types::CertificateDer<'static>>);
+
+impl MailAuthorities {
+    /// The certificates of a PEM file; none, or one that does not parse, is an error.
+    pub fn from_pem(pem: &[u8]) -> Result<MailAuthorities, String> {
+        use rustls::pki_types::pem::PemObject;
+        let certs = rustls::pki_types::CertificateDer::pem_slice_iter(pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("a certificate does not parse: {e}"))?;
+        if certs.is_empty() {
+            return Err("it holds no PEM certificate".into());
+        }
+        Ok(MailAuthorities(certs))
+    }
+
+    /// A TLS client configuration trusting the public authorities and these.
+    pub fn client_config(&self) -> rustls::ClientConfig {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        // each was parsed as a certificate; one rustls cannot use as an anchor is left out
+        let _ = roots.add_parsable_certificates(self.0.iter().cloned());
+        rustls::ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth()
+    }
+}
+
 impl Relay {
     /// Reads a relay URL. The error never repeats the URL (it may hold a password).
     pub fn parse(url: &str, hello: &str) -> Result<Relay, String> {
+        Relay::parse_trusting(url, hello, &MailAuthorities::default())
+    }
+
+    /// [`Relay::parse`], trusting `authorities` besides the public ones.
+    pub fn parse_trusting(
+        url: &str,
+        hello: &str,
+        authorities: &MailAuthorities,
+    ) -> Result<Relay, String> {
         let (scheme, rest) = url
             .split_once("://")
             .ok_or("smtp_relay must be smtp://… or smtps://…")?;
@@ -107,7 +146,16 @@ impl Relay {
                 hello.to_owned(),
             ));
         if !plain {
-            let params = TlsParameters::new(host.to_owned())
+            let params = authorities
+                .0
+                .iter()
+                .filter_map(|c| {
+                    lettre::transport::smtp::client::Certificate::from_der(c.to_vec()).ok()
+                })
+                .fold(TlsParameters::builder(host.to_owned()), |b, c| {
+                    b.add_root_certificate(c)
+                })
+                .build_rustls()
                 .map_err(|e| format!("smtp_relay's TLS: {e}"))?;
             builder = builder.tls(if implicit {
                 Tls::Wrapper(params)
@@ -221,7 +269,18 @@ pub fn build(m: &Outgoing) -> Result<Message, String> {
         |parts, (name, content_type, data)| {
             let ct = ContentType::parse(content_type)
                 .unwrap_or(ContentType::parse("application/octet-stream").expect("a valid type"));
-            parts.singlepart(lettre::message::Attachment::new(name.clone()).body(data.clone(), ct))
+            let attachment = lettre::message::Attachment::new(name.clone());
+            // bytes as they are: base64, never a text encoding that would rewrite line ends;
+            // a message (RFC 2046 §5.2.1 forbids base64 for it) goes as it is
+            match lettre::message::Body::new_with_encoding(
+                data.clone(),
+                lettre::message::header::ContentTransferEncoding::Base64,
+            ) {
+                Ok(body) if content_type != "message/rfc822" => {
+                    parts.singlepart(attachment.body(body, ct))
+                }
+                _ => parts.singlepart(attachment.body(data.clone(), ct)),
+            }
         },
     );
     b.multipart(body)

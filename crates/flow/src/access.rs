@@ -19,6 +19,8 @@ pub enum Resource {
     Variables,
     SmsTemplates,
     EmailTemplates,
+    /// Files uploaded for business objects (the attachments of email templates).
+    Files,
     /// Groups (queues) of agents.
     Groups,
     QueueGroups,
@@ -88,11 +90,12 @@ fn verbs_of(resource: Resource) -> &'static [Verb] {
         Resource::Customers | Resource::Settings => &[Read, Edit],
         Resource::Audit => &[Read],
         Resource::Agent => &[Use],
+        Resource::Files => &[Read, Create, Delete],
         _ => &[Read, Create, Edit, Delete],
     }
 }
 
-const RESOURCES: [Resource; 17] = [
+const RESOURCES: [Resource; 18] = [
     Resource::Routings(ChannelFamily::Messaging),
     Resource::Routings(ChannelFamily::Email),
     Resource::EntryPoints,
@@ -102,6 +105,7 @@ const RESOURCES: [Resource; 17] = [
     Resource::Variables,
     Resource::SmsTemplates,
     Resource::EmailTemplates,
+    Resource::Files,
     Resource::Groups,
     Resource::QueueGroups,
     Resource::Accounts,
@@ -124,6 +128,7 @@ impl Resource {
             Resource::Variables => "variables",
             Resource::SmsTemplates => "sms_templates",
             Resource::EmailTemplates => "email_templates",
+            Resource::Files => "files",
             Resource::Groups => "groups",
             Resource::QueueGroups => "queue_groups",
             Resource::Accounts => "accounts",
@@ -255,6 +260,7 @@ pub fn built_in(reference: &str) -> Option<Role> {
         Variables,
         SmsTemplates,
         EmailTemplates,
+        Files,
     ];
     let with = |resources: &[Resource], verbs: &[Verb]| -> Vec<Permission> {
         resources

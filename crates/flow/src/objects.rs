@@ -47,6 +47,13 @@ pub mod limits {
     pub const EMAIL_HTML: usize = 500_000;
     /// Most variables of an email template.
     pub const EMAIL_VARIABLES: usize = 50;
+    /// Most attachments of an email template, and their largest sum in bytes.
+    pub const EMAIL_ATTACHMENTS: usize = 10;
+    pub const EMAIL_ATTACHMENT_BYTES: u64 = 20 * 1024 * 1024;
+    /// Largest uploaded file, in bytes; most files; longest file name, in characters.
+    pub const FILE_BYTES: usize = 10 * 1024 * 1024;
+    pub const FILES: u64 = 1_000;
+    pub const FILE_NAME: usize = 200;
 }
 
 /// The kinds this deployment stores.
@@ -127,6 +134,9 @@ pub struct EmailTemplateData {
     /// The sender of *Outgoing interaction* sends (else the interaction's mailbox).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
+    /// Uploaded files (`/files`) every email sent from the template carries, by id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Uuid>,
 }
 
 impl EmailTemplateData {
@@ -145,6 +155,29 @@ impl EmailTemplateData {
                 .map(|h| fill(&self.variables, h, values)),
         )
     }
+}
+
+/// A file name as attachments carry it: 1 to [`limits::FILE_NAME`] characters, no path, no
+/// control character, no quote (it goes into a MIME header).
+pub fn check_file_name(name: &str) -> Result<String, FieldError> {
+    let n = name.trim();
+    let count = n.chars().count();
+    if count == 0
+        || count > limits::FILE_NAME
+        || n.chars()
+            .any(|c| c.is_control() || matches!(c, '/' | '\\' | '"'))
+        || n == "."
+        || n == ".."
+    {
+        return Err(FieldError {
+            field: "name",
+            message: format!(
+                "a file name has 1 to {} characters, with no '/', '\\', '\"' or control character",
+                limits::FILE_NAME
+            ),
+        });
+    }
+    Ok(n.to_owned())
 }
 
 /// A stored business object.
@@ -763,6 +796,16 @@ pub fn check_data(kind: ObjectKind, data: &Value) -> Result<Value, FieldError> {
                 && crate::entry_point::check_mailbox_address(from).is_err()
             {
                 return Err(bad(format!("from: '{from}' is not an email address")));
+            }
+            if t.attachments.len() > limits::EMAIL_ATTACHMENTS {
+                return Err(bad(format!(
+                    "an email template has at most {} attachments",
+                    limits::EMAIL_ATTACHMENTS
+                )));
+            }
+            let mut seen = std::collections::HashSet::new();
+            if let Some(twice) = t.attachments.iter().find(|a| !seen.insert(**a)) {
+                return Err(bad(format!("attachments: the file {twice} appears twice")));
             }
             serde_json::to_value(t).map_err(data_error)
         }

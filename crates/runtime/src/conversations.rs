@@ -88,6 +88,8 @@ pub struct Settings {
     pub relay: Option<Arc<channels::relay::Relay>>,
     /// What becomes of a message read over IMAP once handled (`imap_handled`).
     pub imap_handled: channels::email::ImapHandled,
+    /// Authorities IMAP mailboxes' TLS trusts besides the public ones (`mail_ca_file`).
+    pub mail_authorities: channels::relay::MailAuthorities,
 }
 
 /// The `retention_days` setting's default.
@@ -111,6 +113,7 @@ impl Default for Settings {
             sms: None,
             relay: None,
             imap_handled: Default::default(),
+            mail_authorities: Default::default(),
         }
     }
 }
@@ -151,6 +154,8 @@ pub struct Conversations {
     /// The relay outgoing email goes through (`smtp_relay`).
     pub(crate) relay: Option<Arc<channels::relay::Relay>>,
     pub(crate) imap_handled: channels::email::ImapHandled,
+    /// The TLS configuration of IMAP connections.
+    pub(crate) mail_tls: Arc<rustls::ClientConfig>,
     pub(crate) timers_changed: Notify,
     /// An entry point changed (the IMAP readers look again).
     pub(crate) entry_points_changed: Notify,
@@ -221,6 +226,7 @@ impl Conversations {
             sms: settings.sms,
             relay: settings.relay,
             imap_handled: settings.imap_handled,
+            mail_tls: Arc::new(settings.mail_authorities.client_config()),
             timers_changed: Notify::new(),
             entry_points_changed: Notify::new(),
             outbox_changed: Notify::new(),

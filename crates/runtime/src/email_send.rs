@@ -1,11 +1,11 @@
 //! *Send an email* and *Transfer the email*, performed within the turn (as *Send a SMS* is):
-//! the template or the interaction's email read, the sender resolved (a mailbox, or for an
+//! the template (with the files it attaches) or the interaction's email read, the sender resolved (a mailbox, or for an
 //! *Outgoing interaction* the template's sender or the interaction's mailbox), automatic sends
 //! to an automatic email left out (RFC 3834), the message sent through the relay one recipient
 //! at a time and recorded in the history. A preview sends nothing and records what would have
 //! gone. The call runs under the customer's lock (the relay's timeout bounds it): a crash after
 //! the relay took it and before the commit sends it again when the input comes again — at least
-//! once.
+//! once, with the same `Message-ID` each time (see `send_key`).
 
 use channels::relay::{Outgoing, RecipientOutcome};
 use flow::catalogue::ObjectKind;
@@ -20,6 +20,34 @@ use crate::conversations::{Conversations, Result};
 #[derive(serde::Deserialize)]
 struct EntryPointRef {
     reference: String,
+}
+
+/// The `<row>` part of the `Message-ID` of a routing's send: drawn from what the interaction
+/// persisted before the turn (the action, how often it was passed, hand-overs, the random
+/// state), never from the clock, so a turn run again after a crash sends the same id again
+/// and a copy a relay took before is recognisable.
+fn send_key(state: &engine::State, kind: &str) -> Uuid {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(state.interaction_id().as_bytes());
+    h.update(kind.as_bytes());
+    if let Some(c) = &state.cursor {
+        h.update(c.action.as_bytes());
+        h.update(
+            state
+                .passages
+                .get(&c.action)
+                .copied()
+                .unwrap_or_default()
+                .to_be_bytes(),
+        );
+    }
+    h.update(state.hand_overs.to_be_bytes());
+    h.update(state.rng.to_be_bytes());
+    let d = h.finalize();
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&d[..16]);
+    uuid::Builder::from_custom_bytes(b).into_uuid()
 }
 
 fn error(reason: impl Into<String>) -> EmailOutcome {
@@ -110,6 +138,17 @@ impl Conversations {
                 }
             }
         };
+        let mut attachments = Vec::with_capacity(template.attachments.len());
+        for id in &template.attachments {
+            match self.maker().store().file(*id).await? {
+                Some(f) => attachments.push((f.info.name, f.info.content_type, f.data)),
+                None => {
+                    return Ok(error(format!(
+                        "the template's attachment {id} is no longer stored"
+                    )));
+                }
+            }
+        }
         let (subject, text, html) = template.render(req.subject.as_deref(), &req.variables);
         let subject: String = subject
             .replace(['\r', '\n'], " ")
@@ -117,7 +156,11 @@ impl Conversations {
             .take(998)
             .collect();
         let outgoing = Outgoing {
-            message_id: crate::email_out::message_id(state.interaction_id(), Uuid::now_v7(), &from),
+            message_id: crate::email_out::message_id(
+                state.interaction_id(),
+                send_key(state, "send"),
+                &from,
+            ),
             from,
             from_name,
             to: req.to.clone(),
@@ -127,6 +170,7 @@ impl Conversations {
             text,
             html,
             automatic: true,
+            attachments,
             ..Default::default()
         };
         let outcome = self
@@ -213,7 +257,11 @@ impl Conversations {
             references.push(email.message_id.clone());
         }
         let outgoing = Outgoing {
-            message_id: crate::email_out::message_id(state.interaction_id(), Uuid::now_v7(), &from),
+            message_id: crate::email_out::message_id(
+                state.interaction_id(),
+                send_key(state, "transfer"),
+                &from,
+            ),
             from,
             from_name: mailbox.name.clone(),
             to: req.to.clone(),
@@ -340,5 +388,41 @@ fn email_text(note: &engine::ChannelNote) -> String {
     match note {
         engine::ChannelNote::Email { subject, text, .. } => format!("{subject}\n\n{text}"),
         _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::send_key;
+
+    fn state(passages: u32) -> engine::State {
+        let action = "0190a0a0-0000-7000-8000-000000000001";
+        serde_json::from_value(serde_json::json!({
+            "routing_id": "0190a0a0-0000-7000-8000-0000000000aa",
+            "version_id": "0190a0a0-0000-7000-8000-0000000000bb",
+            "status": {"status": "waiting"},
+            "cursor": {"action": action, "memo": null, "until": null, "message": false},
+            "vars": {},
+            "system": {"interaction": {"id": "0190a0a0-0000-7000-8000-0000000000cc"}, "now": "2026-12-02T07:00:00Z"},
+            "passages": {action: passages},
+            "hand_overs": 0,
+            "rng": 42,
+            "checkpoints": []
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_send_run_again_has_the_same_id_and_another_send_another() {
+        let first = state(1);
+        let mut later = first.clone();
+        // the clock is not part of it: a turn run again later sends the same id
+        later
+            .system
+            .insert("now".into(), "2026-12-02T08:00:00Z".into());
+        assert_eq!(send_key(&first, "send"), send_key(&later, "send"));
+        // the action passed again, or a transfer from it: another id
+        assert_ne!(send_key(&first, "send"), send_key(&state(2), "send"));
+        assert_ne!(send_key(&first, "send"), send_key(&first, "transfer"));
     }
 }

@@ -143,14 +143,9 @@ async fn session(
         .map_err(|_| "connecting timed out".to_owned())?
         .map_err(|e| format!("connecting: {e}"))?;
     if account.tls {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        let config = rustls::ClientConfig::builder()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
         let name = rustls::pki_types::ServerName::try_from(account.host.clone())
             .map_err(|e| format!("imap_host: {e}"))?;
-        let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        let tls = tokio_rustls::TlsConnector::from(conv.mail_tls.clone())
             .connect(name, tcp)
             .await
             .map_err(|e| format!("TLS: {e}"))?;

@@ -14,6 +14,7 @@ pub mod email_out;
 mod email_send;
 pub mod entry_points;
 mod error;
+pub mod files;
 pub mod imap;
 mod inbound;
 pub mod maker;

@@ -51,6 +51,9 @@ pub enum MakerError {
     Document(#[from] DocumentError),
     #[error("the document has problems")]
     DocumentRejected(DocumentReport),
+    /// Something still refers to what was to be deleted.
+    #[error("{0}")]
+    InUse(String),
     #[error("the data kept changing; try again")]
     Busy,
     #[error(transparent)]

@@ -79,6 +79,7 @@ impl Maker {
                 ..f
             },
         )?;
+        self.check_links(kind, &o.data).await?;
         self.store()
             .write_object(ObjectWrite::Insert(o.clone()))
             .await
@@ -118,7 +119,11 @@ impl Maker {
             });
         }
         let mut next = current.clone();
+        let data_changed = f.data.is_some();
         Self::apply_fields(kind, &mut next, f)?;
+        if data_changed {
+            self.check_links(kind, &next.data).await?;
+        }
         next.revision += 1;
         next.updated_at = self.clock().now();
         match self

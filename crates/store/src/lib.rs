@@ -115,6 +115,24 @@ pub enum ObjectWrite {
     },
 }
 
+/// What is known of a file an administrator uploaded, besides its bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileInfo {
+    pub id: Uuid,
+    /// The file name attachments carry.
+    pub name: String,
+    pub content_type: String,
+    pub size: u64,
+    pub created_at: Timestamp,
+}
+
+/// A file an administrator uploaded, with its bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredFile {
+    pub info: FileInfo,
+    pub data: Vec<u8>,
+}
+
 /// A stored response to a request with an `Idempotency-Key`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredResponse {
@@ -169,6 +187,17 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<flow::objects::BusinessObject>>;
     /// `Conflict` when the object changed or is gone; `Unique` when the reference is taken.
     async fn write_object(&self, write: ObjectWrite) -> Result<()>;
+    /// Stores a new file.
+    async fn put_file(&self, file: &StoredFile) -> Result<()>;
+    /// A file with its bytes.
+    async fn file(&self, id: Uuid) -> Result<Option<StoredFile>>;
+    /// Files without their bytes, in id order.
+    async fn files(&self, page: &PageRequest) -> Result<Page<FileInfo>>;
+    /// The files of `ids` that exist, without their bytes.
+    async fn file_infos(&self, ids: &[Uuid]) -> Result<Vec<FileInfo>>;
+    async fn count_files(&self) -> Result<u64>;
+    /// `Conflict` when the file is gone.
+    async fn delete_file(&self, id: Uuid) -> Result<()>;
     async fn stored_response(&self, key: &str) -> Result<Option<StoredResponse>>;
     /// Records a response; keeps the first one if the key was recorded meanwhile. Drops
     /// responses older than `expire_before`.

@@ -68,6 +68,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0015_sessions.sql"),
     include_str!("../migrations/sqlite/0016_provider_channels.sql"),
     include_str!("../migrations/sqlite/0017_email.sql"),
+    include_str!("../migrations/sqlite/0018_files.sql"),
 ];
 
 /// The SQLite implementation of [`Store`].
@@ -569,6 +570,30 @@ impl Store for SqliteStore {
 
     async fn write_object(&self, write: crate::ObjectWrite) -> Result<()> {
         self.write_object_row(write).await
+    }
+
+    async fn put_file(&self, file: &crate::StoredFile) -> Result<()> {
+        self.put_file_row(file).await
+    }
+
+    async fn file(&self, id: Uuid) -> Result<Option<crate::StoredFile>> {
+        self.file_row(id).await
+    }
+
+    async fn files(&self, page: &PageRequest) -> Result<Page<crate::FileInfo>> {
+        self.files_page(page).await
+    }
+
+    async fn file_infos(&self, ids: &[Uuid]) -> Result<Vec<crate::FileInfo>> {
+        self.file_info_rows(ids).await
+    }
+
+    async fn count_files(&self) -> Result<u64> {
+        self.count_file_rows().await
+    }
+
+    async fn delete_file(&self, id: Uuid) -> Result<()> {
+        self.delete_file_row(id).await
     }
 
     async fn stored_response(&self, key: &str) -> Result<Option<StoredResponse>> {

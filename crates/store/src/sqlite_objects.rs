@@ -147,3 +147,102 @@ impl SqliteStore {
         Ok(())
     }
 }
+
+fn file_info_from(row: &SqliteRow) -> Result<crate::FileInfo> {
+    Ok(crate::FileInfo {
+        id: uuid(row.try_get("id").map_err(backend)?)?,
+        name: row.try_get("name").map_err(backend)?,
+        content_type: row.try_get("content_type").map_err(backend)?,
+        size: row.try_get::<i64, _>("size").map_err(backend)? as u64,
+        created_at: ts(row.try_get("created_at").map_err(backend)?)?,
+    })
+}
+
+impl SqliteStore {
+    pub(crate) async fn put_file_row(&self, f: &crate::StoredFile) -> Result<()> {
+        sqlx::query("INSERT INTO files (id, name, content_type, size, data, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(f.info.id.to_string())
+            .bind(&f.info.name)
+            .bind(&f.info.content_type)
+            .bind(f.info.size as i64)
+            .bind(&f.data)
+            .bind(ms(f.info.created_at))
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    pub(crate) async fn file_row(&self, id: Uuid) -> Result<Option<crate::StoredFile>> {
+        let row = sqlx::query("SELECT * FROM files WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.map(|r| {
+            Ok(crate::StoredFile {
+                info: file_info_from(&r)?,
+                data: r.try_get("data").map_err(backend)?,
+            })
+        })
+        .transpose()
+    }
+
+    pub(crate) async fn files_page(&self, page: &PageRequest) -> Result<Page<crate::FileInfo>> {
+        let limit = page.limit.clamp(1, 1_000);
+        let rows = sqlx::query("SELECT id, name, content_type, size, created_at FROM files WHERE (?1 IS NULL OR id > ?1) ORDER BY id LIMIT ?2")
+        .bind(page.after.map(|a| a.to_string()))
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let mut items = rows
+            .iter()
+            .map(file_info_from)
+            .collect::<Result<Vec<_>>>()?;
+        let next_after = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|f| f.id)
+        } else {
+            None
+        };
+        Ok(Page { items, next_after })
+    }
+
+    pub(crate) async fn file_info_rows(&self, ids: &[Uuid]) -> Result<Vec<crate::FileInfo>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let row = sqlx::query(
+                "SELECT id, name, content_type, size, created_at FROM files WHERE id = ?",
+            )
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+            if let Some(r) = row {
+                out.push(file_info_from(&r)?);
+            }
+        }
+        Ok(out)
+    }
+
+    pub(crate) async fn count_file_rows(&self) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM files")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(n as u64)
+    }
+
+    pub(crate) async fn delete_file_row(&self, id: Uuid) -> Result<()> {
+        let done = sqlx::query("DELETE FROM files WHERE id = ?")
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict);
+        }
+        Ok(())
+    }
+}

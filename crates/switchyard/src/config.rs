@@ -43,6 +43,7 @@ pub struct FileConfig {
     pub smtp_tls_key: Option<PathBuf>,
     pub smtp_relay: Option<String>,
     pub imap_handled: Option<String>,
+    pub mail_ca_file: Option<PathBuf>,
 }
 
 /// The SMTP listener's configuration.
@@ -102,6 +103,8 @@ pub struct Config {
     pub smtp_relay: Option<channels::relay::Relay>,
     /// What becomes of a message read over IMAP once handled.
     pub imap_handled: channels::email::ImapHandled,
+    /// Authorities the relay's and IMAP mailboxes' TLS trust besides the public ones.
+    pub mail_authorities: channels::relay::MailAuthorities,
 }
 
 /// An API base URL: `http(s)://…`, no trailing slash kept.
@@ -337,10 +340,22 @@ impl Config {
         let smtp_hostname = env("SWITCHYARD_SMTP_HOSTNAME")
             .or(file.smtp_hostname.clone())
             .unwrap_or_else(|| "switchyard".into());
+        let mail_authorities = match env("SWITCHYARD_MAIL_CA_FILE")
+            .map(PathBuf::from)
+            .or(file.mail_ca_file)
+        {
+            None => channels::relay::MailAuthorities::default(),
+            Some(path) => {
+                let pem = std::fs::read(&path)
+                    .with_context(|| format!("mail_ca_file {}", path.display()))?;
+                channels::relay::MailAuthorities::from_pem(&pem)
+                    .map_err(|e| anyhow::anyhow!("mail_ca_file {}: {e}", path.display()))?
+            }
+        };
         let smtp_relay = match env("SWITCHYARD_SMTP_RELAY").or(file.smtp_relay) {
             None => None,
             Some(url) => Some(
-                channels::relay::Relay::parse(&url, &smtp_hostname)
+                channels::relay::Relay::parse_trusting(&url, &smtp_hostname, &mail_authorities)
                     .map_err(|e| anyhow::anyhow!("smtp_relay: {e}"))?,
             ),
         };
@@ -396,6 +411,7 @@ impl Config {
             smtp,
             smtp_relay,
             imap_handled,
+            mail_authorities,
             sms_api_base,
             sms_account_sid,
             providers,

@@ -259,6 +259,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             sms: sms_provider(&config)?,
             relay: config.smtp_relay.clone().map(std::sync::Arc::new),
             imap_handled: config.imap_handled.clone(),
+            mail_authorities: config.mail_authorities.clone(),
         },
         distribution: runtime::distribution::DistributionSettings {
             offer_timeout: jiff::SignedDuration::try_from(config.offer_timeout)?,

@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+#[path = "../../api/tests/support/mail.rs"]
+mod mail;
+
 const BIN: &str = env!("CARGO_BIN_EXE_switchyard");
 
 /// The administrator token the servers are started with (`SWITCHYARD_ADMIN_TOKEN`).
@@ -1867,26 +1870,76 @@ impl RelayPeer {
     }
 }
 
+/// Where the customer's emails come in.
+enum Inbox {
+    /// The binary's SMTP listener (`host:port`).
+    Smtp(String),
+    /// A Dovecot mailbox the binary reads over IMAP with TLS.
+    Imap(mail::Dovecot),
+}
+
+impl Inbox {
+    async fn put(&self, from: &str, raw: &str) {
+        match self {
+            Inbox::Smtp(smtp) => mail(smtp, from, raw).await.unwrap(),
+            Inbox::Imap(dovecot) => dovecot.deliver(raw).await,
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_email_is_triaged_acknowledged_and_answered_by_an_agent_with_the_real_binary() {
+    triaged_acknowledged_and_answered(false).await;
+}
+
+/// The same with the mailbox read over IMAP with TLS from a real Dovecot and the relay spoken
+/// to over STARTTLS, both certificates signed by a private authority (`mail_ca_file`).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_email_read_over_imap_is_triaged_acknowledged_and_answered_with_the_real_binary() {
+    triaged_acknowledged_and_answered(true).await;
+}
+
+async fn triaged_acknowledged_and_answered(imap: bool) {
     runtime::install_crypto();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
+    let (ca, cert, key) = mail::certificates(dir.path());
     let peer = RelayPeer::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let relay = format!(
-        "smtp://127.0.0.1:{}?tls=none",
-        listener.local_addr().unwrap().port()
-    );
+    let port = listener.local_addr().unwrap().port();
+    let (relay, tls) = if imap {
+        let tls = channels::smtp::tls_from_pem(&cert, &key).unwrap();
+        (
+            format!("smtp://localhost:{port}"),
+            Some(std::sync::Arc::new(tls)),
+        )
+    } else {
+        (format!("smtp://127.0.0.1:{port}?tls=none"), None)
+    };
     let (_keep, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(channels::smtp::serve(
         listener,
-        std::sync::Arc::new(channels::smtp::SmtpConfig::default()),
+        std::sync::Arc::new(channels::smtp::SmtpConfig {
+            hostname: "localhost".into(),
+            tls,
+            ..Default::default()
+        }),
         std::sync::Arc::new(peer.clone()),
         stopped,
     ));
-    let (server, smtp) =
-        Running::start_smtp_with(&data, &[("SWITCHYARD_SMTP_RELAY", relay.as_str())]);
+    let ca = ca.display().to_string();
+    let (server, smtp) = Running::start_smtp_with(
+        &data,
+        &[
+            ("SWITCHYARD_SMTP_RELAY", relay.as_str()),
+            ("SWITCHYARD_MAIL_CA_FILE", ca.as_str()),
+        ],
+    );
+    let inbox = if imap {
+        Inbox::Imap(mail::Dovecot::start_tls(&cert, &key))
+    } else {
+        Inbox::Smtp(smtp)
+    };
     let api = Api {
         http: admin_client(),
         base: server.base.clone(),
@@ -1935,7 +1988,12 @@ async fn an_email_is_triaged_acknowledged_and_answered_by_an_agent_with_the_real
         let added = api.post(&format!("versions/{vid}/actions"), json!({"type": ty, "params": params, "after": {"action_id": after.0, "branch": after.1}})).await;
         after = (added["action"]["id"].as_str().unwrap().to_owned(), branch);
     }
-    api.post("entry-points", json!({"reference": "support", "name": "Support", "channel": "email", "address": "support@shop.test", "start_routing_id": id(&r)})).await;
+    let mut mailbox = json!({"reference": "support", "name": "Support", "channel": "email", "address": "support@shop.test", "start_routing_id": id(&r)});
+    if let Inbox::Imap(dovecot) = &inbox {
+        // TLS is the default: the name is checked against Dovecot's certificate (localhost)
+        mailbox["secrets"] = json!({"imap_host": "localhost", "imap_port": dovecot.tls_port.unwrap().to_string(), "imap_username": mail::USER, "imap_password": mail::PASSWORD});
+    }
+    api.post("entry-points", mailbox).await;
     let (s, p) = api
         .call(
             reqwest::Method::POST,
@@ -1955,7 +2013,7 @@ async fn an_email_is_triaged_acknowledged_and_answered_by_an_agent_with_the_real
     assert_eq!(s, 200);
 
     let first = "From: Amélie <amelie@example.com>\r\nTo: support@shop.test\r\nSubject: Facture incorrecte\r\nMessage-ID: <e2e-1@example.com>\r\nX-Priority: 1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBonjour, la facture de ma commande est incorrecte, le montant ne correspond pas. Merci de la corriger rapidement.\r\n";
-    mail(&smtp, "amelie@example.com", first).await.unwrap();
+    inbox.put("amelie@example.com", first).await;
     // the acknowledgement went out through the relay
     let sent = peer.wait(1).await;
     assert_eq!(sent[0].email().subject, "Bien reçu : Facture incorrecte");
@@ -2014,8 +2072,16 @@ async fn an_email_is_triaged_acknowledged_and_answered_by_an_agent_with_the_real
         answer.subject.replace("Re: ", "RE: Re: "),
         answer.message_id
     );
-    mail(&smtp, "amelie@example.com", &reply).await.unwrap();
-    let d = api.get(&format!("interactions/{iid}")).await;
+    inbox.put("amelie@example.com", &reply).await;
+    // through SMTP it is committed before the 250; through IMAP once the reader has it
+    let mut d = Value::Null;
+    for _ in 0..400 {
+        d = api.get(&format!("interactions/{iid}")).await;
+        if d["system"]["email"]["message_id"] == "e2e-2@example.com" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
     assert_eq!(
         d["system"]["email"]["message_id"], "e2e-2@example.com",
         "{d:#}"

@@ -7,6 +7,8 @@
 
 use std::sync::Arc;
 
+pub mod mail;
+
 use runtime::ManualClock;
 use store::SqliteStore;
 use tokio::sync::watch;
