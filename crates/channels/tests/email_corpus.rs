@@ -70,6 +70,15 @@ fn every_message_keeps_its_subject_sender_and_text() {
             priority: Priority::Normal,
         },
         Expect {
+            // a real Outlook Express message: its X-Priority / X-MSMail-Priority say normal
+            file: "mimekit-outlook-express-358.eml",
+            from: "jang.abcdef@xyzlinux12345678.it",
+            subject: "R: R: R: I: FR-selca LA selcaE",
+            text: "Test headers",
+            attachments: 0,
+            priority: Priority::Normal,
+        },
+        Expect {
             file: "rfc2047-section8.eml",
             from: "moore@cs.utk.edu",
             subject: "If you can read this you understand the example.",
