@@ -340,6 +340,52 @@ pub async fn get_entry_point(
     ))
 }
 
+/// How reading a mailbox over IMAP goes.
+#[derive(Serialize, ToSchema)]
+pub struct ImapStatusDto {
+    /// `reading` (logged in), `failing` (the last session failed; another is tried every 10 s)
+    /// or `starting` (no session yet).
+    pub state: String,
+    /// Why the last session failed: the server's or the network's answer.
+    pub error: Option<String>,
+    /// Since when it is in this state.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub since: Option<Timestamp>,
+    /// When a message was last taken from the mailbox.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_message_at: Option<Timestamp>,
+}
+
+/// How the mailbox of an email entry point with an IMAP account is read (kept while the server
+/// runs: a restart starts again at `starting`).
+#[utoipa::path(get, path = "/entry-points/{id}/imap", security(("token" = ["entry_points:read"])), tag = "Entry points", params(("id" = Uuid, Path)),
+    responses((status = 200, body = ImapStatusDto), (status = 404, body = ProblemBody, description = "not_found: no such entry point, or one not read over IMAP")))]
+pub async fn imap_status(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<Json<ImapStatusDto>> {
+    let ep = state.conversations.entry_point(id).await?;
+    if ep.channel != Channel::Email || ep.secret.is_none() {
+        return Err(Problem::not_found(format!(
+            "entry point {id} is not read over IMAP"
+        )));
+    }
+    Ok(Json(match state.conversations.imap_status(id) {
+        None => ImapStatusDto {
+            state: "starting".into(),
+            error: None,
+            since: None,
+            last_message_at: None,
+        },
+        Some(s) => ImapStatusDto {
+            state: if s.reading { "reading" } else { "failing" }.into(),
+            error: s.error,
+            since: Some(s.since),
+            last_message_at: s.last_message_at,
+        },
+    }))
+}
+
 /// Changes an entry point (its bindings are checked again).
 #[utoipa::path(patch, path = "/entry-points/{id}", security(("token" = ["entry_points:edit"])), tag = "Entry points", params(("id" = Uuid, Path)), request_body = EntryPointBody,
     responses((status = 200, body = EntryPointDto), (status = 404, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]

@@ -151,6 +151,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             conversations::update_entry_point,
             conversations::delete_entry_point
         ))
+        .routes(routes!(conversations::imap_status))
         .routes(routes!(conversations::http_inbound))
         .routes(routes!(conversations::preview))
         .routes(routes!(conversations::preview_message))

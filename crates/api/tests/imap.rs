@@ -216,21 +216,45 @@ async fn a_mailbox_over_imap_tls_is_read_when_its_authority_is_trusted() {
         let http = support::admin_client();
         let base = server.root.clone();
         // no imap_tls: TLS, the name checked against the certificate's (localhost)
-        mailbox(
+        let ep = mailbox(
             &http,
             &base,
             json!({"imap_host": "localhost", "imap_port": dovecot.tls_port.unwrap().to_string(), "imap_username": USER, "imap_password": PASSWORD}),
         )
         .await;
+        let status = async || {
+            call(
+                &http,
+                &base,
+                Method::GET,
+                &format!("entry-points/{}/imap", ep["id"].as_str().unwrap()),
+                None,
+            )
+            .await
+            .1
+        };
         if trusted {
             until("the message was read over TLS", async || {
                 subjects(&http, &base).await == ["Question 1"]
             })
             .await;
             until("it was flagged seen", async || dovecot.seen().await == [1]).await;
+            let s = status().await;
+            assert_eq!(
+                (s["state"].as_str(), &s["error"]),
+                (Some("reading"), &Value::Null),
+                "{s}"
+            );
+            assert!(s["last_message_at"].is_string(), "{s}");
         } else {
-            // the certificate is not trusted: nothing is read, nothing is flagged
-            tokio::time::sleep(Duration::from_millis(1_500)).await;
+            // the certificate is not trusted: nothing is read, nothing is flagged, and the
+            // administrators see why
+            until("the failure is shown", async || {
+                status().await["state"] == "failing"
+            })
+            .await;
+            let s = status().await;
+            assert!(s["error"].as_str().unwrap().contains("TLS"), "{s}");
             assert!(subjects(&http, &base).await.is_empty());
             assert!(dovecot.seen().await.is_empty());
         }

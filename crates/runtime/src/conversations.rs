@@ -92,6 +92,19 @@ pub struct Settings {
     pub mail_authorities: channels::relay::MailAuthorities,
 }
 
+/// How reading a mailbox goes, for the administrators (`GET /entry-points/{id}/imap`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ImapStatus {
+    /// Logged in and reading; else the last session failed and another is tried in a while.
+    pub reading: bool,
+    /// Why the last session failed (never a secret: the server's or the network's answer).
+    pub error: Option<String>,
+    /// Since when it is so.
+    pub since: jiff::Timestamp,
+    /// When a message was last taken from the mailbox.
+    pub last_message_at: Option<jiff::Timestamp>,
+}
+
 /// The `retention_days` setting's default.
 pub const DEFAULT_RETENTION_DAYS: i64 = 90;
 
@@ -159,6 +172,8 @@ pub struct Conversations {
     pub(crate) timers_changed: Notify,
     /// An entry point changed (the IMAP readers look again).
     pub(crate) entry_points_changed: Notify,
+    /// How reading each IMAP mailbox goes, by entry point (kept while the server runs).
+    pub(crate) imap_status: std::sync::Mutex<std::collections::HashMap<Uuid, ImapStatus>>,
     pub(crate) outbox_changed: Notify,
     pub(crate) hub: tokio::sync::broadcast::Sender<Delivery>,
     pub(crate) distribution: std::sync::OnceLock<Arc<Distribution>>,
@@ -229,6 +244,7 @@ impl Conversations {
             mail_tls: Arc::new(settings.mail_authorities.client_config()),
             timers_changed: Notify::new(),
             entry_points_changed: Notify::new(),
+            imap_status: Default::default(),
             outbox_changed: Notify::new(),
             hub: tokio::sync::broadcast::Sender::new(HUB_CAPACITY),
             distribution: std::sync::OnceLock::new(),

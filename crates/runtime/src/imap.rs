@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use channels::email::ImapHandled;
 
-use crate::conversations::Conversations;
+use crate::conversations::{Conversations, ImapStatus};
 
 /// How often the mailboxes are listed again (at once after an entry point change).
 const RESCAN: Duration = Duration::from_secs(30);
@@ -32,6 +32,26 @@ const RETRY: Duration = Duration::from_secs(10);
 const CALL: Duration = Duration::from_secs(30);
 /// Messages read per pass.
 const BATCH: usize = 200;
+
+impl Conversations {
+    /// How reading the mailbox of entry point `id` goes, once its reader started.
+    pub fn imap_status(&self, id: Uuid) -> Option<ImapStatus> {
+        self.imap_status.lock().ok()?.get(&id).cloned()
+    }
+
+    fn note_imap(&self, id: Uuid, change: impl FnOnce(&mut ImapStatus, jiff::Timestamp)) {
+        let now = self.now();
+        if let Ok(mut all) = self.imap_status.lock() {
+            let status = all.entry(id).or_insert(ImapStatus {
+                reading: false,
+                error: None,
+                since: now,
+                last_message_at: None,
+            });
+            change(status, now);
+        }
+    }
+}
 
 /// Keeps one reader per mailbox with an IMAP account until `stop`.
 pub async fn run(conv: Arc<Conversations>, mut stop: watch::Receiver<bool>) {
@@ -47,6 +67,9 @@ pub async fn run(conv: Arc<Conversations>, mut stop: watch::Receiver<bool>) {
                     list.iter()
                         .any(|(ep, _)| ep.id == *id && ep.revision == *revision)
                 });
+                if let Ok(mut all) = conv.imap_status.lock() {
+                    all.retain(|id, _| list.iter().any(|(ep, _)| ep.id == *id));
+                }
                 for (ep, account) in list {
                     if readers.contains_key(&ep.id) {
                         continue;
@@ -103,6 +126,15 @@ async fn read(
             r = session(&conv, &ep, &account, stop.clone()) => r,
             _ = stop.changed() => return,
         };
+        if let Err(e) = &outcome {
+            conv.note_imap(ep.id, |s, now| {
+                if s.reading || s.error.as_deref() != Some(e.as_str()) {
+                    s.since = now;
+                }
+                s.reading = false;
+                s.error = Some(e.clone());
+            });
+        }
         if let Err(e) = outcome {
             tracing::warn!(entry_point = %ep.reference, host = %account.host, error = %e, "the IMAP mailbox could not be read; trying again");
         }
@@ -180,6 +212,13 @@ where
         .await
         .map_err(call("CAPABILITY"))?
         .has_str("IDLE");
+    conv.note_imap(ep.id, |s, now| {
+        if !s.reading {
+            s.since = now;
+        }
+        s.reading = true;
+        s.error = None;
+    });
     loop {
         let folder = session.select("INBOX").await.map_err(call("SELECT"))?;
         let validity = folder.uid_validity.unwrap_or(0);
@@ -223,7 +262,7 @@ where
                     .receive_email(ep, &raw, channels::email::Envelope::default())
                     .await
                 {
-                    Ok(_) => {}
+                    Ok(_) => conv.note_imap(ep.id, |s, now| s.last_message_at = Some(now)),
                     Err(crate::error::ConversationError::Invalid(code, message)) => {
                         // a message that can never be read is passed over (logged), not retried for ever
                         tracing::warn!(entry_point = %ep.reference, uid, code, %message, "an IMAP message was refused");
