@@ -666,6 +666,53 @@ pub struct LoginBody {
 pub struct SessionDto {
     pub account: AccountDto,
     pub csrf_token: String,
+    /// What the account's role allows (`resource:verb`): what a client offers.
+    pub permissions: Vec<String>,
+}
+
+fn permissions_of(state: &AppState, role: &str) -> Vec<String> {
+    state
+        .access
+        .role(role)
+        .map(|r| r.permissions.iter().map(ToString::to_string).collect())
+        .unwrap_or_default()
+}
+
+/// The session of the request's cookie, as `POST /auth/login` answered it (a page loaded again
+/// finds its session and CSRF token here); 401 without a session.
+#[utoipa::path(get, path = "/auth/session", security(()), tag = "Access",
+    responses((status = 200, body = SessionDto), (status = 401, body = ProblemBody, description = "unauthorized: no session, or one that has ended")))]
+pub async fn current_session(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let ended = || {
+        Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "no session: sign in (POST /api/v1/auth/login)",
+        )
+    };
+    let cookie = session_cookie(&headers).ok_or_else(ended)?;
+    let (caller, csrf) = state.access.session(cookie).await?.ok_or_else(ended)?;
+    let runtime::access::Credential::Session(id) = caller.credential else {
+        return Err(ended());
+    };
+    let account = state.access.account(id).await?;
+    let permissions = caller
+        .role
+        .permissions
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let mut response = Json(SessionDto {
+        account: account_dto(account),
+        csrf_token: csrf,
+        permissions,
+    })
+    .into_response();
+    response.extensions_mut().insert(Secrets(&["csrf_token"]));
+    Ok(response)
 }
 
 fn cookie(value: &str, max_age: i64) -> HeaderValue {
@@ -690,9 +737,11 @@ pub async fn login(
     match state.access.login(&body.email, &body.password, peer).await {
         Ok(opened) => {
             let max_age = runtime::access::account_limits::SESSION_ABSOLUTE.as_secs();
+            let permissions = permissions_of(&state, &opened.account.role);
             let mut response = Json(SessionDto {
                 account: account_dto(opened.account),
                 csrf_token: opened.csrf,
+                permissions,
             })
             .into_response();
             response

@@ -12,6 +12,7 @@ pub mod problem;
 mod public;
 mod routings;
 mod schema;
+pub mod ui;
 mod versions;
 mod webchat;
 mod webhooks;
@@ -52,6 +53,8 @@ pub struct HttpLimits {
     pub public_per_entry_point: Rate,
     /// `Host` names the administration answers (`None`: any).
     pub allowed_hosts: AllowedHosts,
+    /// The browser UI's files, served at `/` (none: `/` says the UI was not built in).
+    pub ui: ui::Assets,
 }
 
 impl Default for HttpLimits {
@@ -64,6 +67,7 @@ impl Default for HttpLimits {
             allowed_hosts: AllowedHosts(Some(
                 ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec(),
             )),
+            ui: &[],
         }
     }
 }
@@ -265,6 +269,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(auth::list_audit))
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
+        .routes(routes!(auth::current_session))
         .routes(routes!(auth::create_account, auth::list_accounts))
         .routes(routes!(
             auth::get_account,
@@ -592,7 +597,7 @@ pub fn apps(
             get(webchat::preview_socket),
         )
         .merge(chat_routes(&state))
-        .fallback(not_found)
+        .fallback(ui::fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state.clone())
         .layer(middleware::from_fn_with_state(
@@ -692,7 +697,7 @@ async fn deadline(State(limit): State<Duration>, req: Request, next: Next) -> Re
     }
 }
 
-async fn not_found() -> Problem {
+pub(crate) async fn not_found() -> Problem {
     Problem::new(StatusCode::NOT_FOUND, "not_found", "no such resource")
 }
 

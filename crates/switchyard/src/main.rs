@@ -83,6 +83,9 @@ enum AdminCommand {
     },
 }
 
+// The browser UI's built files (`ui/dist`), listed by build.rs.
+include!(concat!(env!("OUT_DIR"), "/ui_assets.rs"));
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     runtime::install_crypto();
@@ -282,6 +285,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         public_per_address: api::Rate::per_second(config.public_rate_per_address),
         public_per_entry_point: api::Rate::per_second(config.public_rate_per_entry_point),
         allowed_hosts: api::AllowedHosts(config.allowed_hosts.clone()),
+        ui: UI_ASSETS,
     };
     if settings_had_no_admin && services.access.has_no_account().await? {
         let password = runtime::access::Access::generate_password();

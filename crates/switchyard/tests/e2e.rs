@@ -710,6 +710,89 @@ async fn the_chat_page_in_chromium() {
     server.stop();
 }
 
+/// The Maker in Chromium (`tests/browser/maker.mjs`): served by the binary at `/`, an
+/// administrator and a designer signed in with their passwords.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_maker_in_chromium() {
+    let browser_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser");
+    assert!(
+        browser_dir.join("node_modules/axe-core").exists()
+            && Path::new("/usr/bin/chromium").exists(),
+        "the browser test needs Chromium, playwright-core and axe-core: run scripts/browser-setup.sh (the test command does)"
+    );
+    runtime::install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Running::start(&dir.path().join("data"));
+    let api = Api {
+        http: admin_client(),
+        base: server.base.clone(),
+    };
+    // the UI is served at / (the test command builds it before the binary)
+    let index = reqwest::get(format!("{}/routings/messaging", server.base))
+        .await
+        .unwrap();
+    assert_eq!(
+        index.status(),
+        200,
+        "the binary was built with the UI (scripts/ui-build.sh)"
+    );
+    assert!(
+        index.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'self'")
+    );
+    let (admin, designer) = (
+        ("maker-admin@shop.test", "quartz-lantern-orbit-57"),
+        ("maker-designer@shop.test", "velvet-harbor-cinder-83"),
+    );
+    for ((email, password), role) in [(admin, "administrator"), (designer, "designer")] {
+        let (s, a) = api
+            .call(
+                reqwest::Method::POST,
+                "accounts",
+                Some(json!({"email": email, "name": role, "password": password, "role": role})),
+            )
+            .await;
+        assert_eq!(s, 201, "{a}");
+    }
+    let shots = dir.path().join("shots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let (base, script, shots_arg) = (
+        server.base.clone(),
+        browser_dir.join("maker.mjs"),
+        shots.clone(),
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(script)
+            .args([&base, admin.0, admin.1, designer.0, designer.1])
+            .arg(shots_arg)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    if let Ok(keep) = std::env::var("SWITCHYARD_KEEP_SCREENSHOTS") {
+        for f in std::fs::read_dir(&shots).unwrap().flatten() {
+            std::fs::copy(f.path(), Path::new(&keep).join(f.file_name())).unwrap();
+        }
+    }
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        std::fs::metadata(shots.join("maker-routing.png"))
+            .unwrap()
+            .len()
+            > 1_000
+    );
+    server.stop();
+}
+
 /// A call of the agent API with the agent's token.
 async fn agent_call(
     api: &Api,

@@ -1,0 +1,57 @@
+import { useEffect, useState } from "react";
+import { api, rememberCsrf, type Session } from "./api";
+import { Link, navigate, usePath } from "./route";
+import { Login } from "./pages/Login";
+import { Routings } from "./pages/Routings";
+import { RoutingPage } from "./pages/Routing";
+
+export function App() {
+  const [session, setSession] = useState<Session | null | undefined>(undefined);
+  const path = usePath();
+  useEffect(() => {
+    api.GET("/auth/session").then(({ data }) => {
+      if (data) rememberCsrf(data.csrf_token);
+      setSession(data ?? null);
+    }, () => setSession(null));
+  }, []);
+  if (session === undefined) return <p className="loading">Loading…</p>;
+  if (session === null)
+    return (
+      <Login
+        onSignedIn={(s) => {
+          rememberCsrf(s.csrf_token);
+          setSession(s);
+        }}
+      />
+    );
+  const signOut = async () => {
+    await api.POST("/auth/logout");
+    rememberCsrf("");
+    setSession(null);
+    navigate("/");
+  };
+  const routing = path.match(/^\/routings\/(messaging|email)\/([0-9a-f-]{36})$/);
+  const family = path.match(/^\/routings\/(messaging|email)$/);
+  let page;
+  if (routing) page = <RoutingPage session={session} id={routing[2]} />;
+  else if (family) page = <Routings session={session} family={family[1] as "messaging" | "email"} />;
+  else page = <Routings session={session} family="messaging" />;
+  return (
+    <div className="shell">
+      <header className="top">
+        <span className="brand">Switchyard</span>
+        <nav aria-label="Maker">
+          <Link to="/routings/messaging">Messaging smart routings</Link>
+          <Link to="/routings/email">Email smart routings</Link>
+        </nav>
+        <span className="who">
+          {session.account.name} <span className="role">({session.account.role})</span>
+          <button type="button" onClick={signOut}>
+            Sign out
+          </button>
+        </span>
+      </header>
+      <main>{page}</main>
+    </div>
+  );
+}
