@@ -85,22 +85,33 @@ try {
   await card.getByRole("alert").filter({ hasText: "nothing but Start" }).waitFor();
   await card.getByRole("button", { name: "Cancel" }).click();
 
-  // an action after Start (through the API until the tree editor exists), then the page again
-  const added = await page.evaluate(async () => {
-    const csrf = sessionStorage.getItem("switchyard.csrf");
-    const list = await (await fetch("/api/v1/routings?channel_family=messaging")).json();
-    const routing = await (await fetch(`/api/v1/routings/${list.items[0].id}`)).json();
-    const version = await (await fetch(`/api/v1/versions/${routing.versions[0].id}`)).json();
-    const start = version.tree.actions[0].id;
-    const r = await fetch(`/api/v1/versions/${version.id}/actions`, {
-      method: "POST",
-      headers: { "X-CSRF-Token": csrf, "Content-Type": "application/json" },
-      body: JSON.stringify({ type: "simple_message", params: { message: "Hello" }, after: { action_id: start, branch: "ok" } }),
-    });
-    return r.status;
-  });
-  check(added === 201, `an action was added (${added})`);
-  await page.reload();
+  // the tree editor: an action after Start, its parameters, another inserted between the two
+  await card.getByRole("link", { name: "Edit" }).click();
+  await page.getByRole("heading", { name: /First version/ }).waitFor();
+  await page.locator(".react-flow__node").filter({ hasText: "Start" }).click();
+  const after = page.getByRole("region", { name: "Add an action after this one" });
+  await after.getByLabel("Action type").selectOption("simple_message");
+  await after.getByRole("textbox", { name: /^message/ }).fill("Hello, how can we help?");
+  await after.getByRole("button", { name: "Add the action" }).click();
+  await page.getByRole("heading", { name: "Simple message" }).waitFor();
+  await page.locator(".react-flow__node").filter({ hasText: "Simple message" }).waitFor();
+  // its parameters change in the panel
+  await page.locator(".side").getByRole("textbox", { name: /^message/ }).fill("Hello, how may we help?");
+  await page.getByRole("button", { name: "Save the parameters" }).click();
+  // the link, from the keyboard: focused, then Enter selects it
+  await page.locator(".react-flow__edge").first().focus();
+  await page.keyboard.press("Enter");
+  const between = page.getByRole("region", { name: "Add an action between these 2 actions" });
+  await between.getByLabel("Action type").selectOption("simple_message");
+  await between.getByRole("textbox", { name: /^message/ }).fill("Welcome!");
+  await between.getByRole("button", { name: "Insert the action" }).click();
+  await page.getByRole("heading", { name: "Simple message" }).waitFor();
+  check((await page.locator(".react-flow__node").count()) === 3, "three actions on the canvas");
+  check((await page.locator(".react-flow__edge").count()) === 2, "two links on the canvas");
+  await page.getByRole("button", { name: /Error:/ }).count().then((n) => check(n === 0, "no error left in the diagnostics"));
+  await accessible(page, "tree editor");
+  await page.screenshot({ path: `${shots}/maker-editor.png` });
+  await page.getByRole("link", { name: "Back to the smart routing" }).click();
   await card.waitFor();
 
   // scheduled for tomorrow 09:30: the alert on the card and the banner in production
@@ -130,6 +141,19 @@ try {
   await page.getByRole("region", { name: "In development" }).getByRole("article").waitFor();
   await accessible(page, "routing page at tablet width");
   await page.setViewportSize({ width: 1280, height: 800 });
+
+  // the copy compared with the production version: the same, then one message reworded
+  await page.getByRole("region", { name: "In development" }).getByRole("link", { name: "Edit" }).click();
+  await page.getByLabel("Compare with").selectOption({ label: "First version (v1, production)" });
+  await page.getByText("0 added · 0 removed · 0 changed · 0 moved").waitFor();
+  await page.locator(".react-flow__node").filter({ hasText: "Simple message" }).first().click();
+  await page.locator(".side").getByRole("textbox", { name: /^message/ }).fill("Good morning!");
+  await page.getByRole("button", { name: "Save the parameters" }).click();
+  await page.getByText("0 added · 0 removed · 1 changed · 0 moved").waitFor();
+  await page.locator('.node[data-change="changed"]').waitFor();
+  await page.getByText("changed: Simple message (params.message)").waitFor();
+  await page.screenshot({ path: `${shots}/maker-diff.png` });
+  await page.getByRole("link", { name: "Back to the smart routing" }).click();
 
   // a designer may build but not publish: no publish button, and the API refuses anyway
   await page.getByRole("button", { name: "Sign out" }).click();

@@ -4,6 +4,7 @@ import { Link, navigate, usePath } from "./route";
 import { Login } from "./pages/Login";
 import { Routings } from "./pages/Routings";
 import { RoutingPage } from "./pages/Routing";
+import { EditorPage } from "./pages/Editor";
 
 export function App() {
   const [session, setSession] = useState<Session | null | undefined>(undefined);
@@ -30,10 +31,12 @@ export function App() {
     setSession(null);
     navigate("/");
   };
+  const editor = path.match(/^\/routings\/(messaging|email)\/([0-9a-f-]{36})\/versions\/([0-9a-f-]{36})$/);
   const routing = path.match(/^\/routings\/(messaging|email)\/([0-9a-f-]{36})$/);
   const family = path.match(/^\/routings\/(messaging|email)$/);
   let page;
-  if (routing) page = <RoutingPage session={session} id={routing[2]} />;
+  if (editor) page = <EditorPage session={session} family={editor[1] as "messaging" | "email"} routingId={editor[2]} versionId={editor[3]} />;
+  else if (routing) page = <RoutingPage session={session} id={routing[2]} />;
   else if (family) page = <Routings session={session} family={family[1] as "messaging" | "email"} />;
   else page = <Routings session={session} family="messaging" />;
   return (

@@ -194,7 +194,7 @@ pub async fn get_user(
 
 /// Changes a user's reference, name, capacity, auto-accept, or sign-in (email, password: their
 /// sessions end).
-#[utoipa::path(patch, path = "/users/{id}", security(("token" = ["accounts:edit"])), tag = "Distribution", params(("id" = Uuid, Path)), request_body = UserBody,
+#[utoipa::path(patch, path = "/users/{id}", security(("token" = ["accounts:edit"])), tag = "Distribution", params(("If-Match" = Option<String>, Header, description = "The revision the change expects (`\"3\"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check"), ("id" = Uuid, Path)), request_body = UserBody,
     responses((status = 200, body = UserDto), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn update_user(
     State(state): State<AppState>,

@@ -679,24 +679,22 @@ fn permissions_of(state: &AppState, role: &str) -> Vec<String> {
 }
 
 /// The session of the request's cookie, as `POST /auth/login` answered it (a page loaded again
-/// finds its session and CSRF token here); 401 without a session.
+/// finds its session and CSRF token here); 204 without a session (none, or one that ended).
 #[utoipa::path(get, path = "/auth/session", security(()), tag = "Access",
-    responses((status = 200, body = SessionDto), (status = 401, body = ProblemBody, description = "unauthorized: no session, or one that has ended")))]
+    responses((status = 200, body = SessionDto), (status = 204, description = "No session: sign in (POST /api/v1/auth/login)")))]
 pub async fn current_session(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let ended = || {
-        Problem::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "no session: sign in (POST /api/v1/auth/login)",
-        )
+    let none = || Ok(StatusCode::NO_CONTENT.into_response());
+    let Some(cookie) = session_cookie(&headers) else {
+        return none();
     };
-    let cookie = session_cookie(&headers).ok_or_else(ended)?;
-    let (caller, csrf) = state.access.session(cookie).await?.ok_or_else(ended)?;
+    let Some((caller, csrf)) = state.access.session(cookie).await? else {
+        return none();
+    };
     let runtime::access::Credential::Session(id) = caller.credential else {
-        return Err(ended());
+        return none();
     };
     let account = state.access.account(id).await?;
     let permissions = caller
@@ -889,7 +887,7 @@ pub async fn get_account(
 }
 
 /// Changes an account; a new password, role or status ends its sessions. Honours `If-Match`.
-#[utoipa::path(patch, path = "/accounts/{id}", security(("token" = ["accounts:edit"])), tag = "Access", params(("id" = Uuid, Path)), request_body = AccountBody,
+#[utoipa::path(patch, path = "/accounts/{id}", security(("token" = ["accounts:edit"])), tag = "Access", params(("If-Match" = Option<String>, Header, description = "The revision the change expects (`\"3\"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check"), ("id" = Uuid, Path)), request_body = AccountBody,
     responses((status = 200, body = AccountDto), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn update_account(
     State(state): State<AppState>,
@@ -1030,7 +1028,7 @@ pub async fn get_role(
 
 /// Changes a custom role's name or permissions; everyone with it acts with the new ones at
 /// once. Honours `If-Match`.
-#[utoipa::path(patch, path = "/roles/{reference}", security(("token" = ["accounts:edit"])), tag = "Access", params(("reference" = String, Path)), request_body = RoleBody,
+#[utoipa::path(patch, path = "/roles/{reference}", security(("token" = ["accounts:edit"])), tag = "Access", params(("If-Match" = Option<String>, Header, description = "The revision the change expects (`\"3\"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check"), ("reference" = String, Path)), request_body = RoleBody,
     responses((status = 200, body = RoleDto), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn update_role(
     State(state): State<AppState>,

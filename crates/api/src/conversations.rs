@@ -387,7 +387,7 @@ pub async fn imap_status(
 }
 
 /// Changes an entry point (its bindings are checked again).
-#[utoipa::path(patch, path = "/entry-points/{id}", security(("token" = ["entry_points:edit"])), tag = "Entry points", params(("id" = Uuid, Path)), request_body = EntryPointBody,
+#[utoipa::path(patch, path = "/entry-points/{id}", security(("token" = ["entry_points:edit"])), tag = "Entry points", params(("If-Match" = Option<String>, Header, description = "The revision the change expects (`\"3\"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check"), ("id" = Uuid, Path)), request_body = EntryPointBody,
     responses((status = 200, body = EntryPointDto), (status = 404, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn update_entry_point(
     State(state): State<AppState>,

@@ -165,7 +165,7 @@ pub async fn get(
 }
 
 /// Changes a customer's name, reference or fields.
-#[utoipa::path(patch, path = "/customers/{id}", security(("token" = ["customers:edit"])), tag = "Customers", params(("id" = Uuid, Path)), request_body = CustomerBody,
+#[utoipa::path(patch, path = "/customers/{id}", security(("token" = ["customers:edit"])), tag = "Customers", params(("If-Match" = Option<String>, Header, description = "The revision the change expects (`\"3\"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check"), ("id" = Uuid, Path)), request_body = CustomerBody,
     responses((status = 200, body = CustomerDto), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn update(
     State(state): State<AppState>,

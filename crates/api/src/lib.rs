@@ -282,6 +282,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             auth::update_role,
             auth::delete_role
         ))
+        .routes(routes!(versions::diff))
         .routes(routes!(versions::catalogue))
         .routes(routes!(versions::action_type))
         .split_for_parts()
@@ -304,6 +305,11 @@ const GENERIC_PROBLEMS: &[(&str, Applies, &str)] = &[
         "503",
         Applies::Always,
         "request_timeout / busy / not_recorded: try again",
+    ),
+    (
+        "400",
+        Applies::IfMatch,
+        "invalid_if_match: If-Match is not a revision such as \"3\"",
     ),
     (
         "404",
@@ -370,6 +376,8 @@ const GENERIC_PROBLEMS: &[(&str, Applies, &str)] = &[
 #[derive(Clone, Copy, PartialEq)]
 enum Applies {
     Always,
+    /// Operations that take `If-Match`.
+    IfMatch,
     PathParams,
     Query,
     Body,
@@ -421,6 +429,9 @@ fn exact(doc: utoipa::openapi::OpenApi) -> serde_json::Value {
                     Applies::Body => body.is_some(),
                     Applies::JsonBody => json_body,
                     Applies::Post => method == "post",
+                    Applies::IfMatch => params
+                        .iter()
+                        .any(|p| p.get("name").and_then(Value::as_str) == Some("If-Match")),
                     Applies::Secured => secured,
                     Applies::Public => public,
                 };
@@ -432,6 +443,13 @@ fn exact(doc: utoipa::openapi::OpenApi) -> serde_json::Value {
                         {
                             schema.insert("minimum".into(), json!(1));
                             schema.insert("maximum".into(), json!(problem::MAX_PAGE));
+                        }
+                        // the revision forms IfMatch reads
+                        if p.get("name").and_then(Value::as_str) == Some("If-Match")
+                            && let Some(Value::Object(schema)) = p.get_mut("schema")
+                        {
+                            schema
+                                .insert("pattern".into(), json!(r#"^(\*|(W/)?"?[0-9]{1,19}"?)$"#));
                         }
                     }
                 }

@@ -124,7 +124,7 @@ macro_rules! collection {
                 Ok(object_response(StatusCode::OK, &state.maker.object($kind, id).await?))
             }
 
-            #[utoipa::path(patch, path = $item, tag = $tag, security(("token" = [$edit])), operation_id = concat!("update_", stringify!($module)), params(("id" = Uuid, Path)), request_body = ObjectBody,
+            #[utoipa::path(patch, path = $item, tag = $tag, security(("token" = [$edit])), operation_id = concat!("update_", stringify!($module)), params(("If-Match" = Option<String>, Header, description = "The revision the change expects (`\"3\"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check"), ("id" = Uuid, Path)), request_body = ObjectBody,
                 responses((status = 200, body = super::ObjectDto), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
             pub async fn update(State(state): State<AppState>, PathParams(id): PathParams<Uuid>, IfMatch(if_match): IfMatch, JsonBody(body): JsonBody<ObjectBody>) -> ApiResult<Response> {
                 let o = state.maker.update_object($kind, id, body.into(), if_match).await?;

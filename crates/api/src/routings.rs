@@ -116,7 +116,7 @@ pub async fn get(
 }
 
 /// Updates name, reference or description. `If-Match` (the routing's revision) is honoured.
-#[utoipa::path(patch, path = "/routings/{id}", security(("token" = ["routings:edit"])), tag = TAG, params(("id" = Uuid, Path)), request_body = UpdateRouting,
+#[utoipa::path(patch, path = "/routings/{id}", security(("token" = ["routings:edit"])), tag = TAG, params(("If-Match" = Option<String>, Header, description = "The revision the change expects (`\"3\"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check"), ("id" = Uuid, Path)), request_body = UpdateRouting,
     responses((status = 200, body = RoutingDto), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn update(
     State(state): State<AppState>,

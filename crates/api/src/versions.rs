@@ -66,7 +66,7 @@ pub async fn get(
 }
 
 /// Renames or re-describes a development version.
-#[utoipa::path(patch, path = "/versions/{id}", security(("token" = ["routings:edit"])), tag = TAG, params(("id" = Uuid, Path)), request_body = UpdateVersion,
+#[utoipa::path(patch, path = "/versions/{id}", security(("token" = ["routings:edit"])), tag = TAG, params(("If-Match" = Option<String>, Header, description = "The revision the change expects (`\"3\"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check"), ("id" = Uuid, Path)), request_body = UpdateVersion,
     responses((status = 200, body = VersionDto), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn update(
     State(state): State<AppState>,
@@ -214,7 +214,7 @@ fn position(p: Option<PositionDto>) -> Position {
 
 /// Adds an action: a type with parameters, or a copy of another action; optionally after an
 /// action in a branch, or between the two actions of a link. Honours `If-Match`.
-#[utoipa::path(post, path = "/versions/{id}/actions", security(("token" = ["routings:edit"])), tag = TREE_TAG, params(("id" = Uuid, Path)), request_body = CreateAction,
+#[utoipa::path(post, path = "/versions/{id}/actions", security(("token" = ["routings:edit"])), tag = TREE_TAG, params(("If-Match" = Option<String>, Header, description = "The revision the change expects (`\"3\"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check"), ("id" = Uuid, Path)), request_body = CreateAction,
     responses((status = 201, body = EditResult), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn create_action(
     State(state): State<AppState>,
@@ -323,7 +323,7 @@ fn action_exists(v: &flow::Version, action_id: Uuid) -> Result<(), MakerError> {
 }
 
 /// Changes an action's parameters, name, passage recording or position (its type is fixed).
-#[utoipa::path(patch, path = "/versions/{id}/actions/{action_id}", security(("token" = ["routings:edit"])), tag = TREE_TAG, params(("id" = Uuid, Path), ("action_id" = Uuid, Path)), request_body = UpdateAction,
+#[utoipa::path(patch, path = "/versions/{id}/actions/{action_id}", security(("token" = ["routings:edit"])), tag = TREE_TAG, params(("If-Match" = Option<String>, Header, description = "The revision the change expects (`\"3\"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check"), ("id" = Uuid, Path), ("action_id" = Uuid, Path)), request_body = UpdateAction,
     responses((status = 200, body = EditResult), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn update_action(
     State(state): State<AppState>,
@@ -348,7 +348,7 @@ pub async fn update_action(
 }
 
 /// Deletes an action and its links (Start cannot be deleted).
-#[utoipa::path(delete, path = "/versions/{id}/actions/{action_id}", security(("token" = ["routings:edit"])), tag = TREE_TAG, params(("id" = Uuid, Path), ("action_id" = Uuid, Path)),
+#[utoipa::path(delete, path = "/versions/{id}/actions/{action_id}", security(("token" = ["routings:edit"])), tag = TREE_TAG, params(("If-Match" = Option<String>, Header, description = "The revision the change expects (`\"3\"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check"), ("id" = Uuid, Path), ("action_id" = Uuid, Path)),
     responses((status = 200, body = EditResult), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn delete_action(
     State(state): State<AppState>,
@@ -366,7 +366,7 @@ pub async fn delete_action(
 }
 
 /// Links a branch of an action to another action of the same version.
-#[utoipa::path(post, path = "/versions/{id}/links", security(("token" = ["routings:edit"])), tag = TREE_TAG, params(("id" = Uuid, Path)), request_body = CreateLink,
+#[utoipa::path(post, path = "/versions/{id}/links", security(("token" = ["routings:edit"])), tag = TREE_TAG, params(("If-Match" = Option<String>, Header, description = "The revision the change expects (`\"3\"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check"), ("id" = Uuid, Path)), request_body = CreateLink,
     responses((status = 201, body = EditResult), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn create_link(
     State(state): State<AppState>,
@@ -396,7 +396,7 @@ pub async fn create_link(
 }
 
 /// Re-points a link (new source, branch or target).
-#[utoipa::path(patch, path = "/versions/{id}/links/{link_id}", security(("token" = ["routings:edit"])), tag = TREE_TAG, params(("id" = Uuid, Path), ("link_id" = Uuid, Path)), request_body = UpdateLink,
+#[utoipa::path(patch, path = "/versions/{id}/links/{link_id}", security(("token" = ["routings:edit"])), tag = TREE_TAG, params(("If-Match" = Option<String>, Header, description = "The revision the change expects (`\"3\"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check"), ("id" = Uuid, Path), ("link_id" = Uuid, Path)), request_body = UpdateLink,
     responses((status = 200, body = EditResult), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn update_link(
     State(state): State<AppState>,
@@ -422,7 +422,7 @@ pub async fn update_link(
 }
 
 /// Deletes a link.
-#[utoipa::path(delete, path = "/versions/{id}/links/{link_id}", security(("token" = ["routings:edit"])), tag = TREE_TAG, params(("id" = Uuid, Path), ("link_id" = Uuid, Path)),
+#[utoipa::path(delete, path = "/versions/{id}/links/{link_id}", security(("token" = ["routings:edit"])), tag = TREE_TAG, params(("If-Match" = Option<String>, Header, description = "The revision the change expects (`\"3\"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check"), ("id" = Uuid, Path), ("link_id" = Uuid, Path)),
     responses((status = 200, body = EditResult), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody)))]
 pub async fn delete_link(
     State(state): State<AppState>,
@@ -460,4 +460,143 @@ pub async fn action_type(PathParams(key): PathParams<String>) -> ApiResult<Json<
     flow::catalogue::get(&key)
         .map(|s| Json(ActionTypeDto::from(s)))
         .ok_or_else(|| Problem::not_found(format!("action type '{key}'")))
+}
+
+/// The other version of a diff.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DiffQuery {
+    /// The version (of the same routing) this one is compared with.
+    pub with: Uuid,
+}
+
+/// What became of an action or a link, from the other version to this one.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeDto {
+    Added,
+    Removed,
+    Changed,
+    Moved,
+    Unchanged,
+}
+
+impl From<flow::diff::Change> for ChangeDto {
+    fn from(c: flow::diff::Change) -> Self {
+        use flow::diff::Change::*;
+        match c {
+            Added => ChangeDto::Added,
+            Removed => ChangeDto::Removed,
+            Changed => ChangeDto::Changed,
+            Moved => ChangeDto::Moved,
+            Unchanged => ChangeDto::Unchanged,
+        }
+    }
+}
+
+/// One action of either version.
+#[derive(Serialize, ToSchema)]
+pub struct ActionDiffDto {
+    pub change: ChangeDto,
+    /// Its id in this version (none when removed).
+    pub action_id: Option<Uuid>,
+    /// Its id in the other version (none when added).
+    pub other_action_id: Option<Uuid>,
+    #[serde(rename = "type")]
+    pub action_type: String,
+    /// What differs: `name`, `record_passage`, `position`, `params.<field>`.
+    pub fields: Vec<String>,
+}
+
+/// A link only one version has, by the ids of the version that has it.
+#[derive(Serialize, ToSchema)]
+pub struct LinkDiffDto {
+    /// `added` (this version's ids) or `removed` (the other's).
+    pub change: ChangeDto,
+    pub from: Uuid,
+    pub branch: String,
+    pub to: Uuid,
+}
+
+/// How many of each.
+#[derive(Serialize, ToSchema)]
+pub struct DiffSummary {
+    pub added: usize,
+    pub removed: usize,
+    pub changed: usize,
+    pub moved: usize,
+    pub links_added: usize,
+    pub links_removed: usize,
+}
+
+/// Two versions compared.
+#[derive(Serialize, ToSchema)]
+pub struct DiffDto {
+    pub version_id: Uuid,
+    pub with_version_id: Uuid,
+    pub summary: DiffSummary,
+    /// This version's actions in its order, then those only the other has.
+    pub actions: Vec<ActionDiffDto>,
+    pub links: Vec<LinkDiffDto>,
+}
+
+/// Compares this version with another of the same routing: the actions added, removed,
+/// changed (name, parameters, passage recording) or moved, and the links added or removed,
+/// from `with` to this one. Actions are matched by content and place (a duplicate has fresh
+/// ids): the Starts and the actions of unique content, then the same branch's targets of the
+/// same type, then the same type with the same parameters or name.
+#[utoipa::path(get, path = "/versions/{id}/diff", security(("token" = ["routings:read"])), tag = TAG, params(("id" = Uuid, Path), DiffQuery),
+    responses((status = 200, body = DiffDto), (status = 404, body = ProblemBody, description = "not_found: either version"),
+        (status = 422, body = ProblemBody, description = "different_routings: the versions belong to different routings")))]
+pub async fn diff(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+    crate::problem::QueryParams(q): crate::problem::QueryParams<DiffQuery>,
+) -> ApiResult<Json<DiffDto>> {
+    let this = state.maker.version(id).await?;
+    let other = state.maker.version(q.with).await?;
+    if this.version.record.routing_id != other.version.record.routing_id {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "different_routings",
+            "the two versions belong to different routings",
+        ));
+    }
+    let d = flow::diff::diff(&other.version.tree, &this.version.tree);
+    use flow::diff::Change;
+    let links_of = |c: Change| d.links.iter().filter(|l| l.change == c).count();
+    Ok(Json(DiffDto {
+        version_id: id,
+        with_version_id: q.with,
+        summary: DiffSummary {
+            added: d.count(Change::Added),
+            removed: d.count(Change::Removed),
+            changed: d.count(Change::Changed),
+            moved: d.count(Change::Moved),
+            links_added: links_of(Change::Added),
+            links_removed: links_of(Change::Removed),
+        },
+        actions: d
+            .actions
+            .iter()
+            .map(|a| ActionDiffDto {
+                change: a.change.into(),
+                action_id: a.action_id,
+                other_action_id: a.other_action_id,
+                action_type: a.action_type.clone(),
+                fields: a.fields.clone(),
+            })
+            .collect(),
+        links: d
+            .links
+            .iter()
+            .map(|l| LinkDiffDto {
+                change: l.change.into(),
+                from: l.from,
+                branch: l.branch.clone(),
+                to: l.to,
+            })
+            .collect(),
+    }))
 }

@@ -781,7 +781,11 @@ async fn bad_input_gets_problems_and_changes_nothing() {
     .problem(422, "invalid_body");
 
     s.get("nowhere").await.problem(404, "not_found");
-    s.get("/nowhere").await.problem(404, "not_found");
+    // outside /api/ a path is a page of the browser UI (not built into this test server), and
+    // a file name that is none of its files is not found
+    s.get("/nowhere").await.problem(503, "ui_not_built");
+    s.get("/nowhere.js").await.problem(404, "not_found");
+    s.get("/api/nowhere").await.problem(404, "not_found");
     s.get("routings/not-a-uuid").await.problem(404, "not_found");
     s.get("versions/00000000-0000-0000-0000-000000000000")
         .await
@@ -1031,4 +1035,99 @@ async fn documents_over_http() {
         s.get(&format!("versions/{vid}")).await.body["diagnostics"]["errors"],
         1
     );
+}
+
+/// `GET /versions/{id}/diff?with=`: a duplicate (fresh ids) with one message reworded, one
+/// moved, one added and a link re-pointed, compared with its source and back.
+#[tokio::test]
+async fn two_versions_of_a_routing_are_compared() {
+    let s = Server::start().await;
+    let r = s.routing("DIFF", "messaging", "interaction_start").await;
+    let v1 = s.version(&r, "one").await;
+    let v1id = v1.id();
+    let start = v1.body["tree"]["actions"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let hello = s.post(&format!("versions/{v1id}/actions"), json!({"type": "simple_message", "params": {"message": "Hello"}, "after": {"action_id": start, "branch": "ok"}})).await;
+    let hello_id = hello.body["action"]["id"].as_str().unwrap().to_owned();
+    s.post(&format!("versions/{v1id}/actions"), json!({"type": "simple_message", "params": {"message": "Bye"}, "position": {"x": 0, "y": 300}, "after": {"action_id": hello_id, "branch": "ok"}})).await;
+    let v2 = s
+        .post(
+            &format!("versions/{v1id}/duplicate"),
+            json!({"name": "two"}),
+        )
+        .await;
+    assert_eq!(v2.status, StatusCode::CREATED, "{}", v2.body);
+    let v2id = v2.id();
+    let action = |text: &str| {
+        v2.body["tree"]["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["params"]["message"] == text)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (hello2, bye2) = (action("Hello"), action("Bye"));
+    // the same trees: nothing changed
+    let same = s.get(&format!("versions/{v2id}/diff?with={v1id}")).await;
+    assert_eq!(same.status, StatusCode::OK, "{}", same.body);
+    assert_eq!(
+        same.body["summary"],
+        json!({"added": 0, "removed": 0, "changed": 0, "moved": 0, "links_added": 0, "links_removed": 0})
+    );
+    // reword Hello, move Bye, add a pause after Bye
+    s.patch(
+        &format!("versions/{v2id}/actions/{hello2}"),
+        json!({"params": {"message": "Hello there"}}),
+    )
+    .await;
+    s.patch(
+        &format!("versions/{v2id}/actions/{bye2}"),
+        json!({"position": {"x": 200, "y": 300}}),
+    )
+    .await;
+    let pause = s.post(&format!("versions/{v2id}/actions"), json!({"type": "pause", "params": {"seconds": 5}, "after": {"action_id": bye2, "branch": "ok"}})).await;
+    assert_eq!(pause.status, StatusCode::CREATED, "{}", pause.body);
+    let d = s.get(&format!("versions/{v2id}/diff?with={v1id}")).await;
+    assert_eq!(
+        d.body["summary"],
+        json!({"added": 1, "removed": 0, "changed": 1, "moved": 1, "links_added": 1, "links_removed": 0}),
+        "{}",
+        d.body
+    );
+    let of = |id: &str| {
+        d.body["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["action_id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(of(&hello2)["change"], "changed");
+    assert_eq!(of(&hello2)["fields"], json!(["params.message"]));
+    assert_eq!(of(&hello2)["other_action_id"], hello_id.as_str());
+    assert_eq!(of(&bye2)["change"], "moved");
+    // the other way round
+    let back = s.get(&format!("versions/{v1id}/diff?with={v2id}")).await;
+    assert_eq!(back.body["summary"]["removed"], 1);
+    assert_eq!(back.body["summary"]["links_removed"], 1);
+    // versions of two routings, or one that does not exist
+    let other = s.routing("OTHER", "messaging", "interaction_start").await;
+    let ov = s.version(&other, "x").await;
+    s.get(&format!("versions/{v2id}/diff?with={}", ov.id()))
+        .await
+        .problem(422, "different_routings");
+    s.get(&format!(
+        "versions/{v2id}/diff?with=00000000-0000-0000-0000-000000000000"
+    ))
+    .await
+    .problem(404, "not_found");
+    s.get(&format!("versions/{v2id}/diff"))
+        .await
+        .problem(400, "invalid_query");
 }

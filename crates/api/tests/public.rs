@@ -163,3 +163,80 @@ async fn the_administration_answers_its_own_host_names_only() {
         .unwrap();
     assert!(r.headers().get("access-control-allow-origin").is_none());
 }
+
+/// The browser UI's files as the binary embeds them: a file is served with its type and cache
+/// rule, any other page path is the app's `index.html` (with its CSP), the API keeps its own.
+#[tokio::test]
+async fn the_browser_ui_is_served_at_the_root() {
+    static ASSETS: &[api::ui::Asset] = &[
+        api::ui::Asset {
+            path: "index.html",
+            bytes: b"<!doctype html><title>Switchyard</title>",
+            content_type: "text/html; charset=utf-8",
+        },
+        api::ui::Asset {
+            path: "assets/index-abc123.js",
+            bytes: b"console.log(1)",
+            content_type: "text/javascript; charset=utf-8",
+        },
+    ];
+    let server = support::start(
+        runtime::ServiceSettings::default(),
+        api::HttpLimits {
+            ui: ASSETS,
+            ..support::limits()
+        },
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let get = |path: &str| http.get(format!("{}{path}", server.root)).send();
+    for page in [
+        "/",
+        "/routings/messaging",
+        "/routings/email/0190a0a0-0000-7000-8000-000000000001",
+    ] {
+        let r = get(page).await.unwrap();
+        assert_eq!(r.status(), 200, "{page}");
+        assert_eq!(r.headers()["cache-control"], "no-cache");
+        assert!(
+            r.headers()["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .starts_with("default-src 'self'")
+        );
+        assert_eq!(r.headers()["x-frame-options"], "DENY");
+        assert!(
+            r.text()
+                .await
+                .unwrap()
+                .contains("<title>Switchyard</title>")
+        );
+    }
+    let r = get("/assets/index-abc123.js").await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    assert!(
+        r.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    // a missing file, an API path and a write are not pages
+    for (method, path) in [
+        (reqwest::Method::GET, "/assets/gone-999.js"),
+        (reqwest::Method::GET, "/api/v1/nowhere"),
+        (reqwest::Method::POST, "/routings/messaging"),
+    ] {
+        let r = http
+            .request(method, format!("{}{path}", server.root))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+    }
+}

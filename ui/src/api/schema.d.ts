@@ -381,7 +381,7 @@ export interface paths {
         };
         /**
          * The session of the request's cookie, as `POST /auth/login` answered it (a page loaded again
-         *     finds its session and CSRF token here); 401 without a session.
+         *     finds its session and CSRF token here); 204 without a session (none, or one that ended).
          */
         get: operations["current_session"];
         put?: never;
@@ -1237,6 +1237,29 @@ export interface paths {
         patch: operations["update_action"];
         trace?: never;
     };
+    "/versions/{id}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Compares this version with another of the same routing: the actions added, removed,
+         *     changed (name, parameters, passage recording) or moved, and the links added or removed,
+         *     from `with` to this one. Actions are matched by content and place (a duplicate has fresh
+         *     ids): the Starts and the actions of unique content, then the same branch's targets of the
+         *     same type, then the same type with the same parameters or name.
+         */
+        get: operations["diff"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/versions/{id}/duplicate": {
         parameters: {
             query?: never;
@@ -1488,6 +1511,23 @@ export interface components {
             /** @description Status of the interaction after the message (empty for a duplicate). */
             status: string;
         };
+        /** @description One action of either version. */
+        ActionDiffDto: {
+            /**
+             * Format: uuid
+             * @description Its id in this version (none when removed).
+             */
+            action_id?: string | null;
+            change: components["schemas"]["ChangeDto"];
+            /** @description What differs: `name`, `record_passage`, `position`, `params.<field>`. */
+            fields: string[];
+            /**
+             * Format: uuid
+             * @description Its id in the other version (none when added).
+             */
+            other_action_id?: string | null;
+            type: string;
+        };
         /** @description An action of a tree. */
         ActionDto: {
             /** Format: uuid */
@@ -1575,6 +1615,11 @@ export interface components {
         CatalogueDto: {
             items: components["schemas"]["ActionTypeDto"][];
         };
+        /**
+         * @description What became of an action or a link, from the other version to this one.
+         * @enum {string}
+         */
+        ChangeDto: "added" | "removed" | "changed" | "moved" | "unchanged";
         /**
          * @description Channel of an entry point.
          * @enum {string}
@@ -1706,6 +1751,26 @@ export interface components {
             errors: number;
             items: components["schemas"]["DiagnosticDto"][];
             warnings: number;
+        };
+        /** @description Two versions compared. */
+        DiffDto: {
+            /** @description This version's actions in its order, then those only the other has. */
+            actions: components["schemas"]["ActionDiffDto"][];
+            links: components["schemas"]["LinkDiffDto"][];
+            summary: components["schemas"]["DiffSummary"];
+            /** Format: uuid */
+            version_id: string;
+            /** Format: uuid */
+            with_version_id: string;
+        };
+        /** @description How many of each. */
+        DiffSummary: {
+            added: number;
+            changed: number;
+            links_added: number;
+            links_removed: number;
+            moved: number;
+            removed: number;
         };
         /** @description Result of checking a document without importing it. */
         DocumentCheck: {
@@ -1943,6 +2008,16 @@ export interface components {
          * @enum {string}
          */
         Kind: "interaction_start" | "interaction_end";
+        /** @description A link only one version has, by the ids of the version that has it. */
+        LinkDiffDto: {
+            branch: string;
+            /** @description `added` (this version's ids) or `removed` (the other's). */
+            change: components["schemas"]["ChangeDto"];
+            /** Format: uuid */
+            from: string;
+            /** Format: uuid */
+            to: string;
+        };
         /** @description A link of a tree. */
         LinkDto: {
             branch: string;
@@ -2773,7 +2848,10 @@ export interface operations {
     update_account: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The revision the change expects (`"3"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check */
+                "If-Match"?: string | null;
+            };
             path: {
                 id: string;
             };
@@ -2794,7 +2872,7 @@ export interface operations {
                     "application/json": components["schemas"]["AccountDto"];
                 };
             };
-            /** @description malformed_json: the body is not JSON */
+            /** @description invalid_if_match: If-Match is not a revision such as "3" */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4644,14 +4722,12 @@ export interface operations {
                     "application/json": components["schemas"]["SessionDto"];
                 };
             };
-            /** @description unauthorized: no session, or one that has ended */
-            401: {
+            /** @description No session: sign in (POST /api/v1/auth/login) */
+            204: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
+                content?: never;
             };
             /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
             421: {
@@ -5040,7 +5116,10 @@ export interface operations {
     update_calendars: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The revision the change expects (`"3"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check */
+                "If-Match"?: string | null;
+            };
             path: {
                 id: string;
             };
@@ -5061,7 +5140,7 @@ export interface operations {
                     "application/json": components["schemas"]["ObjectDto"];
                 };
             };
-            /** @description malformed_json: the body is not JSON */
+            /** @description invalid_if_match: If-Match is not a revision such as "3" */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5641,7 +5720,10 @@ export interface operations {
     update_checkpoints: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The revision the change expects (`"3"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check */
+                "If-Match"?: string | null;
+            };
             path: {
                 id: string;
             };
@@ -5664,7 +5746,7 @@ export interface operations {
                     "application/json": components["schemas"]["ObjectDto"];
                 };
             };
-            /** @description malformed_json: the body is not JSON */
+            /** @description invalid_if_match: If-Match is not a revision such as "3" */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6126,7 +6208,10 @@ export interface operations {
     update_customers: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The revision the change expects (`"3"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check */
+                "If-Match"?: string | null;
+            };
             path: {
                 id: string;
             };
@@ -6147,7 +6232,7 @@ export interface operations {
                     "application/json": components["schemas"]["CustomerDto"];
                 };
             };
-            /** @description malformed_json: the body is not JSON */
+            /** @description invalid_if_match: If-Match is not a revision such as "3" */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6602,7 +6687,10 @@ export interface operations {
     update_email_templates: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The revision the change expects (`"3"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check */
+                "If-Match"?: string | null;
+            };
             path: {
                 id: string;
             };
@@ -6623,7 +6711,7 @@ export interface operations {
                     "application/json": components["schemas"]["ObjectDto"];
                 };
             };
-            /** @description malformed_json: the body is not JSON */
+            /** @description invalid_if_match: If-Match is not a revision such as "3" */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7084,7 +7172,10 @@ export interface operations {
     update_entry_point: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The revision the change expects (`"3"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check */
+                "If-Match"?: string | null;
+            };
             path: {
                 id: string;
             };
@@ -7105,7 +7196,7 @@ export interface operations {
                     "application/json": components["schemas"]["EntryPointDto"];
                 };
             };
-            /** @description malformed_json: the body is not JSON */
+            /** @description invalid_if_match: If-Match is not a revision such as "3" */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8065,7 +8156,10 @@ export interface operations {
     update_groups: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The revision the change expects (`"3"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check */
+                "If-Match"?: string | null;
+            };
             path: {
                 id: string;
             };
@@ -8086,7 +8180,7 @@ export interface operations {
                     "application/json": components["schemas"]["ObjectDto"];
                 };
             };
-            /** @description malformed_json: the body is not JSON */
+            /** @description invalid_if_match: If-Match is not a revision such as "3" */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9223,7 +9317,10 @@ export interface operations {
     update_queue_groups: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The revision the change expects (`"3"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check */
+                "If-Match"?: string | null;
+            };
             path: {
                 id: string;
             };
@@ -9244,7 +9341,7 @@ export interface operations {
                     "application/json": components["schemas"]["ObjectDto"];
                 };
             };
-            /** @description malformed_json: the body is not JSON */
+            /** @description invalid_if_match: If-Match is not a revision such as "3" */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9701,7 +9798,10 @@ export interface operations {
     update_role: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The revision the change expects (`"3"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check */
+                "If-Match"?: string | null;
+            };
             path: {
                 reference: string;
             };
@@ -9722,7 +9822,7 @@ export interface operations {
                     "application/json": components["schemas"]["RoleDto"];
                 };
             };
-            /** @description malformed_json: the body is not JSON */
+            /** @description invalid_if_match: If-Match is not a revision such as "3" */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10410,7 +10510,10 @@ export interface operations {
     update_routings: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The revision the change expects (`"3"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check */
+                "If-Match"?: string | null;
+            };
             path: {
                 id: string;
             };
@@ -10431,7 +10534,7 @@ export interface operations {
                     "application/json": components["schemas"]["RoutingDto"];
                 };
             };
-            /** @description malformed_json: the body is not JSON */
+            /** @description invalid_if_match: If-Match is not a revision such as "3" */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -11294,7 +11397,10 @@ export interface operations {
     update_sms_templates: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The revision the change expects (`"3"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check */
+                "If-Match"?: string | null;
+            };
             path: {
                 id: string;
             };
@@ -11315,7 +11421,7 @@ export interface operations {
                     "application/json": components["schemas"]["ObjectDto"];
                 };
             };
-            /** @description malformed_json: the body is not JSON */
+            /** @description invalid_if_match: If-Match is not a revision such as "3" */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -11850,7 +11956,10 @@ export interface operations {
     update_user: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The revision the change expects (`"3"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check */
+                "If-Match"?: string | null;
+            };
             path: {
                 id: string;
             };
@@ -11871,7 +11980,7 @@ export interface operations {
                     "application/json": components["schemas"]["UserDto"];
                 };
             };
-            /** @description malformed_json: the body is not JSON */
+            /** @description invalid_if_match: If-Match is not a revision such as "3" */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -12424,7 +12533,10 @@ export interface operations {
     update_value_tables: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The revision the change expects (`"3"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check */
+                "If-Match"?: string | null;
+            };
             path: {
                 id: string;
             };
@@ -12445,7 +12557,7 @@ export interface operations {
                     "application/json": components["schemas"]["ObjectDto"];
                 };
             };
-            /** @description malformed_json: the body is not JSON */
+            /** @description invalid_if_match: If-Match is not a revision such as "3" */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -12906,7 +13018,10 @@ export interface operations {
     update_variables: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The revision the change expects (`"3"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check */
+                "If-Match"?: string | null;
+            };
             path: {
                 id: string;
             };
@@ -12929,7 +13044,7 @@ export interface operations {
                     "application/json": components["schemas"]["ObjectDto"];
                 };
             };
-            /** @description malformed_json: the body is not JSON */
+            /** @description invalid_if_match: If-Match is not a revision such as "3" */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -13201,7 +13316,10 @@ export interface operations {
     update_versions: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The revision the change expects (`"3"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check */
+                "If-Match"?: string | null;
+            };
             path: {
                 id: string;
             };
@@ -13222,7 +13340,7 @@ export interface operations {
                     "application/json": components["schemas"]["VersionDto"];
                 };
             };
-            /** @description malformed_json: the body is not JSON */
+            /** @description invalid_if_match: If-Match is not a revision such as "3" */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -13335,7 +13453,10 @@ export interface operations {
     create_action: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The revision the change expects (`"3"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check */
+                "If-Match"?: string | null;
+            };
             path: {
                 id: string;
             };
@@ -13356,7 +13477,7 @@ export interface operations {
                     "application/json": components["schemas"]["EditResult"];
                 };
             };
-            /** @description malformed_json: the body is not JSON */
+            /** @description invalid_if_match: If-Match is not a revision such as "3" */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -13469,7 +13590,10 @@ export interface operations {
     delete_action: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The revision the change expects (`"3"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check */
+                "If-Match"?: string | null;
+            };
             path: {
                 id: string;
                 action_id: string;
@@ -13485,6 +13609,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EditResult"];
+                };
+            };
+            /** @description invalid_if_match: If-Match is not a revision such as "3" */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
@@ -13573,7 +13706,10 @@ export interface operations {
     update_action: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The revision the change expects (`"3"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check */
+                "If-Match"?: string | null;
+            };
             path: {
                 id: string;
                 action_id: string;
@@ -13595,7 +13731,7 @@ export interface operations {
                     "application/json": components["schemas"]["EditResult"];
                 };
             };
-            /** @description malformed_json: the body is not JSON */
+            /** @description invalid_if_match: If-Match is not a revision such as "3" */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -13677,6 +13813,103 @@ export interface operations {
                 };
             };
             /** @description 422 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: a storage failure or a handler panic */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request_timeout / busy / not_recorded: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    diff: {
+        parameters: {
+            query: {
+                /** @description The version (of the same routing) this one is compared with. */
+                with: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 200 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DiffDto"];
+                };
+            };
+            /** @description invalid_query: a query parameter that does not parse or is out of bounds */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found: either version */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description different_routings: the versions belong to different routings */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13922,7 +14155,10 @@ export interface operations {
     create_link: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The revision the change expects (`"3"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check */
+                "If-Match"?: string | null;
+            };
             path: {
                 id: string;
             };
@@ -13943,7 +14179,7 @@ export interface operations {
                     "application/json": components["schemas"]["EditResult"];
                 };
             };
-            /** @description malformed_json: the body is not JSON */
+            /** @description invalid_if_match: If-Match is not a revision such as "3" */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -14056,7 +14292,10 @@ export interface operations {
     delete_link: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The revision the change expects (`"3"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check */
+                "If-Match"?: string | null;
+            };
             path: {
                 id: string;
                 link_id: string;
@@ -14072,6 +14311,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EditResult"];
+                };
+            };
+            /** @description invalid_if_match: If-Match is not a revision such as "3" */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
@@ -14151,7 +14399,10 @@ export interface operations {
     update_link: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The revision the change expects (`"3"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check */
+                "If-Match"?: string | null;
+            };
             path: {
                 id: string;
                 link_id: string;
@@ -14173,7 +14424,7 @@ export interface operations {
                     "application/json": components["schemas"]["EditResult"];
                 };
             };
-            /** @description malformed_json: the body is not JSON */
+            /** @description invalid_if_match: If-Match is not a revision such as "3" */
             400: {
                 headers: {
                     [name: string]: unknown;

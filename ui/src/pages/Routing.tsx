@@ -31,7 +31,7 @@ export function RoutingPage(props: { session: Session; id: string }) {
   const production = routing.versions.filter((v) => v.status === "production");
   const backup = routing.versions.filter((v) => v.status === "backup");
   const next = routing.planned_productions[0];
-  const card = (v: Version) => <VersionCard key={v.id} version={v} may={may} onChanged={load} />;
+  const card = (v: Version) => <VersionCard key={v.id} version={v} family={family} may={may} onChanged={load} />;
   return (
     <section aria-labelledby="routing-title">
       <p className="crumbs">
@@ -99,7 +99,7 @@ export function RoutingPage(props: { session: Session; id: string }) {
   );
 }
 
-function VersionCard(props: { version: Version; may: (verb: string) => boolean; onChanged: () => void }) {
+function VersionCard(props: { version: Version; family: string; may: (verb: string) => boolean; onChanged: () => void }) {
   const v = props.version;
   const [error, setError] = useState("");
   const [scheduling, setScheduling] = useState(false);
@@ -146,6 +146,9 @@ function VersionCard(props: { version: Version; may: (verb: string) => boolean; 
         </p>
       )}
       <div className="buttons">
+        <Link className="button-link" to={`/routings/${props.family}/${v.routing_id}/versions/${v.id}`}>
+          {dev && props.may("edit") ? "Edit" : "Open"}
+        </Link>
         {(dev || v.status === "backup") && props.may("publish") && (
           <button type="button" className="primary" onClick={() => confirmRef.current?.showModal()}>
             Put in production

@@ -1,0 +1,576 @@
+import { useCallback, useEffect, useMemo, useState } from "react";
+import {
+  Background,
+  Controls,
+  Handle,
+  MiniMap,
+  Position,
+  ReactFlow,
+  ReactFlowProvider,
+  useReactFlow,
+  type Connection,
+  type Edge,
+  type Node,
+  type NodeProps,
+} from "@xyflow/react";
+import "@xyflow/react/dist/style.css";
+import Form from "@rjsf/core";
+import { customizeValidator } from "@rjsf/validator-ajv8";
+import Ajv2020 from "ajv/dist/2020";
+import type { RJSFSchema } from "@rjsf/utils";
+import { allows, api, problemText, type Schemas, type Session } from "../api";
+import { Link } from "../route";
+
+type Version = Schemas["VersionDto"];
+type ActionType = Schemas["ActionTypeDto"];
+type Action = Schemas["ActionDto"];
+type Diagnostic = Schemas["DiagnosticDto"];
+
+// the catalogue's parameter schemas are JSON Schema 2020-12
+const validator = customizeValidator({ AjvClass: Ajv2020 });
+
+let catalogue: Promise<ActionType[]> | null = null;
+/** The catalogue, asked once per page load. */
+function actionTypes(): Promise<ActionType[]> {
+  catalogue ??= api.GET("/action-types").then(({ data, error }) => {
+    if (!data) throw error;
+    return data.items;
+  });
+  return catalogue;
+}
+
+/** Where a new action goes: `want`, moved right until it covers no other action. */
+function freeSpot(actions: Action[], want: { x: number; y: number }) {
+  const p = { x: Math.round(want.x), y: Math.round(want.y) };
+  for (let i = 0; i < 500 && actions.some((a) => Math.abs(a.position.x - p.x) < 210 && Math.abs(a.position.y - p.y) < 100); i++) p.x += 230;
+  return p;
+}
+
+/** Between the two ends of a link, clear of the others. */
+function betweenSpot(actions: Action[], link: Schemas["LinkDto"]) {
+  const from = actions.find((a) => a.id === link.from)?.position ?? { x: 0, y: 0 };
+  const to = actions.find((a) => a.id === link.to)?.position ?? { x: 0, y: 0 };
+  return freeSpot(actions, { x: (from.x + to.x) / 2, y: (from.y + to.y) / 2 });
+}
+
+type ActionNodeData = { action: Action; type?: ActionType; diagnostics: Diagnostic[]; start: boolean; change?: string };
+type ActionNode = Node<ActionNodeData, "action">;
+
+/** An action: its label, name and diagnostics; one labelled handle per output branch. */
+function ActionNodeView({ data, selected }: NodeProps<ActionNode>) {
+  const branches = data.type?.branches ?? [];
+  const errors = data.diagnostics.filter((d) => d.severity === "error").length;
+  const warnings = data.diagnostics.length - errors;
+  return (
+    <div
+      className={`node${selected ? " selected" : ""}${errors ? " has-errors" : ""}${data.change ? ` diff-${data.change}` : ""}`}
+      data-action-id={data.action.id}
+      data-change={data.change}
+    >
+      {!data.start && <Handle type="target" position={Position.Top} />}
+      <div className="node-title">{data.action.name || data.action.label}</div>
+      {data.action.name && <div className="node-type">{data.action.label}</div>}
+      {data.change && data.change !== "unchanged" && <div className="node-change">{data.change}</div>}
+      {(errors > 0 || warnings > 0) && (
+        <div className="node-diagnostics">
+          {errors > 0 && <span className="badge error-badge">{errors} error{errors > 1 ? "s" : ""}</span>}
+          {warnings > 0 && <span className="badge warning-badge">{warnings} warning{warnings > 1 ? "s" : ""}</span>}
+        </div>
+      )}
+      <div className="node-branches">
+        {branches.map((b, i) => (
+          <div key={b.key} className="branch" style={{ left: `${((i + 1) * 100) / (branches.length + 1)}%` }}>
+            <span className="branch-label">{b.label}</span>
+            <Handle id={b.key} type="source" position={Position.Bottom} title={`Branch ${b.label}: drag to an action to link it`} />
+          </div>
+        ))}
+      </div>
+    </div>
+  );
+}
+
+const nodeTypes = { action: ActionNodeView };
+
+export function EditorPage(props: { session: Session; family: "messaging" | "email"; routingId: string; versionId: string }) {
+  return (
+    <ReactFlowProvider>
+      <Editor {...props} />
+    </ReactFlowProvider>
+  );
+}
+
+function Editor(props: { session: Session; family: "messaging" | "email"; routingId: string; versionId: string }) {
+  const [version, setVersion] = useState<Version | null>(null);
+  const [types, setTypes] = useState<ActionType[]>([]);
+  const [error, setError] = useState("");
+  const [conflict, setConflict] = useState(false);
+  const [selected, setSelected] = useState<{ kind: "action" | "link"; id: string } | null>(null);
+  const [positions, setPositions] = useState<Record<string, { x: number; y: number }>>({});
+  const [siblings, setSiblings] = useState<Schemas["VersionSummary"][]>([]);
+  const [compareWith, setCompareWith] = useState("");
+  const [diff, setDiff] = useState<Schemas["DiffDto"] | null>(null);
+  const flow = useReactFlow();
+  const load = useCallback(async () => {
+    const { data, error } = await api.GET("/versions/{id}", { params: { path: { id: props.versionId } } });
+    if (data) {
+      setVersion(data);
+      setPositions({});
+      setConflict(false);
+    } else setError(problemText(error));
+  }, [props.versionId]);
+  useEffect(() => {
+    load();
+    actionTypes().then(setTypes, (e) => setError(problemText(e)));
+  }, [load]);
+  useEffect(() => {
+    api.GET("/routings/{id}", { params: { path: { id: props.routingId } } }).then(({ data }) => setSiblings(data?.versions ?? []));
+  }, [props.routingId]);
+  // the comparison follows the version as it is edited
+  useEffect(() => {
+    if (!compareWith) {
+      setDiff(null);
+      return;
+    }
+    api
+      .GET("/versions/{id}/diff", { params: { path: { id: props.versionId }, query: { with: compareWith } } })
+      .then(({ data, error }) => (data ? setDiff(data) : setError(problemText(error))));
+  }, [compareWith, props.versionId, version?.revision]);
+  const changeOf = useMemo(() => new Map((diff?.actions ?? []).filter((a) => a.action_id).map((a) => [a.action_id!, a.change])), [diff]);
+  const editable = !!version && version.status === "development" && allows(props.session, `routings.${props.family}:edit`);
+  const typeOf = useMemo(() => new Map(types.map((t) => [t.type, t])), [types]);
+
+  /** Runs an edit guarded by the version's revision; its answer is the version as it is now. */
+  const edit = async (call: (ifMatch: string) => Promise<{ data?: Schemas["EditResult"]; error?: unknown; response: Response }>) => {
+    if (!version) return undefined;
+    setError("");
+    const { data, error, response } = await call(`"${version.revision}"`);
+    if (data) {
+      setVersion(data.version);
+      return data;
+    }
+    if (response.status === 412) setConflict(true);
+    else setError(problemText(error));
+    return undefined;
+  };
+  const path = { id: props.versionId };
+
+  const nodes: ActionNode[] = useMemo(
+    () =>
+      (version?.tree.actions ?? []).map((a, i) => ({
+        id: a.id,
+        type: "action" as const,
+        position: positions[a.id] ?? a.position,
+        data: {
+          action: a,
+          type: typeOf.get(a.type),
+          diagnostics: version!.diagnostics.items.filter((d) => d.action_id === a.id),
+          start: i === 0 && a.type === "start",
+          change: diff ? changeOf.get(a.id) : undefined,
+        },
+        selected: selected?.kind === "action" && selected.id === a.id,
+        deletable: editable && a.type !== "start",
+        ariaLabel: `Action ${a.name || a.label}`,
+      })),
+    [version, positions, typeOf, selected, editable, diff, changeOf],
+  );
+  const edges: Edge[] = useMemo(
+    () =>
+      (version?.tree.links ?? []).map((l) => ({
+        id: l.id,
+        source: l.from,
+        sourceHandle: l.branch,
+        target: l.to,
+        selected: selected?.kind === "link" && selected.id === l.id,
+        className: diff?.links.some((d) => d.change === "added" && d.from === l.from && d.branch === l.branch && d.to === l.to) ? "diff-added" : undefined,
+        deletable: editable,
+        ariaLabel: `Link from branch ${l.branch}`,
+      })),
+    [version, selected, editable, diff],
+  );
+
+  const added = (id: string) => {
+    setSelected({ kind: "action", id });
+    // the new action in view, once drawn
+    setTimeout(() => flow.fitView({ nodes: [{ id }], maxZoom: 1, duration: 250 }), 50);
+  };
+  if (!version) return error ? <p role="alert" className="error">{error}</p> : <p>Loading…</p>;
+  const action = selected?.kind === "action" ? version.tree.actions.find((a) => a.id === selected.id) : undefined;
+  const link = selected?.kind === "link" ? version.tree.links.find((l) => l.id === selected.id) : undefined;
+  const family = version.channel_family;
+  const offered = types.filter((t) => t.type !== "start" && t.channel_families.includes(family));
+
+  return (
+    <section className="editor" aria-labelledby="editor-title">
+      <div className="title-row">
+        <p className="crumbs">
+          <Link to={`/routings/${props.family}/${props.routingId}`}>Back to the smart routing</Link>
+        </p>
+        <h1 id="editor-title">
+          {version.name} <span className="muted">v{version.number}</span>
+        </h1>
+        <span className="tag">{editable ? "Editing" : "Read-only"}</span>
+        <span className="muted">
+          {version.diagnostics.errors} errors · {version.diagnostics.warnings} warnings
+        </span>
+        <label className="inline">
+          Compare with
+          <select value={compareWith} onChange={(e) => setCompareWith(e.target.value)}>
+            <option value="">No comparison</option>
+            {siblings
+              .filter((v) => v.id !== props.versionId)
+              .map((v) => (
+                <option key={v.id} value={v.id}>
+                  {v.name} (v{v.number}, {v.status})
+                </option>
+              ))}
+          </select>
+        </label>
+      </div>
+      {conflict && (
+        <p role="alert" className="banner warning">
+          This version was changed elsewhere since you opened it; nothing was overwritten.{" "}
+          <button type="button" onClick={load}>
+            Load the latest
+          </button>
+        </p>
+      )}
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      <div className="editor-body">
+        <div className="canvas" aria-label="Action tree">
+          <ReactFlow
+            nodes={nodes}
+            edges={edges}
+            nodeTypes={nodeTypes}
+            fitView
+            fitViewOptions={{ maxZoom: 1 }}
+            minZoom={0.1}
+            nodesDraggable={editable}
+            nodesConnectable={editable}
+            elementsSelectable
+            deleteKeyCode={editable ? ["Delete", "Backspace"] : null}
+            onNodesChange={(changes) => {
+              const moved: Record<string, { x: number; y: number }> = {};
+              for (const c of changes) {
+                if (c.type === "position" && c.position) moved[c.id] = c.position;
+                // selected by a click or from the keyboard (Tab to it, Enter)
+                if (c.type === "select" && c.selected) setSelected({ kind: "action", id: c.id });
+              }
+              if (Object.keys(moved).length) setPositions((p) => ({ ...p, ...moved }));
+            }}
+            onEdgesChange={(changes) => {
+              for (const c of changes) if (c.type === "select" && c.selected) setSelected({ kind: "link", id: c.id });
+            }}
+            onNodeDragStop={(_, node) =>
+              edit((m) =>
+                api.PATCH("/versions/{id}/actions/{action_id}", {
+                  params: { path: { ...path, action_id: node.id }, header: { "If-Match": m } },
+                  body: { position: { x: Math.round(node.position.x), y: Math.round(node.position.y) } },
+                }),
+              )
+            }
+            onPaneClick={() => setSelected(null)}
+            onConnect={(c: Connection) =>
+              c.sourceHandle &&
+              edit((m) =>
+                api.POST("/versions/{id}/links", {
+                  params: { path, header: { "If-Match": m } },
+                  body: { from: c.source, to: c.target, branch: c.sourceHandle! },
+                }),
+              )
+            }
+            edgesReconnectable={editable}
+            onReconnect={(old, c) =>
+              edit((m) =>
+                api.PATCH("/versions/{id}/links/{link_id}", {
+                  params: { path: { ...path, link_id: old.id }, header: { "If-Match": m } },
+                  body: { from: c.source, to: c.target, branch: c.sourceHandle ?? old.sourceHandle ?? undefined },
+                }),
+              )
+            }
+            onEdgesDelete={(gone) =>
+              gone.forEach((e) =>
+                edit((m) => api.DELETE("/versions/{id}/links/{link_id}", { params: { path: { ...path, link_id: e.id }, header: { "If-Match": m } } })),
+              )
+            }
+            onNodesDelete={(gone) =>
+              gone.forEach((n) =>
+                edit((m) =>
+                  api.DELETE("/versions/{id}/actions/{action_id}", { params: { path: { ...path, action_id: n.id }, header: { "If-Match": m } } }),
+                ).then(() => setSelected(null)),
+              )
+            }
+          >
+            <Background />
+            <Controls />
+            <MiniMap pannable zoomable ariaLabel="Minimap of the tree" nodeColor="#5b6b7d" />
+          </ReactFlow>
+        </div>
+        <aside className="side" aria-label="Details">
+          {action && (
+            <ActionPanel
+              key={action.id + version.revision}
+              action={action}
+              actions={version.tree.actions}
+              type={typeOf.get(action.type)}
+              editable={editable}
+              offered={offered}
+              diagnostics={version.diagnostics.items.filter((d) => d.action_id === action.id)}
+              onEdit={edit}
+              versionId={props.versionId}
+              onAdded={added}
+            />
+          )}
+          {link && editable && (
+            <InsertBetween key={link.id} link={link} spot={betweenSpot(version.tree.actions, link)} offered={offered} onEdit={edit} versionId={props.versionId} onAdded={added} />
+          )}
+          {!action && !link && <p className="muted">Select an action to see its parameters, or a link to add an action between its two ends.</p>}
+          {diff && (
+            <section aria-labelledby="diff-title" className="panel">
+              <h2 id="diff-title">Compared with {siblings.find((v) => v.id === diff.with_version_id)?.name}</h2>
+              <p>
+                {diff.summary.added} added · {diff.summary.removed} removed · {diff.summary.changed} changed · {diff.summary.moved} moved ·{" "}
+                {diff.summary.links_added} links added · {diff.summary.links_removed} links removed
+              </p>
+              <ul className="diff-list">
+                {diff.actions
+                  .filter((a) => a.change !== "unchanged")
+                  .map((a, i) => (
+                    <li key={i} className={`diff-${a.change}`}>
+                      {a.change}: {typeOf.get(a.type)?.label ?? a.type}
+                      {a.fields.length > 0 && ` (${a.fields.join(", ")})`}
+                    </li>
+                  ))}
+              </ul>
+            </section>
+          )}
+          <section aria-labelledby="diagnostics-title">
+            <h2 id="diagnostics-title">Diagnostics</h2>
+            {version.diagnostics.items.length === 0 ? (
+              <p className="muted">None.</p>
+            ) : (
+              <ul className="diagnostics">
+                {version.diagnostics.items.map((d, i) => (
+                  <li key={i} className={d.severity}>
+                    <button
+                      type="button"
+                      className="link-button"
+                      disabled={!d.action_id}
+                      onClick={() => {
+                        const a = version.tree.actions.find((x) => x.id === d.action_id);
+                        if (!a) return;
+                        setSelected({ kind: "action", id: a.id });
+                        const p = positions[a.id] ?? a.position;
+                        flow.setCenter(p.x + 90, p.y + 40, { zoom: 1.2, duration: 300 });
+                      }}
+                    >
+                      {d.severity === "error" ? "Error" : "Warning"}: {d.message}
+                    </button>
+                  </li>
+                ))}
+              </ul>
+            )}
+          </section>
+        </aside>
+      </div>
+    </section>
+  );
+}
+
+type Edit = (call: (ifMatch: string) => Promise<{ data?: Schemas["EditResult"]; error?: unknown; response: Response }>) => Promise<Schemas["EditResult"] | undefined>;
+
+function TypePicker(props: { offered: ActionType[]; value: string; onChange: (t: string) => void; label: string }) {
+  const groups = useMemo(() => {
+    const m = new Map<string, ActionType[]>();
+    for (const t of props.offered) m.set(t.category_label, [...(m.get(t.category_label) ?? []), t]);
+    return [...m.entries()];
+  }, [props.offered]);
+  return (
+    <label>
+      {props.label}
+      <select required value={props.value} onChange={(e) => props.onChange(e.target.value)}>
+        <option value="">Choose an action type</option>
+        {groups.map(([category, list]) => (
+          <optgroup key={category} label={category}>
+            {list.map((t) => (
+              <option key={t.type} value={t.type}>
+                {t.label}
+                {t.runnable ? "" : " (not yet runnable)"}
+              </option>
+            ))}
+          </optgroup>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+/** A new action: its type, then its parameters (an action is created whole, never invalid). */
+function NewAction(props: { offered: ActionType[]; submit: string; onCreate: (type: string, params: Record<string, never>) => void }) {
+  const [type, setType] = useState("");
+  const chosen = props.offered.find((t) => t.type === type);
+  const schema = (chosen?.params_schema ?? {}) as RJSFSchema;
+  return (
+    <>
+      <TypePicker offered={props.offered} value={type} onChange={setType} label="Action type" />
+      {chosen && (
+        <Form
+          key={type}
+          schema={schema}
+          validator={validator}
+          noHtml5Validate
+          showErrorList={false}
+          onSubmit={({ formData }) => props.onCreate(type, (formData ?? {}) as Record<string, never>)}
+        >
+          <button type="submit" className="primary">
+            {props.submit}
+          </button>
+        </Form>
+      )}
+    </>
+  );
+}
+
+function ActionPanel(props: {
+  action: Action;
+  actions: Action[];
+  type?: ActionType;
+  editable: boolean;
+  offered: ActionType[];
+  diagnostics: Diagnostic[];
+  onEdit: Edit;
+  versionId: string;
+  onAdded: (id: string) => void;
+}) {
+  const { action, type } = props;
+  const [branch, setBranch] = useState(type?.branches[0]?.key ?? "");
+  const [name, setName] = useState(action.name ?? "");
+  const path = { id: props.versionId, action_id: action.id };
+  const schema = (type?.params_schema ?? {}) as RJSFSchema;
+  return (
+    <div className="panel-stack">
+      <section aria-labelledby="action-title">
+        <h2 id="action-title">{action.label}</h2>
+        {type && <p className="muted">{type.description}</p>}
+        {props.diagnostics.map((d, i) => (
+          <p key={i} className={d.severity === "error" ? "error" : "alert"}>
+            {d.message}
+          </p>
+        ))}
+        <form
+          className="inline-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            props.onEdit((m) => api.PATCH("/versions/{id}/actions/{action_id}", { params: { path, header: { "If-Match": m } }, body: { name: name || null } }));
+          }}
+        >
+          <label>
+            Name
+            <input value={name} disabled={!props.editable} onChange={(e) => setName(e.target.value)} />
+          </label>
+          {props.editable && <button type="submit">Rename</button>}
+        </form>
+        <label className="inline">
+          <input
+            type="checkbox"
+            checked={action.record_passage}
+            disabled={!props.editable}
+            onChange={(e) =>
+              props.onEdit((m) =>
+                api.PATCH("/versions/{id}/actions/{action_id}", { params: { path, header: { "If-Match": m } }, body: { record_passage: e.target.checked } }),
+              )
+            }
+          />
+          Record the passage in this action
+        </label>
+        {Object.keys(schema.properties ?? {}).length > 0 && (
+          <Form
+            schema={schema}
+            formData={action.params}
+            validator={validator}
+            disabled={!props.editable}
+            noHtml5Validate
+            showErrorList={false}
+            onSubmit={({ formData }) =>
+              props.onEdit((m) =>
+                api.PATCH("/versions/{id}/actions/{action_id}", {
+                  params: { path, header: { "If-Match": m } },
+                  body: { params: formData as Record<string, never> },
+                }),
+              )
+            }
+          >
+            {props.editable ? (
+              <button type="submit" className="primary">
+                Save the parameters
+              </button>
+            ) : (
+              <></>
+            )}
+          </Form>
+        )}
+      </section>
+      {props.editable && type && type.branches.length > 0 && (
+        <section className="panel" aria-label="Add an action after this one">
+          <h3>Add an action</h3>
+          <label>
+            In the branch
+            <select value={branch} onChange={(e) => setBranch(e.target.value)}>
+              {type.branches.map((b) => (
+                <option key={b.key} value={b.key}>
+                  {b.label}
+                </option>
+              ))}
+            </select>
+          </label>
+          <NewAction
+            offered={props.offered}
+            submit="Add the action"
+            onCreate={async (newType, params) => {
+              const r = await props.onEdit((m) =>
+                api.POST("/versions/{id}/actions", {
+                  params: { path: { id: props.versionId }, header: { "If-Match": m } },
+                  body: {
+                    type: newType,
+                    params,
+                    after: { action_id: action.id, branch },
+                    position: freeSpot(props.actions, {
+                      x: action.position.x + (type.branches.findIndex((b) => b.key === branch) - (type.branches.length - 1) / 2) * 230,
+                      y: action.position.y + 140,
+                    }),
+                  },
+                }),
+              );
+              if (r?.action) props.onAdded(r.action.id);
+            }}
+          />
+        </section>
+      )}
+    </div>
+  );
+}
+
+function InsertBetween(props: { link: Schemas["LinkDto"]; spot: { x: number; y: number }; offered: ActionType[]; onEdit: Edit; versionId: string; onAdded: (id: string) => void }) {
+  return (
+    <section className="panel" aria-label="Add an action between these 2 actions">
+      <h2>Add an action between these 2 actions</h2>
+      <NewAction
+        offered={props.offered}
+        submit="Insert the action"
+        onCreate={async (newType, params) => {
+          const r = await props.onEdit((m) =>
+            api.POST("/versions/{id}/actions", {
+              params: { path: { id: props.versionId }, header: { "If-Match": m } },
+              body: { type: newType, params, between: { link_id: props.link.id }, position: props.spot },
+            }),
+          );
+          if (r?.action) props.onAdded(r.action.id);
+        }}
+      />
+      <p className="muted">Select the link and press Delete to remove it.</p>
+    </section>
+  );
+}
