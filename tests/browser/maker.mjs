@@ -153,6 +153,27 @@ try {
   await page.locator('.node[data-change="changed"]').waitFor();
   await page.getByText("changed: Simple message (params.message)").waitFor();
   await page.screenshot({ path: `${shots}/maker-diff.png` });
+
+  // a second browser on the same version: its edit lands first, so ours is refused as a
+  // conflict (nothing overwritten) until we load the latest
+  const editorUrl = page.url();
+  const other = await browser.newContext({ viewport: { width: 1280, height: 800 }, bypassCSP: true });
+  const second = await other.newPage();
+  second.setDefaultTimeout(15000);
+  await signIn(second, adminEmail, adminPassword);
+  await second.goto(editorUrl);
+  await second.locator(".react-flow__node").filter({ hasText: "Simple message" }).first().click();
+  await second.locator(".side").getByRole("textbox", { name: /^message/ }).fill("From the second browser");
+  await second.getByRole("button", { name: "Save the parameters" }).click();
+  await second.getByText("0 errors").waitFor();
+  await page.locator(".side").getByRole("textbox", { name: /^message/ }).fill("From the first browser");
+  await page.getByRole("button", { name: "Save the parameters" }).click();
+  await page.getByRole("alert").filter({ hasText: "changed elsewhere" }).waitFor();
+  await page.getByRole("button", { name: "Load the latest" }).click();
+  await page.locator(".react-flow__node").filter({ hasText: "Simple message" }).first().click();
+  const kept = await page.locator(".side").getByRole("textbox", { name: /^message/ }).inputValue();
+  check(kept === "From the second browser", `the second browser's edit was kept (${kept})`);
+  await other.close();
   await page.getByRole("link", { name: "Back to the smart routing" }).click();
 
   // a designer may build but not publish: no publish button, and the API refuses anyway
