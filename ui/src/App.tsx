@@ -5,6 +5,8 @@ import { Login } from "./pages/Login";
 import { Routings } from "./pages/Routings";
 import { RoutingPage } from "./pages/Routing";
 import { EditorPage } from "./pages/Editor";
+import { Desk } from "./pages/Desk";
+import { allows } from "./api";
 
 export function App() {
   const [session, setSession] = useState<Session | null | undefined>(undefined);
@@ -35,7 +37,10 @@ export function App() {
   const routing = path.match(/^\/routings\/(messaging|email)\/([0-9a-f-]{36})$/);
   const family = path.match(/^\/routings\/(messaging|email)$/);
   let page;
-  if (editor) page = <EditorPage session={session} family={editor[1] as "messaging" | "email"} routingId={editor[2]} versionId={editor[3]} />;
+  const agent = allows(session, "agent:use");
+  const maker = session.permissions.some((p) => p.startsWith("routings."));
+  if (path === "/desk" || (agent && !maker)) page = <Desk />;
+  else if (editor) page = <EditorPage session={session} family={editor[1] as "messaging" | "email"} routingId={editor[2]} versionId={editor[3]} />;
   else if (routing) page = <RoutingPage session={session} id={routing[2]} />;
   else if (family) page = <Routings session={session} family={family[1] as "messaging" | "email"} />;
   else page = <Routings session={session} family="messaging" />;
@@ -43,9 +48,10 @@ export function App() {
     <div className="shell">
       <header className="top">
         <span className="brand">Switchyard</span>
-        <nav aria-label="Maker">
-          <Link to="/routings/messaging">Messaging smart routings</Link>
-          <Link to="/routings/email">Email smart routings</Link>
+        <nav aria-label="Main">
+          {maker && <Link to="/routings/messaging">Messaging smart routings</Link>}
+          {maker && <Link to="/routings/email">Email smart routings</Link>}
+          {agent && <Link to="/desk">Agent desk</Link>}
         </nav>
         <span className="who">
           {session.account.name} <span className="role">({session.account.role})</span>

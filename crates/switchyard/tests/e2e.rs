@@ -793,6 +793,79 @@ async fn the_maker_in_chromium() {
     server.stop();
 }
 
+/// The agent desk in Chromium (`tests/browser/desk.mjs`): an agent signed in with a password
+/// handles a web-chat customer, in a second browser, from the offer to the close.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_agent_desk_in_chromium() {
+    let browser_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser");
+    assert!(
+        browser_dir.join("node_modules/axe-core").exists()
+            && Path::new("/usr/bin/chromium").exists(),
+        "the browser test needs Chromium, playwright-core and axe-core: run scripts/browser-setup.sh (the test command does)"
+    );
+    runtime::install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Running::start(&dir.path().join("data"));
+    let api = Api {
+        http: admin_client(),
+        base: server.base.clone(),
+    };
+    let ann = api
+        .post("users", json!({"reference": "ann", "name": "Ann"}))
+        .await;
+    let (email, password) = ("ann@shop.test", "amber-falcon-river-42");
+    let (s, a) = api
+        .call(
+            reqwest::Method::PATCH,
+            &format!("accounts/{}", ann["id"].as_str().unwrap()),
+            Some(json!({"email": email, "password": password})),
+        )
+        .await;
+    assert_eq!(s, 200, "{a}");
+    let r = api.post("routings", json!({"name": "Desk", "reference": "DESK", "kind": "interaction_start", "channel_family": "messaging"})).await;
+    let v = api
+        .post(
+            &format!("routings/{}/versions", id(&r)),
+            json!({"name": "v1"}),
+        )
+        .await;
+    let vid = id(&v);
+    let start = v["tree"]["actions"][0]["id"].as_str().unwrap().to_owned();
+    api.post(&format!("versions/{vid}/actions"), json!({"type": "distribute_to_user", "params": {"user": {"by": "reference", "reference": "ann"}}, "after": {"action_id": start, "branch": "ok"}})).await;
+    api.post(&format!("versions/{vid}/put-in-production"), json!({}))
+        .await;
+    api.post("entry-points", json!({"reference": "site", "name": "Our site", "channel": "web_chat", "start_routing_id": id(&r)})).await;
+    let shots = dir.path().join("shots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let (base, script, shots_arg) = (
+        server.base.clone(),
+        browser_dir.join("desk.mjs"),
+        shots.clone(),
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(script)
+            .args([&base, "site", email, password])
+            .arg(shots_arg)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    if let Ok(keep) = std::env::var("SWITCHYARD_KEEP_SCREENSHOTS") {
+        for f in std::fs::read_dir(&shots).unwrap().flatten() {
+            std::fs::copy(f.path(), Path::new(&keep).join(f.file_name())).unwrap();
+        }
+    }
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    server.stop();
+}
+
 /// A call of the agent API with the agent's token.
 async fn agent_call(
     api: &Api,

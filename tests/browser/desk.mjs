@@ -1,0 +1,79 @@
+// The agent desk in Debian's Chromium, with a web-chat customer in a second browser: the agent
+// signs in and goes online, the customer writes, the offer shows (time left, the tab's title),
+// the agent accepts, reads and answers, the customer's answer arrives live, the agent closes.
+// Usage: node desk.mjs BASE_URL ENTRY_POINT AGENT_EMAIL AGENT_PASSWORD SCREENSHOT_DIR
+import { chromium } from "playwright-core";
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+const axePath = require.resolve("axe-core/axe.min.js");
+const [base, reference, email, password, shots] = process.argv.slice(2);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+async function accessible(page, name) {
+  await page.addScriptTag({ path: axePath });
+  const result = await page.evaluate(async () => await window.axe.run(document));
+  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  check(bad.length === 0, `${name}: ${bad.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`).join("; ")}`);
+}
+
+// the page's CSP forbids inline scripts: the context lets the injected axe-core run
+const agentContext = await browser.newContext({ viewport: { width: 1280, height: 800 }, bypassCSP: true });
+const desk = await agentContext.newPage();
+desk.setDefaultTimeout(15000);
+desk.on("pageerror", (e) => console.error("page error:", e.message));
+const customer = await (await browser.newContext()).newPage();
+customer.setDefaultTimeout(15000);
+try {
+  await desk.goto(base + "/");
+  await desk.getByLabel("Email").fill(email);
+  await desk.getByLabel("Password").fill(password);
+  await desk.getByRole("button", { name: "Sign in" }).click();
+  await desk.getByRole("heading", { name: "Agent desk" }).waitFor();
+  await desk.getByRole("status").filter({ hasText: "Live" }).waitFor();
+  await desk.getByLabel("Presence").selectOption("online");
+  await accessible(desk, "agent desk");
+
+  // a customer writes on the web chat
+  await customer.goto(`${base}/chat/${reference}`);
+  await customer.waitForSelector("#status:text('online')");
+  await customer.fill("#text", "Bonjour, ma commande n'est pas arrivée");
+  await customer.click("#send");
+
+  // the offer: its time left, and the tab's title says so
+  const offer = desk.locator(".offer");
+  await offer.waitFor();
+  await offer.getByText("s left").waitFor();
+  check((await desk.title()).startsWith("(1)"), `the title shows the offer (${await desk.title()})`);
+  await offer.getByRole("button", { name: "Accept" }).click();
+  const chat = desk.getByRole("region", { name: /^Conversation with/ });
+  await chat.getByText("Bonjour, ma commande n'est pas arrivée").waitFor();
+  check(!(await desk.title()).startsWith("("), "no offer left in the title");
+
+  // the agent answers; the customer reads it and answers back, live
+  await chat.getByLabel("Answer").fill("Bonjour, je regarde tout de suite.");
+  await chat.getByRole("button", { name: "Send" }).click();
+  await customer.waitForSelector(".msg.out:has-text('Bonjour, je regarde tout de suite.')");
+  await customer.fill("#text", "Merci !");
+  await customer.click("#send");
+  await chat.getByText("Merci !").waitFor();
+  await accessible(desk, "agent desk with a conversation");
+  await desk.screenshot({ path: `${shots}/desk.png` });
+
+  // closed: it leaves the desk
+  await chat.getByRole("button", { name: "Close" }).click();
+  await desk.getByText("Accept an offer or choose a conversation.").waitFor();
+  check((await desk.locator(".desk-list li").count()) === 0, "no conversation left");
+  console.log("desk test passed");
+} catch (e) {
+  await desk.screenshot({ path: `${shots}/desk-failed.png`, fullPage: true });
+  console.error("desk text at failure:\n" + (await desk.innerText("body").catch(() => "")));
+  throw e;
+} finally {
+  await browser.close();
+}

@@ -1,0 +1,254 @@
+import { useCallback, useEffect, useRef, useState } from "react";
+import { api, problemText, type Schemas } from "../api";
+
+type Conversation = Schemas["AgentConversation"];
+type Interaction = Schemas["InteractionDto"];
+type Presence = Schemas["PresenceDto"];
+
+/** A line of the chat, from the interaction's events. */
+type Line = { key: string; from: "customer" | "us"; text: string; choices?: string[] };
+
+function linesOf(i: Interaction): Line[] {
+  const out: Line[] = [];
+  (i.events as unknown as { seq?: number; event: Record<string, unknown> }[]).forEach((e, n) => {
+    const ev = e.event;
+    if (ev.type === "message_in") out.push({ key: `${n}`, from: "customer", text: String(ev.text ?? "") });
+    if (ev.type === "message_out") {
+      const m = ev.message as { text?: string; choices?: string[] };
+      out.push({ key: `${n}`, from: "us", text: m?.text ?? "", choices: m?.choices });
+    }
+  });
+  return out;
+}
+
+/** The agent desk: presence, live offers with the time left, the conversations and the chat. */
+export function Desk() {
+  const [me, setMe] = useState<Schemas["UserDto"] | null>(null);
+  const [list, setList] = useState<Conversation[]>([]);
+  const [until, setUntil] = useState<Record<string, string>>({});
+  const [unread, setUnread] = useState<Record<string, number>>({});
+  const [open, setOpen] = useState<string | null>(null);
+  const [detail, setDetail] = useState<Interaction | null>(null);
+  const [error, setError] = useState("");
+  const [live, setLive] = useState(false);
+  const [now, setNow] = useState(Date.now());
+  const openRef = useRef<string | null>(null);
+  openRef.current = open;
+
+  const refresh = useCallback(async () => {
+    const { data, error } = await api.GET("/agent/conversations");
+    if (data) setList(data);
+    else setError(problemText(error));
+  }, []);
+  const loadDetail = useCallback(async (id: string) => {
+    const { data } = await api.GET("/agent/conversations/{id}", { params: { path: { id } } });
+    setDetail(data ?? null);
+  }, []);
+
+  useEffect(() => {
+    api.GET("/agent/me").then(({ data, error }) => (data ? setMe(data) : setError(problemText(error))));
+    refresh();
+    // the live feed: every event brings the lists up to date
+    let socket: WebSocket | null = null;
+    let stopped = false;
+    const connect = () => {
+      socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/v1/agent/ws`);
+      socket.onopen = () => setLive(true);
+      socket.onclose = () => {
+        setLive(false);
+        if (!stopped) setTimeout(connect, 2000);
+      };
+      socket.onmessage = (m) => {
+        const e = JSON.parse(m.data) as { type: string; interaction_id?: string; until?: string };
+        if (e.type === "offer" && e.interaction_id && e.until) setUntil((u) => ({ ...u, [e.interaction_id!]: e.until! }));
+        if (e.type === "message" && e.interaction_id && e.interaction_id !== openRef.current)
+          setUnread((u) => ({ ...u, [e.interaction_id!]: (u[e.interaction_id!] ?? 0) + 1 }));
+        refresh();
+        if (openRef.current && e.interaction_id === openRef.current) loadDetail(openRef.current);
+      };
+    };
+    connect();
+    const tick = setInterval(() => setNow(Date.now()), 1000);
+    return () => {
+      stopped = true;
+      socket?.close();
+      clearInterval(tick);
+    };
+  }, [refresh, loadDetail]);
+
+  const offers = list.filter((c) => c.state === "offered");
+  // a new offer shows in the tab's title, without taking the focus
+  useEffect(() => {
+    document.title = offers.length ? `(${offers.length}) Switchyard — agent desk` : "Switchyard — agent desk";
+    return () => {
+      document.title = "Switchyard";
+    };
+  }, [offers.length]);
+
+  const act = async (call: () => Promise<{ error?: unknown; response: Response }>) => {
+    setError("");
+    const { error, response } = await call();
+    if (!response.ok) setError(problemText(error));
+    await refresh();
+  };
+  const select = (id: string) => {
+    setOpen(id);
+    setUnread((u) => ({ ...u, [id]: 0 }));
+    loadDetail(id);
+  };
+  const setPresence = async (presence: Presence) => {
+    const { data, error } = await api.PUT("/agent/presence", { body: { presence } });
+    if (data) setMe(data);
+    else setError(problemText(error));
+  };
+  const held = list.filter((c) => c.state === "assigned");
+  const current = list.find((c) => c.id === open);
+  return (
+    <section className="desk" aria-labelledby="desk-title">
+      <div className="title-row">
+        <h1 id="desk-title">Agent desk</h1>
+        <span className={live ? "tag" : "tag warning"} role="status">
+          {live ? "Live" : "Reconnecting…"}
+        </span>
+        <label className="inline">
+          Presence
+          <select value={me?.presence ?? "offline"} onChange={(e) => setPresence(e.target.value as Presence)}>
+            <option value="online">Online</option>
+            <option value="away">Away</option>
+            <option value="offline">Offline</option>
+          </select>
+        </label>
+      </div>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      <div className="desk-body">
+        <nav className="desk-list" aria-label="Conversations">
+          <h2>Offers</h2>
+          {offers.length === 0 && <p className="muted">No offer.</p>}
+          <ul>
+            {offers.map((c) => {
+              const left = until[c.id] ? Math.max(0, Math.round((Date.parse(until[c.id]) - now) / 1000)) : null;
+              return (
+                <li key={c.id} className="offer">
+                  <span>{c.customer}</span>
+                  {left !== null && <span className="muted"> · {left} s left</span>}
+                  <div className="buttons">
+                    <button type="button" className="primary" onClick={() => act(() => api.POST("/agent/conversations/{id}/accept", { params: { path: { id: c.id } } })).then(() => select(c.id))}>
+                      Accept
+                    </button>
+                    <button type="button" onClick={() => act(() => api.POST("/agent/conversations/{id}/decline", { params: { path: { id: c.id } } }))}>
+                      Decline
+                    </button>
+                  </div>
+                </li>
+              );
+            })}
+          </ul>
+          <h2>My conversations</h2>
+          {held.length === 0 && <p className="muted">None.</p>}
+          <ul>
+            {held.map((c) => (
+              <li key={c.id}>
+                <button type="button" className={`link-button${c.id === open ? " current" : ""}`} aria-current={c.id === open ? "true" : undefined} onClick={() => select(c.id)}>
+                  {c.customer}
+                  {(unread[c.id] ?? 0) > 0 && <span className="badge warning-badge"> {unread[c.id]} new</span>}
+                </button>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <div className="chat">
+          {current && current.state === "assigned" && detail && detail.id === current.id ? (
+            <Chat conversation={current} detail={detail} onChanged={() => loadDetail(current.id)} act={act} onEnded={() => setOpen(null)} />
+          ) : (
+            <p className="muted">Accept an offer or choose a conversation.</p>
+          )}
+        </div>
+      </div>
+    </section>
+  );
+}
+
+function Chat(props: {
+  conversation: Conversation;
+  detail: Interaction;
+  onChanged: () => void;
+  onEnded: () => void;
+  act: (call: () => Promise<{ error?: unknown; response: Response }>) => Promise<void>;
+}) {
+  const [text, setText] = useState("");
+  const [target, setTarget] = useState("");
+  const [groups, setGroups] = useState<Schemas["ObjectDto"][]>([]);
+  const id = props.conversation.id;
+  const lines = linesOf(props.detail);
+  const endRef = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    endRef.current?.scrollIntoView({ block: "end" });
+  }, [lines.length]);
+  useEffect(() => {
+    api.GET("/groups", { params: { query: { limit: 200 } } }).then(({ data }) => setGroups(data?.items ?? []));
+  }, []);
+  const path = { params: { path: { id } } };
+  return (
+    <section aria-label={`Conversation with ${props.conversation.customer}`}>
+      <h2>{props.conversation.customer}</h2>
+      <ol className="lines" aria-label="History">
+        {lines.map((l) => (
+          <li key={l.key} className={`line ${l.from}`}>
+            <span className="visually-hidden">{l.from === "customer" ? "Customer: " : "Us: "}</span>
+            {l.text}
+            {l.choices && <span className="muted"> [{l.choices.join(" · ")}]</span>}
+          </li>
+        ))}
+      </ol>
+      <div ref={endRef} />
+      <form
+        className="answer"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          if (!text.trim()) return;
+          await props.act(() => api.POST("/agent/conversations/{id}/messages", { ...path, body: { text } }));
+          setText("");
+          props.onChanged();
+        }}
+      >
+        <label className="grow">
+          Answer
+          <textarea value={text} onChange={(e) => setText(e.target.value)} rows={2} />
+        </label>
+        <button type="submit" className="primary">
+          Send
+        </button>
+      </form>
+      <div className="buttons">
+        <label className="inline">
+          Transfer to
+          <select value={target} onChange={(e) => setTarget(e.target.value)}>
+            <option value="">A group…</option>
+            {groups.map((g) => (
+              <option key={g.id} value={g.id}>
+                {g.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button
+          type="button"
+          disabled={!target}
+          onClick={() => props.act(() => api.POST("/agent/conversations/{id}/transfer", { ...path, body: { group_id: target } })).then(props.onEnded)}
+        >
+          Transfer
+        </button>
+        <button type="button" onClick={() => props.act(() => api.POST("/agent/conversations/{id}/release", path)).then(props.onEnded)}>
+          Release
+        </button>
+        <button type="button" className="danger" onClick={() => props.act(() => api.POST("/agent/conversations/{id}/close", path)).then(props.onEnded)}>
+          Close
+        </button>
+      </div>
+    </section>
+  );
+}
