@@ -109,8 +109,18 @@ try {
   check((await page.locator(".react-flow__node").count()) === 3, "three actions on the canvas");
   check((await page.locator(".react-flow__edge").count()) === 2, "two links on the canvas");
   await page.getByRole("button", { name: /Error:/ }).count().then((n) => check(n === 0, "no error left in the diagnostics"));
+  // the preview beside the tree: the conversation, and the path drawn on the tree
+  await page.getByRole("button", { name: "Preview" }).click();
+  await page.getByRole("button", { name: "Start a conversation" }).click();
+  const conversation = page.getByRole("list", { name: "Preview conversation" });
+  await conversation.getByText("Welcome!").waitFor();
+  await conversation.getByText("Hello, how may we help?").waitFor();
+  await page.locator(".node.on-path").nth(2).waitFor();
+  check((await page.locator(".react-flow__edge.on-path").count()) === 2, "both links on the path");
   await accessible(page, "tree editor");
   await page.screenshot({ path: `${shots}/maker-editor.png` });
+  await page.getByRole("button", { name: "Close the preview" }).click();
+  check((await page.locator(".node.on-path").count()) === 0, "the path goes with the preview");
   await page.getByRole("link", { name: "Back to the smart routing" }).click();
   await card.waitFor();
 

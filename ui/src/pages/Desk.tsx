@@ -1,25 +1,10 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { api, problemText, type Schemas } from "../api";
+import { linesOf } from "../chat";
 
 type Conversation = Schemas["AgentConversation"];
 type Interaction = Schemas["InteractionDto"];
 type Presence = Schemas["PresenceDto"];
-
-/** A line of the chat, from the interaction's events. */
-type Line = { key: string; from: "customer" | "us"; text: string; choices?: string[] };
-
-function linesOf(i: Interaction): Line[] {
-  const out: Line[] = [];
-  (i.events as unknown as { seq?: number; event: Record<string, unknown> }[]).forEach((e, n) => {
-    const ev = e.event;
-    if (ev.type === "message_in") out.push({ key: `${n}`, from: "customer", text: String(ev.text ?? "") });
-    if (ev.type === "message_out") {
-      const m = ev.message as { text?: string; choices?: string[] };
-      out.push({ key: `${n}`, from: "us", text: m?.text ?? "", choices: m?.choices });
-    }
-  });
-  return out;
-}
 
 /** The agent desk: presence, live offers with the time left, the conversations and the chat. */
 export function Desk() {

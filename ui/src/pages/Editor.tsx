@@ -20,6 +20,7 @@ import Ajv2020 from "ajv/dist/2020";
 import type { RJSFSchema } from "@rjsf/utils";
 import { allows, api, problemText, type Schemas, type Session } from "../api";
 import { Link } from "../route";
+import { Preview } from "./Preview";
 
 type Version = Schemas["VersionDto"];
 type ActionType = Schemas["ActionTypeDto"];
@@ -53,7 +54,7 @@ function betweenSpot(actions: Action[], link: Schemas["LinkDto"]) {
   return freeSpot(actions, { x: (from.x + to.x) / 2, y: (from.y + to.y) / 2 });
 }
 
-type ActionNodeData = { action: Action; type?: ActionType; diagnostics: Diagnostic[]; start: boolean; change?: string };
+type ActionNodeData = { action: Action; type?: ActionType; diagnostics: Diagnostic[]; start: boolean; change?: string; onPath?: boolean };
 type ActionNode = Node<ActionNodeData, "action">;
 
 /** An action: its label, name and diagnostics; one labelled handle per output branch. */
@@ -63,7 +64,7 @@ function ActionNodeView({ data, selected }: NodeProps<ActionNode>) {
   const warnings = data.diagnostics.length - errors;
   return (
     <div
-      className={`node${selected ? " selected" : ""}${errors ? " has-errors" : ""}${data.change ? ` diff-${data.change}` : ""}`}
+      className={`node${selected ? " selected" : ""}${errors ? " has-errors" : ""}${data.change ? ` diff-${data.change}` : ""}${data.onPath ? " on-path" : ""}`}
       data-action-id={data.action.id}
       data-change={data.change}
     >
@@ -109,6 +110,8 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
   const [siblings, setSiblings] = useState<Schemas["VersionSummary"][]>([]);
   const [compareWith, setCompareWith] = useState("");
   const [diff, setDiff] = useState<Schemas["DiffDto"] | null>(null);
+  const [previewing, setPreviewing] = useState(false);
+  const [path, setPath] = useState<{ actions: Set<string>; branches: Set<string> } | null>(null);
   const flow = useReactFlow();
   const load = useCallback(async () => {
     const { data, error } = await api.GET("/versions/{id}", { params: { path: { id: props.versionId } } });
@@ -152,7 +155,7 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
     else setError(problemText(error));
     return undefined;
   };
-  const path = { id: props.versionId };
+  const versionPath = { id: props.versionId };
 
   const nodes: ActionNode[] = useMemo(
     () =>
@@ -166,12 +169,13 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
           diagnostics: version!.diagnostics.items.filter((d) => d.action_id === a.id),
           start: i === 0 && a.type === "start",
           change: diff ? changeOf.get(a.id) : undefined,
+          onPath: path?.actions.has(a.id),
         },
         selected: selected?.kind === "action" && selected.id === a.id,
         deletable: editable && a.type !== "start",
         ariaLabel: `Action ${a.name || a.label}`,
       })),
-    [version, positions, typeOf, selected, editable, diff, changeOf],
+    [version, positions, typeOf, selected, editable, diff, changeOf, path],
   );
   const edges: Edge[] = useMemo(
     () =>
@@ -181,11 +185,16 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
         sourceHandle: l.branch,
         target: l.to,
         selected: selected?.kind === "link" && selected.id === l.id,
-        className: diff?.links.some((d) => d.change === "added" && d.from === l.from && d.branch === l.branch && d.to === l.to) ? "diff-added" : undefined,
+        className: path?.branches.has(`${l.from}:${l.branch}`)
+          ? "on-path"
+          : diff?.links.some((d) => d.change === "added" && d.from === l.from && d.branch === l.branch && d.to === l.to)
+            ? "diff-added"
+            : undefined,
+        animated: path?.branches.has(`${l.from}:${l.branch}`),
         deletable: editable,
         ariaLabel: `Link from branch ${l.branch}`,
       })),
-    [version, selected, editable, diff],
+    [version, selected, editable, diff, path],
   );
 
   const added = (id: string) => {
@@ -212,6 +221,9 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
         <span className="muted">
           {version.diagnostics.errors} errors · {version.diagnostics.warnings} warnings
         </span>
+        <button type="button" aria-pressed={previewing} onClick={() => setPreviewing((p) => !p)}>
+          {previewing ? "Close the preview" : "Preview"}
+        </button>
         <label className="inline">
           Compare with
           <select value={compareWith} onChange={(e) => setCompareWith(e.target.value)}>
@@ -267,7 +279,7 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
             onNodeDragStop={(_, node) =>
               edit((m) =>
                 api.PATCH("/versions/{id}/actions/{action_id}", {
-                  params: { path: { ...path, action_id: node.id }, header: { "If-Match": m } },
+                  params: { path: { ...versionPath, action_id: node.id }, header: { "If-Match": m } },
                   body: { position: { x: Math.round(node.position.x), y: Math.round(node.position.y) } },
                 }),
               )
@@ -277,7 +289,7 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
               c.sourceHandle &&
               edit((m) =>
                 api.POST("/versions/{id}/links", {
-                  params: { path, header: { "If-Match": m } },
+                  params: { path: versionPath, header: { "If-Match": m } },
                   body: { from: c.source, to: c.target, branch: c.sourceHandle! },
                 }),
               )
@@ -286,20 +298,20 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
             onReconnect={(old, c) =>
               edit((m) =>
                 api.PATCH("/versions/{id}/links/{link_id}", {
-                  params: { path: { ...path, link_id: old.id }, header: { "If-Match": m } },
+                  params: { path: { ...versionPath, link_id: old.id }, header: { "If-Match": m } },
                   body: { from: c.source, to: c.target, branch: c.sourceHandle ?? old.sourceHandle ?? undefined },
                 }),
               )
             }
             onEdgesDelete={(gone) =>
               gone.forEach((e) =>
-                edit((m) => api.DELETE("/versions/{id}/links/{link_id}", { params: { path: { ...path, link_id: e.id }, header: { "If-Match": m } } })),
+                edit((m) => api.DELETE("/versions/{id}/links/{link_id}", { params: { path: { ...versionPath, link_id: e.id }, header: { "If-Match": m } } })),
               )
             }
             onNodesDelete={(gone) =>
               gone.forEach((n) =>
                 edit((m) =>
-                  api.DELETE("/versions/{id}/actions/{action_id}", { params: { path: { ...path, action_id: n.id }, header: { "If-Match": m } } }),
+                  api.DELETE("/versions/{id}/actions/{action_id}", { params: { path: { ...versionPath, action_id: n.id }, header: { "If-Match": m } } }),
                 ).then(() => setSelected(null)),
               )
             }
@@ -310,6 +322,7 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
           </ReactFlow>
         </div>
         <aside className="side" aria-label="Details">
+          {previewing && <Preview versionId={props.versionId} onPath={setPath} />}
           {action && (
             <ActionPanel
               key={action.id + version.revision}
