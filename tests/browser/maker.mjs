@@ -186,6 +186,28 @@ try {
   await other.close();
   await page.getByRole("link", { name: "Back to the smart routing" }).click();
 
+  // business objects, one page per kind with a form made from its data schema
+  await page.getByRole("link", { name: "Business objects" }).click();
+  await page.getByRole("link", { name: "Values tables" }).click();
+  await page.getByRole("button", { name: "New", exact: true }).click();
+  const form = page.getByRole("group", { name: "New object" });
+  await form.getByLabel("Reference").fill("CITIES");
+  await form.getByLabel("Name", { exact: true }).fill("Cities");
+  await form.getByRole("button", { name: "Add" }).first().click();
+  await form.getByRole("textbox", { name: /^key/ }).fill("Paris");
+  await form.getByRole("textbox", { name: /^value/ }).fill("75");
+  await form.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("cell", { name: "Cities", exact: true }).waitFor();
+  await accessible(page, "values tables");
+  // a second entry with the same key is refused with the server's reason, nothing saved
+  await page.getByRole("row").filter({ hasText: "Cities" }).getByRole("button", { name: "Edit" }).click();
+  const edit = page.getByRole("group", { name: "Edit Cities" });
+  await edit.getByRole("button", { name: "Add" }).first().click();
+  await edit.getByRole("textbox", { name: /^key/ }).nth(1).fill("Paris");
+  await edit.getByRole("button", { name: "Save" }).click();
+  await edit.getByRole("alert").waitFor();
+  await edit.getByRole("button", { name: "Cancel" }).click();
+
   // a designer may build but not publish: no publish button, and the API refuses anyway
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByRole("heading", { name: "Sign in to Switchyard" }).waitFor();

@@ -6,6 +6,7 @@ import { Routings } from "./pages/Routings";
 import { RoutingPage } from "./pages/Routing";
 import { EditorPage } from "./pages/Editor";
 import { Desk } from "./pages/Desk";
+import { ObjectKinds, Objects } from "./pages/Objects";
 import { allows } from "./api";
 
 export function App() {
@@ -39,7 +40,10 @@ export function App() {
   let page;
   const agent = allows(session, "agent:use");
   const maker = session.permissions.some((p) => p.startsWith("routings."));
+  const objects = path.match(/^\/objects\/([a-z_]+)$/);
   if (path === "/desk" || (agent && !maker)) page = <Desk />;
+  else if (path === "/objects") page = <ObjectKinds session={session} />;
+  else if (objects) page = <Objects session={session} kind={objects[1]} />;
   else if (editor) page = <EditorPage session={session} family={editor[1] as "messaging" | "email"} routingId={editor[2]} versionId={editor[3]} />;
   else if (routing) page = <RoutingPage session={session} id={routing[2]} />;
   else if (family) page = <Routings session={session} family={family[1] as "messaging" | "email"} />;
@@ -51,6 +55,7 @@ export function App() {
         <nav aria-label="Main">
           {maker && <Link to="/routings/messaging">Messaging smart routings</Link>}
           {maker && <Link to="/routings/email">Email smart routings</Link>}
+          {maker && <Link to="/objects">Business objects</Link>}
           {agent && <Link to="/desk">Agent desk</Link>}
         </nav>
         <span className="who">

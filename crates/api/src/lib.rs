@@ -210,6 +210,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             objects::email_templates::update,
             objects::email_templates::delete
         ))
+        .routes(routes!(objects::object_kinds))
         .routes(routes!(files::list_files, files::create_file))
         .routes(routes!(files::get_file, files::delete_file))
         .routes(routes!(files::file_content))

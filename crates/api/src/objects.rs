@@ -229,3 +229,62 @@ collection!(
     "queue_groups:edit",
     "queue_groups:delete"
 );
+
+/// A kind of business object, for clients that build their forms from it.
+#[derive(Serialize, ToSchema)]
+pub struct ObjectKindDto {
+    /// `checkpoint`, `value_table`, `calendar`, `variable`, `queue`, `queue_group`,
+    /// `sms_template`, `email_template`.
+    pub kind: String,
+    /// What a list of them is called (`Values tables`).
+    pub label: String,
+    /// Where its objects are, under `/api/v1`.
+    pub path: String,
+    /// The resource of its permissions (`value_tables` → `value_tables:read`, …).
+    pub resource: String,
+    /// JSON Schema (2020-12) of its `data` (`null`: it has none); the server checks more
+    /// (ranges in order, keys unique, the groups it names exist) and says what in a 422.
+    #[schema(value_type = Object)]
+    pub data_schema: Value,
+}
+
+/// Every kind of business object this server stores.
+#[utoipa::path(get, path = "/object-kinds", tag = "Business objects",
+    security(("token" = ["checkpoints:read"]), ("token" = ["value_tables:read"]), ("token" = ["calendars:read"]), ("token" = ["variables:read"]),
+        ("token" = ["sms_templates:read"]), ("token" = ["email_templates:read"]), ("token" = ["groups:read"]), ("token" = ["queue_groups:read"])),
+    responses((status = 200, body = Vec<ObjectKindDto>)))]
+pub async fn object_kinds() -> Json<Vec<ObjectKindDto>> {
+    use flow::catalogue::ObjectKind::*;
+    let kinds = [
+        (Checkpoint, "Checkpoints", "/checkpoints", "checkpoints"),
+        (ValueTable, "Values tables", "/value-tables", "value_tables"),
+        (Calendar, "Calendars", "/calendars", "calendars"),
+        (Variable, "Variables", "/variables", "variables"),
+        (
+            SmsTemplate,
+            "SMS templates",
+            "/sms-templates",
+            "sms_templates",
+        ),
+        (
+            EmailTemplate,
+            "Email templates",
+            "/email-templates",
+            "email_templates",
+        ),
+        (Queue, "Groups (queues)", "/groups", "groups"),
+        (QueueGroup, "Queue groups", "/queue-groups", "queue_groups"),
+    ];
+    Json(
+        kinds
+            .into_iter()
+            .map(|(k, label, path, resource)| ObjectKindDto {
+                kind: flow::objects::kind_key(k).to_owned(),
+                label: label.to_owned(),
+                path: path.to_owned(),
+                resource: resource.to_owned(),
+                data_schema: flow::objects::data_schema(k),
+            })
+            .collect(),
+    )
+}

@@ -68,6 +68,25 @@ pub const STORED: &[ObjectKind] = &[
     ObjectKind::EmailTemplate,
 ];
 
+/// The JSON Schema of a stored kind's data (a checkpoint has none: `null`), for forms; rules
+/// a schema cannot state are [`check_data`]'s.
+pub fn data_schema(kind: ObjectKind) -> Value {
+    fn of<T: schemars::JsonSchema>() -> Value {
+        serde_json::to_value(schemars::SchemaGenerator::default().into_root_schema_for::<T>())
+            .unwrap_or(Value::Null)
+    }
+    match kind {
+        ObjectKind::ValueTable => of::<ValueTableData>(),
+        ObjectKind::Calendar => of::<CalendarData>(),
+        ObjectKind::Variable => of::<VariableData>(),
+        ObjectKind::Queue => of::<QueueData>(),
+        ObjectKind::QueueGroup => of::<QueueGroupData>(),
+        ObjectKind::SmsTemplate => of::<SmsTemplateData>(),
+        ObjectKind::EmailTemplate => of::<EmailTemplateData>(),
+        _ => Value::Null,
+    }
+}
+
 /// Stable key of a stored kind (table column, API path part).
 pub fn kind_key(kind: ObjectKind) -> &'static str {
     match kind {
@@ -85,7 +104,7 @@ pub fn kind_key(kind: ObjectKind) -> &'static str {
 
 /// An SMS template: its content, where `{{ name }}` stands for each of its variables (filled
 /// in by the action that sends it).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SmsTemplateData {
     pub content: String,
@@ -122,7 +141,7 @@ fn fill(variables: &[String], text: &str, values: &[(String, String)]) -> String
 /// An email template: subject, text and optional HTML bodies where `{{ name }}` stands for
 /// each of its variables, and optionally the sender address of its *Outgoing interaction*
 /// sends.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmailTemplateData {
     pub subject: String,
@@ -196,7 +215,7 @@ pub struct BusinessObject {
 }
 
 /// One entry of a values table.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TableEntry {
     pub key: String,
@@ -205,7 +224,7 @@ pub struct TableEntry {
 }
 
 /// A values table.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ValueTableData {
     /// Keys compared without regard to case and surrounding spaces.
@@ -238,7 +257,9 @@ impl ValueTableData {
 /// Type of a declared variable's field. Values stored into a typed field are converted (a
 /// number typed as text becomes a number) or refused, which takes the storing action's error
 /// branch.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum FieldType {
     /// Any value, stored as it comes.
@@ -255,7 +276,7 @@ pub enum FieldType {
 }
 
 /// One field of a declared variable.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FieldDef {
     /// `[A-Za-z_][A-Za-z0-9_]*`, unique within the variable.
@@ -268,7 +289,7 @@ pub struct FieldDef {
 
 /// A declared variable: its reference code is the name routings use (`{{ order.number }}`
 /// declares variable `order` with field `number`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VariableData {
     /// Type of the variable itself when it is used without a field (`{{ order }}`).
@@ -340,7 +361,7 @@ impl FieldType {
 }
 
 /// A group of users (a queue): its members in order, how it distributes, its limits.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QueueData {
     /// User ids, in the order *in order* follows.
@@ -371,7 +392,7 @@ fn random() -> String {
 pub const ALGORITHMS: &[&str] = &["random", "in_order", "most_waiting", "least_chats"];
 
 /// An ordered set of queues: an interaction goes to the first that would not overflow.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QueueGroupData {
     pub queues: Vec<Uuid>,
@@ -402,7 +423,7 @@ pub fn check_kind_reference(kind: ObjectKind, reference: &str) -> Result<(), Fie
 
 /// An opening range within a day, `start` included, `end` excluded (`"09:00"`–`"12:30"`);
 /// `end` `"24:00"` means midnight at the end of the day.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Range {
     pub start: String,
@@ -410,7 +431,7 @@ pub struct Range {
 }
 
 /// Opening ranges of one weekday.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WeekDay {
     /// `monday` … `sunday`.
@@ -419,7 +440,7 @@ pub struct WeekDay {
 }
 
 /// A dated exception: that day's ranges replace the weekly ones (none: closed, a holiday).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Exception {
     /// `YYYY-MM-DD`.
@@ -431,7 +452,7 @@ pub struct Exception {
 }
 
 /// A calendar.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CalendarData {
     /// IANA time zone the ranges are written in.
@@ -936,5 +957,33 @@ mod tests {
         assert!(check_data(ObjectKind::Checkpoint, &json!({"x": 1})).is_err());
         assert!(check_data(ObjectKind::Checkpoint, &Value::Null).is_ok());
         assert!(check_data(ObjectKind::Queue, &Value::Null).is_err());
+    }
+}
+
+#[cfg(test)]
+mod schema_tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_with_data_has_a_schema_its_example_data_fits() {
+        for kind in STORED {
+            let schema = data_schema(*kind);
+            if *kind == ObjectKind::Checkpoint {
+                assert!(schema.is_null());
+                continue;
+            }
+            assert!(schema["properties"].is_object(), "{kind:?}: {schema}");
+        }
+        // the queue's members are uuids, the template's attachments too
+        let q = data_schema(ObjectKind::Queue);
+        assert_eq!(q["properties"]["members"]["items"]["format"], "uuid");
+        let t = data_schema(ObjectKind::EmailTemplate);
+        assert_eq!(t["properties"]["attachments"]["items"]["format"], "uuid");
+        assert!(
+            t["required"]
+                .as_array()
+                .unwrap()
+                .contains(&"subject".into())
+        );
     }
 }

@@ -809,6 +809,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/object-kinds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every kind of business object this server stores. */
+        get: operations["object_kinds"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/queue-groups": {
         parameters: {
             query?: never;
@@ -2083,6 +2100,25 @@ export interface components {
             revision: number;
             /** Format: date-time */
             updated_at: string;
+        };
+        /** @description A kind of business object, for clients that build their forms from it. */
+        ObjectKindDto: {
+            /**
+             * @description JSON Schema (2020-12) of its `data` (`null`: it has none); the server checks more
+             *     (ranges in order, keys unique, the groups it names exist) and says what in a 422.
+             */
+            data_schema: Record<string, never>;
+            /**
+             * @description `checkpoint`, `value_table`, `calendar`, `variable`, `queue`, `queue_group`,
+             *     `sms_template`, `email_template`.
+             */
+            kind: string;
+            /** @description What a list of them is called (`Values tables`). */
+            label: string;
+            /** @description Where its objects are, under `/api/v1`. */
+            path: string;
+            /** @description The resource of its permissions (`value_tables` → `value_tables:read`, …). */
+            resource: string;
         };
         /** @description A page of business objects. */
         ObjectPage: {
@@ -8941,6 +8977,71 @@ export interface operations {
             };
             /** @description 422 */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: a storage failure or a handler panic */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request_timeout / busy / not_recorded: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    object_kinds: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 200 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ObjectKindDto"][];
+                };
+            };
+            /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };

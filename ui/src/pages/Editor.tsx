@@ -15,8 +15,7 @@ import {
 } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import Form from "@rjsf/core";
-import { customizeValidator } from "@rjsf/validator-ajv8";
-import Ajv2020 from "ajv/dist/2020";
+import { validator } from "../forms";
 import type { RJSFSchema } from "@rjsf/utils";
 import { allows, api, problemText, type Schemas, type Session } from "../api";
 import { Link } from "../route";
@@ -26,9 +25,6 @@ type Version = Schemas["VersionDto"];
 type ActionType = Schemas["ActionTypeDto"];
 type Action = Schemas["ActionDto"];
 type Diagnostic = Schemas["DiagnosticDto"];
-
-// the catalogue's parameter schemas are JSON Schema 2020-12
-const validator = customizeValidator({ AjvClass: Ajv2020 });
 
 let catalogue: Promise<ActionType[]> | null = null;
 /** The catalogue, asked once per page load. */

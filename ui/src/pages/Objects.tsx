@@ -1,0 +1,237 @@
+import { useEffect, useState } from "react";
+import Form from "@rjsf/core";
+import type { RJSFSchema } from "@rjsf/utils";
+import { allows, api, problemText, type Schemas, type Session } from "../api";
+import { Link } from "../route";
+import { validator } from "../forms";
+
+type Kind = Schemas["ObjectKindDto"];
+type Item = Schemas["ObjectDto"];
+
+// Every collection of business objects has the same shape (ObjectDto, ObjectBody, ObjectPage),
+// so one typed path stands for all of them; the real one comes from GET /object-kinds.
+type Collection = "/checkpoints";
+type Member = "/checkpoints/{id}";
+
+let kinds: Promise<Kind[]> | null = null;
+export function objectKinds(): Promise<Kind[]> {
+  kinds ??= api.GET("/object-kinds").then(({ data, error }) => {
+    if (!data) throw error;
+    return data;
+  });
+  return kinds;
+}
+
+/** The kinds of business objects the role may read. */
+export function ObjectKinds(props: { session: Session }) {
+  const [list, setList] = useState<Kind[]>([]);
+  useEffect(() => {
+    objectKinds().then(setList, () => setList([]));
+  }, []);
+  return (
+    <section aria-labelledby="kinds-title">
+      <h1 id="kinds-title">Business objects</h1>
+      <ul className="kinds">
+        {list
+          .filter((k) => allows(props.session, `${k.resource}:read`))
+          .map((k) => (
+            <li key={k.kind}>
+              <Link to={`/objects/${k.kind}`}>{k.label}</Link>
+            </li>
+          ))}
+      </ul>
+    </section>
+  );
+}
+
+/** One kind's objects: the list, and a form made from the kind's data schema. */
+export function Objects(props: { session: Session; kind: string }) {
+  const [kind, setKind] = useState<Kind | null>(null);
+  const [items, setItems] = useState<Item[]>([]);
+  const [editing, setEditing] = useState<Item | "new" | null>(null);
+  const [error, setError] = useState("");
+  const reload = async (k: Kind) => {
+    const out: Item[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const { data, error } = await api.GET(k.path as Collection, { params: { query: { limit: 200, after } } });
+      if (!data) return setError(problemText(error));
+      out.push(...data.items);
+      if (!data.next_after) break;
+      after = data.next_after;
+    }
+    setItems(out);
+  };
+  useEffect(() => {
+    objectKinds().then((all) => {
+      const k = all.find((x) => x.kind === props.kind) ?? null;
+      setKind(k);
+      setEditing(null);
+      if (k) reload(k);
+    });
+  }, [props.kind]);
+  if (!kind) return <p>Loading…</p>;
+  const may = (verb: string) => allows(props.session, `${kind.resource}:${verb}`);
+  return (
+    <section aria-labelledby="objects-title">
+      <p className="crumbs">
+        <Link to="/objects">Business objects</Link>
+      </p>
+      <div className="title-row">
+        <h1 id="objects-title">{kind.label}</h1>
+        {may("create") && (
+          <button type="button" className="primary" onClick={() => setEditing("new")}>
+            New
+          </button>
+        )}
+      </div>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      {editing && (
+        <ObjectForm
+          key={editing === "new" ? "new" : editing.id + editing.revision}
+          kind={kind}
+          item={editing === "new" ? null : editing}
+          editable={editing === "new" ? may("create") : may("edit")}
+          onDone={(changed) => {
+            setEditing(null);
+            if (changed) reload(kind);
+          }}
+        />
+      )}
+      <table className="list">
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Reference</th>
+            <th scope="col">Updated</th>
+            <th scope="col">
+              <span className="visually-hidden">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {items.map((o) => (
+            <tr key={o.id}>
+              <td>{o.name}</td>
+              <td>
+                <code>{o.reference}</code>
+              </td>
+              <td>{new Date(o.updated_at).toLocaleString()}</td>
+              <td className="row-actions">
+                <button type="button" onClick={() => setEditing(o)}>
+                  {may("edit") ? "Edit" : "Open"}
+                </button>
+                {may("delete") && (
+                  <button
+                    type="button"
+                    className="danger"
+                    onClick={async () => {
+                      if (!confirm(`Delete "${o.name}"?`)) return;
+                      const { error, response } = await api.DELETE(`${kind.path}/{id}` as Member, { params: { path: { id: o.id } } });
+                      if (response.ok) reload(kind);
+                      else setError(problemText(error));
+                    }}
+                  >
+                    Delete
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {items.length === 0 && <p className="empty">None yet.</p>}
+    </section>
+  );
+}
+
+function ObjectForm(props: { kind: Kind; item: Item | null; editable: boolean; onDone: (changed: boolean) => void }) {
+  const { kind, item } = props;
+  const [reference, setReference] = useState(item?.reference ?? "");
+  const [name, setName] = useState(item?.name ?? "");
+  const [description, setDescription] = useState(item?.description ?? "");
+  const [error, setError] = useState("");
+  const [conflict, setConflict] = useState(false);
+  const schema = kind.data_schema as unknown as RJSFSchema | null;
+  const save = async (data: unknown) => {
+    setError("");
+    const body = { reference, name, description, data: (data ?? null) as Record<string, never> | null };
+    const r = item
+      ? await api.PATCH(`${kind.path}/{id}` as Member, { params: { path: { id: item.id }, header: { "If-Match": `"${item.revision}"` } }, body })
+      : await api.POST(kind.path as Collection, { body });
+    if (r.response.ok) props.onDone(true);
+    else if (r.response.status === 412) setConflict(true);
+    else setError(problemText(r.error));
+  };
+  const fields = (
+    <>
+      <label>
+        Reference
+        <input required value={reference} disabled={!props.editable} onChange={(e) => setReference(e.target.value)} />
+      </label>
+      <label>
+        Name
+        <input required value={name} disabled={!props.editable} onChange={(e) => setName(e.target.value)} />
+      </label>
+      <label>
+        Description
+        <textarea value={description} disabled={!props.editable} onChange={(e) => setDescription(e.target.value)} />
+      </label>
+    </>
+  );
+  const buttons = (
+    <div className="buttons">
+      {props.editable && (
+        <button type="submit" className="primary">
+          Save
+        </button>
+      )}
+      <button type="button" onClick={() => props.onDone(false)}>
+        {props.editable ? "Cancel" : "Close"}
+      </button>
+    </div>
+  );
+  return (
+    <div className="panel wide" role="group" aria-label={item ? `Edit ${item.name}` : "New object"}>
+      <h2>{item ? item.name : `New: ${kind.label}`}</h2>
+      {conflict && (
+        <p role="alert" className="banner warning">
+          Someone changed it since you opened it; nothing was overwritten. Close and open it again.
+        </p>
+      )}
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      {schema ? (
+        <Form
+          schema={schema}
+          formData={item?.data ?? undefined}
+          validator={validator}
+          disabled={!props.editable}
+          noHtml5Validate
+          showErrorList={false}
+          onSubmit={({ formData }) => save(formData)}
+        >
+          {fields}
+          {buttons}
+        </Form>
+      ) : (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            save(null);
+          }}
+        >
+          {fields}
+          {buttons}
+        </form>
+      )}
+    </div>
+  );
+}
