@@ -186,6 +186,25 @@ try {
   await other.close();
   await page.getByRole("link", { name: "Back to the smart routing" }).click();
 
+  // a web chat entry point on the routing in production, and a conversation with it
+  await page.getByRole("link", { name: "Entry points" }).click();
+  await page.getByRole("button", { name: "New entry point" }).click();
+  const ep = page.getByRole("form", { name: "New entry point" });
+  await ep.getByLabel("Reference").fill("site");
+  await ep.getByLabel("Name", { exact: true }).fill("Our site");
+  await ep.getByLabel("Start routing").selectOption({ label: "Support chat" });
+  await ep.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("link", { name: "/chat/site" }).waitFor();
+  await accessible(page, "entry points");
+  const visitor = await context.newPage();
+  await visitor.goto(`${base}/chat/site`);
+  await visitor.waitForSelector("#status:text('online')");
+  await visitor.fill("#text", "hi");
+  await visitor.click("#send");
+  await visitor.waitForSelector(".msg.out:has-text('Welcome!')");
+  await visitor.waitForSelector(".msg.out:has-text('Hello, how may we help?')");
+  await visitor.close();
+
   // business objects, one page per kind with a form made from its data schema
   await page.getByRole("link", { name: "Business objects" }).click();
   await page.getByRole("link", { name: "Values tables" }).click();

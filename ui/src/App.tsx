@@ -7,6 +7,7 @@ import { RoutingPage } from "./pages/Routing";
 import { EditorPage } from "./pages/Editor";
 import { Desk } from "./pages/Desk";
 import { ObjectKinds, Objects } from "./pages/Objects";
+import { EntryPoints } from "./pages/EntryPoints";
 import { allows } from "./api";
 
 export function App() {
@@ -42,6 +43,7 @@ export function App() {
   const maker = session.permissions.some((p) => p.startsWith("routings."));
   const objects = path.match(/^\/objects\/([a-z_]+)$/);
   if (path === "/desk" || (agent && !maker)) page = <Desk />;
+  else if (path === "/entry-points") page = <EntryPoints session={session} />;
   else if (path === "/objects") page = <ObjectKinds session={session} />;
   else if (objects) page = <Objects session={session} kind={objects[1]} />;
   else if (editor) page = <EditorPage session={session} family={editor[1] as "messaging" | "email"} routingId={editor[2]} versionId={editor[3]} />;
@@ -55,6 +57,7 @@ export function App() {
         <nav aria-label="Main">
           {maker && <Link to="/routings/messaging">Messaging smart routings</Link>}
           {maker && <Link to="/routings/email">Email smart routings</Link>}
+          {allows(session, "entry_points:read") && <Link to="/entry-points">Entry points</Link>}
           {maker && <Link to="/objects">Business objects</Link>}
           {agent && <Link to="/desk">Agent desk</Link>}
         </nav>

@@ -1,0 +1,245 @@
+import { useEffect, useState } from "react";
+import { allows, api, problemText, type Schemas, type Session } from "../api";
+
+type EntryPoint = Schemas["EntryPointDto"];
+type Channel = Schemas["ChannelDto"];
+type Secrets = Schemas["SecretsBody"];
+
+const CHANNELS: { channel: Channel; label: string; family: "messaging" | "email"; secrets: (keyof Secrets)[]; address?: string }[] = [
+  { channel: "web_chat", label: "Web chat", family: "messaging", secrets: [] },
+  { channel: "http", label: "HTTP", family: "messaging", secrets: [] },
+  { channel: "whatsapp", label: "WhatsApp", family: "messaging", secrets: ["access_token", "app_secret", "verify_token"], address: "Phone number id" },
+  { channel: "telegram", label: "Telegram", family: "messaging", secrets: ["bot_token", "secret_token"], address: "Bot username" },
+  { channel: "messenger", label: "Messenger", family: "messaging", secrets: ["page_access_token", "app_secret", "verify_token"], address: "Page id" },
+  { channel: "email", label: "Email (mailbox)", family: "email", secrets: ["imap_host", "imap_port", "imap_username", "imap_password", "imap_tls"], address: "Mailbox address" },
+];
+
+/** Entry points: where conversations come in, and the routings they start. Secrets are
+ * write-only: the page shows which are set, never their values. */
+export function EntryPoints(props: { session: Session }) {
+  const [items, setItems] = useState<EntryPoint[]>([]);
+  const [routings, setRoutings] = useState<Schemas["RoutingSummary"][]>([]);
+  const [editing, setEditing] = useState<EntryPoint | "new" | null>(null);
+  const [error, setError] = useState("");
+  const reload = async () => {
+    const { data, error } = await api.GET("/entry-points", { params: { query: { limit: 200 } } });
+    if (data) setItems(data.items);
+    else setError(problemText(error));
+  };
+  useEffect(() => {
+    reload();
+    api.GET("/routings", { params: { query: { limit: 200 } } }).then(({ data }) => setRoutings(data?.items ?? []));
+  }, []);
+  const may = (verb: string) => allows(props.session, `entry_points:${verb}`);
+  const name = (id?: string | null) => routings.find((r) => r.id === id)?.name ?? "—";
+  return (
+    <section aria-labelledby="ep-title">
+      <div className="title-row">
+        <h1 id="ep-title">Entry points</h1>
+        {may("create") && (
+          <button type="button" className="primary" onClick={() => setEditing("new")}>
+            New entry point
+          </button>
+        )}
+      </div>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      {editing && (
+        <EntryPointForm
+          key={editing === "new" ? "new" : editing.id + editing.revision}
+          item={editing === "new" ? null : editing}
+          routings={routings}
+          editable={editing === "new" ? may("create") : may("edit")}
+          onDone={(changed) => {
+            setEditing(null);
+            if (changed) reload();
+          }}
+        />
+      )}
+      <table className="list">
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Channel</th>
+            <th scope="col">Address</th>
+            <th scope="col">Start routing</th>
+            <th scope="col">Secrets set</th>
+            <th scope="col">
+              <span className="visually-hidden">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {items.map((e) => (
+            <tr key={e.id}>
+              <td>
+                {e.name} <code>{e.reference}</code>
+              </td>
+              <td>{CHANNELS.find((c) => c.channel === e.channel)?.label ?? e.channel}</td>
+              <td>{e.channel === "web_chat" ? <a href={`/chat/${e.reference}`}>/chat/{e.reference}</a> : (e.address ?? "—")}</td>
+              <td>{name(e.start_routing_id)}</td>
+              <td>{e.secrets_set.length ? e.secrets_set.join(", ") : "—"}</td>
+              <td className="row-actions">
+                <button type="button" onClick={() => setEditing(e)}>
+                  {may("edit") ? "Edit" : "Open"}
+                </button>
+                {may("delete") && (
+                  <button
+                    type="button"
+                    className="danger"
+                    onClick={async () => {
+                      if (!confirm(`Delete the entry point "${e.name}"?`)) return;
+                      const { error, response } = await api.DELETE("/entry-points/{id}", { params: { path: { id: e.id } } });
+                      if (response.ok) reload();
+                      else setError(problemText(error));
+                    }}
+                  >
+                    Delete
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {items.length === 0 && <p className="empty">No entry point yet.</p>}
+    </section>
+  );
+}
+
+function EntryPointForm(props: { item: EntryPoint | null; routings: Schemas["RoutingSummary"][]; editable: boolean; onDone: (changed: boolean) => void }) {
+  const { item } = props;
+  const [channel, setChannel] = useState<Channel>(item?.channel ?? "web_chat");
+  const [reference, setReference] = useState(item?.reference ?? "");
+  const [name, setName] = useState(item?.name ?? "");
+  const [address, setAddress] = useState(item?.address ?? "");
+  const [callback, setCallback] = useState(item?.callback_url ?? "");
+  const [secret, setSecret] = useState("");
+  const [start, setStart] = useState(item?.start_routing_id ?? "");
+  const [end, setEnd] = useState(item?.end_routing_id ?? "");
+  const [secrets, setSecrets] = useState<Secrets>({});
+  const [error, setError] = useState("");
+  const spec = CHANNELS.find((c) => c.channel === channel)!;
+  const of = (kind: "interaction_start" | "interaction_end") => props.routings.filter((r) => r.channel_family === spec.family && r.kind === kind);
+  const filled = Object.fromEntries(Object.entries(secrets).filter(([, v]) => v)) as Secrets;
+  return (
+    <form
+      className="panel wide"
+      aria-label={item ? `Edit ${item.name}` : "New entry point"}
+      onSubmit={async (e) => {
+        e.preventDefault();
+        setError("");
+        const body: Schemas["EntryPointBody"] = {
+          reference,
+          name,
+          start_routing_id: start || null,
+          end_routing_id: end || null,
+          ...(spec.address ? { address: address || null } : {}),
+          ...(channel === "http" ? { callback_url: callback || null, ...(secret ? { secret } : {}) } : {}),
+          ...(Object.keys(filled).length ? { secrets: filled } : {}),
+        };
+        const r = item
+          ? await api.PATCH("/entry-points/{id}", { params: { path: { id: item.id }, header: { "If-Match": `"${item.revision}"` } }, body })
+          : await api.POST("/entry-points", { body: { ...body, name, reference, channel } });
+        if (r.response.ok) props.onDone(true);
+        else setError(problemText(r.error));
+      }}
+    >
+      <h2>{item ? item.name : "New entry point"}</h2>
+      <label>
+        Channel
+        <select value={channel} disabled={!!item || !props.editable} onChange={(e) => setChannel(e.target.value as Channel)}>
+          {CHANNELS.map((c) => (
+            <option key={c.channel} value={c.channel}>
+              {c.label}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Reference
+        <input required value={reference} disabled={!props.editable} onChange={(e) => setReference(e.target.value)} />
+      </label>
+      <label>
+        Name
+        <input required value={name} disabled={!props.editable} onChange={(e) => setName(e.target.value)} />
+      </label>
+      {spec.address && (
+        <label>
+          {spec.address}
+          <input value={address} disabled={!props.editable} onChange={(e) => setAddress(e.target.value)} />
+        </label>
+      )}
+      {channel === "http" && (
+        <>
+          <label>
+            Callback URL
+            <input type="url" value={callback} disabled={!props.editable} onChange={(e) => setCallback(e.target.value)} />
+          </label>
+          <label>
+            Signing secret (32 to 256 characters){item?.secrets_set.includes("secret") ? " — set; type a new one to replace it" : ""}
+            <input type="password" autoComplete="new-password" value={secret} disabled={!props.editable} onChange={(e) => setSecret(e.target.value)} />
+          </label>
+        </>
+      )}
+      <label>
+        Start routing
+        <select value={start} disabled={!props.editable} onChange={(e) => setStart(e.target.value)}>
+          <option value="">None</option>
+          {of("interaction_start").map((r) => (
+            <option key={r.id} value={r.id}>
+              {r.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        End routing
+        <select value={end} disabled={!props.editable} onChange={(e) => setEnd(e.target.value)}>
+          <option value="">None</option>
+          {of("interaction_end").map((r) => (
+            <option key={r.id} value={r.id}>
+              {r.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      {spec.secrets.length > 0 && (
+        <fieldset>
+          <legend>Secrets (write-only: never shown again; leave empty to keep)</legend>
+          {spec.secrets.map((k) => (
+            <label key={k}>
+              {k}
+              {item?.secrets_set.includes(k) ? " (set)" : ""}
+              <input
+                type={k === "imap_host" || k === "imap_port" || k === "imap_username" || k === "imap_tls" ? "text" : "password"}
+                autoComplete="off"
+                value={secrets[k] ?? ""}
+                disabled={!props.editable}
+                onChange={(e) => setSecrets((s) => ({ ...s, [k]: e.target.value }))}
+              />
+            </label>
+          ))}
+        </fieldset>
+      )}
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      <div className="buttons">
+        {props.editable && (
+          <button type="submit" className="primary">
+            Save
+          </button>
+        )}
+        <button type="button" onClick={() => props.onDone(false)}>
+          {props.editable ? "Cancel" : "Close"}
+        </button>
+      </div>
+    </form>
+  );
+}
