@@ -204,6 +204,14 @@ try {
   await visitor.waitForSelector(".msg.out:has-text('Welcome!')");
   await visitor.waitForSelector(".msg.out:has-text('Hello, how may we help?')");
   await visitor.close();
+  // its interaction: the events, and the path it took drawn on the version it ran
+  await page.getByRole("link", { name: "Interactions" }).click();
+  await page.getByRole("row").filter({ hasText: "live" }).first().getByRole("link").click();
+  await page.getByText("message_in").first().waitFor();
+  await accessible(page, "interaction");
+  await page.getByRole("link", { name: "Show its path on the tree" }).click();
+  await page.locator(".node.on-path").nth(2).waitFor();
+  check((await page.getByText("Read-only").count()) === 1, "the production version opens read-only");
 
   // business objects, one page per kind with a form made from its data schema
   await page.getByRole("link", { name: "Business objects" }).click();

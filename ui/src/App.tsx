@@ -8,6 +8,7 @@ import { EditorPage } from "./pages/Editor";
 import { Desk } from "./pages/Desk";
 import { ObjectKinds, Objects } from "./pages/Objects";
 import { EntryPoints } from "./pages/EntryPoints";
+import { InteractionPage, Interactions } from "./pages/Interactions";
 import { allows } from "./api";
 
 export function App() {
@@ -43,6 +44,8 @@ export function App() {
   const maker = session.permissions.some((p) => p.startsWith("routings."));
   const objects = path.match(/^\/objects\/([a-z_]+)$/);
   if (path === "/desk" || (agent && !maker)) page = <Desk />;
+  else if (path === "/interactions") page = <Interactions />;
+  else if (path.match(/^\/interactions\/[0-9a-f-]{36}$/)) page = <InteractionPage id={path.split("/")[2]} />;
   else if (path === "/entry-points") page = <EntryPoints session={session} />;
   else if (path === "/objects") page = <ObjectKinds session={session} />;
   else if (objects) page = <Objects session={session} kind={objects[1]} />;
@@ -59,6 +62,7 @@ export function App() {
           {maker && <Link to="/routings/email">Email smart routings</Link>}
           {allows(session, "entry_points:read") && <Link to="/entry-points">Entry points</Link>}
           {maker && <Link to="/objects">Business objects</Link>}
+          {allows(session, "interactions:read") && <Link to="/interactions">Interactions</Link>}
           {agent && <Link to="/desk">Agent desk</Link>}
         </nav>
         <span className="who">

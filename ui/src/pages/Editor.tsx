@@ -20,6 +20,7 @@ import type { RJSFSchema } from "@rjsf/utils";
 import { allows, api, problemText, type Schemas, type Session } from "../api";
 import { Link } from "../route";
 import { Preview } from "./Preview";
+import { pathOf } from "../chat";
 
 type Version = Schemas["VersionDto"];
 type ActionType = Schemas["ActionTypeDto"];
@@ -124,6 +125,14 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
   useEffect(() => {
     api.GET("/routings/{id}", { params: { path: { id: props.routingId } } }).then(({ data }) => setSiblings(data?.versions ?? []));
   }, [props.routingId]);
+  // opened from an interaction: the path it took
+  const shown = new URLSearchParams(location.search).get("interaction");
+  useEffect(() => {
+    if (!shown) return;
+    api
+      .GET("/interactions/{id}", { params: { path: { id: shown }, query: { events_limit: 1000 } } })
+      .then(({ data }) => data && setPath(pathOf(data)));
+  }, [shown]);
   // the comparison follows the version as it is edited
   useEffect(() => {
     if (!compareWith) {
