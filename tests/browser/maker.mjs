@@ -235,6 +235,17 @@ try {
   await edit.getByRole("alert").waitFor();
   await edit.getByRole("button", { name: "Cancel" }).click();
 
+  // access: a token shown once, then listed; the audit log tells who did what
+  await page.getByRole("link", { name: "Access" }).click();
+  await page.getByRole("tab", { name: "API tokens" }).click();
+  await page.getByRole("form", { name: "New API token" }).getByLabel("Name").fill("reporting");
+  await page.getByRole("button", { name: "Create the token" }).click();
+  await page.getByRole("status").filter({ hasText: "shown this once" }).waitFor();
+  await page.getByRole("cell", { name: "reporting" }).waitFor();
+  await page.getByRole("tab", { name: "Audit log" }).click();
+  await page.getByRole("cell", { name: /POST \/api\/v1\/api-tokens/ }).first().waitFor();
+  await accessible(page, "access");
+
   // a designer may build but not publish: no publish button, and the API refuses anyway
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByRole("heading", { name: "Sign in to Switchyard" }).waitFor();

@@ -1,15 +1,19 @@
-import { useEffect, useState } from "react";
+import { lazy, Suspense, useEffect, useState } from "react";
 import { api, rememberCsrf, type Session } from "./api";
 import { Link, navigate, usePath } from "./route";
 import { Login } from "./pages/Login";
 import { Routings } from "./pages/Routings";
 import { RoutingPage } from "./pages/Routing";
-import { EditorPage } from "./pages/Editor";
 import { Desk } from "./pages/Desk";
-import { ObjectKinds, Objects } from "./pages/Objects";
 import { EntryPoints } from "./pages/EntryPoints";
 import { InteractionPage, Interactions } from "./pages/Interactions";
+import { Access } from "./pages/Access";
 import { allows } from "./api";
+
+// the canvas and the schema-made forms are the heavy parts: loaded when first opened
+const EditorPage = lazy(() => import("./pages/Editor").then((m) => ({ default: m.EditorPage })));
+const ObjectKinds = lazy(() => import("./pages/Objects").then((m) => ({ default: m.ObjectKinds })));
+const Objects = lazy(() => import("./pages/Objects").then((m) => ({ default: m.Objects })));
 
 export function App() {
   const [session, setSession] = useState<Session | null | undefined>(undefined);
@@ -45,6 +49,7 @@ export function App() {
   const objects = path.match(/^\/objects\/([a-z_]+)$/);
   if (path === "/desk" || (agent && !maker)) page = <Desk />;
   else if (path === "/interactions") page = <Interactions />;
+  else if (path === "/access") page = <Access session={session} />;
   else if (path.match(/^\/interactions\/[0-9a-f-]{36}$/)) page = <InteractionPage id={path.split("/")[2]} />;
   else if (path === "/entry-points") page = <EntryPoints session={session} />;
   else if (path === "/objects") page = <ObjectKinds session={session} />;
@@ -63,6 +68,7 @@ export function App() {
           {allows(session, "entry_points:read") && <Link to="/entry-points">Entry points</Link>}
           {maker && <Link to="/objects">Business objects</Link>}
           {allows(session, "interactions:read") && <Link to="/interactions">Interactions</Link>}
+          {(allows(session, "accounts:read") || allows(session, "audit:read")) && <Link to="/access">Access</Link>}
           {agent && <Link to="/desk">Agent desk</Link>}
         </nav>
         <span className="who">
@@ -72,7 +78,9 @@ export function App() {
           </button>
         </span>
       </header>
-      <main>{page}</main>
+      <main>
+        <Suspense fallback={<p>Loading…</p>}>{page}</Suspense>
+      </main>
     </div>
   );
 }

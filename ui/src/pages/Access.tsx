@@ -1,0 +1,351 @@
+import { useEffect, useState } from "react";
+import { allows, api, problemText, type Schemas, type Session } from "../api";
+
+/** Who may do what: agents (users), accounts, API tokens, roles, and the audit log. */
+export function Access(props: { session: Session }) {
+  const may = (p: string) => allows(props.session, p);
+  const tabs = [
+    may("accounts:read") && "Agents",
+    may("accounts:read") && "Accounts",
+    may("accounts:read") && "API tokens",
+    may("accounts:read") && "Roles",
+    may("audit:read") && "Audit log",
+  ].filter(Boolean) as string[];
+  const [tab, setTab] = useState(tabs[0] ?? "");
+  return (
+    <section aria-labelledby="access-title">
+      <h1 id="access-title">Access</h1>
+      <div role="tablist" aria-label="Access" className="tabs">
+        {tabs.map((t) => (
+          <button key={t} type="button" role="tab" aria-selected={tab === t} onClick={() => setTab(t)}>
+            {t}
+          </button>
+        ))}
+      </div>
+      <div role="tabpanel" aria-label={tab}>
+        {tab === "Agents" && <Agents mayCreate={may("accounts:create")} />}
+        {tab === "Accounts" && <Accounts mayCreate={may("accounts:create")} />}
+        {tab === "API tokens" && <Tokens mayCreate={may("accounts:create")} />}
+        {tab === "Roles" && <Roles />}
+        {tab === "Audit log" && <Audit />}
+      </div>
+    </section>
+  );
+}
+
+function Shown(props: { secret: string | null | undefined; what: string }) {
+  if (!props.secret) return null;
+  return (
+    <p role="status" className="alert">
+      The {props.what}, shown this once: <code>{props.secret}</code>
+    </p>
+  );
+}
+
+function Agents(props: { mayCreate: boolean }) {
+  const [items, setItems] = useState<Schemas["UserDto"][]>([]);
+  const [form, setForm] = useState({ reference: "", name: "", email: "", password: "" });
+  const [token, setToken] = useState<string | null>(null);
+  const [error, setError] = useState("");
+  const reload = () => api.GET("/users", { params: { query: { limit: 200 } } }).then(({ data }) => setItems(data?.items ?? []));
+  useEffect(() => {
+    reload();
+  }, []);
+  return (
+    <>
+      {props.mayCreate && (
+        <form
+          className="panel"
+          aria-label="New agent"
+          onSubmit={async (e) => {
+            e.preventDefault();
+            setError("");
+            const { data, error } = await api.POST("/users", {
+              body: { reference: form.reference, name: form.name, ...(form.email ? { email: form.email, password: form.password } : {}) },
+            });
+            if (!data) return setError(problemText(error));
+            setToken(data.token ?? null);
+            setForm({ reference: "", name: "", email: "", password: "" });
+            reload();
+          }}
+        >
+          <h2>New agent</h2>
+          {(["reference", "name", "email", "password"] as const).map((k) => (
+            <label key={k}>
+              {k[0].toUpperCase() + k.slice(1)}
+              {k === "email" || k === "password" ? " (to sign in to the desk)" : ""}
+              <input
+                type={k === "password" ? "password" : k === "email" ? "email" : "text"}
+                required={k === "reference" || k === "name"}
+                autoComplete={k === "password" ? "new-password" : "off"}
+                value={form[k]}
+                onChange={(e) => setForm({ ...form, [k]: e.target.value })}
+              />
+            </label>
+          ))}
+          {error && (
+            <p role="alert" className="error">
+              {error}
+            </p>
+          )}
+          <button type="submit" className="primary">
+            Create the agent
+          </button>
+        </form>
+      )}
+      <Shown secret={token} what="agent's API token" />
+      <table className="list">
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Reference</th>
+            <th scope="col">Presence</th>
+            <th scope="col">Open conversations</th>
+          </tr>
+        </thead>
+        <tbody>
+          {items.map((u) => (
+            <tr key={u.id}>
+              <td>{u.name}</td>
+              <td>
+                <code>{u.reference}</code>
+              </td>
+              <td>{u.presence}</td>
+              <td>
+                {u.open_conversations} / {u.capacity}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}
+
+function Accounts(props: { mayCreate: boolean }) {
+  const [items, setItems] = useState<Schemas["AccountDto"][]>([]);
+  const [roles, setRoles] = useState<Schemas["RoleDto"][]>([]);
+  const [form, setForm] = useState({ email: "", name: "", password: "", role: "designer" });
+  const [error, setError] = useState("");
+  const reload = () => api.GET("/accounts", { params: { query: { limit: 200 } } }).then(({ data }) => setItems(data?.items ?? []));
+  useEffect(() => {
+    reload();
+    api.GET("/roles").then(({ data }) => setRoles((data?.items ?? []).filter((r) => r.reference !== "agent")));
+  }, []);
+  return (
+    <>
+      {props.mayCreate && (
+        <form
+          className="panel"
+          aria-label="New account"
+          onSubmit={async (e) => {
+            e.preventDefault();
+            setError("");
+            const { data, error } = await api.POST("/accounts", { body: form });
+            if (!data) return setError(problemText(error));
+            setForm({ email: "", name: "", password: "", role: form.role });
+            reload();
+          }}
+        >
+          <h2>New account</h2>
+          <label>
+            Email
+            <input type="email" required value={form.email} onChange={(e) => setForm({ ...form, email: e.target.value })} />
+          </label>
+          <label>
+            Name
+            <input required value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} />
+          </label>
+          <label>
+            Password
+            <input type="password" autoComplete="new-password" required value={form.password} onChange={(e) => setForm({ ...form, password: e.target.value })} />
+          </label>
+          <label>
+            Role
+            <select value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value })}>
+              {roles.map((r) => (
+                <option key={r.reference} value={r.reference}>
+                  {r.name}
+                </option>
+              ))}
+            </select>
+          </label>
+          {error && (
+            <p role="alert" className="error">
+              {error}
+            </p>
+          )}
+          <button type="submit" className="primary">
+            Create the account
+          </button>
+        </form>
+      )}
+      <table className="list">
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Email</th>
+            <th scope="col">Role</th>
+            <th scope="col">Status</th>
+          </tr>
+        </thead>
+        <tbody>
+          {items.map((a) => (
+            <tr key={a.id}>
+              <td>{a.name}</td>
+              <td>{a.email ?? "—"}</td>
+              <td>{a.role}</td>
+              <td>{a.status}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}
+
+function Tokens(props: { mayCreate: boolean }) {
+  const [items, setItems] = useState<Schemas["TokenDto"][]>([]);
+  const [name, setName] = useState("");
+  const [role, setRole] = useState("viewer");
+  const [token, setToken] = useState<string | null>(null);
+  const [error, setError] = useState("");
+  const reload = () => api.GET("/api-tokens", { params: { query: { limit: 200 } } }).then(({ data }) => setItems(data?.items ?? []));
+  useEffect(() => {
+    reload();
+  }, []);
+  return (
+    <>
+      {props.mayCreate && (
+        <form
+          className="panel"
+          aria-label="New API token"
+          onSubmit={async (e) => {
+            e.preventDefault();
+            setError("");
+            const { data, error } = await api.POST("/api-tokens", { body: { name, role } });
+            if (!data) return setError(problemText(error));
+            setToken(data.token ?? null);
+            setName("");
+            reload();
+          }}
+        >
+          <h2>New API token</h2>
+          <label>
+            Name
+            <input required value={name} onChange={(e) => setName(e.target.value)} />
+          </label>
+          <label>
+            Role
+            <select value={role} onChange={(e) => setRole(e.target.value)}>
+              {["administrator", "designer", "publisher", "supervisor", "viewer"].map((r) => (
+                <option key={r} value={r}>
+                  {r}
+                </option>
+              ))}
+            </select>
+          </label>
+          {error && (
+            <p role="alert" className="error">
+              {error}
+            </p>
+          )}
+          <button type="submit" className="primary">
+            Create the token
+          </button>
+        </form>
+      )}
+      <Shown secret={token} what="token" />
+      <table className="list">
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Role</th>
+            <th scope="col">Created</th>
+            <th scope="col">State</th>
+            <th scope="col">
+              <span className="visually-hidden">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {items.map((t) => (
+            <tr key={t.id}>
+              <td>{t.name}</td>
+              <td>{t.role}</td>
+              <td>{new Date(t.created_at).toLocaleString()}</td>
+              <td>{t.revoked_at ? "revoked" : t.expires_at ? `expires ${new Date(t.expires_at).toLocaleString()}` : "active"}</td>
+              <td className="row-actions">
+                {!t.revoked_at && props.mayCreate && (
+                  <button
+                    type="button"
+                    className="danger"
+                    onClick={async () => {
+                      const { error, response } = await api.DELETE("/api-tokens/{id}", { params: { path: { id: t.id } } });
+                      if (!response.ok) setError(problemText(error));
+                      reload();
+                    }}
+                  >
+                    Revoke
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}
+
+function Roles() {
+  const [items, setItems] = useState<Schemas["RoleDto"][]>([]);
+  useEffect(() => {
+    api.GET("/roles").then(({ data }) => setItems(data?.items ?? []));
+  }, []);
+  return (
+    <ul className="roles">
+      {items.map((r) => (
+        <li key={r.reference} className="card">
+          <h3>
+            {r.name} <span className="muted">{r.built_in ? "built in" : "custom"}</span>
+          </h3>
+          <p className="muted">{r.permissions.join(" · ")}</p>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function Audit() {
+  const [items, setItems] = useState<Schemas["AuditEntryDto"][]>([]);
+  useEffect(() => {
+    api.GET("/audit", { params: { query: { limit: 200 } } }).then(({ data }) => setItems(data?.items ?? []));
+  }, []);
+  return (
+    <table className="list">
+      <thead>
+        <tr>
+          <th scope="col">When</th>
+          <th scope="col">Who</th>
+          <th scope="col">What</th>
+          <th scope="col">Target</th>
+          <th scope="col">Status</th>
+        </tr>
+      </thead>
+      <tbody>
+        {items.map((a) => (
+          <tr key={a.id}>
+            <td>{new Date(a.at).toLocaleString()}</td>
+            <td>{a.actor}</td>
+            <td>
+              {a.action} <code>{a.method} {a.path}</code>
+            </td>
+            <td>{a.target ?? "—"}</td>
+            <td>{a.status}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
