@@ -1,13 +1,43 @@
 // The agent desk in Debian's Chromium, with a web-chat customer in a second browser: the agent
 // signs in and goes online, the customer writes, the offer shows (time left, the tab's title),
 // the agent accepts, reads and answers, the customer's answer arrives live, the agent closes.
-// Usage: node desk.mjs BASE_URL ENTRY_POINT AGENT_EMAIL AGENT_PASSWORD SCREENSHOT_DIR
+// Then an email to the mailbox (spoken to the server's SMTP listener): shown as an email, with
+// its headers and attachment, answered in the thread.
+// Usage: node desk.mjs BASE_URL ENTRY_POINT AGENT_EMAIL AGENT_PASSWORD SCREENSHOT_DIR SMTP_HOST:PORT
 import { chromium } from "playwright-core";
+import net from "node:net";
 import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
 const axePath = require.resolve("axe-core/axe.min.js");
-const [base, reference, email, password, shots] = process.argv.slice(2);
+const [base, reference, email, password, shots, smtp] = process.argv.slice(2);
+
+/** One message to an SMTP server, each command answered before the next. */
+function smtpSend(address, from, to, raw) {
+  const [host, port] = address.split(":");
+  const lines = [`EHLO desk.test`, `MAIL FROM:<${from}>`, `RCPT TO:<${to}>`, "DATA", raw.replace(/\n/g, "\r\n") + "\r\n.", "QUIT"];
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), host);
+    let buffer = "";
+    let step = -1;
+    const codes = [];
+    socket.on("data", (d) => {
+      buffer += d.toString();
+      // an answer ends with a line whose code is followed by a space
+      while (/^\d{3} .*\r\n/m.test(buffer)) {
+        const end = buffer.search(/^\d{3} .*\r\n/m);
+        const line = buffer.slice(end, buffer.indexOf("\r\n", end));
+        buffer = buffer.slice(buffer.indexOf("\r\n", end) + 2);
+        codes.push(line.slice(0, 3));
+        step++;
+        if (step < lines.length) socket.write(lines[step] + "\r\n");
+        else socket.end();
+      }
+    });
+    socket.on("end", () => (codes.includes("250") ? resolve(codes) : reject(new Error(codes.join(",")))));
+    socket.on("error", reject);
+  });
+}
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
@@ -69,6 +99,41 @@ try {
   await chat.getByRole("button", { name: "Close" }).click();
   await desk.getByText("Accept an offer or choose a conversation.").waitFor();
   check((await desk.locator(".desk-list li").count()) === 0, "no conversation left");
+  // an email: shown as an email, answered by email
+  const mail = [
+    "From: Amélie Dupré <amelie@example.com>",
+    "To: support@shop.test",
+    "Subject: Facture erronée",
+    "Message-ID: <desk-1@example.com>",
+    "MIME-Version: 1.0",
+    'Content-Type: multipart/mixed; boundary="b1"',
+    "",
+    "--b1",
+    "Content-Type: text/plain; charset=utf-8",
+    "",
+    "Bonjour, la facture est fausse.",
+    "--b1",
+    'Content-Type: application/pdf; name="facture.pdf"',
+    'Content-Disposition: attachment; filename="facture.pdf"',
+    "Content-Transfer-Encoding: base64",
+    "",
+    Buffer.from("%PDF-1.4 facture").toString("base64"),
+    "--b1--",
+  ].join("\n");
+  const codes = await smtpSend(smtp, "amelie@example.com", "support@shop.test", mail);
+  check(codes.filter((c) => c === "250").length >= 3, `the listener took the email (${codes})`);
+  await offer.getByRole("button", { name: "Accept" }).click();
+  const header = desk.getByRole("definition").filter({ hasText: "Facture erronée" });
+  await header.waitFor();
+  await desk.getByRole("link", { name: /facture\.pdf/ }).waitFor();
+  await chat.getByText("Bonjour, la facture est fausse.").waitFor();
+  await chat.getByLabel("Answer (by email, in the thread)").fill("Bonjour, voici la facture corrigée.");
+  await chat.getByRole("button", { name: "Send" }).click();
+  await chat.getByText("Bonjour, voici la facture corrigée.").waitFor();
+  await accessible(desk, "agent desk with an email");
+  await desk.screenshot({ path: `${shots}/desk-email.png` });
+  await chat.getByRole("button", { name: "Close" }).click();
+  await desk.getByText("Accept an offer or choose a conversation.").waitFor();
   console.log("desk test passed");
 } catch (e) {
   await desk.screenshot({ path: `${shots}/desk-failed.png`, fullPage: true });

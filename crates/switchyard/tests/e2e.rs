@@ -794,7 +794,8 @@ async fn the_maker_in_chromium() {
 }
 
 /// The agent desk in Chromium (`tests/browser/desk.mjs`): an agent signed in with a password
-/// handles a web-chat customer, in a second browser, from the offer to the close.
+/// handles a web-chat customer, in a second browser, from the offer to the close; then an
+/// email sent to the binary's SMTP listener, shown as an email and answered.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_agent_desk_in_chromium() {
     let browser_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser");
@@ -805,7 +806,7 @@ async fn the_agent_desk_in_chromium() {
     );
     runtime::install_crypto();
     let dir = tempfile::tempdir().unwrap();
-    let server = Running::start(&dir.path().join("data"));
+    let (server, smtp) = Running::start_smtp_with(&dir.path().join("data"), &[]);
     let api = Api {
         http: admin_client(),
         base: server.base.clone(),
@@ -835,6 +836,20 @@ async fn the_agent_desk_in_chromium() {
     api.post(&format!("versions/{vid}/put-in-production"), json!({}))
         .await;
     api.post("entry-points", json!({"reference": "site", "name": "Our site", "channel": "web_chat", "start_routing_id": id(&r)})).await;
+    // and a mailbox whose email routing gives Ann its emails
+    let mr = api.post("routings", json!({"name": "Mail desk", "reference": "MAIL_DESK", "kind": "interaction_start", "channel_family": "email"})).await;
+    let mv = api
+        .post(
+            &format!("routings/{}/versions", id(&mr)),
+            json!({"name": "v1"}),
+        )
+        .await;
+    let mvid = id(&mv);
+    let mstart = mv["tree"]["actions"][0]["id"].as_str().unwrap().to_owned();
+    api.post(&format!("versions/{mvid}/actions"), json!({"type": "distribute_to_user", "params": {"user": {"by": "reference", "reference": "ann"}}, "after": {"action_id": mstart, "branch": "ok"}})).await;
+    api.post(&format!("versions/{mvid}/put-in-production"), json!({}))
+        .await;
+    api.post("entry-points", json!({"reference": "support", "name": "Support", "channel": "email", "address": "support@shop.test", "start_routing_id": id(&mr)})).await;
     let shots = dir.path().join("shots");
     std::fs::create_dir_all(&shots).unwrap();
     let (base, script, shots_arg) = (
@@ -847,6 +862,7 @@ async fn the_agent_desk_in_chromium() {
             .arg(script)
             .args([&base, "site", email, password])
             .arg(shots_arg)
+            .arg(smtp)
             .output()
             .unwrap()
     })

@@ -157,6 +157,62 @@ export function Desk() {
   );
 }
 
+/** The system variable `email` of an email interaction (its latest email). */
+type Email = {
+  from: string;
+  from_name?: string;
+  to: string[];
+  cc: string[];
+  subject: string;
+  date?: string | null;
+  priority: string;
+  attachments: { name: string; type: string; size: number; url: string }[];
+};
+
+function EmailHeader(props: { email: Email }) {
+  const e = props.email;
+  return (
+    <dl className="email-header" aria-label="Email">
+      <dt>From</dt>
+      <dd>{e.from_name ? `${e.from_name} <${e.from}>` : e.from}</dd>
+      <dt>To</dt>
+      <dd>{e.to.join(", ")}</dd>
+      {e.cc.length > 0 && (
+        <>
+          <dt>Cc</dt>
+          <dd>{e.cc.join(", ")}</dd>
+        </>
+      )}
+      <dt>Subject</dt>
+      <dd>{e.subject}</dd>
+      {e.date && (
+        <>
+          <dt>Date</dt>
+          <dd>{e.date}</dd>
+        </>
+      )}
+      {e.priority !== "normal" && (
+        <>
+          <dt>Priority</dt>
+          <dd>{e.priority}</dd>
+        </>
+      )}
+      {e.attachments.length > 0 && (
+        <>
+          <dt>Attachments</dt>
+          <dd>
+            {e.attachments.map((a) => (
+              <a key={a.url} href={a.url} download={a.name} className="attachment">
+                {a.name} ({Math.ceil(a.size / 1024)} KiB)
+              </a>
+            ))}
+          </dd>
+        </>
+      )}
+    </dl>
+  );
+}
+
 function Chat(props: {
   conversation: Conversation;
   detail: Interaction;
@@ -177,9 +233,11 @@ function Chat(props: {
     api.GET("/groups", { params: { query: { limit: 200 } } }).then(({ data }) => setGroups(data?.items ?? []));
   }, []);
   const path = { params: { path: { id } } };
+  const email = (props.detail.system as { email?: Email }).email;
   return (
     <section aria-label={`Conversation with ${props.conversation.customer}`}>
       <h2>{props.conversation.customer}</h2>
+      {email && <EmailHeader email={email} />}
       <ol className="lines" aria-label="History">
         {lines.map((l) => (
           <li key={l.key} className={`line ${l.from}`}>
@@ -201,8 +259,8 @@ function Chat(props: {
         }}
       >
         <label className="grow">
-          Answer
-          <textarea value={text} onChange={(e) => setText(e.target.value)} rows={2} />
+          {email ? "Answer (by email, in the thread)" : "Answer"}
+          <textarea value={text} onChange={(e) => setText(e.target.value)} rows={email ? 6 : 2} />
         </label>
         <button type="submit" className="primary">
           Send
