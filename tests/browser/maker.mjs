@@ -234,6 +234,17 @@ try {
   await edit.getByRole("button", { name: "Save" }).click();
   await edit.getByRole("alert").waitFor();
   await edit.getByRole("button", { name: "Cancel" }).click();
+  // a group, and its live status
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Business objects" }).click();
+  await page.getByRole("link", { name: "Groups (queues)" }).click();
+  await page.getByRole("button", { name: "New", exact: true }).click();
+  const group = page.getByRole("group", { name: "New object" });
+  await group.getByLabel("Reference").fill("SUPPORT");
+  await group.getByLabel("Name", { exact: true }).fill("Support team");
+  await group.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("row").filter({ hasText: "Support team" }).getByRole("button", { name: "Live status" }).click();
+  await page.getByRole("region", { name: "Live status of the group" }).getByText("0 waiting").waitFor();
+  await accessible(page, "a group's live status");
 
   // access: a token shown once, then listed; the audit log tells who did what
   await page.getByRole("link", { name: "Access" }).click();

@@ -49,6 +49,7 @@ export function Objects(props: { session: Session; kind: string }) {
   const [kind, setKind] = useState<Kind | null>(null);
   const [items, setItems] = useState<Item[]>([]);
   const [editing, setEditing] = useState<Item | "new" | null>(null);
+  const [watching, setWatching] = useState<string | null>(null);
   const [error, setError] = useState("");
   const reload = async (k: Kind) => {
     const out: Item[] = [];
@@ -125,6 +126,11 @@ export function Objects(props: { session: Session; kind: string }) {
                 <button type="button" onClick={() => setEditing(o)}>
                   {may("edit") ? "Edit" : "Open"}
                 </button>
+                {kind.kind === "queue" && (
+                  <button type="button" onClick={() => setWatching(watching === o.id ? null : o.id)} aria-expanded={watching === o.id}>
+                    Live status
+                  </button>
+                )}
                 {may("delete") && (
                   <button
                     type="button"
@@ -144,6 +150,7 @@ export function Objects(props: { session: Session; kind: string }) {
           ))}
         </tbody>
       </table>
+      {watching && <GroupStatus id={watching} />}
       {items.length === 0 && <p className="empty">None yet.</p>}
     </section>
   );
@@ -233,5 +240,55 @@ function ObjectForm(props: { kind: Kind; item: Item | null; editable: boolean; o
         </form>
       )}
     </div>
+  );
+}
+
+/** A group (queue) now, every 2 s: its members' presence and load, who waits, the estimate. */
+function GroupStatus(props: { id: string }) {
+  const [status, setStatus] = useState<Schemas["GroupStatus"] | null>(null);
+  const [users, setUsers] = useState<Record<string, string>>({});
+  useEffect(() => {
+    let live = true;
+    const look = () =>
+      api.GET("/groups/{id}/status", { params: { path: { id: props.id } } }).then(({ data }) => {
+        if (live && data) setStatus(data);
+      });
+    look();
+    const t = setInterval(look, 2000);
+    api.GET("/users", { params: { query: { limit: 200 } } }).then(({ data }) => setUsers(Object.fromEntries((data?.items ?? []).map((u) => [u.id, u.name]))));
+    return () => {
+      live = false;
+      clearInterval(t);
+    };
+  }, [props.id]);
+  if (!status) return <p>Loading…</p>;
+  return (
+    <section className="panel wide" aria-label="Live status of the group">
+      <h2>Live status</h2>
+      <p>
+        {status.waiting_count} waiting
+        {status.estimated_wait_seconds != null ? ` · a new arrival would wait about ${status.estimated_wait_seconds} s` : " · nobody online"}
+      </p>
+      <table className="list">
+        <thead>
+          <tr>
+            <th scope="col">Member</th>
+            <th scope="col">Presence</th>
+            <th scope="col">Conversations</th>
+          </tr>
+        </thead>
+        <tbody>
+          {status.members.map((m) => (
+            <tr key={m.user_id}>
+              <td>{users[m.user_id] ?? m.user_id}</td>
+              <td>{m.presence}</td>
+              <td>
+                {m.open_conversations} / {m.capacity}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
   );
 }
