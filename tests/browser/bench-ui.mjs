@@ -3,7 +3,7 @@
 // Seeds 1 000 messaging routings and a routing whose version holds 500 actions (the most a tree
 // may hold), then measures: the routings list until its 1 000 rows are drawn; the tree editor
 // until its 500 nodes are drawn; the frames while a node is dragged across the canvas.
-import { chromium } from "playwright-core";
+import { launch } from "./common.mjs";
 
 const [base, token] = process.argv.slice(2);
 const api = async (method, path, body) => {
@@ -39,10 +39,7 @@ const imported = await api("POST", "routings/import", {
 const routing = await api("GET", `routings/${imported.routing.id}`);
 const version = routing.versions[0].id;
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
 page.setDefaultTimeout(60000);
 await page.goto(base + "/");

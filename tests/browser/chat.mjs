@@ -1,12 +1,9 @@
 // Opens the web chat page in Debian's Chromium, answers a question, presses a choice, and
 // checks the conversation survives a reload. Usage: node chat.mjs BASE_URL REFERENCE [SCREENSHOT]
-import { chromium } from "playwright-core";
+import { launch } from "./common.mjs";
 
 const [base, reference, screenshot] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 const page = await browser.newPage();
 try {
   page.setDefaultTimeout(15000);

@@ -4,12 +4,9 @@
 // Then an email to the mailbox (spoken to the server's SMTP listener): shown as an email, with
 // its headers and attachment, answered in the thread.
 // Usage: node desk.mjs BASE_URL ENTRY_POINT AGENT_EMAIL AGENT_PASSWORD SCREENSHOT_DIR SMTP_HOST:PORT
-import { chromium } from "playwright-core";
 import net from "node:net";
-import { createRequire } from "node:module";
+import { accessible, check, launch } from "./common.mjs";
 
-const require = createRequire(import.meta.url);
-const axePath = require.resolve("axe-core/axe.min.js");
 const [base, reference, email, password, shots, smtp] = process.argv.slice(2);
 
 /** One message to an SMTP server, each command answered before the next. */
@@ -38,19 +35,7 @@ function smtpSend(address, from, to, raw) {
     socket.on("error", reject);
   });
 }
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-async function accessible(page, name) {
-  await page.addScriptTag({ path: axePath });
-  const result = await page.evaluate(async () => await window.axe.run(document));
-  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  check(bad.length === 0, `${name}: ${bad.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`).join("; ")}`);
-}
+const browser = await launch();
 
 // the page's CSP forbids inline scripts: the context lets the injected axe-core run
 const agentContext = await browser.newContext({ viewport: { width: 1280, height: 800 }, bypassCSP: true });

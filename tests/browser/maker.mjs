@@ -5,27 +5,12 @@
 // refuses them anyway. Each page is checked with axe-core (no serious or
 // critical violation) at 1280×800 and at tablet width.
 // Usage: node maker.mjs BASE_URL ADMIN_EMAIL ADMIN_PASSWORD DESIGNER_EMAIL DESIGNER_PASSWORD SCREENSHOT_DIR
-import { chromium } from "playwright-core";
-import { createRequire } from "node:module";
+import { accessible, check, launch } from "./common.mjs";
 
-const require = createRequire(import.meta.url);
-const axePath = require.resolve("axe-core/axe.min.js");
 const [base, adminEmail, adminPassword, designerEmail, designerPassword, shots] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
 
-async function accessible(page, name) {
-  await page.addScriptTag({ path: axePath });
-  const result = await page.evaluate(async () => await window.axe.run(document));
-  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  check(bad.length === 0, `${name}: ${bad.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`).join("; ")}`);
-}
 
 async function signIn(page, email, password) {
   await page.goto(base + "/");

@@ -710,16 +710,54 @@ async fn the_chat_page_in_chromium() {
     server.stop();
 }
 
-/// The Maker in Chromium (`tests/browser/maker.mjs`): served by the binary at `/`, an
-/// administrator and a designer signed in with their passwords.
-#[tokio::test(flavor = "multi_thread")]
-async fn the_maker_in_chromium() {
+/// Runs `tests/browser/<script>` with `args` and a screenshot folder under `dir`; keeps its
+/// screenshots in `SWITCHYARD_KEEP_SCREENSHOTS` when set; fails with its output. The folder.
+async fn browser_script(script: &str, args: &[&str], dir: &Path) -> std::path::PathBuf {
+    browser_script_then(script, args, dir, &[]).await
+}
+
+/// [`browser_script`], with `then` after the screenshot folder.
+async fn browser_script_then(
+    script: &str,
+    args: &[&str],
+    dir: &Path,
+    then: &[&str],
+) -> std::path::PathBuf {
     let browser_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser");
     assert!(
         browser_dir.join("node_modules/axe-core").exists()
             && Path::new("/usr/bin/chromium").exists(),
-        "the browser test needs Chromium, playwright-core and axe-core: run scripts/browser-setup.sh (the test command does)"
+        "the browser tests need Chromium, playwright-core and axe-core: run scripts/browser-setup.sh (the test command does)"
     );
+    let shots = dir.join("shots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let mut command = Command::new("node");
+    command
+        .arg(browser_dir.join(script))
+        .args(args)
+        .arg(&shots)
+        .args(then);
+    let out = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    if let Ok(keep) = std::env::var("SWITCHYARD_KEEP_SCREENSHOTS") {
+        for f in std::fs::read_dir(&shots).unwrap().flatten() {
+            std::fs::copy(f.path(), Path::new(&keep).join(f.file_name())).unwrap();
+        }
+    }
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    shots
+}
+
+/// The Maker in Chromium (`tests/browser/maker.mjs`): served by the binary at `/`, an
+/// administrator and a designer signed in with their passwords.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_maker_in_chromium() {
     runtime::install_crypto();
     let dir = tempfile::tempdir().unwrap();
     let server = Running::start(&dir.path().join("data"));
@@ -756,34 +794,12 @@ async fn the_maker_in_chromium() {
             .await;
         assert_eq!(s, 201, "{a}");
     }
-    let shots = dir.path().join("shots");
-    std::fs::create_dir_all(&shots).unwrap();
-    let (base, script, shots_arg) = (
-        server.base.clone(),
-        browser_dir.join("maker.mjs"),
-        shots.clone(),
-    );
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(script)
-            .args([&base, admin.0, admin.1, designer.0, designer.1])
-            .arg(shots_arg)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    if let Ok(keep) = std::env::var("SWITCHYARD_KEEP_SCREENSHOTS") {
-        for f in std::fs::read_dir(&shots).unwrap().flatten() {
-            std::fs::copy(f.path(), Path::new(&keep).join(f.file_name())).unwrap();
-        }
-    }
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let shots = browser_script(
+        "maker.mjs",
+        &[&server.base, admin.0, admin.1, designer.0, designer.1],
+        dir.path(),
+    )
+    .await;
     assert!(
         std::fs::metadata(shots.join("maker-routing.png"))
             .unwrap()
@@ -798,12 +814,6 @@ async fn the_maker_in_chromium() {
 /// email sent to the binary's SMTP listener, shown as an email and answered.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_agent_desk_in_chromium() {
-    let browser_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser");
-    assert!(
-        browser_dir.join("node_modules/axe-core").exists()
-            && Path::new("/usr/bin/chromium").exists(),
-        "the browser test needs Chromium, playwright-core and axe-core: run scripts/browser-setup.sh (the test command does)"
-    );
     runtime::install_crypto();
     let dir = tempfile::tempdir().unwrap();
     let (server, smtp) = Running::start_smtp_with(&dir.path().join("data"), &[]);
@@ -850,35 +860,13 @@ async fn the_agent_desk_in_chromium() {
     api.post(&format!("versions/{mvid}/put-in-production"), json!({}))
         .await;
     api.post("entry-points", json!({"reference": "support", "name": "Support", "channel": "email", "address": "support@shop.test", "start_routing_id": id(&mr)})).await;
-    let shots = dir.path().join("shots");
-    std::fs::create_dir_all(&shots).unwrap();
-    let (base, script, shots_arg) = (
-        server.base.clone(),
-        browser_dir.join("desk.mjs"),
-        shots.clone(),
-    );
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(script)
-            .args([&base, "site", email, password])
-            .arg(shots_arg)
-            .arg(smtp)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    if let Ok(keep) = std::env::var("SWITCHYARD_KEEP_SCREENSHOTS") {
-        for f in std::fs::read_dir(&shots).unwrap().flatten() {
-            std::fs::copy(f.path(), Path::new(&keep).join(f.file_name())).unwrap();
-        }
-    }
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    browser_script_then(
+        "desk.mjs",
+        &[&server.base, "site", email, password],
+        dir.path(),
+        &[&smtp],
+    )
+    .await;
     server.stop();
 }
 

@@ -1,3 +1,4 @@
+import { Alert } from "../alert";
 import { useEffect, useState } from "react";
 import { allows, api, problemText, type Schemas, type Session } from "../api";
 
@@ -83,11 +84,7 @@ function Agents(props: { mayCreate: boolean }) {
               />
             </label>
           ))}
-          {error && (
-            <p role="alert" className="error">
-              {error}
-            </p>
-          )}
+          <Alert text={error} />
           <button type="submit" className="primary">
             Create the agent
           </button>
@@ -170,11 +167,7 @@ function Accounts(props: { mayCreate: boolean }) {
               ))}
             </select>
           </label>
-          {error && (
-            <p role="alert" className="error">
-              {error}
-            </p>
-          )}
+          <Alert text={error} />
           <button type="submit" className="primary">
             Create the account
           </button>
@@ -245,11 +238,7 @@ function Tokens(props: { mayCreate: boolean }) {
               ))}
             </select>
           </label>
-          {error && (
-            <p role="alert" className="error">
-              {error}
-            </p>
-          )}
+          <Alert text={error} />
           <button type="submit" className="primary">
             Create the token
           </button>

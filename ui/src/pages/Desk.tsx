@@ -1,3 +1,4 @@
+import { Alert } from "../alert";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { api, problemText, type Schemas } from "../api";
 import { linesOf } from "../chat";
@@ -104,11 +105,7 @@ export function Desk() {
           </select>
         </label>
       </div>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Alert text={error} />
       <div className="desk-body">
         <nav className="desk-list" aria-label="Conversations">
           <h2>Offers</h2>

@@ -1,3 +1,4 @@
+import { Alert } from "../alert";
 import { useCallback, useEffect, useMemo, useState } from "react";
 import {
   Background,
@@ -207,7 +208,7 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
     // the new action in view, once drawn
     setTimeout(() => flow.fitView({ nodes: [{ id }], maxZoom: 1, duration: 250 }), 50);
   };
-  if (!version) return error ? <p role="alert" className="error">{error}</p> : <p>Loading…</p>;
+  if (!version) return error ? <Alert text={error} /> : <p>Loading…</p>;
   const action = selected?.kind === "action" ? version.tree.actions.find((a) => a.id === selected.id) : undefined;
   const link = selected?.kind === "link" ? version.tree.links.find((l) => l.id === selected.id) : undefined;
   const family = version.channel_family;
@@ -251,11 +252,7 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
           </button>
         </p>
       )}
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Alert text={error} />
       <div className="editor-body">
         <div className="canvas" aria-label="Action tree">
           <ReactFlow

@@ -1,3 +1,4 @@
+import { Alert } from "../alert";
 import { useEffect, useState } from "react";
 import { allows, api, problemText, type Schemas, type Session } from "../api";
 
@@ -42,11 +43,7 @@ export function EntryPoints(props: { session: Session }) {
           </button>
         )}
       </div>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Alert text={error} />
       {editing && (
         <EntryPointForm
           key={editing === "new" ? "new" : editing.id + editing.revision}
@@ -225,11 +222,7 @@ function EntryPointForm(props: { item: EntryPoint | null; routings: Schemas["Rou
           ))}
         </fieldset>
       )}
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Alert text={error} />
       <div className="buttons">
         {props.editable && (
           <button type="submit" className="primary">

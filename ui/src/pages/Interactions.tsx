@@ -1,3 +1,4 @@
+import { Alert } from "../alert";
 import { useEffect, useState } from "react";
 import { api, problemText, type Schemas } from "../api";
 import { Link } from "../route";
@@ -29,11 +30,7 @@ export function Interactions() {
           </select>
         </label>
       </div>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Alert text={error} />
       <table className="list">
         <thead>
           <tr>
@@ -73,7 +70,7 @@ export function InteractionPage(props: { id: string }) {
       api.GET("/routings/{id}", { params: { path: { id: data.routing_id } } }).then(({ data: r }) => setFamily(r?.channel_family ?? null));
     });
   }, [props.id]);
-  if (!detail) return error ? <p role="alert" className="error">{error}</p> : <p>Loading…</p>;
+  if (!detail) return error ? <Alert text={error} /> : <p>Loading…</p>;
   const events = detail.events as unknown as { seq: number; at: string; event: Record<string, unknown> }[];
   const variables = Object.entries(detail.variables as Record<string, unknown>);
   return (

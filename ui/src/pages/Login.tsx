@@ -1,3 +1,4 @@
+import { Alert } from "../alert";
 import { useState } from "react";
 import { api, problemText, type Session } from "../api";
 
@@ -29,11 +30,7 @@ export function Login(props: { onSignedIn: (s: Session) => void }) {
           Password
           <input type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
         </label>
-        {error && (
-          <p role="alert" className="error">
-            {error}
-          </p>
-        )}
+        <Alert text={error} />
         <button type="submit" disabled={busy}>
           Sign in
         </button>

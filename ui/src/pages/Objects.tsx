@@ -1,3 +1,4 @@
+import { Alert } from "../alert";
 import { useEffect, useState } from "react";
 import Form from "@rjsf/core";
 import type { RJSFSchema } from "@rjsf/utils";
@@ -86,11 +87,7 @@ export function Objects(props: { session: Session; kind: string }) {
           </button>
         )}
       </div>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Alert text={error} />
       {editing && (
         <ObjectForm
           key={editing === "new" ? "new" : editing.id + editing.revision}
@@ -210,11 +207,7 @@ function ObjectForm(props: { kind: Kind; item: Item | null; editable: boolean; o
           Someone changed it since you opened it; nothing was overwritten. Close and open it again.
         </p>
       )}
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Alert text={error} />
       {schema ? (
         <Form
           schema={schema}

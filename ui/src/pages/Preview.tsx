@@ -1,3 +1,4 @@
+import { Alert } from "../alert";
 import { useEffect, useRef, useState } from "react";
 import { api, problemText, type Schemas } from "../api";
 import { linesOf, pathOf } from "../chat";
@@ -106,11 +107,7 @@ export function Preview(props: { versionId: string; onPath: (p: { actions: Set<s
           )}
         </>
       )}
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Alert text={error} />
     </section>
   );
 }

@@ -1,3 +1,4 @@
+import { Alert } from "../alert";
 import { useEffect, useRef, useState } from "react";
 import { allows, api, problemText, type Schemas, type Session } from "../api";
 import { Link } from "../route";
@@ -23,7 +24,7 @@ export function RoutingPage(props: { session: Session; id: string }) {
     load();
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [props.id]);
-  if (!routing) return error ? <p role="alert" className="error">{error}</p> : <p>Loading…</p>;
+  if (!routing) return error ? <Alert text={error} /> : <p>Loading…</p>;
   const family = routing.channel_family;
   const may = (verb: string) => allows(props.session, `routings.${family}:${verb}`);
   const development = routing.versions.filter((v) => v.status === "development" && !v.in_test);
@@ -43,11 +44,7 @@ export function RoutingPage(props: { session: Session; id: string }) {
         <code>{routing.reference}</code>
       </div>
       {routing.description && <p>{routing.description}</p>}
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Alert text={error} />
       {routing.versions.length === 0 && (
         <p className="helper">Create a version of this smart routing to manage your incoming interactions. You can then place it in production.</p>
       )}
@@ -140,11 +137,7 @@ function VersionCard(props: { version: Version; family: string; may: (verb: stri
           )}
         </div>
       )}
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Alert text={error} />
       <div className="buttons">
         <Link className="button-link" to={`/routings/${props.family}/${v.routing_id}/versions/${v.id}`}>
           {dev && props.may("edit") ? "Edit" : "Open"}
@@ -295,11 +288,7 @@ function CreateVersion(props: { routing: Routing; onDone: (created: boolean) => 
         Description
         <textarea value={description} onChange={(e) => setDescription(e.target.value)} />
       </label>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Alert text={error} />
       <div className="buttons">
         <button type="submit" className="primary">
           Create the version

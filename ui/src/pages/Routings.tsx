@@ -1,3 +1,4 @@
+import { Alert } from "../alert";
 import { useEffect, useMemo, useState } from "react";
 import { allows, api, problemText, type Schemas, type Session } from "../api";
 import { Link, navigate } from "../route";
@@ -75,11 +76,7 @@ export function Routings(props: { session: Session; family: Family }) {
           </select>
         </label>
       </div>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Alert text={error} />
       {items === null && !error ? (
         <p>Loading…</p>
       ) : (
@@ -115,11 +112,7 @@ function RoutingRow(props: { routing: Summary; mayCreate: boolean; mayDelete: bo
     <tr>
       <td>
         <Link to={`/routings/${r.channel_family}/${r.id}`}>{r.name}</Link>
-        {error && (
-          <p role="alert" className="error">
-            {error}
-          </p>
-        )}
+        <Alert text={error} />
         {copying && <CopyRouting routing={r} onDone={() => setCopying(false)} />}
       </td>
       <td>
@@ -192,11 +185,7 @@ function CreateRouting(props: { family: Family; onDone: () => void }) {
           </label>
         ))}
       </fieldset>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Alert text={error} />
       <div className="buttons">
         <button type="submit" className="primary">
           Save
@@ -235,11 +224,7 @@ function CopyRouting(props: { routing: Summary; onDone: () => void }) {
         Reference
         <input required value={reference} onChange={(e) => setReference(e.target.value)} />
       </label>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Alert text={error} />
       <div className="buttons">
         <button type="submit" className="primary">
           Copy the smart routing
