@@ -244,7 +244,7 @@ pub struct ObjectKindDto {
     pub resource: String,
     /// JSON Schema (2020-12) of its `data` (`null`: it has none); the server checks more
     /// (ranges in order, keys unique, the groups it names exist) and says what in a 422.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub data_schema: Value,
 }
 

@@ -809,6 +809,23 @@ async fn the_maker_in_chromium() {
     server.stop();
 }
 
+/// A routing of `family` in production that distributes every interaction to Ann; its id.
+async fn to_ann(api: &Api, reference: &str, family: &str) -> String {
+    let r = api.post("routings", json!({"name": reference, "reference": reference, "kind": "interaction_start", "channel_family": family})).await;
+    let v = api
+        .post(
+            &format!("routings/{}/versions", id(&r)),
+            json!({"name": "v1"}),
+        )
+        .await;
+    let vid = id(&v);
+    let start = v["tree"]["actions"][0]["id"].as_str().unwrap().to_owned();
+    api.post(&format!("versions/{vid}/actions"), json!({"type": "distribute_to_user", "params": {"user": {"by": "reference", "reference": "ann"}}, "after": {"action_id": start, "branch": "ok"}})).await;
+    api.post(&format!("versions/{vid}/put-in-production"), json!({}))
+        .await;
+    id(&r)
+}
+
 /// The agent desk in Chromium (`tests/browser/desk.mjs`): an agent signed in with a password
 /// handles a web-chat customer, in a second browser, from the offer to the close; then an
 /// email sent to the binary's SMTP listener, shown as an email and answered.
@@ -833,33 +850,11 @@ async fn the_agent_desk_in_chromium() {
         )
         .await;
     assert_eq!(s, 200, "{a}");
-    let r = api.post("routings", json!({"name": "Desk", "reference": "DESK", "kind": "interaction_start", "channel_family": "messaging"})).await;
-    let v = api
-        .post(
-            &format!("routings/{}/versions", id(&r)),
-            json!({"name": "v1"}),
-        )
-        .await;
-    let vid = id(&v);
-    let start = v["tree"]["actions"][0]["id"].as_str().unwrap().to_owned();
-    api.post(&format!("versions/{vid}/actions"), json!({"type": "distribute_to_user", "params": {"user": {"by": "reference", "reference": "ann"}}, "after": {"action_id": start, "branch": "ok"}})).await;
-    api.post(&format!("versions/{vid}/put-in-production"), json!({}))
-        .await;
-    api.post("entry-points", json!({"reference": "site", "name": "Our site", "channel": "web_chat", "start_routing_id": id(&r)})).await;
+    let chat = to_ann(&api, "DESK", "messaging").await;
+    api.post("entry-points", json!({"reference": "site", "name": "Our site", "channel": "web_chat", "start_routing_id": chat})).await;
     // and a mailbox whose email routing gives Ann its emails
-    let mr = api.post("routings", json!({"name": "Mail desk", "reference": "MAIL_DESK", "kind": "interaction_start", "channel_family": "email"})).await;
-    let mv = api
-        .post(
-            &format!("routings/{}/versions", id(&mr)),
-            json!({"name": "v1"}),
-        )
-        .await;
-    let mvid = id(&mv);
-    let mstart = mv["tree"]["actions"][0]["id"].as_str().unwrap().to_owned();
-    api.post(&format!("versions/{mvid}/actions"), json!({"type": "distribute_to_user", "params": {"user": {"by": "reference", "reference": "ann"}}, "after": {"action_id": mstart, "branch": "ok"}})).await;
-    api.post(&format!("versions/{mvid}/put-in-production"), json!({}))
-        .await;
-    api.post("entry-points", json!({"reference": "support", "name": "Support", "channel": "email", "address": "support@shop.test", "start_routing_id": id(&mr)})).await;
+    let mail = to_ann(&api, "MAIL_DESK", "email").await;
+    api.post("entry-points", json!({"reference": "support", "name": "Support", "channel": "email", "address": "support@shop.test", "start_routing_id": mail})).await;
     browser_script_then(
         "desk.mjs",
         &[&server.base, "site", email, password],

@@ -2107,7 +2107,7 @@ export interface components {
              * @description JSON Schema (2020-12) of its `data` (`null`: it has none); the server checks more
              *     (ranges in order, keys unique, the groups it names exist) and says what in a 422.
              */
-            data_schema: Record<string, never>;
+            data_schema?: Record<string, never> | null;
             /**
              * @description `checkpoint`, `value_table`, `calendar`, `variable`, `queue`, `queue_group`,
              *     `sms_template`, `email_template`.

@@ -2,6 +2,7 @@ import { Alert } from "../alert";
 import { useEffect, useState } from "react";
 import { api, problemText, type Schemas } from "../api";
 import { Link } from "../route";
+import { Variables } from "../variables";
 
 type Summary = Schemas["InteractionSummary"];
 type Status = Schemas["StatusDto"];
@@ -72,7 +73,6 @@ export function InteractionPage(props: { id: string }) {
   }, [props.id]);
   if (!detail) return error ? <Alert text={error} /> : <p>Loading…</p>;
   const events = detail.events as unknown as { seq: number; at: string; event: Record<string, unknown> }[];
-  const variables = Object.entries(detail.variables as Record<string, unknown>);
   return (
     <section aria-labelledby="interaction-title">
       <p className="crumbs">
@@ -99,23 +99,8 @@ export function InteractionPage(props: { id: string }) {
           );
         })}
       </ol>
-      {variables.length > 0 && (
-        <>
-          <h2>Variables</h2>
-          <table className="list">
-            <tbody>
-              {variables.map(([k, v]) => (
-                <tr key={k}>
-                  <th scope="row">{k}</th>
-                  <td>
-                    <code>{JSON.stringify(v)}</code>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </>
-      )}
+      <h2>Variables</h2>
+      <Variables values={detail.variables} />
     </section>
   );
 }

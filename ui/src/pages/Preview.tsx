@@ -2,6 +2,7 @@ import { Alert } from "../alert";
 import { useEffect, useRef, useState } from "react";
 import { api, problemText, type Schemas } from "../api";
 import { linesOf, pathOf } from "../chat";
+import { Variables } from "../variables";
 
 type Interaction = Schemas["InteractionDto"];
 
@@ -40,7 +41,6 @@ export function Preview(props: { versionId: string; onPath: (p: { actions: Set<s
   };
   const lines = detail ? linesOf(detail) : [];
   const last = lines[lines.length - 1];
-  const variables = Object.entries((detail?.variables ?? {}) as Record<string, unknown>);
   return (
     <section className="panel preview" aria-labelledby="preview-title">
       <h2 id="preview-title">Preview</h2>
@@ -91,20 +91,7 @@ export function Preview(props: { versionId: string; onPath: (p: { actions: Set<s
               <button type="submit">Send</button>
             </form>
           )}
-          {variables.length > 0 && (
-            <table className="list variables" aria-label="Variables">
-              <tbody>
-                {variables.map(([k, v]) => (
-                  <tr key={k}>
-                    <th scope="row">{k}</th>
-                    <td>
-                      <code>{JSON.stringify(v)}</code>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
+          <Variables values={detail?.variables} />
         </>
       )}
       <Alert text={error} />
