@@ -1,6 +1,7 @@
 // The agent desk in Debian's Chromium, with a web-chat customer in a second browser: the agent
 // signs in and goes online, the customer writes, the offer shows (time left, the tab's title),
-// the agent accepts, reads and answers, the customer's answer arrives live, the agent closes.
+// the agent accepts, reads and answers, the customer's answer arrives live, the agent transfers
+// it to another group.
 // Then an email to the mailbox (spoken to the server's SMTP listener): shown as an email, with
 // its headers and attachment, answered in the thread.
 // Usage: node desk.mjs BASE_URL ENTRY_POINT AGENT_EMAIL AGENT_PASSWORD SCREENSHOT_DIR SMTP_HOST:PORT
@@ -80,8 +81,9 @@ try {
   await accessible(desk, "agent desk with a conversation");
   await desk.screenshot({ path: `${shots}/desk.png` });
 
-  // closed: it leaves the desk
-  await chat.getByRole("button", { name: "Close" }).click();
+  // transferred to another group: it leaves the desk
+  await chat.getByLabel("Transfer to").selectOption({ label: "Billing" });
+  await chat.getByRole("button", { name: "Transfer" }).click();
   await desk.getByText("Accept an offer or choose a conversation.").waitFor();
   check((await desk.locator(".desk-list li").count()) === 0, "no conversation left");
   // an email: shown as an email, answered by email

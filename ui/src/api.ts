@@ -37,3 +37,21 @@ export function problemText(error: unknown): string {
 export function allows(session: Session, permission: string): boolean {
   return session.permissions.includes(permission);
 }
+
+/** Every item of a paged list (the API gives at most 200 at a time), page after page; a page
+ * that fails throws its problem. */
+export async function everyPage<T>(
+  page: (after?: string) => Promise<{ data?: { items: T[]; next_after?: string | null }; error?: unknown }>,
+): Promise<T[]> {
+  const out: T[] = [];
+  let after: string | undefined;
+  // bounded: the stores hold at most 10 000 of a kind
+  for (let i = 0; i < 100; i++) {
+    const { data, error } = await page(after);
+    if (!data) throw error;
+    out.push(...data.items);
+    if (!data.next_after) break;
+    after = data.next_after;
+  }
+  return out;
+}

@@ -425,6 +425,44 @@ pub struct TransferBody {
     pub user_id: Option<Uuid>,
 }
 
+/// A group an agent may hand a conversation to.
+#[derive(Serialize, ToSchema)]
+pub struct TransferGroup {
+    pub id: Uuid,
+    pub reference: String,
+    pub name: String,
+}
+
+/// The groups (queues) an agent may transfer a conversation to: every group, by name and
+/// reference only (an agent reads no group's members or settings).
+#[utoipa::path(get, path = "/agent/groups", security(("token" = ["agent:use"])), tag = "Agent", responses((status = 200, body = Vec<TransferGroup>), (status = 401, body = ProblemBody)))]
+pub async fn transfer_groups(
+    State(state): State<AppState>,
+    Agent(_): Agent,
+) -> ApiResult<Json<Vec<TransferGroup>>> {
+    let mut out = Vec::new();
+    let mut page = store::PageRequest {
+        limit: 1_000,
+        after: None,
+    };
+    // bounded: at most OBJECTS_PER_KIND groups
+    loop {
+        let p = state
+            .maker
+            .objects(flow::catalogue::ObjectKind::Queue, &page)
+            .await?;
+        out.extend(p.items.iter().map(|g| TransferGroup {
+            id: g.id,
+            reference: g.reference.clone(),
+            name: g.name.clone(),
+        }));
+        match p.next_after {
+            Some(after) => page.after = Some(after),
+            None => return Ok(Json(out)),
+        }
+    }
+}
+
 /// Hands the conversation to a group or a user; refused (and kept) when the target cannot take
 /// it.
 #[utoipa::path(post, path = "/agent/conversations/{id}/transfer", security(("token" = ["agent:use"])), tag = "Agent", params(("id" = Uuid, Path)), request_body = TransferBody,

@@ -827,7 +827,7 @@ async fn to_ann(api: &Api, reference: &str, family: &str) -> String {
 }
 
 /// The agent desk in Chromium (`tests/browser/desk.mjs`): an agent signed in with a password
-/// handles a web-chat customer, in a second browser, from the offer to the close; then an
+/// handles a web-chat customer, in a second browser, from the offer to a transfer; then an
 /// email sent to the binary's SMTP listener, shown as an email and answered.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_agent_desk_in_chromium() {
@@ -850,6 +850,25 @@ async fn the_agent_desk_in_chromium() {
         )
         .await;
     assert_eq!(s, 200, "{a}");
+    // a group to transfer to, its one member online (to a group nobody is online in, the
+    // distribution refuses a transfer)
+    let bob = api
+        .post("users", json!({"reference": "bob", "name": "Bob"}))
+        .await;
+    let (s, _) = agent_call(
+        &api,
+        bob["token"].as_str().unwrap(),
+        reqwest::Method::PUT,
+        "agent/presence".into(),
+        Some(json!({"presence": "online"})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    api.post(
+        "groups",
+        json!({"reference": "BILLING", "name": "Billing", "data": {"members": [bob["id"]]}}),
+    )
+    .await;
     let chat = to_ann(&api, "DESK", "messaging").await;
     api.post("entry-points", json!({"reference": "site", "name": "Our site", "channel": "web_chat", "start_routing_id": chat})).await;
     // and a mailbox whose email routing gives Ann its emails

@@ -1,6 +1,6 @@
 import { Alert } from "../alert";
 import { useEffect, useState } from "react";
-import { allows, api, problemText, type Schemas, type Session } from "../api";
+import { allows, api, everyPage, problemText, type Schemas, type Session } from "../api";
 
 /** Who may do what: agents (users), accounts, API tokens, roles, and the audit log. */
 export function Access(props: { session: Session }) {
@@ -48,7 +48,7 @@ function Agents(props: { mayCreate: boolean }) {
   const [form, setForm] = useState({ reference: "", name: "", email: "", password: "" });
   const [token, setToken] = useState<string | null>(null);
   const [error, setError] = useState("");
-  const reload = () => api.GET("/users", { params: { query: { limit: 200 } } }).then(({ data }) => setItems(data?.items ?? []));
+  const reload = () => everyPage((after) => api.GET("/users", { params: { query: { limit: 200, after } } })).then(setItems, (e) => setError(problemText(e)));
   useEffect(() => {
     reload();
   }, []);
@@ -124,7 +124,7 @@ function Accounts(props: { mayCreate: boolean }) {
   const [roles, setRoles] = useState<Schemas["RoleDto"][]>([]);
   const [form, setForm] = useState({ email: "", name: "", password: "", role: "designer" });
   const [error, setError] = useState("");
-  const reload = () => api.GET("/accounts", { params: { query: { limit: 200 } } }).then(({ data }) => setItems(data?.items ?? []));
+  const reload = () => everyPage((after) => api.GET("/accounts", { params: { query: { limit: 200, after } } })).then(setItems, (e) => setError(problemText(e)));
   useEffect(() => {
     reload();
     api.GET("/roles").then(({ data }) => setRoles((data?.items ?? []).filter((r) => r.reference !== "agent")));
@@ -203,7 +203,7 @@ function Tokens(props: { mayCreate: boolean }) {
   const [role, setRole] = useState("viewer");
   const [token, setToken] = useState<string | null>(null);
   const [error, setError] = useState("");
-  const reload = () => api.GET("/api-tokens", { params: { query: { limit: 200 } } }).then(({ data }) => setItems(data?.items ?? []));
+  const reload = () => everyPage((after) => api.GET("/api-tokens", { params: { query: { limit: 200, after } } })).then(setItems, (e) => setError(problemText(e)));
   useEffect(() => {
     reload();
   }, []);

@@ -219,7 +219,7 @@ function Chat(props: {
 }) {
   const [text, setText] = useState("");
   const [target, setTarget] = useState("");
-  const [groups, setGroups] = useState<Schemas["ObjectDto"][]>([]);
+  const [groups, setGroups] = useState<Schemas["TransferGroup"][]>([]);
   const id = props.conversation.id;
   const lines = linesOf(props.detail);
   const endRef = useRef<HTMLDivElement>(null);
@@ -227,7 +227,7 @@ function Chat(props: {
     endRef.current?.scrollIntoView({ block: "end" });
   }, [lines.length]);
   useEffect(() => {
-    api.GET("/groups", { params: { query: { limit: 200 } } }).then(({ data }) => setGroups(data?.items ?? []));
+    api.GET("/agent/groups").then(({ data }) => setGroups(data ?? []));
   }, []);
   const path = { params: { path: { id } } };
   const email = (props.detail.system as { email?: Email }).email;

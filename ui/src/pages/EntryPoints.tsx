@@ -1,6 +1,6 @@
 import { Alert } from "../alert";
 import { useEffect, useState } from "react";
-import { allows, api, problemText, type Schemas, type Session } from "../api";
+import { allows, api, everyPage, problemText, type Schemas, type Session } from "../api";
 
 type EntryPoint = Schemas["EntryPointDto"];
 type Channel = Schemas["ChannelDto"];
@@ -22,14 +22,11 @@ export function EntryPoints(props: { session: Session }) {
   const [routings, setRoutings] = useState<Schemas["RoutingSummary"][]>([]);
   const [editing, setEditing] = useState<EntryPoint | "new" | null>(null);
   const [error, setError] = useState("");
-  const reload = async () => {
-    const { data, error } = await api.GET("/entry-points", { params: { query: { limit: 200 } } });
-    if (data) setItems(data.items);
-    else setError(problemText(error));
-  };
+  const reload = () =>
+    everyPage((after) => api.GET("/entry-points", { params: { query: { limit: 200, after } } })).then(setItems, (e) => setError(problemText(e)));
   useEffect(() => {
     reload();
-    api.GET("/routings", { params: { query: { limit: 200 } } }).then(({ data }) => setRoutings(data?.items ?? []));
+    everyPage((after) => api.GET("/routings", { params: { query: { limit: 200, after } } })).then(setRoutings, (e) => setError(problemText(e)));
   }, []);
   const may = (verb: string) => allows(props.session, `entry_points:${verb}`);
   const name = (id?: string | null) => routings.find((r) => r.id === id)?.name ?? "—";

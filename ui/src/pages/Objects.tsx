@@ -2,7 +2,7 @@ import { Alert } from "../alert";
 import { useEffect, useState } from "react";
 import Form from "@rjsf/core";
 import type { RJSFSchema } from "@rjsf/utils";
-import { allows, api, problemText, type Schemas, type Session } from "../api";
+import { allows, api, everyPage, problemText, type Schemas, type Session } from "../api";
 import { Link } from "../route";
 import { validator } from "../forms";
 
@@ -52,18 +52,8 @@ export function Objects(props: { session: Session; kind: string }) {
   const [editing, setEditing] = useState<Item | "new" | null>(null);
   const [watching, setWatching] = useState<string | null>(null);
   const [error, setError] = useState("");
-  const reload = async (k: Kind) => {
-    const out: Item[] = [];
-    let after: string | undefined;
-    for (;;) {
-      const { data, error } = await api.GET(k.path as Collection, { params: { query: { limit: 200, after } } });
-      if (!data) return setError(problemText(error));
-      out.push(...data.items);
-      if (!data.next_after) break;
-      after = data.next_after;
-    }
-    setItems(out);
-  };
+  const reload = (k: Kind) =>
+    everyPage((after) => api.GET(k.path as Collection, { params: { query: { limit: 200, after } } })).then(setItems, (e) => setError(problemText(e)));
   useEffect(() => {
     objectKinds().then((all) => {
       const k = all.find((x) => x.kind === props.kind) ?? null;
@@ -248,7 +238,10 @@ function GroupStatus(props: { id: string }) {
       });
     look();
     const t = setInterval(look, 2000);
-    api.GET("/users", { params: { query: { limit: 200 } } }).then(({ data }) => setUsers(Object.fromEntries((data?.items ?? []).map((u) => [u.id, u.name]))));
+    everyPage((after) => api.GET("/users", { params: { query: { limit: 200, after } } })).then(
+      (list) => setUsers(Object.fromEntries(list.map((u) => [u.id, u.name]))),
+      () => setUsers({}),
+    );
     return () => {
       live = false;
       clearInterval(t);

@@ -1,6 +1,6 @@
 import { Alert } from "../alert";
 import { useEffect, useMemo, useState } from "react";
-import { allows, api, problemText, type Schemas, type Session } from "../api";
+import { allows, api, everyPage, problemText, type Schemas, type Session } from "../api";
 import { Link, navigate } from "../route";
 
 type Family = Schemas["Family"];
@@ -17,16 +17,8 @@ export const FAMILY_LABEL: Record<Family, string> = {
 };
 
 /** Every routing of a family, page after page (the API gives at most 200 at a time). */
-async function allRoutings(family: Family): Promise<Summary[]> {
-  const out: Summary[] = [];
-  let after: string | undefined;
-  for (;;) {
-    const { data, error } = await api.GET("/routings", { params: { query: { channel_family: family, limit: 200, after } } });
-    if (!data) throw error;
-    out.push(...data.items);
-    if (!data.next_after) return out;
-    after = data.next_after;
-  }
+function allRoutings(family: Family): Promise<Summary[]> {
+  return everyPage((after) => api.GET("/routings", { params: { query: { channel_family: family, limit: 200, after } } }));
 }
 
 export function Routings(props: { session: Session; family: Family }) {
