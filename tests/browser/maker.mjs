@@ -88,20 +88,31 @@ try {
   await page.keyboard.press("Enter");
   const between = page.getByRole("region", { name: "Add an action between these 2 actions" });
   await between.getByLabel("Action type").selectOption("simple_message");
-  await between.getByRole("textbox", { name: /^message/ }).fill("Welcome!");
+  // the message completes its {{ }} placeholder from the variables
+  const welcome = between.getByRole("textbox", { name: /^message/ });
+  await welcome.fill("Welcome! You write on {{ chan");
+  await between.getByRole("option", { name: /^channel/ }).waitFor();
+  await welcome.press("Enter");
+  check((await welcome.inputValue()) === "Welcome! You write on {{ channel }}", `the placeholder completed (${await welcome.inputValue()})`);
   await between.getByRole("button", { name: "Insert the action" }).click();
   await page.getByRole("heading", { name: "Simple message" }).waitFor();
-  check((await page.locator(".react-flow__node").count()) === 3, "three actions on the canvas");
-  check((await page.locator(".react-flow__edge").count()) === 2, "two links on the canvas");
+  // a copy of an existing action, after the last one
+  await page.locator(".react-flow__node").filter({ hasText: "1 warning" }).click();
+  await after.getByLabel("A copy of an existing action").check();
+  await after.getByLabel("The action to copy").selectOption({ label: "Simple message — Hello, how may we help?" });
+  await after.getByRole("button", { name: "Add the action" }).click();
+  await page.locator(".react-flow__node").nth(3).waitFor();
+  check((await page.locator(".react-flow__node").count()) === 4, "four actions on the canvas");
+  check((await page.locator(".react-flow__edge").count()) === 3, "three links on the canvas");
   await page.getByRole("button", { name: /Error:/ }).count().then((n) => check(n === 0, "no error left in the diagnostics"));
   // the preview beside the tree: the conversation, and the path drawn on the tree
   await page.getByRole("button", { name: "Preview" }).click();
   await page.getByRole("button", { name: "Start a conversation" }).click();
   const conversation = page.getByRole("list", { name: "Preview conversation" });
-  await conversation.getByText("Welcome!").waitFor();
-  await conversation.getByText("Hello, how may we help?").waitFor();
-  await page.locator(".node.on-path").nth(2).waitFor();
-  check((await page.locator(".react-flow__edge.on-path").count()) === 2, "both links on the path");
+  await conversation.getByText("Welcome! You write on preview").waitFor();
+  await conversation.getByText("Hello, how may we help?").nth(1).waitFor();
+  await page.locator(".node.on-path").nth(3).waitFor();
+  check((await page.locator(".react-flow__edge.on-path").count()) === 3, "the three links on the path");
   await accessible(page, "tree editor");
   await page.screenshot({ path: `${shots}/maker-editor.png` });
   await page.getByRole("button", { name: "Close the preview" }).click();
@@ -186,7 +197,7 @@ try {
   await visitor.waitForSelector("#status:text('online')");
   await visitor.fill("#text", "hi");
   await visitor.click("#send");
-  await visitor.waitForSelector(".msg.out:has-text('Welcome!')");
+  await visitor.waitForSelector(".msg.out:has-text('Welcome! You write on web_chat')");
   await visitor.waitForSelector(".msg.out:has-text('Hello, how may we help?')");
   await visitor.close();
   // its interaction: the events, and the path it took drawn on the version it ran
@@ -195,7 +206,7 @@ try {
   await page.getByText("message_in").first().waitFor();
   await accessible(page, "interaction");
   await page.getByRole("link", { name: "Show its path on the tree" }).click();
-  await page.locator(".node.on-path").nth(2).waitFor();
+  await page.locator(".node.on-path").nth(3).waitFor();
   check((await page.getByText("Read-only").count()) === 1, "the production version opens read-only");
 
   // business objects, one page per kind with a form made from its data schema

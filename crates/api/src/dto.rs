@@ -436,6 +436,22 @@ pub struct CatalogueDto {
     pub items: Vec<ActionTypeDto>,
 }
 
+/// A field of the system variables routings read (`{{ customer.name }}`).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct SystemVariableDto {
+    /// `root` or `root.field`.
+    pub path: String,
+    pub description: String,
+    /// Only email interactions have it.
+    pub email_only: bool,
+}
+
+/// The system variables, in the order the Maker offers them.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct SystemVariablesDto {
+    pub items: Vec<SystemVariableDto>,
+}
+
 // ----- requests -----
 
 /// A new smart routing.

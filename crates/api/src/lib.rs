@@ -287,6 +287,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(versions::diff))
         .routes(routes!(versions::catalogue))
         .routes(routes!(versions::action_type))
+        .routes(routes!(versions::system_variables))
         .split_for_parts()
 }
 

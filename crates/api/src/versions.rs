@@ -453,6 +453,21 @@ pub async fn catalogue() -> Json<CatalogueDto> {
     })
 }
 
+/// The system variables the engine fills, which routings read and cannot store into.
+#[utoipa::path(get, path = "/system-variables", security(("token" = ["routings:read"])), tag = "Catalogue", responses((status = 200, body = SystemVariablesDto)))]
+pub async fn system_variables() -> Json<SystemVariablesDto> {
+    Json(SystemVariablesDto {
+        items: flow::variables::SYSTEM_FIELDS
+            .iter()
+            .map(|f| SystemVariableDto {
+                path: f.path.to_owned(),
+                description: f.description.to_owned(),
+                email_only: f.email_only,
+            })
+            .collect(),
+    })
+}
+
 /// One action type.
 #[utoipa::path(get, path = "/action-types/{type}", security(("token" = ["routings:read"])), tag = "Catalogue", params(("type" = String, Path)),
     responses((status = 200, body = ActionTypeDto), (status = 404, body = ProblemBody)))]

@@ -871,6 +871,7 @@ async fn closing_runs_the_interaction_end_routing_and_inactivity_closes() {
         .get(&format!("interactions/{}", end["id"].as_str().unwrap()))
         .await;
     assert_eq!(end["system"]["interaction"]["parent"], a["interaction_id"]);
+    support::assert_system_variables_listed(&env._server.root, &end["system"]).await;
     assert_eq!(end["variables"]["contact"]["name"], "Ann");
 
     // a waiting interaction with no activity for 10 minutes is closed, and the end routing runs
@@ -1318,6 +1319,7 @@ async fn customers_are_met_counted_and_managed() {
         interaction["system"]["customer"]["id"].as_str(),
         Some(cid.as_str())
     );
+    support::assert_system_variables_listed(&env._server.root, &interaction["system"]).await;
 
     // named and given fields through the API; the next contact — on another entry point of the
     // same channel — is the same customer, counted once before

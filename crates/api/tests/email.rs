@@ -288,6 +288,7 @@ async fn an_email_runs_its_mailbox_routing_and_its_replies_join_the_interaction(
     );
     assert_eq!(d["variables"]["lang"], "fr");
     assert_eq!(d["variables"]["path"], "french invoice");
+    support::assert_system_variables_listed(&env.server.root, &d["system"]).await;
     let email = &d["system"]["email"];
     assert_eq!(email["from"], "amelie@example.com");
     assert_eq!(email["from_name"], "Amélie Dupré");

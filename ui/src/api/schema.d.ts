@@ -1076,6 +1076,23 @@ export interface paths {
         patch: operations["update_sms_templates"];
         trace?: never;
     };
+    "/system-variables": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The system variables the engine fills, which routings read and cannot store into. */
+        get: operations["system_variables"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/uploads/{id}": {
         parameters: {
             query?: never;
@@ -2359,6 +2376,18 @@ export interface components {
          * @enum {string}
          */
         StatusDto: "new" | "waiting" | "closed" | "quarantined";
+        /** @description A field of the system variables routings read (`{{ customer.name }}`). */
+        SystemVariableDto: {
+            description: string;
+            /** @description Only email interactions have it. */
+            email_only: boolean;
+            /** @description `root` or `root.field`. */
+            path: string;
+        };
+        /** @description The system variables, in the order the Maker offers them. */
+        SystemVariablesDto: {
+            items: components["schemas"]["SystemVariableDto"][];
+        };
         /** @description An entry point a version in test runs on. */
         TestEntryPointDto: {
             /** @description Its address at the provider, if it has one. */
@@ -11697,6 +11726,71 @@ export interface operations {
             };
             /** @description 422 */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: a storage failure or a handler panic */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request_timeout / busy / not_recorded: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    system_variables: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 200 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SystemVariablesDto"];
+                };
+            };
+            /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };

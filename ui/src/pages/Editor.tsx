@@ -1,5 +1,5 @@
 import { Alert } from "../alert";
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useId, useMemo, useState } from "react";
 import {
   Background,
   Controls,
@@ -18,7 +18,9 @@ import "@xyflow/react/dist/style.css";
 import Form from "@rjsf/core";
 import { validator } from "../forms";
 import type { RJSFSchema } from "@rjsf/utils";
-import { allows, api, problemText, type Schemas, type Session } from "../api";
+import { allows, api, everyPage, problemText, type Schemas, type Session } from "../api";
+import { fields, ObjectSources, uiSchemaFor, VariableChoices, widgets, type KnownObject, type VariableChoice } from "../widgets";
+import { objectKinds } from "./Objects";
 import { Link } from "../route";
 import { Preview } from "./Preview";
 import { pathOf } from "../chat";
@@ -36,6 +38,41 @@ function actionTypes(): Promise<ActionType[]> {
     return data.items;
   });
   return catalogue;
+}
+
+/** The variables a routing of `family` may name: the declared ones (with their fields), then the
+ * system's. */
+async function variableChoices(family: string): Promise<VariableChoice[]> {
+  const [declared, system] = await Promise.all([
+    everyPage((after) => api.GET("/variables", { params: { query: { limit: 200, after } } })).catch(() => []),
+    api.GET("/system-variables").then(({ data }) => data?.items ?? []),
+  ]);
+  const out: VariableChoice[] = [];
+  for (const v of declared) {
+    out.push({ path: v.reference, description: v.name, system: false });
+    const fields = (v.data as { fields?: { name: string; description?: string }[] }).fields ?? [];
+    for (const f of fields) out.push({ path: `${v.reference}.${f.name}`, description: f.description || `${v.name}: ${f.name}`, system: false });
+  }
+  for (const f of system) if (!f.email_only || family === "email") out.push({ path: f.path, description: f.description, system: true });
+  return out;
+}
+
+/** The objects of each kind, asked once per editor: users and routings from their own lists,
+ * the business objects from their collections (`GET /object-kinds`); `null` for a kind not
+ * stored here or not readable by the role (its id is then typed in). */
+function objectSource(): (kind: string) => Promise<KnownObject[] | null> {
+  const asked = new Map<string, Promise<KnownObject[] | null>>();
+  const list = async (kind: string): Promise<KnownObject[] | null> => {
+    if (kind === "user") return everyPage((after) => api.GET("/users", { params: { query: { limit: 200, after } } }));
+    if (kind === "routing") return everyPage((after) => api.GET("/routings", { params: { query: { limit: 200, after } } }));
+    const stored = (await objectKinds()).find((k) => k.kind === kind);
+    if (!stored) return null;
+    return everyPage((after) => api.GET(stored.path as "/checkpoints", { params: { query: { limit: 200, after } } }));
+  };
+  return (kind) => {
+    if (!asked.has(kind)) asked.set(kind, list(kind).catch(() => null));
+    return asked.get(kind)!;
+  };
 }
 
 /** Where a new action goes: `want`, moved right until it covers no other action. */
@@ -105,12 +142,22 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
   const [conflict, setConflict] = useState(false);
   const [selected, setSelected] = useState<{ kind: "action" | "link"; id: string } | null>(null);
   const [positions, setPositions] = useState<Record<string, { x: number; y: number }>>({});
+  // the sizes React Flow measured, handed back with each node: a node given without them is
+  // hidden until measured again, and a redraw (the path arriving, a diff) could leave it so
+  const [sizes, setSizes] = useState<Record<string, { width: number; height: number }>>({});
   const [siblings, setSiblings] = useState<Schemas["VersionSummary"][]>([]);
   const [compareWith, setCompareWith] = useState("");
   const [diff, setDiff] = useState<Schemas["DiffDto"] | null>(null);
   const [previewing, setPreviewing] = useState(false);
   const [path, setPath] = useState<{ actions: Set<string>; branches: Set<string> } | null>(null);
+  const [variables, setVariables] = useState<VariableChoice[]>([]);
+  const [objects] = useState(objectSource);
   const flow = useReactFlow();
+  const family = version?.channel_family;
+  useEffect(() => {
+    // without the variables' permission, the picker offers the system's only
+    if (family) variableChoices(family).then(setVariables);
+  }, [family]);
   const load = useCallback(async () => {
     const { data, error } = await api.GET("/versions/{id}", { params: { path: { id: props.versionId } } });
     if (data) {
@@ -169,6 +216,7 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
         id: a.id,
         type: "action" as const,
         position: positions[a.id] ?? a.position,
+        measured: sizes[a.id],
         data: {
           action: a,
           type: typeOf.get(a.type),
@@ -181,7 +229,7 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
         deletable: editable && a.type !== "start",
         ariaLabel: `Action ${a.name || a.label}`,
       })),
-    [version, positions, typeOf, selected, editable, diff, changeOf, path],
+    [version, positions, sizes, typeOf, selected, editable, diff, changeOf, path],
   );
   const edges: Edge[] = useMemo(
     () =>
@@ -211,10 +259,12 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
   if (!version) return error ? <Alert text={error} /> : <p>Loading…</p>;
   const action = selected?.kind === "action" ? version.tree.actions.find((a) => a.id === selected.id) : undefined;
   const link = selected?.kind === "link" ? version.tree.links.find((l) => l.id === selected.id) : undefined;
-  const family = version.channel_family;
-  const offered = types.filter((t) => t.type !== "start" && t.channel_families.includes(family));
+  const offered = types.filter((t) => t.type !== "start" && t.channel_families.includes(version.channel_family));
+  const choices: Choices = { offered, versions: siblings, here: version };
 
   return (
+    <VariableChoices.Provider value={variables}>
+    <ObjectSources.Provider value={objects}>
     <section className="editor" aria-labelledby="editor-title">
       <div className="title-row">
         <p className="crumbs">
@@ -268,12 +318,15 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
             deleteKeyCode={editable ? ["Delete", "Backspace"] : null}
             onNodesChange={(changes) => {
               const moved: Record<string, { x: number; y: number }> = {};
+              const sized: Record<string, { width: number; height: number }> = {};
               for (const c of changes) {
                 if (c.type === "position" && c.position) moved[c.id] = c.position;
+                if (c.type === "dimensions" && c.dimensions) sized[c.id] = c.dimensions;
                 // selected by a click or from the keyboard (Tab to it, Enter)
                 if (c.type === "select" && c.selected) setSelected({ kind: "action", id: c.id });
               }
               if (Object.keys(moved).length) setPositions((p) => ({ ...p, ...moved }));
+              if (Object.keys(sized).length) setSizes((p) => ({ ...p, ...sized }));
             }}
             onEdgesChange={(changes) => {
               for (const c of changes) if (c.type === "select" && c.selected) setSelected({ kind: "link", id: c.id });
@@ -332,7 +385,7 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
               actions={version.tree.actions}
               type={typeOf.get(action.type)}
               editable={editable}
-              offered={offered}
+              choices={choices}
               diagnostics={version.diagnostics.items.filter((d) => d.action_id === action.id)}
               onEdit={edit}
               versionId={props.versionId}
@@ -340,7 +393,7 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
             />
           )}
           {link && editable && (
-            <InsertBetween key={link.id} link={link} spot={betweenSpot(version.tree.actions, link)} offered={offered} onEdit={edit} versionId={props.versionId} onAdded={added} />
+            <InsertBetween key={link.id} link={link} spot={betweenSpot(version.tree.actions, link)} choices={choices} onEdit={edit} versionId={props.versionId} onAdded={added} />
           )}
           {!action && !link && <p className="muted">Select an action to see its parameters, or a link to add an action between its two ends.</p>}
           {diff && (
@@ -392,6 +445,8 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
         </aside>
       </div>
     </section>
+    </ObjectSources.Provider>
+    </VariableChoices.Provider>
   );
 }
 
@@ -424,26 +479,96 @@ function TypePicker(props: { offered: ActionType[]; value: string; onChange: (t:
 }
 
 /** A new action: its type, then its parameters (an action is created whole, never invalid). */
-function NewAction(props: { offered: ActionType[]; submit: string; onCreate: (type: string, params: Record<string, never>) => void }) {
+/** An action as a list names it: its name or label, and the first words it says, if any. */
+function described(a: Action) {
+  const said = Object.values((a.params ?? {}) as Record<string, unknown>).find((v): v is string => typeof v === "string" && v.trim() !== "");
+  if (!said) return a.name || a.label;
+  const short = said.length > 40 ? `${said.slice(0, 39)}…` : said;
+  return `${a.name || a.label} — ${short}`;
+}
+
+/** What a new action is: one of a type with its parameters, or a copy of an existing one. */
+type What = { type: string; params: Record<string, never> } | { copy_from: { version_id: string; action_id: string } };
+/** What can be added: the types of the family, and the actions of the routing's versions to copy. */
+type Choices = { offered: ActionType[]; versions: Schemas["VersionSummary"][]; here: Version };
+
+function NewAction(props: { choices: Choices; submit: string; onCreate: (what: What) => void }) {
+  const { offered, versions, here } = props.choices;
+  const [mode, setMode] = useState<"new" | "copy">("new");
   const [type, setType] = useState("");
-  const chosen = props.offered.find((t) => t.type === type);
+  const [from, setFrom] = useState(here.id);
+  const [source, setSource] = useState<Version | null>(here);
+  const [copied, setCopied] = useState("");
+  useEffect(() => {
+    setCopied("");
+    if (from === here.id) setSource(here);
+    else api.GET("/versions/{id}", { params: { path: { id: from } } }).then(({ data }) => setSource(data ?? null));
+  }, [from, here]);
+  const chosen = offered.find((t) => t.type === type);
   const schema = (chosen?.params_schema ?? {}) as RJSFSchema;
+  const copiable = (source?.tree.actions ?? []).filter((a) => offered.some((t) => t.type === a.type));
+  const radio = useId();
   return (
     <>
-      <TypePicker offered={props.offered} value={type} onChange={setType} label="Action type" />
-      {chosen && (
+      <fieldset className="choice">
+        <legend>The new action</legend>
+        <label className="inline">
+          <input type="radio" name={radio} checked={mode === "new"} onChange={() => setMode("new")} />A new action
+        </label>
+        <label className="inline">
+          <input type="radio" name={radio} checked={mode === "copy"} onChange={() => setMode("copy")} />A copy of an existing action
+        </label>
+      </fieldset>
+      {mode === "new" && <TypePicker offered={offered} value={type} onChange={setType} label="Action type" />}
+      {mode === "new" && chosen && (
         <Form
           key={type}
           schema={schema}
           validator={validator}
+          widgets={widgets}
+          fields={fields}
+          uiSchema={uiSchemaFor(schema)}
           noHtml5Validate
           showErrorList={false}
-          onSubmit={({ formData }) => props.onCreate(type, (formData ?? {}) as Record<string, never>)}
+          onSubmit={({ formData }) => props.onCreate({ type, params: (formData ?? {}) as Record<string, never> })}
         >
           <button type="submit" className="primary">
             {props.submit}
           </button>
         </Form>
+      )}
+      {mode === "copy" && (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (copied) props.onCreate({ copy_from: { version_id: from, action_id: copied } });
+          }}
+        >
+          <label>
+            From the version
+            <select value={from} onChange={(e) => setFrom(e.target.value)}>
+              {versions.map((v) => (
+                <option key={v.id} value={v.id}>
+                  {v.name} (v{v.number}, {v.status}){v.id === here.id ? " — this one" : ""}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            The action to copy
+            <select required value={copied} onChange={(e) => setCopied(e.target.value)}>
+              <option value="">Choose an action</option>
+              {copiable.map((a) => (
+                <option key={a.id} value={a.id}>
+                  {described(a)}
+                </option>
+              ))}
+            </select>
+          </label>
+          <button type="submit" className="primary">
+            {props.submit}
+          </button>
+        </form>
       )}
     </>
   );
@@ -454,7 +579,7 @@ function ActionPanel(props: {
   actions: Action[];
   type?: ActionType;
   editable: boolean;
-  offered: ActionType[];
+  choices: Choices;
   diagnostics: Diagnostic[];
   onEdit: Edit;
   versionId: string;
@@ -506,6 +631,9 @@ function ActionPanel(props: {
             schema={schema}
             formData={action.params}
             validator={validator}
+            widgets={widgets}
+            fields={fields}
+            uiSchema={uiSchemaFor(schema)}
             disabled={!props.editable}
             noHtml5Validate
             showErrorList={false}
@@ -542,15 +670,14 @@ function ActionPanel(props: {
             </select>
           </label>
           <NewAction
-            offered={props.offered}
+            choices={props.choices}
             submit="Add the action"
-            onCreate={async (newType, params) => {
+            onCreate={async (what) => {
               const r = await props.onEdit((m) =>
                 api.POST("/versions/{id}/actions", {
                   params: { path: { id: props.versionId }, header: { "If-Match": m } },
                   body: {
-                    type: newType,
-                    params,
+                    ...what,
                     after: { action_id: action.id, branch },
                     position: freeSpot(props.actions, {
                       x: action.position.x + (type.branches.findIndex((b) => b.key === branch) - (type.branches.length - 1) / 2) * 230,
@@ -568,18 +695,18 @@ function ActionPanel(props: {
   );
 }
 
-function InsertBetween(props: { link: Schemas["LinkDto"]; spot: { x: number; y: number }; offered: ActionType[]; onEdit: Edit; versionId: string; onAdded: (id: string) => void }) {
+function InsertBetween(props: { link: Schemas["LinkDto"]; spot: { x: number; y: number }; choices: Choices; onEdit: Edit; versionId: string; onAdded: (id: string) => void }) {
   return (
     <section className="panel" aria-label="Add an action between these 2 actions">
       <h2>Add an action between these 2 actions</h2>
       <NewAction
-        offered={props.offered}
+        choices={props.choices}
         submit="Insert the action"
-        onCreate={async (newType, params) => {
+        onCreate={async (what) => {
           const r = await props.onEdit((m) =>
             api.POST("/versions/{id}/actions", {
               params: { path: { id: props.versionId }, header: { "If-Match": m } },
-              body: { type: newType, params, between: { link_id: props.link.id }, position: props.spot },
+              body: { ...what, between: { link_id: props.link.id }, position: props.spot },
             }),
           );
           if (r?.action) props.onAdded(r.action.id);

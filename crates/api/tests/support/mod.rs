@@ -172,3 +172,47 @@ async fn serve(app: axum::Router) -> String {
     });
     root
 }
+
+/// Checks that everything an interaction's system variables hold is a field `GET
+/// /system-variables` lists (the Maker's picker offers no less than the engine fills); arrays
+/// and the customer's own fields are leaves.
+pub async fn assert_system_variables_listed(root: &str, system: &serde_json::Value) {
+    let listed: serde_json::Value = admin_client()
+        .get(format!("{root}/api/v1/system-variables"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let paths: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    fn leaves(prefix: &str, v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) if prefix != "customer.fields" => {
+                for (k, v) in m {
+                    let path = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    leaves(&path, v, out);
+                }
+            }
+            _ => out.push(prefix.to_owned()),
+        }
+    }
+    let mut found = Vec::new();
+    leaves("", system, &mut found);
+    assert!(found.len() > 3, "{system:#}");
+    for path in found {
+        assert!(
+            paths.contains(&path.as_str()),
+            "the system variable {path} is not listed by GET /system-variables"
+        );
+    }
+}

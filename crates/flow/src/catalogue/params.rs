@@ -304,7 +304,8 @@ impl<const WRITE: bool> JsonSchema for Var<WRITE> {
         json_schema!({
             "type": "string", "maxLength": 128,
             "pattern": "^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*){0,2}$",
-            "description": description
+            "description": description,
+            "x-switchyard-variable": if WRITE { "write" } else { "read" }
         })
     }
 }
