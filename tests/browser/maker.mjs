@@ -242,6 +242,26 @@ try {
   await page.getByRole("region", { name: "Live status of the group" }).getByText("0 waiting").waitFor();
   await accessible(page, "a group's live status");
 
+  // the "I know" selector offers the objects of its kind: a values table looked up by the
+  // development version, picked from the list
+  await page.getByRole("link", { name: "Messaging smart routings" }).first().click();
+  await page.getByRole("link", { name: "Support chat" }).click();
+  await page.getByRole("region", { name: "In development" }).getByRole("link", { name: "Edit" }).click();
+  await page.locator(".react-flow__node").filter({ hasText: "1 warning" }).click();
+  const more = page.getByRole("region", { name: "Add an action after this one" });
+  await more.getByLabel("Action type").selectOption("values_table");
+  await more.getByLabel("How the values table is known").selectOption("entity");
+  await more.getByLabel("The values table", { exact: true }).selectOption({ label: "Cities (CITIES)" });
+  await more.getByRole("textbox", { name: /^lookup/ }).fill("Paris");
+  await more.getByRole("combobox", { name: /^store_in/ }).fill("city");
+  await more.getByRole("button", { name: "Add the action" }).click();
+  await page.getByRole("heading", { name: "Values table" }).waitFor();
+  const side = page.locator(".side");
+  check((await side.getByLabel("How the values table is known").inputValue()) === "entity", "the selector kept how the table is known");
+  check((await side.getByLabel("The values table", { exact: true }).locator("option:checked").innerText()) === "Cities (CITIES)", "the selector kept the table");
+  check((await page.getByRole("button", { name: /Error:.*values table/ }).count()) === 0, "the table is found");
+  await accessible(page, "the I know selector");
+
   // access: a token shown once, then listed; the audit log tells who did what
   await page.getByRole("link", { name: "Access" }).click();
   await page.getByRole("tab", { name: "API tokens" }).click();

@@ -167,15 +167,26 @@ export type KnownObject = { id: string; name: string; reference: string };
 export const ObjectSources = createContext<(kind: string) => Promise<KnownObject[] | null>>(() => Promise.resolve(null));
 
 const KIND = "x-switchyard-object-kind";
-type Selector = { by: "entity"; id: string } | { by: "reference"; reference: string } | { by: "reference_from_variable"; variable: string };
+/** A selector's value: `by` says how the object is known, the other field which one. */
+type Selector = { by: string; id?: string; reference?: string; variable?: string };
 
-/** The object kind a schema picks, and whether it may be left out (`Option`: `anyOf` with null). */
-function pickerOf(schema: RJSFSchema, resolve: (s: unknown) => RJSFSchema | undefined): { kind: string; nullable: boolean } | null {
-  const own = schema[KIND];
-  if (typeof own === "string") return { kind: own, nullable: false };
+/** The schema of a selector (the member of an `Option`'s `anyOf` that states the kind), its
+ * kind, label, whether it may be left out, and the ways its `by` offers. */
+function pickerOf(schema: RJSFSchema, resolve: (s: unknown) => RJSFSchema | undefined) {
+  const own = typeof schema[KIND] === "string" ? schema : undefined;
   const members = (schema.anyOf ?? []).map(resolve);
-  const kind = members.map((m) => m?.[KIND]).find((k): k is string => typeof k === "string");
-  return kind ? { kind, nullable: members.some((m) => m?.type === "null") } : null;
+  const base = own ?? members.find((m) => typeof m?.[KIND] === "string");
+  if (!base) return null;
+  const ways = (base.oneOf ?? [])
+    .map(resolve)
+    .map((v) => ({ by: (v?.properties?.by as RJSFSchema | undefined)?.const, description: v?.description }))
+    .filter((w): w is { by: string; description: string | undefined } => typeof w.by === "string");
+  return {
+    kind: base[KIND] as string,
+    label: typeof base["x-switchyard-object-label"] === "string" ? (base["x-switchyard-object-label"] as string) : (base[KIND] as string).replace(/_/g, " "),
+    nullable: !own && members.some((m) => m?.type === "null"),
+    ways,
+  };
 }
 
 function resolver(root: RJSFSchema) {
@@ -211,60 +222,78 @@ export function uiSchemaFor(root: RJSFSchema): UiSchema {
   return walk(root, 0);
 }
 
-const WAYS: { by: Selector["by"]; label: string }[] = [
-  { by: "entity", label: "I know the object" },
-  { by: "reference", label: "I know its reference" },
-  { by: "reference_from_variable", label: "Its reference is in a variable" },
-];
+/** What each way of knowing an object is called; a way of a kind's own (the customer's owner)
+ * is called by its description. */
+const WAYS: Record<string, string> = {
+  entity: "I know the object",
+  reference: "I know its reference",
+  reference_from_variable: "Its reference is in a variable",
+};
+
+/** A text input offering `options` (a `datalist`), any other text allowed. */
+function Suggested(props: { id: string; label: string; value: string; disabled?: boolean; options: { value: string; label: string }[]; onChange: (v: string) => void }) {
+  const list = useId();
+  return (
+    <div className="labelled">
+      <label htmlFor={props.id}>{props.label}</label>
+      <input id={props.id} list={list} value={props.value} disabled={props.disabled} required autoComplete="off" onChange={(e) => props.onChange(e.target.value)} />
+      <datalist id={list}>
+        {props.options.map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.label}
+          </option>
+        ))}
+      </datalist>
+    </div>
+  );
+}
 
 /** The "I know" selector: how the object is known, then which one. */
 function ObjectPickerField(props: FieldProps) {
   const sources = useContext(ObjectSources);
   const variables = useContext(VariableChoices);
-  const picker = pickerOf(props.schema, resolver(props.registry.rootSchema)) ?? { kind: "", nullable: false };
+  const picker = pickerOf(props.schema, resolver(props.registry.rootSchema)) ?? { kind: "", label: "object", nullable: false, ways: [] };
   const [objects, setObjects] = useState<KnownObject[] | null>(null);
   useEffect(() => {
     if (picker.kind) sources(picker.kind).then(setObjects, () => setObjects(null));
   }, [picker.kind, sources]);
   const id = props.fieldPathId.$id;
-  const lists = useId();
   const value = (props.formData ?? null) as Selector | null;
   const set = (v: Selector | null) => props.onChange((v ?? undefined) as never, props.fieldPathId.path);
   const disabled = props.disabled || props.readonly;
-  const title = props.schema.title ?? props.name;
-  const named = props.schema["x-switchyard-object-label"] ?? (props.schema.anyOf ?? []).map((m) => resolver(props.registry.rootSchema)(m)?.["x-switchyard-object-label"]).find(Boolean);
-  const kindLabel = typeof named === "string" ? named : picker.kind.replace(/_/g, " ");
+  const by = value?.by ?? "";
   return (
     <fieldset className="object-picker" id={id}>
       <legend>
-        {title}
+        {props.schema.title ?? props.name}
         {props.required ? "*" : ""}
       </legend>
       {props.schema.description && <p className="muted">{props.schema.description}</p>}
-      <label>
-        How the {kindLabel} is known
+      <div className="labelled">
+        <label htmlFor={`${id}__by`}>How the {picker.label} is known</label>
         <select
           id={`${id}__by`}
-          value={value?.by ?? ""}
+          value={by}
           disabled={disabled}
           onChange={(e) => {
-            const by = e.target.value;
-            set(by === "entity" ? { by, id: "" } : by === "reference" ? { by, reference: "" } : by === "reference_from_variable" ? { by, variable: "" } : null);
+            const way = e.target.value;
+            const field = way === "entity" ? "id" : way === "reference" ? "reference" : way === "reference_from_variable" ? "variable" : null;
+            set(way === "" ? null : field ? { by: way, [field]: "" } : { by: way });
           }}
         >
           <option value="">{picker.nullable ? "None" : "Choose"}</option>
-          {WAYS.map((w) => (
+          {picker.ways.map((w) => (
             <option key={w.by} value={w.by}>
-              {w.label}
+              {WAYS[w.by] ?? w.description ?? w.by}
             </option>
           ))}
         </select>
-      </label>
-      {value?.by === "entity" &&
+      </div>
+      {by === "entity" &&
         (objects ? (
-          <label>
-            The {kindLabel}
-            <select id={`${id}__id`} value={value.id} disabled={disabled} required onChange={(e) => set({ by: "entity", id: e.target.value })}>
+          <div className="labelled">
+            <label htmlFor={`${id}__id`}>The {picker.label}</label>
+            <select id={`${id}__id`} value={value?.id ?? ""} disabled={disabled} required onChange={(e) => set({ by, id: e.target.value })}>
               <option value="">Choose</option>
               {objects.map((o) => (
                 <option key={o.id} value={o.id}>
@@ -272,54 +301,32 @@ function ObjectPickerField(props: FieldProps) {
                 </option>
               ))}
             </select>
-          </label>
+          </div>
         ) : (
-          <label>
-            Its id
-            <input id={`${id}__id`} value={value.id} disabled={disabled} required onChange={(e) => set({ by: "entity", id: e.target.value })} />
-          </label>
+          <div className="labelled">
+            <label htmlFor={`${id}__id`}>Its id</label>
+            <input id={`${id}__id`} value={value?.id ?? ""} disabled={disabled} required onChange={(e) => set({ by, id: e.target.value })} />
+          </div>
         ))}
-      {value?.by === "reference" && (
-        <label>
-          Its reference
-          <input
-            id={`${id}__reference`}
-            list={`${lists}-refs`}
-            value={value.reference}
-            disabled={disabled}
-            required
-            autoComplete="off"
-            onChange={(e) => set({ by: "reference", reference: e.target.value })}
-          />
-          <datalist id={`${lists}-refs`}>
-            {(objects ?? []).map((o) => (
-              <option key={o.id} value={o.reference}>
-                {o.name}
-              </option>
-            ))}
-          </datalist>
-        </label>
+      {by === "reference" && (
+        <Suggested
+          id={`${id}__reference`}
+          label="Its reference"
+          value={value?.reference ?? ""}
+          disabled={disabled}
+          options={(objects ?? []).map((o) => ({ value: o.reference, label: o.name }))}
+          onChange={(reference) => set({ by, reference })}
+        />
       )}
-      {value?.by === "reference_from_variable" && (
-        <label>
-          The variable holding its reference
-          <input
-            id={`${id}__variable`}
-            list={`${lists}-vars`}
-            value={value.variable}
-            disabled={disabled}
-            required
-            autoComplete="off"
-            onChange={(e) => set({ by: "reference_from_variable", variable: e.target.value })}
-          />
-          <datalist id={`${lists}-vars`}>
-            {variables.map((c) => (
-              <option key={c.path} value={c.path}>
-                {c.description}
-              </option>
-            ))}
-          </datalist>
-        </label>
+      {by === "reference_from_variable" && (
+        <Suggested
+          id={`${id}__variable`}
+          label="The variable holding its reference"
+          value={value?.variable ?? ""}
+          disabled={disabled}
+          options={variables.map((c) => ({ value: c.path, label: c.description }))}
+          onChange={(variable) => set({ by, variable })}
+        />
       )}
       {(props.rawErrors ?? []).map((e, i) => (
         <p key={i} className="error">

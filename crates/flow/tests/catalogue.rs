@@ -597,3 +597,75 @@ fn seed_bounds_are_enforced() {
         .is_empty()
     );
 }
+
+/// The kinds of the "I know" selectors a schema states (`x-switchyard-object-kind`), in
+/// order; a selector (a `oneOf` of `by` variants, one of them `entity`) that states none is
+/// reported as `"?"`.
+fn selector_kinds(schema: &serde_json::Value) -> Vec<String> {
+    fn walk(root: &serde_json::Value, v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if let Some(r) = m.get("$ref").and_then(|r| r.as_str())
+                    && let Some(name) = r.strip_prefix("#/$defs/")
+                {
+                    walk(root, &root["$defs"][name], out);
+                }
+                let picks_entity = m.get("oneOf").and_then(|o| o.as_array()).is_some_and(|o| {
+                    o.iter()
+                        .any(|variant| variant["properties"]["by"]["const"] == "entity")
+                });
+                if let Some(k) = m.get("x-switchyard-object-kind") {
+                    out.push(k.as_str().unwrap_or("?").to_owned());
+                    return;
+                }
+                if picks_entity {
+                    out.push("?".into());
+                    return;
+                }
+                for (k, v) in m {
+                    if k != "$defs" {
+                        walk(root, v, out);
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| walk(root, v, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(schema, schema, &mut out);
+    out
+}
+
+#[test]
+fn every_i_know_selector_states_its_kind_in_the_schema() {
+    let expected: &[(&str, &[&str])] = &[
+        ("add_checkpoint", &["checkpoint"]),
+        ("distribute_to_queue", &["queue", "queue_group"]),
+        ("distribute_to_user", &["user"]),
+        ("distribute_to_routing", &["routing"]),
+        ("values_table", &["value_table"]),
+        ("test_schedule", &["calendar"]),
+        ("send_sms", &["sms_template"]),
+        ("send_email", &["email_template", "queue", "mailbox"]),
+        ("transfer_email", &["mailbox"]),
+        ("associate_crm_v2_card", &["crm_directory", "crm_scenario"]),
+        ("insert_voice_campaign_target", &["voice_campaign"]),
+        ("web_service", &["web_service"]),
+        ("pay_invoice", &["payment_module"]),
+    ];
+    for spec in catalogue::all() {
+        let mut kinds = selector_kinds(&spec.schema());
+        assert!(
+            !kinds.iter().any(|k| k == "?"),
+            "{}: a selector whose schema states no kind",
+            spec.type_key()
+        );
+        if let Some((_, want)) = expected.iter().find(|(k, _)| *k == spec.type_key()) {
+            let mut want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+            kinds.sort();
+            want.sort();
+            assert_eq!(kinds, want, "{}", spec.type_key());
+        }
+    }
+}

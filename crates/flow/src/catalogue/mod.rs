@@ -184,6 +184,11 @@ pub struct ObjectRef {
 }
 
 impl ObjectRef {
+    /// The reference of a selector of one kind (the kind its type names).
+    pub fn of<K: params::Kind>(selector: &params::Of<K>, path: &str) -> Self {
+        ObjectRef::new(K::KIND, selector, path)
+    }
+
     pub fn new(kind: ObjectKind, selector: &Selector, path: &str) -> Self {
         ObjectRef {
             kind,

@@ -367,6 +367,120 @@ pub enum Selector {
     ReferenceFromVariable { variable: VarPath },
 }
 
+/// Which kind of business object an "I know" selector names, as a type (see [`Of`]).
+pub trait Kind {
+    const KIND: super::ObjectKind;
+}
+
+/// The kinds of business object as types, for [`Of`].
+pub mod kind {
+    use crate::catalogue::ObjectKind;
+
+    macro_rules! kinds {
+        ($($k:ident),* $(,)?) => {$(
+            #[doc = concat!("The kind [`ObjectKind::", stringify!($k), "`].")]
+            #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+            pub struct $k;
+            impl super::Kind for $k {
+                const KIND: ObjectKind = ObjectKind::$k;
+            }
+        )*};
+    }
+    kinds!(
+        Checkpoint,
+        Queue,
+        QueueGroup,
+        Routing,
+        Calendar,
+        ValueTable,
+        Database,
+        EmailTemplate,
+        SmsTemplate,
+        CrmDirectory,
+        CrmScenario,
+        CaseType,
+        Survey,
+        WhatsappCampaign,
+        VoiceCampaign,
+        SmsCampaign,
+        WebService,
+        PaymentModule,
+        Mailbox,
+    );
+}
+
+/// An "I know" [`Selector`] of one kind of object. The kind is written once, in the type: the
+/// [`ObjectRef`](super::ObjectRef) the action reports takes it from here ([`ObjectRef::of`](super::ObjectRef::of)),
+/// and the schema states it (`x-switchyard-object-kind`, its label in
+/// `x-switchyard-object-label`) so that forms offer the objects of that kind.
+#[derive(Serialize, Deserialize)]
+#[serde(transparent, bound = "")]
+pub struct Of<K: Kind> {
+    pub selector: Selector,
+    #[serde(skip)]
+    kind: std::marker::PhantomData<K>,
+}
+
+impl<K: Kind> Of<K> {
+    pub fn new(selector: Selector) -> Self {
+        Of {
+            selector,
+            kind: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<K: Kind> From<Selector> for Of<K> {
+    fn from(selector: Selector) -> Self {
+        Of::new(selector)
+    }
+}
+
+impl<K: Kind> std::ops::Deref for Of<K> {
+    type Target = Selector;
+    fn deref(&self) -> &Selector {
+        &self.selector
+    }
+}
+
+impl<K: Kind> Clone for Of<K> {
+    fn clone(&self) -> Self {
+        Of::new(self.selector.clone())
+    }
+}
+
+impl<K: Kind> fmt::Debug for Of<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}({:?})", K::KIND, self.selector)
+    }
+}
+
+impl<K: Kind> PartialEq for Of<K> {
+    fn eq(&self, other: &Self) -> bool {
+        self.selector == other.selector
+    }
+}
+
+impl<K: Kind> Eq for Of<K> {}
+
+impl<K: Kind> JsonSchema for Of<K> {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        format!("Selector_{:?}", K::KIND).into()
+    }
+    fn json_schema(g: &mut SchemaGenerator) -> Schema {
+        let mut schema = Selector::json_schema(g);
+        schema.insert(
+            "x-switchyard-object-kind".into(),
+            serde_json::to_value(K::KIND).unwrap_or_default(),
+        );
+        schema.insert("x-switchyard-object-label".into(), K::KIND.label().into());
+        schema
+    }
+}
+
 /// One "field = value" pair (CRM card fields, case fields, database columns…).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

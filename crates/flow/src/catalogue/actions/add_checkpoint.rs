@@ -5,7 +5,7 @@ use super::prelude::*;
 #[serde(deny_unknown_fields)]
 pub struct AddCheckpoint {
     /// I know: the checkpoint, or its reference.
-    pub checkpoint: Selector,
+    pub checkpoint: Of<kind::Checkpoint>,
 }
 
 impl ActionType for AddCheckpoint {
@@ -18,7 +18,7 @@ impl ActionType for AddCheckpoint {
     runs_itself!();
 
     fn references(&self) -> Vec<ObjectRef> {
-        vec![ObjectRef::new(ObjectKind::Checkpoint, &self.checkpoint, "checkpoint")]
+        vec![ObjectRef::of(&self.checkpoint, "checkpoint")]
     }
 }
 

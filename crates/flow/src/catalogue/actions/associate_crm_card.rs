@@ -9,7 +9,7 @@ use super::prelude::*;
 #[serde(deny_unknown_fields)]
 pub struct AssociateCrmCard {
     /// CRM directory to search.
-    pub directory: Selector,
+    pub directory: Of<kind::CrmDirectory>,
     /// Create a card from the assertions when none matches.
     #[serde(default)]
     pub create_if_not_found: bool,
@@ -28,6 +28,6 @@ impl ActionType for AssociateCrmCard {
         branches![ok "OK", not_ok "Not OK", not_found "Not found", by_default "By default"];
 
     fn references(&self) -> Vec<ObjectRef> {
-        vec![ObjectRef::new(ObjectKind::CrmDirectory, &self.directory, "directory")]
+        vec![ObjectRef::of(&self.directory, "directory")]
     }
 }

@@ -7,10 +7,10 @@ use super::prelude::*;
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssociateCrmV2Card {
-    pub crm: Selector,
+    pub crm: Of<kind::CrmDirectory>,
     /// Scenario of that CRM; when absent, the CRM's default scenario.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scenario: Option<Selector>,
+    pub scenario: Option<Of<kind::CrmScenario>>,
 }
 
 impl ActionType for AssociateCrmV2Card {
@@ -23,9 +23,9 @@ impl ActionType for AssociateCrmV2Card {
         branches![ok "OK", not_ok "Not OK", not_found "Not found", by_default "By default"];
 
     fn references(&self) -> Vec<ObjectRef> {
-        let mut refs = vec![ObjectRef::new(ObjectKind::CrmDirectory, &self.crm, "crm")];
+        let mut refs = vec![ObjectRef::of(&self.crm, "crm")];
         if let Some(s) = &self.scenario {
-            refs.push(ObjectRef::new(ObjectKind::CrmScenario, s, "scenario"));
+            refs.push(ObjectRef::of(s, "scenario"));
         }
         refs
     }

@@ -5,8 +5,10 @@ use super::prelude::*;
 /// Inserts a target into an outbound campaign.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CampaignTarget {
-    pub campaign: Selector,
+#[serde(bound = "")]
+#[schemars(bound = "K: Kind")]
+pub struct CampaignTarget<K: Kind> {
+    pub campaign: Of<K>,
     /// Insert even when the number is already a target.
     #[serde(default)]
     pub insert_if_duplicate: bool,
@@ -31,7 +33,7 @@ pub const BRANCHES: &[BranchDef] = branches![
 /// Description of every campaign action.
 pub const DESCRIPTION: &str = "Inserts the customer as a target of an outbound campaign.";
 
-impl CampaignTarget {
+impl<K: Kind> CampaignTarget<K> {
     pub fn checks(&self, issues: &mut Vec<ParamIssue>) {
         if self.layout.is_none() && !self.fields.is_empty() {
             issues.push(ParamIssue::new(
@@ -41,8 +43,8 @@ impl CampaignTarget {
         }
     }
 
-    pub fn reference(&self, kind: ObjectKind) -> Vec<ObjectRef> {
-        vec![ObjectRef::new(kind, &self.campaign, "campaign")]
+    pub fn reference(&self) -> Vec<ObjectRef> {
+        vec![ObjectRef::of(&self.campaign, "campaign")]
     }
 }
 
@@ -54,7 +56,7 @@ macro_rules! campaign_action {
 
         #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
         #[serde(transparent)]
-        pub struct $ty(pub CampaignTarget);
+        pub struct $ty(pub CampaignTarget<kind::$kind>);
 
         impl ActionType for $ty {
             const TYPE: &'static str = $key;
@@ -68,7 +70,7 @@ macro_rules! campaign_action {
                 self.0.checks(issues);
             }
             fn references(&self) -> Vec<ObjectRef> {
-                self.0.reference(ObjectKind::$kind)
+                self.0.reference()
             }
         }
     };

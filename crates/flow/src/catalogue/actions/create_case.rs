@@ -6,7 +6,7 @@ use super::prelude::*;
 pub struct CreateCase {
     pub title: Template<1, 500>,
     /// I know: the case type, or its reference.
-    pub case_type: Selector,
+    pub case_type: Of<kind::CaseType>,
 }
 
 impl ActionType for CreateCase {
@@ -18,6 +18,6 @@ impl ActionType for CreateCase {
     const BRANCHES: &'static [BranchDef] = branches![ok "OK", error "Error", not_found "Not found"];
 
     fn references(&self) -> Vec<ObjectRef> {
-        vec![ObjectRef::new(ObjectKind::CaseType, &self.case_type, "case_type")]
+        vec![ObjectRef::of(&self.case_type, "case_type")]
     }
 }

@@ -4,7 +4,7 @@ use super::prelude::*;
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCrmCard {
-    pub directory: Selector,
+    pub directory: Of<kind::CrmDirectory>,
     pub fields: List<FieldValue, 1, 50>,
     /// Link the new card to the interaction.
     #[serde(default = "yes")]
@@ -24,6 +24,6 @@ impl ActionType for CreateCrmCard {
     const BRANCHES: &'static [BranchDef] = branches![ok "OK", error "Error"];
 
     fn references(&self) -> Vec<ObjectRef> {
-        vec![ObjectRef::new(ObjectKind::CrmDirectory, &self.directory, "directory")]
+        vec![ObjectRef::of(&self.directory, "directory")]
     }
 }

@@ -4,7 +4,7 @@ use super::prelude::*;
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCrmV2Card {
-    pub crm: Selector,
+    pub crm: Of<kind::CrmDirectory>,
     /// The CRM object (card kind) to create.
     pub object: Text<1, 128>,
     pub fields: List<FieldValue, 1, 50>,
@@ -25,6 +25,6 @@ impl ActionType for CreateCrmV2Card {
     const BRANCHES: &'static [BranchDef] = branches![ok "OK", error "Error"];
 
     fn references(&self) -> Vec<ObjectRef> {
-        vec![ObjectRef::new(ObjectKind::CrmDirectory, &self.crm, "crm")]
+        vec![ObjectRef::of(&self.crm, "crm")]
     }
 }

@@ -4,8 +4,8 @@ use super::prelude::*;
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "to", rename_all = "snake_case", deny_unknown_fields)]
 pub enum QueueTarget {
-    Queue { queue: Selector },
-    QueueGroup { group: Selector },
+    Queue { queue: Of<kind::Queue> },
+    QueueGroup { group: Of<kind::QueueGroup> },
 }
 
 /// Hands the interaction to an ACD queue.
@@ -41,8 +41,8 @@ impl ActionType for DistributeToQueue {
 
     fn references(&self) -> Vec<ObjectRef> {
         vec![match &self.target {
-            QueueTarget::Queue { queue } => ObjectRef::new(ObjectKind::Queue, queue, "target.queue"),
-            QueueTarget::QueueGroup { group } => ObjectRef::new(ObjectKind::QueueGroup, group, "target.group"),
+            QueueTarget::Queue { queue } => ObjectRef::of(queue, "target.queue"),
+            QueueTarget::QueueGroup { group } => ObjectRef::of(group, "target.group"),
         }]
     }
 }
@@ -54,8 +54,8 @@ impl Run for DistributeToQueue {
     /// dissuaded. A reference read from an empty variable takes *Reference not found*.
     fn run(&self, cx: &mut dyn Cx) -> Step {
         let selector = match &self.target {
-            QueueTarget::Queue { queue } => queue,
-            QueueTarget::QueueGroup { group } => group,
+            QueueTarget::Queue { queue } => &queue.selector,
+            QueueTarget::QueueGroup { group } => &group.selector,
         };
         let Some(target) = object_name(cx, selector) else {
             cx.set_error("the variable holding the reference is empty");

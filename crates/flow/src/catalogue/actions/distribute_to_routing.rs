@@ -6,7 +6,7 @@ use super::prelude::*;
 pub struct DistributeToRouting {
     /// I know: the smart routing, or its reference. It must be of the same channel family and
     /// an interaction-start routing.
-    pub routing: Selector,
+    pub routing: Of<kind::Routing>,
 }
 
 impl ActionType for DistributeToRouting {
@@ -22,12 +22,12 @@ impl ActionType for DistributeToRouting {
     runs_itself!();
 
     fn references(&self) -> Vec<ObjectRef> {
-        vec![ObjectRef::new(ObjectKind::Routing, &self.routing, "routing")]
+        vec![ObjectRef::of(&self.routing, "routing")]
     }
 }
 
 impl Run for DistributeToRouting {
     fn run(&self, _cx: &mut dyn Cx) -> Step {
-        Step::HandOver { routing: self.routing.clone() }
+        Step::HandOver { routing: self.routing.selector.clone() }
     }
 }

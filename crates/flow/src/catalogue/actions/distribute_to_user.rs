@@ -1,8 +1,10 @@
 use super::prelude::*;
 
-/// Which user receives the interaction.
+/// Which user receives the interaction: an "I know" selector with one more way, the customer's
+/// owner (so not an [`Of`]; its schema states the kind as an `Of`'s does).
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "by", rename_all = "snake_case", deny_unknown_fields)]
+#[schemars(extend("x-switchyard-object-kind" = "user", "x-switchyard-object-label" = "user"))]
 pub enum UserTarget {
     Entity { id: EntityId },
     Reference { reference: RefCode },

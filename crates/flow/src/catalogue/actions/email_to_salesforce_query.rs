@@ -11,7 +11,7 @@ use super::prelude::*;
 #[serde(deny_unknown_fields)]
 pub struct EmailToSalesforceQuery {
     /// CRM directory connected to Salesforce.
-    pub crm: Selector,
+    pub crm: Of<kind::CrmDirectory>,
     /// Salesforce object API name (`Case`, `Lead`…).
     pub object: Text<1, 80>,
     pub fields: List<FieldValue, 1, 50>,
@@ -33,6 +33,6 @@ impl ActionType for EmailToSalesforceQuery {
         branches![ok "OK", error "Error", reference_not_found "Reference not found"];
 
     fn references(&self) -> Vec<ObjectRef> {
-        vec![ObjectRef::new(ObjectKind::CrmDirectory, &self.crm, "crm")]
+        vec![ObjectRef::of(&self.crm, "crm")]
     }
 }

@@ -4,7 +4,7 @@ use super::prelude::*;
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FillVariablesFromDatabase {
-    pub database: Selector,
+    pub database: Of<kind::Database>,
     #[serde(default, rename = "match")]
     pub match_: Match,
     pub assertions: List<FieldValue, 1, 20>,
@@ -20,6 +20,6 @@ impl ActionType for FillVariablesFromDatabase {
     const BRANCHES: &'static [BranchDef] = branches![ok "OK", not_found "Not found"];
 
     fn references(&self) -> Vec<ObjectRef> {
-        vec![ObjectRef::new(ObjectKind::Database, &self.database, "database")]
+        vec![ObjectRef::of(&self.database, "database")]
     }
 }

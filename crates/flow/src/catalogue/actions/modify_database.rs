@@ -12,7 +12,7 @@ pub enum Scope {
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModifyDatabase {
-    pub database: Selector,
+    pub database: Of<kind::Database>,
     pub scope: Scope,
     pub assertions: List<FieldValue, 1, 20>,
     pub fields: List<FieldValue, 1, 50>,
@@ -30,6 +30,6 @@ impl ActionType for ModifyDatabase {
     ];
 
     fn references(&self) -> Vec<ObjectRef> {
-        vec![ObjectRef::new(ObjectKind::Database, &self.database, "database")]
+        vec![ObjectRef::of(&self.database, "database")]
     }
 }

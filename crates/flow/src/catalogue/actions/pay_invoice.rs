@@ -48,7 +48,7 @@ pub enum PayMode {
 #[serde(deny_unknown_fields)]
 pub struct PayInvoice {
     pub payment: Payment,
-    pub module: Selector,
+    pub module: Of<kind::PaymentModule>,
     pub mode: PayMode,
 }
 
@@ -83,6 +83,6 @@ impl ActionType for PayInvoice {
     }
 
     fn references(&self) -> Vec<ObjectRef> {
-        vec![ObjectRef::new(ObjectKind::PaymentModule, &self.module, "module")]
+        vec![ObjectRef::of(&self.module, "module")]
     }
 }

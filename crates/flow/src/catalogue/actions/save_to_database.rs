@@ -4,7 +4,7 @@ use super::prelude::*;
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SaveToDatabase {
-    pub database: Selector,
+    pub database: Of<kind::Database>,
     pub fields: List<FieldValue, 1, 50>,
 }
 
@@ -17,6 +17,6 @@ impl ActionType for SaveToDatabase {
     const BRANCHES: &'static [BranchDef] = branches![ok "OK", not_ok "Not OK"];
 
     fn references(&self) -> Vec<ObjectRef> {
-        vec![ObjectRef::new(ObjectKind::Database, &self.database, "database")]
+        vec![ObjectRef::of(&self.database, "database")]
     }
 }

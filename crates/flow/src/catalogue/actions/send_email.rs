@@ -5,16 +5,16 @@ use super::prelude::*;
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum EmailSendType {
     /// Recorded as an outgoing interaction of a distribution queue.
-    OutgoingInteraction { queue: Selector },
+    OutgoingInteraction { queue: Of<kind::Queue> },
     /// Sent from a mailbox without creating an interaction.
-    Basic { mailbox: Selector },
+    Basic { mailbox: Of<kind::Mailbox> },
 }
 
 /// Sends a templated email.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendEmail {
-    pub template: Selector,
+    pub template: Of<kind::EmailTemplate>,
     /// Values of the template's variables.
     #[serde(default)]
     pub template_variables: List<FieldValue, 0, 50>,
@@ -41,10 +41,10 @@ impl ActionType for SendEmail {
     runs_itself!();
 
     fn references(&self) -> Vec<ObjectRef> {
-        let mut refs = vec![ObjectRef::new(ObjectKind::EmailTemplate, &self.template, "template")];
+        let mut refs = vec![ObjectRef::of(&self.template, "template")];
         refs.push(match &self.send {
-            EmailSendType::OutgoingInteraction { queue } => ObjectRef::new(ObjectKind::Queue, queue, "send.queue"),
-            EmailSendType::Basic { mailbox } => ObjectRef::new(ObjectKind::Mailbox, mailbox, "send.mailbox"),
+            EmailSendType::OutgoingInteraction { queue } => ObjectRef::of(queue, "send.queue"),
+            EmailSendType::Basic { mailbox } => ObjectRef::of(mailbox, "send.mailbox"),
         });
         refs
     }

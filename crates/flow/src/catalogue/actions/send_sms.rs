@@ -12,7 +12,7 @@ pub enum SmsSendType {
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendSms {
-    pub template: Selector,
+    pub template: Of<kind::SmsTemplate>,
     #[serde(default)]
     pub template_variables: List<FieldValue, 0, 50>,
     /// Overrides the template's content.
@@ -37,7 +37,7 @@ impl ActionType for SendSms {
     runs_itself!();
 
     fn references(&self) -> Vec<ObjectRef> {
-        vec![ObjectRef::new(ObjectKind::SmsTemplate, &self.template, "template")]
+        vec![ObjectRef::of(&self.template, "template")]
     }
 }
 

@@ -4,7 +4,7 @@ use super::prelude::*;
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Survey {
-    pub survey: Selector,
+    pub survey: Of<kind::Survey>,
 }
 
 impl ActionType for Survey {
@@ -17,6 +17,6 @@ impl ActionType for Survey {
         branches![ok "OK", reference_not_found "Reference not found", error "Error"];
 
     fn references(&self) -> Vec<ObjectRef> {
-        vec![ObjectRef::new(ObjectKind::Survey, &self.survey, "survey")]
+        vec![ObjectRef::of(&self.survey, "survey")]
     }
 }

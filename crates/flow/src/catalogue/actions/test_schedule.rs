@@ -5,7 +5,7 @@ use super::prelude::*;
 #[serde(deny_unknown_fields)]
 pub struct TestSchedule {
     /// I know: the calendar, or its reference.
-    pub calendar: Selector,
+    pub calendar: Of<kind::Calendar>,
 }
 
 impl ActionType for TestSchedule {
@@ -18,7 +18,7 @@ impl ActionType for TestSchedule {
     runs_itself!();
 
     fn references(&self) -> Vec<ObjectRef> {
-        vec![ObjectRef::new(ObjectKind::Calendar, &self.calendar, "calendar")]
+        vec![ObjectRef::of(&self.calendar, "calendar")]
     }
 }
 

@@ -13,7 +13,7 @@ use super::prelude::*;
 #[serde(deny_unknown_fields)]
 pub struct TransferEmail {
     /// Mailbox the email is sent from.
-    pub mailbox: Selector,
+    pub mailbox: Of<kind::Mailbox>,
     pub to: List<Template<1, 320>, 1, 50>,
     #[serde(default)]
     pub cc: List<Template<1, 320>, 0, 50>,
@@ -45,7 +45,7 @@ impl ActionType for TransferEmail {
     runs_itself!();
 
     fn references(&self) -> Vec<ObjectRef> {
-        vec![ObjectRef::new(ObjectKind::Mailbox, &self.mailbox, "mailbox")]
+        vec![ObjectRef::of(&self.mailbox, "mailbox")]
     }
 }
 

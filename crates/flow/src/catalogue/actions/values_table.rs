@@ -5,7 +5,7 @@ use super::prelude::*;
 #[serde(deny_unknown_fields)]
 pub struct ValuesTable {
     /// I know: the values table, or its reference.
-    pub table: Selector,
+    pub table: Of<kind::ValueTable>,
     /// Correspondence reference: the key looked up.
     pub lookup: Template<1, 500>,
     /// Variable receiving the corresponding value.
@@ -23,7 +23,7 @@ impl ActionType for ValuesTable {
     runs_itself!();
 
     fn references(&self) -> Vec<ObjectRef> {
-        vec![ObjectRef::new(ObjectKind::ValueTable, &self.table, "table")]
+        vec![ObjectRef::of(&self.table, "table")]
     }
 }
 

@@ -4,7 +4,7 @@ use super::prelude::*;
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebService {
-    pub service: Selector,
+    pub service: Of<kind::WebService>,
     /// Values of the web service's declared input variables.
     #[serde(default)]
     pub inputs: List<FieldValue, 0, 50>,
@@ -35,6 +35,6 @@ impl ActionType for WebService {
     }
 
     fn references(&self) -> Vec<ObjectRef> {
-        vec![ObjectRef::new(ObjectKind::WebService, &self.service, "service")]
+        vec![ObjectRef::of(&self.service, "service")]
     }
 }
