@@ -463,6 +463,55 @@ pub async fn transfer_groups(
     }
 }
 
+/// A colleague an agent may hand a conversation to.
+#[derive(Serialize, ToSchema)]
+pub struct TransferUser {
+    pub id: Uuid,
+    pub reference: String,
+    pub name: String,
+    /// `online`, `busy` or `offline`: a transfer to a user who is not online is refused.
+    pub presence: String,
+}
+
+/// At most this many colleagues are listed to an agent.
+const TRANSFER_USERS: usize = 10_000;
+
+/// The other users an agent may transfer a conversation to (at most 10 000), with their
+/// presence: name, reference and presence only (an agent reads no account, email or token).
+#[utoipa::path(get, path = "/agent/users", security(("token" = ["agent:use"])), tag = "Agent", responses((status = 200, body = Vec<TransferUser>), (status = 401, body = ProblemBody)))]
+pub async fn transfer_users(
+    State(state): State<AppState>,
+    Agent(me): Agent,
+) -> ApiResult<Json<Vec<TransferUser>>> {
+    let d = distribution(&state)?;
+    let mut out = Vec::new();
+    let mut page = store::PageRequest {
+        limit: 1_000,
+        after: None,
+    };
+    // bounded: the first TRANSFER_USERS
+    while out.len() < TRANSFER_USERS {
+        let p = d.users(&page).await?;
+        out.extend(
+            p.items
+                .into_iter()
+                .filter(|u| u.id != me.id)
+                .map(|u| TransferUser {
+                    id: u.id,
+                    reference: u.reference,
+                    name: u.name,
+                    presence: u.presence,
+                }),
+        );
+        match p.next_after {
+            Some(after) => page.after = Some(after),
+            None => break,
+        }
+    }
+    out.truncate(TRANSFER_USERS);
+    Ok(Json(out))
+}
+
 /// Hands the conversation to a group or a user; refused (and kept) when the target cannot take
 /// it.
 #[utoipa::path(post, path = "/agent/conversations/{id}/transfer", security(("token" = ["agent:use"])), tag = "Agent", params(("id" = Uuid, Path)), request_body = TransferBody,

@@ -257,6 +257,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(agents::send))
         .routes(routes!(agents::transfer))
         .routes(routes!(agents::transfer_groups))
+        .routes(routes!(agents::transfer_users))
         .routes(routes!(agents::feed))
         .routes(routes!(customers::list, customers::create))
         .routes(routes!(

@@ -1589,6 +1589,15 @@ async fn agents_take_distributed_conversations() {
 
     // ann online: the offer reaches her feed; she accepts, chats and closes → Processed
     ann.presence(&env, "online").await;
+    // her colleagues, to transfer to: bob and his presence, not her, and nothing of accounts
+    let (s, colleagues) = ann
+        .call(&env, reqwest::Method::GET, "agent/users", None)
+        .await;
+    assert_eq!(s, 200, "{colleagues}");
+    assert_eq!(
+        colleagues,
+        json!([{"id": bob.id, "reference": "bob", "name": "bob", "presence": "offline"}])
+    );
     let first = env.say("desk", "d1", "dana", "hello").await;
     let iid = first["interaction_id"].as_str().unwrap().to_owned();
     let offer = ann.next("offer").await;

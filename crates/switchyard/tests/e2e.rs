@@ -850,8 +850,8 @@ async fn the_agent_desk_in_chromium() {
         )
         .await;
     assert_eq!(s, 200, "{a}");
-    // a group to transfer to, its one member online (to a group nobody is online in, the
-    // distribution refuses a transfer)
+    // a colleague online to transfer to, the one member of a group (to a group nobody is
+    // online in, the distribution refuses a transfer)
     let bob = api
         .post("users", json!({"reference": "bob", "name": "Bob"}))
         .await;
@@ -881,6 +881,19 @@ async fn the_agent_desk_in_chromium() {
         &[&smtp],
     )
     .await;
+    // the conversation Ann transferred to Bob from the desk is offered to him
+    let (s, offered) = agent_call(
+        &api,
+        bob["token"].as_str().unwrap(),
+        reqwest::Method::GET,
+        "agent/conversations".into(),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{offered}");
+    let items = offered.as_array().unwrap();
+    assert_eq!(items.len(), 1, "{offered:#}");
+    assert_eq!(items[0]["state"], "offered", "{offered:#}");
     server.stop();
 }
 

@@ -277,6 +277,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/agent/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The other users an agent may transfer a conversation to (at most 10 000), with their
+         *     presence: name, reference and presence only (an agent reads no account, email or token).
+         */
+        get: operations["transfer_users"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/agent/ws": {
         parameters: {
             query?: never;
@@ -2445,6 +2465,15 @@ export interface components {
             name: string;
             reference: string;
         };
+        /** @description A colleague an agent may hand a conversation to. */
+        TransferUser: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** @description `online`, `busy` or `offline`: a transfer to a user who is not online is refused. */
+            presence: string;
+            reference: string;
+        };
         /** @description An action tree. */
         TreeDto: {
             actions: components["schemas"]["ActionDto"][];
@@ -4216,6 +4245,71 @@ export interface operations {
             };
             /** @description invalid_body: unknown or invalid fields */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: a storage failure or a handler panic */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request_timeout / busy / not_recorded: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    transfer_users: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 200 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransferUser"][];
+                };
+            };
+            /** @description 401 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };

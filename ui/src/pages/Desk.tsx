@@ -76,6 +76,7 @@ export function Desk() {
     const { error, response } = await call();
     if (!response.ok) setError(problemText(error));
     await refresh();
+    return response.ok;
   };
   const select = (id: string) => {
     setOpen(id);
@@ -215,11 +216,13 @@ function Chat(props: {
   detail: Interaction;
   onChanged: () => void;
   onEnded: () => void;
-  act: (call: () => Promise<{ error?: unknown; response: Response }>) => Promise<void>;
+  /** Runs an agent call; whether it succeeded (a refusal is shown, the conversation kept). */
+  act: (call: () => Promise<{ error?: unknown; response: Response }>) => Promise<boolean>;
 }) {
   const [text, setText] = useState("");
   const [target, setTarget] = useState("");
   const [groups, setGroups] = useState<Schemas["TransferGroup"][]>([]);
+  const [users, setUsers] = useState<Schemas["TransferUser"][]>([]);
   const id = props.conversation.id;
   const lines = linesOf(props.detail);
   const endRef = useRef<HTMLDivElement>(null);
@@ -228,7 +231,11 @@ function Chat(props: {
   }, [lines.length]);
   useEffect(() => {
     api.GET("/agent/groups").then(({ data }) => setGroups(data ?? []));
+    api.GET("/agent/users").then(({ data }) => setUsers(data ?? []));
   }, []);
+  // the target: `group:<id>` or `user:<id>`
+  const [kind, targetId] = target.split(":");
+  const transferBody = kind === "user" ? { user_id: targetId } : { group_id: targetId };
   const path = { params: { path: { id } } };
   const email = (props.detail.system as { email?: Email }).email;
   return (
@@ -267,25 +274,34 @@ function Chat(props: {
         <label className="inline">
           Transfer to
           <select value={target} onChange={(e) => setTarget(e.target.value)}>
-            <option value="">A group…</option>
-            {groups.map((g) => (
-              <option key={g.id} value={g.id}>
-                {g.name}
-              </option>
-            ))}
+            <option value="">A group or a colleague…</option>
+            <optgroup label="Groups">
+              {groups.map((g) => (
+                <option key={g.id} value={`group:${g.id}`}>
+                  {g.name}
+                </option>
+              ))}
+            </optgroup>
+            <optgroup label="Colleagues">
+              {users.map((u) => (
+                <option key={u.id} value={`user:${u.id}`}>
+                  {u.name} ({u.presence})
+                </option>
+              ))}
+            </optgroup>
           </select>
         </label>
         <button
           type="button"
           disabled={!target}
-          onClick={() => props.act(() => api.POST("/agent/conversations/{id}/transfer", { ...path, body: { group_id: target } })).then(props.onEnded)}
+          onClick={() => props.act(() => api.POST("/agent/conversations/{id}/transfer", { ...path, body: transferBody })).then((ok) => ok && props.onEnded())}
         >
           Transfer
         </button>
-        <button type="button" onClick={() => props.act(() => api.POST("/agent/conversations/{id}/release", path)).then(props.onEnded)}>
+        <button type="button" onClick={() => props.act(() => api.POST("/agent/conversations/{id}/release", path)).then((ok) => ok && props.onEnded())}>
           Release
         </button>
-        <button type="button" className="danger" onClick={() => props.act(() => api.POST("/agent/conversations/{id}/close", path)).then(props.onEnded)}>
+        <button type="button" className="danger" onClick={() => props.act(() => api.POST("/agent/conversations/{id}/close", path)).then((ok) => ok && props.onEnded())}>
           Close
         </button>
       </div>
