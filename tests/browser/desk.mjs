@@ -70,6 +70,10 @@ try {
   const chat = desk.getByRole("region", { name: /^Conversation with/ });
   await chat.getByText("Bonjour, ma commande n'est pas arrivée").waitFor();
   check(!(await desk.title()).startsWith("("), "no offer left in the title");
+  // the customer's card: met for the first time, nobody owns them
+  const card = chat.getByRole("region", { name: "Customer" });
+  await card.getByText("No previous interaction").waitFor();
+  await card.getByText("No owner").waitFor();
 
   // the agent answers; the customer reads it and answers back, live
   await chat.getByLabel("Answer").fill("Bonjour, je regarde tout de suite.");
@@ -78,6 +82,11 @@ try {
   await customer.fill("#text", "Merci !");
   await customer.click("#send");
   await chat.getByText("Merci !").waitFor();
+  // a photo from the customer is shown in the chat
+  const png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+  await customer.setInputFiles("#file", { name: "photo.png", mimeType: "image/png", buffer: Buffer.from(png, "base64") });
+  await chat.getByRole("img", { name: /An image from the customer/ }).waitFor();
+  await desk.waitForFunction(() => [...document.querySelectorAll("img.medium")].some((i) => i.complete && i.naturalWidth > 0));
   await accessible(desk, "agent desk with a conversation");
   await desk.screenshot({ path: `${shots}/desk.png` });
 
@@ -114,6 +123,7 @@ try {
   await header.waitFor();
   await desk.getByRole("link", { name: /facture\.pdf/ }).waitFor();
   await chat.getByText("Bonjour, la facture est fausse.").waitFor();
+  await card.getByText("Amélie Dupré").waitFor();
   await chat.getByLabel("Answer (by email, in the thread)").fill("Bonjour, voici la facture corrigée.");
   await chat.getByRole("button", { name: "Send" }).click();
   await chat.getByText("Bonjour, voici la facture corrigée.").waitFor();

@@ -105,6 +105,21 @@ try {
   check((await page.locator(".react-flow__node").count()) === 4, "four actions on the canvas");
   check((await page.locator(".react-flow__edge").count()) === 3, "three links on the canvas");
   await page.getByRole("button", { name: /Error:/ }).count().then((n) => check(n === 0, "no error left in the diagnostics"));
+  // an action moved from the keyboard (selected, then arrow keys): its new place is saved
+  const versionId = new URL(page.url()).pathname.split("/").pop();
+  const startX = () =>
+    page.evaluate(async (id) => (await (await fetch(`/api/v1/versions/${id}`)).json()).tree.actions[0].position.x, versionId);
+  const was = await startX();
+  await page.locator(".react-flow__node").filter({ hasText: "Start" }).focus();
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { name: "Start", exact: true }).waitFor();
+  for (let i = 0; i < 4; i++) await page.keyboard.press("ArrowRight");
+  let now = was;
+  for (let i = 0; i < 50 && now === was; i++) {
+    await page.waitForTimeout(100);
+    now = await startX();
+  }
+  check(now === was + 20, `the keyboard move was saved (${was} → ${now})`);
   // the preview beside the tree: the conversation, and the path drawn on the tree
   await page.getByRole("button", { name: "Preview" }).click();
   await page.getByRole("button", { name: "Start a conversation" }).click();
@@ -159,6 +174,12 @@ try {
   await page.locator('.node[data-change="changed"]').waitFor();
   await page.getByText("changed: Simple message (params.message)").waitFor();
   await page.screenshot({ path: `${shots}/maker-diff.png` });
+  // undone, the copy is the production version again; redone (from the keyboard), reworded
+  await page.getByRole("button", { name: "Undo" }).click();
+  await page.getByText("0 added · 0 removed · 0 changed · 0 moved").waitFor();
+  await page.keyboard.press("Control+Shift+Z");
+  await page.getByText("0 added · 0 removed · 1 changed · 0 moved").waitFor();
+  check(await page.getByRole("button", { name: "Redo" }).isDisabled(), "nothing left to redo");
 
   // a second browser on the same version: its edit lands first, so ours is refused as a
   // conflict (nothing overwritten) until we load the latest

@@ -55,3 +55,13 @@ export async function everyPage<T>(
   }
   return out;
 }
+
+let kinds: Promise<Schemas["ObjectKindDto"][]> | null = null;
+/** The kinds of business objects (`GET /object-kinds`), asked once per page load. */
+export function objectKinds(): Promise<Schemas["ObjectKindDto"][]> {
+  kinds ??= api.GET("/object-kinds").then(({ data, error }) => {
+    if (!data) throw error;
+    return data;
+  });
+  return kinds;
+}

@@ -1,9 +1,12 @@
 // The lines of a conversation, read from an interaction's events (the agent desk, the preview).
 import type { Schemas } from "./api";
 
-export type Line = { key: string; from: "customer" | "us"; text: string; choices?: string[] };
+/** A file a customer sent (`media` of a `message_in` event; older events only count them). */
+export type Medium = { content_type: string; url: string; size: number };
 
-type Event = { type?: string; text?: unknown; message?: { text?: string; choices?: string[] }; action?: string; branch?: string };
+export type Line = { key: string; from: "customer" | "us"; text: string; choices?: string[]; media?: Medium[] };
+
+type Event = { type?: string; text?: unknown; media?: Medium[]; message?: { text?: string; choices?: string[] }; action?: string; branch?: string };
 
 function eventsOf(i: Schemas["InteractionDto"]): Event[] {
   return (i.events as unknown as { event: Event }[]).map((e) => e.event ?? {});
@@ -12,7 +15,7 @@ function eventsOf(i: Schemas["InteractionDto"]): Event[] {
 export function linesOf(i: Schemas["InteractionDto"]): Line[] {
   const out: Line[] = [];
   eventsOf(i).forEach((ev, n) => {
-    if (ev.type === "message_in") out.push({ key: `${n}`, from: "customer", text: String(ev.text ?? "") });
+    if (ev.type === "message_in") out.push({ key: `${n}`, from: "customer", text: String(ev.text ?? ""), media: ev.media });
     if (ev.type === "message_out") out.push({ key: `${n}`, from: "us", text: ev.message?.text ?? "", choices: ev.message?.choices });
   });
   return out;

@@ -338,6 +338,48 @@ pub async fn conversation(
         .map(Json)
 }
 
+/// At most this many of a customer's other interactions are shown on their card.
+const CARD_INTERACTIONS: u32 = 20;
+
+/// The customer of a conversation, as the agent desk's card shows them.
+#[derive(Serialize, ToSchema)]
+pub struct CustomerCard {
+    /// None for a preview, or once the customer was deleted.
+    pub customer: Option<crate::customers::CustomerDto>,
+    /// The name of the user who owns the customer, if any.
+    pub owner_name: Option<String>,
+    /// Their latest other interactions (at most 20), newest first.
+    pub previous: Vec<InteractionSummary>,
+}
+
+/// The customer of a conversation the agent holds or is offered: who they are (name,
+/// reference, fields, owner) and their previous interactions.
+#[utoipa::path(get, path = "/agent/conversations/{id}/customer", security(("token" = ["agent:use"])), tag = "Agent", params(("id" = Uuid, Path)), responses((status = 200, body = CustomerCard), (status = 401, body = ProblemBody), (status = 404, body = ProblemBody)))]
+pub async fn customer_card(
+    State(state): State<AppState>,
+    Agent(u): Agent,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<Json<CustomerCard>> {
+    let (customer, previous) = state
+        .conversations
+        .agent_customer(u.id, id, CARD_INTERACTIONS)
+        .await?;
+    let owner_name = match customer.as_ref().and_then(|c| c.owner_id) {
+        Some(owner) => match distribution(&state)?.user(owner).await {
+            Ok(o) => Some(o.name),
+            // an owner since deleted
+            Err(runtime::ConversationError::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        },
+        None => None,
+    };
+    Ok(Json(CustomerCard {
+        customer: customer.as_ref().map(Into::into),
+        owner_name,
+        previous: previous.iter().map(Into::into).collect(),
+    }))
+}
+
 /// Accepts an offer: the conversation is the agent's.
 #[utoipa::path(post, path = "/agent/conversations/{id}/accept", security(("token" = ["agent:use"])), tag = "Agent", params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
 pub async fn accept(

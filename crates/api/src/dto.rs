@@ -246,7 +246,8 @@ impl From<&Action> for ActionDto {
 }
 
 /// A link of a tree.
-#[derive(Clone, Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LinkDto {
     pub id: Uuid,
     pub from: Uuid,
@@ -562,6 +563,66 @@ pub struct CreateAction {
     pub position: Option<PositionDto>,
     pub after: Option<After>,
     pub between: Option<Between>,
+}
+
+/// A whole tree, as `GET /versions/{id}` gives it (`label` left out): its Start first.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplaceTree {
+    /// The first is the version's Start.
+    #[schema(min_items = 1, max_items = 500)]
+    pub actions: Vec<TreeAction>,
+    #[schema(max_items = 2000)]
+    pub links: Vec<LinkDto>,
+}
+
+/// One action of a [`ReplaceTree`].
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TreeAction {
+    pub id: Uuid,
+    #[serde(rename = "type")]
+    pub action_type: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub params: Value,
+    #[serde(default)]
+    pub record_passage: bool,
+    pub position: PositionDto,
+}
+
+impl ReplaceTree {
+    pub fn into_tree(self) -> flow::tree::Tree {
+        flow::tree::Tree {
+            actions: self
+                .actions
+                .into_iter()
+                .map(|a| flow::tree::Action {
+                    id: a.id,
+                    action_type: a.action_type,
+                    name: a.name,
+                    params: a.params,
+                    record_passage: a.record_passage,
+                    position: flow::tree::Position {
+                        x: a.position.x,
+                        y: a.position.y,
+                    },
+                })
+                .collect(),
+            links: self
+                .links
+                .into_iter()
+                .map(|l| flow::tree::Link {
+                    id: l.id,
+                    from: l.from,
+                    branch: l.branch,
+                    to: l.to,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Changes to an action. `name: null` clears the name.

@@ -146,6 +146,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(versions::update_action, versions::delete_action))
         .routes(routes!(versions::create_link))
         .routes(routes!(versions::update_link, versions::delete_link))
+        .routes(routes!(versions::replace_tree))
         .routes(routes!(
             conversations::create_entry_point,
             conversations::list_entry_points
@@ -250,6 +251,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(agents::set_presence))
         .routes(routes!(agents::conversations))
         .routes(routes!(agents::conversation))
+        .routes(routes!(agents::customer_card))
         .routes(routes!(agents::accept))
         .routes(routes!(agents::decline))
         .routes(routes!(agents::close))

@@ -439,6 +439,27 @@ pub async fn delete_link(
     Ok(edit_response(StatusCode::OK, &view, None, None))
 }
 
+/// Replaces the version's whole tree (the editor's undo and redo): the same Start first, every
+/// other action and link checked as when added one by one; refused whole, nothing changed.
+/// Honours `If-Match`.
+#[utoipa::path(put, path = "/versions/{id}/tree", security(("token" = ["routings:edit"])), tag = TREE_TAG, params(("If-Match" = Option<String>, Header, description = "The revision the change expects (`\"3\"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check"), ("id" = Uuid, Path)), request_body = ReplaceTree,
+    responses((status = 200, body = EditResult), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
+pub async fn replace_tree(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+    IfMatch(if_match): IfMatch,
+    JsonBody(body): JsonBody<ReplaceTree>,
+) -> ApiResult<Response> {
+    let tree = body.into_tree();
+    let (view, ()) = state
+        .maker
+        .edit(id, if_match, |v, family| {
+            Ok(v.tree.replace(family, tree.clone())?)
+        })
+        .await?;
+    Ok(edit_response(StatusCode::OK, &view, None, None))
+}
+
 // ----- catalogue -----
 
 /// The whole action catalogue: categories, channel families, branches and the JSON Schema of

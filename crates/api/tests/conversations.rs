@@ -1616,6 +1616,15 @@ async fn agents_take_distributed_conversations() {
         )
         .await;
     assert_eq!((s, p["code"].as_str()), (404, Some("not_found")));
+    // nor the customer's card, which ann reads: dana, met for the first time
+    let card_path = format!("agent/conversations/{iid}/customer");
+    let (s, _) = bob.call(&env, reqwest::Method::GET, &card_path, None).await;
+    assert_eq!(s, 404);
+    let (s, card) = ann.call(&env, reqwest::Method::GET, &card_path, None).await;
+    assert_eq!(s, 200, "{card}");
+    assert_eq!(card["customer"]["address"], "dana", "{card}");
+    assert_eq!(card["owner_name"], Value::Null);
+    assert_eq!(card["previous"], json!([]));
     let (s, _) = bob.act(&env, &iid, "accept").await;
     assert_eq!(s, 404);
     let (s, _) = ann.act(&env, &iid, "accept").await;

@@ -681,6 +681,7 @@ async fn tree_editing_with_links_copies_and_revisions() {
     .problem(400, "invalid_if_match");
 
     // deleting an action takes its links with it
+    let whole = s.get(&format!("versions/{vid}")).await.body["tree"].clone();
     let del = s.delete(&format!("versions/{vid}/actions/{menu}")).await;
     let links = del.body["version"]["tree"]["links"].as_array().unwrap();
     assert!(
@@ -695,6 +696,45 @@ async fn tree_editing_with_links_copies_and_revisions() {
             .as_u16(),
         404
     );
+    // undo and redo: the whole tree put back as it was, then as it is (as GET gives it, its
+    // labels left out)
+    let strip = |t: &Value| {
+        let mut t = t.clone();
+        for a in t["actions"].as_array_mut().unwrap() {
+            a.as_object_mut().unwrap().remove("label");
+        }
+        t
+    };
+    let after = del.body["version"]["tree"].clone();
+    let tree_path = format!("versions/{vid}/tree");
+    s.send(Method::PUT, &tree_path, Some(whole.clone()), &[])
+        .await
+        .problem(422, "invalid_body");
+    let undone = s
+        .send(Method::PUT, &tree_path, Some(strip(&whole)), &[])
+        .await;
+    assert_eq!(undone.status, StatusCode::OK, "{}", undone.body);
+    assert_eq!(undone.body["version"]["tree"], whole);
+    let redone = s
+        .send(Method::PUT, &tree_path, Some(strip(&after)), &[])
+        .await;
+    assert_eq!(redone.status, StatusCode::OK, "{}", redone.body);
+    assert_eq!(redone.body["version"]["tree"], after);
+    // refused whole: another Start first, a stale revision
+    let mut other_start = strip(&whole);
+    other_start["actions"][0]["id"] = json!(foreign);
+    s.send(Method::PUT, &tree_path, Some(other_start), &[])
+        .await
+        .problem(422, "start_immutable");
+    s.send(
+        Method::PUT,
+        &tree_path,
+        Some(strip(&whole)),
+        &[("if-match", "\"1\"")],
+    )
+    .await
+    .problem(412, "revision_mismatch");
+    assert_eq!(s.get(&format!("versions/{vid}")).await.body["tree"], after);
     // diagnostics: the greeting is now unreachable
     let diags = &s.get(&format!("versions/{vid}")).await.body["diagnostics"];
     assert!(

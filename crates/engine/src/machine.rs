@@ -255,7 +255,12 @@ pub enum Event {
     MessageIn {
         text: String,
         choice: Option<u32>,
+        /// How many files came with it.
         attachments: usize,
+        /// The files themselves (their kept copies), for the desk to show; events recorded
+        /// before they were listed have none.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        media: Vec<flow::exec::Attachment>,
     },
     MessageOut {
         message: Outbound,
@@ -731,6 +736,7 @@ fn record_message(
         text: m.text.clone(),
         choice: m.choice,
         attachments: m.attachments.len(),
+        media: m.attachments.clone(),
     });
     let at = format_when(&now.to_zoned(world.time_zone().clone()));
     state.system.insert(

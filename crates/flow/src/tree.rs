@@ -508,6 +508,56 @@ impl Tree {
         Ok(())
     }
 
+    /// Replaces the whole tree with `other` (the editor's undo and redo), checked as the edits
+    /// that would build it are: its first action is this tree's Start (same id; its name,
+    /// parameters and place checked as an update's), every other action is checked as an
+    /// added one and every link as a new one. Nothing changes when one is refused.
+    pub fn replace(&mut self, family: ChannelFamily, other: Tree) -> Result<(), TreeError> {
+        let start = self
+            .start()
+            .ok_or(TreeError::StartImmutable("removed"))?
+            .clone();
+        let mut actions = other.actions.into_iter();
+        let Some(given) = actions.next().filter(|a| a.id == start.id) else {
+            return Err(TreeError::StartImmutable(
+                "replaced: the tree's first action is its Start, with its id",
+            ));
+        };
+        let mut built = Tree {
+            actions: vec![start],
+            links: Vec::new(),
+        };
+        built.update_action(
+            family,
+            given.id,
+            ActionPatch {
+                name: Some(given.name),
+                params: Some(given.params),
+                record_passage: Some(given.record_passage),
+                position: Some(given.position),
+            },
+        )?;
+        for a in actions {
+            built.add_action(
+                family,
+                NewAction {
+                    id: a.id,
+                    action_type: a.action_type,
+                    name: a.name,
+                    params: a.params,
+                    record_passage: a.record_passage,
+                    position: a.position,
+                },
+                None,
+            )?;
+        }
+        for l in other.links {
+            built.add_link(family, l)?;
+        }
+        *self = built;
+        Ok(())
+    }
+
     /// A copy of the tree where every action and link has a fresh identifier from `fresh`.
     pub fn with_fresh_ids(&self, fresh: &mut dyn FnMut() -> Uuid) -> Tree {
         let map: std::collections::HashMap<Uuid, Uuid> =

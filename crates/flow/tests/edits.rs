@@ -281,6 +281,36 @@ proptest! {
     }
 
     #[test]
+    fn a_tree_built_by_edits_replaces_another_exactly(a in proptest::collection::vec(op(), 1..40), b in proptest::collection::vec(op(), 1..40), email in any::<bool>()) {
+        let family = if email { ChannelFamily::Email } else { ChannelFamily::Messaging };
+        let build = |ops: &[Op], seed: u128| {
+            let mut t = Tree::with_start(Uuid::from_u128(1));
+            let mut next = seed;
+            for op in ops {
+                apply(&mut t, family, op, &mut next);
+            }
+            t
+        };
+        let (first, second) = (build(&a, 1), build(&b, 100_000));
+        // undo: the tree as it was; redo: as it is
+        let mut t = second.clone();
+        prop_assert!(t.replace(family, first.clone()).is_ok());
+        prop_assert_eq!(&t, &first);
+        prop_assert!(t.replace(family, second.clone()).is_ok());
+        prop_assert_eq!(&t, &second);
+        // a tree without this Start first, or with a link into it, is refused and nothing changes
+        let mut other_start = first.clone();
+        other_start.actions[0].id = Uuid::from_u128(999_999);
+        prop_assert!(t.replace(family, other_start).is_err());
+        let mut into_start = first.clone();
+        if let Some(last) = into_start.actions.last().map(|x| x.id) {
+            into_start.links.push(Link { id: Uuid::from_u128(999_998), from: last, branch: "ok".into(), to: Uuid::from_u128(1) });
+            prop_assert!(t.replace(family, into_start).is_err());
+        }
+        prop_assert_eq!(&t, &second);
+    }
+
+    #[test]
     fn documents_round_trip(ops in proptest::collection::vec(op(), 1..30)) {
         let mut tree = Tree::with_start(Uuid::from_u128(1));
         let mut next = 1u128;

@@ -92,6 +92,45 @@ impl Conversations {
             .ok_or_else(|| ConversationError::NotFound(format!("customer {id}")))
     }
 
+    /// The customer of a conversation the agent holds or is offered (none for a customer
+    /// since deleted) and their latest `previous` other interactions, newest first.
+    pub async fn agent_customer(
+        &self,
+        user: Uuid,
+        interaction: Uuid,
+        previous: u32,
+    ) -> Result<(Option<Customer>, Vec<flow::interaction::Interaction>)> {
+        self.agent_may_read(user, interaction).await?;
+        let row = self
+            .store()
+            .interaction(interaction)
+            .await?
+            .ok_or_else(|| ConversationError::NotFound(format!("interaction {interaction}")))?;
+        let Some(cid) = row.customer_id else {
+            return Ok((None, Vec::new()));
+        };
+        let Some(customer) = self.store().customer(cid).await? else {
+            return Ok((None, Vec::new()));
+        };
+        let filter = store::InteractionFilter {
+            customer_id: Some(cid),
+            ..Default::default()
+        };
+        let page = PageRequest {
+            limit: previous + 1,
+            after: None,
+        };
+        let others = self
+            .interactions(&filter, &page)
+            .await?
+            .items
+            .into_iter()
+            .filter(|i| i.id != interaction)
+            .take(previous as usize)
+            .collect();
+        Ok((Some(customer), others))
+    }
+
     pub async fn customers(
         &self,
         filter: &CustomerFilter,

@@ -39,6 +39,7 @@ impl Conversations {
                     text: m.text.clone(),
                     choice: m.choice,
                     attachments: m.attachments.len(),
+                    media: m.attachments.clone(),
                 },
             );
         }

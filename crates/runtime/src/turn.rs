@@ -750,6 +750,7 @@ impl Conversations {
             text: m.text.clone(),
             choice: m.choice,
             attachments: m.attachments.len(),
+            media: m.attachments.clone(),
         });
         if let Some(rules) = o.rules {
             let (state, turn, feed) = self

@@ -155,6 +155,49 @@ export function Desk() {
   );
 }
 
+/** Who the customer is: name, reference, fields, owner, and their previous interactions. */
+function CustomerCard(props: { id: string }) {
+  const [card, setCard] = useState<Schemas["CustomerCard"] | null>(null);
+  useEffect(() => {
+    setCard(null);
+    api.GET("/agent/conversations/{id}/customer", { params: { path: { id: props.id } } }).then(({ data }) => setCard(data ?? null));
+  }, [props.id]);
+  const c = card?.customer;
+  if (!card || !c) return null;
+  const fields = Object.entries(c.fields as Record<string, unknown>);
+  return (
+    <section className="customer-card" aria-label="Customer">
+      <p>
+        <strong>{c.name || c.address}</strong> <span className="muted">{c.channel} · {c.address}</span>
+        {c.reference && <span className="tag">{c.reference}</span>}
+      </p>
+      {fields.length > 0 && (
+        <dl className="fields">
+          {fields.map(([k, v]) => (
+            <div key={k}>
+              <dt>{k}</dt>
+              <dd>{typeof v === "string" ? v : JSON.stringify(v)}</dd>
+            </div>
+          ))}
+        </dl>
+      )}
+      <p className="muted">{card.owner_name ? `Owned by ${card.owner_name}` : "No owner"}</p>
+      <details>
+        <summary>
+          {card.previous.length === 0 ? "No previous interaction" : `${card.previous.length}${card.previous.length === 20 ? "+" : ""} previous interactions`}
+        </summary>
+        <ul>
+          {card.previous.map((i) => (
+            <li key={i.id}>
+              {new Date(i.created_at).toLocaleString()} · {i.status}
+            </li>
+          ))}
+        </ul>
+      </details>
+    </section>
+  );
+}
+
 /** The system variable `email` of an email interaction (its latest email). */
 type Email = {
   from: string;
@@ -241,6 +284,7 @@ function Chat(props: {
   return (
     <section aria-label={`Conversation with ${props.conversation.customer}`}>
       <h2>{props.conversation.customer}</h2>
+      <CustomerCard id={id} />
       {email && <EmailHeader email={email} />}
       <ol className="lines" aria-label="History">
         {lines.map((l) => (
@@ -248,6 +292,17 @@ function Chat(props: {
             <span className="visually-hidden">{l.from === "customer" ? "Customer: " : "Us: "}</span>
             {l.text}
             {l.choices && <span className="muted"> [{l.choices.join(" · ")}]</span>}
+            {l.media?.map((m) =>
+              m.content_type.startsWith("image/") ? (
+                <a key={m.url} href={m.url} target="_blank" rel="noreferrer">
+                  <img className="medium" src={m.url} alt={`An image from the customer (${Math.ceil(m.size / 1024)} KiB)`} />
+                </a>
+              ) : (
+                <a key={m.url} href={m.url} target="_blank" rel="noreferrer" className="medium">
+                  A file ({m.content_type}, {Math.ceil(m.size / 1024)} KiB)
+                </a>
+              ),
+            )}
           </li>
         ))}
       </ol>

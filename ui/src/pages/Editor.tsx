@@ -1,5 +1,5 @@
 import { Alert } from "../alert";
-import { useCallback, useEffect, useId, useMemo, useState } from "react";
+import { useCallback, useEffect, useId, useMemo, useRef, useState } from "react";
 import {
   Background,
   Controls,
@@ -18,14 +18,25 @@ import "@xyflow/react/dist/style.css";
 import Form from "@rjsf/core";
 import { validator } from "../forms";
 import type { RJSFSchema } from "@rjsf/utils";
-import { allows, api, everyPage, problemText, type Schemas, type Session } from "../api";
+import { allows, api, everyPage, objectKinds, problemText, type Schemas, type Session } from "../api";
 import { fields, ObjectSources, uiSchemaFor, VariableChoices, widgets, type KnownObject, type VariableChoice } from "../widgets";
-import { objectKinds } from "./Objects";
 import { Link } from "../route";
 import { Preview } from "./Preview";
 import { pathOf } from "../chat";
 
 type Version = Schemas["VersionDto"];
+type Tree = Schemas["TreeDto"];
+
+/** At most this many edits are kept to undo. */
+const HISTORY = 100;
+
+/** A tree as `PUT /versions/{id}/tree` takes it: as the version gives it, without labels. */
+function treeBody(tree: Tree): Schemas["ReplaceTree"] {
+  return {
+    actions: tree.actions.map((a) => ({ id: a.id, type: a.type, name: a.name, params: a.params, record_passage: a.record_passage, position: a.position })),
+    links: tree.links,
+  };
+}
 type ActionType = Schemas["ActionTypeDto"];
 type Action = Schemas["ActionDto"];
 type Diagnostic = Schemas["DiagnosticDto"];
@@ -151,6 +162,8 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
   const [previewing, setPreviewing] = useState(false);
   const [path, setPath] = useState<{ actions: Set<string>; branches: Set<string> } | null>(null);
   const [variables, setVariables] = useState<VariableChoice[]>([]);
+  // the trees before each edit (undo) and before each undo (redo)
+  const [history, setHistory] = useState<{ undo: Tree[]; redo: Tree[] }>({ undo: [], redo: [] });
   const [objects] = useState(objectSource);
   const flow = useReactFlow();
   const family = version?.channel_family;
@@ -158,12 +171,17 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
     // without the variables' permission, the picker offers the system's only
     if (family) variableChoices(family).then(setVariables);
   }, [family]);
+  // the version the next edit starts from, and the edits waiting their turn
+  const latest = useRef<Version | null>(null);
+  const queue = useRef<Promise<unknown>>(Promise.resolve());
   const load = useCallback(async () => {
     const { data, error } = await api.GET("/versions/{id}", { params: { path: { id: props.versionId } } });
     if (data) {
+      latest.current = data;
       setVersion(data);
       setPositions({});
       setConflict(false);
+      setHistory({ undo: [], redo: [] });
     } else setError(problemText(error));
   }, [props.versionId]);
   useEffect(() => {
@@ -195,20 +213,84 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
   const editable = !!version && version.status === "development" && allows(props.session, `routings.${props.family}:edit`);
   const typeOf = useMemo(() => new Map(types.map((t) => [t.type, t])), [types]);
 
-  /** Runs an edit guarded by the version's revision; its answer is the version as it is now. */
-  const edit = async (call: (ifMatch: string) => Promise<{ data?: Schemas["EditResult"]; error?: unknown; response: Response }>) => {
-    if (!version) return undefined;
-    setError("");
-    const { data, error, response } = await call(`"${version.revision}"`);
-    if (data) {
-      setVersion(data.version);
-      return data;
-    }
-    if (response.status === 412) setConflict(true);
-    else setError(problemText(error));
-    return undefined;
+  const remember = (before: Tree) => setHistory((h) => ({ undo: [...h.undo, before].slice(-HISTORY), redo: [] }));
+  /** Runs an edit guarded by the version's revision; its answer is the version as it is now.
+   * The tree before it is kept to undo (`then` instead, for an undo or a redo). */
+  const edit = (
+    call: (ifMatch: string) => Promise<{ data?: Schemas["EditResult"]; error?: unknown; response: Response }>,
+    then: (before: Tree) => void = remember,
+  ): Promise<Schemas["EditResult"] | undefined> => {
+    // one after another, each with the revision the one before left (two nodes moved, or
+    // deleted, at once)
+    const run = async () => {
+      const current = latest.current;
+      if (!current) return undefined;
+      setError("");
+      const { data, error, response } = await call(`"${current.revision}"`);
+      if (data) {
+        latest.current = data.version;
+        setVersion(data.version);
+        then(current.tree);
+        return data;
+      }
+      if (response.status === 412) setConflict(true);
+      else setError(problemText(error));
+      return undefined;
+    };
+    const next = queue.current.then(run, run);
+    queue.current = next.catch(() => undefined);
+    return next;
   };
   const versionPath = { id: props.versionId };
+  // where moved actions came to rest, saved 300 ms after the last move (an arrow key held)
+  const resting = useRef<Record<string, { x: number; y: number }>>({});
+  const restTimer = useRef<number | undefined>(undefined);
+  const settle = (id: string, p: { x: number; y: number }) => {
+    resting.current[id] = p;
+    window.clearTimeout(restTimer.current);
+    restTimer.current = window.setTimeout(() => {
+      const moved = resting.current;
+      resting.current = {};
+      for (const [action_id, at] of Object.entries(moved))
+        edit((m) =>
+          api.PATCH("/versions/{id}/actions/{action_id}", {
+            params: { path: { ...versionPath, action_id }, header: { "If-Match": m } },
+            body: { position: { x: Math.round(at.x), y: Math.round(at.y) } },
+          }),
+        );
+    }, 300);
+  };
+  /** Puts back the tree before the last edit (undo) or before the last undo (redo). */
+  const restore = (from: "undo" | "redo") => {
+    const tree = history[from].at(-1);
+    if (!tree) return;
+    edit(
+      (m) => api.PUT("/versions/{id}/tree", { params: { path: versionPath, header: { "If-Match": m } }, body: treeBody(tree) }),
+      (before) => {
+        setPositions({});
+        setHistory((h) =>
+          from === "undo" ? { undo: h.undo.slice(0, -1), redo: [...h.redo, before] } : { undo: [...h.undo, before], redo: h.redo.slice(0, -1) },
+        );
+      },
+    );
+  };
+  const restoreRef = useRef(restore);
+  restoreRef.current = restore;
+  // Ctrl+Z undoes, Ctrl+Shift+Z or Ctrl+Y redoes (⌘ on a Mac), outside text fields
+  useEffect(() => {
+    if (!editable) return;
+    const keys = (e: KeyboardEvent) => {
+      const t = e.target as HTMLElement | null;
+      if (!(e.ctrlKey || e.metaKey) || (t && (t.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(t.tagName)))) return;
+      const key = e.key.toLowerCase();
+      if (key === "z" || key === "y") {
+        e.preventDefault();
+        restoreRef.current(key === "y" || e.shiftKey ? "redo" : "undo");
+      }
+    };
+    window.addEventListener("keydown", keys);
+    return () => window.removeEventListener("keydown", keys);
+  }, [editable]);
 
   const nodes: ActionNode[] = useMemo(
     () =>
@@ -277,6 +359,16 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
         <span className="muted">
           {version.diagnostics.errors} errors · {version.diagnostics.warnings} warnings
         </span>
+        {editable && (
+          <>
+            <button type="button" disabled={history.undo.length === 0} onClick={() => restore("undo")} title="Undo the last change (Ctrl+Z)">
+              Undo
+            </button>
+            <button type="button" disabled={history.redo.length === 0} onClick={() => restore("redo")} title="Redo (Ctrl+Shift+Z)">
+              Redo
+            </button>
+          </>
+        )}
         <button type="button" aria-pressed={previewing} onClick={() => setPreviewing((p) => !p)}>
           {previewing ? "Close the preview" : "Preview"}
         </button>
@@ -321,6 +413,8 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
               const sized: Record<string, { width: number; height: number }> = {};
               for (const c of changes) {
                 if (c.type === "position" && c.position) moved[c.id] = c.position;
+                // a drag ended, or an arrow key moved the selected actions: saved once they rest
+                if (c.type === "position" && c.position && c.dragging === false) settle(c.id, c.position);
                 if (c.type === "dimensions" && c.dimensions) sized[c.id] = c.dimensions;
                 // selected by a click or from the keyboard (Tab to it, Enter)
                 if (c.type === "select" && c.selected) setSelected({ kind: "action", id: c.id });
@@ -331,14 +425,6 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
             onEdgesChange={(changes) => {
               for (const c of changes) if (c.type === "select" && c.selected) setSelected({ kind: "link", id: c.id });
             }}
-            onNodeDragStop={(_, node) =>
-              edit((m) =>
-                api.PATCH("/versions/{id}/actions/{action_id}", {
-                  params: { path: { ...versionPath, action_id: node.id }, header: { "If-Match": m } },
-                  body: { position: { x: Math.round(node.position.x), y: Math.round(node.position.y) } },
-                }),
-              )
-            }
             onPaneClick={() => setSelected(null)}
             onConnect={(c: Connection) =>
               c.sourceHandle &&

@@ -2,7 +2,7 @@ import { Alert } from "../alert";
 import { useEffect, useState } from "react";
 import Form from "@rjsf/core";
 import type { RJSFSchema } from "@rjsf/utils";
-import { allows, api, everyPage, problemText, type Schemas, type Session } from "../api";
+import { allows, api, everyPage, objectKinds, problemText, type Schemas, type Session } from "../api";
 import { Link } from "../route";
 import { validator } from "../forms";
 
@@ -14,14 +14,6 @@ type Item = Schemas["ObjectDto"];
 type Collection = "/checkpoints";
 type Member = "/checkpoints/{id}";
 
-let kinds: Promise<Kind[]> | null = null;
-export function objectKinds(): Promise<Kind[]> {
-  kinds ??= api.GET("/object-kinds").then(({ data, error }) => {
-    if (!data) throw error;
-    return data;
-  });
-  return kinds;
-}
 
 /** The kinds of business objects the role may read. */
 export function ObjectKinds(props: { session: Session }) {
