@@ -6,6 +6,7 @@
 // its headers and attachment, answered in the thread.
 // Usage: node desk.mjs BASE_URL ENTRY_POINT AGENT_EMAIL AGENT_PASSWORD SCREENSHOT_DIR SMTP_HOST:PORT
 import net from "node:net";
+import { readFileSync } from "node:fs";
 import { accessible, check, launch } from "./common.mjs";
 
 const [base, reference, email, password, shots, smtp] = process.argv.slice(2);
@@ -40,6 +41,15 @@ const browser = await launch();
 
 // the page's CSP forbids inline scripts: the context lets the injected axe-core run
 const agentContext = await browser.newContext({ viewport: { width: 1280, height: 800 }, bypassCSP: true });
+// the chimes the desk plays are counted (headless Chromium plays them to no speaker)
+await agentContext.addInitScript(() => {
+  window.chimes = 0;
+  const start = OscillatorNode.prototype.start;
+  OscillatorNode.prototype.start = function (...args) {
+    window.chimes += 1;
+    return start.apply(this, args);
+  };
+});
 const desk = await agentContext.newPage();
 desk.setDefaultTimeout(15000);
 desk.on("pageerror", (e) => console.error("page error:", e.message));
@@ -53,6 +63,7 @@ try {
   await desk.getByRole("heading", { name: "Agent desk" }).waitFor();
   await desk.getByRole("status").filter({ hasText: "Live" }).waitFor();
   await desk.getByLabel("Presence").selectOption("online");
+  await desk.getByLabel("Sound on new offers").check();
   await accessible(desk, "agent desk");
 
   // a customer writes on the web chat
@@ -66,6 +77,8 @@ try {
   await offer.waitFor();
   await offer.getByText("s left").waitFor();
   check((await desk.title()).startsWith("(1)"), `the title shows the offer (${await desk.title()})`);
+  check((await desk.evaluate(() => window.chimes)) > 0, "the offer chimed");
+  check(!(await offer.getByRole("button", { name: "Accept" }).evaluate((b) => b === document.activeElement)), "the offer took no focus");
   await offer.getByRole("button", { name: "Accept" }).click();
   const chat = desk.getByRole("region", { name: /^Conversation with/ });
   await chat.getByText("Bonjour, ma commande n'est pas arrivée").waitFor();
@@ -82,9 +95,9 @@ try {
   await customer.fill("#text", "Merci !");
   await customer.click("#send");
   await chat.getByText("Merci !").waitFor();
-  // a photo from the customer is shown in the chat
-  const png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
-  await customer.setInputFiles("#file", { name: "photo.png", mimeType: "image/png", buffer: Buffer.from(png, "base64") });
+  // a photo from the customer (Chromium's own icon, installed with it) is shown in the chat
+  const photo = readFileSync(process.env.CHROMIUM_ICON || "/usr/share/icons/hicolor/48x48/apps/chromium.png");
+  await customer.setInputFiles("#file", { name: "photo.png", mimeType: "image/png", buffer: photo });
   await chat.getByRole("img", { name: /An image from the customer/ }).waitFor();
   await desk.waitForFunction(() => [...document.querySelectorAll("img.medium")].some((i) => i.complete && i.naturalWidth > 0));
   await accessible(desk, "agent desk with a conversation");

@@ -282,6 +282,20 @@ try {
   check((await side.getByLabel("The values table", { exact: true }).locator("option:checked").innerText()) === "Cities (CITIES)", "the selector kept the table");
   check((await page.getByRole("button", { name: /Error:.*values table/ }).count()) === 0, "the table is found");
   await accessible(page, "the I know selector");
+  // a distribution after it, to the group picked by the selector; the preview reaches no agent:
+  // the person previewing picks what happened, and the path follows that branch
+  await more.getByLabel("Action type").selectOption("distribute_to_queue");
+  await more.getByLabel("How the queue is known").selectOption("entity");
+  await more.getByLabel("The queue", { exact: true }).selectOption({ label: "Support team (SUPPORT)" });
+  await more.getByRole("button", { name: "Add the action" }).click();
+  await page.getByRole("heading", { name: "Distribution to queue" }).waitFor();
+  await page.getByRole("button", { name: "Preview" }).click();
+  await page.getByRole("button", { name: "Start a conversation" }).click();
+  const outcome = page.getByRole("group", { name: "Outcome of the distribution" });
+  await outcome.getByRole("button", { name: "Overflow – No user" }).click();
+  await page.getByText("The conversation is over.").waitFor();
+  check((await page.locator(".node.on-path").count()) === 6, `the path reaches the distribution (${await page.locator(".node.on-path").count()})`);
+  await page.getByRole("button", { name: "Close the preview" }).click();
 
   // access: a token shown once, then listed; the audit log tells who did what
   await page.getByRole("link", { name: "Access" }).click();

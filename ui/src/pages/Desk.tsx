@@ -7,6 +7,21 @@ type Conversation = Schemas["AgentConversation"];
 type Interaction = Schemas["InteractionDto"];
 type Presence = Schemas["PresenceDto"];
 
+/** A short two-note chime, made on the spot (no sound file is fetched). */
+function chime(audio: AudioContext) {
+  const at = audio.currentTime;
+  [880, 1320].forEach((hz, i) => {
+    const tone = audio.createOscillator();
+    const gain = audio.createGain();
+    tone.frequency.value = hz;
+    gain.gain.setValueAtTime(0.15, at + i * 0.15);
+    gain.gain.exponentialRampToValueAtTime(0.001, at + i * 0.15 + 0.14);
+    tone.connect(gain).connect(audio.destination);
+    tone.start(at + i * 0.15);
+    tone.stop(at + i * 0.15 + 0.15);
+  });
+}
+
 /** The agent desk: presence, live offers with the time left, the conversations and the chat. */
 export function Desk() {
   const [me, setMe] = useState<Schemas["UserDto"] | null>(null);
@@ -20,6 +35,20 @@ export function Desk() {
   const [now, setNow] = useState(Date.now());
   const openRef = useRef<string | null>(null);
   openRef.current = open;
+  // the optional sound of a new offer: chosen once per browser; the audio starts from the
+  // click that turns it on (browsers let no page play sound before a gesture)
+  const [sound, setSound] = useState(() => localStorage.getItem("switchyard.desk.sound") === "on");
+  const audio = useRef<AudioContext | null>(null);
+  const soundRef = useRef(sound);
+  soundRef.current = sound;
+  const toggleSound = (on: boolean) => {
+    setSound(on);
+    localStorage.setItem("switchyard.desk.sound", on ? "on" : "off");
+    if (on) {
+      audio.current ??= new AudioContext();
+      audio.current.resume();
+    }
+  };
 
   const refresh = useCallback(async () => {
     const { data, error } = await api.GET("/agent/conversations");
@@ -46,7 +75,13 @@ export function Desk() {
       };
       socket.onmessage = (m) => {
         const e = JSON.parse(m.data) as { type: string; interaction_id?: string; until?: string };
-        if (e.type === "offer" && e.interaction_id && e.until) setUntil((u) => ({ ...u, [e.interaction_id!]: e.until! }));
+        if (e.type === "offer" && e.interaction_id && e.until) {
+          setUntil((u) => ({ ...u, [e.interaction_id!]: e.until! }));
+          if (soundRef.current) {
+            audio.current ??= new AudioContext();
+            chime(audio.current);
+          }
+        }
         if (e.type === "message" && e.interaction_id && e.interaction_id !== openRef.current)
           setUnread((u) => ({ ...u, [e.interaction_id!]: (u[e.interaction_id!] ?? 0) + 1 }));
         refresh();
@@ -104,6 +139,10 @@ export function Desk() {
             <option value="away">Away</option>
             <option value="offline">Offline</option>
           </select>
+        </label>
+        <label className="inline">
+          <input type="checkbox" checked={sound} onChange={(e) => toggleSound(e.target.checked)} />
+          Sound on new offers
         </label>
       </div>
       <Alert text={error} />
@@ -168,7 +207,7 @@ function CustomerCard(props: { id: string }) {
   return (
     <section className="customer-card" aria-label="Customer">
       <p>
-        <strong>{c.name || c.address}</strong> <span className="muted">{c.channel} · {c.address}</span>
+        <strong>{c.name || "No name yet"}</strong> <span className="muted">{c.channel} · {c.address}</span>
         {c.reference && <span className="tag">{c.reference}</span>}
       </p>
       {fields.length > 0 && (

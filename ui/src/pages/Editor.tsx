@@ -21,7 +21,7 @@ import type { RJSFSchema } from "@rjsf/utils";
 import { allows, api, everyPage, objectKinds, problemText, type Schemas, type Session } from "../api";
 import { fields, ObjectSources, uiSchemaFor, VariableChoices, widgets, type KnownObject, type VariableChoice } from "../widgets";
 import { Link } from "../route";
-import { Preview } from "./Preview";
+import { isOutcome, Preview } from "./Preview";
 import { pathOf } from "../chat";
 
 type Version = Schemas["VersionDto"];
@@ -333,6 +333,10 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
     [version, selected, editable, diff, path],
   );
 
+  const outcomesOf = (action: string) => {
+    const type = typeOf.get(version?.tree.actions.find((a) => a.id === action)?.type ?? "");
+    return (type?.branches ?? []).flatMap((b) => (isOutcome(b.key) ? [{ key: b.key, label: b.label }] : []));
+  };
   const added = (id: string) => {
     setSelected({ kind: "action", id });
     // the new action in view, once drawn
@@ -463,7 +467,7 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
           </ReactFlow>
         </div>
         <aside className="side" aria-label="Details">
-          {previewing && <Preview versionId={props.versionId} onPath={setPath} />}
+          {previewing && <Preview versionId={props.versionId} onPath={setPath} outcomesOf={outcomesOf} />}
           {action && (
             <ActionPanel
               key={action.id + version.revision}
