@@ -131,7 +131,15 @@ try {
   await accessible(page, "tree editor");
   await page.screenshot({ path: `${shots}/maker-editor.png` });
   await page.getByRole("button", { name: "Close the preview" }).click();
-  check((await page.locator(".node.on-path").count()) === 0, "the path goes with the preview");
+  await page.locator(".node.on-path").first().waitFor({ state: "detached" });
+  // the History tab: the version's executions, one chosen drawn on the tree
+  await page.getByRole("button", { name: "History" }).click();
+  const runs = page.getByRole("region", { name: "History" });
+  await runs.getByRole("button", { name: /preview · closed/ }).first().click();
+  await page.locator(".node.on-path").nth(3).waitFor();
+  await accessible(page, "the History tab");
+  await page.getByRole("button", { name: "History" }).click();
+  await page.locator(".node.on-path").first().waitFor({ state: "detached" });
   await page.getByRole("link", { name: "Back to the smart routing" }).click();
   await card.waitFor();
 
@@ -213,6 +221,20 @@ try {
   await ep.getByRole("button", { name: "Save" }).click();
   await page.getByRole("link", { name: "/chat/site" }).waitFor();
   await accessible(page, "entry points");
+  // a mailbox with its aliases, kept as given
+  await page.getByRole("button", { name: "New entry point" }).click();
+  const mailbox = page.getByRole("form", { name: "New entry point" });
+  await mailbox.getByLabel("Channel").selectOption("email");
+  await mailbox.getByLabel("Reference").fill("support");
+  await mailbox.getByLabel("Name", { exact: true }).fill("Support mailbox");
+  await mailbox.getByLabel("Mailbox address").fill("support@shop.test");
+  await mailbox.getByLabel(/^Aliases/).fill("help@shop.test, sales@shop.test");
+  await mailbox.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("cell", { name: "support@shop.test" }).waitFor();
+  await page.getByRole("row").filter({ hasText: "Support mailbox" }).getByRole("button", { name: "Edit" }).click();
+  const aliases = await page.getByRole("form", { name: "Edit Support mailbox" }).getByLabel(/^Aliases/).inputValue();
+  check(aliases === "help@shop.test, sales@shop.test", `the aliases were kept (${aliases})`);
+  await page.getByRole("form", { name: "Edit Support mailbox" }).getByRole("button", { name: "Cancel" }).click();
   const visitor = await context.newPage();
   await visitor.goto(`${base}/chat/site`);
   await visitor.waitForSelector("#status:text('online')");

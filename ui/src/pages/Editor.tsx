@@ -160,6 +160,7 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
   const [compareWith, setCompareWith] = useState("");
   const [diff, setDiff] = useState<Schemas["DiffDto"] | null>(null);
   const [previewing, setPreviewing] = useState(false);
+  const [showHistory, setShowHistory] = useState(false);
   const [path, setPath] = useState<{ actions: Set<string>; branches: Set<string> } | null>(null);
   const [variables, setVariables] = useState<VariableChoice[]>([]);
   // the trees before each edit (undo) and before each undo (redo)
@@ -373,7 +374,27 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
             </button>
           </>
         )}
-        <button type="button" aria-pressed={previewing} onClick={() => setPreviewing((p) => !p)}>
+        {allows(props.session, "interactions:read") && (
+          <button
+            type="button"
+            aria-pressed={showHistory}
+            onClick={() => {
+              // the path drawn goes with the pane that drew it, in the same click
+              if (showHistory) setPath(null);
+              setShowHistory(!showHistory);
+            }}
+          >
+            History
+          </button>
+        )}
+        <button
+          type="button"
+          aria-pressed={previewing}
+          onClick={() => {
+            if (previewing) setPath(null);
+            setPreviewing(!previewing);
+          }}
+        >
           {previewing ? "Close the preview" : "Preview"}
         </button>
         <label className="inline">
@@ -468,6 +489,7 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
         </div>
         <aside className="side" aria-label="Details">
           {previewing && <Preview versionId={props.versionId} onPath={setPath} outcomesOf={outcomesOf} />}
+          {showHistory && <VersionHistory versionId={props.versionId} onPath={setPath} />}
           {action && (
             <ActionPanel
               key={action.id + version.revision}
@@ -537,6 +559,52 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
     </section>
     </ObjectSources.Provider>
     </VariableChoices.Provider>
+  );
+}
+
+/** The version's test and preview executions (seed 001 §4: the History tab), newest first;
+ * one chosen has its path drawn on the tree. */
+function VersionHistory(props: { versionId: string; onPath: (p: { actions: Set<string>; branches: Set<string> } | null) => void }) {
+  const [items, setItems] = useState<Schemas["InteractionSummary"][] | null>(null);
+  const [error, setError] = useState("");
+  const [shown, setShown] = useState<string | null>(null);
+  const { onPath } = props;
+  useEffect(() => {
+    api
+      .GET("/versions/{id}/history", { params: { path: { id: props.versionId }, query: { limit: 50 } } })
+      .then(({ data, error }) => (data ? setItems(data.items) : setError(problemText(error))));
+  }, [props.versionId]);
+  useEffect(() => () => onPath(null), [onPath]);
+  const mounted = useRef(true);
+  useEffect(() => {
+    mounted.current = true;
+    return () => {
+      mounted.current = false;
+    };
+  }, []);
+  const show = async (id: string) => {
+    const { data, error } = await api.GET("/interactions/{id}", { params: { path: { id }, query: { events_limit: 1000 } } });
+    if (!mounted.current) return;
+    if (!data) return setError(problemText(error));
+    setShown(id);
+    onPath(pathOf(data));
+  };
+  return (
+    <section className="panel" aria-labelledby="history-title">
+      <h2 id="history-title">History</h2>
+      <Alert text={error} />
+      {items && items.length === 0 && <p className="muted">No test or preview execution yet.</p>}
+      <ul className="history">
+        {(items ?? []).map((i) => (
+          <li key={i.id} className={i.id === shown ? "current" : undefined}>
+            <button type="button" className="link-button" aria-pressed={i.id === shown} onClick={() => show(i.id)}>
+              {new Date(i.created_at).toLocaleString()} · {i.mode} · {i.status}
+            </button>{" "}
+            <Link to={`/interactions/${i.id}`}>Events</Link>
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }
 

@@ -115,7 +115,16 @@ function EntryPointForm(props: { item: EntryPoint | null; routings: Schemas["Rou
   const [start, setStart] = useState(item?.start_routing_id ?? "");
   const [end, setEnd] = useState(item?.end_routing_id ?? "");
   const [secrets, setSecrets] = useState<Secrets>({});
+  const [aliases, setAliases] = useState((item?.aliases ?? []).join(", "));
+  const [testVersion, setTestVersion] = useState(item?.test_version_id ?? "");
+  const [inTest, setInTest] = useState<Schemas["VersionSummary"][]>([]);
   const [error, setError] = useState("");
+  // the versions in test of the start routing: one may take this entry point's interactions
+  // (seed 001 §4; not on the web chat)
+  useEffect(() => {
+    if (!start || channel === "web_chat") return setInTest([]);
+    api.GET("/routings/{id}", { params: { path: { id: start } } }).then(({ data }) => setInTest((data?.versions ?? []).filter((v) => v.in_test)));
+  }, [start, channel]);
   const spec = CHANNELS.find((c) => c.channel === channel)!;
   const of = (kind: "interaction_start" | "interaction_end") => props.routings.filter((r) => r.channel_family === spec.family && r.kind === kind);
   const filled = Object.fromEntries(Object.entries(secrets).filter(([, v]) => v)) as Secrets;
@@ -134,6 +143,8 @@ function EntryPointForm(props: { item: EntryPoint | null; routings: Schemas["Rou
           ...(spec.address ? { address: address || null } : {}),
           ...(channel === "http" ? { callback_url: callback || null, ...(secret ? { secret } : {}) } : {}),
           ...(Object.keys(filled).length ? { secrets: filled } : {}),
+          ...(channel === "email" ? { aliases: aliases.split(/[\s,;]+/).filter(Boolean) } : {}),
+          ...(channel !== "web_chat" ? { test_version_id: testVersion || null } : {}),
         };
         const r = item
           ? await api.PATCH("/entry-points/{id}", { params: { path: { id: item.id }, header: { "If-Match": `"${item.revision}"` } }, body })
@@ -165,6 +176,12 @@ function EntryPointForm(props: { item: EntryPoint | null; routings: Schemas["Rou
         <label>
           {spec.address}
           <input value={address} disabled={!props.editable} onChange={(e) => setAddress(e.target.value)} />
+        </label>
+      )}
+      {channel === "email" && (
+        <label>
+          Aliases (other addresses of the mailbox, separated by commas)
+          <input value={aliases} disabled={!props.editable} onChange={(e) => setAliases(e.target.value)} />
         </label>
       )}
       {channel === "http" && (
@@ -201,6 +218,20 @@ function EntryPointForm(props: { item: EntryPoint | null; routings: Schemas["Rou
           ))}
         </select>
       </label>
+      {channel !== "web_chat" && (
+        <label>
+          Version in test (takes this entry point's interactions while it is in test)
+          <select value={testVersion} disabled={!props.editable} onChange={(e) => setTestVersion(e.target.value)}>
+            <option value="">None: the production version</option>
+            {testVersion && !inTest.some((v) => v.id === testVersion) && <option value={testVersion}>A version no longer in test</option>}
+            {inTest.map((v) => (
+              <option key={v.id} value={v.id}>
+                {v.name} (v{v.number})
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
       {spec.secrets.length > 0 && (
         <fieldset>
           <legend>Secrets (write-only: never shown again; leave empty to keep)</legend>

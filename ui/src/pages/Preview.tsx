@@ -46,8 +46,17 @@ export function Preview(props: {
   const [error, setError] = useState("");
   const endRef = useRef<HTMLDivElement>(null);
   const { onPath } = props;
+  // an answer arriving after the pane closed draws nothing
+  const mounted = useRef(true);
+  useEffect(() => {
+    mounted.current = true;
+    return () => {
+      mounted.current = false;
+    };
+  }, []);
   const load = async (interaction: string) => {
     const { data, error } = await api.GET("/interactions/{id}", { params: { path: { id: interaction }, query: { events_limit: 1000 } } });
+    if (!mounted.current) return;
     if (data) {
       setDetail(data);
       onPath(pathOf(data));
