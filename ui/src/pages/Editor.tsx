@@ -664,6 +664,8 @@ function NewAction(props: { choices: Choices; submit: string; onCreate: (what: W
   }, [from, here]);
   const chosen = offered.find((t) => t.type === type);
   const schema = (chosen?.params_schema ?? {}) as RJSFSchema;
+  // made once per schema: a new uiSchema at each redraw (a drag) makes the form redo its work
+  const uiSchema = useMemo(() => uiSchemaFor(schema), [schema]);
   const copiable = (source?.tree.actions ?? []).filter((a) => offered.some((t) => t.type === a.type));
   const radio = useId();
   return (
@@ -685,7 +687,7 @@ function NewAction(props: { choices: Choices; submit: string; onCreate: (what: W
           validator={validator}
           widgets={widgets}
           fields={fields}
-          uiSchema={uiSchemaFor(schema)}
+          uiSchema={uiSchema}
           noHtml5Validate
           showErrorList={false}
           onSubmit={({ formData }) => props.onCreate({ type, params: (formData ?? {}) as Record<string, never> })}
@@ -748,6 +750,7 @@ function ActionPanel(props: {
   const [name, setName] = useState(action.name ?? "");
   const path = { id: props.versionId, action_id: action.id };
   const schema = (type?.params_schema ?? {}) as RJSFSchema;
+  const uiSchema = useMemo(() => uiSchemaFor(schema), [schema]);
   return (
     <div className="panel-stack">
       <section aria-labelledby="action-title">
@@ -791,7 +794,7 @@ function ActionPanel(props: {
             validator={validator}
             widgets={widgets}
             fields={fields}
-            uiSchema={uiSchemaFor(schema)}
+            uiSchema={uiSchema}
             disabled={!props.editable}
             noHtml5Validate
             showErrorList={false}
