@@ -511,7 +511,7 @@ pub struct TransferUser {
     pub id: Uuid,
     pub reference: String,
     pub name: String,
-    /// `online`, `busy` or `offline`: a transfer to a user who is not online is refused.
+    /// `online`, `away` or `offline`: a transfer to a user who is not online is refused.
     pub presence: String,
 }
 

@@ -2525,7 +2525,7 @@ export interface components {
             /** Format: uuid */
             id: string;
             name: string;
-            /** @description `online`, `busy` or `offline`: a transfer to a user who is not online is refused. */
+            /** @description `online`, `away` or `offline`: a transfer to a user who is not online is refused. */
             presence: string;
             reference: string;
         };
