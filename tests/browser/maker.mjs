@@ -284,6 +284,37 @@ try {
   await page.getByRole("row").filter({ hasText: "Support team" }).getByRole("button", { name: "Live status" }).click();
   await page.getByRole("region", { name: "Live status of the group" }).getByText("0 waiting").waitFor();
   await accessible(page, "a group's live status");
+  // customer routing options (seed 004) on a web chat instead of a routing: nobody is online,
+  // so a new visitor goes to the all-offline group and gets its message at once
+  await page.getByRole("link", { name: "Entry points" }).click();
+  await page.getByRole("button", { name: "New entry point" }).click();
+  const shop = page.getByRole("form", { name: "New entry point" });
+  await shop.getByLabel("Reference").fill("shop");
+  await shop.getByLabel("Name", { exact: true }).fill("Shop chat");
+  await shop.getByLabel(/^Route by customer/).check();
+  const offline = shop.getByRole("group", { name: "New customer, all users offline" });
+  await offline.getByLabel("Select a group").selectOption({ label: "Support team" });
+  await offline.getByLabel("Algorithm").selectOption({ label: "Least number of chats" });
+  await offline.getByLabel(/^Send this message/).fill("Thank you for your message. We are out of office hours.");
+  await shop.getByLabel(/^Send them to a group/).check();
+  await shop.getByRole("group", { name: "The group for a customer whose owner is not online" }).getByLabel("Algorithm").selectOption({ label: "Most waiting" });
+  await accessible(page, "customer routing options");
+  await shop.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("link", { name: "/chat/shop" }).waitFor();
+  await page.getByRole("row").filter({ hasText: "Shop chat" }).getByRole("button", { name: "Edit" }).click();
+  const rulesForm = page.getByRole("form", { name: "Edit Shop chat" });
+  check(await rulesForm.getByLabel(/^Route by customer/).isChecked(), "the rules were kept");
+  check((await rulesForm.getByRole("group", { name: "New customer, all users offline" }).getByLabel("Algorithm").inputValue()) === "least_chats", "the offline rule's algorithm was kept");
+  check(await rulesForm.getByLabel(/^Send them to a group/).isChecked(), "the owner-offline rule was kept");
+  check((await rulesForm.getByRole("group", { name: "The group for a customer whose owner is not online" }).getByLabel("Algorithm").inputValue()) === "most_waiting", "its algorithm was kept");
+  await rulesForm.getByRole("button", { name: "Cancel" }).click();
+  const shopper = await context.newPage();
+  await shopper.goto(`${base}/chat/shop`);
+  await shopper.waitForSelector("#status:text('online')");
+  await shopper.fill("#text", "hello?");
+  await shopper.click("#send");
+  await shopper.waitForSelector(".msg.out:has-text('We are out of office hours.')");
+  await shopper.close();
 
   // the "I know" selector offers the objects of its kind: a values table looked up by the
   // development version, picked from the list
@@ -319,6 +350,70 @@ try {
   check((await page.locator(".node.on-path").count()) === 6, `the path reaches the distribution (${await page.locator(".node.on-path").count()})`);
   await page.getByRole("button", { name: "Close the preview" }).click();
 
+  // two quick undos undo two steps: the second waits for the first, then takes the step before
+  const message = page.locator(".side").getByRole("textbox", { name: /^message/ });
+  // picked from the keyboard (the node may sit under the toolbar after the preview)
+  await page.locator(".react-flow__node").filter({ hasText: "Simple message" }).first().focus();
+  await page.keyboard.press("Enter");
+  const original = await message.inputValue();
+  const actionId = await page.locator(".node.selected").getAttribute("data-action-id");
+  const editedId = new URL(page.url()).pathname.split("/").at(-1);
+  // waits until the server has the message `want` (10 s at most)
+  const stored = async (want) => {
+    let got;
+    for (let i = 0; i < 50; i++) {
+      got = await page.evaluate(async ([v, a]) => {
+        const version = await (await fetch(`/api/v1/versions/${v}`)).json();
+        return version.tree.actions.find((x) => x.id === a)?.params.message;
+      }, [editedId, actionId]);
+      if (got === want) return;
+      await page.waitForTimeout(200);
+    }
+    check(false, `the stored message is ${JSON.stringify(got)}, not ${JSON.stringify(want)}`);
+  };
+  for (const text of ["Step one", "Step two"]) {
+    await message.fill(text);
+    await page.getByRole("button", { name: "Save the parameters" }).click();
+    await stored(text);
+    await page.getByRole("button", { name: "Undo" }).and(page.locator(":enabled")).waitFor();
+  }
+  // both in one task, before any answer: the second must not take the first's step again
+  await page.evaluate(() => {
+    for (let i = 0; i < 2; i++) document.body.dispatchEvent(new KeyboardEvent("keydown", { key: "z", ctrlKey: true, bubbles: true }));
+  });
+  await stored(original);
+  await page.getByRole("button", { name: "Redo" }).click();
+  await stored("Step one");
+  await page.getByRole("button", { name: "Redo" }).click();
+  await stored("Step two");
+  check(await page.getByRole("button", { name: "Redo" }).isDisabled(), "nothing left to redo after two");
+
+  // the development version in test on a WhatsApp number: picked on the entry point, then
+  // listed on the version's card
+  await page.getByRole("link", { name: "Back to the smart routing" }).click();
+  await page.getByRole("region", { name: "In development" }).getByRole("button", { name: "Put in test" }).click();
+  const inTest = page.getByRole("region", { name: "In test" });
+  await inTest.getByText("None yet: select this version on an entry point.").waitFor();
+  await page.getByRole("link", { name: "Entry points" }).click();
+  await page.getByRole("button", { name: "New entry point" }).click();
+  const wa = page.getByRole("form", { name: "New entry point" });
+  await wa.getByLabel("Channel").selectOption("whatsapp");
+  await wa.getByLabel("Reference").fill("wa");
+  await wa.getByLabel("Name", { exact: true }).fill("WhatsApp line");
+  await wa.getByLabel("Phone number id").fill("106540352242922");
+  await wa.getByLabel("Start routing").selectOption({ label: "Support chat" });
+  const testSelect = wa.getByLabel(/^Version in test/);
+  await testSelect.locator("option").nth(1).waitFor({ state: "attached" });
+  await testSelect.selectOption({ index: 1 });
+  for (const [k, v] of [["access_token", "EAAG-test-token"], ["app_secret", "0123456789abcdef0123456789abcdef"], ["verify_token", "a-verify-token"]])
+    await wa.getByLabel(new RegExp(`^${k}`)).fill(v);
+  await wa.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("cell", { name: "106540352242922" }).waitFor();
+  check((await page.getByRole("row").filter({ hasText: "WhatsApp line" }).innerText()).includes("access_token"), "the secrets are listed as set");
+  await page.getByRole("link", { name: "Messaging smart routings" }).first().click();
+  await page.getByRole("link", { name: "Support chat" }).click();
+  await inTest.getByText("WhatsApp line").waitFor();
+
   // access: a token shown once, then listed; the audit log tells who did what
   await page.getByRole("link", { name: "Access" }).click();
   await page.getByRole("tab", { name: "API tokens" }).click();
@@ -326,6 +421,29 @@ try {
   await page.getByRole("button", { name: "Create the token" }).click();
   await page.getByRole("status").filter({ hasText: "shown this once" }).waitFor();
   await page.getByRole("cell", { name: "reporting" }).waitFor();
+  // a custom role started from a built-in one, narrowed, then deleted
+  await page.getByRole("tab", { name: "Roles" }).click();
+  await page.getByRole("button", { name: "New role" }).click();
+  const roleForm = page.getByRole("form", { name: "New role" });
+  await roleForm.getByLabel("Reference").fill("reviewer");
+  await roleForm.getByLabel("Name", { exact: true }).fill("Reviewer");
+  await roleForm.getByLabel("Start from the permissions of").selectOption({ label: "Designer" });
+  check(await roleForm.getByLabel("routings.messaging:edit").isChecked(), "the designer's permissions were taken");
+  await roleForm.getByLabel("routings.messaging:edit").uncheck();
+  await accessible(page, "a role's form");
+  await roleForm.getByRole("button", { name: "Save" }).click();
+  const reviewer = page.getByRole("listitem").filter({ hasText: "Reviewer" });
+  await reviewer.getByText("custom").waitFor();
+  check(!(await reviewer.innerText()).includes("routings.messaging:edit"), "the role has no edit");
+  check((await reviewer.innerText()).includes("routings.messaging:read"), "the role reads routings");
+  await reviewer.getByRole("button", { name: "Edit" }).click();
+  const roleEdit = page.getByRole("form", { name: "Edit the role Reviewer" });
+  await roleEdit.getByLabel("audit:read").check();
+  await roleEdit.getByRole("button", { name: "Save" }).click();
+  await reviewer.getByText("audit:read").waitFor();
+  page.once("dialog", (d) => d.accept());
+  await reviewer.getByRole("button", { name: "Delete" }).click();
+  await reviewer.waitFor({ state: "detached" });
   await page.getByRole("tab", { name: "Audit log" }).click();
   await page.getByRole("cell", { name: /POST \/api\/v1\/api-tokens/ }).first().waitFor();
   await accessible(page, "access");

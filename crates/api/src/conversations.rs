@@ -164,8 +164,7 @@ pub struct EntryPointDto {
     /// The names of the secrets it has (never their values).
     pub secrets_set: Vec<String>,
     /// Customer routing rules (seed 004), when the entry point uses them.
-    #[schema(value_type = Option<Object>)]
-    pub customer_routing: Option<flow::entry_point::CustomerRoutingRules>,
+    pub customer_routing: Option<crate::dto::CustomerRoutingDto>,
     pub revision: u64,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
@@ -199,7 +198,7 @@ impl From<&EntryPoint> for EntryPointDto {
                     .map(|n| (*n).to_owned())
                     .collect(),
             },
-            customer_routing: e.customer_routing.clone(),
+            customer_routing: e.customer_routing.clone().map(Into::into),
             revision: e.revision,
             created_at: e.created_at,
             updated_at: e.updated_at,
@@ -247,12 +246,11 @@ pub struct EntryPointBody {
     /// A mailbox's other addresses (`email` only; at most 20), accepted as the mailbox's own.
     pub aliases: Option<Vec<String>>,
     pub secrets: Option<SecretsBody>,
-    /// Customer routing rules (seed 004) used instead of a smart routing: `{new_online:
-    /// {group_id, message}, new_offline: {group_id, message}, owner_offline: {rule: "keep_user"}
-    /// | {rule: "group", group_id, message}}`; `null` removes them.
+    /// Customer routing rules (seed 004) used instead of a smart routing (a new conversation
+    /// here runs no routing); `null` removes them.
     #[serde(default, deserialize_with = "some")]
-    #[schema(value_type = Option<Object>)]
-    pub customer_routing: Option<Option<flow::entry_point::CustomerRoutingRules>>,
+    #[schema(value_type = Option<crate::dto::CustomerRoutingDto>)]
+    pub customer_routing: Option<Option<crate::dto::CustomerRoutingDto>>,
 }
 
 impl From<EntryPointBody> for EntryPointFields {
@@ -270,7 +268,7 @@ impl From<EntryPointBody> for EntryPointFields {
             address: b.address,
             secrets: b.secrets.map(SecretsBody::named),
             aliases: b.aliases,
-            customer_routing: b.customer_routing,
+            customer_routing: b.customer_routing.map(|r| r.map(Into::into)),
         }
     }
 }

@@ -680,3 +680,113 @@ pub struct DocumentCheck {
     #[schema(value_type = Object)]
     pub report: Value,
 }
+
+wire_enum!(
+    /// How a customer routing rule distributes inside its group (seed 004): none given, the
+    /// group's own algorithm.
+    RuleAlgorithmDto <=> flow::entry_point::RuleAlgorithm { Random, InOrder, MostWaiting, LeastChats }
+);
+
+/// A group of a customer routing rule, how it distributes, and the message the customer gets
+/// (empty: none).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleGroupDto {
+    pub group_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<RuleAlgorithmDto>,
+    #[serde(default)]
+    #[schema(max_length = 2000)]
+    pub message: String,
+}
+
+/// What happens when a returning customer's owner is not online: wait for the owner even
+/// offline (`keep_user`), or a group while anyone is online (`group`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "rule", rename_all = "snake_case", deny_unknown_fields)]
+pub enum OwnerOfflineDto {
+    KeepUser,
+    Group {
+        group_id: Uuid,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        algorithm: Option<RuleAlgorithmDto>,
+        #[serde(default)]
+        #[schema(max_length = 2000)]
+        message: String,
+    },
+}
+
+/// Customer routing rules (seed 004), used instead of a smart routing: a new customer goes to
+/// `new_online` while anyone is online, else to `new_offline`; a returning customer goes to
+/// their owner, or by `owner_offline` when the owner is not online.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerRoutingDto {
+    pub new_online: RuleGroupDto,
+    pub new_offline: RuleGroupDto,
+    pub owner_offline: OwnerOfflineDto,
+}
+
+impl From<flow::entry_point::RuleGroup> for RuleGroupDto {
+    fn from(g: flow::entry_point::RuleGroup) -> Self {
+        RuleGroupDto {
+            group_id: g.group_id,
+            algorithm: g.algorithm.map(Into::into),
+            message: g.message,
+        }
+    }
+}
+
+impl From<RuleGroupDto> for flow::entry_point::RuleGroup {
+    fn from(g: RuleGroupDto) -> Self {
+        flow::entry_point::RuleGroup {
+            group_id: g.group_id,
+            algorithm: g.algorithm.map(Into::into),
+            message: g.message,
+        }
+    }
+}
+
+impl From<flow::entry_point::CustomerRoutingRules> for CustomerRoutingDto {
+    fn from(r: flow::entry_point::CustomerRoutingRules) -> Self {
+        use flow::entry_point::OwnerOfflineRule as O;
+        CustomerRoutingDto {
+            new_online: r.new_online.into(),
+            new_offline: r.new_offline.into(),
+            owner_offline: match r.owner_offline {
+                O::KeepUser => OwnerOfflineDto::KeepUser,
+                O::Group {
+                    group_id,
+                    algorithm,
+                    message,
+                } => OwnerOfflineDto::Group {
+                    group_id,
+                    algorithm: algorithm.map(Into::into),
+                    message,
+                },
+            },
+        }
+    }
+}
+
+impl From<CustomerRoutingDto> for flow::entry_point::CustomerRoutingRules {
+    fn from(r: CustomerRoutingDto) -> Self {
+        use flow::entry_point::OwnerOfflineRule as O;
+        flow::entry_point::CustomerRoutingRules {
+            new_online: r.new_online.into(),
+            new_offline: r.new_offline.into(),
+            owner_offline: match r.owner_offline {
+                OwnerOfflineDto::KeepUser => O::KeepUser,
+                OwnerOfflineDto::Group {
+                    group_id,
+                    algorithm,
+                    message,
+                } => O::Group {
+                    group_id,
+                    algorithm: algorithm.map(Into::into),
+                    message,
+                },
+            },
+        }
+    }
+}

@@ -1853,6 +1853,16 @@ export interface components {
             /** Format: uuid */
             next_after?: string | null;
         };
+        /**
+         * @description Customer routing rules (seed 004), used instead of a smart routing: a new customer goes to
+         *     `new_online` while anyone is online, else to `new_offline`; a returning customer goes to
+         *     their owner, or by `owner_offline` when the owner is not online.
+         */
+        CustomerRoutingDto: {
+            new_offline: components["schemas"]["RuleGroupDto"];
+            new_online: components["schemas"]["RuleGroupDto"];
+            owner_offline: components["schemas"]["OwnerOfflineDto"];
+        };
         /** @description A problem found by compiling a version. */
         DiagnosticDto: {
             /** Format: uuid */
@@ -1927,12 +1937,7 @@ export interface components {
             /** @description Where the HTTP channel posts replies (required for `http`). */
             callback_url?: string | null;
             channel?: components["schemas"]["ChannelDto"] | null;
-            /**
-             * @description Customer routing rules (seed 004) used instead of a smart routing: `{new_online:
-             *     {group_id, message}, new_offline: {group_id, message}, owner_offline: {rule: "keep_user"}
-             *     | {rule: "group", group_id, message}}`; `null` removes them.
-             */
-            customer_routing?: Record<string, never> | null;
+            customer_routing?: components["schemas"]["CustomerRoutingDto"] | null;
             /** Format: uuid */
             end_routing_id?: string | null;
             name?: string | null;
@@ -1964,8 +1969,7 @@ export interface components {
             channel: components["schemas"]["ChannelDto"];
             /** Format: date-time */
             created_at: string;
-            /** @description Customer routing rules (seed 004), when the entry point uses them. */
-            customer_routing?: Record<string, never> | null;
+            customer_routing?: components["schemas"]["CustomerRoutingDto"] | null;
             /** Format: uuid */
             end_routing_id?: string | null;
             /** Format: uuid */
@@ -2237,6 +2241,21 @@ export interface components {
          * @enum {string}
          */
         OutcomeDto: "processed" | "unprocessed" | "ok" | "no_response" | "error" | "reference_not_found" | "overflow_no_user" | "overflow_max_estimated_wait" | "overflow_max_waiting" | "dissuasion_max_wait" | "dissuasion_by_user";
+        /**
+         * @description What happens when a returning customer's owner is not online: wait for the owner even
+         *     offline (`keep_user`), or a group while anyone is online (`group`).
+         */
+        OwnerOfflineDto: {
+            /** @enum {string} */
+            rule: "keep_user";
+        } | {
+            algorithm?: components["schemas"]["RuleAlgorithmDto"] | null;
+            /** Format: uuid */
+            group_id: string;
+            message?: string;
+            /** @enum {string} */
+            rule: "group";
+        };
         /** @description A planned production (what the production banner shows). */
         PlannedProduction: {
             /** Format: date-time */
@@ -2381,6 +2400,22 @@ export interface components {
             revision: number;
             /** Format: date-time */
             updated_at: string;
+        };
+        /**
+         * @description How a customer routing rule distributes inside its group (seed 004): none given, the
+         *     group's own algorithm.
+         * @enum {string}
+         */
+        RuleAlgorithmDto: "random" | "in_order" | "most_waiting" | "least_chats";
+        /**
+         * @description A group of a customer routing rule, how it distributes, and the message the customer gets
+         *     (empty: none).
+         */
+        RuleGroupDto: {
+            algorithm?: components["schemas"]["RuleAlgorithmDto"] | null;
+            /** Format: uuid */
+            group_id: string;
+            message?: string;
         };
         /** @description The last planned production that could not happen. */
         ScheduleFailureDto: {

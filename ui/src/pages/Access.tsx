@@ -1,4 +1,5 @@
 import { Alert } from "../alert";
+import { DeleteButton } from "../buttons";
 import { useEffect, useState } from "react";
 import { allows, api, everyPage, problemText, type Schemas, type Session } from "../api";
 
@@ -27,7 +28,7 @@ export function Access(props: { session: Session }) {
         {tab === "Agents" && <Agents mayCreate={may("accounts:create")} />}
         {tab === "Accounts" && <Accounts mayCreate={may("accounts:create")} />}
         {tab === "API tokens" && <Tokens mayCreate={may("accounts:create")} />}
-        {tab === "Roles" && <Roles />}
+        {tab === "Roles" && <Roles session={props.session} />}
         {tab === "Audit log" && <Audit />}
       </div>
     </section>
@@ -287,22 +288,178 @@ function Tokens(props: { mayCreate: boolean }) {
   );
 }
 
-function Roles() {
-  const [items, setItems] = useState<Schemas["RoleDto"][]>([]);
+type Role = Schemas["RoleDto"];
+type Permission = NonNullable<Schemas["RoleBody"]["permissions"]>[number];
+
+/** The roles: the built-in ones read-only, custom ones created, edited (name, permissions) and
+ * deleted as the signed-in role allows. */
+function Roles(props: { session: Session }) {
+  const [items, setItems] = useState<Role[]>([]);
+  const [every, setEvery] = useState<Permission[]>([]);
+  const [editing, setEditing] = useState<Role | "new" | null>(null);
+  const [error, setError] = useState("");
+  const may = (verb: string) => allows(props.session, `accounts:${verb}`);
+  const reload = () =>
+    api.GET("/roles").then(({ data, error }) => {
+      if (!data) return setError(problemText(error));
+      setItems(data.items);
+      setEvery(data.permissions as Permission[]);
+    });
   useEffect(() => {
-    api.GET("/roles").then(({ data }) => setItems(data?.items ?? []));
+    reload();
   }, []);
   return (
-    <ul className="roles">
-      {items.map((r) => (
-        <li key={r.reference} className="card">
-          <h3>
-            {r.name} <span className="muted">{r.built_in ? "built in" : "custom"}</span>
-          </h3>
-          <p className="muted">{r.permissions.join(" · ")}</p>
-        </li>
-      ))}
-    </ul>
+    <>
+      <div className="title-row">
+        <h2>Roles</h2>
+        {may("create") && (
+          <button type="button" className="primary" onClick={() => setEditing("new")}>
+            New role
+          </button>
+        )}
+      </div>
+      <Alert text={error} />
+      {editing && (
+        <RoleForm
+          key={editing === "new" ? "new" : `${editing.reference}${editing.revision}`}
+          role={editing === "new" ? null : editing}
+          roles={items}
+          every={every}
+          onDone={(changed) => {
+            setEditing(null);
+            if (changed) reload();
+          }}
+        />
+      )}
+      <ul className="roles">
+        {items.map((r) => (
+          <li key={r.reference} className="card">
+            <h3>
+              {r.name} <code>{r.reference}</code> <span className="muted">{r.built_in ? "built in" : "custom"}</span>
+            </h3>
+            <p className="muted">{r.permissions.join(" · ")}</p>
+            {!r.built_in && (
+              <div className="buttons">
+                {may("edit") && (
+                  <button type="button" onClick={() => setEditing(r)}>
+                    Edit
+                  </button>
+                )}
+                {may("delete") && (
+                  <DeleteButton
+                    question={`Delete the role "${r.name}"?`}
+                    remove={() => api.DELETE("/roles/{reference}", { params: { path: { reference: r.reference } } })}
+                    onDeleted={reload}
+                    onError={setError}
+                  />
+                )}
+              </div>
+            )}
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}
+
+/** A custom role's form: its permissions as a grid, one row per resource, one box per verb; a
+ * new role may start from another's permissions. */
+function RoleForm(props: { role: Role | null; roles: Role[]; every: Permission[]; onDone: (changed: boolean) => void }) {
+  const { role } = props;
+  const [reference, setReference] = useState(role?.reference ?? "");
+  const [name, setName] = useState(role?.name ?? "");
+  const [chosen, setChosen] = useState<Set<string>>(new Set(role?.permissions ?? []));
+  const [error, setError] = useState("");
+  const resources: [string, Permission[]][] = [];
+  for (const p of props.every) {
+    const resource = p.slice(0, p.lastIndexOf(":"));
+    const row = resources.find(([r]) => r === resource);
+    if (row) row[1].push(p);
+    else resources.push([resource, [p]]);
+  }
+  const toggle = (p: string, on: boolean) =>
+    setChosen((c) => {
+      const n = new Set(c);
+      if (on) n.add(p);
+      else n.delete(p);
+      return n;
+    });
+  return (
+    <form
+      className="panel wide"
+      aria-label={role ? `Edit the role ${role.name}` : "New role"}
+      onSubmit={async (e) => {
+        e.preventDefault();
+        setError("");
+        const permissions = props.every.filter((p) => chosen.has(p));
+        const r = role
+          ? await api.PATCH("/roles/{reference}", {
+              params: { path: { reference: role.reference }, header: { "If-Match": `"${role.revision}"` } },
+              body: { name, permissions },
+            })
+          : await api.POST("/roles", { body: { reference, name, permissions } });
+        if (r.response.ok) props.onDone(true);
+        else setError(problemText(r.error));
+      }}
+    >
+      <h3>{role ? role.name : "New role"}</h3>
+      {!role && (
+        <>
+          <label>
+            Reference
+            <input required value={reference} onChange={(e) => setReference(e.target.value)} />
+          </label>
+          <label>
+            Start from the permissions of
+            <select value="" onChange={(e) => setChosen(new Set(props.roles.find((r) => r.reference === e.target.value)?.permissions ?? []))}>
+              <option value="">Choose a role</option>
+              {props.roles.map((r) => (
+                <option key={r.reference} value={r.reference}>
+                  {r.name}
+                </option>
+              ))}
+            </select>
+          </label>
+        </>
+      )}
+      <label>
+        Name
+        <input required value={name} onChange={(e) => setName(e.target.value)} />
+      </label>
+      <table className="list permissions">
+        <caption>Permissions</caption>
+        <thead>
+          <tr>
+            <th scope="col">Resource</th>
+            <th scope="col">May</th>
+          </tr>
+        </thead>
+        <tbody>
+          {resources.map(([resource, perms]) => (
+            <tr key={resource}>
+              <th scope="row">{resource}</th>
+              <td>
+                {perms.map((p) => (
+                  <label key={p} className="inline">
+                    <input type="checkbox" checked={chosen.has(p)} onChange={(e) => toggle(p, e.target.checked)} aria-label={p} />
+                    {p.slice(p.lastIndexOf(":") + 1)}
+                  </label>
+                ))}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <Alert text={error} />
+      <div className="buttons">
+        <button type="submit" className="primary">
+          Save
+        </button>
+        <button type="button" onClick={() => props.onDone(false)}>
+          Cancel
+        </button>
+      </div>
+    </form>
   );
 }
 

@@ -164,7 +164,14 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
   const [path, setPath] = useState<{ actions: Set<string>; branches: Set<string> } | null>(null);
   const [variables, setVariables] = useState<VariableChoice[]>([]);
   // the trees before each edit (undo) and before each undo (redo)
-  const [history, setHistory] = useState<{ undo: Tree[]; redo: Tree[] }>({ undo: [], redo: [] });
+  // kept in a ref too: an undo waiting its turn in the edit queue reads the stacks as the edits
+  // before it left them (two quick Ctrl+Z undo two steps, not the same one twice)
+  const [history, setHistoryState] = useState<{ undo: Tree[]; redo: Tree[] }>({ undo: [], redo: [] });
+  const stacks = useRef(history);
+  const setHistory = (f: (h: { undo: Tree[]; redo: Tree[] }) => { undo: Tree[]; redo: Tree[] }) => {
+    stacks.current = f(stacks.current);
+    setHistoryState(stacks.current);
+  };
   const [objects] = useState(objectSource);
   const flow = useReactFlow();
   const family = version?.channel_family;
@@ -182,7 +189,7 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
       setVersion(data);
       setPositions({});
       setConflict(false);
-      setHistory({ undo: [], redo: [] });
+      setHistory(() => ({ undo: [], redo: [] }));
     } else setError(problemText(error));
   }, [props.versionId]);
   useEffect(() => {
@@ -218,7 +225,8 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
   /** Runs an edit guarded by the version's revision; its answer is the version as it is now.
    * The tree before it is kept to undo (`then` instead, for an undo or a redo). */
   const edit = (
-    call: (ifMatch: string) => Promise<{ data?: Schemas["EditResult"]; error?: unknown; response: Response }>,
+    // null: nothing left to do once its turn came (an undo with nothing left to undo)
+    call: (ifMatch: string) => Promise<{ data?: Schemas["EditResult"]; error?: unknown; response: Response }> | null,
     then: (before: Tree) => void = remember,
   ): Promise<Schemas["EditResult"] | undefined> => {
     // one after another, each with the revision the one before left (two nodes moved, or
@@ -226,8 +234,10 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
     const run = async () => {
       const current = latest.current;
       if (!current) return undefined;
+      const answer = call(`"${current.revision}"`);
+      if (!answer) return undefined;
       setError("");
-      const { data, error, response } = await call(`"${current.revision}"`);
+      const { data, error, response } = await answer;
       if (data) {
         latest.current = data.version;
         setVersion(data.version);
@@ -263,10 +273,12 @@ function Editor(props: { session: Session; family: "messaging" | "email"; routin
   };
   /** Puts back the tree before the last edit (undo) or before the last undo (redo). */
   const restore = (from: "undo" | "redo") => {
-    const tree = history[from].at(-1);
-    if (!tree) return;
     edit(
-      (m) => api.PUT("/versions/{id}/tree", { params: { path: versionPath, header: { "If-Match": m } }, body: treeBody(tree) }),
+      (m) => {
+        // read at its turn in the queue, after the edits before it
+        const tree = stacks.current[from].at(-1);
+        return tree ? api.PUT("/versions/{id}/tree", { params: { path: versionPath, header: { "If-Match": m } }, body: treeBody(tree) }) : null;
+      },
       (before) => {
         setPositions({});
         setHistory((h) =>

@@ -1,10 +1,23 @@
 import { Alert } from "../alert";
+import { DeleteButton } from "../buttons";
 import { useEffect, useState } from "react";
 import { allows, api, everyPage, problemText, type Schemas, type Session } from "../api";
 
 type EntryPoint = Schemas["EntryPointDto"];
 type Channel = Schemas["ChannelDto"];
 type Secrets = Schemas["SecretsBody"];
+type Rules = Schemas["CustomerRoutingDto"];
+type RuleGroup = Schemas["RuleGroupDto"];
+type Algorithm = Schemas["RuleAlgorithmDto"];
+type Group = Schemas["ObjectDto"];
+
+/** Seed 004's algorithms, in its words. */
+const ALGORITHMS: { value: Algorithm; label: string }[] = [
+  { value: "random", label: "Random" },
+  { value: "in_order", label: "In order" },
+  { value: "most_waiting", label: "Most waiting" },
+  { value: "least_chats", label: "Least number of chats" },
+];
 
 const CHANNELS: { channel: Channel; label: string; family: "messaging" | "email"; secrets: (keyof Secrets)[]; address?: string }[] = [
   { channel: "web_chat", label: "Web chat", family: "messaging", secrets: [] },
@@ -81,18 +94,12 @@ export function EntryPoints(props: { session: Session }) {
                   {may("edit") ? "Edit" : "Open"}
                 </button>
                 {may("delete") && (
-                  <button
-                    type="button"
-                    className="danger"
-                    onClick={async () => {
-                      if (!confirm(`Delete the entry point "${e.name}"?`)) return;
-                      const { error, response } = await api.DELETE("/entry-points/{id}", { params: { path: { id: e.id } } });
-                      if (response.ok) reload();
-                      else setError(problemText(error));
-                    }}
-                  >
-                    Delete
-                  </button>
+                  <DeleteButton
+                    question={`Delete the entry point "${e.name}"?`}
+                    remove={() => api.DELETE("/entry-points/{id}", { params: { path: { id: e.id } } })}
+                    onDeleted={reload}
+                    onError={setError}
+                  />
                 )}
               </td>
             </tr>
@@ -118,7 +125,12 @@ function EntryPointForm(props: { item: EntryPoint | null; routings: Schemas["Rou
   const [aliases, setAliases] = useState((item?.aliases ?? []).join(", "));
   const [testVersion, setTestVersion] = useState(item?.test_version_id ?? "");
   const [inTest, setInTest] = useState<Schemas["VersionSummary"][]>([]);
+  const [rules, setRules] = useState<Rules | null>(item?.customer_routing ?? null);
+  const [groups, setGroups] = useState<Group[]>([]);
   const [error, setError] = useState("");
+  useEffect(() => {
+    everyPage((after) => api.GET("/groups", { params: { query: { limit: 200, after } } })).then(setGroups, (e) => setError(problemText(e)));
+  }, []);
   // the versions in test of the start routing: one may take this entry point's interactions
   // (seed 001 §4; not on the web chat)
   useEffect(() => {
@@ -145,6 +157,7 @@ function EntryPointForm(props: { item: EntryPoint | null; routings: Schemas["Rou
           ...(Object.keys(filled).length ? { secrets: filled } : {}),
           ...(channel === "email" ? { aliases: aliases.split(/[\s,;]+/).filter(Boolean) } : {}),
           ...(channel !== "web_chat" ? { test_version_id: testVersion || null } : {}),
+          ...(spec.family === "messaging" && (rules || item?.customer_routing) ? { customer_routing: rules } : {}),
         };
         const r = item
           ? await api.PATCH("/entry-points/{id}", { params: { path: { id: item.id }, header: { "If-Match": `"${item.revision}"` } }, body })
@@ -218,6 +231,9 @@ function EntryPointForm(props: { item: EntryPoint | null; routings: Schemas["Rou
           ))}
         </select>
       </label>
+      {spec.family === "messaging" && (
+        <CustomerRouting rules={rules} groups={groups} editable={props.editable} onChange={setRules} />
+      )}
       {channel !== "web_chat" && (
         <label>
           Version in test (takes this entry point's interactions while it is in test)
@@ -262,5 +278,131 @@ function EntryPointForm(props: { item: EntryPoint | null; routings: Schemas["Rou
         </button>
       </div>
     </form>
+  );
+}
+
+/** Customer routing options (seed 004): instead of a start routing, new customers go to a
+ * group (one while someone is online, one while everyone is offline) and a returning customer to
+ * their owner, or by a rule when the owner is not online. */
+function CustomerRouting(props: { rules: Rules | null; groups: Group[]; editable: boolean; onChange: (r: Rules | null) => void }) {
+  const { rules, groups } = props;
+  const first = groups[0]?.id ?? "";
+  const blank = (): RuleGroup => ({ group_id: first, message: "" });
+  const set = (patch: Partial<Rules>) => rules && props.onChange({ ...rules, ...patch });
+  const owner = rules?.owner_offline;
+  return (
+    <fieldset>
+      <legend>Customer routing options</legend>
+      <label className="inline">
+        <input
+          type="checkbox"
+          checked={!!rules}
+          disabled={!props.editable || (!rules && groups.length === 0)}
+          onChange={(e) => props.onChange(e.target.checked ? { new_online: blank(), new_offline: blank(), owner_offline: { rule: "keep_user" } } : null)}
+        />
+        Route by customer instead of a smart routing (new customers to a group, returning ones to their owner)
+      </label>
+      {!rules && groups.length === 0 && <p className="muted">Create a group first: the rules send customers to groups.</p>}
+      {rules && (
+        <>
+          <RuleGroupFields
+            legend="New customer, at least one user is online"
+            example="Welcome to my store. We'll be with you in a moment."
+            value={rules.new_online}
+            groups={groups}
+            editable={props.editable}
+            onChange={(g) => set({ new_online: g })}
+          />
+          <RuleGroupFields
+            legend="New customer, all users offline"
+            example="Thank you for your message. We are out of office hours."
+            value={rules.new_offline}
+            groups={groups}
+            editable={props.editable}
+            onChange={(g) => set({ new_offline: g })}
+          />
+          <fieldset>
+            <legend>Returning customer whose owner is not online</legend>
+            <p className="muted">A returning customer's messages go straight to the user who owns them; when everyone is offline, they wait for the owner.</p>
+            <label className="inline">
+              <input
+                type="radio"
+                name="owner-offline"
+                checked={owner?.rule === "keep_user"}
+                disabled={!props.editable}
+                onChange={() => set({ owner_offline: { rule: "keep_user" } })}
+              />
+              Keep user: the customer talks only with their owner, even offline
+            </label>
+            <label className="inline">
+              <input
+                type="radio"
+                name="owner-offline"
+                checked={owner?.rule === "group"}
+                disabled={!props.editable}
+                onChange={() => set({ owner_offline: { rule: "group", ...blank() } })}
+              />
+              Send them to a group
+            </label>
+            {owner?.rule === "group" && (
+              <RuleGroupFields
+                legend="The group for a customer whose owner is not online"
+                example=""
+                value={owner}
+                groups={groups}
+                editable={props.editable}
+                onChange={(g) => set({ owner_offline: { rule: "group", ...g } })}
+              />
+            )}
+          </fieldset>
+        </>
+      )}
+    </fieldset>
+  );
+}
+
+function RuleGroupFields(props: { legend: string; example: string; value: RuleGroup; groups: Group[]; editable: boolean; onChange: (g: RuleGroup) => void }) {
+  const { value } = props;
+  const known = props.groups.some((g) => g.id === value.group_id);
+  return (
+    <fieldset>
+      <legend>{props.legend}</legend>
+      <label>
+        Select a group
+        <select required value={value.group_id} disabled={!props.editable} onChange={(e) => props.onChange({ ...value, group_id: e.target.value })}>
+          {!known && <option value={value.group_id}>{value.group_id ? "A group that no longer exists" : "Choose a group"}</option>}
+          {props.groups.map((g) => (
+            <option key={g.id} value={g.id}>
+              {g.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Algorithm
+        <select
+          value={value.algorithm ?? ""}
+          disabled={!props.editable}
+          onChange={(e) => props.onChange({ ...value, algorithm: (e.target.value || undefined) as Algorithm | undefined })}
+        >
+          <option value="">The group's own</option>
+          {ALGORITHMS.map((a) => (
+            <option key={a.value} value={a.value}>
+              {a.label}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Send this message (after the conversation is assigned; empty: none)
+        <textarea
+          maxLength={2000}
+          value={value.message}
+          placeholder={props.example}
+          disabled={!props.editable}
+          onChange={(e) => props.onChange({ ...value, message: e.target.value })}
+        />
+      </label>
+    </fieldset>
   );
 }

@@ -1,4 +1,5 @@
 import { Alert } from "../alert";
+import { DeleteButton } from "../buttons";
 import { useEffect, useState } from "react";
 import Form from "@rjsf/core";
 import type { RJSFSchema } from "@rjsf/utils";
@@ -111,18 +112,12 @@ export function Objects(props: { session: Session; kind: string }) {
                   </button>
                 )}
                 {may("delete") && (
-                  <button
-                    type="button"
-                    className="danger"
-                    onClick={async () => {
-                      if (!confirm(`Delete "${o.name}"?`)) return;
-                      const { error, response } = await api.DELETE(`${kind.path}/{id}` as Member, { params: { path: { id: o.id } } });
-                      if (response.ok) reload(kind);
-                      else setError(problemText(error));
-                    }}
-                  >
-                    Delete
-                  </button>
+                  <DeleteButton
+                    question={`Delete "${o.name}"?`}
+                    remove={() => api.DELETE(`${kind.path}/{id}` as Member, { params: { path: { id: o.id } } })}
+                    onDeleted={() => reload(kind)}
+                    onError={setError}
+                  />
                 )}
               </td>
             </tr>

@@ -1,4 +1,5 @@
 import { Alert } from "../alert";
+import { DeleteButton } from "../buttons";
 import { useEffect, useMemo, useState } from "react";
 import { allows, api, everyPage, problemText, type Schemas, type Session } from "../api";
 import { Link, navigate } from "../route";
@@ -119,18 +120,12 @@ function RoutingRow(props: { routing: Summary; mayCreate: boolean; mayDelete: bo
           </button>
         )}
         {props.mayDelete && (
-          <button
-            type="button"
-            className="danger"
-            onClick={async () => {
-              if (!confirm(`Delete the smart routing "${r.name}"?`)) return;
-              const { error, response } = await api.DELETE("/routings/{id}", { params: { path: { id: r.id } } });
-              if (response.ok) props.onChanged();
-              else setError(problemText(error));
-            }}
-          >
-            Delete
-          </button>
+          <DeleteButton
+            question={`Delete the smart routing "${r.name}"?`}
+            remove={() => api.DELETE("/routings/{id}", { params: { path: { id: r.id } } })}
+            onDeleted={props.onChanged}
+            onError={setError}
+          />
         )}
       </td>
     </tr>
