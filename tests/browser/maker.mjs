@@ -273,6 +273,26 @@ try {
   await edit.getByRole("button", { name: "Save" }).click();
   await edit.getByRole("alert").waitFor();
   await edit.getByRole("button", { name: "Cancel" }).click();
+  // a web service with its write-only secret; tried, the outbound policy refuses its
+  // internal address and the page says why
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Business objects" }).click();
+  await page.getByRole("link", { name: "Web services" }).click();
+  await page.getByRole("button", { name: "New", exact: true }).click();
+  const ws = page.getByRole("group", { name: "New object" });
+  await ws.getByLabel("Reference").fill("ORDERS");
+  await ws.getByLabel("Name", { exact: true }).fill("Orders");
+  await ws.getByRole("textbox", { name: /^url/ }).fill("http://10.0.0.7/orders");
+  await ws.getByLabel(/^Secret/).fill("a-bearer-token");
+  await ws.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("cell", { name: "Orders", exact: true }).waitFor();
+  await page.getByRole("row").filter({ hasText: "Orders" }).getByRole("button", { name: "Edit" }).click();
+  const wsEdit = page.getByRole("group", { name: "Edit Orders" });
+  await wsEdit.getByLabel(/^Secret/).and(page.getByLabel(/set — type a new one/)).waitFor();
+  await wsEdit.getByRole("button", { name: "Call it" }).click();
+  await wsEdit.getByRole("status").filter({ hasText: "Not OK" }).filter({ hasText: "10.0.0.7 is an internal address" }).waitFor();
+  check(!(await page.innerText("body")).includes("a-bearer-token"), "the secret is never shown");
+  await accessible(page, "a web service tried");
+  await wsEdit.getByRole("button", { name: "Cancel" }).click();
   // a group, and its live status
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Business objects" }).click();
   await page.getByRole("link", { name: "Groups (queues)" }).click();

@@ -5,6 +5,7 @@
 // selector (`x-switchyard-object-kind`) is one field: how the object is known, then the
 // object of that kind picked from a list, its reference, or the variable holding it.
 import { createContext, useContext, useEffect, useId, useMemo, useRef, useState, type KeyboardEvent } from "react";
+import { getDefaultRegistry } from "@rjsf/core";
 import { getTemplate, type FieldProps, type RegistryFieldsType, type RegistryWidgetsType, type RJSFSchema, type UiSchema, type WidgetProps } from "@rjsf/utils";
 
 /** A variable a routing can name: declared (a business object) or filled by the system. */
@@ -157,7 +158,25 @@ function TextWidget(props: WidgetProps) {
   return <BaseInputTemplate {...props} />;
 }
 
-export const widgets: RegistryWidgetsType = { TextWidget };
+const CoreSelect = getDefaultRegistry().widgets.SelectWidget;
+
+/** RJSF's select, with a label of its own where RJSF gives none: the select of a `oneOf`
+ * (which of its forms a value takes) has no label element, so it is named after its field. */
+function SelectWidget(props: WidgetProps) {
+  const choosing = /__(one|any)of_select$/.test(props.id);
+  return (
+    <>
+      {choosing && (
+        <label htmlFor={props.id} className="visually-hidden">
+          {`${props.label || "value"}: which kind`}
+        </label>
+      )}
+      <CoreSelect {...props} />
+    </>
+  );
+}
+
+export const widgets: RegistryWidgetsType = { TextWidget, SelectWidget };
 
 /** A business object as the "I know" selector lists it. */
 export type KnownObject = { id: string; name: string; reference: string };

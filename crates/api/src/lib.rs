@@ -224,6 +224,16 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             objects::variables::update,
             objects::variables::delete
         ))
+        .routes(routes!(
+            objects::web_services::list,
+            objects::web_services::create
+        ))
+        .routes(routes!(objects::try_web_service))
+        .routes(routes!(
+            objects::web_services::get,
+            objects::web_services::update,
+            objects::web_services::delete
+        ))
         .routes(routes!(objects::groups::list, objects::groups::create))
         .routes(routes!(
             objects::groups::get,

@@ -27,9 +27,13 @@ pub struct ObjectDto {
     /// max_estimated_wait_seconds, max_wait_seconds, give_up_words}` for a group (queue;
     /// `algorithm`: `random`, `in_order`, `most_waiting`, `least_chats`); `{queues: [group
     /// ids]}` for a queue group; `{content, variables}` for an SMS template; `{subject, text,
-    /// html, variables, from, attachments: [file ids from /files]}` for an email template.
+    /// html, variables, from, attachments: [file ids from /files]}` for an email template;
+    /// `{method, url, headers, body, auth, inputs, outputs, timeout_ms, max_response_bytes}`
+    /// for a web service (see `GET /object-kinds` for each kind's schema).
     #[schema(value_type = Object)]
     pub data: Value,
+    /// Whether it has its write-only secret (web services; never shown).
+    pub secret_set: bool,
     pub revision: u64,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
@@ -45,6 +49,7 @@ impl From<&BusinessObject> for ObjectDto {
             name: o.name.clone(),
             description: o.description.clone(),
             data: o.data.clone(),
+            secret_set: o.secret.is_some(),
             revision: o.revision,
             created_at: o.created_at,
             updated_at: o.updated_at,
@@ -61,16 +66,33 @@ pub struct ObjectBody {
     pub description: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub data: Option<Value>,
+    /// A web service's credential (the basic password, the bearer token or the API key; 1 to
+    /// 4 096 characters): write-only, sealed at rest, never shown; `null` removes it.
+    #[serde(default, deserialize_with = "crate::conversations::some")]
+    #[schema(value_type = Option<String>, max_length = 4096)]
+    pub secret: Option<Option<String>>,
 }
 
-impl From<ObjectBody> for ObjectFields {
-    fn from(b: ObjectBody) -> Self {
-        ObjectFields {
-            reference: b.reference,
-            name: b.name,
-            description: b.description,
-            data: b.data,
-        }
+impl ObjectBody {
+    /// The fields, the secret checked and sealed.
+    pub(crate) fn fields(
+        self,
+        state: &crate::AppState,
+    ) -> Result<ObjectFields, runtime::maker::MakerError> {
+        let secret = match self.secret {
+            Some(Some(plain)) => {
+                flow::objects::check_secret(&plain)?;
+                Some(Some(state.conversations.seal(&plain)))
+            }
+            other => other.map(|_| None),
+        };
+        Ok(ObjectFields {
+            reference: self.reference,
+            name: self.name,
+            description: self.description,
+            data: self.data,
+            secret,
+        })
     }
 }
 
@@ -114,7 +136,8 @@ macro_rules! collection {
             #[utoipa::path(post, path = $path, tag = $tag, security(("token" = [$create])), operation_id = concat!("create_", stringify!($module)), request_body = ObjectBody,
                 responses((status = 201, body = super::ObjectDto), (status = 409, body = ProblemBody), (status = 422, body = ProblemBody)))]
             pub async fn create(State(state): State<AppState>, JsonBody(body): JsonBody<ObjectBody>) -> ApiResult<Response> {
-                let o = state.maker.create_object($kind, body.into()).await?;
+                let fields = body.fields(&state)?;
+                let o = state.maker.create_object($kind, fields).await?;
                 Ok(object_response(StatusCode::CREATED, &o))
             }
 
@@ -127,7 +150,8 @@ macro_rules! collection {
             #[utoipa::path(patch, path = $item, tag = $tag, security(("token" = [$edit])), operation_id = concat!("update_", stringify!($module)), params(("If-Match" = Option<String>, Header, description = "The revision the change expects (`\"3\"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check"), ("id" = Uuid, Path)), request_body = ObjectBody,
                 responses((status = 200, body = super::ObjectDto), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 412, body = ProblemBody), (status = 422, body = ProblemBody)))]
             pub async fn update(State(state): State<AppState>, PathParams(id): PathParams<Uuid>, IfMatch(if_match): IfMatch, JsonBody(body): JsonBody<ObjectBody>) -> ApiResult<Response> {
-                let o = state.maker.update_object($kind, id, body.into(), if_match).await?;
+                let fields = body.fields(&state)?;
+                let o = state.maker.update_object($kind, id, fields, if_match).await?;
                 Ok(object_response(StatusCode::OK, &o))
             }
 
@@ -208,6 +232,17 @@ collection!(
     "email_templates:delete"
 );
 collection!(
+    web_services,
+    flow::catalogue::ObjectKind::WebService,
+    "/web-services",
+    "/web-services/{id}",
+    "Business objects",
+    "web_services:read",
+    "web_services:create",
+    "web_services:edit",
+    "web_services:delete"
+);
+collection!(
     groups,
     flow::catalogue::ObjectKind::Queue,
     "/groups",
@@ -234,7 +269,7 @@ collection!(
 #[derive(Serialize, ToSchema)]
 pub struct ObjectKindDto {
     /// `checkpoint`, `value_table`, `calendar`, `variable`, `queue`, `queue_group`,
-    /// `sms_template`, `email_template`.
+    /// `sms_template`, `email_template`, `web_service`.
     pub kind: String,
     /// What a list of them is called (`Values tables`).
     pub label: String,
@@ -251,7 +286,7 @@ pub struct ObjectKindDto {
 /// Every kind of business object this server stores.
 #[utoipa::path(get, path = "/object-kinds", tag = "Business objects",
     security(("token" = ["checkpoints:read"]), ("token" = ["value_tables:read"]), ("token" = ["calendars:read"]), ("token" = ["variables:read"]),
-        ("token" = ["sms_templates:read"]), ("token" = ["email_templates:read"]), ("token" = ["groups:read"]), ("token" = ["queue_groups:read"])),
+        ("token" = ["sms_templates:read"]), ("token" = ["email_templates:read"]), ("token" = ["web_services:read"]), ("token" = ["groups:read"]), ("token" = ["queue_groups:read"])),
     responses((status = 200, body = Vec<ObjectKindDto>)))]
 pub async fn object_kinds() -> Json<Vec<ObjectKindDto>> {
     use flow::catalogue::ObjectKind::*;
@@ -272,6 +307,7 @@ pub async fn object_kinds() -> Json<Vec<ObjectKindDto>> {
             "/email-templates",
             "email_templates",
         ),
+        (WebService, "Web services", "/web-services", "web_services"),
         (Queue, "Groups (queues)", "/groups", "groups"),
         (QueueGroup, "Queue groups", "/queue-groups", "queue_groups"),
     ];
@@ -287,4 +323,107 @@ pub async fn object_kinds() -> Json<Vec<ObjectKindDto>> {
             })
             .collect(),
     )
+}
+
+/// A name and a value (an input, a header, a response field).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NamedValue {
+    #[schema(max_length = 128)]
+    pub name: String,
+    #[schema(max_length = 10000)]
+    pub value: String,
+}
+
+/// Sample input values for a web service.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TryWebService {
+    /// At most 50; an input the definition does not declare is ignored.
+    #[serde(default)]
+    #[schema(max_items = 50)]
+    pub inputs: Vec<NamedValue>,
+}
+
+/// The request as it went out (the credential never shown).
+#[derive(Serialize, ToSchema)]
+pub struct TriedRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<NamedValue>,
+    pub body: Option<String>,
+}
+
+/// The response as it came back (its body cut at 10 000 characters).
+#[derive(Serialize, ToSchema)]
+pub struct TriedResponse {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: String,
+}
+
+/// A web service tried: what went out, what came back, and what a *Web service* action would
+/// get — `ok` (its *OK* branch) with the mapped response fields, or the reason of *Not OK*.
+#[derive(Serialize, ToSchema)]
+pub struct TriedWebService {
+    /// None when the request could not be made (a body that is not JSON once filled in).
+    pub request: Option<TriedRequest>,
+    /// None when no answer came (refused address, timeout, connection failure).
+    pub response: Option<TriedResponse>,
+    pub ok: bool,
+    pub fields: Vec<NamedValue>,
+    pub error: Option<String>,
+    pub millis: u64,
+}
+
+/// Calls a web service definition with sample inputs, for the editor: the request, the
+/// response and the mapped fields. It is a real call (through the outbound-address policy).
+#[utoipa::path(post, path = "/web-services/{id}/try", tag = "Business objects", security(("token" = ["web_services:edit"])),
+    params(("id" = Uuid, Path)), request_body = TryWebService,
+    responses((status = 200, body = TriedWebService), (status = 404, body = crate::problem::ProblemBody), (status = 422, body = crate::problem::ProblemBody)))]
+pub async fn try_web_service(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    crate::problem::PathParams(id): crate::problem::PathParams<Uuid>,
+    crate::problem::JsonBody(body): crate::problem::JsonBody<TryWebService>,
+) -> crate::problem::ApiResult<Json<TriedWebService>> {
+    if body.inputs.len() > 50 {
+        return Err(runtime::maker::MakerError::from(flow::FieldError {
+            field: "inputs",
+            message: "at most 50 inputs".into(),
+        })
+        .into());
+    }
+    let object = state
+        .maker
+        .object(flow::catalogue::ObjectKind::WebService, id)
+        .await?;
+    let inputs: Vec<(String, String)> =
+        body.inputs.into_iter().map(|i| (i.name, i.value)).collect();
+    let x = state.conversations.exchange(&object, &inputs).await;
+    let pairs = |v: Vec<(String, String)>| {
+        v.into_iter()
+            .map(|(name, value)| NamedValue { name, value })
+            .collect()
+    };
+    let (ok, fields, error) = match x.outcome {
+        flow::effect::WebServiceOutcome::Ok { fields, .. } => (true, pairs(fields), None),
+        flow::effect::WebServiceOutcome::NotOk { reason, .. } => (false, Vec::new(), Some(reason)),
+    };
+    Ok(Json(TriedWebService {
+        request: x.request.map(|r| TriedRequest {
+            method: r.method,
+            url: r.url,
+            headers: pairs(r.headers),
+            body: r.body,
+        }),
+        response: x.response.map(|r| TriedResponse {
+            status: r.status,
+            content_type: r.content_type,
+            body: r.body,
+        }),
+        ok,
+        fields,
+        error,
+        millis: x.millis,
+    }))
 }

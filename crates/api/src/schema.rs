@@ -201,6 +201,7 @@ const CREATE_REQUIRED: &[(&str, &[&str])] = &[
     ("/value-tables", &["reference", "name"]),
     ("/variables", &["reference", "name"]),
     ("/sms-templates", &["reference", "name", "data"]),
+    ("/web-services", &["reference", "name", "data"]),
     ("/users", &["reference", "name"]),
     ("/entry-points", &["reference", "name", "channel"]),
     ("/customers", &["channel", "address"]),

@@ -246,6 +246,19 @@ pub enum ChannelNote {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         queue: Option<String>,
     },
+    /// A web service the routing called (*Web service*): the definition's reference, the
+    /// method, the URL without its query (which may carry a key), the status if one came, the
+    /// time taken and, when it was *Not OK*, why.
+    WebService {
+        service: String,
+        method: String,
+        url: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
+        millis: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
 }
 
 /// What happened, for the interaction's history.

@@ -19,6 +19,8 @@ pub enum Resource {
     Variables,
     SmsTemplates,
     EmailTemplates,
+    /// Web service definitions (their credentials are write-only).
+    WebServices,
     /// Files uploaded for business objects (the attachments of email templates).
     Files,
     /// Groups (queues) of agents.
@@ -95,7 +97,7 @@ fn verbs_of(resource: Resource) -> &'static [Verb] {
     }
 }
 
-const RESOURCES: [Resource; 18] = [
+const RESOURCES: [Resource; 19] = [
     Resource::Routings(ChannelFamily::Messaging),
     Resource::Routings(ChannelFamily::Email),
     Resource::EntryPoints,
@@ -105,6 +107,7 @@ const RESOURCES: [Resource; 18] = [
     Resource::Variables,
     Resource::SmsTemplates,
     Resource::EmailTemplates,
+    Resource::WebServices,
     Resource::Files,
     Resource::Groups,
     Resource::QueueGroups,
@@ -128,6 +131,7 @@ impl Resource {
             Resource::Variables => "variables",
             Resource::SmsTemplates => "sms_templates",
             Resource::EmailTemplates => "email_templates",
+            Resource::WebServices => "web_services",
             Resource::Files => "files",
             Resource::Groups => "groups",
             Resource::QueueGroups => "queue_groups",
@@ -260,6 +264,7 @@ pub fn built_in(reference: &str) -> Option<Role> {
         Variables,
         SmsTemplates,
         EmailTemplates,
+        WebServices,
         Files,
     ];
     let with = |resources: &[Resource], verbs: &[Verb]| -> Vec<Permission> {

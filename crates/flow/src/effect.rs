@@ -68,6 +68,45 @@ pub enum Effect {
     SendEmail(EmailRequest),
     /// Forward the interaction's email (*Transfer the email*).
     TransferEmail(TransferRequest),
+    /// Call a web service definition (*Web service*).
+    CallWebService(WebServiceCall),
+}
+
+/// A call of a web service definition with the values of its declared inputs, rendered in the
+/// interaction's context.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebServiceCall {
+    pub service: ObjectName,
+    #[serde(default)]
+    pub inputs: Vec<(String, String)>,
+    /// Wait for the answer (its fields mapped); else queued and answered OK at once.
+    #[serde(default = "yes")]
+    pub synchronous: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// What a web service call came to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum WebServiceOutcome {
+    /// A 2xx answer, with the definition's response fields it held (name, text); or, for an
+    /// asynchronous call, queued.
+    Ok {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
+        #[serde(default)]
+        fields: Vec<(String, String)>,
+    },
+    /// Anything else: another status, a timeout, a refused address, an oversize or unreadable
+    /// body, no such definition — `reason` says which.
+    NotOk {
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
+    },
 }
 
 /// Who sends an email: an *Outgoing interaction* of a queue, or a *Basic send* from a mailbox.
@@ -207,6 +246,7 @@ pub enum EffectResult {
     Distribute(DistributionOutcome),
     Sms(SmsOutcome),
     Email(EmailOutcome),
+    WebService(WebServiceOutcome),
 }
 
 /// The outcome of a distribution. Each distribution action maps these to its own branches.

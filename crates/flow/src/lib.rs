@@ -23,6 +23,7 @@ pub mod model;
 pub mod objects;
 pub mod tree;
 pub mod variables;
+pub mod web_service;
 
 pub use compile::{Diagnostic, Severity};
 pub use model::*;

@@ -66,6 +66,7 @@ pub const STORED: &[ObjectKind] = &[
     ObjectKind::QueueGroup,
     ObjectKind::SmsTemplate,
     ObjectKind::EmailTemplate,
+    ObjectKind::WebService,
 ];
 
 /// The JSON Schema of a stored kind's data (a checkpoint has none: `null`), for forms; rules
@@ -83,6 +84,7 @@ pub fn data_schema(kind: ObjectKind) -> Value {
         ObjectKind::QueueGroup => of::<QueueGroupData>(),
         ObjectKind::SmsTemplate => of::<SmsTemplateData>(),
         ObjectKind::EmailTemplate => of::<EmailTemplateData>(),
+        ObjectKind::WebService => of::<crate::web_service::WebServiceData>(),
         _ => Value::Null,
     }
 }
@@ -98,6 +100,7 @@ pub fn kind_key(kind: ObjectKind) -> &'static str {
         ObjectKind::QueueGroup => "queue_group",
         ObjectKind::SmsTemplate => "sms_template",
         ObjectKind::EmailTemplate => "email_template",
+        ObjectKind::WebService => "web_service",
         _ => "unsupported",
     }
 }
@@ -209,6 +212,9 @@ pub struct BusinessObject {
     pub description: String,
     /// Kind-specific data, checked by [`check_data`].
     pub data: Value,
+    /// The object's credential, sealed (a web service's password, token or API key): written,
+    /// never shown; only [`takes_secret`] kinds have one.
+    pub secret: Option<String>,
     pub revision: u64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -865,11 +871,38 @@ pub fn check_data(kind: ObjectKind, data: &Value) -> Result<Value, FieldError> {
             }
             serde_json::to_value(t).map_err(data_error)
         }
+        ObjectKind::WebService => {
+            let d: crate::web_service::WebServiceData =
+                serde_json::from_value(data.clone()).map_err(data_error)?;
+            d.check()?;
+            serde_json::to_value(d).map_err(data_error)
+        }
         _ => Err(FieldError {
             field: "kind",
             message: "this kind of object is not stored here".into(),
         }),
     }
+}
+
+/// Longest secret of an object, in characters.
+pub const SECRET_MAX: usize = 4_096;
+
+/// Checks a secret before it is sealed: 1 to [`SECRET_MAX`] characters, no control character
+/// (it goes into a header).
+pub fn check_secret(plain: &str) -> Result<(), FieldError> {
+    let n = plain.chars().count();
+    if n == 0 || n > SECRET_MAX || plain.chars().any(char::is_control) {
+        return Err(FieldError {
+            field: "secret",
+            message: format!("a secret has 1 to {SECRET_MAX} characters and no control character"),
+        });
+    }
+    Ok(())
+}
+
+/// Whether objects of a kind have a write-only secret (web services: their credential).
+pub fn takes_secret(kind: ObjectKind) -> bool {
+    kind == ObjectKind::WebService
 }
 
 #[cfg(test)]

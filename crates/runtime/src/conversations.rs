@@ -163,6 +163,8 @@ pub struct Conversations {
     /// The providers' API base URLs, and their client (made at first use).
     pub(crate) providers: channels::ProviderBases,
     pub(crate) provider_client: std::sync::OnceLock<Option<reqwest::Client>>,
+    /// The web services' HTTP client (made on first use).
+    pub(crate) web_client: std::sync::OnceLock<Option<reqwest::Client>>,
     pub(crate) sms: Option<std::sync::Arc<dyn channels::sms::SmsGateway>>,
     /// The relay outgoing email goes through (`smtp_relay`).
     pub(crate) relay: Option<Arc<channels::relay::Relay>>,
@@ -215,6 +217,11 @@ enum EntryPointKey<'a> {
 const ENTRY_POINTS_CACHED: usize = 10_000;
 
 impl Conversations {
+    /// Seals a secret with the deployment's key (what is stored; never the plain text).
+    pub fn seal(&self, plain: &str) -> String {
+        self.secrets.seal(plain)
+    }
+
     /// Starts the service and its writer task (on the current Tokio runtime).
     pub fn start(
         store: Arc<dyn InteractionStore>,
@@ -238,6 +245,7 @@ impl Conversations {
             secrets: settings.secrets,
             providers: settings.providers,
             provider_client: std::sync::OnceLock::new(),
+            web_client: std::sync::OnceLock::new(),
             sms: settings.sms,
             relay: settings.relay,
             imap_handled: settings.imap_handled,

@@ -31,6 +31,7 @@ pub mod service;
 mod sms;
 mod timers;
 mod turn;
+pub mod web_service;
 mod writer;
 
 pub use clock::{Clock, ManualClock, SystemClock};

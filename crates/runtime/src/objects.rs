@@ -17,6 +17,8 @@ pub struct ObjectFields {
     pub name: Option<String>,
     pub description: Option<String>,
     pub data: Option<Value>,
+    /// The write-only credential, already sealed: `Some(None)` removes it.
+    pub secret: Option<Option<String>>,
 }
 
 fn taken(e: StoreError, reference: &str) -> MakerError {
@@ -40,6 +42,16 @@ impl Maker {
         }
         if let Some(d) = f.data {
             o.data = objects::check_data(kind, &d)?;
+        }
+        if let Some(secret) = f.secret {
+            if secret.is_some() && !objects::takes_secret(kind) {
+                return Err(FieldError {
+                    field: "secret",
+                    message: format!("a {} has no secret", kind.label()),
+                }
+                .into());
+            }
+            o.secret = secret;
         }
         Ok(())
     }
@@ -66,6 +78,7 @@ impl Maker {
             name,
             description: String::new(),
             data: Value::Null,
+            secret: None,
             revision: 1,
             created_at: now,
             updated_at: now,

@@ -253,6 +253,10 @@ impl Conversations {
                     ),
                     Vec::new(),
                 ),
+                (Effect::CallWebService(call), _) => Performed::Answered(
+                    EffectResult::WebService(self.call_web_service(call, turn).await?),
+                    Vec::new(),
+                ),
                 (Effect::Distribute(request), Some(d)) => d.perform(id, request, owner).await?,
                 (Effect::Distribute(_), None) => Performed::Answered(
                     EffectResult::Distribute(DistributionOutcome::error(

@@ -81,6 +81,7 @@ async fn an_agent_closing_a_conversation_offered_during_its_first_turn_is_not_lo
                 name: Some("Queue".into()),
                 description: None,
                 data: Some(json!({"members": [ann.id]})),
+                secret: None,
             },
         )
         .await

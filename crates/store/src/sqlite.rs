@@ -69,6 +69,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0016_provider_channels.sql"),
     include_str!("../migrations/sqlite/0017_email.sql"),
     include_str!("../migrations/sqlite/0018_files.sql"),
+    include_str!("../migrations/sqlite/0019_object_secret.sql"),
 ];
 
 /// The SQLite implementation of [`Store`].

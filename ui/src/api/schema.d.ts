@@ -1569,6 +1569,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/web-services": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["list_web_services"];
+        put?: never;
+        post: operations["create_web_services"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/web-services/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get_web_services"];
+        put?: never;
+        post?: never;
+        delete: operations["delete_web_services"];
+        options?: never;
+        head?: never;
+        patch: operations["update_web_services"];
+        trace?: never;
+    };
+    "/web-services/{id}/try": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Calls a web service definition with sample inputs, for the editor: the request, the
+         *     response and the mapped fields. It is a real call (through the outbound-address policy).
+         */
+        post: operations["try_web_service"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2178,12 +2230,22 @@ export interface components {
          * @enum {string}
          */
         ModeDto: "live" | "test" | "preview" | "end" | "outgoing";
+        /** @description A name and a value (an input, a header, a response field). */
+        NamedValue: {
+            name: string;
+            value: string;
+        };
         /** @description Fields of a business object (all optional on update). */
         ObjectBody: {
             data?: Record<string, never> | null;
             description?: string | null;
             name?: string | null;
             reference?: string | null;
+            /**
+             * @description A web service's credential (the basic password, the bearer token or the API key; 1 to
+             *     4 096 characters): write-only, sealed at rest, never shown; `null` removes it.
+             */
+            secret?: string | null;
         };
         /** @description A business object. */
         ObjectDto: {
@@ -2198,7 +2260,9 @@ export interface components {
              *     max_estimated_wait_seconds, max_wait_seconds, give_up_words}` for a group (queue;
              *     `algorithm`: `random`, `in_order`, `most_waiting`, `least_chats`); `{queues: [group
              *     ids]}` for a queue group; `{content, variables}` for an SMS template; `{subject, text,
-             *     html, variables, from, attachments: [file ids from /files]}` for an email template.
+             *     html, variables, from, attachments: [file ids from /files]}` for an email template;
+             *     `{method, url, headers, body, auth, inputs, outputs, timeout_ms, max_response_bytes}`
+             *     for a web service (see `GET /object-kinds` for each kind's schema).
              */
             data: Record<string, never>;
             description: string;
@@ -2208,6 +2272,8 @@ export interface components {
             reference: string;
             /** Format: int64 */
             revision: number;
+            /** @description Whether it has its write-only secret (web services; never shown). */
+            secret_set: boolean;
             /** Format: date-time */
             updated_at: string;
         };
@@ -2220,7 +2286,7 @@ export interface components {
             data_schema?: Record<string, never> | null;
             /**
              * @description `checkpoint`, `value_table`, `calendar`, `variable`, `queue`, `queue_group`,
-             *     `sms_template`, `email_template`.
+             *     `sms_template`, `email_template`, `web_service`.
              */
             kind: string;
             /** @description What a list of them is called (`Values tables`). */
@@ -2338,7 +2404,7 @@ export interface components {
         RoleBody: {
             name?: string | null;
             /** @description `resource:verb`, e.g. `routings.messaging:read`. */
-            permissions?: ("routings.messaging:read" | "routings.messaging:create" | "routings.messaging:edit" | "routings.messaging:delete" | "routings.messaging:publish" | "routings.email:read" | "routings.email:create" | "routings.email:edit" | "routings.email:delete" | "routings.email:publish" | "entry_points:read" | "entry_points:create" | "entry_points:edit" | "entry_points:delete" | "checkpoints:read" | "checkpoints:create" | "checkpoints:edit" | "checkpoints:delete" | "value_tables:read" | "value_tables:create" | "value_tables:edit" | "value_tables:delete" | "calendars:read" | "calendars:create" | "calendars:edit" | "calendars:delete" | "variables:read" | "variables:create" | "variables:edit" | "variables:delete" | "sms_templates:read" | "sms_templates:create" | "sms_templates:edit" | "sms_templates:delete" | "email_templates:read" | "email_templates:create" | "email_templates:edit" | "email_templates:delete" | "files:read" | "files:create" | "files:delete" | "groups:read" | "groups:create" | "groups:edit" | "groups:delete" | "queue_groups:read" | "queue_groups:create" | "queue_groups:edit" | "queue_groups:delete" | "accounts:read" | "accounts:create" | "accounts:edit" | "accounts:delete" | "interactions:read" | "interactions:close" | "interactions:retry" | "customers:read" | "customers:edit" | "audit:read" | "settings:read" | "settings:edit" | "agent:use")[] | null;
+            permissions?: ("routings.messaging:read" | "routings.messaging:create" | "routings.messaging:edit" | "routings.messaging:delete" | "routings.messaging:publish" | "routings.email:read" | "routings.email:create" | "routings.email:edit" | "routings.email:delete" | "routings.email:publish" | "entry_points:read" | "entry_points:create" | "entry_points:edit" | "entry_points:delete" | "checkpoints:read" | "checkpoints:create" | "checkpoints:edit" | "checkpoints:delete" | "value_tables:read" | "value_tables:create" | "value_tables:edit" | "value_tables:delete" | "calendars:read" | "calendars:create" | "calendars:edit" | "calendars:delete" | "variables:read" | "variables:create" | "variables:edit" | "variables:delete" | "sms_templates:read" | "sms_templates:create" | "sms_templates:edit" | "sms_templates:delete" | "email_templates:read" | "email_templates:create" | "email_templates:edit" | "email_templates:delete" | "web_services:read" | "web_services:create" | "web_services:edit" | "web_services:delete" | "files:read" | "files:create" | "files:delete" | "groups:read" | "groups:create" | "groups:edit" | "groups:delete" | "queue_groups:read" | "queue_groups:create" | "queue_groups:edit" | "queue_groups:delete" | "accounts:read" | "accounts:create" | "accounts:edit" | "accounts:delete" | "interactions:read" | "interactions:close" | "interactions:retry" | "customers:read" | "customers:edit" | "audit:read" | "settings:read" | "settings:edit" | "agent:use")[] | null;
             reference?: string | null;
         };
         /** @description A role: built-in (never changed) or custom. */
@@ -2578,6 +2644,38 @@ export interface components {
         TreeDto: {
             actions: components["schemas"]["ActionDto"][];
             links: components["schemas"]["LinkDto"][];
+        };
+        /** @description The request as it went out (the credential never shown). */
+        TriedRequest: {
+            body?: string | null;
+            headers: components["schemas"]["NamedValue"][];
+            method: string;
+            url: string;
+        };
+        /** @description The response as it came back (its body cut at 10 000 characters). */
+        TriedResponse: {
+            body: string;
+            content_type?: string | null;
+            /** Format: int32 */
+            status: number;
+        };
+        /**
+         * @description A web service tried: what went out, what came back, and what a *Web service* action would
+         *     get — `ok` (its *OK* branch) with the mapped response fields, or the reason of *Not OK*.
+         */
+        TriedWebService: {
+            error?: string | null;
+            fields: components["schemas"]["NamedValue"][];
+            /** Format: int64 */
+            millis: number;
+            ok: boolean;
+            request?: components["schemas"]["TriedRequest"] | null;
+            response?: components["schemas"]["TriedResponse"] | null;
+        };
+        /** @description Sample input values for a web service. */
+        TryWebService: {
+            /** @description At most 50; an input the definition does not declare is ignored. */
+            inputs?: components["schemas"]["NamedValue"][];
         };
         /** @description Changes to an action. `name: null` clears the name. */
         UpdateAction: {
@@ -15947,6 +16045,607 @@ export interface operations {
                 };
             };
             /** @description idempotency_key_reused: the key was used for another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: a storage failure or a handler panic */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request_timeout / busy / not_recorded: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_web_services: {
+        parameters: {
+            query?: {
+                /** @description 1 to 200 (default 50). */
+                limit?: number;
+                after?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 200 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ObjectPage"];
+                };
+            };
+            /** @description invalid_query: a query parameter that does not parse or is out of bounds */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: a storage failure or a handler panic */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request_timeout / busy / not_recorded: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_web_services: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ObjectBody"] & {
+                    reference: unknown;
+                } & {
+                    name: unknown;
+                } & {
+                    data: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description 201 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ObjectDto"];
+                };
+            };
+            /** @description malformed_json: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 409 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description body_too_large: the body is larger than this server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported_media_type: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 422 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: a storage failure or a handler panic */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request_timeout / busy / not_recorded: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_web_services: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 200 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ObjectDto"];
+                };
+            };
+            /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 404 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: a storage failure or a handler panic */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request_timeout / busy / not_recorded: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_web_services: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 204 */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 404 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: a storage failure or a handler panic */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request_timeout / busy / not_recorded: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_web_services: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The revision the change expects (`"3"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check */
+                "If-Match"?: string | null;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ObjectBody"];
+            };
+        };
+        responses: {
+            /** @description 200 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ObjectDto"];
+                };
+            };
+            /** @description invalid_if_match: If-Match is not a revision such as "3" */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 404 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 409 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 412 */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description body_too_large: the body is larger than this server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported_media_type: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 422 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: a storage failure or a handler panic */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request_timeout / busy / not_recorded: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    try_web_service: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TryWebService"];
+            };
+        };
+        responses: {
+            /** @description 200 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TriedWebService"];
+                };
+            };
+            /** @description malformed_json: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 404 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description body_too_large: the body is larger than this server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported_media_type: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 422 */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -6,6 +6,7 @@ import type { RJSFSchema } from "@rjsf/utils";
 import { allows, api, everyPage, objectKinds, problemText, type Schemas, type Session } from "../api";
 import { Link } from "../route";
 import { validator } from "../forms";
+import { widgets } from "../widgets";
 
 type Kind = Schemas["ObjectKindDto"];
 type Item = Schemas["ObjectDto"];
@@ -137,10 +138,12 @@ function ObjectForm(props: { kind: Kind; item: Item | null; editable: boolean; o
   const [description, setDescription] = useState(item?.description ?? "");
   const [error, setError] = useState("");
   const [conflict, setConflict] = useState(false);
+  const [secret, setSecret] = useState("");
   const schema = kind.data_schema as unknown as RJSFSchema | null;
+  const takesSecret = kind.kind === "web_service";
   const save = async (data: unknown) => {
     setError("");
-    const body = { reference, name, description, data: (data ?? null) as Record<string, never> | null };
+    const body = { reference, name, description, data: (data ?? null) as Record<string, never> | null, ...(secret ? { secret } : {}) };
     const r = item
       ? await api.PATCH(`${kind.path}/{id}` as Member, { params: { path: { id: item.id }, header: { "If-Match": `"${item.revision}"` } }, body })
       : await api.POST(kind.path as Collection, { body });
@@ -162,6 +165,13 @@ function ObjectForm(props: { kind: Kind; item: Item | null; editable: boolean; o
         Description
         <textarea value={description} disabled={!props.editable} onChange={(e) => setDescription(e.target.value)} />
       </label>
+      {takesSecret && (
+        <label>
+          Secret: the password, bearer token or API key of its authentication (write-only: never shown again
+          {item?.secret_set ? "; set — type a new one to replace it" : ""})
+          <input type="password" autoComplete="new-password" value={secret} disabled={!props.editable} onChange={(e) => setSecret(e.target.value)} />
+        </label>
+      )}
     </>
   );
   const buttons = (
@@ -190,6 +200,7 @@ function ObjectForm(props: { kind: Kind; item: Item | null; editable: boolean; o
           schema={schema}
           formData={item?.data ?? undefined}
           validator={validator}
+          widgets={widgets}
           disabled={!props.editable}
           noHtml5Validate
           showErrorList={false}
@@ -209,7 +220,78 @@ function ObjectForm(props: { kind: Kind; item: Item | null; editable: boolean; o
           {buttons}
         </form>
       )}
+      {takesSecret && item && props.editable && <TryWebService item={item} />}
     </div>
+  );
+}
+
+/** Calls a saved web service with sample inputs: the request, the response, the mapped
+ * fields (`POST /web-services/{id}/try`). */
+function TryWebService(props: { item: Item }) {
+  const declared = ((props.item.data as { inputs?: string[] } | null)?.inputs ?? []).slice(0, 50);
+  const [values, setValues] = useState<Record<string, string>>({});
+  const [result, setResult] = useState<Schemas["TriedWebService"] | null>(null);
+  const [error, setError] = useState("");
+  const [busy, setBusy] = useState(false);
+  return (
+    <section aria-labelledby="try-title">
+      <h3 id="try-title">Try it</h3>
+      <p className="muted">A real call with these values, as a routing would make it (the saved definition).</p>
+      {declared.map((n) => (
+        <label key={n}>
+          {n}
+          <input value={values[n] ?? ""} onChange={(e) => setValues((v) => ({ ...v, [n]: e.target.value }))} />
+        </label>
+      ))}
+      <button
+        type="button"
+        disabled={busy}
+        onClick={async () => {
+          setBusy(true);
+          setError("");
+          const { data, error } = await api.POST("/web-services/{id}/try", {
+            params: { path: { id: props.item.id } },
+            body: { inputs: declared.map((name) => ({ name, value: values[name] ?? "" })) },
+          });
+          setBusy(false);
+          if (data) setResult(data);
+          else setError(problemText(error));
+        }}
+      >
+        Call it
+      </button>
+      <Alert text={error} />
+      {result && (
+        <div className="tried" role="status">
+          <p>
+            <strong>{result.ok ? "OK" : "Not OK"}</strong> in {result.millis} ms{result.error ? `: ${result.error}` : ""}
+          </p>
+          {result.request && (
+            <pre>
+              {result.request.method} {result.request.url}
+              {result.request.headers.map((h) => `\n${h.name}: ${h.value}`).join("")}
+              {result.request.body ? `\n\n${result.request.body}` : ""}
+            </pre>
+          )}
+          {result.response && (
+            <pre>
+              {result.response.status} {result.response.content_type ?? ""}
+              {`\n\n${result.response.body}`}
+            </pre>
+          )}
+          {result.fields.length > 0 && (
+            <dl className="email-header">
+              {result.fields.map((f) => (
+                <div key={f.name} style={{ display: "contents" }}>
+                  <dt>{f.name}</dt>
+                  <dd>{f.value}</dd>
+                </div>
+              ))}
+            </dl>
+          )}
+        </div>
+      )}
+    </section>
   );
 }
 

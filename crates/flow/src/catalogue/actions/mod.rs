@@ -8,7 +8,8 @@ mod prelude {
     };
     pub use crate::effect::{
         Distribute, DistributionOutcome, Effect, EffectResult, EmailOutcome, EmailRequest,
-        EmailSender, ObjectName, SmsOutcome, SmsRequest, TransferRequest, UserName,
+        EmailSender, ObjectName, SmsOutcome, SmsRequest, TransferRequest, UserName, WebServiceCall,
+        WebServiceOutcome,
     };
     pub use crate::exec::{Cx, Found, Outbound, Run, Step, Wake, value_text};
     pub use schemars::JsonSchema;

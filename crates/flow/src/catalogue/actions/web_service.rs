@@ -27,8 +27,16 @@ impl ActionType for WebService {
     const FAMILIES: &'static [crate::ChannelFamily] = BOTH;
     const DESCRIPTION: &'static str = "Calls an external HTTP web service; in synchronous mode maps response fields into variables.";
     const BRANCHES: &'static [BranchDef] = branches![ok "OK", not_ok "Not OK"];
+    runs_itself!();
 
     fn check(&self, issues: &mut Vec<ParamIssue>) {
+        if !self.synchronous {
+            // as for every action that cannot run: never in production, never a fake success
+            issues.push(ParamIssue::new(
+                "synchronous",
+                "an asynchronous call cannot run in this version of Switchyard yet: make it synchronous",
+            ));
+        }
         if !self.synchronous && !self.outputs.is_empty() {
             issues.push(ParamIssue::new("outputs", "response fields can only be stored by a synchronous call"));
         }
@@ -36,5 +44,66 @@ impl ActionType for WebService {
 
     fn references(&self) -> Vec<ObjectRef> {
         vec![ObjectRef::of(&self.service, "service")]
+    }
+}
+
+impl Run for WebService {
+    /// Renders each input's value in the interaction's context and asks the runtime to call
+    /// the definition ([`Effect::CallWebService`]).
+    /// An asynchronous call (queued, delivered at least once while the routing goes on) cannot
+    /// run in this version yet: it stops the interaction like every action that cannot run.
+    fn run(&self, cx: &mut dyn Cx) -> Step {
+        if !self.synchronous {
+            return Step::Unavailable(
+                "an asynchronous web service call cannot run in this version of Switchyard yet (a synchronous one can)",
+            );
+        }
+        let Some(service) = object_name(cx, &self.service) else {
+            cx.set_error("the variable holding the web service's reference is empty");
+            return Step::Branch("not_ok");
+        };
+        let inputs = self
+            .inputs
+            .0
+            .iter()
+            .map(|f| (f.field.0.clone(), cx.render(&f.value.0)))
+            .collect();
+        Step::Effect {
+            effect: Effect::CallWebService(WebServiceCall {
+                service,
+                inputs,
+                synchronous: self.synchronous,
+            }),
+            memo: Value::Null,
+        }
+    }
+
+    /// *OK* on a 2xx answer (or, asynchronous, once queued), each mapped response field the
+    /// answer held stored into its variable (one it lacks leaves its variable as it was);
+    /// *Not OK* otherwise, `system.error` saying why (the status, a timeout, a refused address,
+    /// an oversize or unreadable body, no such definition, or a field its variable refuses).
+    fn resume(&self, cx: &mut dyn Cx, _memo: &Value, wake: Wake<'_>) -> Step {
+        let outcome = match wake {
+            Wake::Result(EffectResult::WebService(outcome)) => outcome,
+            _ => return Step::Unavailable("a web service call waits for its answer"),
+        };
+        match outcome {
+            WebServiceOutcome::Ok { fields, .. } => {
+                for out in &self.outputs.0 {
+                    let Some((_, value)) = fields.iter().find(|(n, _)| *n == out.field.0) else {
+                        continue;
+                    };
+                    if let Err(reason) = cx.set(&out.variable.0, Value::String(value.clone())) {
+                        cx.set_error(&format!("response field {}: {reason}", out.field.0));
+                        return Step::Branch("not_ok");
+                    }
+                }
+                Step::Branch("ok")
+            }
+            WebServiceOutcome::NotOk { reason, .. } => {
+                cx.set_error(reason);
+                Step::Branch("not_ok")
+            }
+        }
     }
 }
