@@ -151,11 +151,23 @@ enum Stepped {
 
 /// Whose effects are performed: the interaction, its customer's owner (the preferred agent),
 /// its mode (a preview performs none).
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Effects {
     id: Uuid,
     owner: Option<Uuid>,
     mode: Mode,
+    /// What this turn answers, the same when it runs again after a crash (the channel message,
+    /// or the interaction as it was loaded): calls that must not be repeated are marked under it.
+    attempt: String,
+}
+
+/// The [`Effects::attempt`] of a turn: the channel message it handles, else the interaction at
+/// the revision it was loaded at.
+fn attempt_of(inbound: Option<&(Uuid, String)>, customer: &str, id: Uuid, revision: u64) -> String {
+    match inbound {
+        Some((entry_point, message)) => format!("in:{entry_point}:{customer}:{message}"),
+        None => format!("ix:{id}:{revision}"),
+    }
 }
 
 /// How often a turn is stepped again from a fresh load when the interaction changed meanwhile.
@@ -214,8 +226,14 @@ impl Conversations {
         snapshot: &mut Snapshot,
         now: Timestamp,
     ) -> Result<Vec<acd::Event>> {
-        let Effects { id, owner, mode } = who;
+        let Effects {
+            id,
+            owner,
+            mode,
+            attempt,
+        } = who;
         let mut feed = Vec::new();
+        let mut calls = 0usize;
         // each answer may lead to another distribution; a routing cannot loop here forever
         for _ in 0..EFFECTS_PER_TURN {
             let Some(request) = turn.effects.pop() else {
@@ -253,10 +271,14 @@ impl Conversations {
                     ),
                     Vec::new(),
                 ),
-                (Effect::CallWebService(call), _) => Performed::Answered(
-                    EffectResult::WebService(self.call_web_service(call, turn).await?),
-                    Vec::new(),
-                ),
+                (Effect::CallWebService(call), _) => {
+                    calls += 1;
+                    let key = format!("{attempt}#{calls}");
+                    Performed::Answered(
+                        EffectResult::WebService(self.call_web_service(call, &key, turn).await?),
+                        Vec::new(),
+                    )
+                }
                 (Effect::Distribute(request), Some(d)) => d.perform(id, request, owner).await?,
                 (Effect::Distribute(_), None) => Performed::Answered(
                     EffectResult::Distribute(DistributionOutcome::error(
@@ -811,6 +833,7 @@ impl Conversations {
                     id,
                     owner,
                     mode: o.mode,
+                    attempt: attempt_of(inbound.as_ref(), o.customer, id, 0),
                 },
                 &mut state,
                 &mut turn,
@@ -892,6 +915,12 @@ impl Conversations {
                                 id: row.id,
                                 owner,
                                 mode: row.mode,
+                                attempt: attempt_of(
+                                    inbound.as_ref(),
+                                    &row.customer,
+                                    row.id,
+                                    row.revision,
+                                ),
                             },
                             &mut state,
                             &mut turn,

@@ -70,6 +70,10 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The URL without its query and fragment (what the history keeps: a query may carry a key).
 pub fn shown_url(url: &str) -> String {
     match reqwest::Url::parse(url) {
@@ -100,10 +104,14 @@ impl Conversations {
     }
 
     /// Performs a *Web service* action's call and records it in the interaction's history
-    /// (method, the URL without its query, status, time taken, outcome).
+    /// (method, the URL without its query, status, time taken, outcome). A call whose method
+    /// is not idempotent (POST, PATCH) is first marked under `key` (the turn's input and the
+    /// call's rank in it): the same turn run again after a crash finds the mark and takes *Not
+    /// OK* instead of calling twice; idempotent ones are simply made again.
     pub(crate) async fn call_web_service(
         &self,
         call: &WebServiceCall,
+        key: &str,
         turn: &mut engine::Turn,
     ) -> Result<WebServiceOutcome> {
         let object = self
@@ -113,6 +121,30 @@ impl Conversations {
         let Some(object) = object else {
             return Ok(not_ok("no such web service", None));
         };
+        let method = serde_json::from_value::<WebServiceData>(object.data.clone())
+            .map(|d| d.method)
+            .unwrap_or_default();
+        if !method.idempotent() {
+            use sha2::Digest;
+            let mark = hex(&sha2::Sha256::digest(key.as_bytes()));
+            if !self.store().mark_call(&mark, self.now()).await? {
+                let reason = format!(
+                    "the server stopped while this {} was being made: it may have reached the web service, so it is not made again",
+                    method.as_str()
+                );
+                turn.events.push(engine::Event::Channel {
+                    detail: engine::ChannelNote::WebService {
+                        service: object.reference.clone(),
+                        method: method.as_str().into(),
+                        url: String::new(),
+                        status: None,
+                        millis: 0,
+                        error: Some(reason.clone()),
+                    },
+                });
+                return Ok(not_ok(reason, None));
+            }
+        }
         let exchange = self.exchange(&object, &call.inputs).await;
         let (status, error) = match &exchange.outcome {
             WebServiceOutcome::Ok { status, .. } => (*status, None),

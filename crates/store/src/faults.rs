@@ -183,6 +183,9 @@ impl<S: InteractionStore> InteractionStore for Faulty<S> {
     async fn next_outbox_attempt(&self) -> Result<Option<Timestamp>> {
         self.inner.next_outbox_attempt().await
     }
+    async fn mark_call(&self, key: &str, at: Timestamp) -> Result<bool> {
+        self.inner.mark_call(key, at).await
+    }
     async fn record_attempt(
         &self,
         id: Uuid,

@@ -180,11 +180,12 @@ pub struct Purged {
     pub inbound: u64,
     pub outbox: u64,
     pub uploads: u64,
+    pub call_marks: u64,
 }
 
 impl Purged {
     pub fn total(&self) -> u64 {
-        self.events + self.inbound + self.outbox + self.uploads
+        self.events + self.inbound + self.outbox + self.uploads + self.call_marks
     }
 }
 
@@ -280,6 +281,9 @@ pub trait InteractionStore: Send + Sync + 'static {
     /// included), in writing order (ids are time-ordered).
     async fn pending_outbox(&self, now: Timestamp, limit: u32) -> Result<Vec<OutboxRow>>;
     async fn next_outbox_attempt(&self) -> Result<Option<Timestamp>>;
+    /// Marks a call that must not be made twice as started, durably, before it is made: `false`
+    /// when `key` was marked already (the same turn run again after a crash).
+    async fn mark_call(&self, key: &str, at: Timestamp) -> Result<bool>;
     /// Records an attempt: delivered, to retry at `next_attempt_at`, or given up (both `None`).
     async fn record_attempt(
         &self,

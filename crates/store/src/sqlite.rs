@@ -70,6 +70,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0017_email.sql"),
     include_str!("../migrations/sqlite/0018_files.sql"),
     include_str!("../migrations/sqlite/0019_object_secret.sql"),
+    include_str!("../migrations/sqlite/0020_call_marks.sql"),
 ];
 
 /// The SQLite implementation of [`Store`].

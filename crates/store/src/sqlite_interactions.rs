@@ -640,6 +640,18 @@ impl InteractionStore for SqliteStore {
         rows.iter().map(outbox_from).collect()
     }
 
+    async fn mark_call(&self, key: &str, at: Timestamp) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO call_marks (key, created_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(ms(at))
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn next_outbox_attempt(&self) -> Result<Option<Timestamp>> {
         let next: Option<i64> = sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM outbox WHERE delivered_at IS NULL AND next_attempt_at IS NOT NULL")
             .fetch_one(&self.pool)
@@ -768,6 +780,7 @@ impl InteractionStore for SqliteStore {
             inbound: run("DELETE FROM inbound_messages WHERE rowid IN (SELECT rowid FROM inbound_messages WHERE received_at < ?1 LIMIT ?2)").await?,
             outbox: run("DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE created_at < ?1 AND (delivered_at IS NOT NULL OR next_attempt_at IS NULL) LIMIT ?2)").await?,
             uploads: run("DELETE FROM uploads WHERE id IN (SELECT id FROM uploads WHERE created_at < ?1 LIMIT ?2)").await?,
+            call_marks: run("DELETE FROM call_marks WHERE rowid IN (SELECT rowid FROM call_marks WHERE created_at < ?1 LIMIT ?2)").await?,
         })
     }
 

@@ -2286,3 +2286,132 @@ async fn triaged_acknowledged_and_answered(imap: bool) {
     );
     server.stop();
 }
+
+/// The shop's web service for the crash test: records each call (method and path); the first
+/// call to each path never answers (the server is killed while it waits), later ones do.
+async fn start_shop_service() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let calls: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let seen = calls.clone();
+    let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
+        let seen = seen.clone();
+        async move {
+            let call = format!("{} {}", req.method(), req.uri().path());
+            let first = {
+                let mut s = seen.lock().unwrap();
+                let first = !s.contains(&call);
+                s.push(call);
+                first
+            };
+            if first {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+            }
+            axum::Json(json!({"status": "shipped"}))
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, calls)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_in_the_middle_of_web_service_calls_repeats_only_the_idempotent_one() {
+    runtime::install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (shop, calls) = start_shop_service().await;
+    let (callback_url, _) = start_callback_server().await;
+    let server = Running::start(&data);
+    let api = Api {
+        http: admin_client(),
+        base: server.base.clone(),
+    };
+    // two routings, each calling the shop first: one with a POST, one with a GET
+    for (reference, method, url) in [
+        ("posting", "POST", format!("{shop}/orders")),
+        ("getting", "GET", format!("{shop}/orders/42")),
+    ] {
+        api.post("web-services", json!({"reference": reference, "name": reference, "data": {"method": method, "url": url, "timeout_ms": 10000, "outputs": [{"name": "status", "pointer": "/status"}]}})).await;
+        let r = api.post("routings", json!({"name": reference, "reference": reference, "kind": "interaction_start", "channel_family": "messaging"})).await;
+        let v = api
+            .post(
+                &format!("routings/{}/versions", id(&r)),
+                json!({"name": "v1"}),
+            )
+            .await;
+        let vid = id(&v);
+        let start = v["tree"]["actions"][0]["id"].as_str().unwrap().to_owned();
+        let call = api.post(&format!("versions/{vid}/actions"), json!({"type": "web_service", "params": {"service": {"by": "reference", "reference": reference}, "outputs": [{"field": "status", "variable": "order.status"}]}, "after": {"action_id": start, "branch": "ok"}})).await["action"]["id"].as_str().unwrap().to_owned();
+        api.post(&format!("versions/{vid}/actions"), json!({"type": "simple_message", "params": {"message": "Status: {{ order.status }}"}, "after": {"action_id": call, "branch": "ok"}})).await;
+        api.post(&format!("versions/{vid}/actions"), json!({"type": "simple_message", "params": {"message": "Sorry: {{ system.error }}"}, "after": {"action_id": call, "branch": "not_ok"}})).await;
+        api.post(&format!("versions/{vid}/put-in-production"), json!({}))
+            .await;
+        api.post("entry-points", json!({"reference": reference, "name": reference, "channel": "http", "secret": CHANNEL_SECRET, "start_routing_id": id(&r), "callback_url": callback_url})).await;
+    }
+    // a message to each; both calls reach the shop, which does not answer; kill -9
+    for reference in ["posting", "getting"] {
+        let http = api.http.clone();
+        let url = format!("{}/api/v1/channels/http/{reference}/messages", api.base);
+        tokio::spawn(async move {
+            let _ = signed(
+                http.post(&url),
+                &json!({"message_id": "m1", "from": "ann", "text": "where is my order?"}),
+            )
+            .send()
+            .await;
+        });
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while calls.lock().unwrap().len() < 2 {
+        assert!(Instant::now() < deadline, "the calls reached the shop");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.kill();
+
+    // restarted, the channel sends the unacknowledged messages again, as channels do: the GET
+    // is made again and answers; the POST is not made twice and the routing says why
+    let server = Running::start(&data);
+    let api = Api {
+        http: admin_client(),
+        base: server.base.clone(),
+    };
+    let again = |reference: &'static str| {
+        let api = &api;
+        async move {
+            api.post(
+                &format!("channels/http/{reference}/messages"),
+                json!({"message_id": "m1", "from": "ann", "text": "where is my order?"}),
+            )
+            .await
+        }
+    };
+    let got = again("getting").await;
+    assert_eq!(got["replies"][0]["text"], "Status: shipped", "{got}");
+    let posted = again("posting").await;
+    let text = posted["replies"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        text.starts_with("Sorry: the server stopped while this POST was being made"),
+        "{posted}"
+    );
+    let calls = calls.lock().unwrap().clone();
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| c.as_str() == "POST /orders")
+            .count(),
+        1,
+        "the POST was made once: {calls:?}"
+    );
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| c.as_str() == "GET /orders/42")
+            .count(),
+        2,
+        "the GET was made again: {calls:?}"
+    );
+    server.stop();
+}
