@@ -229,6 +229,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             objects::web_services::create
         ))
         .routes(routes!(objects::try_web_service))
+        .routes(routes!(objects::web_service_calls))
         .routes(routes!(
             objects::web_services::get,
             objects::web_services::update,

@@ -427,3 +427,85 @@ pub async fn try_web_service(
         millis: x.millis,
     }))
 }
+
+/// Where a queued (asynchronous) call stands.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WebCallState {
+    /// Waiting for its next attempt.
+    Pending,
+    /// Answered 2xx.
+    Done,
+    /// Refused for good (a 4xx answer but 408 and 429, the definition deleted) or out of
+    /// attempts.
+    GivenUp,
+}
+
+/// A queued call of a web service.
+#[derive(Serialize, ToSchema)]
+pub struct WebCallDto {
+    /// Also the `Idempotency-Key` it is sent with.
+    pub id: Uuid,
+    pub interaction_id: Uuid,
+    pub state: WebCallState,
+    pub attempts: u32,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub next_attempt_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub done_at: Option<Timestamp>,
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+}
+
+/// A page of queued calls, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct WebCallPage {
+    pub items: Vec<WebCallDto>,
+    pub next_after: Option<Uuid>,
+}
+
+/// The asynchronous calls of a web service, newest first: pending, done, or given up with the
+/// last answer's status and error.
+#[utoipa::path(get, path = "/web-services/{id}/calls", tag = "Business objects", security(("token" = ["web_services:read"])),
+    params(("id" = Uuid, Path), crate::conversations::PageQuery),
+    responses((status = 200, body = WebCallPage), (status = 400, body = crate::problem::ProblemBody), (status = 404, body = crate::problem::ProblemBody)))]
+pub async fn web_service_calls(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    crate::problem::PathParams(id): crate::problem::PathParams<Uuid>,
+    crate::problem::QueryParams(q): crate::problem::QueryParams<crate::conversations::PageQuery>,
+) -> crate::problem::ApiResult<Json<WebCallPage>> {
+    let page = crate::problem::page_request(q.limit, q.after)?;
+    state
+        .maker
+        .object(flow::catalogue::ObjectKind::WebService, id)
+        .await?;
+    let p = state
+        .conversations
+        .web_calls(id, &page)
+        .await
+        .map_err(runtime::maker::MakerError::from)?;
+    Ok(Json(WebCallPage {
+        items: p
+            .items
+            .into_iter()
+            .map(|c| WebCallDto {
+                id: c.id,
+                interaction_id: c.interaction_id,
+                state: match (c.done_at, c.next_attempt_at) {
+                    (Some(_), _) => WebCallState::Done,
+                    (None, Some(_)) => WebCallState::Pending,
+                    (None, None) => WebCallState::GivenUp,
+                },
+                attempts: c.attempts,
+                created_at: c.created_at,
+                next_attempt_at: c.next_attempt_at,
+                done_at: c.done_at,
+                last_status: c.last_status,
+                last_error: c.last_error,
+            })
+            .collect(),
+        next_after: p.next_after,
+    }))
+}

@@ -516,6 +516,7 @@ async fn a_broken_interaction_is_quarantined_not_the_channel() {
                     inbound: None,
                     events: vec![],
                     outbox: vec![],
+                    web_calls: vec![],
                     follow_up: None,
                     new_customer: None,
                     acd: None,

@@ -21,6 +21,14 @@ const TOKEN: &str = "s3cret-bearer-token-for-the-shop";
 
 /// The shop's web service on loopback; counts the calls that reach it.
 async fn shop() -> (String, Arc<AtomicUsize>) {
+    let (url, hits, _) = shop_with_keys().await;
+    (url, hits)
+}
+
+/// [`shop`], and the `Idempotency-Key`s of the calls to `/flaky`.
+async fn shop_with_keys() -> (String, Arc<AtomicUsize>, Arc<std::sync::Mutex<Vec<String>>>) {
+    let keys: Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let seen_keys = keys.clone();
     let hits = Arc::new(AtomicUsize::new(0));
     let counted = hits.clone();
     let app = axum::Router::new()
@@ -57,6 +65,20 @@ async fn shop() -> (String, Arc<AtomicUsize>) {
                 axum::Json(json!({"late": true}))
             }),
         )
+        .route(
+            "/flaky",
+            post(move |headers: HeaderMap| {
+                let keys = keys.clone();
+                async move {
+                    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+                    let mut k = keys.lock().unwrap();
+                    k.push(key);
+                    // the first attempt fails, the next one lands
+                    if k.len() == 1 { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK }
+                }
+            }),
+        )
+        .route("/refuse", post(|| async { (StatusCode::BAD_REQUEST, "no") }))
         .route("/big", get(|| async { "x".repeat(200_000) }))
         .route("/text", get(|| async { "just text" }))
         .route("/fail", get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "boom") }))
@@ -84,7 +106,7 @@ async fn shop() -> (String, Arc<AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://127.0.0.1:{port}"), hits)
+    (format!("http://127.0.0.1:{port}"), hits, seen_keys)
 }
 
 struct Api {
@@ -461,4 +483,90 @@ async fn the_address_policy_guards_web_services() {
         assert_eq!(t["response"]["body"], "just text");
     }
     assert_eq!(hits.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn asynchronous_calls_go_on_at_once_and_are_made_at_least_once() {
+    let server = support::start(runtime::ServiceSettings::default(), support::limits()).await;
+    let api = Api {
+        base: format!("{}/api/v1", server.root),
+    };
+    let (shop, _, keys) = shop_with_keys().await;
+    let flaky = api
+        .service(
+            "FLAKY",
+            json!({"method": "POST", "url": format!("{shop}/flaky")}),
+            None,
+        )
+        .await;
+    let refuse = api
+        .service(
+            "REFUSE",
+            json!({"method": "POST", "url": format!("{shop}/refuse")}),
+            None,
+        )
+        .await;
+    let r = api.post("routings", json!({"name": "Async", "reference": "ASYNC", "kind": "interaction_start", "channel_family": "messaging"})).await;
+    let v = api
+        .post(
+            &format!("routings/{}/versions", r["id"].as_str().unwrap()),
+            json!({"name": "v1"}),
+        )
+        .await;
+    let vid = v["id"].as_str().unwrap().to_owned();
+    let mut after = v["tree"]["actions"][0]["id"].as_str().unwrap().to_owned();
+    for service in ["FLAKY", "REFUSE"] {
+        after = api.post(&format!("versions/{vid}/actions"), json!({"type": "web_service", "params": {"service": {"by": "reference", "reference": service}, "synchronous": false}, "after": {"action_id": after, "branch": "ok"}})).await["action"]["id"].as_str().unwrap().to_owned();
+    }
+    api.post(&format!("versions/{vid}/actions"), json!({"type": "simple_message", "params": {"message": "On its way"}, "after": {"action_id": after, "branch": "ok"}})).await;
+    // the routing goes on at once: both calls are queued, neither is waited for
+    let p = api
+        .post(&format!("versions/{vid}/preview"), json!({}))
+        .await;
+    assert_eq!(p["replies"][0]["text"], "On its way", "{p}");
+    let calls = |id: String| {
+        let api = &api;
+        async move { api.get(&format!("web-services/{id}/calls")).await["items"][0].clone() }
+    };
+    // the refused one is given up at once; the failing one is tried again after its backoff,
+    // with the same idempotency key
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let f = calls(flaky.clone()).await;
+        let r = calls(refuse.clone()).await;
+        if f["state"] == "done" && r["state"] == "given_up" {
+            assert_eq!(f["attempts"], 2, "{f}");
+            assert_eq!(r["attempts"], 1, "{r}");
+            assert_eq!(r["last_status"], 400);
+            let keys = keys.lock().unwrap().clone();
+            assert_eq!(
+                keys,
+                vec![f["id"].as_str().unwrap().to_owned(); 2],
+                "one key for both attempts"
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the calls were made: {f} {r}"
+        );
+        server.clock.advance(jiff::SignedDuration::from_secs(3));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // the history says they were queued
+    let i = api
+        .get(&format!(
+            "interactions/{}",
+            p["interaction_id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(
+        i["events"]
+            .to_string()
+            .matches("web_service_queued")
+            .count(),
+        2,
+        "{}",
+        i["events"]
+    );
 }

@@ -246,6 +246,14 @@ pub enum ChannelNote {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         queue: Option<String>,
     },
+    /// An asynchronous call queued (*Web service*, not synchronous): made by the delivery
+    /// loop, at least once, with `call_id` as its `Idempotency-Key`.
+    WebServiceQueued {
+        service: String,
+        method: String,
+        url: String,
+        call_id: String,
+    },
     /// A web service the routing called (*Web service*): the definition's reference, the
     /// method, the URL without its query (which may carry a key), the status if one came, the
     /// time taken and, when it was *Not OK*, why.

@@ -1234,14 +1234,23 @@ fn web_service_asks_for_the_call_and_maps_its_answer() {
     );
     assert_eq!(branch(r.run(&mut cx)), "not_ok");
     assert!(cx.error.unwrap().contains("empty"));
-    // asynchronous calls cannot run yet: an error in the version (never in production)
+    // asynchronous: the same call, not waited for; it cannot store response fields
     let mut params = params;
     params["synchronous"] = json!(false);
-    params["outputs"] = json!([]);
     let refused = catalogue::get("web_service")
         .unwrap()
         .instantiate(&params)
         .err()
         .unwrap();
-    assert_eq!(refused[0].path, "synchronous");
+    assert_eq!(refused[0].path, "outputs");
+    params["outputs"] = json!([]);
+    let mut cx = fake();
+    let Step::Effect {
+        effect: Effect::CallWebService(call),
+        ..
+    } = runner("web_service", params).run(&mut cx)
+    else {
+        panic!("an asynchronous call is an effect too")
+    };
+    assert!(!call.synchronous);
 }

@@ -177,6 +177,8 @@ pub struct Conversations {
     /// How reading each IMAP mailbox goes, by entry point (kept while the server runs).
     pub(crate) imap_status: std::sync::Mutex<std::collections::HashMap<Uuid, ImapStatus>>,
     pub(crate) outbox_changed: Notify,
+    /// Asynchronous web service calls were queued.
+    pub(crate) web_calls_changed: Notify,
     pub(crate) hub: tokio::sync::broadcast::Sender<Delivery>,
     pub(crate) distribution: std::sync::OnceLock<Arc<Distribution>>,
     /// Entry points by reference, valid for one Maker generation and one `epoch` (bumped by
@@ -254,6 +256,7 @@ impl Conversations {
             entry_points_changed: Notify::new(),
             imap_status: Default::default(),
             outbox_changed: Notify::new(),
+            web_calls_changed: Notify::new(),
             hub: tokio::sync::broadcast::Sender::new(HUB_CAPACITY),
             distribution: std::sync::OnceLock::new(),
             entry_points: Default::default(),

@@ -30,6 +30,22 @@ pub fn backoff(attempts: u32) -> SignedDuration {
     SignedDuration::from_secs(1i64 << attempts.min(13)).min(SignedDuration::from_hours(2))
 }
 
+/// When a delivery loop looks again, given its next due attempt: soon after `now` when one is
+/// due already (a pass that could not make it), at that attempt, and at most [`MAX_SLEEP`] on.
+fn next_pass(
+    now: jiff::Timestamp,
+    next: Result<Option<jiff::Timestamp>, store::StoreError>,
+) -> jiff::Timestamp {
+    let cap = now.saturating_add(MAX_SLEEP).unwrap_or(now);
+    match next {
+        Ok(Some(next)) if next <= now => now
+            .saturating_add(SignedDuration::from_millis(200))
+            .unwrap_or(now),
+        Ok(Some(next)) if next < cap => next,
+        _ => cap,
+    }
+}
+
 /// Fires interaction timers until `shutdown`.
 pub async fn run_timers(conv: Arc<Conversations>, mut shutdown: watch::Receiver<bool>) {
     let clock = conv.maker().clock();
@@ -56,6 +72,26 @@ pub async fn run_timers(conv: Arc<Conversations>, mut shutdown: watch::Receiver<
         tokio::select! {
             _ = clock.sleep_until(wake) => {}
             _ = conv.timers_changed() => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+/// Makes the queued (asynchronous) web service calls until `shutdown`: at least once each,
+/// retried with [`backoff`], as soon as a turn queues one.
+pub async fn run_web_calls(conv: Arc<Conversations>, mut shutdown: watch::Receiver<bool>) {
+    let clock = conv.maker().clock();
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        if let Err(e) = conv.deliver_web_calls().await {
+            tracing::warn!(error = %e, "the queued web service calls could not be read");
+        }
+        let wake = next_pass(clock.now(), conv.store().next_web_call_attempt().await);
+        tokio::select! {
+            _ = clock.sleep_until(wake) => {}
+            _ = conv.web_calls_changed.notified() => {}
             _ = shutdown.changed() => {}
         }
     }
@@ -88,15 +124,7 @@ pub async fn run_outbox(conv: Arc<Conversations>, mut shutdown: watch::Receiver<
                 }
             }
         }
-        let now = clock.now();
-        let cap = now.saturating_add(MAX_SLEEP).unwrap_or(now);
-        let wake = match conv.store().next_outbox_attempt().await {
-            Ok(Some(next)) if next <= now => now
-                .saturating_add(SignedDuration::from_millis(200))
-                .unwrap_or(now),
-            Ok(Some(next)) if next < cap => next,
-            _ => cap,
-        };
+        let wake = next_pass(clock.now(), conv.store().next_outbox_attempt().await);
         tokio::select! {
             _ = clock.sleep_until(wake) => {}
             _ = conv.outbox_changed() => {}

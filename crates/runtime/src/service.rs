@@ -112,6 +112,10 @@ impl Services {
                 self.conversations.clone(),
                 stop.clone(),
             )),
+            tokio::spawn(crate::delivery::run_web_calls(
+                self.conversations.clone(),
+                stop.clone(),
+            )),
             tokio::spawn(crate::agents::run_distribution_timers(
                 self.conversations.clone(),
                 stop.clone(),

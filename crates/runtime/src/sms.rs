@@ -162,6 +162,7 @@ impl Conversations {
             inbound: None,
             events: rows,
             outbox: Vec::new(),
+            web_calls: Vec::new(),
             follow_up: None,
             new_customer: None,
             acd: None,

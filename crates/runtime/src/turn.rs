@@ -225,7 +225,7 @@ impl Conversations {
         turn: &mut Turn,
         snapshot: &mut Snapshot,
         now: Timestamp,
-    ) -> Result<Vec<acd::Event>> {
+    ) -> Result<(Vec<acd::Event>, Vec<store::WebCallRow>)> {
         let Effects {
             id,
             owner,
@@ -234,16 +234,17 @@ impl Conversations {
         } = who;
         let mut feed = Vec::new();
         let mut calls = 0usize;
+        let mut queued = Vec::new();
         // each answer may lead to another distribution; a routing cannot loop here forever
         for _ in 0..EFFECTS_PER_TURN {
             let Some(request) = turn.effects.pop() else {
-                return Ok(feed);
+                return Ok((feed, queued));
             };
             turn.effects.clear();
             let performed = match (&request, self.distribution.get()) {
                 // a preview never reaches real agents: it waits with its request shown in its
                 // events until the person previewing picks the outcome (see `preview_result`)
-                (Effect::Distribute(_), _) if mode == Mode::Preview => return Ok(feed),
+                (Effect::Distribute(_), _) if mode == Mode::Preview => return Ok((feed, queued)),
                 (Effect::SendSms(sms), _) => Performed::Answered(
                     EffectResult::Sms(
                         self.send_sms(
@@ -275,7 +276,10 @@ impl Conversations {
                     calls += 1;
                     let key = format!("{attempt}#{calls}");
                     Performed::Answered(
-                        EffectResult::WebService(self.call_web_service(call, &key, turn).await?),
+                        EffectResult::WebService(
+                            self.call_web_service(call, &key, id, turn, &mut queued)
+                                .await?,
+                        ),
                         Vec::new(),
                     )
                 }
@@ -291,7 +295,7 @@ impl Conversations {
                 Performed::Waiting(events) => {
                     Self::note_distribution(turn, &events);
                     feed.extend(events);
-                    return Ok(feed);
+                    return Ok((feed, queued));
                 }
                 Performed::Answered(answer, events) => (answer, events),
             };
@@ -314,7 +318,7 @@ impl Conversations {
                 }
                 Err(panic) => {
                     engine::end_with_error(state, turn, "engine_failed", panic);
-                    return Ok(feed);
+                    return Ok((feed, queued));
                 }
             }
         }
@@ -328,7 +332,7 @@ impl Conversations {
                 format!("more than {EFFECTS_PER_TURN} distributions answered at once in one turn"),
             );
         }
-        Ok(feed)
+        Ok((feed, queued))
     }
 
     /// Records the distribution's events in a turn (the agents hear of them once the turn is
@@ -415,6 +419,7 @@ impl Conversations {
                 .follow_up
                 .as_ref()
                 .is_some_and(|f| !f.outbox.is_empty());
+        let has_web_calls = !turn.web_calls.is_empty();
         self.writer
             .tx
             .send(Pending::Turn {
@@ -448,6 +453,9 @@ impl Conversations {
             self.timers_changed.notify_one();
             if has_outbox {
                 self.outbox_changed.notify_one();
+            }
+            if has_web_calls {
+                self.web_calls_changed.notify_one();
             }
         }
         Ok(outcome)
@@ -653,6 +661,7 @@ impl Conversations {
                 acd: None,
                 owner: None,
                 uploads: Vec::new(),
+                web_calls: Vec::new(),
             },
             replies: turn.outbound,
             deliveries,
@@ -827,7 +836,7 @@ impl Conversations {
                 turn
             }
         };
-        let feed = self
+        let (feed, queued) = self
             .run_effects(
                 Effects {
                     id,
@@ -847,6 +856,7 @@ impl Conversations {
         let row = blank(program.routing_id, program.version_id);
         let mut prepared = self.write(row, &state, turn, inbound, o.entry_point, now);
         prepared.write.new_customer = new_customer;
+        prepared.write.web_calls = queued;
         prepared.feed = feed;
         prepared.opening.push(opening);
         Ok(prepared)
@@ -904,12 +914,13 @@ impl Conversations {
         match guarded(&mut state, input, now, &snapshot, &self.limits) {
             Ok(mut turn) => {
                 let mut feed = Vec::new();
+                let mut queued = Vec::new();
                 if !turn.effects.is_empty() {
                     let owner = match row.customer_id {
                         Some(c) => self.store.customer(c).await?.and_then(|c| c.owner_id),
                         None => None,
                     };
-                    feed = self
+                    (feed, queued) = self
                         .run_effects(
                             Effects {
                                 id: row.id,
@@ -933,6 +944,7 @@ impl Conversations {
                     turn.events.splice(0..0, notes);
                 }
                 let mut prepared = self.write(row, &state, turn, inbound, entry_point, now);
+                prepared.write.web_calls = queued;
                 prepared.feed = feed;
                 Ok(prepared)
             }

@@ -112,7 +112,9 @@ impl Conversations {
         &self,
         call: &WebServiceCall,
         key: &str,
+        interaction: uuid::Uuid,
         turn: &mut engine::Turn,
+        queued: &mut Vec<store::WebCallRow>,
     ) -> Result<WebServiceOutcome> {
         let object = self
             .maker()
@@ -121,6 +123,9 @@ impl Conversations {
         let Some(object) = object else {
             return Ok(not_ok("no such web service", None));
         };
+        if !call.synchronous {
+            return Ok(self.queue_web_call(&object, call, interaction, turn, queued));
+        }
         let method = serde_json::from_value::<WebServiceData>(object.data.clone())
             .map(|d| d.method)
             .unwrap_or_default();
@@ -164,14 +169,143 @@ impl Conversations {
         Ok(exchange.outcome)
     }
 
+    /// An asynchronous call: its request rendered now (a body that is not JSON is *Not OK* at
+    /// once), then queued with the turn (written only if the turn is) and answered *OK*; the
+    /// delivery loop makes it, at least once, with its id as the `Idempotency-Key`.
+    fn queue_web_call(
+        &self,
+        object: &BusinessObject,
+        call: &WebServiceCall,
+        interaction: uuid::Uuid,
+        turn: &mut engine::Turn,
+        queued: &mut Vec<store::WebCallRow>,
+    ) -> WebServiceOutcome {
+        let def: WebServiceData = match serde_json::from_value(object.data.clone()) {
+            Ok(d) => d,
+            Err(_) => return not_ok("the web service's definition cannot be read", None),
+        };
+        let request = match def.request(&call.inputs) {
+            Ok(r) => r,
+            Err(reason) => return not_ok(reason, None),
+        };
+        if let Err(reason) = self.outbound.check_url(&request.url) {
+            return not_ok(format!("{}: {reason}", shown_url(&request.url)), None);
+        }
+        let now = self.now();
+        let id = uuid::Uuid::now_v7();
+        queued.push(store::WebCallRow {
+            id,
+            interaction_id: interaction,
+            service_id: object.id,
+            inputs: call.inputs.clone(),
+            created_at: now,
+            attempts: 0,
+            next_attempt_at: Some(now),
+            done_at: None,
+            last_status: None,
+            last_error: None,
+        });
+        turn.events.push(engine::Event::Channel {
+            detail: engine::ChannelNote::WebServiceQueued {
+                service: object.reference.clone(),
+                method: request.method.as_str().into(),
+                url: shown_url(&request.url),
+                call_id: id.to_string(),
+            },
+        });
+        WebServiceOutcome::Ok {
+            status: None,
+            fields: Vec::new(),
+        }
+    }
+
+    /// Makes the queued calls that are due; how many were made or given up. A 2xx answer is
+    /// done; a 4xx one (but 408 and 429) is given up at once (the same call would be refused
+    /// again); anything else is tried again with the outbox's backoff, at most
+    /// [`crate::delivery::MAX_ATTEMPTS`] times.
+    pub async fn deliver_web_calls(&self) -> Result<usize> {
+        let store = self.store();
+        let due = store.pending_web_calls(self.now(), 100).await?;
+        let mut settled = 0;
+        for row in due {
+            let attempts = row.attempts + 1;
+            let object = self
+                .maker()
+                .store()
+                .object(ObjectKind::WebService, row.service_id)
+                .await?;
+            let Some(object) = object else {
+                store
+                    .record_web_call(
+                        row.id,
+                        attempts,
+                        None,
+                        None,
+                        None,
+                        Some("the web service was deleted".into()),
+                    )
+                    .await?;
+                settled += 1;
+                continue;
+            };
+            let key = row.id.to_string();
+            let x = self.exchange_keyed(&object, &row.inputs, Some(&key)).await;
+            let now = self.now();
+            let (status, error) = match &x.outcome {
+                WebServiceOutcome::Ok { status, .. } => (*status, None),
+                WebServiceOutcome::NotOk { reason, status } => (*status, Some(reason.clone())),
+            };
+            let permanent = status.is_some_and(|s| (400..500).contains(&s) && s != 408 && s != 429);
+            if error.is_none() {
+                store
+                    .record_web_call(row.id, attempts, Some(now), None, status, None)
+                    .await?;
+                settled += 1;
+            } else if permanent || attempts >= crate::delivery::MAX_ATTEMPTS {
+                tracing::warn!(call = %row.id, service = %object.reference, "a queued web service call was given up after {attempts} attempts: {}", error.as_deref().unwrap_or_default());
+                store
+                    .record_web_call(row.id, attempts, None, None, status, error)
+                    .await?;
+                settled += 1;
+            } else {
+                let next = now
+                    .saturating_add(crate::delivery::backoff(attempts))
+                    .unwrap_or(now);
+                store
+                    .record_web_call(row.id, attempts, None, Some(next), status, error)
+                    .await?;
+            }
+        }
+        Ok(settled)
+    }
+
+    /// A definition's queued calls, newest first.
+    pub async fn web_calls(
+        &self,
+        service: uuid::Uuid,
+        page: &store::PageRequest,
+    ) -> std::result::Result<store::Page<store::WebCallRow>, store::StoreError> {
+        self.store().web_calls_of(service, page).await
+    }
+
     /// Calls a definition with these input values: the request sent, the response, and the
     /// outcome an action would get.
     pub async fn exchange(&self, object: &BusinessObject, inputs: &[(String, String)]) -> Exchange {
+        self.exchange_keyed(object, inputs, None).await
+    }
+
+    /// [`Self::exchange`], with an `Idempotency-Key` header (queued calls).
+    async fn exchange_keyed(
+        &self,
+        object: &BusinessObject,
+        inputs: &[(String, String)],
+        idempotency_key: Option<&str>,
+    ) -> Exchange {
         let started = Instant::now();
         let mut shown = None;
         let mut received = None;
         let outcome = self
-            .exchange_inner(object, inputs, &mut shown, &mut received)
+            .exchange_inner(object, inputs, idempotency_key, &mut shown, &mut received)
             .await;
         Exchange {
             request: shown,
@@ -185,6 +319,7 @@ impl Conversations {
         &self,
         object: &BusinessObject,
         inputs: &[(String, String)],
+        idempotency_key: Option<&str>,
         shown: &mut Option<SentRequest>,
         received: &mut Option<ReceivedResponse>,
     ) -> WebServiceOutcome {
@@ -237,6 +372,9 @@ impl Conversations {
             ),
         };
         let mut headers = request.headers.clone();
+        if let Some(key) = idempotency_key {
+            headers.push(("Idempotency-Key".into(), key.into()));
+        }
         if let Some(ct) = content_type
             && !headers
                 .iter()

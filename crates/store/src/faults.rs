@@ -183,6 +183,32 @@ impl<S: InteractionStore> InteractionStore for Faulty<S> {
     async fn next_outbox_attempt(&self) -> Result<Option<Timestamp>> {
         self.inner.next_outbox_attempt().await
     }
+    async fn pending_web_calls(&self, now: Timestamp, limit: u32) -> Result<Vec<WebCallRow>> {
+        self.inner.pending_web_calls(now, limit).await
+    }
+    async fn next_web_call_attempt(&self) -> Result<Option<Timestamp>> {
+        self.inner.next_web_call_attempt().await
+    }
+    async fn record_web_call(
+        &self,
+        id: Uuid,
+        attempts: u32,
+        done_at: Option<Timestamp>,
+        next_attempt_at: Option<Timestamp>,
+        status: Option<u16>,
+        error: Option<String>,
+    ) -> Result<()> {
+        self.inner
+            .record_web_call(id, attempts, done_at, next_attempt_at, status, error)
+            .await
+    }
+    async fn web_calls_of(
+        &self,
+        service: Uuid,
+        page: &crate::PageRequest,
+    ) -> Result<crate::Page<WebCallRow>> {
+        self.inner.web_calls_of(service, page).await
+    }
     async fn mark_call(&self, key: &str, at: Timestamp) -> Result<bool> {
         self.inner.mark_call(key, at).await
     }

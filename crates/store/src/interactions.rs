@@ -91,6 +91,24 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
 }
 
+/// An asynchronous web service call waiting to be made (or made, or given up).
+#[derive(Clone, Debug, PartialEq)]
+pub struct WebCallRow {
+    /// Also its `Idempotency-Key`.
+    pub id: Uuid,
+    pub interaction_id: Uuid,
+    /// The web service definition (a business object).
+    pub service_id: Uuid,
+    pub inputs: Vec<(String, String)>,
+    pub created_at: Timestamp,
+    pub attempts: u32,
+    /// When to try (again); `None` once made or given up.
+    pub next_attempt_at: Option<Timestamp>,
+    pub done_at: Option<Timestamp>,
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+}
+
 /// Everything one turn writes, atomically.
 #[derive(Clone, Debug)]
 pub struct TurnWrite {
@@ -101,6 +119,8 @@ pub struct TurnWrite {
     pub inbound: Option<(EntryPointId, String)>,
     pub events: Vec<EventRow>,
     pub outbox: Vec<OutboxRow>,
+    /// Asynchronous web service calls the turn queued.
+    pub web_calls: Vec<WebCallRow>,
     /// A turn written together with this one (the interaction-end routing started when this
     /// turn closes an interaction).
     pub follow_up: Option<Box<TurnWrite>>,
@@ -181,11 +201,12 @@ pub struct Purged {
     pub outbox: u64,
     pub uploads: u64,
     pub call_marks: u64,
+    pub web_calls: u64,
 }
 
 impl Purged {
     pub fn total(&self) -> u64 {
-        self.events + self.inbound + self.outbox + self.uploads + self.call_marks
+        self.events + self.inbound + self.outbox + self.uploads + self.call_marks + self.web_calls
     }
 }
 
@@ -281,6 +302,26 @@ pub trait InteractionStore: Send + Sync + 'static {
     /// included), in writing order (ids are time-ordered).
     async fn pending_outbox(&self, now: Timestamp, limit: u32) -> Result<Vec<OutboxRow>>;
     async fn next_outbox_attempt(&self) -> Result<Option<Timestamp>>;
+    /// Queued web service calls due at `now`, oldest first.
+    async fn pending_web_calls(&self, now: Timestamp, limit: u32) -> Result<Vec<WebCallRow>>;
+    async fn next_web_call_attempt(&self) -> Result<Option<Timestamp>>;
+    /// Records an attempt of a queued call: made (`done_at`), to retry at `next_attempt_at`, or
+    /// given up (both `None`).
+    async fn record_web_call(
+        &self,
+        id: Uuid,
+        attempts: u32,
+        done_at: Option<Timestamp>,
+        next_attempt_at: Option<Timestamp>,
+        status: Option<u16>,
+        error: Option<String>,
+    ) -> Result<()>;
+    /// A definition's queued calls, newest first.
+    async fn web_calls_of(
+        &self,
+        service: Uuid,
+        page: &crate::PageRequest,
+    ) -> Result<crate::Page<WebCallRow>>;
     /// Marks a call that must not be made twice as started, durably, before it is made: `false`
     /// when `key` was marked already (the same turn run again after a crash).
     async fn mark_call(&self, key: &str, at: Timestamp) -> Result<bool>;

@@ -71,6 +71,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0018_files.sql"),
     include_str!("../migrations/sqlite/0019_object_secret.sql"),
     include_str!("../migrations/sqlite/0020_call_marks.sql"),
+    include_str!("../migrations/sqlite/0021_web_calls.sql"),
 ];
 
 /// The SQLite implementation of [`Store`].

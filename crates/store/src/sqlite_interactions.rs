@@ -115,6 +115,9 @@ async fn write_turn<'a>(
         for u in &t.uploads {
             insert_upload(&mut *tx, u).await?;
         }
+        for c in &t.web_calls {
+            insert_web_call(&mut *tx, c).await?;
+        }
         rows.events.extend(&t.events);
         rows.outbox.extend(&t.outbox);
         if let Some(next) = &t.follow_up {
@@ -284,6 +287,47 @@ async fn insert_upload(tx: &mut sqlx::SqliteConnection, u: &Upload) -> Result<()
         .await
         .map_err(map_err)?;
     Ok(())
+}
+
+async fn insert_web_call(tx: &mut sqlx::SqliteConnection, c: &WebCallRow) -> Result<()> {
+    sqlx::query("INSERT INTO web_calls (id, interaction_id, service_id, inputs, created_at, attempts, next_attempt_at, done_at, last_status, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(c.id.to_string())
+        .bind(c.interaction_id.to_string())
+        .bind(c.service_id.to_string())
+        .bind(serde_json::to_string(&c.inputs).map_err(backend)?)
+        .bind(ms(c.created_at))
+        .bind(i64::from(c.attempts))
+        .bind(c.next_attempt_at.map(ms))
+        .bind(c.done_at.map(ms))
+        .bind(c.last_status.map(i64::from))
+        .bind(&c.last_error)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+fn web_call_from(row: &SqliteRow) -> Result<WebCallRow> {
+    let inputs: String = row.try_get("inputs").map_err(backend)?;
+    let opt_ts = |col: &str| -> Result<Option<Timestamp>> {
+        let v: Option<i64> = row.try_get(col).map_err(backend)?;
+        v.map(ts).transpose()
+    };
+    Ok(WebCallRow {
+        id: uuid(row.try_get("id").map_err(backend)?)?,
+        interaction_id: uuid(row.try_get("interaction_id").map_err(backend)?)?,
+        service_id: uuid(row.try_get("service_id").map_err(backend)?)?,
+        inputs: serde_json::from_str(&inputs).map_err(backend)?,
+        created_at: ts(row.try_get("created_at").map_err(backend)?)?,
+        attempts: row.try_get::<i64, _>("attempts").map_err(backend)? as u32,
+        next_attempt_at: opt_ts("next_attempt_at")?,
+        done_at: opt_ts("done_at")?,
+        last_status: row
+            .try_get::<Option<i64>, _>("last_status")
+            .map_err(backend)?
+            .and_then(|s| u16::try_from(s).ok()),
+        last_error: row.try_get("last_error").map_err(backend)?,
+    })
 }
 
 async fn insert_outbox(tx: &mut sqlx::SqliteConnection, outbox: &[&OutboxRow]) -> Result<()> {
@@ -640,6 +684,72 @@ impl InteractionStore for SqliteStore {
         rows.iter().map(outbox_from).collect()
     }
 
+    async fn pending_web_calls(&self, now: Timestamp, limit: u32) -> Result<Vec<WebCallRow>> {
+        let rows = sqlx::query("SELECT * FROM web_calls WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?")
+            .bind(ms(now))
+            .bind(i64::from(limit.clamp(1, 1_000)))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(web_call_from).collect()
+    }
+
+    async fn next_web_call_attempt(&self) -> Result<Option<Timestamp>> {
+        let next: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(next_attempt_at) FROM web_calls WHERE next_attempt_at IS NOT NULL",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        next.map(ts).transpose()
+    }
+
+    async fn record_web_call(
+        &self,
+        id: Uuid,
+        attempts: u32,
+        done_at: Option<Timestamp>,
+        next_attempt_at: Option<Timestamp>,
+        status: Option<u16>,
+        error: Option<String>,
+    ) -> Result<()> {
+        sqlx::query("UPDATE web_calls SET attempts = ?, done_at = ?, next_attempt_at = ?, last_status = ?, last_error = ? WHERE id = ?")
+            .bind(i64::from(attempts))
+            .bind(done_at.map(ms))
+            .bind(next_attempt_at.map(ms))
+            .bind(status.map(i64::from))
+            .bind(error)
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn web_calls_of(
+        &self,
+        service: Uuid,
+        page: &crate::PageRequest,
+    ) -> Result<crate::Page<WebCallRow>> {
+        let limit = page.limit.clamp(1, 200);
+        let rows = sqlx::query("SELECT * FROM web_calls WHERE service_id = ?1 AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3")
+            .bind(service.to_string())
+            .bind(page.after.map(|a| a.to_string()))
+            .bind(i64::from(limit) + 1)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let mut items = rows.iter().map(web_call_from).collect::<Result<Vec<_>>>()?;
+        let next_after = (items.len() > limit as usize).then(|| {
+            items.truncate(limit as usize);
+            items.last().map(|c| c.id)
+        });
+        Ok(crate::Page {
+            items,
+            next_after: next_after.flatten(),
+        })
+    }
+
     async fn mark_call(&self, key: &str, at: Timestamp) -> Result<bool> {
         let done = sqlx::query(
             "INSERT INTO call_marks (key, created_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
@@ -781,6 +891,7 @@ impl InteractionStore for SqliteStore {
             outbox: run("DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE created_at < ?1 AND (delivered_at IS NOT NULL OR next_attempt_at IS NULL) LIMIT ?2)").await?,
             uploads: run("DELETE FROM uploads WHERE id IN (SELECT id FROM uploads WHERE created_at < ?1 LIMIT ?2)").await?,
             call_marks: run("DELETE FROM call_marks WHERE rowid IN (SELECT rowid FROM call_marks WHERE created_at < ?1 LIMIT ?2)").await?,
+            web_calls: run("DELETE FROM web_calls WHERE id IN (SELECT id FROM web_calls WHERE created_at < ?1 AND next_attempt_at IS NULL LIMIT ?2)").await?,
         })
     }
 

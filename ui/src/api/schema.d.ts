@@ -1601,6 +1601,26 @@ export interface paths {
         patch: operations["update_web_services"];
         trace?: never;
     };
+    "/web-services/{id}/calls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The asynchronous calls of a web service, newest first: pending, done, or given up with the
+         *     last answer's status and error.
+         */
+        get: operations["web_service_calls"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/web-services/{id}/try": {
         parameters: {
             query?: never;
@@ -2805,6 +2825,39 @@ export interface components {
             interaction_id: string;
             priority: boolean;
         };
+        /** @description A queued call of a web service. */
+        WebCallDto: {
+            /** Format: int32 */
+            attempts: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            done_at?: string | null;
+            /**
+             * Format: uuid
+             * @description Also the `Idempotency-Key` it is sent with.
+             */
+            id: string;
+            /** Format: uuid */
+            interaction_id: string;
+            last_error?: string | null;
+            /** Format: int32 */
+            last_status?: number | null;
+            /** Format: date-time */
+            next_attempt_at?: string | null;
+            state: components["schemas"]["WebCallState"];
+        };
+        /** @description A page of queued calls, newest first. */
+        WebCallPage: {
+            items: components["schemas"]["WebCallDto"][];
+            /** Format: uuid */
+            next_after?: string | null;
+        };
+        /**
+         * @description Where a queued (asynchronous) call stands.
+         * @enum {string}
+         */
+        WebCallState: "pending" | "done" | "given_up";
     };
     responses: never;
     parameters: never;
@@ -16531,6 +16584,95 @@ export interface operations {
             };
             /** @description 422 */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: a storage failure or a handler panic */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request_timeout / busy / not_recorded: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    web_service_calls: {
+        parameters: {
+            query?: {
+                /** @description 1 to 200 (default 50). */
+                limit?: number;
+                after?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 200 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebCallPage"];
+                };
+            };
+            /** @description 400 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 404 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -30,13 +30,6 @@ impl ActionType for WebService {
     runs_itself!();
 
     fn check(&self, issues: &mut Vec<ParamIssue>) {
-        if !self.synchronous {
-            // as for every action that cannot run: never in production, never a fake success
-            issues.push(ParamIssue::new(
-                "synchronous",
-                "an asynchronous call cannot run in this version of Switchyard yet: make it synchronous",
-            ));
-        }
         if !self.synchronous && !self.outputs.is_empty() {
             issues.push(ParamIssue::new("outputs", "response fields can only be stored by a synchronous call"));
         }
@@ -50,14 +43,10 @@ impl ActionType for WebService {
 impl Run for WebService {
     /// Renders each input's value in the interaction's context and asks the runtime to call
     /// the definition ([`Effect::CallWebService`]).
-    /// An asynchronous call (queued, delivered at least once while the routing goes on) cannot
-    /// run in this version yet: it stops the interaction like every action that cannot run.
+    /// Synchronous, the interaction waits for the answer; asynchronous, the call is queued with
+    /// the turn (made at least once by the runtime, with an idempotency key) and the answer is
+    /// *OK* at once.
     fn run(&self, cx: &mut dyn Cx) -> Step {
-        if !self.synchronous {
-            return Step::Unavailable(
-                "an asynchronous web service call cannot run in this version of Switchyard yet (a synchronous one can)",
-            );
-        }
         let Some(service) = object_name(cx, &self.service) else {
             cx.set_error("the variable holding the web service's reference is empty");
             return Step::Branch("not_ok");
