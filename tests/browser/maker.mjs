@@ -288,6 +288,7 @@ try {
   await page.getByRole("row").filter({ hasText: "Orders" }).getByRole("button", { name: "Edit" }).click();
   const wsEdit = page.getByRole("group", { name: "Edit Orders" });
   await wsEdit.getByLabel(/^Secret/).and(page.getByLabel(/set — type a new one/)).waitFor();
+  await wsEdit.getByText("No asynchronous call yet.").waitFor();
   await wsEdit.getByRole("button", { name: "Call it" }).click();
   await wsEdit.getByRole("status").filter({ hasText: "Not OK" }).filter({ hasText: "10.0.0.7 is an internal address" }).waitFor();
   check(!(await page.innerText("body")).includes("a-bearer-token"), "the secret is never shown");

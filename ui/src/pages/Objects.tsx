@@ -221,7 +221,46 @@ function ObjectForm(props: { kind: Kind; item: Item | null; editable: boolean; o
         </form>
       )}
       {takesSecret && item && props.editable && <TryWebService item={item} />}
+      {takesSecret && item && <QueuedCalls id={item.id} />}
     </div>
+  );
+}
+
+/** The web service's asynchronous calls, newest first (`GET /web-services/{id}/calls`). */
+function QueuedCalls(props: { id: string }) {
+  const [calls, setCalls] = useState<Schemas["WebCallDto"][] | null>(null);
+  useEffect(() => {
+    api.GET("/web-services/{id}/calls", { params: { path: { id: props.id }, query: { limit: 20 } } }).then(({ data }) => setCalls(data?.items ?? []));
+  }, [props.id]);
+  if (!calls) return null;
+  return (
+    <section aria-labelledby="calls-title">
+      <h3 id="calls-title">Asynchronous calls</h3>
+      {calls.length === 0 ? (
+        <p className="muted">No asynchronous call yet.</p>
+      ) : (
+        <table className="list">
+          <thead>
+            <tr>
+              <th scope="col">Queued</th>
+              <th scope="col">State</th>
+              <th scope="col">Attempts</th>
+              <th scope="col">Last answer</th>
+            </tr>
+          </thead>
+          <tbody>
+            {calls.map((c) => (
+              <tr key={c.id}>
+                <td>{new Date(c.created_at).toLocaleString()}</td>
+                <td>{c.state.replace("_", " ")}</td>
+                <td>{c.attempts}</td>
+                <td>{[c.last_status, c.last_error].filter((x) => x != null).join(" — ") || "—"}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
   );
 }
 
