@@ -376,6 +376,43 @@ async fn web_services_every_branch_and_what_they_record() {
         "ok",
     )
     .await;
+    // an input or response field the definition does not have is a warning at compile
+    let typo = add(
+        "web_service",
+        json!({"service": {"by": "reference", "reference": "ORDERS"}, "inputs": [{"field": "ordr", "value": "1"}], "outputs": [{"field": "stat", "variable": "order.stat"}]}),
+        call.clone(),
+        "not_ok",
+    )
+    .await;
+    let version = api.get(&format!("versions/{vid}")).await;
+    let mismatches: Vec<&Value> = version["diagnostics"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "object_mismatch")
+        .collect();
+    assert_eq!(mismatches.len(), 2, "{}", version["diagnostics"]);
+    assert!(
+        mismatches
+            .iter()
+            .all(|d| d["severity"] == "warning" && d["action_id"] == typo.as_str()),
+        "{mismatches:?}"
+    );
+    assert!(
+        mismatches[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("declares no input 'ordr' (it has: order)"),
+        "{mismatches:?}"
+    );
+    let (s, _) = api
+        .call(
+            reqwest::Method::DELETE,
+            &format!("versions/{vid}/actions/{typo}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
     add(
         "simple_message",
         json!({"message": "Order {{ order.number }}: {{ order.status }}"}),

@@ -56,6 +56,11 @@ pub enum VarLookup<'a> {
 /// Answers whether the business objects a tree refers to exist.
 pub trait Resolver {
     fn lookup(&self, kind: ObjectKind, selector: &Selector) -> Lookup;
+    /// The data of the object a selector names, when known (for the checks of
+    /// `ActionType::check_objects`).
+    fn object_data(&self, _kind: ObjectKind, _selector: &Selector) -> Option<serde_json::Value> {
+        None
+    }
     /// The declared variable called `name`.
     fn variable(&self, _name: &str) -> VarLookup<'_> {
         VarLookup::Unchecked
@@ -328,6 +333,17 @@ pub fn compile(tree: &Tree, family: ChannelFamily, resolver: &dyn Resolver) -> C
                 Severity::Error,
                 "invalid_parameters",
                 format!("{}{at}: {}", spec.label(), issue.message),
+                Some(a.id),
+                None,
+                path,
+            );
+        }
+        for issue in spec.object_issues(&a.params, &|r| resolver.object_data(r.kind, &r.selector)) {
+            let path = (!issue.path.is_empty()).then_some(issue.path);
+            out.push(
+                Severity::Warning,
+                "object_mismatch",
+                format!("{}: {}", spec.label(), issue.message),
                 Some(a.id),
                 None,
                 path,

@@ -135,8 +135,8 @@ pub struct Maker {
 /// Resolves routing references from a snapshot taken before compiling.
 struct Snapshot {
     routings: HashMap<String, (RoutingKind, ChannelFamily)>,
-    /// Business objects that exist: `kind:id:…` and `kind:ref:…`.
-    objects: std::collections::HashSet<String>,
+    /// Business objects that exist, `kind:id:…` and `kind:ref:…`, with their data.
+    objects: HashMap<String, serde_json::Value>,
     /// Declared variables the tree uses, by name (`None`: not declared).
     variables: HashMap<String, Option<flow::objects::VariableData>>,
 }
@@ -149,6 +149,16 @@ impl Resolver for Snapshot {
             None => compile::VarLookup::Unchecked,
         }
     }
+    fn object_data(&self, kind: ObjectKind, selector: &Selector) -> Option<serde_json::Value> {
+        let key = match selector {
+            Selector::Entity { id } => format!("{}:id:{}", flow::objects::kind_key(kind), id.0),
+            Selector::Reference { reference } => {
+                format!("{}:ref:{}", flow::objects::kind_key(kind), reference.0)
+            }
+            Selector::ReferenceFromVariable { .. } => return None,
+        };
+        self.objects.get(&key).cloned()
+    }
     fn lookup(&self, kind: ObjectKind, selector: &Selector) -> Lookup {
         if flow::objects::STORED.contains(&kind) {
             let key = match selector {
@@ -158,7 +168,7 @@ impl Resolver for Snapshot {
                 }
                 Selector::ReferenceFromVariable { .. } => return Lookup::Unchecked,
             };
-            return if self.objects.contains(&key) {
+            return if self.objects.contains_key(&key) {
                 Lookup::Found(None)
             } else {
                 Lookup::NotFound
@@ -302,7 +312,7 @@ impl Maker {
         if let Some((reference, kind, family)) = extra {
             routings.insert(format!("ref:{reference}"), (kind, family));
         }
-        let mut objects = std::collections::HashSet::new();
+        let mut objects = HashMap::new();
         for r in compile::references(tree)
             .into_iter()
             .filter(|r| flow::objects::STORED.contains(&r.kind))
@@ -313,20 +323,18 @@ impl Maker {
                         .store
                         .object(r.kind, uuid)
                         .await?
-                        .is_some()
-                        .then(|| format!("id:{}", id.0)),
+                        .map(|o| (format!("id:{}", id.0), o.data)),
                     Err(_) => None,
                 },
                 Selector::Reference { reference } => self
                     .store
                     .object_by_reference(r.kind, &reference.0)
                     .await?
-                    .is_some()
-                    .then(|| format!("ref:{}", reference.0)),
+                    .map(|o| (format!("ref:{}", reference.0), o.data)),
                 Selector::ReferenceFromVariable { .. } => None,
             };
-            if let Some(key) = found {
-                objects.insert(format!("{}:{key}", flow::objects::kind_key(r.kind)));
+            if let Some((key, data)) = found {
+                objects.insert(format!("{}:{key}", flow::objects::kind_key(r.kind)), data);
             }
         }
         for r in compile::references(tree)

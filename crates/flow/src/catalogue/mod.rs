@@ -235,6 +235,12 @@ pub trait ActionType: Serialize + DeserializeOwned + JsonSchema + 'static {
     fn references(&self) -> Vec<ObjectRef> {
         Vec::new()
     }
+    /// What these parameters ask of the objects they name that the objects do not offer (a
+    /// web service input it does not declare): compile warns of each. `data` gives a named
+    /// object's data when the compiler knows it.
+    fn check_objects(&self, _data: &dyn Fn(&ObjectRef) -> Option<Value>) -> Vec<ParamIssue> {
+        Vec::new()
+    }
     /// Whether a branch can be taken with these parameters (e.g. *Link 7* of a choice with 3
     /// responses cannot). Links on branches that cannot be taken produce a warning.
     fn branch_reachable(&self, _branch: &str) -> bool {
@@ -273,6 +279,12 @@ pub trait Spec: Sync {
     /// JSON Schema (2020-12) of the parameters.
     fn schema(&self) -> Value;
     fn analyse(&self, params: &Value) -> Analysis;
+    /// [`ActionType::check_objects`] of these parameters (none when they do not parse).
+    fn object_issues(
+        &self,
+        params: &Value,
+        data: &dyn Fn(&ObjectRef) -> Option<Value>,
+    ) -> Vec<ParamIssue>;
     /// How an action with these parameters runs: `Err` when they are invalid, `Ok(None)` when
     /// the type cannot run in this build.
     fn instantiate(
@@ -341,6 +353,16 @@ impl<T: ActionType> Spec for Entry<T> {
     }
     fn runnable(&self) -> bool {
         T::RUNS
+    }
+    fn object_issues(
+        &self,
+        params: &Value,
+        data: &dyn Fn(&ObjectRef) -> Option<Value>,
+    ) -> Vec<ParamIssue> {
+        match serde_json::from_value::<T>(params.clone()) {
+            Ok(parsed) => parsed.check_objects(data),
+            Err(_) => Vec::new(),
+        }
     }
     fn analyse(&self, params: &Value) -> Analysis {
         let owned;

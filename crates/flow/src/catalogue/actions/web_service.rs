@@ -20,6 +20,11 @@ fn yes() -> bool {
     true
 }
 
+fn list<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    let all: Vec<&str> = names.map(String::as_str).collect();
+    if all.is_empty() { "none".into() } else { all.join(", ") }
+}
+
 impl ActionType for WebService {
     const TYPE: &'static str = "web_service";
     const LABEL: &'static str = "Web service";
@@ -37,6 +42,34 @@ impl ActionType for WebService {
 
     fn references(&self) -> Vec<ObjectRef> {
         vec![ObjectRef::of(&self.service, "service")]
+    }
+
+    /// Inputs the definition does not declare (they would be ignored), and response fields it
+    /// does not map (they would never be stored).
+    fn check_objects(&self, data: &dyn Fn(&ObjectRef) -> Option<Value>) -> Vec<ParamIssue> {
+        let Some(def) = data(&ObjectRef::of(&self.service, "service"))
+            .and_then(|d| serde_json::from_value::<crate::web_service::WebServiceData>(d).ok())
+        else {
+            return Vec::new();
+        };
+        let mut issues = Vec::new();
+        for (i, f) in self.inputs.0.iter().enumerate() {
+            if !def.inputs.contains(&f.field.0) {
+                issues.push(ParamIssue::new(
+                    format!("inputs[{i}].field"),
+                    format!("the web service declares no input '{}' (it has: {})", f.field.0, list(def.inputs.iter())),
+                ));
+            }
+        }
+        for (i, f) in self.outputs.0.iter().enumerate() {
+            if !def.outputs.iter().any(|o| o.name == f.field.0) {
+                issues.push(ParamIssue::new(
+                    format!("outputs[{i}].field"),
+                    format!("the web service maps no response field '{}' (it has: {})", f.field.0, list(def.outputs.iter().map(|o| &o.name))),
+                ));
+            }
+        }
+        issues
     }
 }
 
