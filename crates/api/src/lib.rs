@@ -228,6 +228,15 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             objects::web_services::list,
             objects::web_services::create
         ))
+        .routes(routes!(
+            objects::databases::list,
+            objects::databases::create
+        ))
+        .routes(routes!(
+            objects::databases::get,
+            objects::databases::update,
+            objects::databases::delete
+        ))
         .routes(routes!(objects::try_web_service))
         .routes(routes!(objects::web_service_calls))
         .routes(routes!(

@@ -29,7 +29,8 @@ pub struct ObjectDto {
     /// ids]}` for a queue group; `{content, variables}` for an SMS template; `{subject, text,
     /// html, variables, from, attachments: [file ids from /files]}` for an email template;
     /// `{method, url, headers, body, auth, inputs, outputs, timeout_ms, max_response_bytes}`
-    /// for a web service (see `GET /object-kinds` for each kind's schema).
+    /// for a web service; `{columns: [{name, type, required, unique, indexed, proposals}]}` for
+    /// a database (see `GET /object-kinds` for each kind's schema).
     #[schema(value_type = Object)]
     pub data: Value,
     /// Whether it has its write-only secret (web services; never shown).
@@ -243,6 +244,17 @@ collection!(
     "web_services:delete"
 );
 collection!(
+    databases,
+    flow::catalogue::ObjectKind::Database,
+    "/databases",
+    "/databases/{id}",
+    "Business objects",
+    "databases:read",
+    "databases:create",
+    "databases:edit",
+    "databases:delete"
+);
+collection!(
     groups,
     flow::catalogue::ObjectKind::Queue,
     "/groups",
@@ -269,7 +281,7 @@ collection!(
 #[derive(Serialize, ToSchema)]
 pub struct ObjectKindDto {
     /// `checkpoint`, `value_table`, `calendar`, `variable`, `queue`, `queue_group`,
-    /// `sms_template`, `email_template`, `web_service`.
+    /// `sms_template`, `email_template`, `web_service`, `database`.
     pub kind: String,
     /// What a list of them is called (`Values tables`).
     pub label: String,
@@ -286,7 +298,7 @@ pub struct ObjectKindDto {
 /// Every kind of business object this server stores.
 #[utoipa::path(get, path = "/object-kinds", tag = "Business objects",
     security(("token" = ["checkpoints:read"]), ("token" = ["value_tables:read"]), ("token" = ["calendars:read"]), ("token" = ["variables:read"]),
-        ("token" = ["sms_templates:read"]), ("token" = ["email_templates:read"]), ("token" = ["web_services:read"]), ("token" = ["groups:read"]), ("token" = ["queue_groups:read"])),
+        ("token" = ["sms_templates:read"]), ("token" = ["email_templates:read"]), ("token" = ["web_services:read"]), ("token" = ["databases:read"]), ("token" = ["groups:read"]), ("token" = ["queue_groups:read"])),
     responses((status = 200, body = Vec<ObjectKindDto>)))]
 pub async fn object_kinds() -> Json<Vec<ObjectKindDto>> {
     use flow::catalogue::ObjectKind::*;
@@ -308,6 +320,7 @@ pub async fn object_kinds() -> Json<Vec<ObjectKindDto>> {
             "email_templates",
         ),
         (WebService, "Web services", "/web-services", "web_services"),
+        (Database, "Databases", "/databases", "databases"),
         (Queue, "Groups (queues)", "/groups", "groups"),
         (QueueGroup, "Queue groups", "/queue-groups", "queue_groups"),
     ];

@@ -202,6 +202,7 @@ const CREATE_REQUIRED: &[(&str, &[&str])] = &[
     ("/variables", &["reference", "name"]),
     ("/sms-templates", &["reference", "name", "data"]),
     ("/web-services", &["reference", "name", "data"]),
+    ("/databases", &["reference", "name", "data"]),
     ("/users", &["reference", "name"]),
     ("/entry-points", &["reference", "name", "channel"]),
     ("/customers", &["channel", "address"]),

@@ -21,6 +21,8 @@ pub enum Resource {
     EmailTemplates,
     /// Web service definitions (their credentials are write-only).
     WebServices,
+    /// Custom database definitions.
+    Databases,
     /// Files uploaded for business objects (the attachments of email templates).
     Files,
     /// Groups (queues) of agents.
@@ -97,7 +99,7 @@ fn verbs_of(resource: Resource) -> &'static [Verb] {
     }
 }
 
-const RESOURCES: [Resource; 19] = [
+const RESOURCES: [Resource; 20] = [
     Resource::Routings(ChannelFamily::Messaging),
     Resource::Routings(ChannelFamily::Email),
     Resource::EntryPoints,
@@ -108,6 +110,7 @@ const RESOURCES: [Resource; 19] = [
     Resource::SmsTemplates,
     Resource::EmailTemplates,
     Resource::WebServices,
+    Resource::Databases,
     Resource::Files,
     Resource::Groups,
     Resource::QueueGroups,
@@ -132,6 +135,7 @@ impl Resource {
             Resource::SmsTemplates => "sms_templates",
             Resource::EmailTemplates => "email_templates",
             Resource::WebServices => "web_services",
+            Resource::Databases => "databases",
             Resource::Files => "files",
             Resource::Groups => "groups",
             Resource::QueueGroups => "queue_groups",
@@ -265,6 +269,7 @@ pub fn built_in(reference: &str) -> Option<Role> {
         SmsTemplates,
         EmailTemplates,
         WebServices,
+        Databases,
         Files,
     ];
     let with = |resources: &[Resource], verbs: &[Verb]| -> Vec<Permission> {

@@ -9,6 +9,7 @@ pub mod access;
 pub mod catalogue;
 pub mod compile;
 pub mod customer;
+pub mod database;
 pub mod diff;
 pub mod document;
 pub mod effect;

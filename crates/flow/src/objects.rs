@@ -67,6 +67,7 @@ pub const STORED: &[ObjectKind] = &[
     ObjectKind::SmsTemplate,
     ObjectKind::EmailTemplate,
     ObjectKind::WebService,
+    ObjectKind::Database,
 ];
 
 /// The JSON Schema of a stored kind's data (a checkpoint has none: `null`), for forms; rules
@@ -85,6 +86,7 @@ pub fn data_schema(kind: ObjectKind) -> Value {
         ObjectKind::SmsTemplate => of::<SmsTemplateData>(),
         ObjectKind::EmailTemplate => of::<EmailTemplateData>(),
         ObjectKind::WebService => of::<crate::web_service::WebServiceData>(),
+        ObjectKind::Database => of::<crate::database::DatabaseData>(),
         _ => Value::Null,
     }
 }
@@ -101,6 +103,7 @@ pub fn kind_key(kind: ObjectKind) -> &'static str {
         ObjectKind::SmsTemplate => "sms_template",
         ObjectKind::EmailTemplate => "email_template",
         ObjectKind::WebService => "web_service",
+        ObjectKind::Database => "database",
         _ => "unsupported",
     }
 }
@@ -873,6 +876,12 @@ pub fn check_data(kind: ObjectKind, data: &Value) -> Result<Value, FieldError> {
         }
         ObjectKind::WebService => {
             let d: crate::web_service::WebServiceData =
+                serde_json::from_value(data.clone()).map_err(data_error)?;
+            d.check()?;
+            serde_json::to_value(d).map_err(data_error)
+        }
+        ObjectKind::Database => {
+            let d: crate::database::DatabaseData =
                 serde_json::from_value(data.clone()).map_err(data_error)?;
             d.check()?;
             serde_json::to_value(d).map_err(data_error)

@@ -1908,11 +1908,18 @@ async fn mail_to(smtp: &str, from: &str, to: &str, raw: &str) -> Result<(), Stri
     let envelope =
         lettre::address::Envelope::new(Some(from.parse().unwrap()), vec![to.parse().unwrap()])
             .unwrap();
-    transport
-        .send_raw(&envelope, raw.as_bytes())
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    // lettre's timeout bounds the connection, not the wait for an answer: a connection the
+    // killed server had accepted into its backlog could wait forever. A mail server gives up
+    // and tries again later; so does this one.
+    match tokio::time::timeout(
+        Duration::from_secs(15),
+        transport.send_raw(&envelope, raw.as_bytes()),
+    )
+    .await
+    {
+        Ok(sent) => sent.map(|_| ()).map_err(|e| e.to_string()),
+        Err(_) => Err("no answer within 15 s".into()),
+    }
 }
 
 fn email_of(n: usize) -> (String, String) {
