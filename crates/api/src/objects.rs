@@ -399,10 +399,15 @@ pub async fn try_web_service(
     crate::problem::PathParams(id): crate::problem::PathParams<Uuid>,
     crate::problem::JsonBody(body): crate::problem::JsonBody<TryWebService>,
 ) -> crate::problem::ApiResult<Json<TriedWebService>> {
-    if body.inputs.len() > 50 {
+    if body.inputs.len() > 50
+        || body
+            .inputs
+            .iter()
+            .any(|i| i.name.chars().count() > 128 || i.value.chars().count() > 10_000)
+    {
         return Err(runtime::maker::MakerError::from(flow::FieldError {
             field: "inputs",
-            message: "at most 50 inputs".into(),
+            message: "at most 50 inputs, each a name of at most 128 characters and a value of at most 10 000".into(),
         })
         .into());
     }

@@ -223,6 +223,19 @@ async fn web_services_every_branch_and_what_they_record() {
         json!([{"name": "status", "value": "shipped"}, {"name": "first", "value": "Teapot"}])
     );
     assert!(!t.to_string().contains(TOKEN), "{t}");
+    // sample inputs have limits
+    let (s, p) = api
+        .call(
+            reqwest::Method::POST,
+            &format!("web-services/{orders}/try"),
+            Some(json!({"inputs": [{"name": "order", "value": "x".repeat(10_001)}]})),
+        )
+        .await;
+    assert_eq!(
+        (s, p["errors"][0]["path"].as_str()),
+        (422, Some("inputs")),
+        "{p}"
+    );
     // an input is a value, URL-encoded: it cannot reach another path
     let t = api
         .try_it(&orders, json!([{"name": "order", "value": "../echo"}]))

@@ -70,10 +70,6 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The URL without its query and fragment (what the history keeps: a query may carry a key).
 pub fn shown_url(url: &str) -> String {
     match reqwest::Url::parse(url) {
@@ -131,7 +127,7 @@ impl Conversations {
             .unwrap_or_default();
         if !method.idempotent() {
             use sha2::Digest;
-            let mark = hex(&sha2::Sha256::digest(key.as_bytes()));
+            let mark = crate::secrets::hex(&sha2::Sha256::digest(key.as_bytes()));
             if !self.store().mark_call(&mark, self.now()).await? {
                 let reason = format!(
                     "the server stopped while this {} was being made: it may have reached the web service, so it is not made again",
