@@ -151,6 +151,16 @@ impl From<MakerError> for Problem {
             }
             MakerError::InUse(_) => Problem::new(StatusCode::CONFLICT, "in_use", detail),
             MakerError::Busy => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "busy", detail),
+            MakerError::RowsRefused(rows) => {
+                let errors = rows
+                    .iter()
+                    .map(|(id, message)| ProblemItem {
+                        path: format!("rows/{id}"),
+                        message: message.clone(),
+                    })
+                    .collect();
+                Problem::new(StatusCode::CONFLICT, "rows_incompatible", detail).with_errors(errors)
+            }
             MakerError::Store(s) => {
                 tracing::error!(error = %s, "storage failure");
                 Problem::new(

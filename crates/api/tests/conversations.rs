@@ -517,6 +517,7 @@ async fn a_broken_interaction_is_quarantined_not_the_channel() {
                     events: vec![],
                     outbox: vec![],
                     web_calls: vec![],
+                    db_writes: vec![],
                     follow_up: None,
                     new_customer: None,
                     acd: None,

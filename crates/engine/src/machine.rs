@@ -254,6 +254,19 @@ pub enum ChannelNote {
         url: String,
         call_id: String,
     },
+    /// A database action's request (*Fill in the variables from a database*: `find`; *Save
+    /// values to a database*: `insert`; *Modify the values of a database*: `modify`): the
+    /// database's reference, the rows found or written, whether the write was kept (a preview
+    /// keeps none) and, when it failed, why.
+    Database {
+        database: String,
+        op: String,
+        rows: u64,
+        #[serde(default = "yes", skip_serializing_if = "is_yes")]
+        written: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
     /// A web service the routing called (*Web service*): the definition's reference, the
     /// method, the URL without its query (which may carry a key), the status if one came, the
     /// time taken and, when it was *Not OK*, why.
@@ -1060,4 +1073,12 @@ pub fn handle(
         turn.wake_at = state.wake_at();
     }
     turn
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_yes(b: &bool) -> bool {
+    *b
 }

@@ -216,6 +216,199 @@ impl DatabaseData {
     }
 }
 
+/// The search key of one of a row's values, kept beside the row for an indexed or unique
+/// column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Key {
+    pub column: String,
+    pub key: String,
+    /// No two rows of the database have it in this column.
+    pub unique: bool,
+}
+
+/// What one search assertion wants of a column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Want {
+    /// The value with this key.
+    Key(String),
+    /// No value (the assertion's value is empty).
+    Empty,
+    /// Nothing can match: the value does not fit the column (a word for a number).
+    Nothing,
+}
+
+/// One assertion of a search, its column found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Term {
+    pub column: String,
+    pub want: Want,
+    /// The column is searched by an index (indexed or unique), and which one.
+    pub indexed: bool,
+    pub unique: bool,
+}
+
+/// A search: assertions that must all hold (AND) or one of which must (OR).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Search {
+    pub terms: Vec<Term>,
+    pub any: bool,
+}
+
+impl Search {
+    /// Whether a row's values meet the search.
+    pub fn matches(&self, def: &DatabaseData, values: &Map<String, Value>) -> bool {
+        let holds = |t: &Term| {
+            let value = values.get(&t.column).filter(|v| !v.is_null());
+            match (&t.want, value) {
+                (Want::Empty, v) => v.is_none(),
+                (Want::Nothing, _) | (Want::Key(_), None) => false,
+                (Want::Key(k), Some(v)) => def
+                    .column(&t.column)
+                    .and_then(|c| DatabaseData::key(c, v))
+                    .is_some_and(|have| have == *k),
+            }
+        };
+        if self.any {
+            self.terms.iter().any(holds)
+        } else {
+            self.terms.iter().all(holds)
+        }
+    }
+
+    /// The index lookups that find every row the search can match, when there are: for AND,
+    /// one assertion on an indexed column (a unique one first); for OR, one per assertion when
+    /// all are on indexed columns. `None`: every row must be read. An assertion that matches
+    /// nothing needs no lookup (so an AND holding one finds nothing: `Some(vec![])`).
+    pub fn lookups(&self) -> Option<Vec<(&str, &str, bool)>> {
+        if self.any {
+            let mut all = Vec::new();
+            for t in &self.terms {
+                match &t.want {
+                    Want::Nothing => {}
+                    Want::Key(k) if t.indexed => {
+                        all.push((t.column.as_str(), k.as_str(), t.unique))
+                    }
+                    _ => return None,
+                }
+            }
+            Some(all)
+        } else {
+            if self.terms.iter().any(|t| t.want == Want::Nothing) {
+                return Some(Vec::new());
+            }
+            let mut best: Option<&Term> = None;
+            for t in &self.terms {
+                if matches!(t.want, Want::Key(_))
+                    && t.indexed
+                    && best.is_none_or(|b| !b.unique && t.unique)
+                {
+                    best = Some(t);
+                }
+            }
+            let t = best?;
+            match &t.want {
+                Want::Key(k) => Some(vec![(t.column.as_str(), k.as_str(), t.unique)]),
+                _ => None,
+            }
+        }
+    }
+}
+
+impl DatabaseData {
+    /// A search of `(column, value)` assertions (values as rendered); `Err` names the columns
+    /// the database does not have.
+    pub fn search(
+        &self,
+        assertions: &[(String, String)],
+        any: bool,
+    ) -> Result<Search, Vec<String>> {
+        let mut unknown = Vec::new();
+        let mut terms = Vec::new();
+        for (name, value) in assertions {
+            let Some(c) = self.column(name) else {
+                unknown.push(name.clone());
+                continue;
+            };
+            let want = if value.trim().is_empty() {
+                Want::Empty
+            } else {
+                match DatabaseData::key(c, &Value::String(value.clone())) {
+                    Some(k) => Want::Key(k),
+                    None => Want::Nothing,
+                }
+            };
+            terms.push(Term {
+                column: c.name.clone(),
+                want,
+                indexed: c.indexed || c.unique,
+                unique: c.unique,
+            });
+        }
+        if unknown.is_empty() {
+            Ok(Search { terms, any })
+        } else {
+            Err(unknown)
+        }
+    }
+
+    /// The keys kept beside a row: one for each value of an indexed or unique column.
+    pub fn keys(&self, values: &Map<String, Value>) -> Vec<Key> {
+        self.columns
+            .iter()
+            .filter(|c| c.indexed || c.unique)
+            .filter_map(|c| {
+                let v = values.get(&c.name)?;
+                Some(Key {
+                    column: c.name.clone(),
+                    key: DatabaseData::key(c, v)?,
+                    unique: c.unique,
+                })
+            })
+            .collect()
+    }
+
+    /// A row's values after a change (a partial row checked by [`Self::check_row`]: a null
+    /// removes a value); `Ok(None)` when nothing changes. A required column cannot lose its
+    /// value.
+    pub fn apply(
+        &self,
+        values: &Map<String, Value>,
+        change: &Map<String, Value>,
+    ) -> Result<Option<Map<String, Value>>, FieldError> {
+        let mut next = values.clone();
+        for (name, v) in change {
+            if v.is_null() {
+                if self.column(name).is_some_and(|c| c.required) {
+                    return Err(FieldError {
+                        field: "values",
+                        message: format!("{name} is required"),
+                    });
+                }
+                next.remove(name);
+            } else {
+                next.insert(name.clone(), v.clone());
+            }
+        }
+        Ok((next != *values).then_some(next))
+    }
+
+    /// A row written for a new definition: values of removed columns dropped, the others
+    /// converted to their new types, required columns present; `Err` says why it cannot be.
+    pub fn reshape(
+        &self,
+        values: &Map<String, Value>,
+    ) -> Result<(Map<String, Value>, Vec<Key>), String> {
+        let kept: Map<String, Value> = values
+            .iter()
+            .filter(|(k, _)| self.column(k).is_some())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let row = self.check_row(&kept, true).map_err(|e| e.message)?;
+        let keys = self.keys(&row);
+        Ok((row, keys))
+    }
+}
+
 /// A value in its column's canonical form; `Ok(None)` for no value.
 fn canonical(column: &Column, value: &Value) -> Result<Option<Value>, String> {
     let text = match value {

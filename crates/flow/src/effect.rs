@@ -70,6 +70,58 @@ pub enum Effect {
     TransferEmail(TransferRequest),
     /// Call a web service definition (*Web service*).
     CallWebService(WebServiceCall),
+    /// Search, add to or change the rows of a custom database.
+    Database(DatabaseRequest),
+}
+
+/// What a database action asks of a custom database; values are rendered in the
+/// interaction's context, `(column, value)`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum DatabaseRequest {
+    /// The first row meeting the assertions (*Fill in the variables from a database*), with
+    /// the values of `columns`.
+    Find {
+        database: ObjectName,
+        any: bool,
+        assertions: Vec<(String, String)>,
+        columns: Vec<String>,
+    },
+    /// A new row (*Save values to a database*).
+    Insert {
+        database: ObjectName,
+        values: Vec<(String, String)>,
+    },
+    /// The first or every row meeting the assertions changed (*Modify the values of a
+    /// database*).
+    Modify {
+        database: ObjectName,
+        any: bool,
+        every: bool,
+        assertions: Vec<(String, String)>,
+        values: Vec<(String, String)>,
+    },
+}
+
+/// What a database request came to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum DatabaseOutcome {
+    /// The row found: the values of the columns asked (a column without value is absent).
+    Found {
+        values: Vec<(String, serde_json::Value)>,
+    },
+    /// No row meets the assertions.
+    NotFound,
+    /// The row was added (`rows`: 1), or rows changed (`rows`: how many).
+    Written { rows: u64 },
+    /// The assertions or the values name columns the database does not have.
+    ColumnsNotFound { columns: Vec<String> },
+    /// Rows met the assertions but the values were theirs already.
+    NoModification { rows: u64 },
+    /// Refused or failed — no such database, a value that does not fit its column, a required
+    /// column without value, a unique value taken, the database full — `reason` says which.
+    Error { reason: String },
 }
 
 /// A call of a web service definition with the values of its declared inputs, rendered in the
@@ -247,6 +299,7 @@ pub enum EffectResult {
     Sms(SmsOutcome),
     Email(EmailOutcome),
     WebService(WebServiceOutcome),
+    Database(DatabaseOutcome),
 }
 
 /// The outcome of a distribution. Each distribution action maps these to its own branches.

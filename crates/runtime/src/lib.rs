@@ -7,6 +7,7 @@ pub mod agents;
 pub mod clock;
 pub mod conversations;
 pub mod customers;
+pub mod databases;
 pub mod delivery;
 pub mod distribution;
 pub mod email;

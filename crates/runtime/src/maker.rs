@@ -56,6 +56,9 @@ pub enum MakerError {
     InUse(String),
     #[error("the data kept changing; try again")]
     Busy,
+    /// A database's new definition does not fit rows it holds (row id, why).
+    #[error("{} rows do not fit the new definition", .0.len())]
+    RowsRefused(Vec<(Uuid, String)>),
     #[error(transparent)]
     Store(StoreError),
 }

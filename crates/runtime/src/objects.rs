@@ -28,7 +28,22 @@ fn taken(e: StoreError, reference: &str) -> MakerError {
     }
 }
 
+/// Most rows a refused change of a database's columns lists.
+const ROWS_REFUSED_SHOWN: usize = 20;
+
 impl Maker {
+    /// A database's new definition when its columns change (its rows must then follow).
+    fn new_columns(
+        kind: ObjectKind,
+        current: &BusinessObject,
+        next: &BusinessObject,
+    ) -> Option<flow::database::DatabaseData> {
+        if kind != ObjectKind::Database || current.data == next.data {
+            return None;
+        }
+        serde_json::from_value(next.data.clone()).ok()
+    }
+
     fn apply_fields(kind: ObjectKind, o: &mut BusinessObject, f: ObjectFields) -> Result<()> {
         if let Some(r) = f.reference {
             o.reference = model::check_reference(&r)?;
@@ -139,14 +154,40 @@ impl Maker {
         }
         next.revision += 1;
         next.updated_at = self.clock().now();
-        match self
-            .store()
-            .write_object(ObjectWrite::Update {
-                object: next.clone(),
-                expected_revision: current.revision,
-            })
-            .await
-        {
+        let written = match Self::new_columns(kind, &current, &next) {
+            // a database's rows follow its columns, in the same transaction
+            Some(def) => {
+                let reshape = move |values: &serde_json::Map<String, Value>| def.reshape(values);
+                self.store()
+                    .reshape_database(&next, current.revision, &reshape, ROWS_REFUSED_SHOWN)
+                    .await
+                    .and_then(|refused| {
+                        if refused.is_empty() {
+                            Ok(Ok(()))
+                        } else {
+                            Ok(Err(refused))
+                        }
+                    })
+            }
+            None => self
+                .store()
+                .write_object(ObjectWrite::Update {
+                    object: next.clone(),
+                    expected_revision: current.revision,
+                })
+                .await
+                .map(Ok),
+        };
+        let written = match written {
+            Ok(Err(refused)) => {
+                return Err(MakerError::RowsRefused(
+                    refused.into_iter().map(|r| (r.row_id, r.message)).collect(),
+                ));
+            }
+            Ok(Ok(())) => Ok(()),
+            Err(e) => Err(e),
+        };
+        match written {
             Ok(()) => {
                 self.bump();
                 Ok(next)

@@ -163,6 +163,7 @@ impl Conversations {
             events: rows,
             outbox: Vec::new(),
             web_calls: Vec::new(),
+            db_writes: Vec::new(),
             follow_up: None,
             new_customer: None,
             acd: None,

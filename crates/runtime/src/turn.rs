@@ -46,6 +46,15 @@ pub(crate) struct Prepared {
 }
 
 impl Prepared {
+    /// Takes what performing the turn's effects added: a preview keeps no database write.
+    fn take(&mut self, side: Side, mode: Mode) {
+        self.write.web_calls = side.queued;
+        if mode != Mode::Preview {
+            self.write.db_writes = side.db_writes;
+        }
+        self.feed = side.feed;
+    }
+
     /// A turn that records without running anything (quarantine).
     fn rows(write: TurnWrite) -> Self {
         Prepared {
@@ -173,6 +182,17 @@ fn attempt_of(inbound: Option<&(Uuid, String)>, customer: &str, id: Uuid, revisi
 /// How often a turn is stepped again from a fresh load when the interaction changed meanwhile.
 const COMMIT_ATTEMPTS: usize = 3;
 
+/// What performing a turn's effects adds to it besides its events.
+#[derive(Default)]
+struct Side {
+    /// What the distribution did, for the agents' feed once committed.
+    feed: Vec<acd::Event>,
+    /// Asynchronous web service calls queued.
+    queued: Vec<store::WebCallRow>,
+    /// Writes to custom databases, committed with the turn.
+    db_writes: Vec<store::DbWrite>,
+}
+
 /// What one interaction gets from a batch of distribution events.
 pub(crate) struct Noted {
     pub notes: Vec<Event>,
@@ -225,26 +245,30 @@ impl Conversations {
         turn: &mut Turn,
         snapshot: &mut Snapshot,
         now: Timestamp,
-    ) -> Result<(Vec<acd::Event>, Vec<store::WebCallRow>)> {
+    ) -> Result<Side> {
         let Effects {
             id,
             owner,
             mode,
             attempt,
         } = who;
-        let mut feed = Vec::new();
+        let mut side = Side::default();
+        let Side {
+            feed,
+            queued,
+            db_writes,
+        } = &mut side;
         let mut calls = 0usize;
-        let mut queued = Vec::new();
         // each answer may lead to another distribution; a routing cannot loop here forever
         for _ in 0..EFFECTS_PER_TURN {
             let Some(request) = turn.effects.pop() else {
-                return Ok((feed, queued));
+                return Ok(side);
             };
             turn.effects.clear();
             let performed = match (&request, self.distribution.get()) {
                 // a preview never reaches real agents: it waits with its request shown in its
                 // events until the person previewing picks the outcome (see `preview_result`)
-                (Effect::Distribute(_), _) if mode == Mode::Preview => return Ok((feed, queued)),
+                (Effect::Distribute(_), _) if mode == Mode::Preview => return Ok(side),
                 (Effect::SendSms(sms), _) => Performed::Answered(
                     EffectResult::Sms(
                         self.send_sms(
@@ -277,12 +301,18 @@ impl Conversations {
                     let key = format!("{attempt}#{calls}");
                     Performed::Answered(
                         EffectResult::WebService(
-                            self.call_web_service(call, &key, id, turn, &mut queued)
-                                .await?,
+                            self.call_web_service(call, &key, id, turn, queued).await?,
                         ),
                         Vec::new(),
                     )
                 }
+                (Effect::Database(request), _) => Performed::Answered(
+                    EffectResult::Database(
+                        self.database_request(request, mode == Mode::Preview, db_writes, turn, now)
+                            .await?,
+                    ),
+                    Vec::new(),
+                ),
                 (Effect::Distribute(request), Some(d)) => d.perform(id, request, owner).await?,
                 (Effect::Distribute(_), None) => Performed::Answered(
                     EffectResult::Distribute(DistributionOutcome::error(
@@ -295,7 +325,7 @@ impl Conversations {
                 Performed::Waiting(events) => {
                     Self::note_distribution(turn, &events);
                     feed.extend(events);
-                    return Ok((feed, queued));
+                    return Ok(side);
                 }
                 Performed::Answered(answer, events) => (answer, events),
             };
@@ -318,7 +348,7 @@ impl Conversations {
                 }
                 Err(panic) => {
                     engine::end_with_error(state, turn, "engine_failed", panic);
-                    return Ok((feed, queued));
+                    return Ok(side);
                 }
             }
         }
@@ -332,7 +362,7 @@ impl Conversations {
                 format!("more than {EFFECTS_PER_TURN} distributions answered at once in one turn"),
             );
         }
-        Ok((feed, queued))
+        Ok(side)
     }
 
     /// Records the distribution's events in a turn (the agents hear of them once the turn is
@@ -662,6 +692,7 @@ impl Conversations {
                 owner: None,
                 uploads: Vec::new(),
                 web_calls: Vec::new(),
+                db_writes: Vec::new(),
             },
             replies: turn.outbound,
             deliveries,
@@ -836,7 +867,7 @@ impl Conversations {
                 turn
             }
         };
-        let (feed, queued) = self
+        let side = self
             .run_effects(
                 Effects {
                     id,
@@ -856,8 +887,7 @@ impl Conversations {
         let row = blank(program.routing_id, program.version_id);
         let mut prepared = self.write(row, &state, turn, inbound, o.entry_point, now);
         prepared.write.new_customer = new_customer;
-        prepared.write.web_calls = queued;
-        prepared.feed = feed;
+        prepared.take(side, o.mode);
         prepared.opening.push(opening);
         Ok(prepared)
     }
@@ -913,14 +943,13 @@ impl Conversations {
         };
         match guarded(&mut state, input, now, &snapshot, &self.limits) {
             Ok(mut turn) => {
-                let mut feed = Vec::new();
-                let mut queued = Vec::new();
+                let mut side = Side::default();
                 if !turn.effects.is_empty() {
                     let owner = match row.customer_id {
                         Some(c) => self.store.customer(c).await?.and_then(|c| c.owner_id),
                         None => None,
                     };
-                    (feed, queued) = self
+                    side = self
                         .run_effects(
                             Effects {
                                 id: row.id,
@@ -943,9 +972,9 @@ impl Conversations {
                 if !notes.is_empty() {
                     turn.events.splice(0..0, notes);
                 }
+                let mode = row.mode;
                 let mut prepared = self.write(row, &state, turn, inbound, entry_point, now);
-                prepared.write.web_calls = queued;
-                prepared.feed = feed;
+                prepared.take(side, mode);
                 Ok(prepared)
             }
             Err(panic) => Ok(Prepared::rows(Self::record_only(

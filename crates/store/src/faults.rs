@@ -202,6 +202,36 @@ impl<S: InteractionStore> InteractionStore for Faulty<S> {
             .record_web_call(id, attempts, done_at, next_attempt_at, status, error)
             .await
     }
+    async fn db_write(&self, writes: &[crate::DbWrite]) -> Result<()> {
+        self.inner.db_write(writes).await
+    }
+    async fn db_row(&self, database: Uuid, id: Uuid) -> Result<Option<crate::DbRow>> {
+        self.inner.db_row(database, id).await
+    }
+    async fn db_rows(
+        &self,
+        database: Uuid,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<crate::Page<crate::DbRow>> {
+        self.inner.db_rows(database, after, limit).await
+    }
+    async fn db_rows_by_key(
+        &self,
+        database: Uuid,
+        column: &str,
+        key: &str,
+        unique: bool,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<crate::Page<crate::DbRow>> {
+        self.inner
+            .db_rows_by_key(database, column, key, unique, after, limit)
+            .await
+    }
+    async fn db_count(&self, database: Uuid) -> Result<u64> {
+        self.inner.db_count(database).await
+    }
     async fn web_calls_of(
         &self,
         service: Uuid,

@@ -121,6 +121,10 @@ pub struct TurnWrite {
     pub outbox: Vec<OutboxRow>,
     /// Asynchronous web service calls the turn queued.
     pub web_calls: Vec<WebCallRow>,
+    /// Writes to custom databases' rows the turn's actions made (*Save values to a database*,
+    /// *Modify the values of a database*): a refused one (a unique value taken meanwhile, a
+    /// row changed) refuses the whole turn as a `Conflict`, so it is stepped again.
+    pub db_writes: Vec<crate::DbWrite>,
     /// A turn written together with this one (the interaction-end routing started when this
     /// turn closes an interaction).
     pub follow_up: Option<Box<TurnWrite>>,
@@ -316,6 +320,32 @@ pub trait InteractionStore: Send + Sync + 'static {
         status: Option<u16>,
         error: Option<String>,
     ) -> Result<()>;
+    /// Applies writes to custom databases' rows in one transaction: `Unique("value")` when a
+    /// unique column's value is taken, `Full` at a database's row limit, `Conflict` when a row
+    /// changed or is gone; nothing is written then.
+    async fn db_write(&self, writes: &[crate::DbWrite]) -> Result<()>;
+    /// A row of a custom database.
+    async fn db_row(&self, database: Uuid, id: Uuid) -> Result<Option<crate::DbRow>>;
+    /// A database's rows in the order they were added, after `after`.
+    async fn db_rows(
+        &self,
+        database: Uuid,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<crate::Page<crate::DbRow>>;
+    /// A database's rows whose `column` has the search key `key` (an indexed column's, or a
+    /// unique one's), by the index.
+    async fn db_rows_by_key(
+        &self,
+        database: Uuid,
+        column: &str,
+        key: &str,
+        unique: bool,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<crate::Page<crate::DbRow>>;
+    /// How many rows a database holds.
+    async fn db_count(&self, database: Uuid) -> Result<u64>;
     /// A definition's queued calls, newest first.
     async fn web_calls_of(
         &self,

@@ -5,12 +5,14 @@
 
 pub mod access;
 pub mod agents;
+pub mod databases;
 mod faults;
 pub mod interactions;
 mod sqlite;
 mod sqlite_access;
 mod sqlite_agents;
 mod sqlite_customers;
+mod sqlite_databases;
 mod sqlite_interactions;
 mod sqlite_objects;
 
@@ -22,6 +24,7 @@ use uuid::Uuid;
 
 pub use access::*;
 pub use agents::*;
+pub use databases::*;
 pub use faults::{Fault, Faulty, Hold};
 pub use interactions::*;
 pub use sqlite::SqliteStore;
@@ -35,6 +38,9 @@ pub enum StoreError {
     /// A unique value (named) is already taken.
     #[error("{0} is already taken")]
     Unique(&'static str),
+    /// A limit the store keeps (the rows of a custom database) is reached.
+    #[error("the limit is reached")]
+    Full,
     /// The database failed; the underlying error is kept as the source.
     #[error("storage error: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -187,6 +193,17 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<flow::objects::BusinessObject>>;
     /// `Conflict` when the object changed or is gone; `Unique` when the reference is taken.
     async fn write_object(&self, write: ObjectWrite) -> Result<()>;
+    /// Writes a custom database's new definition (`Conflict` if the object is no longer at
+    /// `expected_revision`) and rewrites every one of its rows with `reshape` (values and
+    /// keys), in one transaction; when rows are refused nothing is written and (at most
+    /// `shown` of) the refusals are returned.
+    async fn reshape_database(
+        &self,
+        object: &flow::objects::BusinessObject,
+        expected_revision: u64,
+        reshape: &Reshape<'_>,
+        shown: usize,
+    ) -> Result<Vec<Refusal>>;
     /// Stores a new file.
     async fn put_file(&self, file: &StoredFile) -> Result<()>;
     /// A file with its bytes.

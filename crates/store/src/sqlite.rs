@@ -72,6 +72,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0019_object_secret.sql"),
     include_str!("../migrations/sqlite/0020_call_marks.sql"),
     include_str!("../migrations/sqlite/0021_web_calls.sql"),
+    include_str!("../migrations/sqlite/0022_database_rows.sql"),
 ];
 
 /// The SQLite implementation of [`Store`].
@@ -102,6 +103,9 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
         }
         if msg.contains("UNIQUE") && msg.contains("customers.channel") {
             return StoreError::Unique("address");
+        }
+        if msg.contains("UNIQUE") && msg.contains("database_unique") {
+            return StoreError::Unique("value");
         }
         if msg.contains("FOREIGN KEY") || msg.contains("UNIQUE") {
             return StoreError::Conflict;
@@ -573,6 +577,17 @@ impl Store for SqliteStore {
 
     async fn write_object(&self, write: crate::ObjectWrite) -> Result<()> {
         self.write_object_row(write).await
+    }
+
+    async fn reshape_database(
+        &self,
+        object: &flow::objects::BusinessObject,
+        expected_revision: u64,
+        reshape: &crate::Reshape<'_>,
+        shown: usize,
+    ) -> Result<Vec<crate::Refusal>> {
+        self.db_reshape_rows(object, expected_revision, reshape, shown)
+            .await
     }
 
     async fn put_file(&self, file: &crate::StoredFile) -> Result<()> {

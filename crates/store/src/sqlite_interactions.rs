@@ -103,9 +103,73 @@ struct Rows<'a> {
     outbox: Vec<&'a OutboxRow>,
 }
 
+impl Rows<'_> {
+    /// Drops the rows collected for `t` (and its follow-up): the turn was taken back.
+    fn forget(&mut self, t: &TurnWrite) {
+        let mut ids = vec![t.interaction.id];
+        if let Some(f) = &t.follow_up {
+            ids.push(f.interaction.id);
+        }
+        self.events.retain(|e| !ids.contains(&e.interaction_id));
+        self.outbox.retain(|o| !ids.contains(&o.interaction_id));
+    }
+}
+
 /// Writes one turn (and its follow-up) inside the open transaction; `Ok(outcome)` says whether
 /// it was written. Its events and outbox rows are collected for the batch's final statements.
 async fn write_turn<'a>(
+    tx: &mut sqlx::SqliteConnection,
+    t: &'a TurnWrite,
+    rows: &mut Rows<'a>,
+) -> Result<TurnOutcome> {
+    if t.db_writes.is_empty() {
+        return write_guarded(tx, t, rows).await;
+    }
+    // a database write can be refused after the interaction's row is written: the savepoint
+    // takes the whole turn back then
+    sqlx::query("SAVEPOINT database_writes")
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    let written = match write_guarded(tx, t, rows).await {
+        Ok(TurnOutcome::Committed) => {
+            let mut done = Ok(TurnOutcome::Committed);
+            for w in &t.db_writes {
+                match crate::sqlite_databases::write_db(&mut *tx, w).await {
+                    Ok(()) => {}
+                    Err(StoreError::Unique(_) | StoreError::Full | StoreError::Conflict) => {
+                        done = Ok(TurnOutcome::Conflict);
+                        break;
+                    }
+                    Err(e) => {
+                        done = Err(e);
+                        break;
+                    }
+                }
+            }
+            done
+        }
+        other => other,
+    };
+    let end = if matches!(written, Ok(TurnOutcome::Committed)) {
+        "RELEASE database_writes"
+    } else {
+        "ROLLBACK TO database_writes"
+    };
+    sqlx::query(end).execute(&mut *tx).await.map_err(map_err)?;
+    if end.starts_with("ROLLBACK") {
+        sqlx::query("RELEASE database_writes")
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        // what the refused turn had collected is not written
+        rows.forget(t);
+    }
+    written
+}
+
+/// [`write_turn`] of a turn whose guarded rows decide alone.
+async fn write_guarded<'a>(
     tx: &mut sqlx::SqliteConnection,
     t: &'a TurnWrite,
     rows: &mut Rows<'a>,
@@ -726,6 +790,35 @@ impl InteractionStore for SqliteStore {
         Ok(())
     }
 
+    async fn db_write(&self, writes: &[crate::DbWrite]) -> Result<()> {
+        self.db_write_rows(writes).await
+    }
+    async fn db_row(&self, database: Uuid, id: Uuid) -> Result<Option<crate::DbRow>> {
+        self.db_row_of(database, id).await
+    }
+    async fn db_rows(
+        &self,
+        database: Uuid,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<crate::Page<crate::DbRow>> {
+        self.db_page_of(database, after, limit).await
+    }
+    async fn db_rows_by_key(
+        &self,
+        database: Uuid,
+        column: &str,
+        key: &str,
+        unique: bool,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<crate::Page<crate::DbRow>> {
+        self.db_by_key_of(database, column, key, unique, after, limit)
+            .await
+    }
+    async fn db_count(&self, database: Uuid) -> Result<u64> {
+        self.db_count_of(database).await
+    }
     async fn web_calls_of(
         &self,
         service: Uuid,

@@ -137,12 +137,21 @@ impl SqliteStore {
             .execute(&self.pool)
             .await
             .map_err(map_err)?,
-            ObjectWrite::Delete { kind, id } => sqlx::query("DELETE FROM business_objects WHERE kind = ? AND id = ?")
-                .bind(kind_key(*kind))
-                .bind(id.to_string())
-                .execute(&self.pool)
-                .await
-                .map_err(map_err)?,
+            ObjectWrite::Delete { kind, id } => {
+                // a database's rows go with it
+                let mut tx = self.pool.begin().await.map_err(map_err)?;
+                let done = sqlx::query("DELETE FROM business_objects WHERE kind = ? AND id = ?")
+                    .bind(kind_key(*kind))
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                if *kind == ObjectKind::Database {
+                    crate::sqlite_databases::drop_rows(&mut tx, *id).await?;
+                }
+                tx.commit().await.map_err(map_err)?;
+                done
+            }
         };
         if done.rows_affected() == 0 {
             return Err(StoreError::Conflict);
