@@ -5,6 +5,7 @@ mod agents;
 mod auth;
 mod conversations;
 mod customers;
+mod database_rows;
 pub mod dto;
 mod files;
 mod objects;
@@ -236,6 +237,14 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             objects::databases::get,
             objects::databases::update,
             objects::databases::delete
+        ))
+        .routes(routes!(database_rows::list, database_rows::create))
+        .routes(routes!(database_rows::import))
+        .routes(routes!(database_rows::export))
+        .routes(routes!(
+            database_rows::get,
+            database_rows::update,
+            database_rows::delete
         ))
         .routes(routes!(objects::try_web_service))
         .routes(routes!(objects::web_service_calls))

@@ -436,9 +436,14 @@ fn canonical(column: &Column, value: &Value) -> Result<Option<Value>, String> {
                 (_, Some(t)) => t.replace(',', ".").parse::<f64>().ok(),
                 _ => None,
             };
+            // a whole number is kept as one (`42`, not `42.0`), exactly when a float holds it
+            let whole = |f: f64| {
+                (f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0)
+                    .then(|| serde_json::Number::from(f as i64))
+            };
             match n
                 .filter(|f| f.is_finite())
-                .and_then(serde_json::Number::from_f64)
+                .and_then(|f| whole(f).or_else(|| serde_json::Number::from_f64(f)))
             {
                 Some(n) => Ok(Some(Value::Number(n))),
                 None => Err("a number is expected".into()),

@@ -188,8 +188,15 @@ fn the_runnable_set_is_what_the_engine_issue_lists() {
         .filter(|s| s.runnable())
         .map(|s| s.type_key())
         .collect();
-    assert_eq!(runnable.len(), 26, "{runnable:?}");
-    assert!(runnable.contains(&"web_service"));
+    assert_eq!(runnable.len(), 29, "{runnable:?}");
+    for ty in [
+        "web_service",
+        "fill_variables_from_database",
+        "save_to_database",
+        "modify_database",
+    ] {
+        assert!(runnable.contains(&ty), "{ty}");
+    }
     for email in ["test_email_priority", "detect_keywords", "detect_language"] {
         assert!(runnable.contains(&email), "{email}");
     }
@@ -1253,4 +1260,150 @@ fn web_service_asks_for_the_call_and_maps_its_answer() {
         panic!("an asynchronous call is an effect too")
     };
     assert!(!call.synchronous);
+}
+
+#[test]
+fn database_actions_ask_for_their_request_and_map_each_outcome_to_its_branch() {
+    use flow::effect::{DatabaseOutcome, DatabaseRequest, Effect, EffectResult, ObjectName};
+    let orders = || ObjectName::Reference {
+        reference: "ORDERS".into(),
+    };
+    let by = json!({"by": "reference", "reference": "ORDERS"});
+    let resume = |r: &dyn flow::exec::Run, cx: &mut Fake, outcome: DatabaseOutcome| {
+        branch(r.resume(
+            cx,
+            &Value::Null,
+            Wake::Result(&EffectResult::Database(outcome)),
+        ))
+    };
+
+    // Fill in the variables: the request names the columns mapped, the values rendered
+    let find = runner(
+        "fill_variables_from_database",
+        json!({"database": by, "match": "any", "assertions": [{"field": "number", "value": "{{ order.number }}"}],
+               "outputs": [{"field": "status", "variable": "order.status"}, {"field": "customer", "variable": "order.customer"}]}),
+    );
+    let mut cx = fake();
+    cx.set("order.number", json!("42")).unwrap();
+    let Step::Effect { effect, .. } = find.run(&mut cx) else {
+        panic!("a search is an effect")
+    };
+    assert_eq!(
+        effect,
+        Effect::Database(DatabaseRequest::Find {
+            database: orders(),
+            any: true,
+            assertions: vec![("number".into(), "42".into())],
+            columns: vec!["status".into(), "customer".into()],
+        })
+    );
+    let found = DatabaseOutcome::Found {
+        values: vec![("status".into(), json!("Shipped"))],
+    };
+    assert_eq!(resume(&*find, &mut cx, found), "ok");
+    assert_eq!(cx.get("order.status"), Some(&json!("Shipped")));
+    assert_eq!(cx.get("order.customer"), None);
+    assert_eq!(
+        resume(&*find, &mut cx, DatabaseOutcome::NotFound),
+        "not_found"
+    );
+    let columns = DatabaseOutcome::ColumnsNotFound {
+        columns: vec!["colour".into()],
+    };
+    assert_eq!(resume(&*find, &mut cx, columns), "not_found");
+    assert!(cx.error.take().unwrap().contains("colour"));
+
+    // Save values: OK when written, Not OK with the reason otherwise
+    let save = runner(
+        "save_to_database",
+        json!({"database": by, "fields": [{"field": "number", "value": "{{ order.number }}"}]}),
+    );
+    let Step::Effect { effect, .. } = save.run(&mut cx) else {
+        panic!("an insert is an effect")
+    };
+    assert_eq!(
+        effect,
+        Effect::Database(DatabaseRequest::Insert {
+            database: orders(),
+            values: vec![("number".into(), "42".into())],
+        })
+    );
+    assert_eq!(
+        resume(&*save, &mut cx, DatabaseOutcome::Written { rows: 1 }),
+        "ok"
+    );
+    let taken = DatabaseOutcome::Error {
+        reason: "number: another row has the value 42, and the column is unique".into(),
+    };
+    assert_eq!(resume(&*save, &mut cx, taken), "not_ok");
+    assert!(cx.error.take().unwrap().contains("unique"));
+    let columns = DatabaseOutcome::ColumnsNotFound {
+        columns: vec!["colour".into()],
+    };
+    assert_eq!(resume(&*save, &mut cx, columns), "not_ok");
+
+    // Modify: every outcome has its branch
+    let modify = runner(
+        "modify_database",
+        json!({"database": by, "scope": "all_found", "assertions": [{"field": "status", "value": "Pending"}],
+               "fields": [{"field": "status", "value": "Shipped"}]}),
+    );
+    let Step::Effect { effect, .. } = modify.run(&mut cx) else {
+        panic!("a change is an effect")
+    };
+    assert_eq!(
+        effect,
+        Effect::Database(DatabaseRequest::Modify {
+            database: orders(),
+            any: false,
+            every: true,
+            assertions: vec![("status".into(), "Pending".into())],
+            values: vec![("status".into(), "Shipped".into())],
+        })
+    );
+    for (outcome, expected) in [
+        (DatabaseOutcome::Written { rows: 3 }, "ok"),
+        (DatabaseOutcome::NotFound, "no_value_found"),
+        (
+            DatabaseOutcome::NoModification { rows: 2 },
+            "no_modification",
+        ),
+        (
+            DatabaseOutcome::ColumnsNotFound {
+                columns: vec!["colour".into()],
+            },
+            "columns_not_found",
+        ),
+        (
+            DatabaseOutcome::Error {
+                reason: "status: 'Lost' is none of the proposals".into(),
+            },
+            "error",
+        ),
+    ] {
+        assert_eq!(resume(&*modify, &mut cx, outcome), expected);
+    }
+
+    // the database's reference read from an empty variable: the failure branch at once
+    let by_var = json!({"by": "reference_from_variable", "variable": "which"});
+    let mut cx = fake();
+    for (ty, params, expected) in [
+        (
+            "fill_variables_from_database",
+            json!({"database": by_var, "assertions": [{"field": "n", "value": "1"}], "outputs": [{"field": "n", "variable": "x"}]}),
+            "not_found",
+        ),
+        (
+            "save_to_database",
+            json!({"database": by_var, "fields": [{"field": "n", "value": "1"}]}),
+            "not_ok",
+        ),
+        (
+            "modify_database",
+            json!({"database": by_var, "scope": "first_found", "assertions": [{"field": "n", "value": "1"}], "fields": [{"field": "n", "value": "2"}]}),
+            "error",
+        ),
+    ] {
+        assert_eq!(branch(runner(ty, params).run(&mut cx)), expected, "{ty}");
+    }
 }

@@ -772,6 +772,7 @@ impl Import<'_> {
                 "the file is empty: its first line names the columns",
             ));
         }
+        self.report.errors.sort_by_key(|e| e.line);
         Ok(self.report)
     }
 

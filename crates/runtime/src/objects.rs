@@ -161,11 +161,11 @@ impl Maker {
                 self.store()
                     .reshape_database(&next, current.revision, &reshape, ROWS_REFUSED_SHOWN)
                     .await
-                    .and_then(|refused| {
+                    .map(|refused| {
                         if refused.is_empty() {
-                            Ok(Ok(()))
+                            Ok(())
                         } else {
-                            Ok(Err(refused))
+                            Err(refused)
                         }
                     })
             }

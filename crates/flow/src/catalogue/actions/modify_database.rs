@@ -54,7 +54,7 @@ impl ActionType for ModifyDatabase {
 
 impl Run for ModifyDatabase {
     /// Asks the runtime to change the first row meeting the assertions (in the order rows
-    /// were added) or every one (at most `runtime`'s limit per action), written with the
+    /// were added) or every one (at most 1 000 per action: `runtime::databases::limits::MODIFIED_PER_ACTION`), written with the
     /// interaction's turn (a crash never applies it twice). An empty value removes the
     /// column's value.
     fn run(&self, cx: &mut dyn Cx) -> Step {
