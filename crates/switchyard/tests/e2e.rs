@@ -2422,3 +2422,134 @@ async fn kill_9_in_the_middle_of_web_service_calls_repeats_only_the_idempotent_o
     );
     server.stop();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_order_number_is_looked_up_in_a_database_then_a_web_service_with_the_real_binary() {
+    runtime::install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    // the carrier's tracking service: an estimated arrival per parcel
+    let asked: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let seen = asked.clone();
+    let carrier = axum::Router::new().route(
+        "/tracking/{parcel}",
+        axum::routing::get(
+            move |axum::extract::Path(parcel): axum::extract::Path<String>| {
+                let seen = seen.clone();
+                async move {
+                    seen.lock().unwrap().push(parcel.clone());
+                    axum::Json(json!({"parcel": parcel, "eta": {"date": "2026-06-03"}}))
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let carrier_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, carrier).await.unwrap() });
+    let (callback_url, _) = start_callback_server().await;
+    let server = Running::start(&dir.path().join("data"));
+    let api = Api {
+        http: admin_client(),
+        base: server.base.clone(),
+    };
+
+    // the orders, imported as CSV
+    let db = api
+        .post(
+            "databases",
+            json!({"reference": "ORDERS", "name": "Orders", "data": {"columns": [
+                {"name": "number", "type": "number", "required": true, "unique": true},
+                {"name": "customer", "type": "text"},
+                {"name": "parcel", "type": "text"}
+            ]}}),
+        )
+        .await;
+    let report: Value = api
+        .http
+        .post(format!(
+            "{}/api/v1/databases/{}/rows/import",
+            api.base,
+            id(&db)
+        ))
+        .header("content-type", "text/csv")
+        .body("number,customer,parcel\n42,Ann,PARCEL-42\n43,Bob,PARCEL-43\n")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["inserted"], 2, "{report}");
+    api.post("web-services", json!({"reference": "TRACKING", "name": "Tracking", "data": {"method": "GET", "url": format!("{carrier_url}/tracking/{{{{ parcel }}}}"), "inputs": ["parcel"], "outputs": [{"name": "eta", "pointer": "/eta/date"}]}})).await;
+
+    // ask → look up → call → answer, built as the Maker builds it
+    let r = api.post("routings", json!({"name": "Orders", "reference": "ORDERS", "kind": "interaction_start", "channel_family": "messaging"})).await;
+    let v = api
+        .post(
+            &format!("routings/{}/versions", id(&r)),
+            json!({"name": "v1"}),
+        )
+        .await;
+    let vid = id(&v);
+    let start = v["tree"]["actions"][0]["id"].as_str().unwrap().to_owned();
+    let add = |ty: &'static str, params: Value, after: String, branch: &'static str| {
+        let api = &api;
+        let path = format!("versions/{vid}/actions");
+        async move {
+            api.post(&path, json!({"type": ty, "params": params, "after": {"action_id": after, "branch": branch}})).await["action"]["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let ask = add("message_awaiting_response", json!({"wait_seconds": 600, "max_attempts": 3, "error_message": "A number, please.", "questions": [{"question": "Your order number?", "answer_type": "number", "variable": "order.number"}]}), start, "ok").await;
+    let find = add("fill_variables_from_database", json!({"database": {"by": "reference", "reference": "ORDERS"}, "assertions": [{"field": "number", "value": "{{ order.number }}"}], "outputs": [{"field": "customer", "variable": "order.customer"}, {"field": "parcel", "variable": "order.parcel"}]}), ask, "ok").await;
+    let call = add("web_service", json!({"service": {"by": "reference", "reference": "TRACKING"}, "inputs": [{"field": "parcel", "value": "{{ order.parcel }}"}], "outputs": [{"field": "eta", "variable": "order.eta"}]}), find.clone(), "ok").await;
+    add("simple_message", json!({"message": "{{ order.customer }}, order {{ order.number }} arrives on {{ order.eta }}."}), call.clone(), "ok").await;
+    add(
+        "simple_message",
+        json!({"message": "The carrier does not answer: {{ system.error }}"}),
+        call,
+        "not_ok",
+    )
+    .await;
+    add(
+        "simple_message",
+        json!({"message": "No order {{ order.number }}."}),
+        find,
+        "not_found",
+    )
+    .await;
+    let version = api.get(&format!("versions/{vid}")).await;
+    assert_eq!(
+        version["diagnostics"]["errors"], 0,
+        "{}",
+        version["diagnostics"]
+    );
+    api.post(&format!("versions/{vid}/put-in-production"), json!({}))
+        .await;
+    api.post("entry-points", json!({"reference": "shop", "name": "Shop", "channel": "http", "secret": CHANNEL_SECRET, "start_routing_id": id(&r), "callback_url": callback_url})).await;
+
+    let say = |id: &'static str, from: &'static str, text: &'static str| {
+        let api = &api;
+        async move {
+            let r = api
+                .post(
+                    "channels/http/shop/messages",
+                    json!({"message_id": id, "from": from, "text": text}),
+                )
+                .await;
+            r["replies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["text"].as_str().unwrap_or_default().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(say("a1", "ann", "hello").await, ["Your order number?"]);
+    assert_eq!(
+        say("a2", "ann", "42").await,
+        ["Ann, order 42 arrives on 2026-06-03."]
+    );
+    assert_eq!(say("b1", "carl", "hi").await, ["Your order number?"]);
+    assert_eq!(say("b2", "carl", "99").await, ["No order 99."]);
+    assert_eq!(*asked.lock().unwrap(), ["PARCEL-42"]);
+    server.stop();
+}
