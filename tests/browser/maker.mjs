@@ -294,6 +294,37 @@ try {
   check(!(await page.innerText("body")).includes("a-bearer-token"), "the secret is never shown");
   await accessible(page, "a web service tried");
   await wsEdit.getByRole("button", { name: "Cancel" }).click();
+  // a custom database's rows (the database itself made by the test through the API): one
+  // added, a CSV file imported with its refused line reported, filtered, one deleted
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Business objects" }).click();
+  await page.getByRole("link", { name: "Databases" }).click();
+  await page.getByRole("row").filter({ hasText: "Parcels" }).getByRole("button", { name: "Rows" }).click();
+  const rowsPanel = page.getByRole("region", { name: "Rows of Parcels" });
+  await rowsPanel.getByText("No row yet.").waitFor();
+  const adding = rowsPanel.getByRole("form", { name: "Add a row" });
+  await adding.getByLabel(/^number/).fill("41");
+  await adding.getByLabel(/^status/).selectOption("Pending");
+  await adding.getByRole("button", { name: "Add" }).click();
+  await rowsPanel.getByRole("cell", { name: "41", exact: true }).waitFor();
+  await rowsPanel.getByRole("form", { name: "Import rows" }).getByLabel("CSV file").setInputFiles({
+    name: "parcels.csv",
+    mimeType: "text/csv",
+    buffer: Buffer.from("number,status\n42,Shipped\n41,Pending\n43,shipped\n"),
+  });
+  await rowsPanel.getByRole("button", { name: "Import" }).click();
+  await rowsPanel.getByRole("status").filter({ hasText: "2 added, 1 refused." }).waitFor();
+  await rowsPanel.getByText(/Line 3: number: another row has the value 41/).waitFor();
+  await rowsPanel.getByText("3 rows").waitFor();
+  await rowsPanel.getByLabel("Column").selectOption("status");
+  await rowsPanel.getByLabel("Equals").fill("SHIPPED");
+  await rowsPanel.getByRole("button", { name: "Filter" }).click();
+  await rowsPanel.getByRole("cell", { name: "41", exact: true }).waitFor({ state: "detached" });
+  check((await rowsPanel.getByRole("row").count()) === 3, "two shipped parcels and the header");
+  await accessible(page, "a database's rows");
+  page.once("dialog", (d) => d.accept());
+  await rowsPanel.getByRole("row").filter({ hasText: "43" }).getByRole("button", { name: "Delete" }).click();
+  await rowsPanel.getByRole("cell", { name: "43", exact: true }).waitFor({ state: "detached" });
+  await rowsPanel.getByText("2 rows").waitFor();
   // a group, and its live status
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Business objects" }).click();
   await page.getByRole("link", { name: "Groups (queues)" }).click();

@@ -251,16 +251,40 @@ impl Conversations {
                     usize::MAX,
                 )
                 .await?;
-            let column = db.def.column(&key.column);
-            let taken = overlaid(db.id, stored, pending.iter().flat_map(|p| p.iter()), |r| {
-                Some(r.id) != except
-                    && column.is_some_and(|c| {
-                        r.values
-                            .get(&c.name)
-                            .and_then(|v| DatabaseData::key(c, v))
-                            .is_some_and(|k| k == key.key)
-                    })
-            });
+            // the latest pending version of each row the writes touch: its keys (none: deleted)
+            let mut touched: std::collections::HashMap<Uuid, Option<&[store::DbKey]>> =
+                std::collections::HashMap::new();
+            for w in pending.iter().flat_map(|p| p.iter()) {
+                match w {
+                    DbWrite::Insert { row, keys, .. } | DbWrite::Update { row, keys, .. }
+                        if row.database_id == db.id =>
+                    {
+                        touched.insert(row.id, Some(keys));
+                    }
+                    DbWrite::Delete {
+                        database_id, id, ..
+                    } if *database_id == db.id => {
+                        touched.insert(*id, None);
+                    }
+                    _ => {}
+                }
+            }
+            let holds = |keys: &[store::DbKey]| {
+                keys.iter()
+                    .any(|k| k.unique && k.column == key.column && k.key == key.key)
+            };
+            let taken: Vec<Uuid> = stored
+                .iter()
+                .filter(|r| !touched.contains_key(&r.id))
+                .map(|r| r.id)
+                .chain(
+                    touched
+                        .iter()
+                        .filter(|(_, keys)| keys.is_some_and(holds))
+                        .map(|(id, _)| *id),
+                )
+                .filter(|id| Some(*id) != except)
+                .collect();
             if !taken.is_empty() {
                 return Ok(Some(format!(
                     "{}: another row has the value {}, and the column is unique",
@@ -895,6 +919,9 @@ impl Import<'_> {
         let now = c.now();
         let mut writes: Vec<DbWrite> = Vec::with_capacity(batch.len());
         let mut size = c.store.db_count(self.db.id).await?;
+        // the unique keys of the lines written in this batch so far
+        let mut batch_keys: std::collections::HashSet<(String, String)> =
+            std::collections::HashSet::new();
         for (line, values) in batch {
             if size >= db_limits::ROWS {
                 self.refuse(
@@ -906,13 +933,31 @@ impl Import<'_> {
                 );
                 continue;
             }
-            if let Some(why) = c.unique_taken(&self.db, &values, None, &[&writes]).await? {
+            let keys = self.db.def.keys(&values);
+            if let Some(k) = keys
+                .iter()
+                .find(|k| k.unique && batch_keys.contains(&(k.column.clone(), k.key.clone())))
+            {
+                let message = format!(
+                    "{}: an earlier line has the value {}, and the column is unique",
+                    k.column,
+                    values.get(&k.column).cloned().unwrap_or(Value::Null)
+                );
+                self.refuse(line, message);
+                continue;
+            }
+            if let Some(why) = c.unique_taken(&self.db, &values, None, &[]).await? {
                 self.refuse(line, why);
                 continue;
             }
+            batch_keys.extend(
+                keys.iter()
+                    .filter(|k| k.unique)
+                    .map(|k| (k.column.clone(), k.key.clone())),
+            );
             size += 1;
             writes.push(DbWrite::Insert {
-                keys: self.db.def.keys(&values),
+                keys,
                 row: DbRow {
                     id: Uuid::now_v7(),
                     database_id: self.db.id,

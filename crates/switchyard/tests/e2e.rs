@@ -794,6 +794,15 @@ async fn the_maker_in_chromium() {
             .await;
         assert_eq!(s, 201, "{a}");
     }
+    // a database whose rows the script edits
+    api.post(
+        "databases",
+        json!({"reference": "PARCELS", "name": "Parcels", "data": {"columns": [
+            {"name": "number", "type": "number", "required": true, "unique": true},
+            {"name": "status", "type": "list", "proposals": ["Pending", "Shipped"]}
+        ]}}),
+    )
+    .await;
     let shots = browser_script(
         "maker.mjs",
         &[&server.base, admin.0, admin.1, designer.0, designer.1],

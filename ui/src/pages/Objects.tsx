@@ -45,6 +45,7 @@ export function Objects(props: { session: Session; kind: string }) {
   const [items, setItems] = useState<Item[]>([]);
   const [editing, setEditing] = useState<Item | "new" | null>(null);
   const [watching, setWatching] = useState<string | null>(null);
+  const [browsing, setBrowsing] = useState<Item | null>(null);
   const [error, setError] = useState("");
   const reload = (k: Kind) =>
     everyPage((after) => api.GET(k.path as Collection, { params: { query: { limit: 200, after } } })).then(setItems, (e) => setError(problemText(e)));
@@ -107,6 +108,11 @@ export function Objects(props: { session: Session; kind: string }) {
                 <button type="button" onClick={() => setEditing(o)}>
                   {may("edit") ? "Edit" : "Open"}
                 </button>
+                {kind.kind === "database" && (
+                  <button type="button" onClick={() => setBrowsing(browsing?.id === o.id ? null : o)} aria-expanded={browsing?.id === o.id}>
+                    Rows
+                  </button>
+                )}
                 {kind.kind === "queue" && (
                   <button type="button" onClick={() => setWatching(watching === o.id ? null : o.id)} aria-expanded={watching === o.id}>
                     Live status
@@ -126,6 +132,7 @@ export function Objects(props: { session: Session; kind: string }) {
         </tbody>
       </table>
       {watching && <GroupStatus id={watching} />}
+      {browsing && <DatabaseRows key={browsing.id + browsing.revision} item={browsing} editable={may("edit")} />}
       {items.length === 0 && <p className="empty">None yet.</p>}
     </section>
   );
@@ -383,6 +390,193 @@ function GroupStatus(props: { id: string }) {
           ))}
         </tbody>
       </table>
+    </section>
+  );
+}
+
+type Column = { name: string; type: string; required?: boolean; unique?: boolean; proposals?: string[] };
+type Row = Schemas["RowDto"];
+
+/** A database's rows: filtered and paged, added, deleted, imported from and exported to CSV
+ * (`/databases/{id}/rows`). */
+function DatabaseRows(props: { item: Item; editable: boolean }) {
+  const id = props.item.id;
+  const columns = ((props.item.data as { columns?: Column[] } | null)?.columns ?? []).slice(0, 50);
+  const [rows, setRows] = useState<Row[]>([]);
+  const [next, setNext] = useState<string | null>(null);
+  const [total, setTotal] = useState<number | null>(null);
+  const [filterColumn, setFilterColumn] = useState(columns[0]?.name ?? "");
+  const [filterValue, setFilterValue] = useState("");
+  const [adding, setAdding] = useState<Record<string, string>>({});
+  const [report, setReport] = useState<Schemas["ImportReportDto"] | null>(null);
+  const [error, setError] = useState("");
+  const load = async (after: string | null) => {
+    setError("");
+    const filter = filterValue ? [`${filterColumn}:${filterValue}`] : undefined;
+    const { data, error } = await api.GET("/databases/{id}/rows", { params: { path: { id }, query: { limit: 50, after: after ?? undefined, filter } } });
+    if (!data) return setError(problemText(error));
+    setRows((r) => (after ? [...r, ...data.items] : data.items));
+    setNext(data.next_after ?? null);
+    setTotal(data.total);
+  };
+  useEffect(() => {
+    load(null);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [id]);
+  const shown = (v: unknown) => (v === undefined || v === null ? "" : typeof v === "boolean" ? (v ? "yes" : "no") : String(v));
+  return (
+    <section className="panel wide" aria-labelledby="rows-title">
+      <h2 id="rows-title">Rows of {props.item.name}</h2>
+      <p className="muted">
+        {total ?? "…"} rows · <a href={`/api/v1/databases/${id}/rows/export`}>Export as CSV</a>
+      </p>
+      <form
+        className="inline"
+        aria-label="Filter the rows"
+        onSubmit={(e) => {
+          e.preventDefault();
+          load(null);
+        }}
+      >
+        <label>
+          Column
+          <select value={filterColumn} onChange={(e) => setFilterColumn(e.target.value)}>
+            {columns.map((c) => (
+              <option key={c.name}>{c.name}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Equals
+          <input value={filterValue} onChange={(e) => setFilterValue(e.target.value)} />
+        </label>
+        <button type="submit">Filter</button>
+      </form>
+      <Alert text={error} />
+      <table className="list">
+        <thead>
+          <tr>
+            {columns.map((c) => (
+              <th scope="col" key={c.name}>
+                {c.name}
+              </th>
+            ))}
+            <th scope="col">
+              <span className="visually-hidden">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr key={r.id}>
+              {columns.map((c) => (
+                <td key={c.name}>{shown((r.values as Record<string, unknown>)[c.name])}</td>
+              ))}
+              <td className="row-actions">
+                {props.editable && (
+                  <DeleteButton
+                    question="Delete this row?"
+                    remove={() => api.DELETE("/databases/{id}/rows/{row_id}", { params: { path: { id, row_id: r.id } } })}
+                    onDeleted={() => load(null)}
+                    onError={setError}
+                  />
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {rows.length === 0 && <p className="empty">No row{filterValue ? " matches" : " yet"}.</p>}
+      {next && (
+        <button type="button" onClick={() => load(next)}>
+          More rows
+        </button>
+      )}
+      {props.editable && (
+        <>
+          <form
+            aria-label="Add a row"
+            onSubmit={async (e) => {
+              e.preventDefault();
+              setError("");
+              const values = Object.fromEntries(Object.entries(adding).filter(([, v]) => v !== ""));
+              const { error } = await api.POST("/databases/{id}/rows", { params: { path: { id } }, body: { values: values as unknown as Schemas["RowBody"]["values"] } });
+              if (error) return setError(problemText(error));
+              setAdding({});
+              load(null);
+            }}
+          >
+            <h3>Add a row</h3>
+            {columns.map((c) => (
+              <label key={c.name}>
+                {c.name}
+                {c.required ? " (required)" : ""}
+                {c.type === "list" || c.type === "boolean" ? (
+                  <select value={adding[c.name] ?? ""} onChange={(e) => setAdding((a) => ({ ...a, [c.name]: e.target.value }))}>
+                    <option value="">—</option>
+                    {(c.type === "list" ? (c.proposals ?? []) : ["yes", "no"]).map((p) => (
+                      <option key={p}>{p}</option>
+                    ))}
+                  </select>
+                ) : (
+                  <input
+                    type={c.type === "date" ? "date" : "text"}
+                    inputMode={c.type === "number" ? "decimal" : undefined}
+                    value={adding[c.name] ?? ""}
+                    onChange={(e) => setAdding((a) => ({ ...a, [c.name]: e.target.value }))}
+                  />
+                )}
+              </label>
+            ))}
+            <button type="submit" className="primary">
+              Add
+            </button>
+          </form>
+          <form
+            aria-label="Import rows"
+            onSubmit={async (e) => {
+              e.preventDefault();
+              setError("");
+              setReport(null);
+              const file = (e.currentTarget.elements.namedItem("csv") as HTMLInputElement).files?.[0];
+              if (!file) return setError("Choose a CSV file first.");
+              const { data, error } = await api.POST("/databases/{id}/rows/import", {
+                params: { path: { id } },
+                body: file as unknown as string,
+                bodySerializer: (b) => b as unknown as string,
+                headers: { "content-type": "text/csv" },
+              });
+              if (!data) return setError(problemText(error));
+              setReport(data);
+              load(null);
+            }}
+          >
+            <h3>Import a CSV file</h3>
+            <p className="muted">Its first line names the columns; each other line is a row. Refused lines are listed, the others added.</p>
+            <label>
+              CSV file
+              <input type="file" name="csv" accept=".csv,text/csv" />
+            </label>
+            <button type="submit">Import</button>
+          </form>
+          {report && (
+            <div role="status">
+              <p>
+                {report.inserted} added, {report.refused} refused.
+              </p>
+              {report.errors.length > 0 && (
+                <ul>
+                  {report.errors.map((e) => (
+                    <li key={e.line}>
+                      Line {e.line}: {e.message}
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </div>
+          )}
+        </>
+      )}
     </section>
   );
 }
