@@ -8,9 +8,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use jiff::Timestamp;
+use runtime::databases::Row;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use store::DbRow;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -38,8 +38,8 @@ pub struct RowDto {
     pub updated_at: Timestamp,
 }
 
-impl From<&DbRow> for RowDto {
-    fn from(r: &DbRow) -> Self {
+impl From<&Row> for RowDto {
+    fn from(r: &Row) -> Self {
         RowDto {
             id: r.id,
             database_id: r.database_id,
@@ -51,7 +51,7 @@ impl From<&DbRow> for RowDto {
     }
 }
 
-fn response(status: StatusCode, r: &DbRow) -> Response {
+fn response(status: StatusCode, r: &Row) -> Response {
     (
         status,
         [(header::ETAG, format!("\"{}\"", r.revision))],

@@ -52,6 +52,31 @@ pub struct Database {
     pub def: DatabaseData,
 }
 
+/// A row as the rows API shows it (the store's row, seen through the runtime).
+#[derive(Clone, Debug, Serialize)]
+pub struct Row {
+    pub id: Uuid,
+    pub database_id: Uuid,
+    /// Column → value, in canonical form; columns without value are absent.
+    pub values: Map<String, Value>,
+    pub revision: u64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl From<DbRow> for Row {
+    fn from(r: DbRow) -> Self {
+        Row {
+            id: r.id,
+            database_id: r.database_id,
+            values: r.values,
+            revision: r.revision,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
 /// What a CSV import did.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ImportReport {
@@ -516,7 +541,7 @@ impl Conversations {
         filters: &[(String, String)],
         after: Option<Uuid>,
         limit: u32,
-    ) -> Result<Page<DbRow>> {
+    ) -> Result<Page<Row>> {
         let db = self.database(id).await?;
         let limit = limit.clamp(1, limits::PAGE);
         let search = db.def.search(filters, false).map_err(|unknown| {
@@ -526,7 +551,11 @@ impl Conversations {
             )
         })?;
         if search.terms.is_empty() {
-            return Ok(self.store.db_rows(id, after, limit).await?);
+            let page = self.store.db_rows(id, after, limit).await?;
+            return Ok(Page {
+                items: page.items.into_iter().map(Row::from).collect(),
+                next_after: page.next_after,
+            });
         }
         let (items, next_after) = match search.lookups() {
             Some(lookups) => match lookups.first() {
@@ -555,11 +584,18 @@ impl Conversations {
                 .await?
             }
         };
-        Ok(Page { items, next_after })
+        Ok(Page {
+            items: items.into_iter().map(Row::from).collect(),
+            next_after,
+        })
     }
 
     /// One row.
-    pub async fn database_row(&self, id: Uuid, row: Uuid) -> Result<DbRow> {
+    pub async fn database_row(&self, id: Uuid, row: Uuid) -> Result<Row> {
+        self.stored_row(id, row).await.map(Row::from)
+    }
+
+    async fn stored_row(&self, id: Uuid, row: Uuid) -> Result<DbRow> {
         self.database(id).await?;
         self.store
             .db_row(id, row)
@@ -573,11 +609,7 @@ impl Conversations {
     }
 
     /// Adds a row (`values`: column → value, checked for the columns' types).
-    pub async fn insert_database_row(
-        &self,
-        id: Uuid,
-        values: &Map<String, Value>,
-    ) -> Result<DbRow> {
+    pub async fn insert_database_row(&self, id: Uuid, values: &Map<String, Value>) -> Result<Row> {
         let db = self.database(id).await?;
         let values = db
             .def
@@ -604,7 +636,7 @@ impl Conversations {
             limit: db_limits::ROWS,
         }])
         .await?;
-        Ok(row)
+        Ok(row.into())
     }
 
     /// Changes a row: `values` holds the columns changed (null removes a value), the row must
@@ -615,9 +647,9 @@ impl Conversations {
         row: Uuid,
         values: &Map<String, Value>,
         if_match: Option<u64>,
-    ) -> Result<DbRow> {
+    ) -> Result<Row> {
         let db = self.database(id).await?;
-        let current = self.database_row(id, row).await?;
+        let current = self.stored_row(id, row).await?;
         if let Some(expected) = if_match
             && expected != current.revision
         {
@@ -635,7 +667,7 @@ impl Conversations {
             .apply(&current.values, &change)
             .map_err(|e| invalid(e.message))?
         else {
-            return Ok(current);
+            return Ok(current.into());
         };
         if let Some(why) = self.unique_taken(&db, &next, Some(row), &[]).await? {
             return Err(ConversationError::Conflict("unique_value_taken", why));
@@ -661,7 +693,7 @@ impl Conversations {
             }
             other => other,
         })?;
-        Ok(updated)
+        Ok(updated.into())
     }
 
     /// Removes a row.

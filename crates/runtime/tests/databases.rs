@@ -92,7 +92,7 @@ fn random_values(rng: &mut Rng) -> Map<String, Value> {
     m
 }
 
-async fn all_rows(conv: &Conversations, db: Uuid) -> Vec<DbRow> {
+async fn all_rows(conv: &Conversations, db: Uuid) -> Vec<runtime::databases::Row> {
     let mut rows = Vec::new();
     let mut after = None;
     loop {
