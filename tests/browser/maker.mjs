@@ -387,6 +387,23 @@ try {
   check((await side.getByLabel("The values table", { exact: true }).locator("option:checked").innerText()) === "Cities (CITIES)", "the selector kept the table");
   check((await page.getByRole("button", { name: /Error:.*values table/ }).count()) === 0, "the table is found");
   await accessible(page, "the I know selector");
+  // a database action offers the columns of the database its selector names, and beside a
+  // LIST column the column's proposals (the action is not added)
+  await more.getByLabel("Action type").selectOption("fill_variables_from_database");
+  await more.getByLabel("How the database is known").selectOption("entity");
+  await more.getByLabel("The database", { exact: true }).selectOption({ label: "Parcels (PARCELS)" });
+  const column = more.locator("input[id$='assertions_0_field']");
+  const offered = () => column.evaluate((el) => [...(el.list?.options ?? [])].map((o) => o.value).join(","));
+  for (let i = 0; i < 50 && (await offered()) !== "number,status"; i++) await page.waitForTimeout(100);
+  check((await offered()) === "number,status", `the database's columns are offered (${await offered()})`);
+  await column.fill("status");
+  await more.getByLabel("A proposal of status").selectOption("Shipped");
+  const value = more.locator("textarea[id$='assertions_0_value']");
+  for (let i = 0; i < 50 && (await value.inputValue()) !== "Shipped"; i++) await page.waitForTimeout(100);
+  check((await value.inputValue()) === "Shipped", "the proposal is the assertion's value");
+  await column.fill("number");
+  await more.getByLabel("A proposal of status").waitFor({ state: "detached" });
+  await accessible(page, "a database action's columns");
   // a distribution after it, to the group picked by the selector; the preview reaches no agent:
   // the person previewing picks what happened, and the path follows that branch
   await more.getByLabel("Action type").selectOption("distribute_to_queue");

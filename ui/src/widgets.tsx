@@ -3,8 +3,10 @@
 // picker, `x-switchyard-template` (text with `{{ variable.field }}` placeholders) a text area
 // that completes the placeholders; every other string is RJSF's own input. An "I know"
 // selector (`x-switchyard-object-kind`) is one field: how the object is known, then the
-// object of that kind picked from a list, its reference, or the variable holding it.
-import { createContext, useContext, useEffect, useId, useMemo, useRef, useState, type KeyboardEvent } from "react";
+// object of that kind picked from a list, its reference, or the variable holding it. A column
+// of a database action (`x-switchyard-column`) offers the columns of the database the form's
+// selector names, and the value beside a LIST column offers its proposals.
+import { createContext, useCallback, useContext, useEffect, useId, useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
 import { getDefaultRegistry } from "@rjsf/core";
 import { getTemplate, type FieldProps, type RegistryFieldsType, type RegistryWidgetsType, type RJSFSchema, type UiSchema, type WidgetProps } from "@rjsf/utils";
 
@@ -25,10 +27,9 @@ function matching(choices: VariableChoice[], typed: string) {
   return [...first, ...holding.filter((c) => !c.path.toLowerCase().startsWith(t))].slice(0, SHOWN);
 }
 
-function VariableInput(props: WidgetProps) {
-  const all = useContext(VariableChoices);
-  // a variable stored into cannot be a system one
-  const choices = props.schema["x-switchyard-variable"] === "write" ? all.filter((c) => !c.system) : all;
+/** A widget's text input offering `offered` (a `datalist`: value and what it is), any other
+ * text allowed. */
+function OfferingInput(props: WidgetProps & { offered: { value: string; label: string }[] }) {
   const list = useId();
   return (
     <>
@@ -47,14 +48,21 @@ function VariableInput(props: WidgetProps) {
         onFocus={(e) => props.onFocus(props.id, e.target.value)}
       />
       <datalist id={list}>
-        {choices.map((c) => (
-          <option key={c.path} value={c.path}>
-            {c.description}
+        {props.offered.map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.label}
           </option>
         ))}
       </datalist>
     </>
   );
+}
+
+function VariableInput(props: WidgetProps) {
+  const all = useContext(VariableChoices);
+  // a variable stored into cannot be a system one
+  const choices = props.schema["x-switchyard-variable"] === "write" ? all.filter((c) => !c.system) : all;
+  return <OfferingInput {...props} offered={choices.map((c) => ({ value: c.path, label: c.description }))} />;
 }
 
 /** Where the caret stands in an unclosed `{{ …`: the start of the placeholder and what is typed. */
@@ -65,6 +73,7 @@ function openPlaceholder(text: string, caret: number): { start: number; typed: s
 
 function TemplateInput(props: WidgetProps) {
   const choices = useContext(VariableChoices);
+  const column = useContext(ItemColumn);
   const area = useRef<HTMLTextAreaElement>(null);
   const [open, setOpen] = useState<{ start: number; typed: string } | null>(null);
   const [active, setActive] = useState(0);
@@ -130,6 +139,21 @@ function TemplateInput(props: WidgetProps) {
         }}
         onFocus={(e) => props.onFocus(props.id, e.target.value)}
       />
+      {column?.type === "list" && (column.proposals ?? []).length > 0 && (
+        <select
+          aria-label={`A proposal of ${column.name}`}
+          value={(column.proposals ?? []).includes(value) ? value : ""}
+          disabled={props.disabled || props.readonly}
+          onChange={(e) => e.target.value && props.onChange(e.target.value)}
+        >
+          <option value="">A proposal of {column.name}…</option>
+          {(column.proposals ?? []).map((p) => (
+            <option key={p} value={p}>
+              {p}
+            </option>
+          ))}
+        </select>
+      )}
       <ul id={list} role="listbox" aria-label="Variables" className="suggestions" hidden={!expanded}>
         {shown.map((c, i) => (
           <li
@@ -150,8 +174,67 @@ function TemplateInput(props: WidgetProps) {
   );
 }
 
-/** RJSF's text widget, replaced: variables and templates get theirs, the rest RJSF's input. */
+/** A column of a custom database, as the database's definition states it. */
+type DatabaseColumn = { name: string; type: string; proposals?: string[] };
+
+/** The objects the "I know" selectors of the form being edited name, by kind (a database
+ * action's columns are its database's). Each form has its own ([`ChosenObjects`]). */
+const Chosen = createContext<{ chosen: Record<string, Selector | null>; note: (kind: string, value: Selector | null) => void }>({
+  chosen: {},
+  note: () => {},
+});
+
+/** Keeps what the form's selectors name, for the fields that depend on it. */
+export function ChosenObjects(props: { children: ReactNode }) {
+  const [chosen, setChosen] = useState<Record<string, Selector | null>>({});
+  const note = useCallback(
+    (kind: string, value: Selector | null) =>
+      setChosen((c) => (JSON.stringify(c[kind] ?? null) === JSON.stringify(value) ? c : { ...c, [kind]: value })),
+    [],
+  );
+  const value = useMemo(() => ({ chosen, note }), [chosen, note]);
+  return <Chosen.Provider value={value}>{props.children}</Chosen.Provider>;
+}
+
+/** The columns of the database the form names (none while it is unknown: named by a variable,
+ * or not chosen yet). */
+function useDatabaseColumns(): DatabaseColumn[] {
+  const sources = useContext(ObjectSources);
+  const { chosen } = useContext(Chosen);
+  const selector = chosen.database ?? null;
+  const [columns, setColumns] = useState<DatabaseColumn[]>([]);
+  useEffect(() => {
+    let live = true;
+    const pick = (objects: KnownObject[] | null) => {
+      const found = (objects ?? []).find((o) =>
+        selector?.by === "entity" ? o.id === selector.id : selector?.by === "reference" ? o.reference === selector.reference : false,
+      );
+      const cols = (found?.data as { columns?: DatabaseColumn[] } | undefined)?.columns ?? [];
+      if (live) setColumns(cols);
+    };
+    if (selector) sources("database").then(pick, () => live && setColumns([]));
+    else setColumns([]);
+    return () => {
+      live = false;
+    };
+  }, [selector, sources]);
+  return columns;
+}
+
+/** The column of the "column = value" pair being drawn (its value offers the column's
+ * proposals). */
+const ItemColumn = createContext<DatabaseColumn | null>(null);
+
+/** A column of the form's database: its columns offered, any name allowed (compile checks it). */
+function ColumnInput(props: WidgetProps) {
+  const columns = useDatabaseColumns();
+  return <OfferingInput {...props} offered={columns.map((c) => ({ value: c.name, label: c.type }))} />;
+}
+
+/** RJSF's text widget, replaced: variables, templates and columns get theirs, the rest RJSF's
+ * input. */
 function TextWidget(props: WidgetProps) {
+  if (props.schema["x-switchyard-column"]) return <ColumnInput {...props} />;
   if (props.schema["x-switchyard-variable"]) return <VariableInput {...props} />;
   if (props.schema["x-switchyard-template"]) return <TemplateInput {...props} />;
   const BaseInputTemplate = getTemplate("BaseInputTemplate", props.registry, props.options);
@@ -178,8 +261,9 @@ function SelectWidget(props: WidgetProps) {
 
 export const widgets: RegistryWidgetsType = { TextWidget, SelectWidget };
 
-/** A business object as the "I know" selector lists it. */
-export type KnownObject = { id: string; name: string; reference: string };
+/** A business object as the "I know" selector lists it (with its data, where the list gives
+ * it: a database's columns). */
+export type KnownObject = { id: string; name: string; reference: string; data?: unknown };
 
 /** The objects of a kind (`queue`, `checkpoint`…), or `null` where none are listed here (a CRM
  * directory, say: its id is typed in). */
@@ -224,6 +308,8 @@ export function uiSchemaFor(root: RJSFSchema): UiSchema {
     const s = resolve(given);
     if (!s || depth > 10) return {};
     if (pickerOf(s, resolve)) return { "ui:field": "objectPicker", "ui:fieldReplacesAnyOrOneOf": true };
+    const field = resolve((s.properties as Record<string, unknown> | undefined)?.field);
+    if (field?.["x-switchyard-column"]) return { "ui:field": "columnItem" };
     const out: UiSchema = {};
     for (const part of [s, ...(s.oneOf ?? []), ...(s.anyOf ?? []), ...(s.allOf ?? [])].map(resolve)) {
       if (!part) continue;
@@ -281,6 +367,11 @@ function ObjectPickerField(props: FieldProps) {
   const set = (v: Selector | null) => props.onChange((v ?? undefined) as never, props.fieldPathId.path);
   const disabled = props.disabled || props.readonly;
   const by = value?.by ?? "";
+  const { note } = useContext(Chosen);
+  const noted = JSON.stringify(value);
+  useEffect(() => {
+    if (picker.kind) note(picker.kind, JSON.parse(noted) as Selector | null);
+  }, [picker.kind, noted, note]);
   return (
     <fieldset className="object-picker" id={id}>
       <legend>
@@ -356,4 +447,18 @@ function ObjectPickerField(props: FieldProps) {
   );
 }
 
-export const fields: RegistryFieldsType = { objectPicker: ObjectPickerField };
+/** A "column = value" pair of a database action: RJSF's own object field, its value told
+ * which column it is for (a LIST column's value offers the proposals). */
+function ColumnItemField(props: FieldProps) {
+  const columns = useDatabaseColumns();
+  const name = (props.formData as { field?: string } | undefined)?.field ?? "";
+  const column = columns.find((c) => c.name === name) ?? columns.find((c) => c.name.toLowerCase() === name.toLowerCase()) ?? null;
+  const ObjectField = props.registry.fields.ObjectField;
+  return (
+    <ItemColumn.Provider value={column}>
+      <ObjectField {...props} />
+    </ItemColumn.Provider>
+  );
+}
+
+export const fields: RegistryFieldsType = { objectPicker: ObjectPickerField, columnItem: ColumnItemField };

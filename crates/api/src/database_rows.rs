@@ -19,6 +19,9 @@ use crate::problem::{ApiResult, IfMatch, JsonBody, PathParams, Problem, ProblemB
 
 /// The largest CSV file an import reads, in bytes.
 pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
+/// The longest an import request may take (its file read and written), past the server's
+/// `request_timeout`.
+pub const IMPORT_DURATION: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 /// The most filters a list takes.
 pub const MAX_FILTERS: usize = 20;
 
@@ -234,7 +237,9 @@ pub struct ImportErrorDto {
 /// columns (each one of the database's, in any order, not all needed), every other line is a
 /// row, checked as `POST /databases/{id}/rows` checks one. The file is read as it arrives
 /// (at most 64 MiB); good rows are written by batches of 500, so a refused line refuses only
-/// itself, and the report lists why.
+/// itself, and the report lists why. An import may take up to 15 minutes, past the server's
+/// usual request timeout (a file arriving slower than that is cut, the rows before the cut
+/// kept).
 #[utoipa::path(post, path = "/databases/{id}/rows/import", tag = "Business objects", security(("token" = ["databases:edit"])),
     params(("id" = Uuid, Path)),
     request_body(content = String, content_type = "text/csv"),
@@ -244,8 +249,12 @@ pub struct ImportErrorDto {
 pub async fn import(
     State(state): State<AppState>,
     PathParams(id): PathParams<Uuid>,
+    deadline: Option<axum::Extension<crate::Deadline>>,
     body: Body,
 ) -> ApiResult<Json<ImportReportDto>> {
+    if let Some(axum::Extension(deadline)) = deadline {
+        deadline.extend(IMPORT_DURATION);
+    }
     let mut import = state.conversations.database_import(id).await?;
     let mut stream = body.into_data_stream();
     let mut read = 0usize;

@@ -737,16 +737,54 @@ fn outer_layers(router: Router, limits: &HttpLimits) -> Router {
         ))
 }
 
-/// Ends a request that runs longer than the configured limit with a problem.
-async fn deadline(State(limit): State<Duration>, req: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, next.run(req)).await {
-        Ok(response) => response,
-        Err(_) => Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "request_timeout",
-            format!("the request took longer than {} s", limit.as_secs()),
-        )
-        .into_response(),
+/// When a request must have been answered. Every request has one (the configured
+/// `request_timeout`); a handler whose work is bounded otherwise (a CSV import: by its file's
+/// size) may move it later, to a fixed longest time of its own.
+#[derive(Clone)]
+pub(crate) struct Deadline {
+    start: tokio::time::Instant,
+    limit: Arc<std::sync::Mutex<Duration>>,
+}
+
+impl Deadline {
+    /// The request may take `limit` in all (from its start), if that is longer than now.
+    pub(crate) fn extend(&self, limit: Duration) {
+        let mut now = self.limit.lock().unwrap_or_else(|e| e.into_inner());
+        *now = (*now).max(limit);
+    }
+
+    fn limit(&self) -> Duration {
+        *self.limit.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Ends a request that runs past its deadline (the configured limit, unless its handler
+/// extended it) with a problem.
+async fn deadline(State(limit): State<Duration>, mut req: Request, next: Next) -> Response {
+    let deadline = Deadline {
+        start: tokio::time::Instant::now(),
+        limit: Arc::new(std::sync::Mutex::new(limit)),
+    };
+    req.extensions_mut().insert(deadline.clone());
+    let run = next.run(req);
+    tokio::pin!(run);
+    loop {
+        let until = deadline.start + deadline.limit();
+        tokio::select! {
+            response = &mut run => return response,
+            () = tokio::time::sleep_until(until) => {
+                // the handler may have moved the deadline while this one waited
+                if deadline.start + deadline.limit() <= tokio::time::Instant::now() {
+                    let limit = deadline.limit();
+                    return Problem::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "request_timeout",
+                        format!("the request took longer than {} s", limit.as_secs()),
+                    )
+                    .into_response();
+                }
+            }
+        }
     }
 }
 

@@ -416,12 +416,37 @@ async fn csv_import_reports_each_refused_line_and_export_gives_the_rows_back() {
     assert_eq!(p["items"][0]["values"]["status"], "Shipped");
 
     // a header naming a column the database lacks refuses the file; so does an empty one
-    for bad in ["number,colour\n1,red\n", "number,number\n1,2\n", ""] {
+    for bad in [
+        "number,colour\n1,red\n",
+        "number,number\n1,2\n",
+        // the header's names are read without case, so this too names a column twice
+        "number,NUMBER\n1,2\n",
+        "",
+    ] {
         let r = import(bad.to_owned()).await.unwrap();
         assert_eq!(r.status(), 422, "{bad:?}");
         let p: Value = r.json().await.unwrap();
         assert_eq!(p["code"], "invalid_row", "{p}");
     }
+    // a header in another case names the columns; a unique value a stored row holds refuses
+    // its line, the others are written
+    let r = import("NUMBER,Customer\n6,Again\n7,Eve\n".to_owned())
+        .await
+        .unwrap();
+    let report: Value = r.json().await.unwrap();
+    assert_eq!(
+        (report["inserted"].as_u64(), report["refused"].as_u64()),
+        (Some(1), Some(1)),
+        "{report}"
+    );
+    assert_eq!(report["errors"][0]["line"], 2, "{report}");
+    assert!(
+        report["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("another row"),
+        "{report}"
+    );
 
     // the export streams every row back, the header first, quoted where needed
     let r = admin_client()
@@ -455,7 +480,7 @@ async fn csv_import_reports_each_refused_line_and_export_gives_the_rows_back() {
         ["number", "customer", "status", "shipped_on", "paid"]
     );
     let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
-    assert_eq!(records.len(), 1_203);
+    assert_eq!(records.len(), 1_204);
     assert_eq!(&records[0][1], "Dupont, Ann");
     assert_eq!(&records[2][1], "Multi\nline");
     // exported then imported into a copy, the rows are the same
@@ -486,7 +511,7 @@ async fn csv_import_reports_each_refused_line_and_export_gives_the_rows_back() {
     let report: Value = r.json().await.unwrap();
     assert_eq!(
         (report["inserted"].as_u64(), report["refused"].as_u64()),
-        (Some(1_203), Some(0)),
+        (Some(1_204), Some(0)),
         "{report}"
     );
 }
@@ -717,4 +742,77 @@ async fn the_database_actions_take_every_branch_in_production() {
                 && n["error"].as_str().is_some_and(|e| e.contains("unique"))),
         "{notes:?}"
     );
+}
+
+/// Sends `body` to `path` over a plain connection in three parts, `pause` apart (a slow
+/// upload); the response's status and body.
+async fn trickle(
+    root: &str,
+    path: &str,
+    content_type: &str,
+    body: &str,
+    pause: std::time::Duration,
+) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = root.trim_start_matches("http://");
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        support::ADMIN,
+        body.len()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let third = body.len() / 3;
+    for part in [&body[..third], &body[third..2 * third], &body[2 * third..]] {
+        s.write_all(part.as_bytes()).await.unwrap();
+        s.flush().await.unwrap();
+        tokio::time::sleep(pause).await;
+    }
+    let mut out = Vec::new();
+    // the server may answer (and close) before the last part is read
+    let _ = s.read_to_end(&mut out).await;
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+    (status, body)
+}
+
+#[tokio::test]
+async fn an_import_may_take_longer_than_the_request_timeout_other_requests_may_not() {
+    let limits = api::HttpLimits {
+        request_timeout: std::time::Duration::from_secs(1),
+        ..support::limits()
+    };
+    let server = support::start(runtime::ServiceSettings::default(), limits).await;
+    let base = format!("{}/api/v1", server.root);
+    let db = orders(&base).await;
+    let pause = std::time::Duration::from_millis(700);
+    // an import arriving over about 2 s is read to its end and reported
+    let csv = "number,customer\n1,Ann\n2,Bob\n3,Carl\n4,Dan\n";
+    let (status, body) = trickle(
+        &server.root,
+        &format!("/api/v1/databases/{db}/rows/import"),
+        "text/csv",
+        csv,
+        pause,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"inserted\":4"), "{body}");
+    // a row sent as slowly is cut at the server's request timeout
+    let row = r#"{"values": {"number": 5, "customer": "Eve"}}"#;
+    let (status, body) = trickle(
+        &server.root,
+        &format!("/api/v1/databases/{db}/rows"),
+        "application/json",
+        row,
+        pause,
+    )
+    .await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("request_timeout"), "{body}");
 }

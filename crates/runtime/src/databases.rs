@@ -262,6 +262,24 @@ impl Conversations {
         except: Option<Uuid>,
         pending: &[&[DbWrite]],
     ) -> Result<Option<String>> {
+        // the latest pending version of each row the writes touch: its keys (none: deleted)
+        let mut touched: std::collections::HashMap<Uuid, Option<&[store::DbKey]>> =
+            std::collections::HashMap::new();
+        for w in pending.iter().flat_map(|p| p.iter()) {
+            match w {
+                DbWrite::Insert { row, keys, .. } | DbWrite::Update { row, keys, .. }
+                    if row.database_id == db.id =>
+                {
+                    touched.insert(row.id, Some(keys));
+                }
+                DbWrite::Delete {
+                    database_id, id, ..
+                } if *database_id == db.id => {
+                    touched.insert(*id, None);
+                }
+                _ => {}
+            }
+        }
         for key in db.def.keys(values).into_iter().filter(|k| k.unique) {
             let (stored, _) = self
                 .scan(
@@ -276,24 +294,6 @@ impl Conversations {
                     usize::MAX,
                 )
                 .await?;
-            // the latest pending version of each row the writes touch: its keys (none: deleted)
-            let mut touched: std::collections::HashMap<Uuid, Option<&[store::DbKey]>> =
-                std::collections::HashMap::new();
-            for w in pending.iter().flat_map(|p| p.iter()) {
-                match w {
-                    DbWrite::Insert { row, keys, .. } | DbWrite::Update { row, keys, .. }
-                        if row.database_id == db.id =>
-                    {
-                        touched.insert(row.id, Some(keys));
-                    }
-                    DbWrite::Delete {
-                        database_id, id, ..
-                    } if *database_id == db.id => {
-                        touched.insert(*id, None);
-                    }
-                    _ => {}
-                }
-            }
             let holds = |keys: &[store::DbKey]| {
                 keys.iter()
                     .any(|k| k.unique && k.column == key.column && k.key == key.key)
@@ -895,18 +895,29 @@ impl Import<'_> {
 
     async fn record(&mut self, fields: Vec<String>) -> Result<()> {
         let Some(header) = &self.header else {
+            // the header's names are the columns' in any case (columns differ without case);
+            // each is kept as the column's own spelling, so a repeat is a repeat whatever its case
             let mut seen: Vec<String> = Vec::new();
             for name in &fields {
-                let name = name.trim().trim_start_matches('\u{feff}').to_owned();
-                if self.db.def.column(&name).is_none() {
+                let name = name.trim().trim_start_matches('\u{feff}');
+                let Some(column) = self.db.def.column(name).or_else(|| {
+                    self.db
+                        .def
+                        .columns
+                        .iter()
+                        .find(|c| c.name.eq_ignore_ascii_case(name))
+                }) else {
                     return Err(invalid(format!(
                         "line 1: the database has no column '{name}'"
                     )));
+                };
+                if seen.contains(&column.name) {
+                    return Err(invalid(format!(
+                        "line 1: '{name}' names the column {} again",
+                        column.name
+                    )));
                 }
-                if seen.contains(&name) {
-                    return Err(invalid(format!("line 1: '{name}' appears twice")));
-                }
-                seen.push(name);
+                seen.push(column.name.clone());
             }
             self.header = Some(seen);
             return Ok(());
@@ -950,11 +961,33 @@ impl Import<'_> {
         let c = self.conversations;
         let now = c.now();
         let mut writes: Vec<DbWrite> = Vec::with_capacity(batch.len());
+        let mut lines: Vec<u64> = Vec::with_capacity(batch.len());
         let mut size = c.store.db_count(self.db.id).await?;
+        let batch: Vec<(u64, Map<String, Value>, Vec<store::DbKey>)> = batch
+            .into_iter()
+            .map(|(line, values)| {
+                let keys = self.db.def.keys(&values);
+                (line, values, keys)
+            })
+            .collect();
+        // the unique keys stored rows hold, read for the whole batch at once
+        let asked: Vec<(String, String)> = batch
+            .iter()
+            .flat_map(|(_, _, keys)| keys.iter().filter(|k| k.unique))
+            .map(|k| (k.column.clone(), k.key.clone()))
+            .collect::<std::collections::HashSet<_>>()
+            .into_iter()
+            .collect();
+        let held: std::collections::HashSet<(String, String)> = c
+            .store
+            .db_unique_held(self.db.id, &asked)
+            .await?
+            .into_iter()
+            .collect();
         // the unique keys of the lines written in this batch so far
         let mut batch_keys: std::collections::HashSet<(String, String)> =
             std::collections::HashSet::new();
-        for (line, values) in batch {
+        for (line, values, keys) in batch {
             if size >= db_limits::ROWS {
                 self.refuse(
                     line,
@@ -965,10 +998,22 @@ impl Import<'_> {
                 );
                 continue;
             }
-            let keys = self.db.def.keys(&values);
+            let unique_of = |k: &store::DbKey| (k.column.clone(), k.key.clone());
             if let Some(k) = keys
                 .iter()
-                .find(|k| k.unique && batch_keys.contains(&(k.column.clone(), k.key.clone())))
+                .find(|k| k.unique && held.contains(&unique_of(k)))
+            {
+                let message = format!(
+                    "{}: another row has the value {}, and the column is unique",
+                    k.column,
+                    values.get(&k.column).cloned().unwrap_or(Value::Null)
+                );
+                self.refuse(line, message);
+                continue;
+            }
+            if let Some(k) = keys
+                .iter()
+                .find(|k| k.unique && batch_keys.contains(&unique_of(k)))
             {
                 let message = format!(
                     "{}: an earlier line has the value {}, and the column is unique",
@@ -978,16 +1023,13 @@ impl Import<'_> {
                 self.refuse(line, message);
                 continue;
             }
-            if let Some(why) = c.unique_taken(&self.db, &values, None, &[]).await? {
-                self.refuse(line, why);
-                continue;
-            }
             batch_keys.extend(
                 keys.iter()
                     .filter(|k| k.unique)
                     .map(|k| (k.column.clone(), k.key.clone())),
             );
             size += 1;
+            lines.push(line);
             writes.push(DbWrite::Insert {
                 keys,
                 row: DbRow {
@@ -1001,9 +1043,24 @@ impl Import<'_> {
                 limit: db_limits::ROWS,
             });
         }
-        let n = writes.len() as u64;
-        c.write_rows(writes).await?;
-        self.report.inserted += n;
-        Ok(())
+        match c.write_rows(writes.clone()).await {
+            Ok(()) => {
+                self.report.inserted += writes.len() as u64;
+                Ok(())
+            }
+            // another writer took a unique value or the last places meanwhile: each line is
+            // written alone, so that only the lines it concerns are refused
+            Err(ConversationError::Conflict(_, _)) => {
+                for (line, write) in lines.into_iter().zip(writes) {
+                    match c.write_rows(vec![write]).await {
+                        Ok(()) => self.report.inserted += 1,
+                        Err(ConversationError::Conflict(_, why)) => self.refuse(line, why),
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
     }
 }

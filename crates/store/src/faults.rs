@@ -232,6 +232,13 @@ impl<S: InteractionStore> InteractionStore for Faulty<S> {
     async fn db_count(&self, database: Uuid) -> Result<u64> {
         self.inner.db_count(database).await
     }
+    async fn db_unique_held(
+        &self,
+        database: Uuid,
+        keys: &[(String, String)],
+    ) -> Result<Vec<(String, String)>> {
+        self.inner.db_unique_held(database, keys).await
+    }
     async fn web_calls_of(
         &self,
         service: Uuid,

@@ -346,6 +346,13 @@ pub trait InteractionStore: Send + Sync + 'static {
     ) -> Result<crate::Page<crate::DbRow>>;
     /// How many rows a database holds.
     async fn db_count(&self, database: Uuid) -> Result<u64>;
+    /// Which of these `(column, key)` pairs of a database's unique columns a row holds, read
+    /// in one statement (the caller bounds how many it asks: one import batch's).
+    async fn db_unique_held(
+        &self,
+        database: Uuid,
+        keys: &[(String, String)],
+    ) -> Result<Vec<(String, String)>>;
     /// A definition's queued calls, newest first.
     async fn web_calls_of(
         &self,

@@ -171,11 +171,106 @@ pub(crate) async fn drop_rows(tx: &mut sqlx::SqliteConnection, database_id: Uuid
     Ok(())
 }
 
+/// Inserts new rows inside the open transaction in a few statements whatever their number
+/// (each statement reads its rows from one JSON array): the row counts grown, the rows, their
+/// keys. `Full` when a database would pass its limit, `Unique` when a unique key is taken.
+async fn insert_many(tx: &mut sqlx::SqliteConnection, writes: &[DbWrite]) -> Result<()> {
+    let mut growth: std::collections::BTreeMap<Uuid, (u64, u64)> = Default::default();
+    let mut rows: Vec<Value> = Vec::with_capacity(writes.len());
+    let (mut keys, mut unique): (Vec<Value>, Vec<Value>) = (Vec::new(), Vec::new());
+    for w in writes {
+        let DbWrite::Insert {
+            row,
+            keys: k,
+            limit,
+        } = w
+        else {
+            continue;
+        };
+        let g = growth.entry(row.database_id).or_insert((0, *limit));
+        g.0 += 1;
+        g.1 = g.1.min(*limit);
+        rows.push(Value::Array(vec![
+            row.id.to_string().into(),
+            row.database_id.to_string().into(),
+            values_text(&row.values)?.into(),
+            row.revision.into(),
+            ms(row.created_at).into(),
+            ms(row.updated_at).into(),
+        ]));
+        for key in k {
+            let entry = Value::Array(vec![
+                row.database_id.to_string().into(),
+                key.column.clone().into(),
+                key.key.clone().into(),
+                row.id.to_string().into(),
+            ]);
+            if key.unique {
+                unique.push(entry);
+            } else {
+                keys.push(entry);
+            }
+        }
+    }
+    for (db, (n, limit)) in growth {
+        if n > limit {
+            return Err(StoreError::Full);
+        }
+        let grown = sqlx::query(
+            "INSERT INTO database_sizes (database_id, rows) VALUES (?, ?)
+             ON CONFLICT (database_id) DO UPDATE SET rows = rows + excluded.rows
+             WHERE rows + excluded.rows <= ?",
+        )
+        .bind(db.to_string())
+        .bind(n as i64)
+        .bind(limit as i64)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if grown.rows_affected() == 0 {
+            return Err(StoreError::Full);
+        }
+    }
+    let json = |items: &[Value]| serde_json::to_string(items).map_err(backend);
+    sqlx::query(
+        "INSERT INTO database_rows (id, database_id, \"values\", revision, created_at, updated_at)
+         SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
+                json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]')
+         FROM json_each(?)",
+    )
+    .bind(json(&rows)?)
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    for (table, items) in [("database_keys", &keys), ("database_unique", &unique)] {
+        if items.is_empty() {
+            continue;
+        }
+        let sql = format!(
+            "INSERT INTO {table} (database_id, \"column\", key, row_id)
+             SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),
+                    json_extract(value, '$[2]'), json_extract(value, '$[3]')
+             FROM json_each(?)"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(json(items)?)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    }
+    Ok(())
+}
+
 impl SqliteStore {
     pub(crate) async fn db_write_rows(&self, writes: &[DbWrite]) -> Result<()> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        for w in writes {
-            write_db(&mut tx, w).await?;
+        // new rows only (an import's batch): a few statements for them all
+        if writes.len() > 1 && writes.iter().all(|w| matches!(w, DbWrite::Insert { .. })) {
+            insert_many(&mut tx, writes).await?;
+        } else {
+            for w in writes {
+                write_db(&mut tx, w).await?;
+            }
         }
         tx.commit().await.map_err(map_err)
     }
@@ -237,6 +332,38 @@ impl SqliteStore {
             .await
             .map_err(map_err)?;
         page(rows, limit)
+    }
+
+    pub(crate) async fn db_unique_held_of(
+        &self,
+        database_id: Uuid,
+        keys: &[(String, String)],
+    ) -> Result<Vec<(String, String)>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        // the pairs travel as one JSON array of [column, key]: one statement, one bound value
+        let pairs = serde_json::to_string(keys).map_err(backend)?;
+        let rows = sqlx::query(
+            "SELECT u.\"column\", u.key FROM database_unique u
+             WHERE u.database_id = ?
+               AND (u.\"column\", u.key) IN
+                   (SELECT json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]')
+                    FROM json_each(?) j)",
+        )
+        .bind(database_id.to_string())
+        .bind(pairs)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get::<String, _>(0).map_err(backend)?,
+                    r.try_get::<String, _>(1).map_err(backend)?,
+                ))
+            })
+            .collect()
     }
 
     pub(crate) async fn db_count_of(&self, database_id: Uuid) -> Result<u64> {

@@ -819,6 +819,13 @@ impl InteractionStore for SqliteStore {
     async fn db_count(&self, database: Uuid) -> Result<u64> {
         self.db_count_of(database).await
     }
+    async fn db_unique_held(
+        &self,
+        database: Uuid,
+        keys: &[(String, String)],
+    ) -> Result<Vec<(String, String)>> {
+        self.db_unique_held_of(database, keys).await
+    }
     async fn web_calls_of(
         &self,
         service: Uuid,

@@ -657,7 +657,9 @@ export interface paths {
          *     columns (each one of the database's, in any order, not all needed), every other line is a
          *     row, checked as `POST /databases/{id}/rows` checks one. The file is read as it arrives
          *     (at most 64 MiB); good rows are written by batches of 500, so a refused line refuses only
-         *     itself, and the report lists why.
+         *     itself, and the report lists why. An import may take up to 15 minutes, past the server's
+         *     usual request timeout (a file arriving slower than that is cut, the rows before the cut
+         *     kept).
          */
         post: operations["import_databases_rows_import"];
         delete?: never;

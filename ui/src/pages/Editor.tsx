@@ -19,7 +19,7 @@ import Form from "@rjsf/core";
 import { validator } from "../forms";
 import type { RJSFSchema } from "@rjsf/utils";
 import { allows, api, everyPage, objectKinds, problemText, type Schemas, type Session } from "../api";
-import { fields, ObjectSources, uiSchemaFor, VariableChoices, widgets, type KnownObject, type VariableChoice } from "../widgets";
+import { ChosenObjects, fields, ObjectSources, uiSchemaFor, VariableChoices, widgets, type KnownObject, type VariableChoice } from "../widgets";
 import { Link } from "../route";
 import { isOutcome, Preview } from "./Preview";
 import { pathOf } from "../chat";
@@ -693,21 +693,23 @@ function NewAction(props: { choices: Choices; submit: string; onCreate: (what: W
       </fieldset>
       {mode === "new" && <TypePicker offered={offered} value={type} onChange={setType} label="Action type" />}
       {mode === "new" && chosen && (
-        <Form
-          key={type}
-          schema={schema}
-          validator={validator}
-          widgets={widgets}
-          fields={fields}
-          uiSchema={uiSchema}
-          noHtml5Validate
-          showErrorList={false}
-          onSubmit={({ formData }) => props.onCreate({ type, params: (formData ?? {}) as Record<string, never> })}
-        >
-          <button type="submit" className="primary">
-            {props.submit}
-          </button>
-        </Form>
+        <ChosenObjects>
+          <Form
+            key={type}
+            schema={schema}
+            validator={validator}
+            widgets={widgets}
+            fields={fields}
+            uiSchema={uiSchema}
+            noHtml5Validate
+            showErrorList={false}
+            onSubmit={({ formData }) => props.onCreate({ type, params: (formData ?? {}) as Record<string, never> })}
+          >
+            <button type="submit" className="primary">
+              {props.submit}
+            </button>
+          </Form>
+        </ChosenObjects>
       )}
       {mode === "copy" && (
         <form
@@ -800,33 +802,35 @@ function ActionPanel(props: {
           Record the passage in this action
         </label>
         {Object.keys(schema.properties ?? {}).length > 0 && (
-          <Form
-            schema={schema}
-            formData={action.params}
-            validator={validator}
-            widgets={widgets}
-            fields={fields}
-            uiSchema={uiSchema}
-            disabled={!props.editable}
-            noHtml5Validate
-            showErrorList={false}
-            onSubmit={({ formData }) =>
-              props.onEdit((m) =>
-                api.PATCH("/versions/{id}/actions/{action_id}", {
-                  params: { path, header: { "If-Match": m } },
-                  body: { params: formData as Record<string, never> },
-                }),
-              )
-            }
-          >
-            {props.editable ? (
-              <button type="submit" className="primary">
-                Save the parameters
-              </button>
-            ) : (
-              <></>
-            )}
-          </Form>
+          <ChosenObjects>
+            <Form
+              schema={schema}
+              formData={action.params}
+              validator={validator}
+              widgets={widgets}
+              fields={fields}
+              uiSchema={uiSchema}
+              disabled={!props.editable}
+              noHtml5Validate
+              showErrorList={false}
+              onSubmit={({ formData }) =>
+                props.onEdit((m) =>
+                  api.PATCH("/versions/{id}/actions/{action_id}", {
+                    params: { path, header: { "If-Match": m } },
+                    body: { params: formData as Record<string, never> },
+                  }),
+                )
+              }
+            >
+              {props.editable ? (
+                <button type="submit" className="primary">
+                  Save the parameters
+                </button>
+              ) : (
+                <></>
+              )}
+            </Form>
+          </ChosenObjects>
         )}
       </section>
       {props.editable && type && type.branches.length > 0 && (

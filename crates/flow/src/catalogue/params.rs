@@ -497,6 +497,50 @@ pub struct FieldToVariable {
     pub variable: VarTarget,
 }
 
+/// A column of the database a database action names (1 to 128 characters; compile checks
+/// the database has it). Its schema says so (`x-switchyard-column`), so that the editor offers
+/// the database's columns, and for a LIST column its proposals.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Default)]
+#[serde(transparent)]
+pub struct Column(pub String);
+
+impl<'de> Deserialize<'de> for Column {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Text::<1, 128>::deserialize(d).map(|t| Column(t.0))
+    }
+}
+
+impl JsonSchema for Column {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        "Column".into()
+    }
+    fn json_schema(g: &mut SchemaGenerator) -> Schema {
+        let mut schema = Text::<1, 128>::json_schema(g);
+        schema.insert("description".into(), "A column of the database.".into());
+        schema.insert("x-switchyard-column".into(), true.into());
+        schema
+    }
+}
+
+/// One "column = value" pair of a database action (a search assertion, a value written).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnValue {
+    pub field: Column,
+    pub value: Template<0, 2_000>,
+}
+
+/// A database column's value copied into a variable.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnToVariable {
+    pub field: Column,
+    pub variable: VarTarget,
+}
+
 /// AND / OR combination of conditions or assertions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "snake_case")]

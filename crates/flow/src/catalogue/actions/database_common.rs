@@ -25,7 +25,7 @@ fn names(def: &DatabaseData) -> String {
 pub fn check_values(
     def: &DatabaseData,
     path: &str,
-    values: &[FieldValue],
+    values: &[ColumnValue],
     issues: &mut Vec<ParamIssue>,
 ) {
     for (i, f) in values.iter().enumerate() {
@@ -67,7 +67,7 @@ pub fn check_values(
 pub fn check_columns(
     def: &DatabaseData,
     path: &str,
-    columns: &[FieldToVariable],
+    columns: &[ColumnToVariable],
     issues: &mut Vec<ParamIssue>,
 ) {
     for (i, f) in columns.iter().enumerate() {
@@ -89,11 +89,11 @@ pub fn check_columns(
 pub fn check_indexed(
     def: &DatabaseData,
     path: &str,
-    assertions: &[FieldValue],
+    assertions: &[ColumnValue],
     any: bool,
     issues: &mut Vec<ParamIssue>,
 ) {
-    let indexed = |f: &FieldValue| {
+    let indexed = |f: &ColumnValue| {
         def.column(&f.field.0)
             .is_some_and(|c| c.indexed || c.unique)
     };
@@ -113,7 +113,7 @@ pub fn check_indexed(
 }
 
 /// The rendered `(column, value)` pairs.
-pub fn rendered(cx: &dyn Cx, values: &[FieldValue]) -> Vec<(String, String)> {
+pub fn rendered(cx: &dyn Cx, values: &[ColumnValue]) -> Vec<(String, String)> {
     values
         .iter()
         .map(|f| (f.field.0.clone(), cx.render(&f.value.0)))

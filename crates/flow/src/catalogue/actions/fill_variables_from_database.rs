@@ -8,8 +8,8 @@ pub struct FillVariablesFromDatabase {
     pub database: Of<kind::Database>,
     #[serde(default, rename = "match")]
     pub match_: Match,
-    pub assertions: List<FieldValue, 1, 20>,
-    pub outputs: List<FieldToVariable, 1, 50>,
+    pub assertions: List<ColumnValue, 1, 20>,
+    pub outputs: List<ColumnToVariable, 1, 50>,
 }
 
 impl ActionType for FillVariablesFromDatabase {

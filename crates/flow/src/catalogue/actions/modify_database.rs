@@ -18,8 +18,8 @@ pub struct ModifyDatabase {
     /// All the assertions (AND, the default) or one of them (OR).
     #[serde(default, rename = "match")]
     pub match_: Match,
-    pub assertions: List<FieldValue, 1, 20>,
-    pub fields: List<FieldValue, 1, 50>,
+    pub assertions: List<ColumnValue, 1, 20>,
+    pub fields: List<ColumnValue, 1, 50>,
 }
 
 impl ActionType for ModifyDatabase {

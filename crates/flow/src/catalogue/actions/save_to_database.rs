@@ -6,7 +6,7 @@ use super::prelude::*;
 #[serde(deny_unknown_fields)]
 pub struct SaveToDatabase {
     pub database: Of<kind::Database>,
-    pub fields: List<FieldValue, 1, 50>,
+    pub fields: List<ColumnValue, 1, 50>,
 }
 
 impl ActionType for SaveToDatabase {
