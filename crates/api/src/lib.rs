@@ -3,6 +3,7 @@
 
 mod agents;
 mod auth;
+mod cases;
 mod conversations;
 mod customers;
 mod database_rows;
@@ -116,6 +117,7 @@ fn metrics_handle() -> PrometheusHandle {
         (name = "Catalogue", description = "Every action type"),
         (name = "Entry points", description = "Channel accounts bound to routings"),
         (name = "Business objects", description = "Checkpoints, values tables, calendars and declared variables that actions refer to"),
+        (name = "Cases", description = "Case types and cases: what a contact centre follows for a customer across interactions (the case actions link, create and change them)"),
         (name = "Customers", description = "The people behind interactions, by channel and address"),
         (name = "Distribution", description = "Users (agents), groups (queues) and queue groups"),
         (name = "Agent", description = "What an agent does: presence, offers, conversations (Bearer token)"),
@@ -238,6 +240,18 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             objects::databases::update,
             objects::databases::delete
         ))
+        .routes(routes!(
+            objects::case_types::list,
+            objects::case_types::create
+        ))
+        .routes(routes!(
+            objects::case_types::get,
+            objects::case_types::update,
+            objects::case_types::delete
+        ))
+        .routes(routes!(cases::list, cases::create))
+        .routes(routes!(cases::get, cases::update, cases::delete))
+        .routes(routes!(cases::interactions))
         .routes(routes!(database_rows::list, database_rows::create))
         .routes(routes!(database_rows::import))
         .routes(routes!(database_rows::export))

@@ -255,6 +255,17 @@ collection!(
     "databases:delete"
 );
 collection!(
+    case_types,
+    flow::catalogue::ObjectKind::CaseType,
+    "/case-types",
+    "/case-types/{id}",
+    "Cases",
+    "case_types:read",
+    "case_types:create",
+    "case_types:edit",
+    "case_types:delete"
+);
+collection!(
     groups,
     flow::catalogue::ObjectKind::Queue,
     "/groups",
@@ -281,7 +292,7 @@ collection!(
 #[derive(Serialize, ToSchema)]
 pub struct ObjectKindDto {
     /// `checkpoint`, `value_table`, `calendar`, `variable`, `queue`, `queue_group`,
-    /// `sms_template`, `email_template`, `web_service`, `database`.
+    /// `sms_template`, `email_template`, `web_service`, `database`, `case_type`.
     pub kind: String,
     /// What a list of them is called (`Values tables`).
     pub label: String,
@@ -298,7 +309,7 @@ pub struct ObjectKindDto {
 /// Every kind of business object this server stores.
 #[utoipa::path(get, path = "/object-kinds", tag = "Business objects",
     security(("token" = ["checkpoints:read"]), ("token" = ["value_tables:read"]), ("token" = ["calendars:read"]), ("token" = ["variables:read"]),
-        ("token" = ["sms_templates:read"]), ("token" = ["email_templates:read"]), ("token" = ["web_services:read"]), ("token" = ["databases:read"]), ("token" = ["groups:read"]), ("token" = ["queue_groups:read"])),
+        ("token" = ["sms_templates:read"]), ("token" = ["email_templates:read"]), ("token" = ["web_services:read"]), ("token" = ["databases:read"]), ("token" = ["case_types:read"]), ("token" = ["groups:read"]), ("token" = ["queue_groups:read"])),
     responses((status = 200, body = Vec<ObjectKindDto>)))]
 pub async fn object_kinds() -> Json<Vec<ObjectKindDto>> {
     use flow::catalogue::ObjectKind::*;
@@ -321,6 +332,7 @@ pub async fn object_kinds() -> Json<Vec<ObjectKindDto>> {
         ),
         (WebService, "Web services", "/web-services", "web_services"),
         (Database, "Databases", "/databases", "databases"),
+        (CaseType, "Case types", "/case-types", "case_types"),
         (Queue, "Groups (queues)", "/groups", "groups"),
         (QueueGroup, "Queue groups", "/queue-groups", "queue_groups"),
     ];

@@ -518,6 +518,7 @@ async fn a_broken_interaction_is_quarantined_not_the_channel() {
                     outbox: vec![],
                     web_calls: vec![],
                     db_writes: vec![],
+                    case_writes: Vec::new(),
                     follow_up: None,
                     new_customer: None,
                     acd: None,

@@ -267,6 +267,18 @@ pub enum ChannelNote {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+    /// A case action's request (`associate`, `dissociate`, `create`, `modify`): the case's
+    /// reference when one was linked, created or changed, whether the write was kept (a preview
+    /// keeps none) and, when it failed, why.
+    Case {
+        op: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        case: Option<String>,
+        #[serde(default = "yes", skip_serializing_if = "is_yes")]
+        written: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
     /// A web service the routing called (*Web service*): the definition's reference, the
     /// method, the URL without its query (which may carry a key), the status if one came, the
     /// time taken and, when it was *Not OK*, why.
@@ -539,6 +551,16 @@ impl Cx for TurnCx<'_> {
             .or_insert_with(|| Value::Object(Map::new()));
         if let Value::Object(map) = system {
             map.insert("error".into(), Value::String(reason.to_owned()));
+        }
+    }
+    fn set_case(&mut self, case: Option<&flow::effect::CaseView>) {
+        match case.and_then(|c| serde_json::to_value(c).ok()) {
+            Some(v) => {
+                self.state.system.insert("case".to_owned(), v);
+            }
+            None => {
+                self.state.system.remove("case");
+            }
         }
     }
     fn is_linked(&self, branch: &str) -> bool {

@@ -23,6 +23,10 @@ pub enum Resource {
     WebServices,
     /// Custom database definitions.
     Databases,
+    /// Case types (the kinds of cases, their fields and statuses).
+    CaseTypes,
+    /// Cases: what a contact centre follows for a customer (personal data).
+    Cases,
     /// Files uploaded for business objects (the attachments of email templates).
     Files,
     /// Groups (queues) of agents.
@@ -99,7 +103,7 @@ fn verbs_of(resource: Resource) -> &'static [Verb] {
     }
 }
 
-const RESOURCES: [Resource; 20] = [
+const RESOURCES: [Resource; 22] = [
     Resource::Routings(ChannelFamily::Messaging),
     Resource::Routings(ChannelFamily::Email),
     Resource::EntryPoints,
@@ -111,6 +115,8 @@ const RESOURCES: [Resource; 20] = [
     Resource::EmailTemplates,
     Resource::WebServices,
     Resource::Databases,
+    Resource::CaseTypes,
+    Resource::Cases,
     Resource::Files,
     Resource::Groups,
     Resource::QueueGroups,
@@ -136,6 +142,8 @@ impl Resource {
             Resource::EmailTemplates => "email_templates",
             Resource::WebServices => "web_services",
             Resource::Databases => "databases",
+            Resource::CaseTypes => "case_types",
+            Resource::Cases => "cases",
             Resource::Files => "files",
             Resource::Groups => "groups",
             Resource::QueueGroups => "queue_groups",
@@ -270,6 +278,7 @@ pub fn built_in(reference: &str) -> Option<Role> {
         EmailTemplates,
         WebServices,
         Databases,
+        CaseTypes,
         Files,
     ];
     let with = |resources: &[Resource], verbs: &[Verb]| -> Vec<Permission> {
@@ -309,6 +318,11 @@ pub fn built_in(reference: &str) -> Option<Role> {
                 &[Verb::Read, Verb::Close, Verb::Retry],
             ));
             p.extend(with(&[Customers], &[Verb::Read, Verb::Edit]));
+            p.extend(with(
+                &[Cases],
+                &[Verb::Read, Verb::Create, Verb::Edit, Verb::Delete],
+            ));
+            p.extend(with(&[CaseTypes], &[Verb::Read]));
             p.extend(with(&[Accounts, EntryPoints], &[Verb::Read]));
             ("Supervisor", p)
         }

@@ -72,6 +72,71 @@ pub enum Effect {
     CallWebService(WebServiceCall),
     /// Search, add to or change the rows of a custom database.
     Database(DatabaseRequest),
+    /// Link, unlink, create or change a case (the case actions).
+    Case(CaseRequest),
+}
+
+/// What a case action asks; values are rendered in the interaction's context.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum CaseRequest {
+    /// Link the case with this reference to the interaction (none: the customer's most recent
+    /// case that is not closed, among their last three) (*Associate the interaction with a
+    /// case*).
+    Associate {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+    },
+    /// Unlink the interaction's case, if it has one (*Dissociate the case from the
+    /// interaction*).
+    Dissociate,
+    /// A new case of the type, linked to the interaction (*Create a new case and associate it
+    /// with the interaction*).
+    Create {
+        case_type: ObjectName,
+        title: String,
+    },
+    /// New values of the fields of the case with this reference (none: the interaction's case);
+    /// `(field, value)`, a field being the type's or the case's `title` or `status` (*Modify a
+    /// case*).
+    Modify {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+        values: Vec<(String, String)>,
+    },
+}
+
+/// A case as a routing reads it (the system variable `case`) and a case action's outcome
+/// carries it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseView {
+    pub id: String,
+    pub reference: String,
+    pub title: String,
+    pub status: String,
+    /// The case type's reference.
+    #[serde(rename = "type")]
+    pub case_type: String,
+    /// The type's fields that have a value, by name.
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+/// What a case request came to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum CaseOutcome {
+    /// The case is the interaction's now (associated or created).
+    Linked { case: CaseView },
+    /// The case was changed (`linked`: it is the interaction's case).
+    Modified { case: CaseView, linked: bool },
+    /// The interaction has no case now.
+    Dissociated,
+    /// No case with the reference (or none to take), or no such case type: `reason` says which.
+    NotFound { reason: String },
+    /// Refused or failed — a field the type lacks, a value that does not fit its field, a
+    /// status the type lacks, a case linked to too many interactions, the deployment's cases
+    /// all used — `reason` says which.
+    Error { reason: String },
 }
 
 /// What a database action asks of a custom database; values are rendered in the
@@ -300,6 +365,7 @@ pub enum EffectResult {
     Email(EmailOutcome),
     WebService(WebServiceOutcome),
     Database(DatabaseOutcome),
+    Case(CaseOutcome),
 }
 
 /// The outcome of a distribution. Each distribution action maps these to its own branches.

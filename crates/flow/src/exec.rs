@@ -116,6 +116,8 @@ pub trait Cx {
     fn set(&mut self, path: &str, value: Value) -> Result<(), String>;
     /// Records why the last action failed, in the system variable `system.error`.
     fn set_error(&mut self, reason: &str);
+    /// Records the interaction's case (none: it has none now), in the system variable `case`.
+    fn set_case(&mut self, case: Option<&crate::effect::CaseView>);
     /// Whether a branch of the running action is linked.
     fn is_linked(&self, branch: &str) -> bool;
     /// Sends a message to the customer.

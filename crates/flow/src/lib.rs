@@ -6,6 +6,7 @@
 //! always passed in by the caller.
 
 pub mod access;
+pub mod cases;
 pub mod catalogue;
 pub mod compile;
 pub mod customer;

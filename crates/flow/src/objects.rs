@@ -68,6 +68,7 @@ pub const STORED: &[ObjectKind] = &[
     ObjectKind::EmailTemplate,
     ObjectKind::WebService,
     ObjectKind::Database,
+    ObjectKind::CaseType,
 ];
 
 /// The JSON Schema of a stored kind's data (a checkpoint has none: `null`), for forms; rules
@@ -87,6 +88,7 @@ pub fn data_schema(kind: ObjectKind) -> Value {
         ObjectKind::EmailTemplate => of::<EmailTemplateData>(),
         ObjectKind::WebService => of::<crate::web_service::WebServiceData>(),
         ObjectKind::Database => of::<crate::database::DatabaseData>(),
+        ObjectKind::CaseType => of::<crate::cases::CaseTypeData>(),
         _ => Value::Null,
     }
 }
@@ -104,6 +106,7 @@ pub fn kind_key(kind: ObjectKind) -> &'static str {
         ObjectKind::EmailTemplate => "email_template",
         ObjectKind::WebService => "web_service",
         ObjectKind::Database => "database",
+        ObjectKind::CaseType => "case_type",
         _ => "unsupported",
     }
 }
@@ -882,6 +885,12 @@ pub fn check_data(kind: ObjectKind, data: &Value) -> Result<Value, FieldError> {
         }
         ObjectKind::Database => {
             let d: crate::database::DatabaseData =
+                serde_json::from_value(data.clone()).map_err(data_error)?;
+            d.check()?;
+            serde_json::to_value(d).map_err(data_error)
+        }
+        ObjectKind::CaseType => {
+            let d: crate::cases::CaseTypeData =
                 serde_json::from_value(data.clone()).map_err(data_error)?;
             d.check()?;
             serde_json::to_value(d).map_err(data_error)

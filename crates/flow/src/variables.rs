@@ -8,6 +8,7 @@ pub const SYSTEM_ROOTS: &[&str] = &[
     "entry_point",
     "last_message",
     "email",
+    "case",
     "now",
     "system",
 ];
@@ -116,6 +117,18 @@ pub const SYSTEM_FIELDS: &[SystemField] = &[
         "Why automatic sends to the sender are suppressed, if they are",
     ),
     email("email.raw_url", "Where the raw message is kept"),
+    field(
+        "case.id",
+        "The interaction's case (once a case action linked one): its id",
+    ),
+    field("case.reference", "The case's reference"),
+    field("case.title", "The case's title"),
+    field("case.status", "The case's status"),
+    field("case.type", "The case type's reference"),
+    field(
+        "case.fields",
+        "The case's fields, by name (case.fields.order)",
+    ),
     field("now", "The time of the turn, in the account's time zone"),
     field(
         "system.error",

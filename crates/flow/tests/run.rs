@@ -99,6 +99,17 @@ impl Cx for Fake {
     fn set_error(&mut self, reason: &str) {
         self.error = Some(reason.into());
     }
+    fn set_case(&mut self, case: Option<&flow::effect::CaseView>) {
+        match case {
+            Some(c) => {
+                self.vars
+                    .insert("case".into(), serde_json::to_value(c).unwrap());
+            }
+            None => {
+                self.vars.remove("case");
+            }
+        }
+    }
     fn is_linked(&self, branch: &str) -> bool {
         self.linked.contains(branch)
     }
@@ -188,8 +199,12 @@ fn the_runnable_set_is_what_the_engine_issue_lists() {
         .filter(|s| s.runnable())
         .map(|s| s.type_key())
         .collect();
-    assert_eq!(runnable.len(), 29, "{runnable:?}");
+    assert_eq!(runnable.len(), 33, "{runnable:?}");
     for ty in [
+        "associate_case",
+        "dissociate_case",
+        "create_case",
+        "modify_case",
         "web_service",
         "fill_variables_from_database",
         "save_to_database",
@@ -1405,5 +1420,166 @@ fn database_actions_ask_for_their_request_and_map_each_outcome_to_its_branch() {
         ),
     ] {
         assert_eq!(branch(runner(ty, params).run(&mut cx)), expected, "{ty}");
+    }
+}
+
+#[test]
+fn case_actions_ask_for_their_request_and_map_each_outcome_to_its_branch() {
+    use flow::effect::CaseView;
+    use flow::effect::{CaseOutcome, CaseRequest, Effect, EffectResult, ObjectName};
+    let resume = |r: &dyn flow::exec::Run, cx: &mut Fake, outcome: CaseOutcome| {
+        branch(r.resume(cx, &Value::Null, Wake::Result(&EffectResult::Case(outcome))))
+    };
+    let view = |status: &str| CaseView {
+        id: "0190a000-0000-7000-8000-000000000001".into(),
+        reference: "CS-000001".into(),
+        title: "Parcel 42 is late".into(),
+        status: status.into(),
+        case_type: "CLAIM".into(),
+        fields: serde_json::Map::new(),
+    };
+    let effect_of = |step: Step| match step {
+        Step::Effect { effect, .. } => effect,
+        other => panic!("a case action is an effect, got {other:?}"),
+    };
+
+    // Associate: a rendered reference, none when it renders empty; OK sets `case`
+    let mut cx = fake();
+    cx.set("claim.reference", json!(" CS-000001 ")).unwrap();
+    let associate = runner(
+        "associate_case",
+        json!({"case_reference": "{{ claim.reference }}"}),
+    );
+    assert_eq!(
+        effect_of(associate.run(&mut cx)),
+        Effect::Case(CaseRequest::Associate {
+            reference: Some("CS-000001".into())
+        })
+    );
+    let latest = runner("associate_case", json!({}));
+    assert_eq!(
+        effect_of(latest.run(&mut cx)),
+        Effect::Case(CaseRequest::Associate { reference: None })
+    );
+    let empty = runner("associate_case", json!({"case_reference": "{{ nothing }}"}));
+    assert_eq!(
+        effect_of(empty.run(&mut cx)),
+        Effect::Case(CaseRequest::Associate { reference: None })
+    );
+    assert_eq!(
+        resume(
+            &*associate,
+            &mut cx,
+            CaseOutcome::Linked { case: view("New") }
+        ),
+        "ok"
+    );
+    assert_eq!(cx.get("case.reference"), Some(&json!("CS-000001")));
+    for outcome in [
+        CaseOutcome::NotFound {
+            reason: "no case has the reference CS-9".into(),
+        },
+        CaseOutcome::Error {
+            reason: "the case is linked to 10000 interactions already".into(),
+        },
+    ] {
+        assert_eq!(resume(&*associate, &mut cx, outcome), "not_found");
+        assert!(cx.error.take().is_some());
+    }
+
+    // Dissociate: OK, `case` emptied
+    let dissociate = runner("dissociate_case", json!({}));
+    assert_eq!(
+        effect_of(dissociate.run(&mut cx)),
+        Effect::Case(CaseRequest::Dissociate)
+    );
+    assert_eq!(
+        resume(&*dissociate, &mut cx, CaseOutcome::Dissociated),
+        "ok"
+    );
+    assert_eq!(cx.get("case"), None);
+
+    // Create: the type and the rendered title; OK, Not found, Error
+    cx.set("order.number", json!(42)).unwrap();
+    let create = runner(
+        "create_case",
+        json!({"title": "Parcel {{ order.number }} is late", "case_type": {"by": "reference", "reference": "CLAIM"}}),
+    );
+    assert_eq!(
+        effect_of(create.run(&mut cx)),
+        Effect::Case(CaseRequest::Create {
+            case_type: ObjectName::Reference {
+                reference: "CLAIM".into()
+            },
+            title: "Parcel 42 is late".into(),
+        })
+    );
+    assert_eq!(
+        resume(&*create, &mut cx, CaseOutcome::Linked { case: view("New") }),
+        "ok"
+    );
+    assert_eq!(cx.get("case.status"), Some(&json!("New")));
+    let no_type = CaseOutcome::NotFound {
+        reason: "no case type has the reference CLAIM".into(),
+    };
+    assert_eq!(resume(&*create, &mut cx, no_type), "not_found");
+    let full = CaseOutcome::Error {
+        reason: "the deployment's cases are all used".into(),
+    };
+    assert_eq!(resume(&*create, &mut cx, full), "error");
+    // a title rendered empty, a type read from an empty variable: at once
+    let untitled = runner(
+        "create_case",
+        json!({"title": "{{ nothing }}", "case_type": {"by": "reference", "reference": "CLAIM"}}),
+    );
+    assert_eq!(branch(untitled.run(&mut cx)), "error");
+    let by_var = runner(
+        "create_case",
+        json!({"title": "x", "case_type": {"by": "reference_from_variable", "variable": "which"}}),
+    );
+    assert_eq!(branch(by_var.run(&mut cx)), "not_found");
+
+    // Modify: the values rendered; `case` follows only the interaction's own case
+    let modify = runner(
+        "modify_case",
+        json!({"fields": [{"field": "status", "value": "In progress"}, {"field": "order", "value": "{{ order.number }}"}]}),
+    );
+    assert_eq!(
+        effect_of(modify.run(&mut cx)),
+        Effect::Case(CaseRequest::Modify {
+            reference: None,
+            values: vec![
+                ("status".into(), "In progress".into()),
+                ("order".into(), "42".into())
+            ],
+        })
+    );
+    let other = CaseOutcome::Modified {
+        case: view("Resolved"),
+        linked: false,
+    };
+    assert_eq!(resume(&*modify, &mut cx, other), "ok");
+    assert_eq!(cx.get("case.status"), Some(&json!("New")));
+    let own = CaseOutcome::Modified {
+        case: view("In progress"),
+        linked: true,
+    };
+    assert_eq!(resume(&*modify, &mut cx, own), "ok");
+    assert_eq!(cx.get("case.status"), Some(&json!("In progress")));
+    for (outcome, expected) in [
+        (
+            CaseOutcome::NotFound {
+                reason: "the interaction has no case".into(),
+            },
+            "not_found",
+        ),
+        (
+            CaseOutcome::Error {
+                reason: "the case type has no field 'colour'".into(),
+            },
+            "error",
+        ),
+    ] {
+        assert_eq!(resume(&*modify, &mut cx, outcome), expected);
     }
 }

@@ -684,15 +684,7 @@ impl Conversations {
             expected_revision: current.revision,
         }])
         .await
-        .map_err(|e| match e {
-            ConversationError::Maker(MakerError::Store(store::StoreError::Conflict)) => {
-                MakerError::PreconditionFailed {
-                    current: current.revision + 1,
-                }
-                .into()
-            }
-            other => other,
-        })?;
+        .map_err(|e| e.stale_after(current.revision))?;
         Ok(updated.into())
     }
 

@@ -25,3 +25,16 @@ impl From<store::StoreError> for ConversationError {
 }
 
 pub(crate) type Result<T> = std::result::Result<T, ConversationError>;
+
+impl ConversationError {
+    /// A guarded write found the record changed meanwhile: 412, its revision being past
+    /// `read` (the one the change was made from).
+    pub(crate) fn stale_after(self, read: u64) -> ConversationError {
+        match self {
+            ConversationError::Maker(MakerError::Store(store::StoreError::Conflict)) => {
+                MakerError::PreconditionFailed { current: read + 1 }.into()
+            }
+            other => other,
+        }
+    }
+}

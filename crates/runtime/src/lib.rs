@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod agents;
+pub mod cases;
 pub mod clock;
 pub mod conversations;
 pub mod customers;

@@ -164,6 +164,7 @@ impl Conversations {
             outbox: Vec::new(),
             web_calls: Vec::new(),
             db_writes: Vec::new(),
+            case_writes: Vec::new(),
             follow_up: None,
             new_customer: None,
             acd: None,

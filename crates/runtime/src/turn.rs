@@ -51,6 +51,7 @@ impl Prepared {
         self.write.web_calls = side.queued;
         if mode != Mode::Preview {
             self.write.db_writes = side.db_writes;
+            self.write.case_writes = side.case_writes;
         }
         self.feed = side.feed;
     }
@@ -191,6 +192,8 @@ struct Side {
     queued: Vec<store::WebCallRow>,
     /// Writes to custom databases, committed with the turn.
     db_writes: Vec<store::DbWrite>,
+    /// Writes to cases, committed with the turn.
+    case_writes: Vec<store::CaseWrite>,
 }
 
 /// What one interaction gets from a batch of distribution events.
@@ -257,6 +260,7 @@ impl Conversations {
             feed,
             queued,
             db_writes,
+            case_writes,
         } = &mut side;
         let mut calls = 0usize;
         // each answer may lead to another distribution; a routing cannot loop here forever
@@ -310,6 +314,21 @@ impl Conversations {
                     EffectResult::Database(
                         self.database_request(request, mode == Mode::Preview, db_writes, turn, now)
                             .await?,
+                    ),
+                    Vec::new(),
+                ),
+                (Effect::Case(request), _) => Performed::Answered(
+                    EffectResult::Case(
+                        self.case_request(
+                            request,
+                            id,
+                            crate::cases::customer_of(state),
+                            mode == Mode::Preview,
+                            case_writes,
+                            turn,
+                            now,
+                        )
+                        .await?,
                     ),
                     Vec::new(),
                 ),
@@ -693,6 +712,7 @@ impl Conversations {
                 uploads: Vec::new(),
                 web_calls: Vec::new(),
                 db_writes: Vec::new(),
+                case_writes: Vec::new(),
             },
             replies: turn.outbound,
             deliveries,

@@ -232,6 +232,39 @@ impl<S: InteractionStore> InteractionStore for Faulty<S> {
     async fn db_count(&self, database: Uuid) -> Result<u64> {
         self.inner.db_count(database).await
     }
+    async fn case_write(&self, writes: &[crate::CaseWrite]) -> Result<()> {
+        self.inner.case_write(writes).await
+    }
+    async fn case_by_id(&self, id: Uuid) -> Result<Option<crate::CaseRow>> {
+        self.inner.case_by_id(id).await
+    }
+    async fn case_by_reference(&self, reference: &str) -> Result<Option<crate::CaseRow>> {
+        self.inner.case_by_reference(reference).await
+    }
+    async fn cases(
+        &self,
+        filter: &crate::CaseFilter,
+        page: &PageRequest,
+    ) -> Result<crate::Page<crate::CaseRow>> {
+        self.inner.cases(filter, page).await
+    }
+    async fn case_of_interaction(&self, interaction: Uuid) -> Result<Option<crate::CaseRow>> {
+        self.inner.case_of_interaction(interaction).await
+    }
+    async fn case_links(
+        &self,
+        case: Uuid,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<crate::CaseLink>> {
+        self.inner.case_links(case, offset, limit).await
+    }
+    async fn case_link_count(&self, case: Uuid) -> Result<u64> {
+        self.inner.case_link_count(case).await
+    }
+    async fn case_number(&self) -> Result<u64> {
+        self.inner.case_number().await
+    }
     async fn db_unique_held(
         &self,
         database: Uuid,

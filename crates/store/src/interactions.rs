@@ -125,6 +125,10 @@ pub struct TurnWrite {
     /// *Modify the values of a database*): a refused one (a unique value taken meanwhile, a
     /// row changed) refuses the whole turn as a `Conflict`, so it is stepped again.
     pub db_writes: Vec<crate::DbWrite>,
+    /// Writes to cases the turn's actions made (a case created, changed, linked to the
+    /// interaction or unlinked), in the same savepoint as `db_writes`: a refused one refuses the
+    /// whole turn as a `Conflict`.
+    pub case_writes: Vec<crate::CaseWrite>,
     /// A turn written together with this one (the interaction-end routing started when this
     /// turn closes an interaction).
     pub follow_up: Option<Box<TurnWrite>>,
@@ -346,6 +350,27 @@ pub trait InteractionStore: Send + Sync + 'static {
     ) -> Result<crate::Page<crate::DbRow>>;
     /// How many rows a database holds.
     async fn db_count(&self, database: Uuid) -> Result<u64>;
+    /// Applies writes to cases in one transaction: `Unique("reference")` when a reference is
+    /// taken, `Conflict` when a case changed or is gone; nothing is written then.
+    async fn case_write(&self, writes: &[crate::CaseWrite]) -> Result<()>;
+    async fn case_by_id(&self, id: Uuid) -> Result<Option<crate::CaseRow>>;
+    async fn case_by_reference(&self, reference: &str) -> Result<Option<crate::CaseRow>>;
+    /// Cases, newest first.
+    async fn cases(
+        &self,
+        filter: &crate::CaseFilter,
+        page: &PageRequest,
+    ) -> Result<crate::Page<crate::CaseRow>>;
+    /// The case linked to an interaction now.
+    async fn case_of_interaction(&self, interaction: Uuid) -> Result<Option<crate::CaseRow>>;
+    /// A case's links in the order they were made, after the first `offset`.
+    async fn case_links(&self, case: Uuid, offset: u64, limit: u32)
+    -> Result<Vec<crate::CaseLink>>;
+    /// How many links a case has had.
+    async fn case_link_count(&self, case: Uuid) -> Result<u64>;
+    /// The next case number: never the same twice (a number taken by a turn that is not
+    /// committed is not given again).
+    async fn case_number(&self) -> Result<u64>;
     /// Which of these `(column, key)` pairs of a database's unique columns a row holds, read
     /// in one statement (the caller bounds how many it asks: one import batch's).
     async fn db_unique_held(

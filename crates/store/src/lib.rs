@@ -5,12 +5,14 @@
 
 pub mod access;
 pub mod agents;
+pub mod cases;
 pub mod databases;
 mod faults;
 pub mod interactions;
 mod sqlite;
 mod sqlite_access;
 mod sqlite_agents;
+mod sqlite_cases;
 mod sqlite_customers;
 mod sqlite_databases;
 mod sqlite_interactions;
@@ -24,6 +26,7 @@ use uuid::Uuid;
 
 pub use access::*;
 pub use agents::*;
+pub use cases::*;
 pub use databases::*;
 pub use faults::{Fault, Faulty, Hold};
 pub use interactions::*;

@@ -73,6 +73,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0020_call_marks.sql"),
     include_str!("../migrations/sqlite/0021_web_calls.sql"),
     include_str!("../migrations/sqlite/0022_database_rows.sql"),
+    include_str!("../migrations/sqlite/0023_cases.sql"),
 ];
 
 /// The SQLite implementation of [`Store`].
@@ -103,6 +104,9 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
         }
         if msg.contains("UNIQUE") && msg.contains("customers.channel") {
             return StoreError::Unique("address");
+        }
+        if msg.contains("UNIQUE") && msg.contains("cases.reference") {
+            return StoreError::Unique("reference");
         }
         if msg.contains("UNIQUE") && msg.contains("database_unique") {
             return StoreError::Unique("value");

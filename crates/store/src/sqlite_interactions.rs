@@ -122,7 +122,7 @@ async fn write_turn<'a>(
     t: &'a TurnWrite,
     rows: &mut Rows<'a>,
 ) -> Result<TurnOutcome> {
-    if t.db_writes.is_empty() {
+    if t.db_writes.is_empty() && t.case_writes.is_empty() {
         return write_guarded(tx, t, rows).await;
     }
     // a database write can be refused after the interaction's row is written: the savepoint
@@ -144,6 +144,21 @@ async fn write_turn<'a>(
                     Err(e) => {
                         done = Err(e);
                         break;
+                    }
+                }
+            }
+            if matches!(done, Ok(TurnOutcome::Committed)) {
+                for w in &t.case_writes {
+                    match crate::sqlite_cases::write_case(&mut *tx, w).await {
+                        Ok(()) => {}
+                        Err(StoreError::Unique(_) | StoreError::Conflict) => {
+                            done = Ok(TurnOutcome::Conflict);
+                            break;
+                        }
+                        Err(e) => {
+                            done = Err(e);
+                            break;
+                        }
                     }
                 }
             }
@@ -818,6 +833,39 @@ impl InteractionStore for SqliteStore {
     }
     async fn db_count(&self, database: Uuid) -> Result<u64> {
         self.db_count_of(database).await
+    }
+    async fn case_write(&self, writes: &[crate::CaseWrite]) -> Result<()> {
+        self.case_write_all(writes).await
+    }
+    async fn case_by_id(&self, id: Uuid) -> Result<Option<crate::CaseRow>> {
+        self.case_by("id", &id.to_string()).await
+    }
+    async fn case_by_reference(&self, reference: &str) -> Result<Option<crate::CaseRow>> {
+        self.case_by("reference", reference).await
+    }
+    async fn cases(
+        &self,
+        filter: &crate::CaseFilter,
+        page: &PageRequest,
+    ) -> Result<crate::Page<crate::CaseRow>> {
+        self.cases_page(filter, page).await
+    }
+    async fn case_of_interaction(&self, interaction: Uuid) -> Result<Option<crate::CaseRow>> {
+        self.case_linked_to(interaction).await
+    }
+    async fn case_links(
+        &self,
+        case: Uuid,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<crate::CaseLink>> {
+        self.case_links_of(case, offset, limit).await
+    }
+    async fn case_link_count(&self, case: Uuid) -> Result<u64> {
+        self.case_link_count_of(case).await
+    }
+    async fn case_number(&self) -> Result<u64> {
+        self.case_number_next().await
     }
     async fn db_unique_held(
         &self,

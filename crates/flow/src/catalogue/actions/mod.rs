@@ -7,9 +7,10 @@ mod prelude {
         ActionType, BOTH, BranchDef, Category, EMAIL, MESSAGING, ObjectKind, ObjectRef, ParamIssue,
     };
     pub use crate::effect::{
-        DatabaseOutcome, DatabaseRequest, Distribute, DistributionOutcome, Effect, EffectResult,
-        EmailOutcome, EmailRequest, EmailSender, ObjectName, SmsOutcome, SmsRequest,
-        TransferRequest, UserName, WebServiceCall, WebServiceOutcome,
+        CaseOutcome, CaseRequest, DatabaseOutcome, DatabaseRequest, Distribute,
+        DistributionOutcome, Effect, EffectResult, EmailOutcome, EmailRequest, EmailSender,
+        ObjectName, SmsOutcome, SmsRequest, TransferRequest, UserName, WebServiceCall,
+        WebServiceOutcome,
     };
     pub use crate::exec::{Cx, Found, Outbound, Run, Step, Wake, value_text};
     pub use schemars::JsonSchema;
@@ -61,6 +62,7 @@ mod prelude {
 }
 
 mod campaign_common;
+mod case_common;
 mod database_common;
 
 /// Items of action files that other crates use.
