@@ -15,11 +15,9 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::problem::{
-    ApiResult, IfMatch, JsonBody, PathParams, Problem, ProblemBody, QueryParams, page_request,
+    ApiResult, IfMatch, JsonBody, MAX_PAGE, PathParams, Problem, ProblemBody, QueryParams,
+    page_request,
 };
-
-/// Most interactions of a case listed at once.
-pub const MAX_INTERACTIONS_PAGE: u32 = 200;
 
 /// A case.
 #[derive(Serialize, ToSchema)]
@@ -241,6 +239,7 @@ impl From<&CaseLinkView> for CaseLinkDto {
 #[into_params(parameter_in = Query)]
 pub struct LinkQuery {
     /// How many links to skip (0 to 10 000).
+    #[param(minimum = 0, maximum = 10000)]
     pub offset: Option<u64>,
     /// 1 to 200 (default 50).
     pub limit: Option<u32>,
@@ -257,12 +256,12 @@ pub async fn interactions(
 ) -> ApiResult<Json<Vec<CaseLinkDto>>> {
     let limit = q.limit.unwrap_or(50);
     let offset = q.offset.unwrap_or(0);
-    if !(1..=MAX_INTERACTIONS_PAGE).contains(&limit) || offset > flow::cases::limits::LINKS {
+    if !(1..=MAX_PAGE).contains(&limit) || offset > flow::cases::limits::LINKS {
         return Err(Problem::new(
             StatusCode::BAD_REQUEST,
             "invalid_query",
             format!(
-                "limit is 1 to {MAX_INTERACTIONS_PAGE}, offset 0 to {}",
+                "limit is 1 to {MAX_PAGE}, offset 0 to {}",
                 flow::cases::limits::LINKS
             ),
         ));

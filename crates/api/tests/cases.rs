@@ -180,9 +180,9 @@ async fn cases_are_kept_checked_against_their_type() {
             "invalid_case",
         ),
         (
-            json!({"case_type_id": ty, "title": "x", "reference": "CS-000001"}),
-            409,
-            "reference_taken",
+            json!({"case_type_id": ty, "title": "x", "reference": "CS-000002"}),
+            422,
+            "invalid_case",
         ),
         (
             json!({"case_type_id": ty, "title": "x", "reference": "no spaces"}),
@@ -230,6 +230,18 @@ async fn cases_are_kept_checked_against_their_type() {
         .map(|c| c["reference"].as_str().unwrap())
         .collect();
     assert_eq!(refs, ["OWN-1", "CS-000001"]);
+    let (s, p) = call(
+        &base,
+        reqwest::Method::POST,
+        "cases",
+        Some(json!({"case_type_id": ty, "title": "Again", "reference": "OWN-1"})),
+    )
+    .await;
+    assert_eq!(
+        (s, p["code"].as_str()),
+        (409, Some("reference_taken")),
+        "{p}"
+    );
     let (_, page) = call(
         &base,
         reqwest::Method::GET,

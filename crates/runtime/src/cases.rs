@@ -107,7 +107,9 @@ fn check_title(title: &str) -> std::result::Result<String, String> {
     Ok(t.to_owned())
 }
 
-/// A reference given to a new case: 1 to [`limits::REFERENCE`] letters, digits, `-` or `_`.
+/// A reference given to a new case: 1 to [`limits::REFERENCE`] letters, digits, `-` or `_`,
+/// not of the form the server gives (`CS-` and digits), so that a given one never takes a
+/// number a routing's new case will take.
 fn check_reference(reference: &str) -> std::result::Result<String, String> {
     let r = reference.trim();
     if r.is_empty()
@@ -120,6 +122,12 @@ fn check_reference(reference: &str) -> std::result::Result<String, String> {
             "a case reference has 1 to {} letters, digits, '-' or '_'",
             limits::REFERENCE
         ));
+    }
+    if r.len() > 3
+        && r[..3].eq_ignore_ascii_case("CS-")
+        && r[3..].chars().all(|c| c.is_ascii_digit())
+    {
+        return Err("references CS-<number> are the server's own: leave it out for one".into());
     }
     Ok(r.to_owned())
 }
@@ -708,6 +716,8 @@ impl Conversations {
     }
 
     async fn write_cases(&self, writes: &[CaseWrite]) -> Result<()> {
+        // a reference given through the API is never of the server's form, so a taken one is
+        // always the caller's
         match self.store.case_write(writes).await {
             Ok(()) => Ok(()),
             Err(store::StoreError::Unique(_)) => Err(ConversationError::Conflict(

@@ -630,7 +630,7 @@ impl Conversations {
             created_at: now,
             updated_at: now,
         };
-        self.write_rows(vec![DbWrite::Insert {
+        self.write_rows(&[DbWrite::Insert {
             keys: db.def.keys(&row.values),
             row: row.clone(),
             limit: db_limits::ROWS,
@@ -678,7 +678,7 @@ impl Conversations {
             updated_at: self.now(),
             ..current.clone()
         };
-        self.write_rows(vec![DbWrite::Update {
+        self.write_rows(&[DbWrite::Update {
             keys: db.def.keys(&updated.values),
             row: updated.clone(),
             expected_revision: current.revision,
@@ -710,8 +710,8 @@ impl Conversations {
 
     /// Writes rows outside any turn (the rows API), a refusal the checks could not foresee
     /// (a value taken meanwhile) said as such.
-    async fn write_rows(&self, writes: Vec<DbWrite>) -> Result<()> {
-        match self.store.db_write(&writes).await {
+    async fn write_rows(&self, writes: &[DbWrite]) -> Result<()> {
+        match self.store.db_write(writes).await {
             Ok(()) => Ok(()),
             Err(store::StoreError::Unique(_)) => Err(ConversationError::Conflict(
                 "unique_value_taken",
@@ -1035,7 +1035,7 @@ impl Import<'_> {
                 limit: db_limits::ROWS,
             });
         }
-        match c.write_rows(writes.clone()).await {
+        match c.write_rows(&writes).await {
             Ok(()) => {
                 self.report.inserted += writes.len() as u64;
                 Ok(())
@@ -1044,7 +1044,7 @@ impl Import<'_> {
             // written alone, so that only the lines it concerns are refused
             Err(ConversationError::Conflict(_, _)) => {
                 for (line, write) in lines.into_iter().zip(writes) {
-                    match c.write_rows(vec![write]).await {
+                    match c.write_rows(std::slice::from_ref(&write)).await {
                         Ok(()) => self.report.inserted += 1,
                         Err(ConversationError::Conflict(_, why)) => self.refuse(line, why),
                         Err(e) => return Err(e),

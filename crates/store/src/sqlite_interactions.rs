@@ -125,7 +125,7 @@ async fn write_turn<'a>(
     if t.db_writes.is_empty() && t.case_writes.is_empty() {
         return write_guarded(tx, t, rows).await;
     }
-    // a database write can be refused after the interaction's row is written: the savepoint
+    // a database or case write can be refused after the interaction's row is written: the savepoint
     // takes the whole turn back then
     sqlx::query("SAVEPOINT database_writes")
         .execute(&mut *tx)
