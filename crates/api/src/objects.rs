@@ -157,7 +157,7 @@ macro_rules! collection {
             }
 
             #[utoipa::path(delete, path = $item, tag = $tag, security(("token" = [$delete])), operation_id = concat!("delete_", stringify!($module)), params(("id" = Uuid, Path)),
-                responses((status = 204), (status = 404, body = ProblemBody)))]
+                responses((status = 204), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody, description = "in_use: other records depend on it (the cases of a case type)")))]
             pub async fn delete(State(state): State<AppState>, PathParams(id): PathParams<Uuid>) -> ApiResult<StatusCode> {
                 state.maker.delete_object($kind, id).await?;
                 Ok(StatusCode::NO_CONTENT)

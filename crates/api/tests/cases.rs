@@ -258,6 +258,31 @@ async fn cases_are_kept_checked_against_their_type() {
     )
     .await;
     assert_eq!(s, 204);
+    // a case type stays while cases are of it
+    let (s, p) = call(
+        &base,
+        reqwest::Method::DELETE,
+        &format!("case-types/{ty}"),
+        None,
+    )
+    .await;
+    assert_eq!((s, p["code"].as_str()), (409, Some("in_use")), "{p}");
+    let (s, spare) = call(
+        &base,
+        reqwest::Method::POST,
+        "case-types",
+        Some(json!({"reference": "SPARE", "name": "Spare", "data": {"statuses": [{"name": "Open"}]}})),
+    )
+    .await;
+    assert_eq!(s, 201, "{spare}");
+    let (s, _) = call(
+        &base,
+        reqwest::Method::DELETE,
+        &format!("case-types/{}", spare["id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    assert_eq!(s, 204);
     let (s, _) = call(
         &base,
         reqwest::Method::GET,

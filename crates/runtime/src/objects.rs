@@ -212,6 +212,7 @@ impl Maker {
             Err(StoreError::Conflict) => {
                 Err(MakerError::NotFound(format!("{} {id}", kind.label())))
             }
+            Err(StoreError::InUse(why)) => Err(MakerError::InUse(why)),
             Err(e) => Err(e.into()),
         }
     }

@@ -44,6 +44,9 @@ pub enum StoreError {
     /// A limit the store keeps (the rows of a custom database) is reached.
     #[error("the limit is reached")]
     Full,
+    /// The object cannot be deleted while others depend on it (`0` says which).
+    #[error("{0}")]
+    InUse(String),
     /// The database failed; the underlying error is kept as the source.
     #[error("storage error: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),

@@ -138,8 +138,22 @@ impl SqliteStore {
             .await
             .map_err(map_err)?,
             ObjectWrite::Delete { kind, id } => {
-                // a database's rows go with it
+                // a database's rows go with it; a case type stays while cases are of it
                 let mut tx = self.pool.begin().await.map_err(map_err)?;
+                if *kind == ObjectKind::CaseType {
+                    let cases: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM (SELECT 1 FROM cases WHERE case_type_id = ? LIMIT 1)",
+                    )
+                    .bind(id.to_string())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                    if cases > 0 {
+                        return Err(StoreError::InUse(
+                            "cases are of this case type: delete them first".into(),
+                        ));
+                    }
+                }
                 let done = sqlx::query("DELETE FROM business_objects WHERE kind = ? AND id = ?")
                     .bind(kind_key(*kind))
                     .bind(id.to_string())

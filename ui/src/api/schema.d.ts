@@ -5989,6 +5989,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description in_use: other records depend on it (the cases of a case type) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
             421: {
                 headers: {
@@ -6461,6 +6470,15 @@ export interface operations {
             };
             /** @description 404 */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description in_use: other records depend on it (the cases of a case type) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7636,6 +7654,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description in_use: other records depend on it (the cases of a case type) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
             421: {
                 headers: {
@@ -8602,6 +8629,15 @@ export interface operations {
             };
             /** @description 404 */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description in_use: other records depend on it (the cases of a case type) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9782,6 +9818,15 @@ export interface operations {
             };
             /** @description 404 */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description in_use: other records depend on it (the cases of a case type) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11258,6 +11303,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description in_use: other records depend on it (the cases of a case type) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
             421: {
                 headers: {
@@ -12477,6 +12531,15 @@ export interface operations {
             };
             /** @description 404 */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description in_use: other records depend on it (the cases of a case type) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14564,6 +14627,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description in_use: other records depend on it (the cases of a case type) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
             421: {
                 headers: {
@@ -15765,6 +15837,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description in_use: other records depend on it (the cases of a case type) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
             421: {
                 headers: {
@@ -16243,6 +16324,15 @@ export interface operations {
             };
             /** @description 404 */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description in_use: other records depend on it (the cases of a case type) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -18994,6 +19084,15 @@ export interface operations {
             };
             /** @description 404 */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description in_use: other records depend on it (the cases of a case type) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
