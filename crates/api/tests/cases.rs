@@ -230,6 +230,11 @@ async fn cases_are_kept_checked_against_their_type() {
         .map(|c| c["reference"].as_str().unwrap())
         .collect();
     assert_eq!(refs, ["OWN-1", "CS-000001"]);
+    // a page ending the list has no cursor; one before the end has it
+    let (_, whole) = call(&base, reqwest::Method::GET, "cases?limit=2", None).await;
+    assert!(whole["next_after"].is_null(), "{whole}");
+    let (_, first) = call(&base, reqwest::Method::GET, "cases?limit=1", None).await;
+    assert_eq!(first["next_after"], first["items"][0]["id"], "{first}");
     let (s, p) = call(
         &base,
         reqwest::Method::POST,

@@ -141,12 +141,7 @@ fn pending_case(pending: &[CaseWrite], is: impl Fn(&CaseRow) -> bool) -> Option<
             CaseWrite::Insert(c) | CaseWrite::Update { case: c, .. } if is(c) => {
                 found = Some(Some(c.clone()));
             }
-            CaseWrite::Delete { id, .. }
-                if found
-                    .as_ref()
-                    .and_then(|f: &Option<CaseRow>| f.as_ref())
-                    .is_some_and(|c| c.id == *id) =>
-            {
+            CaseWrite::Delete { id, .. } if matches!(&found, Some(Some(c)) if c.id == *id) => {
                 found = Some(None);
             }
             _ => {}

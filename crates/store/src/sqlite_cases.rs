@@ -7,12 +7,11 @@ use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
 
 use crate::cases::{CaseFilter, CaseLink, CaseRow, CaseWrite};
-use crate::sqlite::{backend, map_err, ms, ts, uuid};
+use crate::sqlite::{backend, map_err, ms, opt_uuid, page_of, ts, uuid};
 use crate::{Page, PageRequest, Result, SqliteStore, StoreError};
 
 fn case_from(row: &SqliteRow) -> Result<CaseRow> {
     let fields: String = row.try_get("fields").map_err(backend)?;
-    let customer: Option<String> = row.try_get("customer_id").map_err(backend)?;
     Ok(CaseRow {
         id: uuid(row.try_get("id").map_err(backend)?)?,
         reference: row.try_get("reference").map_err(backend)?,
@@ -23,7 +22,7 @@ fn case_from(row: &SqliteRow) -> Result<CaseRow> {
             Value::Object(m) => m,
             _ => Map::new(),
         },
-        customer_id: customer.as_deref().map(uuid).transpose()?,
+        customer_id: opt_uuid(row, "customer_id")?,
         revision: row.try_get::<i64, _>("revision").map_err(backend)? as u64,
         created_at: ts(row.try_get("created_at").map_err(backend)?)?,
         updated_at: ts(row.try_get("updated_at").map_err(backend)?)?,
@@ -174,13 +173,18 @@ impl SqliteStore {
         tx.commit().await.map_err(map_err)
     }
 
-    pub(crate) async fn case_by(&self, column: &str, value: &str) -> Result<Option<CaseRow>> {
-        let sql = match column {
-            "id" => "SELECT * FROM cases WHERE id = ?",
-            _ => "SELECT * FROM cases WHERE reference = ?",
-        };
-        let row = sqlx::query(sql)
-            .bind(value)
+    pub(crate) async fn case_of_id(&self, id: Uuid) -> Result<Option<CaseRow>> {
+        let row = sqlx::query("SELECT * FROM cases WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(case_from).transpose()
+    }
+
+    pub(crate) async fn case_of_reference(&self, reference: &str) -> Result<Option<CaseRow>> {
+        let row = sqlx::query("SELECT * FROM cases WHERE reference = ?")
+            .bind(reference)
             .fetch_optional(&self.pool)
             .await
             .map_err(map_err)?;
@@ -207,15 +211,12 @@ impl SqliteStore {
         .bind(filter.status.as_deref())
         .bind(page.after.map(|u| u.to_string()))
         .bind(page.after.map(|u| u.to_string()))
-        .bind(i64::from(page.limit))
+        .bind(i64::from(page.limit) + 1)
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
         let items = rows.iter().map(case_from).collect::<Result<Vec<_>>>()?;
-        let next_after = (items.len() as u32 == page.limit && page.limit > 0)
-            .then(|| items.last().map(|c| c.id))
-            .flatten();
-        Ok(Page { items, next_after })
+        Ok(page_of(items, page.limit, |c| c.id))
     }
 
     pub(crate) async fn case_linked_to(&self, interaction: Uuid) -> Result<Option<CaseRow>> {

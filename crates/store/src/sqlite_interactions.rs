@@ -838,10 +838,10 @@ impl InteractionStore for SqliteStore {
         self.case_write_all(writes).await
     }
     async fn case_by_id(&self, id: Uuid) -> Result<Option<crate::CaseRow>> {
-        self.case_by("id", &id.to_string()).await
+        self.case_of_id(id).await
     }
     async fn case_by_reference(&self, reference: &str) -> Result<Option<crate::CaseRow>> {
-        self.case_by("reference", reference).await
+        self.case_of_reference(reference).await
     }
     async fn cases(
         &self,
