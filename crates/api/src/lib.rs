@@ -9,6 +9,7 @@ mod customers;
 mod database_rows;
 pub mod dto;
 mod files;
+mod invoices;
 mod objects;
 pub mod problem;
 mod public;
@@ -118,6 +119,7 @@ fn metrics_handle() -> PrometheusHandle {
         (name = "Entry points", description = "Channel accounts bound to routings"),
         (name = "Business objects", description = "Checkpoints, values tables, calendars and declared variables that actions refer to"),
         (name = "Cases", description = "Case types and cases: what a contact centre follows for a customer across interactions (the case actions link, create and change them)"),
+        (name = "Invoices", description = "What customers owe: invoices and their CSV import (Search for invoice finds them, Pay an invoice has them paid)"),
         (name = "Customers", description = "The people behind interactions, by channel and address"),
         (name = "Distribution", description = "Users (agents), groups (queues) and queue groups"),
         (name = "Agent", description = "What an agent does: presence, offers, conversations (Bearer token)"),
@@ -245,6 +247,15 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             objects::case_types::create
         ))
         .routes(routes!(
+            objects::payment_modules::list,
+            objects::payment_modules::create
+        ))
+        .routes(routes!(
+            objects::payment_modules::get,
+            objects::payment_modules::update,
+            objects::payment_modules::delete
+        ))
+        .routes(routes!(
             objects::case_types::get,
             objects::case_types::update,
             objects::case_types::delete
@@ -252,6 +263,11 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(cases::list, cases::create))
         .routes(routes!(cases::get, cases::update, cases::delete))
         .routes(routes!(cases::interactions))
+        .routes(routes!(invoices::list, invoices::create))
+        .routes(routes!(invoices::import))
+        .routes(routes!(invoices::payments))
+        .routes(routes!(invoices::payment))
+        .routes(routes!(invoices::get, invoices::update, invoices::delete))
         .routes(routes!(database_rows::list, database_rows::create))
         .routes(routes!(database_rows::import))
         .routes(routes!(database_rows::export))
@@ -719,6 +735,11 @@ fn chat_routes(state: &AppState) -> Router<AppState> {
             get(webhooks::messenger_handshake)
                 .post(webhooks::messenger)
                 .layer(DefaultBodyLimit::max(channels::provider::WEBHOOK_MAX_BYTES)),
+        )
+        .route(
+            "/webhooks/payments/{reference}",
+            axum::routing::post(webhooks::payments)
+                .layer(DefaultBodyLimit::max(channels::payment::WEBHOOK_MAX_BYTES)),
         )
         .route(
             "/webhooks/telegram/{reference}",

@@ -33,8 +33,10 @@ pub struct ObjectDto {
     /// a database (see `GET /object-kinds` for each kind's schema).
     #[schema(value_type = Object)]
     pub data: Value,
-    /// Whether it has its write-only secret (web services; never shown).
+    /// Whether it has its write-only secret (web services, payment modules; never shown).
     pub secret_set: bool,
+    /// Whether it has its write-only webhook secret (payment modules; never shown).
+    pub webhook_secret_set: bool,
     pub revision: u64,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
@@ -51,6 +53,7 @@ impl From<&BusinessObject> for ObjectDto {
             description: o.description.clone(),
             data: o.data.clone(),
             secret_set: o.secret.is_some(),
+            webhook_secret_set: o.webhook_secret.is_some(),
             revision: o.revision,
             created_at: o.created_at,
             updated_at: o.updated_at,
@@ -67,11 +70,17 @@ pub struct ObjectBody {
     pub description: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub data: Option<Value>,
-    /// A web service's credential (the basic password, the bearer token or the API key; 1 to
-    /// 4 096 characters): write-only, sealed at rest, never shown; `null` removes it.
+    /// A web service's credential (the basic password, the bearer token or the API key) or a
+    /// payment module's API key (1 to 4 096 characters): write-only, sealed at rest, never
+    /// shown; `null` removes it.
     #[serde(default, deserialize_with = "crate::conversations::some")]
     #[schema(value_type = Option<String>, max_length = 4096)]
     pub secret: Option<Option<String>>,
+    /// A payment module's webhook signing secret, as its provider gives it (1 to 4 096
+    /// characters): write-only, sealed at rest, never shown; `null` removes it.
+    #[serde(default, deserialize_with = "crate::conversations::some")]
+    #[schema(value_type = Option<String>, max_length = 4096)]
+    pub webhook_secret: Option<Option<String>>,
 }
 
 impl ObjectBody {
@@ -80,19 +89,22 @@ impl ObjectBody {
         self,
         state: &crate::AppState,
     ) -> Result<ObjectFields, runtime::maker::MakerError> {
-        let secret = match self.secret {
-            Some(Some(plain)) => {
-                flow::objects::check_secret(&plain)?;
-                Some(Some(state.conversations.seal(&plain)))
-            }
-            other => other.map(|_| None),
+        let seal = |given: Option<Option<String>>| -> Result<_, runtime::maker::MakerError> {
+            Ok(match given {
+                Some(Some(plain)) => {
+                    flow::objects::check_secret(&plain)?;
+                    Some(Some(state.conversations.seal(&plain)))
+                }
+                other => other.map(|_| None),
+            })
         };
         Ok(ObjectFields {
             reference: self.reference,
             name: self.name,
             description: self.description,
             data: self.data,
-            secret,
+            secret: seal(self.secret)?,
+            webhook_secret: seal(self.webhook_secret)?,
         })
     }
 }
@@ -266,6 +278,17 @@ collection!(
     "case_types:delete"
 );
 collection!(
+    payment_modules,
+    flow::catalogue::ObjectKind::PaymentModule,
+    "/payment-modules",
+    "/payment-modules/{id}",
+    "Invoices",
+    "payment_modules:read",
+    "payment_modules:create",
+    "payment_modules:edit",
+    "payment_modules:delete"
+);
+collection!(
     groups,
     flow::catalogue::ObjectKind::Queue,
     "/groups",
@@ -309,7 +332,7 @@ pub struct ObjectKindDto {
 /// Every kind of business object this server stores.
 #[utoipa::path(get, path = "/object-kinds", tag = "Business objects",
     security(("token" = ["checkpoints:read"]), ("token" = ["value_tables:read"]), ("token" = ["calendars:read"]), ("token" = ["variables:read"]),
-        ("token" = ["sms_templates:read"]), ("token" = ["email_templates:read"]), ("token" = ["web_services:read"]), ("token" = ["databases:read"]), ("token" = ["case_types:read"]), ("token" = ["groups:read"]), ("token" = ["queue_groups:read"])),
+        ("token" = ["sms_templates:read"]), ("token" = ["email_templates:read"]), ("token" = ["web_services:read"]), ("token" = ["databases:read"]), ("token" = ["case_types:read"]), ("token" = ["payment_modules:read"]), ("token" = ["groups:read"]), ("token" = ["queue_groups:read"])),
     responses((status = 200, body = Vec<ObjectKindDto>)))]
 pub async fn object_kinds() -> Json<Vec<ObjectKindDto>> {
     use flow::catalogue::ObjectKind::*;
@@ -333,6 +356,12 @@ pub async fn object_kinds() -> Json<Vec<ObjectKindDto>> {
         (WebService, "Web services", "/web-services", "web_services"),
         (Database, "Databases", "/databases", "databases"),
         (CaseType, "Case types", "/case-types", "case_types"),
+        (
+            PaymentModule,
+            "Payment modules",
+            "/payment-modules",
+            "payment_modules",
+        ),
         (Queue, "Groups (queues)", "/groups", "groups"),
         (QueueGroup, "Queue groups", "/queue-groups", "queue_groups"),
     ];

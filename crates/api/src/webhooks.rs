@@ -1,5 +1,6 @@
 //! The providers' webhooks, on the public surface: `GET|POST /webhooks/whatsapp/{reference}`,
-//! `POST /webhooks/telegram/{reference}`, `GET|POST /webhooks/messenger/{reference}`. A `GET`
+//! `POST /webhooks/telegram/{reference}`, `GET|POST /webhooks/messenger/{reference}`, and a
+//! payment module's `POST /webhooks/payments/{reference}`. A `GET`
 //! is Meta's subscription handshake (answered with `hub.challenge` as text); a `POST` is
 //! checked on its raw bytes (`X-Hub-Signature-256`, `X-Telegram-Bot-Api-Secret-Token`) before
 //! anything is read, and answered 200 once every message it carries is committed. Problems are
@@ -113,4 +114,29 @@ pub async fn telegram(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<Json<WebhookAck>> {
     receive(&state, Channel::Telegram, &reference, &headers, body).await
+}
+
+/// What a payment webhook did.
+#[derive(Serialize)]
+pub struct PaymentAck {
+    pub received: bool,
+}
+
+/// A payment module's webhook (`POST /webhooks/payments/{reference}`): checked on its raw
+/// bytes (`Stripe-Signature`, its timestamp within five minutes), each event taken once.
+pub async fn payments(
+    State(state): State<AppState>,
+    PathParams(reference): PathParams<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> ApiResult<Json<PaymentAck>> {
+    let body = crate::problem::raw_body(body, "the webhook's body")?;
+    let signature = headers
+        .get(channels::payment::SIGNATURE_HEADER)
+        .map(|v| v.as_bytes());
+    state
+        .conversations
+        .payment_webhook(&reference, signature, &body)
+        .await?;
+    Ok(Json(PaymentAck { received: true }))
 }

@@ -3,28 +3,11 @@
 //! finds it again by reference or as the customer's latest open one, and dissociates it — each
 //! branch of each action taken, and the links kept.
 
-use std::sync::{Arc, Mutex};
-
 use serde_json::{Value, json};
 
 mod support;
 
-use support::admin_client;
-
-async fn call(
-    base: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = admin_client().request(method, format!("{base}/{path}"));
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
+use support::{admin_client, call, callbacks};
 
 /// The case type CLAIM: an order number, a reason from a list; New, In progress, Resolved.
 async fn claim(base: &str) -> String {
@@ -320,55 +303,13 @@ async fn cases_are_kept_checked_against_their_type() {
     }
 }
 
-/// The HTTP channel's deliveries: `(customer, text)` in the order they came.
-async fn callbacks() -> (String, Arc<Mutex<Vec<(String, String)>>>) {
-    let got: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
-    let sink = got.clone();
-    let app = axum::Router::new().route(
-        "/cb",
-        axum::routing::post(move |axum::Json(v): axum::Json<Value>| {
-            let sink = sink.clone();
-            async move {
-                let to = v["customer"].as_str().unwrap_or_default().to_owned();
-                let text = v["message"]["text"].as_str().unwrap_or_default().to_owned();
-                sink.lock().unwrap().push((to, text));
-                axum::http::StatusCode::OK
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/cb", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, got)
-}
+/// What each branch that does not go on says: the case and `system.error`.
+const SAID: &str =
+    "{{ case.reference }} {{ case.status }} {{ case.fields.order }} {{ system.error }}";
 
-/// A routing document with one production version: the Start, then `actions` in a chain (each
-/// going on to the next on the branch given), each other branch a message saying the branch,
-/// the case and `system.error`.
-fn chain(reference: &str, actions: &[(&str, Value, &[&str], Option<&str>)]) -> Value {
-    let id = |n: usize| uuid::Uuid::from_u128(n as u128 + 1).to_string();
-    let mut nodes = vec![json!({"id": id(0), "type": "start", "params": {}})];
-    let mut links = vec![json!({"id": id(5_000), "from": id(0), "branch": "ok", "to": id(1)})];
-    let mut n = 100;
-    for (k, (ty, params, branches, next)) in actions.iter().enumerate() {
-        nodes.push(json!({"id": id(1 + k), "type": ty, "params": params}));
-        for branch in branches.iter() {
-            n += 1;
-            if Some(*branch) == *next {
-                links.push(json!({"id": id(5_000 + n), "from": id(1 + k), "branch": branch, "to": id(2 + k)}));
-            } else {
-                nodes.push(json!({"id": id(n), "type": "simple_message", "params": {"message": format!("{ty} {branch}: {{{{ case.reference }}}} {{{{ case.status }}}} {{{{ case.fields.order }}}} {{{{ system.error }}}}")}}));
-                links.push(
-                    json!({"id": id(5_000 + n), "from": id(1 + k), "branch": branch, "to": id(n)}),
-                );
-            }
-        }
-    }
-    json!({
-        "format": "switchyard.routing", "format_version": 1,
-        "routing": {"reference": reference, "name": reference, "kind": "interaction_start", "channel_family": "messaging"},
-        "versions": [{"number": 1, "name": "v1", "status": "production", "tree": {"actions": nodes, "links": links}}]
-    })
+/// A routing of case actions in a chain (see [`support::chain`]).
+fn chain(reference: &str, actions: &[support::Link<'_>]) -> Value {
+    support::chain(reference, actions, SAID)
 }
 
 #[tokio::test]
@@ -482,85 +423,53 @@ async fn the_case_actions_take_every_branch_in_production() {
         ),
     ];
     for (reference, doc) in routings {
-        let (s, imported) = call(&base, reqwest::Method::POST, "routings/import", Some(doc)).await;
-        assert_eq!(s, 201, "{imported}");
-        let (s, ep) = call(&base, reqwest::Method::POST, "entry-points", Some(json!({"reference": reference, "name": reference, "channel": "http", "secret": support::CHANNEL_SECRET, "start_routing_id": imported["routing"]["id"], "callback_url": callback_url}))).await;
-        assert_eq!(s, 201, "{ep}");
+        support::http_entry_point(&base, reference, doc, &callback_url).await;
     }
-    let mut n = 0;
-    // what the routing answers `customer` (every message of one turn, joined)
-    let mut say = async |ep: &str, customer: &str, text: &str| -> String {
-        n += 1;
-        let before = got.lock().unwrap().len();
-        let body = json!({"message_id": format!("m{n}"), "from": customer, "text": text});
-        let r = support::signed(
-            admin_client().post(format!("{base}/channels/http/{ep}/messages")),
-            &body,
-        )
-        .send()
-        .await
-        .unwrap();
-        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-        for _ in 0..500 {
-            let answer = {
-                let all = got.lock().unwrap();
-                (all.len() > before).then(|| {
-                    all[before..]
-                        .iter()
-                        .filter(|(c, _)| c == customer)
-                        .map(|(_, t)| t.trim().to_owned())
-                        .collect::<Vec<_>>()
-                        .join(" | ")
-                })
-            };
-            if let Some(answer) = answer {
-                return answer;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        panic!("no answer to {text:?} on {ep}");
-    };
+    let mut talk = support::Talk::new(&base, &got);
     assert_eq!(
-        say("open", "ann", "42").await,
+        talk.say("open", "ann", "42").await,
         "modify_case ok: CS-000001 In progress 42"
     );
-    let nope = say("nope", "ann", "NOPE").await;
+    let nope = talk.say("nope", "ann", "NOPE").await;
     assert!(nope.starts_with("create_case not_found:"), "{nope}");
     // the customer's latest open case; another customer has none
     assert_eq!(
-        say("latest", "ann", "?").await,
+        talk.say("latest", "ann", "?").await,
         "associate_case ok: CS-000001 In progress 42"
     );
-    let none = say("latest", "bob", "?").await;
+    let none = talk.say("latest", "bob", "?").await;
     assert!(
         none.starts_with("associate_case not_found:") && none.contains("no open case"),
         "{none}"
     );
     // linked again by reference, dissociated, so the change without reference finds none
-    let dropped = say("drop", "bob", "CS-000001").await;
+    let dropped = talk.say("drop", "bob", "CS-000001").await;
     assert!(
         dropped.starts_with("modify_case not_found:") && dropped.contains("no case"),
         "{dropped}"
     );
-    let unknown = say("drop", "bob", "CS-999999").await;
+    let unknown = talk.say("drop", "bob", "CS-999999").await;
     assert!(
         unknown.starts_with("associate_case not_found:"),
         "{unknown}"
     );
     // a status the type lacks is an error; a case of another interaction changed by reference
     // leaves this interaction's `case` empty
-    let lost = say("lose", "ann", "CS-000001").await;
+    let lost = talk.say("lose", "ann", "CS-000001").await;
     assert!(
         lost.starts_with("modify_case error:") && lost.contains("Lost"),
         "{lost}"
     );
-    assert_eq!(say("resolve", "ann", "CS-000001").await, "modify_case ok:");
-    let missing = say("resolve", "ann", "CS-404").await;
+    assert_eq!(
+        talk.say("resolve", "ann", "CS-000001").await,
+        "modify_case ok:"
+    );
+    let missing = talk.say("resolve", "ann", "CS-404").await;
     assert!(missing.starts_with("modify_case not_found:"), "{missing}");
     // resolved, it is no longer the customer's open case; a change of no case is not found
-    let closed = say("latest", "ann", "?").await;
+    let closed = talk.say("latest", "ann", "?").await;
     assert!(closed.starts_with("associate_case not_found:"), "{closed}");
-    let no_case = say("nochange", "ann", "?").await;
+    let no_case = talk.say("nochange", "ann", "?").await;
     assert!(no_case.starts_with("modify_case not_found:"), "{no_case}");
 
     // the case as the routings left it, with the interactions it was linked to

@@ -4,7 +4,7 @@
 //! new email starts another, a message sent again is recognised; unknown recipients and
 //! oversized messages are refused with their SMTP codes.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::address::Envelope;
@@ -15,68 +15,7 @@ use tokio::sync::watch;
 
 mod support;
 
-/// The relay's stand-in: a real SMTP server on loopback recording every message it takes and
-/// refusing (550) any recipient whose address starts with `refuse`.
-#[derive(Clone, Default)]
-struct Peer {
-    got: Arc<Mutex<Vec<channels::smtp::Delivery>>>,
-}
-
-#[async_trait::async_trait]
-impl channels::smtp::MailSink for Peer {
-    async fn accepts(&self, recipient: &str) -> bool {
-        !recipient.starts_with("refuse")
-    }
-    async fn deliver(&self, d: channels::smtp::Delivery) -> Result<(), channels::smtp::Refusal> {
-        self.got.lock().unwrap().push(d);
-        Ok(())
-    }
-}
-
-impl Peer {
-    async fn start(stop: watch::Receiver<bool>) -> (Peer, u16) {
-        let peer = Peer::default();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let config = Arc::new(channels::smtp::SmtpConfig {
-            hostname: "relay.test".into(),
-            ..Default::default()
-        });
-        tokio::spawn(channels::smtp::serve(
-            listener,
-            config,
-            Arc::new(peer.clone()),
-            stop,
-        ));
-        (peer, port)
-    }
-
-    /// Waits for `n` messages; each as (recipients, raw text).
-    async fn wait(&self, n: usize) -> Vec<(Vec<String>, String)> {
-        for _ in 0..400 {
-            let got: Vec<_> = self
-                .got
-                .lock()
-                .unwrap()
-                .iter()
-                .map(|d| {
-                    (
-                        d.recipients.clone(),
-                        String::from_utf8_lossy(&d.data).into_owned(),
-                    )
-                })
-                .collect();
-            if got.len() >= n {
-                return got;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!(
-            "the relay got {} messages, not {n}",
-            self.got.lock().unwrap().len()
-        );
-    }
-}
+use support::Relay as Peer;
 
 struct Env {
     server: support::TestServer,

@@ -10,6 +10,7 @@ pub mod email;
 pub mod http;
 pub mod messenger;
 pub mod meta;
+pub mod payment;
 pub mod provider;
 pub mod relay;
 pub mod sms;

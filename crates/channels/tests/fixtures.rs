@@ -309,3 +309,86 @@ async fn a_failed_call_is_described_without_its_token() {
     assert!(!e.permanent, "{e:?}");
     assert!(!e.reason.contains("VERY-SECRET"), "{}", e.reason);
 }
+
+#[test]
+fn payment_events_of_the_corpus_read_as_what_they_say() {
+    use channels::payment::{Happened, read_event, sign, verify};
+    let paid = fixture("stripe/checkout.session.completed.payment_mode.json");
+    let e = read_event(&paid).unwrap();
+    assert_eq!(
+        (e.id.as_str(), e.kind.as_str(), e.payment, e.happened),
+        (
+            "evt_00000000000000",
+            "checkout.session.completed",
+            None,
+            Happened::Paid
+        )
+    );
+    let failed = read_event(&fixture("stripe/payment_intent.payment_failed.json")).unwrap();
+    assert_eq!(
+        failed.happened,
+        Happened::Failed {
+            reason: "Your card was declined. (generic_decline)".into()
+        }
+    );
+    let canceled = read_event(&fixture("stripe/payment_intent.canceled.json")).unwrap();
+    assert_eq!(
+        canceled.happened,
+        Happened::Stopped {
+            reason: "the payment was cancelled (requested_by_customer)".into()
+        }
+    );
+    // the payment's id comes from the metadata; a fraud decline is told apart
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&fixture("stripe/payment_intent.payment_failed.json")).unwrap();
+    v["data"]["object"]["metadata"]["switchyard_payment"] =
+        "0190a000-0000-7000-8000-000000000001".into();
+    v["data"]["object"]["last_payment_error"]["decline_code"] = "stolen_card".into();
+    let fraud = read_event(&serde_json::to_vec(&v).unwrap()).unwrap();
+    assert_eq!(
+        fraud.payment.as_deref(),
+        Some("0190a000-0000-7000-8000-000000000001")
+    );
+    assert!(matches!(fraud.happened, Happened::Fraudulent { .. }));
+    // signatures: Stripe's scheme over the raw bytes, a rolled secret's second v1 accepted,
+    // the timestamp within five minutes
+    let secret = "whsec_test_secret";
+    let now = 1_700_000_000;
+    let header = sign(secret, now, &paid);
+    assert!(verify(secret, Some(header.as_bytes()), &paid, now + 299).is_ok());
+    let rolled = format!(
+        "{},v1={}",
+        sign("whsec_old", now, &paid),
+        &header[header.find("v1=").unwrap() + 3..]
+    );
+    assert!(
+        verify(secret, Some(rolled.as_bytes()), &paid, now).is_ok(),
+        "{rolled}"
+    );
+    for (h, at) in [
+        (header.clone(), now + 301),
+        (header.clone(), now - 301),
+        (sign("whsec_other", now, &paid), now),
+        (format!("t={now}"), now),
+        (format!("v1={}", "0".repeat(64)), now),
+        ("t=x,v1=".into(), now),
+        ("\u{00e9}".into(), now),
+    ] {
+        assert!(
+            verify(secret, Some(h.as_bytes()), &paid, at).is_err(),
+            "{h} at {at}"
+        );
+    }
+    assert!(verify(secret, None, &paid, now).is_err());
+    let mut changed = paid.clone();
+    changed[10] ^= 1;
+    assert!(verify(secret, Some(header.as_bytes()), &changed, now).is_err());
+    for bad in [
+        &b"{}"[..],
+        b"[]",
+        b"not json",
+        b"{\"id\":\"evt\",\"type\":\"x\"}",
+    ] {
+        assert!(read_event(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+    }
+}

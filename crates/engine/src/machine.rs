@@ -279,6 +279,18 @@ pub enum ChannelNote {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+    /// A payment *Pay an invoice* started (its id, the module's reference, the amount in minor
+    /// units and its currency, the mode) or what it came to (`status`, and why when it failed).
+    Payment {
+        payment: String,
+        module: String,
+        amount_minor: i64,
+        currency: String,
+        mode: String,
+        status: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
     /// A web service the routing called (*Web service*): the definition's reference, the
     /// method, the URL without its query (which may carry a key), the status if one came, the
     /// time taken and, when it was *Not OK*, why.
@@ -560,6 +572,16 @@ impl Cx for TurnCx<'_> {
             }
             None => {
                 self.state.system.remove("case");
+            }
+        }
+    }
+    fn set_bill(&mut self, bill: Option<&flow::effect::InvoiceView>) {
+        match bill.and_then(|b| serde_json::to_value(b).ok()) {
+            Some(v) => {
+                self.state.system.insert("bill".to_owned(), v);
+            }
+            None => {
+                self.state.system.remove("bill");
             }
         }
     }

@@ -25,8 +25,12 @@ pub enum Resource {
     Databases,
     /// Case types (the kinds of cases, their fields and statuses).
     CaseTypes,
+    /// Payment modules (their API keys and webhook secrets are write-only).
+    PaymentModules,
     /// Cases: what a contact centre follows for a customer (personal data).
     Cases,
+    /// Invoices: what customers owe and pay (personal data).
+    Invoices,
     /// Files uploaded for business objects (the attachments of email templates).
     Files,
     /// Groups (queues) of agents.
@@ -103,7 +107,7 @@ fn verbs_of(resource: Resource) -> &'static [Verb] {
     }
 }
 
-const RESOURCES: [Resource; 22] = [
+const RESOURCES: [Resource; 24] = [
     Resource::Routings(ChannelFamily::Messaging),
     Resource::Routings(ChannelFamily::Email),
     Resource::EntryPoints,
@@ -116,7 +120,9 @@ const RESOURCES: [Resource; 22] = [
     Resource::WebServices,
     Resource::Databases,
     Resource::CaseTypes,
+    Resource::PaymentModules,
     Resource::Cases,
+    Resource::Invoices,
     Resource::Files,
     Resource::Groups,
     Resource::QueueGroups,
@@ -143,7 +149,9 @@ impl Resource {
             Resource::WebServices => "web_services",
             Resource::Databases => "databases",
             Resource::CaseTypes => "case_types",
+            Resource::PaymentModules => "payment_modules",
             Resource::Cases => "cases",
+            Resource::Invoices => "invoices",
             Resource::Files => "files",
             Resource::Groups => "groups",
             Resource::QueueGroups => "queue_groups",
@@ -279,6 +287,7 @@ pub fn built_in(reference: &str) -> Option<Role> {
         WebServices,
         Databases,
         CaseTypes,
+        PaymentModules,
         Files,
     ];
     let with = |resources: &[Resource], verbs: &[Verb]| -> Vec<Permission> {
@@ -319,7 +328,7 @@ pub fn built_in(reference: &str) -> Option<Role> {
             ));
             p.extend(with(&[Customers], &[Verb::Read, Verb::Edit]));
             p.extend(with(
-                &[Cases],
+                &[Cases, Invoices],
                 &[Verb::Read, Verb::Create, Verb::Edit, Verb::Delete],
             ));
             p.extend(with(&[CaseTypes], &[Verb::Read]));

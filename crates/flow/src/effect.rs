@@ -74,6 +74,111 @@ pub enum Effect {
     Database(DatabaseRequest),
     /// Link, unlink, create or change a case (the case actions).
     Case(CaseRequest),
+    /// Look an invoice up (*Search for invoice*).
+    FindInvoice(InvoiceQuery),
+    /// Have an invoice or an amount paid through a payment module (*Pay an invoice*).
+    Payment(PaymentRequest),
+}
+
+/// What *Pay an invoice* asks: a payment link from the module, sent to the customer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentRequest {
+    pub module: ObjectName,
+    pub of: PaymentOf,
+    pub mode: crate::catalogue::params::PayMode,
+}
+
+/// What is paid.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PaymentOf {
+    /// The open invoice the lookup finds.
+    Invoice(InvoiceQuery),
+    /// An amount, described by the routing.
+    Amount(Box<AmountToCharge>),
+}
+
+/// An amount to pay, its values rendered (phones in E.164).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AmountToCharge {
+    /// In minor units.
+    pub amount_minor: i64,
+    /// ISO 4217, upper case.
+    pub currency: String,
+    pub name: String,
+    pub reference: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_reference: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_data: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mobile_phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub landline: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// What a payment came to. *Pay an invoice* maps each to its branch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum PaymentOutcome {
+    /// The link went to the customer by SMS or email; the payment goes on outside the routing.
+    NotificationSent { payment: String },
+    /// The customer paid (the invoice, if any, is paid).
+    Succeeded { payment: String },
+    /// The payment was refused (a card declined).
+    Failed { reason: String },
+    /// The payment was refused as fraud.
+    Fraudulent { reason: String },
+    /// The customer gave up, or the link expired unpaid.
+    Stopped { reason: String },
+    /// A bank transfer or debit failed after the customer completed the payment page.
+    BankTransferError { reason: String },
+    /// No payment could be started: no such or inactive module, the provider unreachable or
+    /// refusing, no phone number or address to send the link to.
+    Error { reason: String },
+    /// No open invoice matches.
+    InvoiceNotFound { reason: String },
+}
+
+/// Which invoice a lookup wants: the one whose identifier `by` is `value` (in the canonical
+/// form of [`crate::invoices::lookup_value`]), the oldest or most recent by due date when
+/// several are.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceQuery {
+    pub by: crate::catalogue::params::InvoiceKey,
+    pub value: String,
+    pub pick: crate::catalogue::params::InvoicePick,
+}
+
+/// An invoice as a routing reads it (the system variable `bill`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceView {
+    pub id: String,
+    pub number: String,
+    pub name: String,
+    /// With its two decimals (`49.90`).
+    pub amount: String,
+    pub currency: String,
+    /// `YYYY-MM-DD`, if it has one.
+    pub due_date: Option<String>,
+    /// `open`, `paid` or `cancelled`.
+    pub status: String,
+    pub customer_number: Option<String>,
+    pub mobile_phone: Option<String>,
+    pub landline: Option<String>,
+    pub email: Option<String>,
+}
+
+/// What an invoice lookup found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum InvoiceOutcome {
+    Found { invoice: Box<InvoiceView> },
+    NotFound,
 }
 
 /// What a case action asks; values are rendered in the interaction's context.
@@ -366,6 +471,8 @@ pub enum EffectResult {
     WebService(WebServiceOutcome),
     Database(DatabaseOutcome),
     Case(CaseOutcome),
+    Invoice(InvoiceOutcome),
+    Payment(PaymentOutcome),
 }
 
 /// The outcome of a distribution. Each distribution action maps these to its own branches.

@@ -118,6 +118,8 @@ pub trait Cx {
     fn set_error(&mut self, reason: &str);
     /// Records the interaction's case (none: it has none now), in the system variable `case`.
     fn set_case(&mut self, case: Option<&crate::effect::CaseView>);
+    /// Records the invoice found (none: none was), in the system variable `bill`.
+    fn set_bill(&mut self, bill: Option<&crate::effect::InvoiceView>);
     /// Whether a branch of the running action is linked.
     fn is_linked(&self, branch: &str) -> bool;
     /// Sends a message to the customer.

@@ -69,6 +69,7 @@ pub const STORED: &[ObjectKind] = &[
     ObjectKind::WebService,
     ObjectKind::Database,
     ObjectKind::CaseType,
+    ObjectKind::PaymentModule,
 ];
 
 /// The JSON Schema of a stored kind's data (a checkpoint has none: `null`), for forms; rules
@@ -89,6 +90,7 @@ pub fn data_schema(kind: ObjectKind) -> Value {
         ObjectKind::WebService => of::<crate::web_service::WebServiceData>(),
         ObjectKind::Database => of::<crate::database::DatabaseData>(),
         ObjectKind::CaseType => of::<crate::cases::CaseTypeData>(),
+        ObjectKind::PaymentModule => of::<crate::payments::PaymentModuleData>(),
         _ => Value::Null,
     }
 }
@@ -107,6 +109,7 @@ pub fn kind_key(kind: ObjectKind) -> &'static str {
         ObjectKind::WebService => "web_service",
         ObjectKind::Database => "database",
         ObjectKind::CaseType => "case_type",
+        ObjectKind::PaymentModule => "payment_module",
         _ => "unsupported",
     }
 }
@@ -221,6 +224,10 @@ pub struct BusinessObject {
     /// The object's credential, sealed (a web service's password, token or API key): written,
     /// never shown; only [`takes_secret`] kinds have one.
     pub secret: Option<String>,
+    /// The secret a provider signs its webhooks with, sealed (a payment module's): written,
+    /// never shown; only [`takes_webhook_secret`] kinds have one.
+    #[serde(default)]
+    pub webhook_secret: Option<String>,
     pub revision: u64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -895,6 +902,12 @@ pub fn check_data(kind: ObjectKind, data: &Value) -> Result<Value, FieldError> {
             d.check()?;
             serde_json::to_value(d).map_err(data_error)
         }
+        ObjectKind::PaymentModule => {
+            let d: crate::payments::PaymentModuleData =
+                serde_json::from_value(data.clone()).map_err(data_error)?;
+            d.check()?;
+            serde_json::to_value(d).map_err(data_error)
+        }
         _ => Err(FieldError {
             field: "kind",
             message: "this kind of object is not stored here".into(),
@@ -918,9 +931,16 @@ pub fn check_secret(plain: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
-/// Whether objects of a kind have a write-only secret (web services: their credential).
+/// Whether objects of a kind have a write-only secret (web services: their credential;
+/// payment modules: their API key).
 pub fn takes_secret(kind: ObjectKind) -> bool {
-    kind == ObjectKind::WebService
+    matches!(kind, ObjectKind::WebService | ObjectKind::PaymentModule)
+}
+
+/// Whether objects of a kind have a write-only webhook secret (payment modules: the secret
+/// their provider signs its webhooks with).
+pub fn takes_webhook_secret(kind: ObjectKind) -> bool {
+    kind == ObjectKind::PaymentModule
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub const SYSTEM_ROOTS: &[&str] = &[
     "last_message",
     "email",
     "case",
+    "bill",
     "now",
     "system",
 ];
@@ -129,6 +130,23 @@ pub const SYSTEM_FIELDS: &[SystemField] = &[
         "case.fields",
         "The case's fields, by name (case.fields.order)",
     ),
+    field(
+        "bill.id",
+        "The invoice *Search for invoice* found (once it found one): its id",
+    ),
+    field("bill.number", "The invoice's number"),
+    field("bill.name", "What the invoice is for"),
+    field("bill.amount", "The invoice's amount, with its two decimals"),
+    field("bill.currency", "The invoice's currency (ISO 4217)"),
+    field("bill.due_date", "The invoice's due date (YYYY-MM-DD)"),
+    field("bill.status", "open, paid or cancelled"),
+    field("bill.customer_number", "The invoice's customer number"),
+    field(
+        "bill.mobile_phone",
+        "The invoice's mobile phone number (E.164)",
+    ),
+    field("bill.landline", "The invoice's landline number (E.164)"),
+    field("bill.email", "The invoice's email address"),
     field("now", "The time of the turn, in the account's time zone"),
     field(
         "system.error",

@@ -99,6 +99,17 @@ impl Cx for Fake {
     fn set_error(&mut self, reason: &str) {
         self.error = Some(reason.into());
     }
+    fn set_bill(&mut self, bill: Option<&flow::effect::InvoiceView>) {
+        match bill {
+            Some(b) => {
+                self.vars
+                    .insert("bill".into(), serde_json::to_value(b).unwrap());
+            }
+            None => {
+                self.vars.remove("bill");
+            }
+        }
+    }
     fn set_case(&mut self, case: Option<&flow::effect::CaseView>) {
         match case {
             Some(c) => {
@@ -199,7 +210,7 @@ fn the_runnable_set_is_what_the_engine_issue_lists() {
         .filter(|s| s.runnable())
         .map(|s| s.type_key())
         .collect();
-    assert_eq!(runnable.len(), 33, "{runnable:?}");
+    assert_eq!(runnable.len(), 35, "{runnable:?}");
     for ty in [
         "associate_case",
         "dissociate_case",
@@ -209,6 +220,8 @@ fn the_runnable_set_is_what_the_engine_issue_lists() {
         "fill_variables_from_database",
         "save_to_database",
         "modify_database",
+        "search_invoice",
+        "pay_invoice",
     ] {
         assert!(runnable.contains(&ty), "{ty}");
     }
@@ -1582,4 +1595,199 @@ fn case_actions_ask_for_their_request_and_map_each_outcome_to_its_branch() {
     ] {
         assert_eq!(resume(&*modify, &mut cx, outcome), expected);
     }
+}
+
+#[test]
+fn search_for_invoice_asks_for_the_identifier_as_invoices_keep_it() {
+    use flow::catalogue::params::{InvoiceKey, InvoicePick};
+    use flow::effect::{Effect, EffectResult, InvoiceOutcome, InvoiceQuery, InvoiceView};
+    let mut cx = fake();
+    cx.set("said", json!("06 12 34 56 78")).unwrap();
+    let search = runner(
+        "search_invoice",
+        json!({"lookup": {"identify_by": "mobile_phone", "value": "{{ said }}", "pick": "most_recent"}}),
+    );
+    match search.run(&mut cx) {
+        Step::Effect { effect, .. } => assert_eq!(
+            effect,
+            Effect::FindInvoice(InvoiceQuery {
+                by: InvoiceKey::MobilePhone,
+                value: "+33612345678".into(),
+                pick: InvoicePick::MostRecent,
+            })
+        ),
+        other => panic!("a search is an effect, got {other:?}"),
+    }
+    let bill = InvoiceView {
+        id: "0190a000-0000-7000-8000-000000000001".into(),
+        number: "F-1".into(),
+        name: "November".into(),
+        amount: "49.90".into(),
+        currency: "EUR".into(),
+        due_date: Some("2026-11-30".into()),
+        status: "open".into(),
+        customer_number: None,
+        mobile_phone: Some("+33612345678".into()),
+        landline: None,
+        email: None,
+    };
+    let found = EffectResult::Invoice(InvoiceOutcome::Found {
+        invoice: Box::new(bill),
+    });
+    assert_eq!(
+        branch(search.resume(&mut cx, &Value::Null, Wake::Result(&found))),
+        "ok"
+    );
+    assert_eq!(cx.get("bill.amount"), Some(&json!("49.90")));
+    let none = EffectResult::Invoice(InvoiceOutcome::NotFound);
+    assert_eq!(
+        branch(search.resume(&mut cx, &Value::Null, Wake::Result(&none))),
+        "not_found"
+    );
+    assert_eq!(
+        cx.get("bill"),
+        None,
+        "a search that finds nothing empties bill"
+    );
+    // a value that cannot be a phone number finds nothing without asking
+    cx.set("said", json!("call me")).unwrap();
+    assert_eq!(branch(search.run(&mut cx)), "not_found");
+    assert!(cx.error.take().unwrap().contains("not a phone number"));
+}
+
+#[test]
+fn pay_an_invoice_asks_for_the_payment_and_maps_each_outcome() {
+    use flow::catalogue::params::{InvoiceKey, InvoicePick, PayMode};
+    use flow::effect::{
+        AmountToCharge, Effect, EffectResult, InvoiceQuery, ObjectName, PaymentOf, PaymentOutcome,
+        PaymentRequest,
+    };
+    let mut cx = fake();
+    cx.set("said", json!("F-1")).unwrap();
+    let module = json!({"by": "reference", "reference": "PAY"});
+    let by_invoice = runner(
+        "pay_invoice",
+        json!({"payment": {"type": "invoice", "lookup": {"identify_by": "invoice_number", "value": "{{ said }}", "pick": "oldest"}}, "module": module, "mode": "smart_routing"}),
+    );
+    match by_invoice.run(&mut cx) {
+        Step::Effect { effect, .. } => assert_eq!(
+            effect,
+            Effect::Payment(PaymentRequest {
+                module: ObjectName::Reference {
+                    reference: "PAY".into()
+                },
+                of: PaymentOf::Invoice(InvoiceQuery {
+                    by: InvoiceKey::InvoiceNumber,
+                    value: "F-1".into(),
+                    pick: InvoicePick::Oldest,
+                }),
+                mode: PayMode::SmartRouting,
+            })
+        ),
+        other => panic!("a payment is an effect, got {other:?}"),
+    }
+    let by_amount = runner(
+        "pay_invoice",
+        json!({"payment": {"type": "amount", "amount": 12.5, "currency": "EUR", "invoice_name": "Deposit {{ said }}", "invoice_reference": "D-{{ said }}", "mobile_phone": "06 12 34 56 78"}, "module": module, "mode": "sms"}),
+    );
+    match by_amount.run(&mut cx) {
+        Step::Effect {
+            effect:
+                Effect::Payment(PaymentRequest {
+                    of: PaymentOf::Amount(a),
+                    ..
+                }),
+            ..
+        } => assert_eq!(
+            *a,
+            AmountToCharge {
+                amount_minor: 1250,
+                currency: "EUR".into(),
+                name: "Deposit F-1".into(),
+                reference: "D-F-1".into(),
+                customer_reference: None,
+                comment: None,
+                custom_data: None,
+                mobile_phone: Some("+33612345678".into()),
+                landline: None,
+                email: None,
+            }
+        ),
+        other => panic!("a payment of an amount, got {other:?}"),
+    }
+    let reason = |r: &str| r.to_owned();
+    for (outcome, want) in [
+        (
+            PaymentOutcome::NotificationSent {
+                payment: "p".into(),
+            },
+            "notification_sent",
+        ),
+        (
+            PaymentOutcome::Succeeded {
+                payment: "p".into(),
+            },
+            "payment_successful",
+        ),
+        (
+            PaymentOutcome::Failed {
+                reason: reason("declined"),
+            },
+            "failed_payment",
+        ),
+        (
+            PaymentOutcome::Fraudulent {
+                reason: reason("stolen"),
+            },
+            "fraudulent_payment",
+        ),
+        (
+            PaymentOutcome::Stopped {
+                reason: reason("expired"),
+            },
+            "payment_stopped",
+        ),
+        (
+            PaymentOutcome::BankTransferError {
+                reason: reason("debit"),
+            },
+            "bank_transfer_error",
+        ),
+        (
+            PaymentOutcome::Error {
+                reason: reason("down"),
+            },
+            "payment_error",
+        ),
+        (
+            PaymentOutcome::InvoiceNotFound {
+                reason: reason("none"),
+            },
+            "invoice_not_found",
+        ),
+    ] {
+        let failed = !matches!(
+            outcome,
+            PaymentOutcome::NotificationSent { .. } | PaymentOutcome::Succeeded { .. }
+        );
+        let result = EffectResult::Payment(outcome);
+        assert_eq!(
+            branch(by_invoice.resume(&mut cx, &Value::Null, Wake::Result(&result))),
+            want
+        );
+        assert_eq!(cx.error.take().is_some(), failed, "{want}");
+    }
+    // a lookup value that identifies nothing, an amount whose reference renders empty
+    let by_phone = runner(
+        "pay_invoice",
+        json!({"payment": {"type": "invoice", "lookup": {"identify_by": "mobile_phone", "value": "{{ said }}", "pick": "oldest"}}, "module": module, "mode": "smart_routing"}),
+    );
+    assert_eq!(branch(by_phone.run(&mut cx)), "invoice_not_found");
+    assert!(cx.error.take().unwrap().contains("not a phone number"));
+    let empty = runner(
+        "pay_invoice",
+        json!({"payment": {"type": "amount", "amount": 1, "currency": "EUR", "invoice_name": "x", "invoice_reference": "{{ nothing }}"}, "module": module, "mode": "smart_routing"}),
+    );
+    assert_eq!(branch(empty.run(&mut cx)), "payment_error");
+    assert!(cx.error.take().is_some());
 }

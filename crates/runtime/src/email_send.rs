@@ -26,7 +26,7 @@ struct EntryPointRef {
 /// persisted before the turn (the action, how often it was passed, hand-overs, the random
 /// state), never from the clock, so a turn run again after a crash sends the same id again
 /// and a copy a relay took before is recognisable.
-fn send_key(state: &engine::State, kind: &str) -> Uuid {
+pub(crate) fn send_key(state: &engine::State, kind: &str) -> Uuid {
     use sha2::Digest;
     let mut h = sha2::Sha256::new();
     h.update(state.interaction_id().as_bytes());
@@ -283,7 +283,7 @@ impl Conversations {
 
     /// Leaves out the recipients an automatic send must not reach (RFC 3834: the sender of an
     /// automatic email), sends to the others, records it all in the history.
-    async fn deliver_email(
+    pub(crate) async fn deliver_email(
         &self,
         state: &engine::State,
         mut m: Outgoing,

@@ -19,6 +19,9 @@ pub struct ObjectFields {
     pub data: Option<Value>,
     /// The write-only credential, already sealed: `Some(None)` removes it.
     pub secret: Option<Option<String>>,
+    /// The write-only webhook secret (payment modules), already sealed: `Some(None)` removes
+    /// it.
+    pub webhook_secret: Option<Option<String>>,
 }
 
 fn taken(e: StoreError, reference: &str) -> MakerError {
@@ -68,6 +71,16 @@ impl Maker {
             }
             o.secret = secret;
         }
+        if let Some(secret) = f.webhook_secret {
+            if secret.is_some() && !objects::takes_webhook_secret(kind) {
+                return Err(FieldError {
+                    field: "webhook_secret",
+                    message: format!("a {} has no webhook secret", kind.label()),
+                }
+                .into());
+            }
+            o.webhook_secret = secret;
+        }
         Ok(())
     }
 
@@ -94,6 +107,7 @@ impl Maker {
             description: String::new(),
             data: Value::Null,
             secret: None,
+            webhook_secret: None,
             revision: 1,
             created_at: now,
             updated_at: now,

@@ -332,6 +332,14 @@ impl Conversations {
                     ),
                     Vec::new(),
                 ),
+                (Effect::FindInvoice(query), _) => Performed::Answered(
+                    EffectResult::Invoice(self.find_invoice(query).await?),
+                    Vec::new(),
+                ),
+                (Effect::Payment(request), _) => {
+                    self.payment_request(state, request, mode == Mode::Preview, turn)
+                        .await?
+                }
                 (Effect::Distribute(request), Some(d)) => d.perform(id, request, owner).await?,
                 (Effect::Distribute(_), None) => Performed::Answered(
                     EffectResult::Distribute(DistributionOutcome::error(

@@ -82,6 +82,7 @@ async fn an_agent_closing_a_conversation_offered_during_its_first_turn_is_not_lo
                 description: None,
                 data: Some(json!({"members": [ann.id]})),
                 secret: None,
+                webhook_secret: None,
             },
         )
         .await

@@ -232,6 +232,50 @@ impl<S: InteractionStore> InteractionStore for Faulty<S> {
     async fn db_count(&self, database: Uuid) -> Result<u64> {
         self.inner.db_count(database).await
     }
+    async fn payment_begin(&self, payment: &crate::PaymentRow) -> Result<crate::PaymentRow> {
+        self.inner.payment_begin(payment).await
+    }
+    async fn payment_set(&self, payment: &crate::PaymentRow) -> Result<()> {
+        self.inner.payment_set(payment).await
+    }
+    async fn payment_by_id(&self, id: Uuid) -> Result<Option<crate::PaymentRow>> {
+        self.inner.payment_by_id(id).await
+    }
+    async fn payment_event(&self, event: &crate::PaymentEventWrite) -> Result<bool> {
+        self.inner.payment_event(event).await
+    }
+    async fn payments(
+        &self,
+        filter: &crate::PaymentFilter,
+        page: &PageRequest,
+    ) -> Result<crate::Page<crate::PaymentRow>> {
+        self.inner.payments(filter, page).await
+    }
+    async fn invoice_write(&self, write: &crate::InvoiceWrite) -> Result<()> {
+        self.inner.invoice_write(write).await
+    }
+    async fn invoice_by_id(&self, id: Uuid) -> Result<Option<crate::InvoiceRow>> {
+        self.inner.invoice_by_id(id).await
+    }
+    async fn invoice_find(
+        &self,
+        key: flow::catalogue::params::InvoiceKey,
+        value: &str,
+        pick: flow::catalogue::params::InvoicePick,
+        open_only: bool,
+    ) -> Result<Option<crate::InvoiceRow>> {
+        self.inner.invoice_find(key, value, pick, open_only).await
+    }
+    async fn invoice_numbers_held(&self, numbers: &[String]) -> Result<Vec<String>> {
+        self.inner.invoice_numbers_held(numbers).await
+    }
+    async fn invoices(
+        &self,
+        filter: &crate::InvoiceFilter,
+        page: &PageRequest,
+    ) -> Result<crate::Page<crate::InvoiceRow>> {
+        self.inner.invoices(filter, page).await
+    }
     async fn case_write(&self, writes: &[crate::CaseWrite]) -> Result<()> {
         self.inner.case_write(writes).await
     }

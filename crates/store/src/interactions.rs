@@ -371,6 +371,41 @@ pub trait InteractionStore: Send + Sync + 'static {
     /// The next case number: never the same twice (a number taken by a turn that is not
     /// committed is not given again).
     async fn case_number(&self) -> Result<u64>;
+    /// The payment of `payment.key`: written if there is none yet, else the one there is (a
+    /// request performed again finds its payment).
+    async fn payment_begin(&self, payment: &crate::PaymentRow) -> Result<crate::PaymentRow>;
+    /// A payment's session, link, status and reason recorded.
+    async fn payment_set(&self, payment: &crate::PaymentRow) -> Result<()>;
+    async fn payment_by_id(&self, id: Uuid) -> Result<Option<crate::PaymentRow>>;
+    /// Takes a provider's event once, in one transaction with what it does (the payment's
+    /// status, its invoice paid): `false`, nothing written, when it was taken already.
+    async fn payment_event(&self, event: &crate::PaymentEventWrite) -> Result<bool>;
+    /// Payments, newest first.
+    async fn payments(
+        &self,
+        filter: &crate::PaymentFilter,
+        page: &PageRequest,
+    ) -> Result<crate::Page<crate::PaymentRow>>;
+    /// Applies a write to invoices in one transaction (see [`crate::InvoiceWrite`]).
+    async fn invoice_write(&self, write: &crate::InvoiceWrite) -> Result<()>;
+    async fn invoice_by_id(&self, id: Uuid) -> Result<Option<crate::InvoiceRow>>;
+    /// The invoice whose identifier `key` is `value` (canonical form), the oldest or most
+    /// recent by due date (none last), then by creation; only open ones when `open_only`.
+    async fn invoice_find(
+        &self,
+        key: flow::catalogue::params::InvoiceKey,
+        value: &str,
+        pick: flow::catalogue::params::InvoicePick,
+        open_only: bool,
+    ) -> Result<Option<crate::InvoiceRow>>;
+    /// Which of these numbers invoices hold (the caller bounds how many it asks).
+    async fn invoice_numbers_held(&self, numbers: &[String]) -> Result<Vec<String>>;
+    /// Invoices, newest first.
+    async fn invoices(
+        &self,
+        filter: &crate::InvoiceFilter,
+        page: &PageRequest,
+    ) -> Result<crate::Page<crate::InvoiceRow>>;
     /// Which of these `(column, key)` pairs of a database's unique columns a row holds, read
     /// in one statement (the caller bounds how many it asks: one import batch's).
     async fn db_unique_held(

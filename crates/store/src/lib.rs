@@ -9,6 +9,8 @@ pub mod cases;
 pub mod databases;
 mod faults;
 pub mod interactions;
+pub mod invoices;
+pub mod payments;
 mod sqlite;
 mod sqlite_access;
 mod sqlite_agents;
@@ -16,7 +18,9 @@ mod sqlite_cases;
 mod sqlite_customers;
 mod sqlite_databases;
 mod sqlite_interactions;
+mod sqlite_invoices;
 mod sqlite_objects;
+mod sqlite_payments;
 
 use async_trait::async_trait;
 use flow::tree::Tree;
@@ -30,6 +34,8 @@ pub use cases::*;
 pub use databases::*;
 pub use faults::{Fault, Faulty, Hold};
 pub use interactions::*;
+pub use invoices::*;
+pub use payments::*;
 pub use sqlite::SqliteStore;
 
 /// A store failure.

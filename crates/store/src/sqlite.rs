@@ -74,6 +74,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0021_web_calls.sql"),
     include_str!("../migrations/sqlite/0022_database_rows.sql"),
     include_str!("../migrations/sqlite/0023_cases.sql"),
+    include_str!("../migrations/sqlite/0024_invoices.sql"),
+    include_str!("../migrations/sqlite/0025_payments.sql"),
 ];
 
 /// The SQLite implementation of [`Store`].
@@ -107,6 +109,9 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
         }
         if msg.contains("UNIQUE") && msg.contains("cases.reference") {
             return StoreError::Unique("reference");
+        }
+        if msg.contains("UNIQUE") && msg.contains("invoices.number") {
+            return StoreError::Unique("number");
         }
         if msg.contains("UNIQUE") && msg.contains("database_unique") {
             return StoreError::Unique("value");

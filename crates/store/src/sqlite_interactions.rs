@@ -834,6 +834,50 @@ impl InteractionStore for SqliteStore {
     async fn db_count(&self, database: Uuid) -> Result<u64> {
         self.db_count_of(database).await
     }
+    async fn payment_begin(&self, payment: &crate::PaymentRow) -> Result<crate::PaymentRow> {
+        self.payment_insert_once(payment).await
+    }
+    async fn payment_set(&self, payment: &crate::PaymentRow) -> Result<()> {
+        self.payment_update(payment).await
+    }
+    async fn payment_by_id(&self, id: Uuid) -> Result<Option<crate::PaymentRow>> {
+        self.payment_of_id(id).await
+    }
+    async fn payment_event(&self, event: &crate::PaymentEventWrite) -> Result<bool> {
+        self.payment_event_take(event).await
+    }
+    async fn payments(
+        &self,
+        filter: &crate::PaymentFilter,
+        page: &PageRequest,
+    ) -> Result<crate::Page<crate::PaymentRow>> {
+        self.payments_page(filter, page).await
+    }
+    async fn invoice_write(&self, write: &crate::InvoiceWrite) -> Result<()> {
+        self.invoice_write_all(write).await
+    }
+    async fn invoice_by_id(&self, id: Uuid) -> Result<Option<crate::InvoiceRow>> {
+        self.invoice_of_id(id).await
+    }
+    async fn invoice_find(
+        &self,
+        key: flow::catalogue::params::InvoiceKey,
+        value: &str,
+        pick: flow::catalogue::params::InvoicePick,
+        open_only: bool,
+    ) -> Result<Option<crate::InvoiceRow>> {
+        self.invoice_lookup(key, value, pick, open_only).await
+    }
+    async fn invoice_numbers_held(&self, numbers: &[String]) -> Result<Vec<String>> {
+        self.invoice_numbers_in(numbers).await
+    }
+    async fn invoices(
+        &self,
+        filter: &crate::InvoiceFilter,
+        page: &PageRequest,
+    ) -> Result<crate::Page<crate::InvoiceRow>> {
+        self.invoices_page(filter, page).await
+    }
     async fn case_write(&self, writes: &[crate::CaseWrite]) -> Result<()> {
         self.case_write_all(writes).await
     }

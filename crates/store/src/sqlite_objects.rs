@@ -28,6 +28,7 @@ fn object_from(row: &SqliteRow) -> Result<BusinessObject> {
         description: row.try_get("description").map_err(backend)?,
         data: serde_json::from_str(&data).map_err(backend)?,
         secret: row.try_get("secret").map_err(backend)?,
+        webhook_secret: row.try_get("webhook_secret").map_err(backend)?,
         revision: row.try_get::<i64, _>("revision").map_err(backend)? as u64,
         created_at: ts(row.try_get("created_at").map_err(backend)?)?,
         updated_at: ts(row.try_get("updated_at").map_err(backend)?)?,
@@ -106,7 +107,7 @@ impl SqliteStore {
     pub(crate) async fn write_object_row(&self, write: ObjectWrite) -> Result<()> {
         let done = match &write {
             ObjectWrite::Insert(o) => sqlx::query(
-                "INSERT INTO business_objects (id, kind, reference, name, description, data, secret, revision, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO business_objects (id, kind, reference, name, description, data, secret, webhook_secret, revision, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(o.id.to_string())
             .bind(kind_key(o.kind))
@@ -115,6 +116,7 @@ impl SqliteStore {
             .bind(&o.description)
             .bind(serde_json::to_string(&o.data).map_err(backend)?)
             .bind(&o.secret)
+            .bind(&o.webhook_secret)
             .bind(o.revision as i64)
             .bind(ms(o.created_at))
             .bind(ms(o.updated_at))
@@ -122,13 +124,14 @@ impl SqliteStore {
             .await
             .map_err(map_err)?,
             ObjectWrite::Update { object: o, expected_revision } => sqlx::query(
-                "UPDATE business_objects SET reference = ?, name = ?, description = ?, data = ?, secret = ?, revision = ?, updated_at = ? WHERE kind = ? AND id = ? AND revision = ?",
+                "UPDATE business_objects SET reference = ?, name = ?, description = ?, data = ?, secret = ?, webhook_secret = ?, revision = ?, updated_at = ? WHERE kind = ? AND id = ? AND revision = ?",
             )
             .bind(&o.reference)
             .bind(&o.name)
             .bind(&o.description)
             .bind(serde_json::to_string(&o.data).map_err(backend)?)
             .bind(&o.secret)
+            .bind(&o.webhook_secret)
             .bind(o.revision as i64)
             .bind(ms(o.updated_at))
             .bind(kind_key(o.kind))

@@ -11,6 +11,9 @@ use serde_json::{Value, json};
 #[path = "../../api/tests/support/mail.rs"]
 mod mail;
 
+#[path = "../../api/tests/support/stripe.rs"]
+mod stripe;
+
 const BIN: &str = env!("CARGO_BIN_EXE_switchyard");
 
 /// The administrator token the servers are started with (`SWITCHYARD_ADMIN_TOKEN`).
@@ -952,7 +955,7 @@ async fn ws(base: &str, path: &str) -> Socket {
     tokio_tungstenite::connect_async(&url).await.unwrap().0
 }
 
-async fn say(socket: &mut Socket, id: &str, text: &str) {
+async fn say_to(socket: &mut Socket, id: &str, text: &str) {
     use futures_util::SinkExt;
     socket
         .send(tokio_tungstenite::tungstenite::Message::Text(
@@ -1035,7 +1038,7 @@ async fn a_web_chat_customer_reaches_an_agent_across_a_kill_9() {
     .await;
     assert_eq!(s, 200);
     let mut visitor = ws(&server.base, "channels/web-chat/site/ws?visitor=v1").await;
-    say(&mut visitor, "m1", "hello").await;
+    say_to(&mut visitor, "m1", "hello").await;
     reply(&mut visitor, "Let me find someone for you.").await;
     let offer = next_of(&mut feed, "offer").await;
     let iid = offer["interaction_id"].as_str().unwrap().to_owned();
@@ -1070,7 +1073,7 @@ async fn a_web_chat_customer_reaches_an_agent_across_a_kill_9() {
 
     // they talk through the web chat; the agent closes; the routing continues on Processed
     let mut visitor = ws(&server.base, "channels/web-chat/site/ws?visitor=v1").await;
-    say(&mut visitor, "m2", "I would like to buy a boat").await;
+    say_to(&mut visitor, "m2", "I would like to buy a boat").await;
     let m = next_of(&mut feed, "message").await;
     assert_eq!(m["text"], "I would like to buy a boat");
     let (s, _) = agent(
@@ -1110,7 +1113,7 @@ async fn a_web_chat_customer_reaches_an_agent_across_a_kill_9() {
     .await;
     assert_eq!(s, 200);
     let mut other = ws(&server.base, "channels/web-chat/site/ws?visitor=v2").await;
-    say(&mut other, "n1", "anyone?").await;
+    say_to(&mut other, "n1", "anyone?").await;
     reply(&mut other, "Nobody is available right now.").await;
     server.stop();
 }
@@ -2560,5 +2563,132 @@ async fn an_order_number_is_looked_up_in_a_database_then_a_web_service_with_the_
     assert_eq!(say("b1", "carl", "hi").await, ["Your order number?"]);
     assert_eq!(say("b2", "carl", "99").await, ["No order 99."]);
     assert_eq!(*asked.lock().unwrap(), ["PARCEL-42"]);
+    server.stop();
+}
+
+#[tokio::test]
+async fn a_web_chat_customer_pays_their_invoice_and_their_case_is_found_again_with_the_real_binary()
+{
+    runtime::install_crypto();
+    let provider = stripe::Provider::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Running::start(&dir.path().join("data"));
+    let api = Api {
+        http: admin_client(),
+        base: server.base.clone(),
+    };
+    api.post("case-types", json!({"reference": "BILLING", "name": "Billing", "data": {"statuses": [{"name": "New"}, {"name": "In progress"}, {"name": "Resolved", "closed": true}]}})).await;
+    api.post("payment-modules", json!({"reference": "PAY", "name": "Payments", "secret": stripe::API_KEY, "webhook_secret": stripe::WEBHOOK_SECRET, "data": {
+        "base_url": provider.root, "success_url": "https://shop.example/paid", "cancel_url": "https://shop.example/cancelled"
+    }})).await;
+    api.post(
+        "invoices",
+        json!({"number": "F-1", "name": "November", "amount": "49.90", "currency": "EUR"}),
+    )
+    .await;
+    let n = |k: u128| format!("00000000-0000-4000-8000-{k:012}");
+    let text = "{{ last_message.text }}";
+    let lookup = json!({"identify_by": "invoice_number", "value": text, "pick": "oldest"});
+    let say = |k: u128, message: &str| json!({"id": n(k), "type": "simple_message", "params": {"message": message}});
+    let doc = json!({
+        "format": "switchyard.routing", "format_version": 1,
+        "routing": {"reference": "BILLS", "name": "Bills", "kind": "interaction_start", "channel_family": "messaging"},
+        "versions": [{"number": 1, "name": "v1", "status": "production", "tree": {
+            "actions": [
+                {"id": n(1), "type": "start", "params": {}},
+                {"id": n(2), "type": "associate_case", "params": {}},
+                {"id": n(3), "type": "modify_case", "params": {"fields": [{"field": "status", "value": "In progress"}]}},
+                {"id": n(4), "type": "create_case", "params": {"title": format!("Invoice {text}"), "case_type": {"by": "reference", "reference": "BILLING"}}},
+                say(5, "Case {{ case.reference }}: {{ case.status }}."),
+                {"id": n(6), "type": "search_invoice", "params": {"lookup": lookup}},
+                say(7, "Invoice {{ bill.number }}: {{ bill.amount }} {{ bill.currency }}."),
+                {"id": n(8), "type": "pay_invoice", "params": {"payment": {"type": "invoice", "lookup": lookup}, "module": {"by": "reference", "reference": "PAY"}, "mode": "smart_routing"}},
+                say(9, "Thank you, {{ bill.number }} is paid."),
+                say(10, "Payment: {{ system.error }}"),
+                say(11, "No invoice {{ last_message.text }}.")
+            ],
+            "links": [
+                {"id": n(21), "from": n(1), "branch": "ok", "to": n(2)},
+                {"id": n(22), "from": n(2), "branch": "ok", "to": n(3)},
+                {"id": n(23), "from": n(2), "branch": "not_found", "to": n(4)},
+                {"id": n(24), "from": n(3), "branch": "ok", "to": n(5)},
+                {"id": n(25), "from": n(4), "branch": "ok", "to": n(5)},
+                {"id": n(26), "from": n(5), "branch": "ok", "to": n(6)},
+                {"id": n(27), "from": n(6), "branch": "ok", "to": n(7)},
+                {"id": n(28), "from": n(6), "branch": "not_found", "to": n(11)},
+                {"id": n(29), "from": n(7), "branch": "ok", "to": n(8)},
+                {"id": n(30), "from": n(8), "branch": "payment_successful", "to": n(9)},
+                {"id": n(31), "from": n(8), "branch": "failed_payment", "to": n(10)},
+                {"id": n(32), "from": n(8), "branch": "payment_error", "to": n(10)},
+                {"id": n(33), "from": n(8), "branch": "invoice_not_found", "to": n(10)}
+            ]
+        }}]
+    });
+    let imported = api.post("routings/import", doc).await;
+    // a version in production compiles without errors: every action of it runs
+    assert!(
+        !imported["report"]
+            .to_string()
+            .contains("action_unavailable"),
+        "{}",
+        imported["report"]
+    );
+    api.post("entry-points", json!({"reference": "shop", "name": "Our shop", "channel": "web_chat", "start_routing_id": imported["routing"]["id"]})).await;
+
+    // a first visit: a case opened, the invoice found, its link in the conversation
+    let mut visitor = ws(&server.base, "channels/web-chat/shop/ws?visitor=ana").await;
+    say_to(&mut visitor, "m1", "F-1").await;
+    reply(&mut visitor, "Case CS-000001: New.").await;
+    reply(&mut visitor, "Invoice F-1: 49.90 EUR.").await;
+    let link = format!("{}/pay/cs_test_1", provider.root);
+    reply(
+        &mut visitor,
+        &format!("To pay November (49.90 EUR), follow this link: {link}"),
+    )
+    .await;
+
+    // the provider's signed webhook: the routing goes on at Payment successful
+    let (payment, session) = provider.session(1);
+    let body = stripe::event(
+        "evt_e2e_1",
+        "checkout.session.completed",
+        &payment,
+        &session,
+        json!({"payment_status": "paid"}),
+    );
+    let t = jiff::Timestamp::now().as_second();
+    let r = reqwest::Client::new()
+        .post(format!("{}/webhooks/payments/PAY", server.base))
+        .header("content-type", "application/json")
+        .header(
+            "stripe-signature",
+            channels::payment::sign(stripe::WEBHOOK_SECRET, t, &body),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    reply(&mut visitor, "Thank you, F-1 is paid.").await;
+    let paid = api.get("invoices?status=paid").await;
+    assert_eq!(paid["items"][0]["number"], "F-1", "{paid}");
+    drop(visitor);
+
+    // she comes back: her open case is found and changed; the invoice is paid already
+    let mut visitor = ws(&server.base, "channels/web-chat/shop/ws?visitor=ana").await;
+    say_to(&mut visitor, "m2", "F-1").await;
+    reply(&mut visitor, "Case CS-000001: In progress.").await;
+    reply(&mut visitor, "Invoice F-1: 49.90 EUR.").await;
+    reply(&mut visitor, "Payment: no open invoice matches").await;
+    let cases = api.get("cases").await;
+    assert_eq!(cases["items"].as_array().unwrap().len(), 1, "{cases}");
+    assert_eq!(cases["items"][0]["status"], "In progress");
+    let links = api
+        .get(&format!(
+            "cases/{}/interactions",
+            cases["items"][0]["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(links.as_array().unwrap().len(), 2, "{links}");
     server.stop();
 }

@@ -1072,6 +1072,68 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/invoices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Lists invoices, newest first, filtered by status or customer number. */
+        get: operations["list_invoices"];
+        put?: never;
+        /** Adds an invoice (open unless its status says otherwise). */
+        post: operations["create_invoices"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/invoices/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Adds invoices from a CSV file (RFC 4180, UTF-8, comma-separated, at most 20 MiB and
+         *     100 000 lines): the first line names the columns — `number`, `name`, `customer_number`,
+         *     `mobile_phone`, `landline`, `email`, `amount`, `currency`, `due_date`, `status`, in any
+         *     case and order, `number`, `amount` and `currency` needed — and every other line is an
+         *     invoice, checked as `POST /invoices` checks one. Good lines are written by batches of 500;
+         *     a refused line (its values, or a number another invoice or an earlier line has) refuses
+         *     only itself, and the report lists why.
+         */
+        post: operations["import_invoices_import"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/invoices/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One invoice. */
+        get: operations["get_invoices"];
+        put?: never;
+        post?: never;
+        /** Deletes an invoice. */
+        delete: operations["delete_invoices"];
+        options?: never;
+        head?: never;
+        /** Changes an invoice. */
+        patch: operations["update_invoices"];
+        trace?: never;
+    };
     "/object-kinds": {
         parameters: {
             query?: never;
@@ -1081,6 +1143,72 @@ export interface paths {
         };
         /** Every kind of business object this server stores. */
         get: operations["object_kinds"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/payment-modules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["list_payment_modules"];
+        put?: never;
+        post: operations["create_payment_modules"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/payment-modules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get_payment_modules"];
+        put?: never;
+        post?: never;
+        delete: operations["delete_payment_modules"];
+        options?: never;
+        head?: never;
+        patch: operations["update_payment_modules"];
+        trace?: never;
+    };
+    "/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Lists payments, newest first, filtered by status or invoice. */
+        get: operations["payments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/payments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One payment. */
+        get: operations["payment"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2478,6 +2606,67 @@ export interface components {
             wake_at?: string | null;
         };
         /**
+         * @description An invoice's fields. On creation `number`, `amount` and `currency` are needed; on a change
+         *     what is given changes, and a field given empty is emptied (number, amount, currency and
+         *     status cannot be).
+         */
+        InvoiceBody: {
+            /** @description At most two decimals, at most 1 000 000 000 (`49.90`). */
+            amount?: string | null;
+            /** @description ISO 4217 (`EUR`). */
+            currency?: string | null;
+            customer_number?: string | null;
+            /** @description `YYYY-MM-DD`. */
+            due_date?: string | null;
+            email?: string | null;
+            landline?: string | null;
+            /** @description With its country code, or in the deployment's `phone_region`. */
+            mobile_phone?: string | null;
+            name?: string | null;
+            number?: string | null;
+            status?: components["schemas"]["InvoiceStatusDto"] | null;
+        };
+        /** @description An invoice. */
+        InvoiceDto: {
+            /** @description With its two decimals (`49.90`). */
+            amount: string;
+            /** Format: date-time */
+            created_at: string;
+            /** @description ISO 4217. */
+            currency: string;
+            customer_number?: string | null;
+            /** Format: date */
+            due_date?: string | null;
+            /** @description In lower case. */
+            email?: string | null;
+            /** Format: uuid */
+            id: string;
+            /** @description In E.164. */
+            landline?: string | null;
+            /** @description In E.164. */
+            mobile_phone?: string | null;
+            /** @description What it is for. */
+            name: string;
+            /** @description Unique among invoices. */
+            number: string;
+            /** Format: int64 */
+            revision: number;
+            status: components["schemas"]["InvoiceStatusDto"];
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description A page of invoices, newest first. */
+        InvoicePage: {
+            items: components["schemas"]["InvoiceDto"][];
+            /** Format: uuid */
+            next_after?: string | null;
+        };
+        /**
+         * @description Where an invoice is.
+         * @enum {string}
+         */
+        InvoiceStatusDto: "open" | "paid" | "cancelled";
+        /**
          * @description When the routing is invoked.
          * @enum {string}
          */
@@ -2551,10 +2740,16 @@ export interface components {
             name?: string | null;
             reference?: string | null;
             /**
-             * @description A web service's credential (the basic password, the bearer token or the API key; 1 to
-             *     4 096 characters): write-only, sealed at rest, never shown; `null` removes it.
+             * @description A web service's credential (the basic password, the bearer token or the API key) or a
+             *     payment module's API key (1 to 4 096 characters): write-only, sealed at rest, never
+             *     shown; `null` removes it.
              */
             secret?: string | null;
+            /**
+             * @description A payment module's webhook signing secret, as its provider gives it (1 to 4 096
+             *     characters): write-only, sealed at rest, never shown; `null` removes it.
+             */
+            webhook_secret?: string | null;
         };
         /** @description A business object. */
         ObjectDto: {
@@ -2582,10 +2777,12 @@ export interface components {
             reference: string;
             /** Format: int64 */
             revision: number;
-            /** @description Whether it has its write-only secret (web services; never shown). */
+            /** @description Whether it has its write-only secret (web services, payment modules; never shown). */
             secret_set: boolean;
             /** Format: date-time */
             updated_at: string;
+            /** @description Whether it has its write-only webhook secret (payment modules; never shown). */
+            webhook_secret_set: boolean;
         };
         /** @description A kind of business object, for clients that build their forms from it. */
         ObjectKindDto: {
@@ -2632,6 +2829,50 @@ export interface components {
             /** @enum {string} */
             rule: "group";
         };
+        /** @description A payment *Pay an invoice* started. */
+        PaymentDto: {
+            /** @description With its two decimals. */
+            amount: string;
+            /** Format: date-time */
+            created_at: string;
+            currency: string;
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            interaction_id?: string | null;
+            /**
+             * Format: uuid
+             * @description The invoice it pays (none: an amount the routing gave).
+             */
+            invoice_id?: string | null;
+            /** @description `sms`, `email` or `smart_routing`. */
+            mode: string;
+            /**
+             * Format: uuid
+             * @description The payment module it went through.
+             */
+            module_id: string;
+            /** @description Why it failed, was refused or stopped. */
+            reason?: string | null;
+            /** @description The invoice's number or the routing's reference. */
+            reference: string;
+            /** @description The provider's session id. */
+            session?: string | null;
+            status: components["schemas"]["PaymentStatusDto"];
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description A page of payments, newest first. */
+        PaymentPage: {
+            items: components["schemas"]["PaymentDto"][];
+            /** Format: uuid */
+            next_after?: string | null;
+        };
+        /**
+         * @description Where a payment is.
+         * @enum {string}
+         */
+        PaymentStatusDto: "creating" | "pending" | "processing" | "succeeded" | "failed" | "fraudulent" | "stopped" | "bank_transfer_error" | "error";
         /** @description A planned production (what the production banner shows). */
         PlannedProduction: {
             /** Format: date-time */
@@ -2714,7 +2955,7 @@ export interface components {
         RoleBody: {
             name?: string | null;
             /** @description `resource:verb`, e.g. `routings.messaging:read`. */
-            permissions?: ("routings.messaging:read" | "routings.messaging:create" | "routings.messaging:edit" | "routings.messaging:delete" | "routings.messaging:publish" | "routings.email:read" | "routings.email:create" | "routings.email:edit" | "routings.email:delete" | "routings.email:publish" | "entry_points:read" | "entry_points:create" | "entry_points:edit" | "entry_points:delete" | "checkpoints:read" | "checkpoints:create" | "checkpoints:edit" | "checkpoints:delete" | "value_tables:read" | "value_tables:create" | "value_tables:edit" | "value_tables:delete" | "calendars:read" | "calendars:create" | "calendars:edit" | "calendars:delete" | "variables:read" | "variables:create" | "variables:edit" | "variables:delete" | "sms_templates:read" | "sms_templates:create" | "sms_templates:edit" | "sms_templates:delete" | "email_templates:read" | "email_templates:create" | "email_templates:edit" | "email_templates:delete" | "web_services:read" | "web_services:create" | "web_services:edit" | "web_services:delete" | "databases:read" | "databases:create" | "databases:edit" | "databases:delete" | "case_types:read" | "case_types:create" | "case_types:edit" | "case_types:delete" | "cases:read" | "cases:create" | "cases:edit" | "cases:delete" | "files:read" | "files:create" | "files:delete" | "groups:read" | "groups:create" | "groups:edit" | "groups:delete" | "queue_groups:read" | "queue_groups:create" | "queue_groups:edit" | "queue_groups:delete" | "accounts:read" | "accounts:create" | "accounts:edit" | "accounts:delete" | "interactions:read" | "interactions:close" | "interactions:retry" | "customers:read" | "customers:edit" | "audit:read" | "settings:read" | "settings:edit" | "agent:use")[] | null;
+            permissions?: ("routings.messaging:read" | "routings.messaging:create" | "routings.messaging:edit" | "routings.messaging:delete" | "routings.messaging:publish" | "routings.email:read" | "routings.email:create" | "routings.email:edit" | "routings.email:delete" | "routings.email:publish" | "entry_points:read" | "entry_points:create" | "entry_points:edit" | "entry_points:delete" | "checkpoints:read" | "checkpoints:create" | "checkpoints:edit" | "checkpoints:delete" | "value_tables:read" | "value_tables:create" | "value_tables:edit" | "value_tables:delete" | "calendars:read" | "calendars:create" | "calendars:edit" | "calendars:delete" | "variables:read" | "variables:create" | "variables:edit" | "variables:delete" | "sms_templates:read" | "sms_templates:create" | "sms_templates:edit" | "sms_templates:delete" | "email_templates:read" | "email_templates:create" | "email_templates:edit" | "email_templates:delete" | "web_services:read" | "web_services:create" | "web_services:edit" | "web_services:delete" | "databases:read" | "databases:create" | "databases:edit" | "databases:delete" | "case_types:read" | "case_types:create" | "case_types:edit" | "case_types:delete" | "payment_modules:read" | "payment_modules:create" | "payment_modules:edit" | "payment_modules:delete" | "cases:read" | "cases:create" | "cases:edit" | "cases:delete" | "invoices:read" | "invoices:create" | "invoices:edit" | "invoices:delete" | "files:read" | "files:create" | "files:delete" | "groups:read" | "groups:create" | "groups:edit" | "groups:delete" | "queue_groups:read" | "queue_groups:create" | "queue_groups:edit" | "queue_groups:delete" | "accounts:read" | "accounts:create" | "accounts:edit" | "accounts:delete" | "interactions:read" | "interactions:close" | "interactions:retry" | "customers:read" | "customers:edit" | "audit:read" | "settings:read" | "settings:edit" | "agent:use")[] | null;
             reference?: string | null;
         };
         /** @description A role: built-in (never changed) or custom. */
@@ -12156,6 +12397,592 @@ export interface operations {
             };
         };
     };
+    list_invoices: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["InvoiceStatusDto"];
+                customer_number?: string;
+                /** @description 1 to 200 (default 50). */
+                limit?: number;
+                after?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 200 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoicePage"];
+                };
+            };
+            /** @description 400 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: a storage failure or a handler panic */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request_timeout / busy / not_recorded: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_invoices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvoiceBody"];
+            };
+        };
+        responses: {
+            /** @description 201 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoiceDto"];
+                };
+            };
+            /** @description malformed_json: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description number_taken: another invoice has the number; invoices_full: the deployment keeps its 10 000 000 invoices */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description body_too_large: the body is larger than this server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported_media_type: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_invoice: a field missing or refused (an amount of more than two decimals, a currency that is not three letters, a phone number or email that is none, a date that is not YYYY-MM-DD) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: a storage failure or a handler panic */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request_timeout / busy / not_recorded: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    import_invoices_import: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "text/csv": string;
+            };
+        };
+        responses: {
+            /** @description 200 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportReportDto"];
+                };
+            };
+            /** @description invalid_idempotency_key: an Idempotency-Key header that is empty or too long */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invoices_full: the deployment keeps its 10 000 000 invoices */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description body_too_large: the file is larger than 20 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_invoice: the header names an unknown or repeated column or lacks a needed one, the file is empty or has more than 100 000 lines */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: a storage failure or a handler panic */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request_timeout / busy / not_recorded: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_invoices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 200 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoiceDto"];
+                };
+            };
+            /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 404 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: a storage failure or a handler panic */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request_timeout / busy / not_recorded: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_invoices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 204 */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 404 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: a storage failure or a handler panic */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request_timeout / busy / not_recorded: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_invoices: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The revision the change expects (`"3"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check */
+                "If-Match"?: string | null;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvoiceBody"];
+            };
+        };
+        responses: {
+            /** @description 200 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoiceDto"];
+                };
+            };
+            /** @description invalid_if_match: If-Match is not a revision such as "3" */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 404 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description number_taken: another invoice has the number */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 412 */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description body_too_large: the body is larger than this server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported_media_type: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_invoice: a field refused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: a storage failure or a handler panic */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request_timeout / busy / not_recorded: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     object_kinds: {
         parameters: {
             query?: never;
@@ -12185,6 +13012,650 @@ export interface operations {
             };
             /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: a storage failure or a handler panic */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request_timeout / busy / not_recorded: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_payment_modules: {
+        parameters: {
+            query?: {
+                /** @description 1 to 200 (default 50). */
+                limit?: number;
+                after?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 200 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ObjectPage"];
+                };
+            };
+            /** @description invalid_query: a query parameter that does not parse or is out of bounds */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: a storage failure or a handler panic */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request_timeout / busy / not_recorded: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_payment_modules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ObjectBody"];
+            };
+        };
+        responses: {
+            /** @description 201 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ObjectDto"];
+                };
+            };
+            /** @description malformed_json: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 409 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description body_too_large: the body is larger than this server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported_media_type: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 422 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: a storage failure or a handler panic */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request_timeout / busy / not_recorded: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_payment_modules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 200 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ObjectDto"];
+                };
+            };
+            /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 404 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: a storage failure or a handler panic */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request_timeout / busy / not_recorded: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_payment_modules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 204 */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 404 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description in_use: other records depend on it (the cases of a case type) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: a storage failure or a handler panic */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request_timeout / busy / not_recorded: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_payment_modules: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The revision the change expects (`"3"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check */
+                "If-Match"?: string | null;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ObjectBody"];
+            };
+        };
+        responses: {
+            /** @description 200 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ObjectDto"];
+                };
+            };
+            /** @description invalid_if_match: If-Match is not a revision such as "3" */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 404 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 409 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 412 */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description body_too_large: the body is larger than this server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported_media_type: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 422 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: a storage failure or a handler panic */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request_timeout / busy / not_recorded: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    payments: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["PaymentStatusDto"];
+                invoice_id?: string;
+                /** @description 1 to 200 (default 50). */
+                limit?: number;
+                after?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 200 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentPage"];
+                };
+            };
+            /** @description 400 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: a storage failure or a handler panic */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request_timeout / busy / not_recorded: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    payment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 200 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentDto"];
+                };
+            };
+            /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 404 */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -146,11 +146,13 @@ function ObjectForm(props: { kind: Kind; item: Item | null; editable: boolean; o
   const [error, setError] = useState("");
   const [conflict, setConflict] = useState(false);
   const [secret, setSecret] = useState("");
+  const [webhookSecret, setWebhookSecret] = useState("");
   const schema = kind.data_schema as unknown as RJSFSchema | null;
-  const takesSecret = kind.kind === "web_service";
+  const takesSecret = kind.kind === "web_service" || kind.kind === "payment_module";
+  const takesWebhookSecret = kind.kind === "payment_module";
   const save = async (data: unknown) => {
     setError("");
-    const body = { reference, name, description, data: (data ?? null) as Record<string, never> | null, ...(secret ? { secret } : {}) };
+    const body = { reference, name, description, data: (data ?? null) as Record<string, never> | null, ...(secret ? { secret } : {}), ...(webhookSecret ? { webhook_secret: webhookSecret } : {}) };
     const r = item
       ? await api.PATCH(`${kind.path}/{id}` as Member, { params: { path: { id: item.id }, header: { "If-Match": `"${item.revision}"` } }, body })
       : await api.POST(kind.path as Collection, { body });
@@ -174,9 +176,16 @@ function ObjectForm(props: { kind: Kind; item: Item | null; editable: boolean; o
       </label>
       {takesSecret && (
         <label>
-          Secret: the password, bearer token or API key of its authentication (write-only: never shown again
+          {takesWebhookSecret ? "API key of the provider" : "Secret: the password, bearer token or API key of its authentication"} (write-only: never shown again
           {item?.secret_set ? "; set — type a new one to replace it" : ""})
           <input type="password" autoComplete="new-password" value={secret} disabled={!props.editable} onChange={(e) => setSecret(e.target.value)} />
+        </label>
+      )}
+      {takesWebhookSecret && (
+        <label>
+          Webhook signing secret, as the provider gives it (write-only: never shown again
+          {item?.webhook_secret_set ? "; set — type a new one to replace it" : ""})
+          <input type="password" autoComplete="new-password" value={webhookSecret} disabled={!props.editable} onChange={(e) => setWebhookSecret(e.target.value)} />
         </label>
       )}
     </>

@@ -636,3 +636,15 @@ pub struct InvoiceLookup {
     pub value: Template<1, 256>,
     pub pick: InvoicePick,
 }
+
+/// How the customer is invited to pay (*Pay an invoice*).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PayMode {
+    /// The link by SMS to the mobile phone: the routing goes on at once.
+    Sms,
+    /// The link by email: the routing goes on at once.
+    Email,
+    /// The link in the conversation: the routing waits for the payment's outcome.
+    SmartRouting,
+}

@@ -78,7 +78,7 @@ impl Run for DistributeToUser {
     fn resume(&self, cx: &mut dyn Cx, _memo: &Value, wake: Wake<'_>) -> Step {
         let outcome = match wake {
             Wake::Result(EffectResult::Distribute(outcome)) => outcome,
-            Wake::Result(EffectResult::Sms(_) | EffectResult::Email(_) | EffectResult::WebService(_) | EffectResult::Database(_) | EffectResult::Case(_))
+            Wake::Result(_)
             | Wake::Message(_)
             | Wake::Timeout => {
                 return Step::Unavailable("a distribution waits for its outcome");

@@ -7,10 +7,10 @@ mod prelude {
         ActionType, BOTH, BranchDef, Category, EMAIL, MESSAGING, ObjectKind, ObjectRef, ParamIssue,
     };
     pub use crate::effect::{
-        CaseOutcome, CaseRequest, DatabaseOutcome, DatabaseRequest, Distribute,
+        AmountToCharge, CaseOutcome, CaseRequest, DatabaseOutcome, DatabaseRequest, Distribute,
         DistributionOutcome, Effect, EffectResult, EmailOutcome, EmailRequest, EmailSender,
-        ObjectName, SmsOutcome, SmsRequest, TransferRequest, UserName, WebServiceCall,
-        WebServiceOutcome,
+        InvoiceOutcome, InvoiceQuery, ObjectName, PaymentOf, PaymentOutcome, PaymentRequest,
+        SmsOutcome, SmsRequest, TransferRequest, UserName, WebServiceCall, WebServiceOutcome,
     };
     pub use crate::exec::{Cx, Found, Outbound, Run, Step, Wake, value_text};
     pub use schemars::JsonSchema;
