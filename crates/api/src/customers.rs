@@ -189,3 +189,49 @@ pub async fn delete(
     state.conversations.delete_customer(id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// A CRM card of a customer.
+#[derive(Serialize, ToSchema)]
+pub struct CardDto {
+    /// The card: a row of `database_id`.
+    pub id: Uuid,
+    pub directory_id: Uuid,
+    /// The directory's (or CRM V2's) reference.
+    pub directory: String,
+    /// The CRM V2 object it is of.
+    pub object: Option<String>,
+    pub database_id: Uuid,
+    /// Its fields as they are now.
+    #[schema(value_type = Object)]
+    pub fields: Map<String, Value>,
+    /// When a routing last linked it to one of the customer's interactions, and which.
+    #[schema(value_type = String, format = DateTime)]
+    pub linked_at: Timestamp,
+    pub interaction_id: Uuid,
+}
+
+/// The customer's CRM cards (those routings linked to their interactions), most recently
+/// linked first, at most 200.
+#[utoipa::path(get, path = "/customers/{id}/cards", security(("token" = ["customers:read"])), tag = "Customers", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Vec<CardDto>), (status = 404, body = ProblemBody)))]
+pub async fn cards(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<Json<Vec<CardDto>>> {
+    let cards = state.conversations.customer_cards(id).await?;
+    Ok(Json(
+        cards
+            .into_iter()
+            .map(|c| CardDto {
+                id: c.id,
+                directory_id: c.directory_id,
+                directory: c.directory,
+                object: c.object,
+                database_id: c.database_id,
+                fields: c.fields,
+                linked_at: c.linked_at,
+                interaction_id: c.interaction_id,
+            })
+            .collect(),
+    ))
+}

@@ -299,13 +299,34 @@ pub async fn export(
 ) -> ApiResult<Response> {
     let conversations = state.conversations.clone();
     let db = conversations.database(id).await?;
-    let file = format!("{}.csv", db.reference.replace(['"', '\\', '\r', '\n'], "_"));
+    let file = format!("{}.csv", db.reference);
     // the first page is read before answering, so that a failure is a problem, not a cut file
     let (first, next) = conversations.database_export_page(&db, None).await?;
+    Ok(csv_pages(first, next, &file, move |after| {
+        let (conversations, db) = (conversations.clone(), db.clone());
+        async move { conversations.database_export_page(&db, after).await }
+    }))
+}
+
+/// A CSV file streamed page by page: the first page (read before answering, so that a failure
+/// is a problem, not a cut file), then each next one `fetch` reads from its cursor.
+pub(crate) fn csv_pages<F, Fut>(
+    first: Vec<u8>,
+    next: Option<Uuid>,
+    file: &str,
+    fetch: F,
+) -> Response
+where
+    F: Fn(Option<Uuid>) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(Vec<u8>, Option<Uuid>), runtime::ConversationError>>
+        + Send
+        + 'static,
+{
+    let fetch = std::sync::Arc::new(fetch);
     // (what to send now, the cursor of the page after it, the last page sent)
     let pages =
         futures_util::stream::unfold((Some(first), next, false), move |(now, next, ended)| {
-            let (conversations, db) = (conversations.clone(), db.clone());
+            let fetch = fetch.clone();
             async move {
                 if let Some(bytes) = now {
                     return Some((Ok(bytes), (None, next, next.is_none())));
@@ -313,7 +334,7 @@ pub async fn export(
                 if ended {
                     return None;
                 }
-                match conversations.database_export_page(&db, next).await {
+                match fetch(next).await {
                     Ok((bytes, after)) => Some((Ok(bytes), (None, after, after.is_none()))),
                     Err(e) => Some((
                         Err(std::io::Error::other(e.to_string())),
@@ -322,7 +343,8 @@ pub async fn export(
                 }
             }
         });
-    Ok((
+    let file = file.replace(['"', '\\', '\r', '\n'], "_");
+    (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
             (
@@ -332,5 +354,5 @@ pub async fn export(
         ],
         Body::from_stream(pages),
     )
-        .into_response())
+        .into_response()
 }

@@ -3,6 +3,7 @@
 
 mod agents;
 mod auth;
+mod campaigns;
 mod cases;
 mod conversations;
 mod customers;
@@ -118,8 +119,9 @@ fn metrics_handle() -> PrometheusHandle {
         (name = "Catalogue", description = "Every action type"),
         (name = "Entry points", description = "Channel accounts bound to routings"),
         (name = "Business objects", description = "Checkpoints, values tables, calendars and declared variables that actions refer to"),
-        (name = "Cases", description = "Case types and cases: what a contact centre follows for a customer across interactions (the case actions link, create and change them)"),
+        (name = "Cases", description = "Case types and cases: what a contact centre follows for a customer across interactions (the case actions link, create and change them); CRM directories and scenarios, whose cards are the rows of custom databases"),
         (name = "Invoices", description = "What customers owe: invoices and their CSV import (Search for invoice finds them, Pay an invoice has them paid)"),
+        (name = "Campaigns", description = "WhatsApp, voice and SMS campaigns and the targets routings insert into them (a dialler or sender outside Switchyard works through them)"),
         (name = "Customers", description = "The people behind interactions, by channel and address"),
         (name = "Distribution", description = "Users (agents), groups (queues) and queue groups"),
         (name = "Agent", description = "What an agent does: presence, offers, conversations (Bearer token)"),
@@ -266,6 +268,54 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(invoices::list, invoices::create))
         .routes(routes!(invoices::import))
         .routes(routes!(invoices::payments))
+        .routes(routes!(campaigns::list))
+        .routes(routes!(
+            objects::crm_directories::list,
+            objects::crm_directories::create
+        ))
+        .routes(routes!(
+            objects::crm_directories::get,
+            objects::crm_directories::update,
+            objects::crm_directories::delete
+        ))
+        .routes(routes!(
+            objects::crm_scenarios::list,
+            objects::crm_scenarios::create
+        ))
+        .routes(routes!(
+            objects::crm_scenarios::get,
+            objects::crm_scenarios::update,
+            objects::crm_scenarios::delete
+        ))
+        .routes(routes!(customers::cards))
+        .routes(routes!(campaigns::export))
+        .routes(routes!(
+            objects::whatsapp_campaigns::list,
+            objects::whatsapp_campaigns::create
+        ))
+        .routes(routes!(
+            objects::whatsapp_campaigns::get,
+            objects::whatsapp_campaigns::update,
+            objects::whatsapp_campaigns::delete
+        ))
+        .routes(routes!(
+            objects::voice_campaigns::list,
+            objects::voice_campaigns::create
+        ))
+        .routes(routes!(
+            objects::voice_campaigns::get,
+            objects::voice_campaigns::update,
+            objects::voice_campaigns::delete
+        ))
+        .routes(routes!(
+            objects::sms_campaigns::list,
+            objects::sms_campaigns::create
+        ))
+        .routes(routes!(
+            objects::sms_campaigns::get,
+            objects::sms_campaigns::update,
+            objects::sms_campaigns::delete
+        ))
         .routes(routes!(invoices::payment))
         .routes(routes!(invoices::get, invoices::update, invoices::delete))
         .routes(routes!(database_rows::list, database_rows::create))

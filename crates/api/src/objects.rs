@@ -289,6 +289,61 @@ collection!(
     "payment_modules:delete"
 );
 collection!(
+    whatsapp_campaigns,
+    flow::catalogue::ObjectKind::WhatsappCampaign,
+    "/whatsapp-campaigns",
+    "/whatsapp-campaigns/{id}",
+    "Campaigns",
+    "campaigns:read",
+    "campaigns:create",
+    "campaigns:edit",
+    "campaigns:delete"
+);
+collection!(
+    voice_campaigns,
+    flow::catalogue::ObjectKind::VoiceCampaign,
+    "/voice-campaigns",
+    "/voice-campaigns/{id}",
+    "Campaigns",
+    "campaigns:read",
+    "campaigns:create",
+    "campaigns:edit",
+    "campaigns:delete"
+);
+collection!(
+    sms_campaigns,
+    flow::catalogue::ObjectKind::SmsCampaign,
+    "/sms-campaigns",
+    "/sms-campaigns/{id}",
+    "Campaigns",
+    "campaigns:read",
+    "campaigns:create",
+    "campaigns:edit",
+    "campaigns:delete"
+);
+collection!(
+    crm_directories,
+    flow::catalogue::ObjectKind::CrmDirectory,
+    "/crm-directories",
+    "/crm-directories/{id}",
+    "Cases",
+    "crm_directories:read",
+    "crm_directories:create",
+    "crm_directories:edit",
+    "crm_directories:delete"
+);
+collection!(
+    crm_scenarios,
+    flow::catalogue::ObjectKind::CrmScenario,
+    "/crm-scenarios",
+    "/crm-scenarios/{id}",
+    "Cases",
+    "crm_directories:read",
+    "crm_directories:create",
+    "crm_directories:edit",
+    "crm_directories:delete"
+);
+collection!(
     groups,
     flow::catalogue::ObjectKind::Queue,
     "/groups",
@@ -332,7 +387,7 @@ pub struct ObjectKindDto {
 /// Every kind of business object this server stores.
 #[utoipa::path(get, path = "/object-kinds", tag = "Business objects",
     security(("token" = ["checkpoints:read"]), ("token" = ["value_tables:read"]), ("token" = ["calendars:read"]), ("token" = ["variables:read"]),
-        ("token" = ["sms_templates:read"]), ("token" = ["email_templates:read"]), ("token" = ["web_services:read"]), ("token" = ["databases:read"]), ("token" = ["case_types:read"]), ("token" = ["payment_modules:read"]), ("token" = ["groups:read"]), ("token" = ["queue_groups:read"])),
+        ("token" = ["sms_templates:read"]), ("token" = ["email_templates:read"]), ("token" = ["web_services:read"]), ("token" = ["databases:read"]), ("token" = ["case_types:read"]), ("token" = ["payment_modules:read"]), ("token" = ["campaigns:read"]), ("token" = ["crm_directories:read"]), ("token" = ["groups:read"]), ("token" = ["queue_groups:read"])),
     responses((status = 200, body = Vec<ObjectKindDto>)))]
 pub async fn object_kinds() -> Json<Vec<ObjectKindDto>> {
     use flow::catalogue::ObjectKind::*;
@@ -361,6 +416,31 @@ pub async fn object_kinds() -> Json<Vec<ObjectKindDto>> {
             "Payment modules",
             "/payment-modules",
             "payment_modules",
+        ),
+        (
+            WhatsappCampaign,
+            "WhatsApp campaigns",
+            "/whatsapp-campaigns",
+            "campaigns",
+        ),
+        (
+            VoiceCampaign,
+            "Voice campaigns",
+            "/voice-campaigns",
+            "campaigns",
+        ),
+        (SmsCampaign, "SMS campaigns", "/sms-campaigns", "campaigns"),
+        (
+            CrmDirectory,
+            "CRM directories",
+            "/crm-directories",
+            "crm_directories",
+        ),
+        (
+            CrmScenario,
+            "CRM scenarios",
+            "/crm-scenarios",
+            "crm_directories",
         ),
         (Queue, "Groups (queues)", "/groups", "groups"),
         (QueueGroup, "Queue groups", "/queue-groups", "queue_groups"),

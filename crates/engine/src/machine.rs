@@ -575,6 +575,16 @@ impl Cx for TurnCx<'_> {
             }
         }
     }
+    fn set_card(&mut self, card: Option<&flow::effect::CardView>) {
+        match card.and_then(|c| serde_json::to_value(c).ok()) {
+            Some(v) => {
+                self.state.system.insert("card".to_owned(), v);
+            }
+            None => {
+                self.state.system.remove("card");
+            }
+        }
+    }
     fn set_bill(&mut self, bill: Option<&flow::effect::InvoiceView>) {
         match bill.and_then(|b| serde_json::to_value(b).ok()) {
             Some(v) => {

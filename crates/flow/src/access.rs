@@ -27,6 +27,12 @@ pub enum Resource {
     CaseTypes,
     /// Payment modules (their API keys and webhook secrets are write-only).
     PaymentModules,
+    /// WhatsApp, voice and SMS campaigns (their layouts, priorities and duplicate rules).
+    Campaigns,
+    /// CRM directories, CRM V2s and their scenarios (the cards are their databases' rows).
+    CrmDirectories,
+    /// The targets routings insert into campaigns (personal data).
+    CampaignTargets,
     /// Cases: what a contact centre follows for a customer (personal data).
     Cases,
     /// Invoices: what customers owe and pay (personal data).
@@ -100,14 +106,14 @@ fn verbs_of(resource: Resource) -> &'static [Verb] {
         Resource::Routings(_) => &[Read, Create, Edit, Delete, Publish],
         Resource::Interactions => &[Read, Close, Retry],
         Resource::Customers | Resource::Settings => &[Read, Edit],
-        Resource::Audit => &[Read],
+        Resource::Audit | Resource::CampaignTargets => &[Read],
         Resource::Agent => &[Use],
         Resource::Files => &[Read, Create, Delete],
         _ => &[Read, Create, Edit, Delete],
     }
 }
 
-const RESOURCES: [Resource; 24] = [
+const RESOURCES: [Resource; 27] = [
     Resource::Routings(ChannelFamily::Messaging),
     Resource::Routings(ChannelFamily::Email),
     Resource::EntryPoints,
@@ -121,6 +127,9 @@ const RESOURCES: [Resource; 24] = [
     Resource::Databases,
     Resource::CaseTypes,
     Resource::PaymentModules,
+    Resource::Campaigns,
+    Resource::CrmDirectories,
+    Resource::CampaignTargets,
     Resource::Cases,
     Resource::Invoices,
     Resource::Files,
@@ -150,6 +159,9 @@ impl Resource {
             Resource::Databases => "databases",
             Resource::CaseTypes => "case_types",
             Resource::PaymentModules => "payment_modules",
+            Resource::Campaigns => "campaigns",
+            Resource::CrmDirectories => "crm_directories",
+            Resource::CampaignTargets => "campaign_targets",
             Resource::Cases => "cases",
             Resource::Invoices => "invoices",
             Resource::Files => "files",
@@ -288,6 +300,8 @@ pub fn built_in(reference: &str) -> Option<Role> {
         Databases,
         CaseTypes,
         PaymentModules,
+        Campaigns,
+        CrmDirectories,
         Files,
     ];
     let with = |resources: &[Resource], verbs: &[Verb]| -> Vec<Permission> {
@@ -328,7 +342,7 @@ pub fn built_in(reference: &str) -> Option<Role> {
             ));
             p.extend(with(&[Customers], &[Verb::Read, Verb::Edit]));
             p.extend(with(
-                &[Cases, Invoices],
+                &[Cases, Invoices, CampaignTargets],
                 &[Verb::Read, Verb::Create, Verb::Edit, Verb::Delete],
             ));
             p.extend(with(&[CaseTypes], &[Verb::Read]));

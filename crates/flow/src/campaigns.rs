@@ -195,12 +195,27 @@ mod tests {
         assert_eq!(c.duplicate_rule, DuplicateRule::PendingNumber);
         let l = c.layout("callback").unwrap();
         let v = l
-            .check_values(&[("Reason".into(), "invoice".into()), ("amount".into(), "12.5".into())])
+            .check_values(&[
+                ("Reason".into(), "invoice".into()),
+                ("amount".into(), "12.5".into()),
+            ])
             .unwrap();
-        assert_eq!(v, json!({"reason": "Invoice", "amount": 12.5}).as_object().unwrap().clone());
+        assert_eq!(
+            v,
+            json!({"reason": "Invoice", "amount": 12.5})
+                .as_object()
+                .unwrap()
+                .clone()
+        );
         assert!(l.check_values(&[("colour".into(), "red".into())]).is_err());
-        assert!(l.check_values(&[("reason".into(), "Other".into())]).is_err());
-        assert!(l.check_values(&[("amount".into(), "1".into())]).is_err(), "reason is required");
+        assert!(
+            l.check_values(&[("reason".into(), "Other".into())])
+                .is_err()
+        );
+        assert!(
+            l.check_values(&[("amount".into(), "1".into())]).is_err(),
+            "reason is required"
+        );
         for bad in [
             json!({"priority_min": 5, "priority_max": 2}),
             json!({"priority_max": 101}),

@@ -78,6 +78,131 @@ pub enum Effect {
     FindInvoice(InvoiceQuery),
     /// Have an invoice or an amount paid through a payment module (*Pay an invoice*).
     Payment(PaymentRequest),
+    /// Insert a target into an outbound campaign (the three campaign actions).
+    CampaignTarget(TargetRequest),
+    /// Read a CRM scenario, find or create a CRM card (the four CRM actions).
+    Crm(CrmRequest),
+}
+
+/// What a CRM action asks; values are rendered in the interaction's context, `(field, value)`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum CrmRequest {
+    /// A CRM V2 scenario's object and assertions (their templates, for the action to render);
+    /// none named: the CRM's default scenario.
+    Scenario {
+        crm: ObjectName,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scenario: Option<ObjectName>,
+    },
+    /// The card meeting the assertions linked to the interaction (and its customer); with
+    /// `create`, one made of the assertions when none does.
+    Associate {
+        directory: ObjectName,
+        /// A CRM V2's object (none: a directory's own cards).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        object: Option<String>,
+        any: bool,
+        assertions: Vec<(String, String)>,
+        create: bool,
+    },
+    /// A new card, linked to the interaction when `associate`.
+    Create {
+        directory: ObjectName,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        object: Option<String>,
+        values: Vec<(String, String)>,
+        associate: bool,
+    },
+}
+
+/// A CRM card as a routing reads it (the system variable `card`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardView {
+    pub id: String,
+    /// The directory's (or CRM's) reference.
+    pub directory: String,
+    /// The CRM V2 object it is of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
+    /// Its fields that have a value, by name.
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+/// What a CRM request came to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum CrmOutcome {
+    /// The scenario to search by.
+    Scenario {
+        object: String,
+        any: bool,
+        assertions: Vec<(String, String)>,
+    },
+    /// The card found, or made (`created`), and linked when asked.
+    Card {
+        card: CardView,
+        created: bool,
+    },
+    /// Several cards meet the assertions: none was linked.
+    Several,
+    NotFound,
+    /// The directory, scenario, object or its database is missing, or the assertions name a
+    /// field it lacks: it could not be searched.
+    Unavailable {
+        reason: String,
+    },
+    /// A card refused: a required field without value, a value that does not fit, a unique
+    /// value taken, the database full.
+    Error {
+        reason: String,
+    },
+}
+
+/// The channel of an outbound campaign.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CampaignChannel {
+    #[serde(rename = "whatsapp")]
+    WhatsApp,
+    Voice,
+    Sms,
+}
+
+/// What a campaign action asks: the target, its values rendered (the number in E.164, the
+/// start as RFC 3339).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetRequest {
+    pub channel: CampaignChannel,
+    pub campaign: ObjectName,
+    pub phone: String,
+    pub start_at: jiff::Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layout: Option<String>,
+    /// `(field, value)` of the layout.
+    #[serde(default)]
+    pub fields: Vec<(String, String)>,
+    pub insert_if_duplicate: bool,
+}
+
+/// What a campaign insertion came to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum TargetOutcome {
+    Inserted {
+        target: String,
+    },
+    /// No such campaign.
+    ReferenceNotFound,
+    /// The number is a target already, under the campaign's duplicate rule.
+    Duplicate,
+    /// A priority out of the campaign's range, a layout or field it lacks, a value that does
+    /// not fit its field, the campaign full.
+    Error {
+        reason: String,
+    },
 }
 
 /// What *Pay an invoice* asks: a payment link from the module, sent to the customer.
@@ -473,6 +598,8 @@ pub enum EffectResult {
     Case(CaseOutcome),
     Invoice(InvoiceOutcome),
     Payment(PaymentOutcome),
+    Campaign(TargetOutcome),
+    Crm(CrmOutcome),
 }
 
 /// The outcome of a distribution. Each distribution action maps these to its own branches.

@@ -120,6 +120,9 @@ pub trait Cx {
     fn set_case(&mut self, case: Option<&crate::effect::CaseView>);
     /// Records the invoice found (none: none was), in the system variable `bill`.
     fn set_bill(&mut self, bill: Option<&crate::effect::InvoiceView>);
+    /// Records the interaction's CRM card (none: it has none now), in the system variable
+    /// `card`.
+    fn set_card(&mut self, card: Option<&crate::effect::CardView>);
     /// Whether a branch of the running action is linked.
     fn is_linked(&self, branch: &str) -> bool;
     /// Sends a message to the customer.

@@ -6,9 +6,11 @@
 //! always passed in by the caller.
 
 pub mod access;
+pub mod campaigns;
 pub mod cases;
 pub mod catalogue;
 pub mod compile;
+pub mod crm;
 pub mod customer;
 pub mod database;
 pub mod diff;

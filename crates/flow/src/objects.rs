@@ -70,6 +70,11 @@ pub const STORED: &[ObjectKind] = &[
     ObjectKind::Database,
     ObjectKind::CaseType,
     ObjectKind::PaymentModule,
+    ObjectKind::WhatsappCampaign,
+    ObjectKind::VoiceCampaign,
+    ObjectKind::SmsCampaign,
+    ObjectKind::CrmDirectory,
+    ObjectKind::CrmScenario,
 ];
 
 /// The JSON Schema of a stored kind's data (a checkpoint has none: `null`), for forms; rules
@@ -91,6 +96,11 @@ pub fn data_schema(kind: ObjectKind) -> Value {
         ObjectKind::Database => of::<crate::database::DatabaseData>(),
         ObjectKind::CaseType => of::<crate::cases::CaseTypeData>(),
         ObjectKind::PaymentModule => of::<crate::payments::PaymentModuleData>(),
+        ObjectKind::WhatsappCampaign | ObjectKind::VoiceCampaign | ObjectKind::SmsCampaign => {
+            of::<crate::campaigns::CampaignData>()
+        }
+        ObjectKind::CrmDirectory => of::<crate::crm::CrmDirectoryData>(),
+        ObjectKind::CrmScenario => of::<crate::crm::CrmScenarioData>(),
         _ => Value::Null,
     }
 }
@@ -110,6 +120,11 @@ pub fn kind_key(kind: ObjectKind) -> &'static str {
         ObjectKind::Database => "database",
         ObjectKind::CaseType => "case_type",
         ObjectKind::PaymentModule => "payment_module",
+        ObjectKind::WhatsappCampaign => "whatsapp_campaign",
+        ObjectKind::VoiceCampaign => "voice_campaign",
+        ObjectKind::SmsCampaign => "sms_campaign",
+        ObjectKind::CrmDirectory => "crm_directory",
+        ObjectKind::CrmScenario => "crm_scenario",
         _ => "unsupported",
     }
 }
@@ -898,6 +913,24 @@ pub fn check_data(kind: ObjectKind, data: &Value) -> Result<Value, FieldError> {
         }
         ObjectKind::CaseType => {
             let d: crate::cases::CaseTypeData =
+                serde_json::from_value(data.clone()).map_err(data_error)?;
+            d.check()?;
+            serde_json::to_value(d).map_err(data_error)
+        }
+        ObjectKind::CrmDirectory => {
+            let d: crate::crm::CrmDirectoryData =
+                serde_json::from_value(data.clone()).map_err(data_error)?;
+            d.check()?;
+            serde_json::to_value(d).map_err(data_error)
+        }
+        ObjectKind::CrmScenario => {
+            let d: crate::crm::CrmScenarioData =
+                serde_json::from_value(data.clone()).map_err(data_error)?;
+            d.check()?;
+            serde_json::to_value(d).map_err(data_error)
+        }
+        ObjectKind::WhatsappCampaign | ObjectKind::VoiceCampaign | ObjectKind::SmsCampaign => {
+            let d: crate::campaigns::CampaignData =
                 serde_json::from_value(data.clone()).map_err(data_error)?;
             d.check()?;
             serde_json::to_value(d).map_err(data_error)

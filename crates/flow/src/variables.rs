@@ -10,6 +10,7 @@ pub const SYSTEM_ROOTS: &[&str] = &[
     "email",
     "case",
     "bill",
+    "card",
     "now",
     "system",
 ];
@@ -147,6 +148,19 @@ pub const SYSTEM_FIELDS: &[SystemField] = &[
     ),
     field("bill.landline", "The invoice's landline number (E.164)"),
     field("bill.email", "The invoice's email address"),
+    field(
+        "card.id",
+        "The interaction's CRM card (once a CRM action linked one): its id",
+    ),
+    field(
+        "card.directory",
+        "The card's directory (or CRM V2) reference",
+    ),
+    field("card.object", "The CRM V2 object the card is of"),
+    field(
+        "card.fields",
+        "The card's fields, by name (card.fields.email)",
+    ),
     field("now", "The time of the turn, in the account's time zone"),
     field(
         "system.error",

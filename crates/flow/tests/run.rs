@@ -99,6 +99,17 @@ impl Cx for Fake {
     fn set_error(&mut self, reason: &str) {
         self.error = Some(reason.into());
     }
+    fn set_card(&mut self, card: Option<&flow::effect::CardView>) {
+        match card {
+            Some(c) => {
+                self.vars
+                    .insert("card".into(), serde_json::to_value(c).unwrap());
+            }
+            None => {
+                self.vars.remove("card");
+            }
+        }
+    }
     fn set_bill(&mut self, bill: Option<&flow::effect::InvoiceView>) {
         match bill {
             Some(b) => {
@@ -210,7 +221,7 @@ fn the_runnable_set_is_what_the_engine_issue_lists() {
         .filter(|s| s.runnable())
         .map(|s| s.type_key())
         .collect();
-    assert_eq!(runnable.len(), 35, "{runnable:?}");
+    assert_eq!(runnable.len(), 42, "{runnable:?}");
     for ty in [
         "associate_case",
         "dissociate_case",
@@ -222,6 +233,13 @@ fn the_runnable_set_is_what_the_engine_issue_lists() {
         "modify_database",
         "search_invoice",
         "pay_invoice",
+        "insert_whatsapp_campaign_target",
+        "insert_voice_campaign_target",
+        "insert_sms_campaign_target",
+        "associate_crm_card",
+        "create_crm_card",
+        "associate_crm_v2_card",
+        "create_crm_v2_card",
     ] {
         assert!(runnable.contains(&ty), "{ty}");
     }
@@ -1790,4 +1808,158 @@ fn pay_an_invoice_asks_for_the_payment_and_maps_each_outcome() {
     );
     assert_eq!(branch(empty.run(&mut cx)), "payment_error");
     assert!(cx.error.take().is_some());
+}
+
+#[test]
+fn a_campaign_action_reads_its_number_start_and_priority() {
+    use flow::effect::{
+        CampaignChannel, Effect, EffectResult, ObjectName, TargetOutcome, TargetRequest,
+    };
+    let mut cx = fake();
+    cx.set("said", json!("06 12 34 56 78")).unwrap();
+    cx.set("rank", json!("4")).unwrap();
+    let sms = runner(
+        "insert_sms_campaign_target",
+        json!({"campaign": {"by": "reference", "reference": "SMS"}, "phone": "{{ said }}", "start_date": "2026-07-01 09:00", "priority": {"from": "variable", "variable": "rank"}, "layout": "Callback", "fields": [{"field": "reason", "value": " {{ rank }} "}]}),
+    );
+    match sms.run(&mut cx) {
+        Step::Effect { effect, .. } => assert_eq!(
+            effect,
+            Effect::CampaignTarget(TargetRequest {
+                channel: CampaignChannel::Sms,
+                campaign: ObjectName::Reference {
+                    reference: "SMS".into()
+                },
+                phone: "+33612345678".into(),
+                start_at: "2026-07-01T07:00:00Z".parse().unwrap(),
+                priority: Some(4),
+                layout: Some("Callback".into()),
+                fields: vec![("reason".into(), "4".into())],
+                insert_if_duplicate: false,
+            })
+        ),
+        other => panic!("an insertion is an effect, got {other:?}"),
+    }
+    for (outcome, want) in [
+        (TargetOutcome::Inserted { target: "t".into() }, "ok"),
+        (TargetOutcome::ReferenceNotFound, "reference_not_found"),
+        (TargetOutcome::Duplicate, "duplication"),
+        (
+            TargetOutcome::Error {
+                reason: "full".into(),
+            },
+            "error",
+        ),
+    ] {
+        let result = EffectResult::Campaign(outcome);
+        assert_eq!(
+            branch(sms.resume(&mut cx, &Value::Null, Wake::Result(&result))),
+            want
+        );
+    }
+    // a landline takes a voice campaign, not an SMS one
+    cx.set("said", json!("01 42 68 53 00")).unwrap();
+    assert_eq!(branch(sms.run(&mut cx)), "invalid_number");
+    let voice = runner(
+        "insert_voice_campaign_target",
+        json!({"campaign": {"by": "reference", "reference": "V"}, "phone": "{{ said }}"}),
+    );
+    match voice.run(&mut cx) {
+        Step::Effect {
+            effect: Effect::CampaignTarget(t),
+            ..
+        } => {
+            assert_eq!((t.phone.as_str(), t.start_at), ("+33142685300", cx.now()));
+        }
+        other => panic!("a voice insertion, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_crm_v2_association_reads_its_scenario_then_searches_by_it() {
+    use flow::effect::{CardView, CrmOutcome, CrmRequest, Effect, EffectResult, ObjectName};
+    let mut cx = fake();
+    cx.set("said", json!(" +33612345678 ")).unwrap();
+    let v2 = runner(
+        "associate_crm_v2_card",
+        json!({"crm": {"by": "reference", "reference": "SALES"}}),
+    );
+    let sales = ObjectName::Reference {
+        reference: "SALES".into(),
+    };
+    let effect = |s: Step| match s {
+        Step::Effect { effect, .. } => effect,
+        other => panic!("an effect, got {other:?}"),
+    };
+    assert_eq!(
+        effect(v2.run(&mut cx)),
+        Effect::Crm(CrmRequest::Scenario {
+            crm: sales.clone(),
+            scenario: None
+        })
+    );
+    let scenario = EffectResult::Crm(CrmOutcome::Scenario {
+        object: "Contact".into(),
+        any: false,
+        assertions: vec![("phone".into(), "{{ said }}".into())],
+    });
+    assert_eq!(
+        effect(v2.resume(&mut cx, &json!("scenario"), Wake::Result(&scenario))),
+        Effect::Crm(CrmRequest::Associate {
+            directory: sales,
+            object: Some("Contact".into()),
+            any: false,
+            assertions: vec![("phone".into(), "+33612345678".into())],
+            create: false,
+        })
+    );
+    let card = CardView {
+        id: "c1".into(),
+        directory: "SALES".into(),
+        object: Some("Contact".into()),
+        fields: json!({"name": "Ann"}).as_object().unwrap().clone(),
+    };
+    for (outcome, want) in [
+        (
+            CrmOutcome::Card {
+                card: card.clone(),
+                created: false,
+            },
+            "ok",
+        ),
+        (CrmOutcome::Several, "not_ok"),
+        (CrmOutcome::NotFound, "not_found"),
+        (
+            CrmOutcome::Unavailable {
+                reason: "no default scenario".into(),
+            },
+            "by_default",
+        ),
+    ] {
+        let result = EffectResult::Crm(outcome);
+        assert_eq!(
+            branch(v2.resume(&mut cx, &json!("search"), Wake::Result(&result))),
+            want
+        );
+    }
+    assert_eq!(cx.get("card.fields.name"), Some(&json!("Ann")));
+    // a creation without association leaves `card` as it was
+    let make = runner(
+        "create_crm_card",
+        json!({"directory": {"by": "reference", "reference": "DIR"}, "fields": [{"field": "name", "value": "Bob"}], "associate": false}),
+    );
+    let made = EffectResult::Crm(CrmOutcome::Card {
+        card: CardView {
+            id: "c2".into(),
+            directory: "DIR".into(),
+            object: None,
+            fields: json!({"name": "Bob"}).as_object().unwrap().clone(),
+        },
+        created: true,
+    });
+    assert_eq!(
+        branch(make.resume(&mut cx, &Value::Null, Wake::Result(&made))),
+        "ok"
+    );
+    assert_eq!(cx.get("card.fields.name"), Some(&json!("Ann")));
 }

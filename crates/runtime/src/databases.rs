@@ -215,7 +215,7 @@ impl Conversations {
     }
 
     /// The first `limit` rows meeting `search`, seen through `pending` writes.
-    async fn matching(
+    pub(crate) async fn matching(
         &self,
         db: &Database,
         search: &Search,
@@ -383,7 +383,7 @@ impl Conversations {
         Ok(outcome)
     }
 
-    async fn perform(
+    pub(crate) async fn perform(
         &self,
         db: &Database,
         request: &DatabaseRequest,

@@ -4,9 +4,11 @@
 
 pub mod access;
 pub mod agents;
+pub mod campaigns;
 pub mod cases;
 pub mod clock;
 pub mod conversations;
+pub mod crm;
 pub mod customers;
 pub mod databases;
 pub mod delivery;

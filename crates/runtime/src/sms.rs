@@ -165,6 +165,7 @@ impl Conversations {
             web_calls: Vec::new(),
             db_writes: Vec::new(),
             case_writes: Vec::new(),
+            card_links: Vec::new(),
             follow_up: None,
             new_customer: None,
             acd: None,

@@ -52,6 +52,7 @@ impl Prepared {
         if mode != Mode::Preview {
             self.write.db_writes = side.db_writes;
             self.write.case_writes = side.case_writes;
+            self.write.card_links = side.card_links;
         }
         self.feed = side.feed;
     }
@@ -194,6 +195,8 @@ struct Side {
     db_writes: Vec<store::DbWrite>,
     /// Writes to cases, committed with the turn.
     case_writes: Vec<store::CaseWrite>,
+    /// CRM cards linked to the interaction, committed with the turn.
+    card_links: Vec<store::CardLink>,
 }
 
 /// What one interaction gets from a batch of distribution events.
@@ -261,6 +264,7 @@ impl Conversations {
             queued,
             db_writes,
             case_writes,
+            card_links,
         } = &mut side;
         let mut calls = 0usize;
         // each answer may lead to another distribution; a routing cannot loop here forever
@@ -334,6 +338,17 @@ impl Conversations {
                 ),
                 (Effect::FindInvoice(query), _) => Performed::Answered(
                     EffectResult::Invoice(self.find_invoice(query).await?),
+                    Vec::new(),
+                ),
+                (Effect::CampaignTarget(request), _) => Performed::Answered(
+                    EffectResult::Campaign(self.campaign_target(state, request).await?),
+                    Vec::new(),
+                ),
+                (Effect::Crm(request), _) => Performed::Answered(
+                    EffectResult::Crm(
+                        self.crm_request(state, request, db_writes, card_links, now)
+                            .await?,
+                    ),
                     Vec::new(),
                 ),
                 (Effect::Payment(request), _) => {
@@ -721,6 +736,7 @@ impl Conversations {
                 web_calls: Vec::new(),
                 db_writes: Vec::new(),
                 case_writes: Vec::new(),
+                card_links: Vec::new(),
             },
             replies: turn.outbound,
             deliveries,

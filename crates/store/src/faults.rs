@@ -232,6 +232,29 @@ impl<S: InteractionStore> InteractionStore for Faulty<S> {
     async fn db_count(&self, database: Uuid) -> Result<u64> {
         self.inner.db_count(database).await
     }
+    async fn target_insert(
+        &self,
+        target: &crate::TargetRow,
+        limit: u64,
+    ) -> Result<crate::TargetInsert> {
+        self.inner.target_insert(target, limit).await
+    }
+    async fn target_held(&self, campaign: Uuid, phone: &str, pending_only: bool) -> Result<bool> {
+        self.inner.target_held(campaign, phone, pending_only).await
+    }
+    async fn targets(
+        &self,
+        campaign: Uuid,
+        page: &PageRequest,
+    ) -> Result<crate::Page<crate::TargetRow>> {
+        self.inner.targets(campaign, page).await
+    }
+    async fn customer_cards(&self, customer: Uuid, limit: u32) -> Result<Vec<crate::CardLink>> {
+        self.inner.customer_cards(customer, limit).await
+    }
+    async fn interaction_cards(&self, interaction: Uuid) -> Result<Vec<crate::CardLink>> {
+        self.inner.interaction_cards(interaction).await
+    }
     async fn payment_begin(&self, payment: &crate::PaymentRow) -> Result<crate::PaymentRow> {
         self.inner.payment_begin(payment).await
     }

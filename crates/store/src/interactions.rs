@@ -129,6 +129,9 @@ pub struct TurnWrite {
     /// interaction or unlinked), in the same savepoint as `db_writes`: a refused one refuses the
     /// whole turn as a `Conflict`.
     pub case_writes: Vec<crate::CaseWrite>,
+    /// CRM cards the turn's actions linked to the interaction, in the same savepoint (a card
+    /// gone meanwhile refuses the whole turn as a `Conflict`).
+    pub card_links: Vec<crate::CardLink>,
     /// A turn written together with this one (the interaction-end routing started when this
     /// turn closes an interaction).
     pub follow_up: Option<Box<TurnWrite>>,
@@ -371,6 +374,24 @@ pub trait InteractionStore: Send + Sync + 'static {
     /// The next case number: never the same twice (a number taken by a turn that is not
     /// committed is not given again).
     async fn case_number(&self) -> Result<u64>;
+    /// A customer's CRM cards, most recently linked first (at most `limit`).
+    async fn customer_cards(&self, customer: Uuid, limit: u32) -> Result<Vec<crate::CardLink>>;
+    /// The CRM cards linked to an interaction, in the order they were.
+    async fn interaction_cards(&self, interaction: Uuid) -> Result<Vec<crate::CardLink>>;
+    /// Inserts a campaign target once per key, within the campaign's `limit` targets.
+    async fn target_insert(
+        &self,
+        target: &crate::TargetRow,
+        limit: u64,
+    ) -> Result<crate::TargetInsert>;
+    /// Whether a campaign has a target of this number (only a pending one when `pending_only`).
+    async fn target_held(&self, campaign: Uuid, phone: &str, pending_only: bool) -> Result<bool>;
+    /// A campaign's targets in the order they were inserted.
+    async fn targets(
+        &self,
+        campaign: Uuid,
+        page: &PageRequest,
+    ) -> Result<crate::Page<crate::TargetRow>>;
     /// The payment of `payment.key`: written if there is none yet, else the one there is (a
     /// request performed again finds its payment).
     async fn payment_begin(&self, payment: &crate::PaymentRow) -> Result<crate::PaymentRow>;

@@ -5,7 +5,9 @@
 
 pub mod access;
 pub mod agents;
+pub mod campaigns;
 pub mod cases;
+pub mod crm;
 pub mod databases;
 mod faults;
 pub mod interactions;
@@ -14,7 +16,9 @@ pub mod payments;
 mod sqlite;
 mod sqlite_access;
 mod sqlite_agents;
+mod sqlite_campaigns;
 mod sqlite_cases;
+mod sqlite_crm;
 mod sqlite_customers;
 mod sqlite_databases;
 mod sqlite_interactions;
@@ -30,7 +34,9 @@ use uuid::Uuid;
 
 pub use access::*;
 pub use agents::*;
+pub use campaigns::*;
 pub use cases::*;
+pub use crm::*;
 pub use databases::*;
 pub use faults::{Fault, Faulty, Hold};
 pub use interactions::*;

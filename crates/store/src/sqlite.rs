@@ -76,6 +76,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0023_cases.sql"),
     include_str!("../migrations/sqlite/0024_invoices.sql"),
     include_str!("../migrations/sqlite/0025_payments.sql"),
+    include_str!("../migrations/sqlite/0026_campaign_targets.sql"),
+    include_str!("../migrations/sqlite/0027_crm_links.sql"),
 ];
 
 /// The SQLite implementation of [`Store`].

@@ -122,7 +122,7 @@ async fn write_turn<'a>(
     t: &'a TurnWrite,
     rows: &mut Rows<'a>,
 ) -> Result<TurnOutcome> {
-    if t.db_writes.is_empty() && t.case_writes.is_empty() {
+    if t.db_writes.is_empty() && t.case_writes.is_empty() && t.card_links.is_empty() {
         return write_guarded(tx, t, rows).await;
     }
     // a database or case write can be refused after the interaction's row is written: the savepoint
@@ -152,6 +152,21 @@ async fn write_turn<'a>(
                     match crate::sqlite_cases::write_case(&mut *tx, w).await {
                         Ok(()) => {}
                         Err(StoreError::Unique(_) | StoreError::Conflict) => {
+                            done = Ok(TurnOutcome::Conflict);
+                            break;
+                        }
+                        Err(e) => {
+                            done = Err(e);
+                            break;
+                        }
+                    }
+                }
+            }
+            if matches!(done, Ok(TurnOutcome::Committed)) {
+                for l in &t.card_links {
+                    match crate::sqlite_crm::write_link(&mut *tx, l).await {
+                        Ok(()) => {}
+                        Err(StoreError::Conflict) => {
                             done = Ok(TurnOutcome::Conflict);
                             break;
                         }
@@ -833,6 +848,29 @@ impl InteractionStore for SqliteStore {
     }
     async fn db_count(&self, database: Uuid) -> Result<u64> {
         self.db_count_of(database).await
+    }
+    async fn target_insert(
+        &self,
+        target: &crate::TargetRow,
+        limit: u64,
+    ) -> Result<crate::TargetInsert> {
+        self.target_insert_once(target, limit).await
+    }
+    async fn target_held(&self, campaign: Uuid, phone: &str, pending_only: bool) -> Result<bool> {
+        self.target_held_by(campaign, phone, pending_only).await
+    }
+    async fn targets(
+        &self,
+        campaign: Uuid,
+        page: &PageRequest,
+    ) -> Result<crate::Page<crate::TargetRow>> {
+        self.targets_page(campaign, page).await
+    }
+    async fn customer_cards(&self, customer: Uuid, limit: u32) -> Result<Vec<crate::CardLink>> {
+        self.card_links_of_customer(customer, limit).await
+    }
+    async fn interaction_cards(&self, interaction: Uuid) -> Result<Vec<crate::CardLink>> {
+        self.card_links_of_interaction(interaction).await
     }
     async fn payment_begin(&self, payment: &crate::PaymentRow) -> Result<crate::PaymentRow> {
         self.payment_insert_once(payment).await

@@ -304,6 +304,22 @@ pub async fn http_entry_point(
     assert_eq!(s, 201, "{ep}");
 }
 
+/// The diagnostics of the first version of the routing `reference`, as JSON text.
+pub async fn diagnostics(base: &str, reference: &str) -> String {
+    let (_, routings) = call(base, reqwest::Method::GET, "routings?limit=200", None).await;
+    let routing = routings["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["reference"] == reference)
+        .unwrap_or_else(|| panic!("no routing {reference}"));
+    let path = format!("routings/{}/versions", routing["id"].as_str().unwrap());
+    let (_, versions) = call(base, reqwest::Method::GET, &path, None).await;
+    let path = format!("versions/{}", versions[0]["id"].as_str().unwrap());
+    let (_, version) = call(base, reqwest::Method::GET, &path, None).await;
+    version["diagnostics"].to_string()
+}
+
 /// Customers talking to HTTP entry points whose callbacks go to one receiver.
 pub struct Talk {
     pub base: String,

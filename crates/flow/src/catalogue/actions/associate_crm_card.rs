@@ -1,3 +1,4 @@
+use super::crm_common as crm;
 use super::prelude::*;
 
 /// Finds a customer-contact card and links it to the interaction.
@@ -26,8 +27,40 @@ impl ActionType for AssociateCrmCard {
     const DESCRIPTION: &'static str = "Searches a CRM directory with field assertions and links the matching card.";
     const BRANCHES: &'static [BranchDef] =
         branches![ok "OK", not_ok "Not OK", not_found "Not found", by_default "By default"];
+    runs_itself!();
 
     fn references(&self) -> Vec<ObjectRef> {
         vec![ObjectRef::of(&self.directory, "directory")]
+    }
+}
+
+impl Run for AssociateCrmCard {
+    /// Asks for the directory's card meeting all the assertions (or one of them), values
+    /// compared as the directory's database compares them; with "create if not found", a card
+    /// made of the assertions' values when none does. The card is linked to the interaction and
+    /// its customer, with the turn.
+    fn run(&self, cx: &mut dyn Cx) -> Step {
+        let Some(directory) = object_name(cx, &self.directory) else {
+            cx.set_error("the variable holding the directory's reference is empty");
+            return Step::Branch("by_default");
+        };
+        Step::Effect {
+            effect: Effect::Crm(CrmRequest::Associate {
+                directory,
+                object: None,
+                any: self.match_ == Match::Any,
+                assertions: crm::rendered(cx, &self.assertions.0),
+                create: self.create_if_not_found,
+            }),
+            memo: Value::Null,
+        }
+    }
+
+    /// See [`crm::associated`].
+    fn resume(&self, cx: &mut dyn Cx, _memo: &Value, wake: Wake<'_>) -> Step {
+        match crm::outcome(wake) {
+            Some(o) => crm::associated(cx, o),
+            None => Step::Unavailable("a card search waits for its answer"),
+        }
     }
 }

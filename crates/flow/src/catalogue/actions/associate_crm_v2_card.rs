@@ -1,3 +1,4 @@
+use super::crm_common as crm;
 use super::prelude::*;
 
 /// Retrieves a CRM V2 card through a scenario and links it to the interaction.
@@ -21,6 +22,7 @@ impl ActionType for AssociateCrmV2Card {
     const DESCRIPTION: &'static str = "Runs a CRM V2 scenario to find a card and links it to the interaction.";
     const BRANCHES: &'static [BranchDef] =
         branches![ok "OK", not_ok "Not OK", not_found "Not found", by_default "By default"];
+    runs_itself!();
 
     fn references(&self) -> Vec<ObjectRef> {
         let mut refs = vec![ObjectRef::of(&self.crm, "crm")];
@@ -28,5 +30,64 @@ impl ActionType for AssociateCrmV2Card {
             refs.push(ObjectRef::of(s, "scenario"));
         }
         refs
+    }
+}
+
+impl Run for AssociateCrmV2Card {
+    /// Asks for the scenario (the one named, else the CRM's default one): its object and its
+    /// assertions, whose values the resume renders in the interaction's context before the
+    /// search.
+    fn run(&self, cx: &mut dyn Cx) -> Step {
+        let Some(crm) = object_name(cx, &self.crm) else {
+            cx.set_error("the variable holding the CRM's reference is empty");
+            return Step::Branch("by_default");
+        };
+        let scenario = match &self.scenario {
+            None => None,
+            Some(s) => match object_name(cx, s) {
+                Some(name) => Some(name),
+                None => {
+                    cx.set_error("the variable holding the scenario's reference is empty");
+                    return Step::Branch("by_default");
+                }
+            },
+        };
+        Step::Effect {
+            effect: Effect::Crm(CrmRequest::Scenario { crm, scenario }),
+            memo: json!("scenario"),
+        }
+    }
+
+    /// With the scenario: the search of its object's cards by its rendered assertions. With
+    /// the search's answer: see [`crm::associated`] (a scenario finds, it never creates).
+    fn resume(&self, cx: &mut dyn Cx, _memo: &Value, wake: Wake<'_>) -> Step {
+        match crm::outcome(wake) {
+            Some(CrmOutcome::Scenario {
+                object,
+                any,
+                assertions,
+            }) => {
+                let Some(directory) = object_name(cx, &self.crm) else {
+                    cx.set_error("the variable holding the CRM's reference is empty");
+                    return Step::Branch("by_default");
+                };
+                let assertions = assertions
+                    .iter()
+                    .map(|(f, v)| (f.clone(), cx.render(v).trim().to_owned()))
+                    .collect();
+                Step::Effect {
+                    effect: Effect::Crm(CrmRequest::Associate {
+                        directory,
+                        object: Some(object.clone()),
+                        any: *any,
+                        assertions,
+                        create: false,
+                    }),
+                    memo: json!("search"),
+                }
+            }
+            Some(o) => crm::associated(cx, o),
+            None => Step::Unavailable("a card search waits for its answer"),
+        }
     }
 }

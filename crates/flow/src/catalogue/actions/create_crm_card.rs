@@ -1,3 +1,4 @@
+use super::crm_common as crm;
 use super::prelude::*;
 
 /// Creates a customer-contact card.
@@ -22,8 +23,21 @@ impl ActionType for CreateCrmCard {
     const FAMILIES: &'static [crate::ChannelFamily] = BOTH;
     const DESCRIPTION: &'static str = "Creates a card in a CRM directory, optionally linked to the interaction.";
     const BRANCHES: &'static [BranchDef] = branches![ok "OK", error "Error"];
+    runs_itself!();
 
     fn references(&self) -> Vec<ObjectRef> {
         vec![ObjectRef::of(&self.directory, "directory")]
+    }
+}
+
+impl Run for CreateCrmCard {
+    /// See [`crm::create`].
+    fn run(&self, cx: &mut dyn Cx) -> Step {
+        crm::create(cx, &self.directory, None, &self.fields.0, self.associate)
+    }
+
+    /// See [`crm::created`].
+    fn resume(&self, cx: &mut dyn Cx, _memo: &Value, wake: Wake<'_>) -> Step {
+        crm::resume_create(cx, wake, self.associate)
     }
 }

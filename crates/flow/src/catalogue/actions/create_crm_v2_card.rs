@@ -1,3 +1,4 @@
+use super::crm_common as crm;
 use super::prelude::*;
 
 /// Creates a CRM V2 card of a given object.
@@ -23,8 +24,21 @@ impl ActionType for CreateCrmV2Card {
     const FAMILIES: &'static [crate::ChannelFamily] = BOTH;
     const DESCRIPTION: &'static str = "Creates a CRM V2 card, optionally linked to the interaction.";
     const BRANCHES: &'static [BranchDef] = branches![ok "OK", error "Error"];
+    runs_itself!();
 
     fn references(&self) -> Vec<ObjectRef> {
         vec![ObjectRef::of(&self.crm, "crm")]
+    }
+}
+
+impl Run for CreateCrmV2Card {
+    /// See [`crm::create`].
+    fn run(&self, cx: &mut dyn Cx) -> Step {
+        crm::create(cx, &self.crm, Some(self.object.0.clone()), &self.fields.0, self.associate)
+    }
+
+    /// See [`crm::created`].
+    fn resume(&self, cx: &mut dyn Cx, _memo: &Value, wake: Wake<'_>) -> Step {
+        crm::resume_create(cx, wake, self.associate)
     }
 }

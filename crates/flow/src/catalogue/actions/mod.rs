@@ -7,10 +7,11 @@ mod prelude {
         ActionType, BOTH, BranchDef, Category, EMAIL, MESSAGING, ObjectKind, ObjectRef, ParamIssue,
     };
     pub use crate::effect::{
-        AmountToCharge, CaseOutcome, CaseRequest, DatabaseOutcome, DatabaseRequest, Distribute,
-        DistributionOutcome, Effect, EffectResult, EmailOutcome, EmailRequest, EmailSender,
-        InvoiceOutcome, InvoiceQuery, ObjectName, PaymentOf, PaymentOutcome, PaymentRequest,
-        SmsOutcome, SmsRequest, TransferRequest, UserName, WebServiceCall, WebServiceOutcome,
+        AmountToCharge, CampaignChannel, CaseOutcome, CaseRequest, CrmOutcome, CrmRequest,
+        DatabaseOutcome, DatabaseRequest, Distribute, DistributionOutcome, Effect, EffectResult,
+        EmailOutcome, EmailRequest, EmailSender, InvoiceOutcome, InvoiceQuery, ObjectName,
+        PaymentOf, PaymentOutcome, PaymentRequest, SmsOutcome, SmsRequest, TargetOutcome,
+        TargetRequest, TransferRequest, UserName, WebServiceCall, WebServiceOutcome,
     };
     pub use crate::exec::{Cx, Found, Outbound, Run, Step, Wake, value_text};
     pub use schemars::JsonSchema;
@@ -63,6 +64,7 @@ mod prelude {
 
 mod campaign_common;
 mod case_common;
+mod crm_common;
 mod database_common;
 
 /// Items of action files that other crates use.

@@ -1,0 +1,196 @@
+//! CRM directories and their cards (seed 003 §5): a directory of customer-contact cards whose
+//! cards are the rows of a custom database (typed fields, unique and indexed ones, searches,
+//! CSV import and export — all the database's); a CRM V2 has several objects (card kinds), each
+//! kept in its own database, and saved search scenarios, one of them its default.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::FieldError;
+
+/// Bounds of CRM directories and scenarios.
+pub mod limits {
+    /// Most objects of a CRM V2.
+    pub const OBJECTS: usize = 20;
+    /// Longest object name and database reference.
+    pub const NAME: usize = 128;
+    /// Most assertions of a scenario.
+    pub const ASSERTIONS: usize = 20;
+    /// Longest assertion value template.
+    pub const VALUE: usize = 2_000;
+    /// Most cards linked to one interaction.
+    pub const LINKS_PER_INTERACTION: usize = 50;
+}
+
+/// An object (a kind of card) of a CRM V2.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CrmObject {
+    pub name: String,
+    /// The reference of the custom database its cards are the rows of.
+    pub database: String,
+}
+
+/// A CRM directory (V1: `database`) or a CRM V2 (`objects`): the data of a `crm_directory`
+/// business object.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CrmDirectoryData {
+    /// The reference of the custom database whose rows are the directory's cards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    /// A CRM V2's objects.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub objects: Vec<CrmObject>,
+}
+
+fn bad(message: String) -> FieldError {
+    FieldError {
+        field: "data",
+        message,
+    }
+}
+
+fn check_name(what: &str, s: &str) -> Result<(), FieldError> {
+    let n = s.trim().chars().count();
+    if n == 0 || n > limits::NAME || s.chars().any(char::is_control) {
+        return Err(bad(format!("{what} has 1 to {} characters", limits::NAME)));
+    }
+    Ok(())
+}
+
+impl CrmDirectoryData {
+    /// Checks a directory: a database (V1) or 1 to [`limits::OBJECTS`] objects named once each
+    /// without case (V2), not both.
+    pub fn check(&self) -> Result<(), FieldError> {
+        match (&self.database, self.objects.is_empty()) {
+            (Some(d), true) => check_name("database", d),
+            (None, false) => {
+                if self.objects.len() > limits::OBJECTS {
+                    return Err(bad(format!("a CRM has at most {} objects", limits::OBJECTS)));
+                }
+                for (i, o) in self.objects.iter().enumerate() {
+                    check_name(&format!("objects[{i}].name"), &o.name)?;
+                    check_name(&format!("objects[{i}].database"), &o.database)?;
+                    if self.objects[..i]
+                        .iter()
+                        .any(|p| p.name.eq_ignore_ascii_case(&o.name))
+                    {
+                        return Err(bad(format!("objects[{i}]: '{}' is named twice", o.name)));
+                    }
+                }
+                Ok(())
+            }
+            _ => Err(bad(
+                "a directory names its database (a CRM directory) or its objects (a CRM V2), not both"
+                    .into(),
+            )),
+        }
+    }
+
+    /// The reference of the database of an object (none: a directory's own database).
+    pub fn database_of(&self, object: Option<&str>) -> Result<&str, String> {
+        match (object, &self.database) {
+            (None, Some(d)) => Ok(d),
+            (None, None) => Err("a CRM V2 card is of one of its objects".into()),
+            (Some(name), _) => self
+                .objects
+                .iter()
+                .find(|o| o.name.eq_ignore_ascii_case(name.trim()))
+                .map(|o| o.database.as_str())
+                .ok_or_else(|| format!("the CRM has no object '{name}'")),
+        }
+    }
+}
+
+/// One assertion of a scenario: a field and the value it must have (a template).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioAssertion {
+    pub field: String,
+    pub value: String,
+}
+
+/// A saved search of a CRM V2: the data of a `crm_scenario` business object.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CrmScenarioData {
+    /// The reference of its CRM V2.
+    pub crm: String,
+    /// The object whose cards it searches.
+    pub object: String,
+    /// Every assertion must hold (none: any one).
+    #[serde(default = "yes")]
+    pub all: bool,
+    /// `{{ variable }}` placeholders are read in the interaction's context.
+    pub assertions: Vec<ScenarioAssertion>,
+    /// The CRM's scenario when an action names none (one per CRM).
+    #[serde(default)]
+    pub default: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl CrmScenarioData {
+    /// Checks a scenario: its CRM and object named, 1 to [`limits::ASSERTIONS`] assertions.
+    pub fn check(&self) -> Result<(), FieldError> {
+        check_name("crm", &self.crm)?;
+        check_name("object", &self.object)?;
+        if self.assertions.is_empty() || self.assertions.len() > limits::ASSERTIONS {
+            return Err(bad(format!(
+                "a scenario has 1 to {} assertions",
+                limits::ASSERTIONS
+            )));
+        }
+        for (i, a) in self.assertions.iter().enumerate() {
+            check_name(&format!("assertions[{i}].field"), &a.field)?;
+            if a.value.chars().count() > limits::VALUE {
+                return Err(bad(format!(
+                    "assertions[{i}].value has at most {} characters",
+                    limits::VALUE
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn directories_and_scenarios_are_checked() {
+        let v1: CrmDirectoryData = serde_json::from_value(json!({"database": "CONTACTS"})).unwrap();
+        assert!(v1.check().is_ok());
+        assert_eq!(v1.database_of(None), Ok("CONTACTS"));
+        let v2: CrmDirectoryData = serde_json::from_value(
+            json!({"objects": [{"name": "Contact", "database": "CONTACTS"}, {"name": "Company", "database": "COMPANIES"}]}),
+        )
+        .unwrap();
+        assert!(v2.check().is_ok());
+        assert_eq!(v2.database_of(Some("company")), Ok("COMPANIES"));
+        assert!(v2.database_of(None).is_err());
+        assert!(v2.database_of(Some("Deal")).is_err());
+        for bad in [
+            json!({}),
+            json!({"database": "A", "objects": [{"name": "X", "database": "B"}]}),
+            json!({"objects": [{"name": "X", "database": "B"}, {"name": "x", "database": "C"}]}),
+            json!({"database": ""}),
+        ] {
+            let d: CrmDirectoryData = serde_json::from_value(bad.clone()).unwrap();
+            assert!(d.check().is_err(), "{bad}");
+        }
+        let s: CrmScenarioData = serde_json::from_value(
+            json!({"crm": "SALES", "object": "Contact", "assertions": [{"field": "phone", "value": "{{ customer.address }}"}]}),
+        )
+        .unwrap();
+        assert!(s.check().is_ok() && s.all && !s.default);
+        let none: CrmScenarioData =
+            serde_json::from_value(json!({"crm": "SALES", "object": "Contact", "assertions": []}))
+                .unwrap();
+        assert!(none.check().is_err());
+    }
+}
