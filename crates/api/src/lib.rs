@@ -16,6 +16,7 @@ pub mod problem;
 mod public;
 mod routings;
 mod schema;
+mod tasks;
 pub mod ui;
 mod versions;
 mod webchat;
@@ -288,6 +289,8 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             objects::crm_scenarios::delete
         ))
         .routes(routes!(customers::cards))
+        .routes(routes!(tasks::list))
+        .routes(routes!(tasks::get, tasks::update, tasks::delete))
         .routes(routes!(campaigns::export))
         .routes(routes!(
             objects::whatsapp_campaigns::list,

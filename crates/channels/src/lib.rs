@@ -13,6 +13,7 @@ pub mod meta;
 pub mod payment;
 pub mod provider;
 pub mod relay;
+pub mod salesforce;
 pub mod sms;
 pub mod smtp;
 pub mod telegram;

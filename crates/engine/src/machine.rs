@@ -279,6 +279,18 @@ pub enum ChannelNote {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+    /// A Salesforce record *Email to a Salesforce Query* created (the directory's reference, the
+    /// object, the record's id and the email's file's when attached) or why not.
+    Salesforce {
+        directory: String,
+        object: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attachment: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
     /// A payment *Pay an invoice* started (its id, the module's reference, the amount in minor
     /// units and its currency, the mode) or what it came to (`status`, and why when it failed).
     Payment {

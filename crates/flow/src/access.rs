@@ -37,6 +37,8 @@ pub enum Resource {
     Cases,
     /// Invoices: what customers owe and pay (personal data).
     Invoices,
+    /// Tasks routings make (about customers: personal data).
+    Tasks,
     /// Files uploaded for business objects (the attachments of email templates).
     Files,
     /// Groups (queues) of agents.
@@ -113,7 +115,7 @@ fn verbs_of(resource: Resource) -> &'static [Verb] {
     }
 }
 
-const RESOURCES: [Resource; 27] = [
+const RESOURCES: [Resource; 28] = [
     Resource::Routings(ChannelFamily::Messaging),
     Resource::Routings(ChannelFamily::Email),
     Resource::EntryPoints,
@@ -132,6 +134,7 @@ const RESOURCES: [Resource; 27] = [
     Resource::CampaignTargets,
     Resource::Cases,
     Resource::Invoices,
+    Resource::Tasks,
     Resource::Files,
     Resource::Groups,
     Resource::QueueGroups,
@@ -164,6 +167,7 @@ impl Resource {
             Resource::CampaignTargets => "campaign_targets",
             Resource::Cases => "cases",
             Resource::Invoices => "invoices",
+            Resource::Tasks => "tasks",
             Resource::Files => "files",
             Resource::Groups => "groups",
             Resource::QueueGroups => "queue_groups",
@@ -342,7 +346,7 @@ pub fn built_in(reference: &str) -> Option<Role> {
             ));
             p.extend(with(&[Customers], &[Verb::Read, Verb::Edit]));
             p.extend(with(
-                &[Cases, Invoices, CampaignTargets],
+                &[Cases, Invoices, Tasks, CampaignTargets],
                 &[Verb::Read, Verb::Create, Verb::Edit, Verb::Delete],
             ));
             p.extend(with(&[CaseTypes], &[Verb::Read]));

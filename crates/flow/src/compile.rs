@@ -639,8 +639,8 @@ mod tests {
                 action(1, "start", json!({})),
                 action(
                     2,
-                    "create_task",
-                    json!({"task": {"by": "reference", "reference": "T"}}),
+                    "survey",
+                    json!({"survey": {"by": "reference", "reference": "S"}}),
                 ),
             ],
             links: vec![Link {

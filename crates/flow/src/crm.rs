@@ -30,8 +30,32 @@ pub struct CrmObject {
     pub database: String,
 }
 
-/// A CRM directory (V1: `database`) or a CRM V2 (`objects`): the data of a `crm_directory`
-/// business object.
+/// A directory connected to Salesforce: its connected app (the client secret is the directory's
+/// write-only secret).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SalesforceLink {
+    /// Where to get an access token (`https://login.salesforce.com`, or the org's My Domain);
+    /// reached through the outbound-address policy.
+    #[serde(default = "login_url")]
+    pub login_url: String,
+    /// The connected app's consumer key.
+    pub client_id: String,
+    /// The REST API version (`v60.0`).
+    #[serde(default = "api_version")]
+    pub api_version: String,
+}
+
+fn login_url() -> String {
+    "https://login.salesforce.com".into()
+}
+
+fn api_version() -> String {
+    "v60.0".into()
+}
+
+/// A CRM directory (V1: `database`), a CRM V2 (`objects`) or a directory connected to
+/// Salesforce (`salesforce`): the data of a `crm_directory` business object.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CrmDirectoryData {
@@ -41,6 +65,9 @@ pub struct CrmDirectoryData {
     /// A CRM V2's objects.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub objects: Vec<CrmObject>,
+    /// A directory connected to Salesforce (*Email to a Salesforce Query* creates its records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salesforce: Option<SalesforceLink>,
 }
 
 fn bad(message: String) -> FieldError {
@@ -59,9 +86,30 @@ fn check_name(what: &str, s: &str) -> Result<(), FieldError> {
 }
 
 impl CrmDirectoryData {
-    /// Checks a directory: a database (V1) or 1 to [`limits::OBJECTS`] objects named once each
-    /// without case (V2), not both.
+    /// Checks a directory: a database (V1), 1 to [`limits::OBJECTS`] objects named once each
+    /// without case (V2), or a Salesforce connection (an `http(s)` login URL, a client id, an
+    /// API version `vNN.N`) — one of them.
     pub fn check(&self) -> Result<(), FieldError> {
+        if let Some(sf) = &self.salesforce {
+            if self.database.is_some() || !self.objects.is_empty() {
+                return Err(bad(
+                    "a directory connected to Salesforce names no database nor objects".into(),
+                ));
+            }
+            let lower = sf.login_url.to_ascii_lowercase();
+            if !(lower.starts_with("https://") || lower.starts_with("http://"))
+                || sf.login_url.chars().count() > 2_000
+                || sf.login_url.chars().any(char::is_control)
+            {
+                return Err(bad("salesforce.login_url is an http(s) URL".into()));
+            }
+            check_name("salesforce.client_id", &sf.client_id)?;
+            let v = sf.api_version.strip_prefix('v').unwrap_or("");
+            if v.is_empty() || v.len() > 8 || !v.chars().all(|c| c.is_ascii_digit() || c == '.') {
+                return Err(bad("salesforce.api_version is written vNN.N".into()));
+            }
+            return Ok(());
+        }
         match (&self.database, self.objects.is_empty()) {
             (Some(d), true) => check_name("database", d),
             (None, false) => {
@@ -89,6 +137,12 @@ impl CrmDirectoryData {
 
     /// The reference of the database of an object (none: a directory's own database).
     pub fn database_of(&self, object: Option<&str>) -> Result<&str, String> {
+        if self.salesforce.is_some() {
+            return Err(
+                "the directory is connected to Salesforce: its records are made by Email to a Salesforce Query"
+                    .into(),
+            );
+        }
         match (object, &self.database) {
             (None, Some(d)) => Ok(d),
             (None, None) => Err("a CRM V2 card is of one of its objects".into()),
@@ -174,7 +228,14 @@ mod tests {
         assert_eq!(v2.database_of(Some("company")), Ok("COMPANIES"));
         assert!(v2.database_of(None).is_err());
         assert!(v2.database_of(Some("Deal")).is_err());
+        let sf: CrmDirectoryData =
+            serde_json::from_value(json!({"salesforce": {"client_id": "3MVG9"}})).unwrap();
+        assert!(sf.check().is_ok());
+        assert!(sf.database_of(None).is_err());
         for bad in [
+            json!({"salesforce": {"client_id": "x", "api_version": "60"}}),
+            json!({"salesforce": {"client_id": "x", "login_url": "ftp://x"}}),
+            json!({"salesforce": {"client_id": "x"}, "database": "A"}),
             json!({}),
             json!({"database": "A", "objects": [{"name": "X", "database": "B"}]}),
             json!({"objects": [{"name": "X", "database": "B"}, {"name": "x", "database": "C"}]}),

@@ -82,6 +82,75 @@ pub enum Effect {
     CampaignTarget(TargetRequest),
     /// Read a CRM scenario, find or create a CRM card (the four CRM actions).
     Crm(CrmRequest),
+    /// Create a Salesforce record from the interaction's email (*Email to a Salesforce
+    /// Query*).
+    Salesforce(SalesforceRequest),
+    /// Create a task (*Create a task*).
+    Task(TaskRequest),
+}
+
+/// A task to make.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskRequest {
+    pub name: String,
+    pub category: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_at: Option<jiff::Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<jiff::Timestamp>,
+    /// Made in Salesforce (none: kept by Switchyard).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salesforce: Option<SalesforceTask>,
+}
+
+/// Where a Salesforce task goes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SalesforceTask {
+    /// The directory connected to Salesforce.
+    pub directory: ObjectName,
+    /// The record it is about (`WhatId`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub related_to: Option<String>,
+}
+
+/// What making a task came to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum TaskOutcome {
+    /// Its id (Switchyard's, or Salesforce's).
+    Created {
+        id: String,
+    },
+    Error {
+        reason: String,
+    },
+}
+
+/// A Salesforce record to create, its field values rendered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SalesforceRequest {
+    /// The directory connected to Salesforce.
+    pub directory: ObjectName,
+    /// The object's API name (`Case`, `Lead`).
+    pub object: String,
+    pub fields: Vec<(String, String)>,
+    /// Attach the interaction's original email to the record.
+    pub attach_email: bool,
+}
+
+/// What creating a Salesforce record came to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum SalesforceOutcome {
+    Created {
+        id: String,
+    },
+    /// No such directory.
+    ReferenceNotFound,
+    /// Salesforce refused or could not be reached, or the directory is not connected to it.
+    Error {
+        reason: String,
+    },
 }
 
 /// What a CRM action asks; values are rendered in the interaction's context, `(field, value)`.
@@ -600,6 +669,8 @@ pub enum EffectResult {
     Payment(PaymentOutcome),
     Campaign(TargetOutcome),
     Crm(CrmOutcome),
+    Salesforce(SalesforceOutcome),
+    Task(TaskOutcome),
 }
 
 /// The outcome of a distribution. Each distribution action maps these to its own branches.

@@ -965,9 +965,13 @@ pub fn check_secret(plain: &str) -> Result<(), FieldError> {
 }
 
 /// Whether objects of a kind have a write-only secret (web services: their credential;
-/// payment modules: their API key).
+/// payment modules: their API key; CRM directories connected to Salesforce: the connected
+/// app's client secret).
 pub fn takes_secret(kind: ObjectKind) -> bool {
-    matches!(kind, ObjectKind::WebService | ObjectKind::PaymentModule)
+    matches!(
+        kind,
+        ObjectKind::WebService | ObjectKind::PaymentModule | ObjectKind::CrmDirectory
+    )
 }
 
 /// Whether objects of a kind have a write-only webhook secret (payment modules: the secret

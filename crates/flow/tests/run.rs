@@ -221,7 +221,7 @@ fn the_runnable_set_is_what_the_engine_issue_lists() {
         .filter(|s| s.runnable())
         .map(|s| s.type_key())
         .collect();
-    assert_eq!(runnable.len(), 42, "{runnable:?}");
+    assert_eq!(runnable.len(), 44, "{runnable:?}");
     for ty in [
         "associate_case",
         "dissociate_case",
@@ -240,6 +240,8 @@ fn the_runnable_set_is_what_the_engine_issue_lists() {
         "create_crm_card",
         "associate_crm_v2_card",
         "create_crm_v2_card",
+        "email_to_salesforce_query",
+        "create_task",
     ] {
         assert!(runnable.contains(&ty), "{ty}");
     }
@@ -1962,4 +1964,99 @@ fn a_crm_v2_association_reads_its_scenario_then_searches_by_it() {
         "ok"
     );
     assert_eq!(cx.get("card.fields.name"), Some(&json!("Ann")));
+}
+
+#[test]
+fn email_to_a_salesforce_query_checks_its_api_names_and_stores_the_id() {
+    use flow::effect::{EffectResult, SalesforceOutcome};
+    let spec = catalogue::all()
+        .iter()
+        .find(|s| s.type_key() == "email_to_salesforce_query")
+        .unwrap();
+    let params = |object: &str, field: &str| json!({"crm": {"by": "reference", "reference": "SF"}, "object": object, "fields": [{"field": field, "value": "{{ email.subject }}"}], "store_id_in": "sf_id"});
+    let issues = spec
+        .instantiate(&params("Case/../x", "Sub ject"))
+        .err()
+        .unwrap();
+    let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
+    assert_eq!(paths, ["object", "fields[0].field"], "{issues:?}");
+    let run = spec
+        .instantiate(&params("Order__c", "Subject"))
+        .unwrap()
+        .unwrap();
+    let mut cx = fake();
+    let created = EffectResult::Salesforce(SalesforceOutcome::Created {
+        id: "500xx0001".into(),
+    });
+    assert_eq!(
+        branch(run.resume(&mut cx, &Value::Null, Wake::Result(&created))),
+        "ok"
+    );
+    assert_eq!(cx.get("sf_id"), Some(&json!("500xx0001")));
+    let refused = EffectResult::Salesforce(SalesforceOutcome::Error {
+        reason: "REQUIRED_FIELD_MISSING".into(),
+    });
+    assert_eq!(
+        branch(run.resume(&mut cx, &Value::Null, Wake::Result(&refused))),
+        "error"
+    );
+    assert_eq!(cx.error.take().as_deref(), Some("REQUIRED_FIELD_MISSING"));
+    let none = EffectResult::Salesforce(SalesforceOutcome::ReferenceNotFound);
+    assert_eq!(
+        branch(run.resume(&mut cx, &Value::Null, Wake::Result(&none))),
+        "reference_not_found"
+    );
+}
+
+#[test]
+fn create_a_task_computes_its_start_and_end_in_the_time_zone() {
+    use flow::effect::{Effect, EffectResult, TaskOutcome};
+    let mut cx = fake();
+    let task = runner(
+        "create_task",
+        json!({"name": "Call back", "category": "Callback", "kind": {"kind": "standard"}, "start": {"at": "later", "interval": 1, "unit": "months"}, "end": {"at": "postponed", "interval": 2, "unit": "weeks"}}),
+    );
+    let now = cx.now();
+    match task.run(&mut cx) {
+        Step::Effect {
+            effect: Effect::Task(t),
+            ..
+        } => {
+            let start = t.start_at.unwrap();
+            let due = t.due_at.unwrap();
+            let tz = cx.time_zone().clone();
+            assert_eq!(
+                start.to_zoned(tz.clone()).date(),
+                now.to_zoned(tz.clone())
+                    .checked_add(jiff::Span::new().months(1))
+                    .unwrap()
+                    .date()
+            );
+            assert_eq!(due.as_second() - start.as_second(), 14 * 86_400);
+            assert!(t.salesforce.is_none());
+        }
+        other => panic!("a task is an effect, got {other:?}"),
+    }
+    let none = runner(
+        "create_task",
+        json!({"name": "{{ nothing }}", "category": "x", "kind": {"kind": "standard"}, "start": {"at": "now"}, "end": {"at": "no_end_date"}}),
+    );
+    assert_eq!(branch(none.run(&mut cx)), "error");
+    let sf = runner(
+        "create_task",
+        json!({"name": "Call", "category": "x", "kind": {"kind": "salesforce", "crm": {"by": "reference", "reference": "SF"}, "salesforce_id_variable": "sf"}, "start": {"at": "no_start_date"}, "end": {"at": "no_end_date"}}),
+    );
+    let made = EffectResult::Task(TaskOutcome::Created { id: "00T1".into() });
+    assert_eq!(
+        branch(sf.resume(&mut cx, &Value::Null, Wake::Result(&made))),
+        "ok"
+    );
+    assert_eq!(cx.get("sf"), Some(&json!("00T1")));
+    let refused = EffectResult::Task(TaskOutcome::Error {
+        reason: "down".into(),
+    });
+    assert_eq!(
+        branch(sf.resume(&mut cx, &Value::Null, Wake::Result(&refused))),
+        "error"
+    );
 }

@@ -351,6 +351,20 @@ impl Conversations {
                     ),
                     Vec::new(),
                 ),
+                (Effect::Salesforce(request), _) => Performed::Answered(
+                    EffectResult::Salesforce(
+                        self.salesforce_request(state, request, mode == Mode::Preview, turn)
+                            .await?,
+                    ),
+                    Vec::new(),
+                ),
+                (Effect::Task(request), _) => Performed::Answered(
+                    EffectResult::Task(
+                        self.task_request(state, request, mode == Mode::Preview)
+                            .await?,
+                    ),
+                    Vec::new(),
+                ),
                 (Effect::Payment(request), _) => {
                     self.payment_request(state, request, mode == Mode::Preview, turn)
                         .await?

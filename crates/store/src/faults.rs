@@ -255,6 +255,28 @@ impl<S: InteractionStore> InteractionStore for Faulty<S> {
     async fn interaction_cards(&self, interaction: Uuid) -> Result<Vec<crate::CardLink>> {
         self.inner.interaction_cards(interaction).await
     }
+    async fn task_insert(&self, task: &crate::TaskRow, limit: u64) -> Result<crate::TargetInsert> {
+        self.inner.task_insert(task, limit).await
+    }
+    async fn task_by_key(&self, key: &str) -> Result<Option<crate::TaskRow>> {
+        self.inner.task_by_key(key).await
+    }
+    async fn task_by_id(&self, id: Uuid) -> Result<Option<crate::TaskRow>> {
+        self.inner.task_by_id(id).await
+    }
+    async fn task_set_status(&self, id: Uuid, status: &str, at: jiff::Timestamp) -> Result<()> {
+        self.inner.task_set_status(id, status, at).await
+    }
+    async fn task_delete(&self, id: Uuid) -> Result<()> {
+        self.inner.task_delete(id).await
+    }
+    async fn tasks(
+        &self,
+        filter: &crate::TaskFilter,
+        page: &PageRequest,
+    ) -> Result<crate::Page<crate::TaskRow>> {
+        self.inner.tasks(filter, page).await
+    }
     async fn payment_begin(&self, payment: &crate::PaymentRow) -> Result<crate::PaymentRow> {
         self.inner.payment_begin(payment).await
     }

@@ -392,6 +392,21 @@ pub trait InteractionStore: Send + Sync + 'static {
         campaign: Uuid,
         page: &PageRequest,
     ) -> Result<crate::Page<crate::TargetRow>>;
+    /// Inserts a task once per key, within `limit` tasks in all.
+    async fn task_insert(&self, task: &crate::TaskRow, limit: u64) -> Result<crate::TargetInsert>;
+    /// The task of a request's key.
+    async fn task_by_key(&self, key: &str) -> Result<Option<crate::TaskRow>>;
+    async fn task_by_id(&self, id: Uuid) -> Result<Option<crate::TaskRow>>;
+    /// A task's status set (`Conflict` when it is gone).
+    async fn task_set_status(&self, id: Uuid, status: &str, at: jiff::Timestamp) -> Result<()>;
+    /// A task removed (`Conflict` when it is gone).
+    async fn task_delete(&self, id: Uuid) -> Result<()>;
+    /// Tasks, newest first.
+    async fn tasks(
+        &self,
+        filter: &crate::TaskFilter,
+        page: &PageRequest,
+    ) -> Result<crate::Page<crate::TaskRow>>;
     /// The payment of `payment.key`: written if there is none yet, else the one there is (a
     /// request performed again finds its payment).
     async fn payment_begin(&self, payment: &crate::PaymentRow) -> Result<crate::PaymentRow>;

@@ -25,6 +25,8 @@ mod sqlite_interactions;
 mod sqlite_invoices;
 mod sqlite_objects;
 mod sqlite_payments;
+mod sqlite_tasks;
+pub mod tasks;
 
 use async_trait::async_trait;
 use flow::tree::Tree;
@@ -43,6 +45,7 @@ pub use interactions::*;
 pub use invoices::*;
 pub use payments::*;
 pub use sqlite::SqliteStore;
+pub use tasks::*;
 
 /// A store failure.
 #[derive(Debug, thiserror::Error)]

@@ -78,6 +78,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0025_payments.sql"),
     include_str!("../migrations/sqlite/0026_campaign_targets.sql"),
     include_str!("../migrations/sqlite/0027_crm_links.sql"),
+    include_str!("../migrations/sqlite/0028_tasks.sql"),
 ];
 
 /// The SQLite implementation of [`Store`].

@@ -872,6 +872,28 @@ impl InteractionStore for SqliteStore {
     async fn interaction_cards(&self, interaction: Uuid) -> Result<Vec<crate::CardLink>> {
         self.card_links_of_interaction(interaction).await
     }
+    async fn task_insert(&self, task: &crate::TaskRow, limit: u64) -> Result<crate::TargetInsert> {
+        self.task_insert_once(task, limit).await
+    }
+    async fn task_by_key(&self, key: &str) -> Result<Option<crate::TaskRow>> {
+        self.task_of_key(key).await
+    }
+    async fn task_by_id(&self, id: Uuid) -> Result<Option<crate::TaskRow>> {
+        self.task_of_id(id).await
+    }
+    async fn task_set_status(&self, id: Uuid, status: &str, at: jiff::Timestamp) -> Result<()> {
+        self.task_status(id, status, at).await
+    }
+    async fn task_delete(&self, id: Uuid) -> Result<()> {
+        self.task_remove(id).await
+    }
+    async fn tasks(
+        &self,
+        filter: &crate::TaskFilter,
+        page: &PageRequest,
+    ) -> Result<crate::Page<crate::TaskRow>> {
+        self.tasks_page(filter, page).await
+    }
     async fn payment_begin(&self, payment: &crate::PaymentRow) -> Result<crate::PaymentRow> {
         self.payment_insert_once(payment).await
     }

@@ -1617,6 +1617,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Lists tasks, newest first, filtered by status or customer. */
+        get: operations["list_tasks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tasks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One task. */
+        get: operations["get_tasks"];
+        put?: never;
+        post?: never;
+        /** Deletes a task. */
+        delete: operations["delete_tasks"];
+        options?: never;
+        head?: never;
+        /** Marks a task done, or open again. */
+        patch: operations["update_tasks"];
+        trace?: never;
+    };
     "/uploads/{id}": {
         parameters: {
             query?: never;
@@ -3197,7 +3233,7 @@ export interface components {
         RoleBody: {
             name?: string | null;
             /** @description `resource:verb`, e.g. `routings.messaging:read`. */
-            permissions?: ("routings.messaging:read" | "routings.messaging:create" | "routings.messaging:edit" | "routings.messaging:delete" | "routings.messaging:publish" | "routings.email:read" | "routings.email:create" | "routings.email:edit" | "routings.email:delete" | "routings.email:publish" | "entry_points:read" | "entry_points:create" | "entry_points:edit" | "entry_points:delete" | "checkpoints:read" | "checkpoints:create" | "checkpoints:edit" | "checkpoints:delete" | "value_tables:read" | "value_tables:create" | "value_tables:edit" | "value_tables:delete" | "calendars:read" | "calendars:create" | "calendars:edit" | "calendars:delete" | "variables:read" | "variables:create" | "variables:edit" | "variables:delete" | "sms_templates:read" | "sms_templates:create" | "sms_templates:edit" | "sms_templates:delete" | "email_templates:read" | "email_templates:create" | "email_templates:edit" | "email_templates:delete" | "web_services:read" | "web_services:create" | "web_services:edit" | "web_services:delete" | "databases:read" | "databases:create" | "databases:edit" | "databases:delete" | "case_types:read" | "case_types:create" | "case_types:edit" | "case_types:delete" | "payment_modules:read" | "payment_modules:create" | "payment_modules:edit" | "payment_modules:delete" | "campaigns:read" | "campaigns:create" | "campaigns:edit" | "campaigns:delete" | "crm_directories:read" | "crm_directories:create" | "crm_directories:edit" | "crm_directories:delete" | "campaign_targets:read" | "cases:read" | "cases:create" | "cases:edit" | "cases:delete" | "invoices:read" | "invoices:create" | "invoices:edit" | "invoices:delete" | "files:read" | "files:create" | "files:delete" | "groups:read" | "groups:create" | "groups:edit" | "groups:delete" | "queue_groups:read" | "queue_groups:create" | "queue_groups:edit" | "queue_groups:delete" | "accounts:read" | "accounts:create" | "accounts:edit" | "accounts:delete" | "interactions:read" | "interactions:close" | "interactions:retry" | "customers:read" | "customers:edit" | "audit:read" | "settings:read" | "settings:edit" | "agent:use")[] | null;
+            permissions?: ("routings.messaging:read" | "routings.messaging:create" | "routings.messaging:edit" | "routings.messaging:delete" | "routings.messaging:publish" | "routings.email:read" | "routings.email:create" | "routings.email:edit" | "routings.email:delete" | "routings.email:publish" | "entry_points:read" | "entry_points:create" | "entry_points:edit" | "entry_points:delete" | "checkpoints:read" | "checkpoints:create" | "checkpoints:edit" | "checkpoints:delete" | "value_tables:read" | "value_tables:create" | "value_tables:edit" | "value_tables:delete" | "calendars:read" | "calendars:create" | "calendars:edit" | "calendars:delete" | "variables:read" | "variables:create" | "variables:edit" | "variables:delete" | "sms_templates:read" | "sms_templates:create" | "sms_templates:edit" | "sms_templates:delete" | "email_templates:read" | "email_templates:create" | "email_templates:edit" | "email_templates:delete" | "web_services:read" | "web_services:create" | "web_services:edit" | "web_services:delete" | "databases:read" | "databases:create" | "databases:edit" | "databases:delete" | "case_types:read" | "case_types:create" | "case_types:edit" | "case_types:delete" | "payment_modules:read" | "payment_modules:create" | "payment_modules:edit" | "payment_modules:delete" | "campaigns:read" | "campaigns:create" | "campaigns:edit" | "campaigns:delete" | "crm_directories:read" | "crm_directories:create" | "crm_directories:edit" | "crm_directories:delete" | "campaign_targets:read" | "cases:read" | "cases:create" | "cases:edit" | "cases:delete" | "invoices:read" | "invoices:create" | "invoices:edit" | "invoices:delete" | "tasks:read" | "tasks:create" | "tasks:edit" | "tasks:delete" | "files:read" | "files:create" | "files:delete" | "groups:read" | "groups:create" | "groups:edit" | "groups:delete" | "queue_groups:read" | "queue_groups:create" | "queue_groups:edit" | "queue_groups:delete" | "accounts:read" | "accounts:create" | "accounts:edit" | "accounts:delete" | "interactions:read" | "interactions:close" | "interactions:retry" | "customers:read" | "customers:edit" | "audit:read" | "settings:read" | "settings:edit" | "agent:use")[] | null;
             reference?: string | null;
         };
         /** @description A role: built-in (never changed) or custom. */
@@ -3430,6 +3466,45 @@ export interface components {
             /** Format: uuid */
             next_after?: string | null;
         };
+        /** @description A task's new status. */
+        TaskChange: {
+            status: components["schemas"]["TaskStatusDto"];
+        };
+        /** @description A task. */
+        TaskDto: {
+            category: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            customer_id?: string | null;
+            /** Format: date-time */
+            due_at?: string | null;
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: uuid
+             * @description The interaction whose routing made it, and its customer.
+             */
+            interaction_id?: string | null;
+            name: string;
+            /** Format: date-time */
+            start_at?: string | null;
+            /** @description `open` or `done`. */
+            status: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description A page of tasks, newest first. */
+        TaskPage: {
+            items: components["schemas"]["TaskDto"][];
+            /** Format: uuid */
+            next_after?: string | null;
+        };
+        /**
+         * @description Where a task is.
+         * @enum {string}
+         */
+        TaskStatusDto: "open" | "done";
         /** @description An entry point a version in test runs on. */
         TestEntryPointDto: {
             /** @description Its address at the provider, if it has one. */
@@ -18303,6 +18378,352 @@ export interface operations {
             };
             /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
             421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: a storage failure or a handler panic */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request_timeout / busy / not_recorded: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_tasks: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["TaskStatusDto"];
+                customer_id?: string;
+                /** @description 1 to 200 (default 50). */
+                limit?: number;
+                after?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 200 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskPage"];
+                };
+            };
+            /** @description 400 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: a storage failure or a handler panic */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request_timeout / busy / not_recorded: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_tasks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 200 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskDto"];
+                };
+            };
+            /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 404 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: a storage failure or a handler panic */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request_timeout / busy / not_recorded: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_tasks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 204 */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 404 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: a storage failure or a handler panic */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request_timeout / busy / not_recorded: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_tasks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskChange"];
+            };
+        };
+        responses: {
+            /** @description 200 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskDto"];
+                };
+            };
+            /** @description malformed_json: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 404 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description body_too_large: the body is larger than this server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported_media_type: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_body: unknown or invalid fields */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 pub mod mail;
+pub mod salesforce;
 pub mod stripe;
 
 use runtime::ManualClock;

@@ -10,8 +10,9 @@ mod prelude {
         AmountToCharge, CampaignChannel, CaseOutcome, CaseRequest, CrmOutcome, CrmRequest,
         DatabaseOutcome, DatabaseRequest, Distribute, DistributionOutcome, Effect, EffectResult,
         EmailOutcome, EmailRequest, EmailSender, InvoiceOutcome, InvoiceQuery, ObjectName,
-        PaymentOf, PaymentOutcome, PaymentRequest, SmsOutcome, SmsRequest, TargetOutcome,
-        TargetRequest, TransferRequest, UserName, WebServiceCall, WebServiceOutcome,
+        PaymentOf, PaymentOutcome, PaymentRequest, SalesforceOutcome, SalesforceRequest,
+        SalesforceTask, SmsOutcome, SmsRequest, TargetOutcome, TargetRequest, TaskOutcome,
+        TaskRequest, TransferRequest, UserName, WebServiceCall, WebServiceOutcome,
     };
     pub use crate::exec::{Cx, Found, Outbound, Run, Step, Wake, value_text};
     pub use schemars::JsonSchema;
