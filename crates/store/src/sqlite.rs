@@ -194,7 +194,19 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        Self::connect(SqlitePoolOptions::new().max_connections(16), options).await
+        // the schema is brought up to date on a connection of its own, closed before the pool
+        // opens: a pooled connection that read the schema before a migration changed a table
+        // would prepare `SELECT *` with the old columns, and the re-prepared statement would
+        // hand back more values than its rows have columns (sqlx panics on that)
+        let migrating =
+            Self::connect(SqlitePoolOptions::new().max_connections(1), options.clone()).await?;
+        migrating.pool.close().await;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(16)
+            .connect_with(options)
+            .await
+            .map_err(backend)?;
+        Ok(SqliteStore { pool })
     }
 
     /// A database that lives in memory only, gone when the store is dropped: same schema, same

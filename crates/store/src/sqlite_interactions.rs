@@ -89,6 +89,35 @@ fn outbox_from(row: &SqliteRow) -> Result<OutboxRow> {
     })
 }
 
+/// What a turn's actions wrote besides the interaction (rows of custom databases, cases, CRM
+/// card links), inside its savepoint: a refusal the actions could not foresee (a unique value
+/// taken, a database full, a record changed or gone meanwhile) makes the turn a `Conflict`.
+async fn write_side(tx: &mut sqlx::SqliteConnection, t: &TurnWrite) -> Result<TurnOutcome> {
+    let settle = |r: Result<()>| match r {
+        Ok(()) => None,
+        Err(StoreError::Unique(_) | StoreError::Full | StoreError::Conflict) => {
+            Some(Ok(TurnOutcome::Conflict))
+        }
+        Err(e) => Some(Err(e)),
+    };
+    for w in &t.db_writes {
+        if let Some(done) = settle(crate::sqlite_databases::write_db(&mut *tx, w).await) {
+            return done;
+        }
+    }
+    for w in &t.case_writes {
+        if let Some(done) = settle(crate::sqlite_cases::write_case(&mut *tx, w).await) {
+            return done;
+        }
+    }
+    for l in &t.card_links {
+        if let Some(done) = settle(crate::sqlite_crm::write_link(&mut *tx, l).await) {
+            return done;
+        }
+    }
+    Ok(TurnOutcome::Committed)
+}
+
 /// Writes one turn (and its follow-up) inside the open transaction; `Ok(outcome)` says whether
 /// it was written.
 /// Rows written by one multi-row statement (events have 4 parameters, outbox rows 11: far
@@ -125,60 +154,14 @@ async fn write_turn<'a>(
     if t.db_writes.is_empty() && t.case_writes.is_empty() && t.card_links.is_empty() {
         return write_guarded(tx, t, rows).await;
     }
-    // a database or case write can be refused after the interaction's row is written: the savepoint
-    // takes the whole turn back then
+    // a database, case or card link write can be refused after the interaction's row is
+    // written: the savepoint takes the whole turn back then
     sqlx::query("SAVEPOINT database_writes")
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
     let written = match write_guarded(tx, t, rows).await {
-        Ok(TurnOutcome::Committed) => {
-            let mut done = Ok(TurnOutcome::Committed);
-            for w in &t.db_writes {
-                match crate::sqlite_databases::write_db(&mut *tx, w).await {
-                    Ok(()) => {}
-                    Err(StoreError::Unique(_) | StoreError::Full | StoreError::Conflict) => {
-                        done = Ok(TurnOutcome::Conflict);
-                        break;
-                    }
-                    Err(e) => {
-                        done = Err(e);
-                        break;
-                    }
-                }
-            }
-            if matches!(done, Ok(TurnOutcome::Committed)) {
-                for w in &t.case_writes {
-                    match crate::sqlite_cases::write_case(&mut *tx, w).await {
-                        Ok(()) => {}
-                        Err(StoreError::Unique(_) | StoreError::Conflict) => {
-                            done = Ok(TurnOutcome::Conflict);
-                            break;
-                        }
-                        Err(e) => {
-                            done = Err(e);
-                            break;
-                        }
-                    }
-                }
-            }
-            if matches!(done, Ok(TurnOutcome::Committed)) {
-                for l in &t.card_links {
-                    match crate::sqlite_crm::write_link(&mut *tx, l).await {
-                        Ok(()) => {}
-                        Err(StoreError::Conflict) => {
-                            done = Ok(TurnOutcome::Conflict);
-                            break;
-                        }
-                        Err(e) => {
-                            done = Err(e);
-                            break;
-                        }
-                    }
-                }
-            }
-            done
-        }
+        Ok(TurnOutcome::Committed) => write_side(tx, t).await,
         other => other,
     };
     let end = if matches!(written, Ok(TurnOutcome::Committed)) {

@@ -148,7 +148,7 @@ function ObjectForm(props: { kind: Kind; item: Item | null; editable: boolean; o
   const [secret, setSecret] = useState("");
   const [webhookSecret, setWebhookSecret] = useState("");
   const schema = kind.data_schema as unknown as RJSFSchema | null;
-  const takesSecret = kind.kind === "web_service" || kind.kind === "payment_module";
+  const takesSecret = kind.kind === "web_service" || kind.kind === "payment_module" || kind.kind === "crm_directory";
   const takesWebhookSecret = kind.kind === "payment_module";
   const save = async (data: unknown) => {
     setError("");
@@ -176,7 +176,12 @@ function ObjectForm(props: { kind: Kind; item: Item | null; editable: boolean; o
       </label>
       {takesSecret && (
         <label>
-          {takesWebhookSecret ? "API key of the provider" : "Secret: the password, bearer token or API key of its authentication"} (write-only: never shown again
+          {takesWebhookSecret
+            ? "API key of the provider"
+            : kind.kind === "crm_directory"
+              ? "Client secret of the Salesforce connected app (directories connected to Salesforce)"
+              : "Secret: the password, bearer token or API key of its authentication"}{" "}
+          (write-only: never shown again
           {item?.secret_set ? "; set — type a new one to replace it" : ""})
           <input type="password" autoComplete="new-password" value={secret} disabled={!props.editable} onChange={(e) => setSecret(e.target.value)} />
         </label>
