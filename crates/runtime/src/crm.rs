@@ -314,21 +314,28 @@ impl Conversations {
         self.customer(customer).await?;
         let links = self.store.customer_cards(customer, 200).await?;
         let mut out = Vec::with_capacity(links.len());
+        // each directory read once, however many of its cards the customer has
+        let mut directories: std::collections::HashMap<Uuid, String> = Default::default();
         for l in links {
             let Some(row) = self.store.db_row(l.database_id, l.card_id).await? else {
                 continue;
             };
-            let directory = self
-                .maker()
-                .object_named(
-                    ObjectKind::CrmDirectory,
-                    &ObjectName::Entity {
+            let directory = match directories.get(&l.directory_id) {
+                Some(r) => r.clone(),
+                None => {
+                    let name = ObjectName::Entity {
                         id: l.directory_id.to_string(),
-                    },
-                )
-                .await?
-                .map(|o| o.reference)
-                .unwrap_or_default();
+                    };
+                    let reference = self
+                        .maker()
+                        .object_named(ObjectKind::CrmDirectory, &name)
+                        .await?
+                        .map(|o| o.reference)
+                        .unwrap_or_default();
+                    directories.insert(l.directory_id, reference.clone());
+                    reference
+                }
+            };
             out.push(Card {
                 id: l.card_id,
                 directory_id: l.directory_id,

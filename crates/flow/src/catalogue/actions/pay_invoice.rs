@@ -79,9 +79,9 @@ impl ActionType for PayInvoice {
 }
 
 /// An optional template rendered and trimmed; `None` when absent or rendered empty.
-fn rendered(cx: &dyn Cx, t: &Option<impl AsRef<str>>) -> Option<String> {
-    t.as_ref()
-        .map(|t| cx.render(t.as_ref()).trim().to_owned())
+fn rendered(cx: &dyn Cx, template: Option<&str>) -> Option<String> {
+    template
+        .map(|t| cx.render(t).trim().to_owned())
         .filter(|v| !v.is_empty())
 }
 
@@ -99,7 +99,7 @@ impl AmountToPay {
             return Err("the invoice's name and reference must not render empty".into());
         }
         let phone = |t: &Option<Template<1, 64>>| -> Result<Option<String>, String> {
-            match rendered(cx, &t.as_ref().map(|t| t.0.clone())) {
+            match rendered(cx, t.as_ref().map(|t| t.0.as_str())) {
                 None => Ok(None),
                 Some(p) => crate::invoices::phone_number(&p, cx.phone_region())
                     .map(Some)
@@ -111,12 +111,12 @@ impl AmountToPay {
             currency,
             name,
             reference,
-            customer_reference: rendered(cx, &self.customer_reference.as_ref().map(|t| t.0.clone())),
-            comment: rendered(cx, &self.comment.as_ref().map(|t| t.0.clone())),
-            custom_data: rendered(cx, &self.custom_data.as_ref().map(|t| t.0.clone())),
+            customer_reference: rendered(cx, self.customer_reference.as_ref().map(|t| t.0.as_str())),
+            comment: rendered(cx, self.comment.as_ref().map(|t| t.0.as_str())),
+            custom_data: rendered(cx, self.custom_data.as_ref().map(|t| t.0.as_str())),
             mobile_phone: phone(&self.mobile_phone)?,
             landline: phone(&self.landline)?,
-            email: rendered(cx, &self.email.as_ref().map(|t| t.0.clone())),
+            email: rendered(cx, self.email.as_ref().map(|t| t.0.as_str())),
         })
     }
 }
