@@ -1,5 +1,7 @@
-// Opens the web chat page in Debian's Chromium, answers a question, presses a choice, and
-// checks the conversation survives a reload. Usage: node chat.mjs BASE_URL REFERENCE [SCREENSHOT]
+// Opens the web chat page in Debian's Chromium, answers a question, presses a choice, answers
+// the survey that follows once the conversation closes (a rating by its button, then free
+// text), and checks the conversation survives a reload.
+// Usage: node chat.mjs BASE_URL REFERENCE [SCREENSHOT]
 import { launch } from "./common.mjs";
 
 const [base, reference, screenshot] = process.argv.slice(2);
@@ -24,9 +26,19 @@ try {
   await page.click(".choices button:has-text('Support')");
   await page.waitForSelector(".msg.out:has-text('Support will call you back. Age: 42')");
 
+  // the routing ended: the survey it attached asks its questions in the conversation
+  await page.waitForSelector(".msg.out:has-text('One question about this chat')");
+  await page.waitForSelector(".msg.out:has-text('How would you rate us?')");
+  await page.click(".choices button:has-text('5')");
+  await page.waitForSelector(".msg.out:has-text('Anything to add?')");
+  await page.fill("#text", "Quick and clear");
+  await page.click("#send");
+  await page.waitForSelector(".msg.out:has-text('Thank you for your answers!')");
+
   // the conversation comes back after a reload
   await page.reload();
   await page.waitForSelector(".msg.out:has-text('Support will call you back. Age: 42')");
+  await page.waitForSelector(".msg.out:has-text('Thank you for your answers!')");
   if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
   console.log("chat page test passed");
 } catch (e) {

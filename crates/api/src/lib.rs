@@ -16,6 +16,7 @@ pub mod problem;
 mod public;
 mod routings;
 mod schema;
+mod surveys;
 mod tasks;
 pub mod ui;
 mod versions;
@@ -122,6 +123,7 @@ fn metrics_handle() -> PrometheusHandle {
         (name = "Business objects", description = "Checkpoints, values tables, calendars and declared variables that actions refer to"),
         (name = "Cases", description = "Case types and cases: what a contact centre follows for a customer across interactions (the case actions link, create and change them); CRM directories and scenarios, whose cards are the rows of custom databases"),
         (name = "Invoices", description = "What customers owe: invoices and their CSV import (Search for invoice finds them, Pay an invoice has them paid)"),
+        (name = "Surveys", description = "Surveys routings attach to interactions, conducted when they close, and the customers' answers"),
         (name = "Campaigns", description = "WhatsApp, voice and SMS campaigns and the targets routings insert into them (a dialler or sender outside Switchyard works through them)"),
         (name = "Customers", description = "The people behind interactions, by channel and address"),
         (name = "Distribution", description = "Users (agents), groups (queues) and queue groups"),
@@ -319,6 +321,14 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             objects::sms_campaigns::update,
             objects::sms_campaigns::delete
         ))
+        .routes(routes!(objects::surveys::list, objects::surveys::create))
+        .routes(routes!(
+            objects::surveys::get,
+            objects::surveys::update,
+            objects::surveys::delete
+        ))
+        .routes(routes!(surveys::list))
+        .routes(routes!(surveys::export))
         .routes(routes!(invoices::payment))
         .routes(routes!(invoices::get, invoices::update, invoices::delete))
         .routes(routes!(database_rows::list, database_rows::create))
@@ -760,8 +770,8 @@ fn public_app(state: AppState, limits: &HttpLimits) -> Router {
     outer_layers(router, limits)
 }
 
-/// The chat pages, their sockets and uploads, health and readiness: rate-limited per address
-/// and entry point.
+/// The chat pages, their sockets and uploads, the channels' webhooks, the survey pages, health
+/// and readiness: rate-limited per address and entry point.
 fn chat_routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/chat/{reference}", get(webchat::page))
@@ -793,6 +803,12 @@ fn chat_routes(state: &AppState) -> Router<AppState> {
             "/webhooks/payments/{reference}",
             axum::routing::post(webhooks::payments)
                 .layer(DefaultBodyLimit::max(channels::payment::WEBHOOK_MAX_BYTES)),
+        )
+        .route(
+            "/survey/{token}",
+            get(surveys::page)
+                .post(surveys::answer)
+                .layer(DefaultBodyLimit::max(surveys::MAX_FORM)),
         )
         .route(
             "/webhooks/telegram/{reference}",

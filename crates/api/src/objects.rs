@@ -333,6 +333,17 @@ collection!(
     "crm_directories:delete"
 );
 collection!(
+    surveys,
+    flow::catalogue::ObjectKind::Survey,
+    "/surveys",
+    "/surveys/{id}",
+    "Surveys",
+    "surveys:read",
+    "surveys:create",
+    "surveys:edit",
+    "surveys:delete"
+);
+collection!(
     crm_scenarios,
     flow::catalogue::ObjectKind::CrmScenario,
     "/crm-scenarios",
@@ -387,7 +398,7 @@ pub struct ObjectKindDto {
 /// Every kind of business object this server stores.
 #[utoipa::path(get, path = "/object-kinds", tag = "Business objects",
     security(("token" = ["checkpoints:read"]), ("token" = ["value_tables:read"]), ("token" = ["calendars:read"]), ("token" = ["variables:read"]),
-        ("token" = ["sms_templates:read"]), ("token" = ["email_templates:read"]), ("token" = ["web_services:read"]), ("token" = ["databases:read"]), ("token" = ["case_types:read"]), ("token" = ["payment_modules:read"]), ("token" = ["campaigns:read"]), ("token" = ["crm_directories:read"]), ("token" = ["groups:read"]), ("token" = ["queue_groups:read"])),
+        ("token" = ["sms_templates:read"]), ("token" = ["email_templates:read"]), ("token" = ["web_services:read"]), ("token" = ["databases:read"]), ("token" = ["case_types:read"]), ("token" = ["payment_modules:read"]), ("token" = ["campaigns:read"]), ("token" = ["crm_directories:read"]), ("token" = ["surveys:read"]), ("token" = ["groups:read"]), ("token" = ["queue_groups:read"])),
     responses((status = 200, body = Vec<ObjectKindDto>)))]
 pub async fn object_kinds() -> Json<Vec<ObjectKindDto>> {
     use flow::catalogue::ObjectKind::*;
@@ -442,6 +453,7 @@ pub async fn object_kinds() -> Json<Vec<ObjectKindDto>> {
             "/crm-scenarios",
             "crm_directories",
         ),
+        (Survey, "Surveys", "/surveys", "surveys"),
         (Queue, "Groups (queues)", "/groups", "groups"),
         (QueueGroup, "Queue groups", "/queue-groups", "queue_groups"),
     ];

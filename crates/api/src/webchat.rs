@@ -210,7 +210,7 @@ async fn preview_session(state: AppState, version: Uuid, mut socket: WebSocket) 
     }
 }
 
-fn html_escape(s: &str) -> String {
+pub(crate) fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -520,6 +520,7 @@ async fn a_broken_interaction_is_quarantined_not_the_channel() {
                     db_writes: vec![],
                     case_writes: Vec::new(),
                     card_links: Vec::new(),
+                    survey_writes: Vec::new(),
                     follow_up: None,
                     new_customer: None,
                     acd: None,

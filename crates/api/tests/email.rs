@@ -28,6 +28,11 @@ struct Env {
 
 impl Env {
     async fn start(max_message_bytes: usize) -> Env {
+        Env::start_with(max_message_bytes, None).await
+    }
+
+    /// [`Env::start`], customers reaching the public surface at `public_url`.
+    async fn start_with(max_message_bytes: usize, public_url: Option<&str>) -> Env {
         let (stop, stopped) = watch::channel(false);
         let (relay, relay_port) = Peer::start(stopped.clone()).await;
         let settings = runtime::ServiceSettings {
@@ -39,6 +44,7 @@ impl Env {
                     )
                     .unwrap(),
                 )),
+                public_url: public_url.map(str::to_owned),
                 ..Default::default()
             },
             ..Default::default()
@@ -1110,4 +1116,158 @@ async fn the_relay_speaks_starttls_to_a_certificate_of_a_trusted_authority() {
     assert!(raw.contains("Subject: Over TLS"), "{raw}");
     // a file that holds no certificate is refused
     assert!(channels::relay::MailAuthorities::from_pem(b"not a certificate").is_err());
+}
+
+/// The survey of `tests/surveys.rs`, and an email routing whose Start attaches it (every branch
+/// of *Survey* ends the routing: the interaction closes).
+async fn survey_setup(env: &Env) {
+    let (s, survey) = env
+        .call(Method::POST, "surveys", Some(json!({"reference": "CSAT", "name": "Satisfaction", "data": {
+            "intro": "Two quick questions about your email",
+            "questions": [
+                {"key": "score", "text": "How would you rate us?", "answer": {"type": "rating", "min": 1, "max": 5}},
+                {"key": "solved", "text": "Was your problem solved?", "answer": {"type": "choice", "options": ["Yes", "No"]}},
+                {"key": "comment", "text": "Anything to add?", "answer": {"type": "free_text"}}
+            ],
+            "thanks": "Thank you!"
+        }})))
+        .await;
+    assert_eq!(s, 201, "{survey}");
+    let doc = document(
+        "mail-survey",
+        "interaction_start",
+        &[
+            ("start", json!({})),
+            (
+                "survey",
+                json!({"survey": {"by": "reference", "reference": "CSAT"}}),
+            ),
+        ],
+        &[(0, "ok", 1)],
+    );
+    let (s, r) = env.call(Method::POST, "routings/import", Some(doc)).await;
+    assert_eq!(s, 201, "{r}");
+    let (s, ep) = env
+        .call(Method::POST, "entry-points", Some(json!({"reference": "support", "name": "Support", "channel": "email", "address": "support@shop.test", "start_routing_id": r["routing"]["id"]})))
+        .await;
+    assert_eq!(s, 201, "{ep}");
+}
+
+const QUESTION: &str = "From: amelie@example.com\r\nTo: support@shop.test\r\nSubject: Horaires\r\nMessage-ID: <survey-1@example.com>\r\n\r\nQuels sont vos horaires ?\r\n";
+
+#[tokio::test]
+async fn an_email_interaction_s_survey_goes_by_email_and_is_answered_on_its_page() {
+    let env = Env::start_with(
+        channels::email::limits::MESSAGE_BYTES,
+        Some("https://help.shop.test/"),
+    )
+    .await;
+    survey_setup(&env).await;
+    env.send("amelie@example.com", "support@shop.test", QUESTION)
+        .await
+        .unwrap();
+    // the interaction closed with its routing: the survey's link goes to the customer
+    let list = env.interactions().await;
+    assert_eq!(list.len(), 1, "{list:#?}");
+    assert_eq!(list[0]["status"], "closed");
+    let sent = env.relay.wait(1).await;
+    assert_eq!(sent[0].0, ["amelie@example.com"]);
+    let text = sent[0].1.replace("=\r\n", "");
+    assert!(
+        text.contains("Two quick questions about your email"),
+        "{text}"
+    );
+    let at = text
+        .find("https://help.shop.test/survey/")
+        .unwrap_or_else(|| panic!("no link in {text}"));
+    let token: String = text[at + "https://help.shop.test/survey/".len()..]
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
+    assert_eq!(token.len(), 64, "{text}");
+
+    // the page, on the public surface: the form of its questions
+    let page = format!("{}/survey/{token}", env.server.public_root);
+    let client = reqwest::Client::new();
+    let r = client.get(&page).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'none'")
+    );
+    let html = r.text().await.unwrap();
+    assert!(html.contains("How would you rate us?"), "{html}");
+    assert_eq!(html.matches("type=\"radio\" name=\"score\"").count(), 5);
+    // an answer out of range shows the form again, saying which and keeping what was written
+    let answers = |score: &str| {
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("score", score)
+            .append_pair("solved", "Yes")
+            .append_pair("comment", "Clair & rapide <merci>")
+            .finish()
+    };
+    let post = |body: String| {
+        client
+            .post(&page)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let r = post(answers("9")).await.unwrap();
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("How would you rate us?: Please answer with a number from 1 to 5."),
+        "{html}"
+    );
+    assert!(html.contains("Clair &amp; rapide &lt;merci&gt;"), "{html}");
+    let r = post(answers("5")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("Thank you!"));
+    // taken once
+    let r = post(answers("1")).await.unwrap();
+    assert_eq!(r.status(), 410);
+    assert!(r.text().await.unwrap().contains("has been answered"));
+    let r = client
+        .get(format!(
+            "{}/survey/{}",
+            env.server.public_root,
+            "0".repeat(64)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let (_, page) = env.call(Method::GET, "survey-responses", None).await;
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{page}");
+    assert_eq!(items[0]["status"], "completed");
+    assert_eq!(items[0]["channel"], "email");
+    assert_eq!(
+        items[0]["answers"],
+        json!({"score": 5, "solved": "Yes", "comment": "Clair & rapide <merci>"})
+    );
+}
+
+#[tokio::test]
+async fn a_survey_by_email_needs_the_public_url_of_its_page() {
+    let env = Env::start(channels::email::limits::MESSAGE_BYTES).await;
+    survey_setup(&env).await;
+    env.send("amelie@example.com", "support@shop.test", QUESTION)
+        .await
+        .unwrap();
+    let list = env.interactions().await;
+    let d = env.detail(list[0]["id"].as_str().unwrap()).await;
+    assert_eq!(branches(&d), ["ok", "error"], "{d:#}");
+    assert!(
+        d["system"]["system"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("public_url"),
+        "{d:#}"
+    );
+    let (_, page) = env.call(Method::GET, "survey-responses", None).await;
+    assert_eq!(page["items"], json!([]));
 }

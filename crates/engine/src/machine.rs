@@ -318,6 +318,24 @@ pub enum ChannelNote {
     },
 }
 
+/// What became of the survey attached to an interaction (*Survey*), recorded by the runtime
+/// after the interaction closed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "note", rename_all = "snake_case")]
+pub enum SurveyNote {
+    /// Its first question went out in the conversation, or its link by email (`by`:
+    /// `channel` or `email`).
+    Started { survey: uuid::Uuid, by: String },
+    /// The customer's message answered the question `question` (its key).
+    Answered { question: String },
+    /// The customer's message was no answer to `question`: it was asked again.
+    NotAnAnswer { question: String },
+    /// Every question answered.
+    Completed,
+    /// It could not start (`reason`: the survey was deleted, say).
+    NotStarted { reason: String },
+}
+
 /// What happened, for the interaction's history.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -364,6 +382,10 @@ pub enum Event {
     /// What the channel said of the conversation, recorded by the runtime.
     Channel {
         detail: ChannelNote,
+    },
+    /// What became of the interaction's survey, recorded by the runtime.
+    Survey {
+        detail: SurveyNote,
     },
     /// The routing reached its end while an agent holds the conversation: it stays open until
     /// the agent closes it.

@@ -370,7 +370,7 @@ fn hand_overs() {
 }
 
 #[test]
-fn actions_this_build_cannot_run_end_the_interaction_visibly() {
+fn an_answer_the_action_cannot_take_ends_the_interaction_visibly() {
     let mut w = world();
     let (p, ids) = program(
         "CRM",
@@ -388,6 +388,17 @@ fn actions_this_build_cannot_run_end_the_interaction_visibly() {
     let p = w.add(p, true);
     let mut s = State::new(&p, 1, Map::new());
     let t = handle(&mut s, Input::Start, now(), &w, &Limits::default());
+    // the survey asks for its attachment and waits for it
+    assert!(matches!(t.effects[..], [Effect::Survey(_)]), "{t:?}");
+    assert_eq!(error_code(&s), None);
+    // an answer of another effect is none it can take
+    let t = handle(
+        &mut s,
+        Input::Result(&EffectResult::Distribute(DistributionOutcome::Processed)),
+        now(),
+        &w,
+        &Limits::default(),
+    );
     assert_eq!(error_code(&s), Some("action_unavailable"));
     assert!(
         t.events

@@ -31,8 +31,12 @@ pub enum Resource {
     Campaigns,
     /// CRM directories, CRM V2s and their scenarios (the cards are their databases' rows).
     CrmDirectories,
+    /// Surveys (their questions, intro and thanks).
+    Surveys,
     /// The targets routings insert into campaigns (personal data).
     CampaignTargets,
+    /// Customers' answers to surveys (personal data).
+    SurveyResponses,
     /// Cases: what a contact centre follows for a customer (personal data).
     Cases,
     /// Invoices: what customers owe and pay (personal data).
@@ -108,14 +112,14 @@ fn verbs_of(resource: Resource) -> &'static [Verb] {
         Resource::Routings(_) => &[Read, Create, Edit, Delete, Publish],
         Resource::Interactions => &[Read, Close, Retry],
         Resource::Customers | Resource::Settings => &[Read, Edit],
-        Resource::Audit | Resource::CampaignTargets => &[Read],
+        Resource::Audit | Resource::CampaignTargets | Resource::SurveyResponses => &[Read],
         Resource::Agent => &[Use],
         Resource::Files => &[Read, Create, Delete],
         _ => &[Read, Create, Edit, Delete],
     }
 }
 
-const RESOURCES: [Resource; 28] = [
+const RESOURCES: [Resource; 30] = [
     Resource::Routings(ChannelFamily::Messaging),
     Resource::Routings(ChannelFamily::Email),
     Resource::EntryPoints,
@@ -131,7 +135,9 @@ const RESOURCES: [Resource; 28] = [
     Resource::PaymentModules,
     Resource::Campaigns,
     Resource::CrmDirectories,
+    Resource::Surveys,
     Resource::CampaignTargets,
+    Resource::SurveyResponses,
     Resource::Cases,
     Resource::Invoices,
     Resource::Tasks,
@@ -164,7 +170,9 @@ impl Resource {
             Resource::PaymentModules => "payment_modules",
             Resource::Campaigns => "campaigns",
             Resource::CrmDirectories => "crm_directories",
+            Resource::Surveys => "surveys",
             Resource::CampaignTargets => "campaign_targets",
+            Resource::SurveyResponses => "survey_responses",
             Resource::Cases => "cases",
             Resource::Invoices => "invoices",
             Resource::Tasks => "tasks",
@@ -306,6 +314,7 @@ pub fn built_in(reference: &str) -> Option<Role> {
         PaymentModules,
         Campaigns,
         CrmDirectories,
+        Surveys,
         Files,
     ];
     let with = |resources: &[Resource], verbs: &[Verb]| -> Vec<Permission> {
@@ -346,7 +355,7 @@ pub fn built_in(reference: &str) -> Option<Role> {
             ));
             p.extend(with(&[Customers], &[Verb::Read, Verb::Edit]));
             p.extend(with(
-                &[Cases, Invoices, Tasks, CampaignTargets],
+                &[Cases, Invoices, Tasks, CampaignTargets, SurveyResponses],
                 &[Verb::Read, Verb::Create, Verb::Edit, Verb::Delete],
             ));
             p.extend(with(&[CaseTypes], &[Verb::Read]));

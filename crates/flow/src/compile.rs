@@ -633,36 +633,6 @@ mod tests {
     }
 
     #[test]
-    fn an_action_this_build_cannot_run_is_an_error() {
-        let tree = Tree {
-            actions: vec![
-                action(1, "start", json!({})),
-                action(
-                    2,
-                    "survey",
-                    json!({"survey": {"by": "reference", "reference": "S"}}),
-                ),
-            ],
-            links: vec![Link {
-                id: id(10),
-                from: id(1),
-                branch: "ok".into(),
-                to: id(2),
-            }],
-        };
-        let c = compile(&tree, ChannelFamily::Messaging, &NoResolver);
-        let unavailable: Vec<_> = c
-            .diagnostics
-            .iter()
-            .filter(|d| d.code == "action_unavailable")
-            .collect();
-        assert_eq!(unavailable.len(), 1, "{:?}", c.diagnostics);
-        assert_eq!(unavailable[0].severity, Severity::Error);
-        assert_eq!(unavailable[0].action_id, Some(id(2)));
-        assert!(c.has_errors());
-    }
-
-    #[test]
     fn fallback_branches_cover_specific_ones() {
         let q =
             json!({"target": {"to": "queue", "queue": {"by": "reference", "reference": "SALES"}}});

@@ -87,6 +87,23 @@ pub enum Effect {
     Salesforce(SalesforceRequest),
     /// Create a task (*Create a task*).
     Task(TaskRequest),
+    /// Attach a survey to the interaction, conducted when it closes (*Survey*).
+    Survey(SurveyRequest),
+}
+
+/// The survey *Survey* attaches.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SurveyRequest {
+    pub survey: ObjectName,
+}
+
+/// What attaching a survey came to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum SurveyOutcome {
+    Attached,
+    ReferenceNotFound,
+    Error { reason: String },
 }
 
 /// A task to make.
@@ -671,6 +688,7 @@ pub enum EffectResult {
     Crm(CrmOutcome),
     Salesforce(SalesforceOutcome),
     Task(TaskOutcome),
+    Survey(SurveyOutcome),
 }
 
 /// The outcome of a distribution. Each distribution action maps these to its own branches.

@@ -27,6 +27,7 @@ pub mod lifecycle;
 pub mod model;
 pub mod objects;
 pub mod payments;
+pub mod surveys;
 pub mod tree;
 pub mod variables;
 pub mod web_service;

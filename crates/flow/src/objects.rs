@@ -75,6 +75,7 @@ pub const STORED: &[ObjectKind] = &[
     ObjectKind::SmsCampaign,
     ObjectKind::CrmDirectory,
     ObjectKind::CrmScenario,
+    ObjectKind::Survey,
 ];
 
 /// The JSON Schema of a stored kind's data (a checkpoint has none: `null`), for forms; rules
@@ -101,6 +102,7 @@ pub fn data_schema(kind: ObjectKind) -> Value {
         }
         ObjectKind::CrmDirectory => of::<crate::crm::CrmDirectoryData>(),
         ObjectKind::CrmScenario => of::<crate::crm::CrmScenarioData>(),
+        ObjectKind::Survey => of::<crate::surveys::SurveyData>(),
         _ => Value::Null,
     }
 }
@@ -125,6 +127,7 @@ pub fn kind_key(kind: ObjectKind) -> &'static str {
         ObjectKind::SmsCampaign => "sms_campaign",
         ObjectKind::CrmDirectory => "crm_directory",
         ObjectKind::CrmScenario => "crm_scenario",
+        ObjectKind::Survey => "survey",
         _ => "unsupported",
     }
 }
@@ -937,6 +940,12 @@ pub fn check_data(kind: ObjectKind, data: &Value) -> Result<Value, FieldError> {
         }
         ObjectKind::PaymentModule => {
             let d: crate::payments::PaymentModuleData =
+                serde_json::from_value(data.clone()).map_err(data_error)?;
+            d.check()?;
+            serde_json::to_value(d).map_err(data_error)
+        }
+        ObjectKind::Survey => {
+            let d: crate::surveys::SurveyData =
                 serde_json::from_value(data.clone()).map_err(data_error)?;
             d.check()?;
             serde_json::to_value(d).map_err(data_error)

@@ -221,7 +221,9 @@ fn the_runnable_set_is_what_the_engine_issue_lists() {
         .filter(|s| s.runnable())
         .map(|s| s.type_key())
         .collect();
-    assert_eq!(runnable.len(), 44, "{runnable:?}");
+    // every type of the catalogue runs: none ends an interaction with `action_unavailable`
+    assert_eq!(runnable.len(), catalogue::all().len(), "{runnable:?}");
+    assert_eq!(runnable.len(), 45);
     for ty in [
         "associate_case",
         "dissociate_case",
@@ -242,6 +244,7 @@ fn the_runnable_set_is_what_the_engine_issue_lists() {
         "create_crm_v2_card",
         "email_to_salesforce_query",
         "create_task",
+        "survey",
     ] {
         assert!(runnable.contains(&ty), "{ty}");
     }
@@ -2059,4 +2062,43 @@ fn create_a_task_computes_its_start_and_end_in_the_time_zone() {
         branch(sf.resume(&mut cx, &Value::Null, Wake::Result(&refused))),
         "error"
     );
+}
+
+#[test]
+fn survey_asks_for_its_attachment_and_maps_each_outcome() {
+    use flow::effect::{EffectResult, SurveyOutcome};
+    let mut cx = fake();
+    let survey = runner(
+        "survey",
+        json!({"survey": {"by": "reference", "reference": "CSAT"}}),
+    );
+    let step = survey.run(&mut cx);
+    assert_eq!(
+        effect(&step),
+        json!({"effect": "survey", "survey": {"by": "reference", "reference": "CSAT"}})
+    );
+    let wake = |outcome: SurveyOutcome| EffectResult::Survey(outcome);
+    for (outcome, want) in [
+        (SurveyOutcome::Attached, "ok"),
+        (SurveyOutcome::ReferenceNotFound, "reference_not_found"),
+        (
+            SurveyOutcome::Error {
+                reason: "no public_url".into(),
+            },
+            "error",
+        ),
+    ] {
+        let result = wake(outcome);
+        assert_eq!(
+            branch(survey.resume(&mut cx, &Value::Null, Wake::Result(&result))),
+            want
+        );
+    }
+    assert_eq!(cx.error.as_deref(), Some("no public_url"));
+    // a reference read from an empty variable names no survey
+    let by_variable = runner(
+        "survey",
+        json!({"survey": {"by": "reference_from_variable", "variable": "which"}}),
+    );
+    assert_eq!(branch(by_variable.run(&mut cx)), "reference_not_found");
 }

@@ -90,6 +90,9 @@ pub struct Settings {
     pub imap_handled: channels::email::ImapHandled,
     /// Authorities IMAP mailboxes' TLS trusts besides the public ones (`mail_ca_file`).
     pub mail_authorities: channels::relay::MailAuthorities,
+    /// The address customers reach the public surface at (`public_url`): links sent to them
+    /// (a survey's page) are made with it.
+    pub public_url: Option<String>,
 }
 
 /// How reading a mailbox goes, for the administrators (`GET /entry-points/{id}/imap`).
@@ -127,6 +130,7 @@ impl Default for Settings {
             relay: None,
             imap_handled: Default::default(),
             mail_authorities: Default::default(),
+            public_url: None,
         }
     }
 }
@@ -169,6 +173,8 @@ pub struct Conversations {
     /// The relay outgoing email goes through (`smtp_relay`).
     pub(crate) relay: Option<Arc<channels::relay::Relay>>,
     pub(crate) imap_handled: channels::email::ImapHandled,
+    /// The address customers reach the public surface at (`public_url`).
+    pub(crate) public_url: Option<String>,
     /// The TLS configuration of IMAP connections.
     pub(crate) mail_tls: Arc<rustls::ClientConfig>,
     pub(crate) timers_changed: Notify,
@@ -251,6 +257,7 @@ impl Conversations {
             sms: settings.sms,
             relay: settings.relay,
             imap_handled: settings.imap_handled,
+            public_url: settings.public_url,
             mail_tls: Arc::new(settings.mail_authorities.client_config()),
             timers_changed: Notify::new(),
             entry_points_changed: Notify::new(),

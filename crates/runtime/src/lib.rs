@@ -36,6 +36,7 @@ pub mod scheduler;
 pub mod secrets;
 pub mod service;
 mod sms;
+pub mod surveys;
 pub mod tasks;
 mod timers;
 mod turn;

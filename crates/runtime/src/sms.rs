@@ -166,6 +166,7 @@ impl Conversations {
             db_writes: Vec::new(),
             case_writes: Vec::new(),
             card_links: Vec::new(),
+            survey_writes: Vec::new(),
             follow_up: None,
             new_customer: None,
             acd: None,

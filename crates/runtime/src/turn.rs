@@ -53,6 +53,7 @@ impl Prepared {
             self.write.db_writes = side.db_writes;
             self.write.case_writes = side.case_writes;
             self.write.card_links = side.card_links;
+            self.write.survey_writes = side.survey_writes;
         }
         self.feed = side.feed;
     }
@@ -170,6 +171,8 @@ struct Effects {
     /// What this turn answers, the same when it runs again after a crash (the channel message,
     /// or the interaction as it was loaded): calls that must not be repeated are marked under it.
     attempt: String,
+    /// Its entry point and customer (a survey attached is conducted there).
+    asked: crate::surveys::Asked,
 }
 
 /// The [`Effects::attempt`] of a turn: the channel message it handles, else the interaction at
@@ -197,6 +200,8 @@ struct Side {
     case_writes: Vec<store::CaseWrite>,
     /// CRM cards linked to the interaction, committed with the turn.
     card_links: Vec<store::CardLink>,
+    /// Survey responses attached, started or advanced, committed with the turn.
+    survey_writes: Vec<store::SurveyWrite>,
 }
 
 /// What one interaction gets from a batch of distribution events.
@@ -257,6 +262,7 @@ impl Conversations {
             owner,
             mode,
             attempt,
+            asked,
         } = who;
         let mut side = Side::default();
         let Side {
@@ -265,6 +271,7 @@ impl Conversations {
             db_writes,
             case_writes,
             card_links,
+            survey_writes,
         } = &mut side;
         let mut calls = 0usize;
         // each answer may lead to another distribution; a routing cannot loop here forever
@@ -361,6 +368,13 @@ impl Conversations {
                 (Effect::Task(request), _) => Performed::Answered(
                     EffectResult::Task(
                         self.task_request(state, request, mode == Mode::Preview)
+                            .await?,
+                    ),
+                    Vec::new(),
+                ),
+                (Effect::Survey(request), _) => Performed::Answered(
+                    EffectResult::Survey(
+                        self.survey_request(state, request, &asked, survey_writes)
                             .await?,
                     ),
                     Vec::new(),
@@ -751,6 +765,7 @@ impl Conversations {
                 db_writes: Vec::new(),
                 case_writes: Vec::new(),
                 card_links: Vec::new(),
+                survey_writes: Vec::new(),
             },
             replies: turn.outbound,
             deliveries,
@@ -932,6 +947,10 @@ impl Conversations {
                     owner,
                     mode: o.mode,
                     attempt: attempt_of(inbound.as_ref(), o.customer, id, 0),
+                    asked: crate::surveys::Asked {
+                        entry_point: o.entry_point.map(|e| (e.id, e.channel)),
+                        customer: o.customer.to_owned(),
+                    },
                 },
                 &mut state,
                 &mut turn,
@@ -939,6 +958,11 @@ impl Conversations {
                 now,
             )
             .await?;
+        let mut side = side;
+        if o.mode != Mode::Preview {
+            self.survey_on_close(id, o.entry_point, &mut turn, &mut side.survey_writes, now)
+                .await?;
+        }
         if let Some(e) = first_event {
             turn.events.insert(0, e);
         }
@@ -1019,6 +1043,10 @@ impl Conversations {
                                     row.id,
                                     row.revision,
                                 ),
+                                asked: crate::surveys::Asked {
+                                    entry_point: entry_point.map(|e| (e.id, e.channel)),
+                                    customer: row.customer.clone(),
+                                },
                             },
                             &mut state,
                             &mut turn,
@@ -1026,6 +1054,16 @@ impl Conversations {
                             now,
                         )
                         .await?;
+                }
+                if row.mode != Mode::Preview {
+                    self.survey_on_close(
+                        row.id,
+                        entry_point,
+                        &mut turn,
+                        &mut side.survey_writes,
+                        now,
+                    )
+                    .await?;
                 }
                 if !notes.is_empty() {
                     turn.events.splice(0..0, notes);
@@ -1188,6 +1226,29 @@ impl Conversations {
                     Some(email) => self.email_thread(ep, &m.customer, email).await?,
                     None => self.store.open_interaction(ep.id, &m.customer).await?,
                 };
+                let waiting = match open {
+                    Some(_) => None,
+                    None => self.survey_waiting(ep, m).await?,
+                };
+                let mut given_up = None;
+                if let Some(response) = waiting {
+                    match self.survey_answer(response, m).await? {
+                        crate::surveys::Answered::Turn(t) => {
+                            let crate::surveys::SurveyTurn {
+                                row,
+                                state,
+                                turn,
+                                progress,
+                                now,
+                            } = *t;
+                            let mut prepared =
+                                self.write(row, &state, turn, inbound, Some(ep), now);
+                            prepared.write.survey_writes.push(progress);
+                            return Ok(Stepped::Turn(Box::new(prepared)));
+                        }
+                        crate::surveys::Answered::GivenUp(write) => given_up = Some(write),
+                    }
+                }
                 let turn = match open {
                     Some(row) => {
                         self.advance(row, Input::Message(&m.message), inbound, Some(ep))
@@ -1219,6 +1280,8 @@ impl Conversations {
                 };
                 let mut turn = turn;
                 turn.write.uploads = uploads.to_vec();
+                // the survey the message was no answer to ends with the interaction it opens
+                turn.write.survey_writes.extend(given_up);
                 self.with_end_run(turn, Some(ep)).await?
             }
             Target::Preview {

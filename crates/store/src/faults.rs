@@ -289,6 +289,35 @@ impl<S: InteractionStore> InteractionStore for Faulty<S> {
     async fn payment_event(&self, event: &crate::PaymentEventWrite) -> Result<bool> {
         self.inner.payment_event(event).await
     }
+    async fn survey_attached(&self, interaction: Uuid) -> Result<Option<crate::ResponseRow>> {
+        self.inner.survey_attached(interaction).await
+    }
+    async fn survey_waiting(
+        &self,
+        entry_point: Uuid,
+        customer: &str,
+        now: jiff::Timestamp,
+    ) -> Result<Option<crate::ResponseRow>> {
+        self.inner.survey_waiting(entry_point, customer, now).await
+    }
+    async fn survey_by_token(&self, hash: &str) -> Result<Option<crate::ResponseRow>> {
+        self.inner.survey_by_token(hash).await
+    }
+    async fn survey_page_answers(
+        &self,
+        hash: &str,
+        answers: &serde_json::Map<String, serde_json::Value>,
+        at: jiff::Timestamp,
+    ) -> Result<bool> {
+        self.inner.survey_page_answers(hash, answers, at).await
+    }
+    async fn survey_responses(
+        &self,
+        filter: &crate::ResponseFilter,
+        page: &PageRequest,
+    ) -> Result<crate::Page<crate::ResponseRow>> {
+        self.inner.survey_responses(filter, page).await
+    }
     async fn payments(
         &self,
         filter: &crate::PaymentFilter,

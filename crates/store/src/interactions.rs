@@ -132,6 +132,9 @@ pub struct TurnWrite {
     /// CRM cards the turn's actions linked to the interaction, in the same savepoint (a card
     /// gone meanwhile refuses the whole turn as a `Conflict`).
     pub card_links: Vec<crate::CardLink>,
+    /// Survey responses the turn attached, started or advanced, in the same savepoint (one no
+    /// longer where the turn found it refuses the whole turn as a `Conflict`).
+    pub survey_writes: Vec<crate::SurveyWrite>,
     /// A turn written together with this one (the interaction-end routing started when this
     /// turn closes an interaction).
     pub follow_up: Option<Box<TurnWrite>>,
@@ -416,6 +419,30 @@ pub trait InteractionStore: Send + Sync + 'static {
     /// Takes a provider's event once, in one transaction with what it does (the payment's
     /// status, its invoice paid): `false`, nothing written, when it was taken already.
     async fn payment_event(&self, event: &crate::PaymentEventWrite) -> Result<bool>;
+    /// The survey response attached to an interaction that has not started.
+    async fn survey_attached(&self, interaction: Uuid) -> Result<Option<crate::ResponseRow>>;
+    /// The survey a customer of an entry point is answering in the channel at `now`.
+    async fn survey_waiting(
+        &self,
+        entry_point: Uuid,
+        customer: &str,
+        now: jiff::Timestamp,
+    ) -> Result<Option<crate::ResponseRow>>;
+    /// The survey response of a page link's token hash.
+    async fn survey_by_token(&self, hash: &str) -> Result<Option<crate::ResponseRow>>;
+    /// Takes a survey page's answers if the response still waits for them at `at`.
+    async fn survey_page_answers(
+        &self,
+        hash: &str,
+        answers: &serde_json::Map<String, serde_json::Value>,
+        at: jiff::Timestamp,
+    ) -> Result<bool>;
+    /// Survey responses, newest first.
+    async fn survey_responses(
+        &self,
+        filter: &crate::ResponseFilter,
+        page: &PageRequest,
+    ) -> Result<crate::Page<crate::ResponseRow>>;
     /// Payments, newest first.
     async fn payments(
         &self,

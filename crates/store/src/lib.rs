@@ -25,7 +25,9 @@ mod sqlite_interactions;
 mod sqlite_invoices;
 mod sqlite_objects;
 mod sqlite_payments;
+mod sqlite_surveys;
 mod sqlite_tasks;
+pub mod surveys;
 pub mod tasks;
 
 use async_trait::async_trait;
@@ -45,6 +47,7 @@ pub use interactions::*;
 pub use invoices::*;
 pub use payments::*;
 pub use sqlite::SqliteStore;
+pub use surveys::*;
 pub use tasks::*;
 
 /// A store failure.

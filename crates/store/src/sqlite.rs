@@ -79,6 +79,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0026_campaign_targets.sql"),
     include_str!("../migrations/sqlite/0027_crm_links.sql"),
     include_str!("../migrations/sqlite/0028_tasks.sql"),
+    include_str!("../migrations/sqlite/0029_survey_responses.sql"),
 ];
 
 /// The SQLite implementation of [`Store`].

@@ -115,6 +115,11 @@ async fn write_side(tx: &mut sqlx::SqliteConnection, t: &TurnWrite) -> Result<Tu
             return done;
         }
     }
+    for w in &t.survey_writes {
+        if let Some(done) = settle(crate::sqlite_surveys::write_survey(&mut *tx, w).await) {
+            return done;
+        }
+    }
     Ok(TurnOutcome::Committed)
 }
 
@@ -151,7 +156,11 @@ async fn write_turn<'a>(
     t: &'a TurnWrite,
     rows: &mut Rows<'a>,
 ) -> Result<TurnOutcome> {
-    if t.db_writes.is_empty() && t.case_writes.is_empty() && t.card_links.is_empty() {
+    if t.db_writes.is_empty()
+        && t.case_writes.is_empty()
+        && t.card_links.is_empty()
+        && t.survey_writes.is_empty()
+    {
         return write_guarded(tx, t, rows).await;
     }
     // a database, case or card link write can be refused after the interaction's row is
@@ -888,6 +897,35 @@ impl InteractionStore for SqliteStore {
     }
     async fn payment_event(&self, event: &crate::PaymentEventWrite) -> Result<bool> {
         self.payment_event_take(event).await
+    }
+    async fn survey_attached(&self, interaction: Uuid) -> Result<Option<crate::ResponseRow>> {
+        self.survey_attached_to(interaction).await
+    }
+    async fn survey_waiting(
+        &self,
+        entry_point: Uuid,
+        customer: &str,
+        now: jiff::Timestamp,
+    ) -> Result<Option<crate::ResponseRow>> {
+        self.survey_waiting_for(entry_point, customer, now).await
+    }
+    async fn survey_by_token(&self, hash: &str) -> Result<Option<crate::ResponseRow>> {
+        self.survey_of_token(hash).await
+    }
+    async fn survey_page_answers(
+        &self,
+        hash: &str,
+        answers: &serde_json::Map<String, serde_json::Value>,
+        at: jiff::Timestamp,
+    ) -> Result<bool> {
+        self.survey_answered_by_page(hash, answers, at).await
+    }
+    async fn survey_responses(
+        &self,
+        filter: &crate::ResponseFilter,
+        page: &PageRequest,
+    ) -> Result<crate::Page<crate::ResponseRow>> {
+        self.survey_responses_page(filter, page).await
     }
     async fn payments(
         &self,

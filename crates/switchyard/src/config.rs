@@ -27,6 +27,7 @@ pub struct FileConfig {
     pub phone_region: Option<String>,
     pub retention_days: Option<u64>,
     pub public_listen: Option<String>,
+    pub public_url: Option<String>,
     pub allowed_hosts: Option<Vec<String>>,
     pub public_rate_per_address: Option<u32>,
     pub public_rate_per_entry_point: Option<u32>,
@@ -84,6 +85,9 @@ pub struct Config {
     pub retention_days: u64,
     /// A second listener serving only the public surface.
     pub public_listen: Option<SocketAddr>,
+    /// The address customers reach the public surface at (`https://chat.example.com`): the
+    /// links sent to them (a survey's page) start with it. None: no such link can be made.
+    pub public_url: Option<String>,
     /// `Host` names the administration listener answers; `None`: any (`*`).
     pub allowed_hosts: Option<Vec<String>>,
     /// Requests per second to the public surface from one address, and for one entry point.
@@ -246,6 +250,15 @@ impl Config {
                 a.parse::<SocketAddr>()
                     .with_context(|| format!("public_listen {a:?} is not ADDRESS:PORT"))?,
             ),
+            None => None,
+        };
+        let public_url = match env("SWITCHYARD_PUBLIC_URL").or(file.public_url) {
+            Some(u) => Some(api_base(
+                "public_url",
+                "SWITCHYARD_PUBLIC_URL",
+                Some(u),
+                String::new(),
+            )?),
             None => None,
         };
         let hosts: Vec<String> = match env("SWITCHYARD_ALLOWED_HOSTS") {
@@ -417,6 +430,7 @@ impl Config {
             providers,
             outbound_allow,
             public_listen,
+            public_url,
             allowed_hosts,
             public_rate_per_address,
             public_rate_per_entry_point,

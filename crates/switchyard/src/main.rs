@@ -263,6 +263,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             relay: config.smtp_relay.clone().map(std::sync::Arc::new),
             imap_handled: config.imap_handled.clone(),
             mail_authorities: config.mail_authorities.clone(),
+            public_url: config.public_url.clone(),
         },
         distribution: runtime::distribution::DistributionSettings {
             offer_timeout: jiff::SignedDuration::try_from(config.offer_timeout)?,

@@ -675,7 +675,10 @@ async fn the_chat_page_in_chromium() {
     let start = v["tree"]["actions"][0]["id"].as_str().unwrap().to_owned();
     let ask = api.post(&format!("versions/{vid}/actions"), json!({"type": "message_awaiting_response", "params": {"wait_seconds": 600, "max_attempts": 3, "error_message": "A number, please.", "questions": [{"question": "How old are you?", "answer_type": "number", "variable": "visitor.age"}]}, "after": {"action_id": start, "branch": "ok"}})).await;
     let choice = api.post(&format!("versions/{vid}/actions"), json!({"type": "message_with_choice", "params": {"message": "Sales or support?", "wait_seconds": 600, "choices": [{"label": "Sales"}, {"label": "Support"}]}, "after": {"action_id": ask["action"]["id"], "branch": "ok"}})).await;
-    api.post(&format!("versions/{vid}/actions"), json!({"type": "simple_message", "params": {"message": "Support will call you back. Age: {{ visitor.age }}"}, "after": {"action_id": choice["action"]["id"], "branch": "link_2"}})).await;
+    // support callers are asked how it went once the chat closes
+    let csat = api.post("surveys", json!({"reference": "CSAT", "name": "Satisfaction", "data": {"intro": "One question about this chat", "questions": [{"key": "score", "text": "How would you rate us?", "answer": {"type": "rating", "min": 1, "max": 5}}, {"key": "comment", "text": "Anything to add?", "answer": {"type": "free_text"}}], "thanks": "Thank you for your answers!"}})).await;
+    let survey = api.post(&format!("versions/{vid}/actions"), json!({"type": "survey", "params": {"survey": {"by": "reference", "reference": "CSAT"}}, "after": {"action_id": choice["action"]["id"], "branch": "link_2"}})).await;
+    api.post(&format!("versions/{vid}/actions"), json!({"type": "simple_message", "params": {"message": "Support will call you back. Age: {{ visitor.age }}"}, "after": {"action_id": survey["action"]["id"], "branch": "ok"}})).await;
     api.post(&format!("versions/{vid}/put-in-production"), json!({}))
         .await;
     api.post("entry-points", json!({"reference": "site", "name": "Our site", "channel": "web_chat", "start_routing_id": id(&r)})).await;
@@ -710,6 +713,19 @@ async fn the_chat_page_in_chromium() {
     if let Ok(keep) = std::env::var("SWITCHYARD_KEEP_SCREENSHOT") {
         std::fs::copy(&shot, keep).unwrap();
     }
+    // the visitor's answers are the survey's
+    let answered = api
+        .get(&format!(
+            "survey-responses?survey_id={}&status=completed",
+            id(&csat)
+        ))
+        .await;
+    assert_eq!(
+        answered["items"][0]["answers"],
+        json!({"score": 5, "comment": "Quick and clear"}),
+        "{answered:#}"
+    );
+    assert_eq!(answered["items"][0]["channel"], "web_chat");
     server.stop();
 }
 

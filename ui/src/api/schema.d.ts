@@ -1600,6 +1600,76 @@ export interface paths {
         patch: operations["update_sms_templates"];
         trace?: never;
     };
+    "/survey-responses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Survey responses, newest first. */
+        get: operations["list_survey_responses"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/survey-responses/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A survey's responses as CSV: `id`, `interaction_id`, `customer_id`, `channel`, `status`,
+         *     `started_at`, `completed_at`, then one column per question (its key); streamed page by
+         *     page, newest first. Text a spreadsheet would read as a formula starts with `'`.
+         */
+        get: operations["export_survey_responses_export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/surveys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["list_surveys"];
+        put?: never;
+        post: operations["create_surveys"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/surveys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get_surveys"];
+        put?: never;
+        post?: never;
+        delete: operations["delete_surveys"];
+        options?: never;
+        head?: never;
+        patch: operations["update_surveys"];
+        trace?: never;
+    };
     "/system-variables": {
         parameters: {
             query?: never;
@@ -3229,11 +3299,58 @@ export interface components {
             actions: components["schemas"]["TreeAction"][];
             links: components["schemas"]["LinkDto"][];
         };
+        /** @description A customer's response to a survey. */
+        ResponseDto: {
+            /**
+             * @description The answers given, by question key (a rating as a number, a choice as its option,
+             *     free text as written).
+             */
+            answers: Record<string, never>;
+            /** @description The interaction's channel. */
+            channel: string;
+            /**
+             * Format: date-time
+             * @description When it was answered or given up.
+             */
+            completed_at?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            customer_id?: string | null;
+            /** Format: date-time */
+            expires_at?: string | null;
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: uuid
+             * @description The interaction *Survey* attached it to.
+             */
+            interaction_id: string;
+            /**
+             * Format: date-time
+             * @description When the interaction closed and the survey started.
+             */
+            started_at?: string | null;
+            status: components["schemas"]["ResponseStatusDto"];
+            /** Format: uuid */
+            survey_id: string;
+        };
+        /** @description A page of responses, newest first. */
+        ResponsePage: {
+            items: components["schemas"]["ResponseDto"][];
+            /** Format: uuid */
+            next_after?: string | null;
+        };
+        /**
+         * @description Where a response is.
+         * @enum {string}
+         */
+        ResponseStatusDto: "attached" | "in_progress" | "completed" | "abandoned" | "expired";
         /** @description Fields of a custom role (all optional on update; the reference never changes). */
         RoleBody: {
             name?: string | null;
             /** @description `resource:verb`, e.g. `routings.messaging:read`. */
-            permissions?: ("routings.messaging:read" | "routings.messaging:create" | "routings.messaging:edit" | "routings.messaging:delete" | "routings.messaging:publish" | "routings.email:read" | "routings.email:create" | "routings.email:edit" | "routings.email:delete" | "routings.email:publish" | "entry_points:read" | "entry_points:create" | "entry_points:edit" | "entry_points:delete" | "checkpoints:read" | "checkpoints:create" | "checkpoints:edit" | "checkpoints:delete" | "value_tables:read" | "value_tables:create" | "value_tables:edit" | "value_tables:delete" | "calendars:read" | "calendars:create" | "calendars:edit" | "calendars:delete" | "variables:read" | "variables:create" | "variables:edit" | "variables:delete" | "sms_templates:read" | "sms_templates:create" | "sms_templates:edit" | "sms_templates:delete" | "email_templates:read" | "email_templates:create" | "email_templates:edit" | "email_templates:delete" | "web_services:read" | "web_services:create" | "web_services:edit" | "web_services:delete" | "databases:read" | "databases:create" | "databases:edit" | "databases:delete" | "case_types:read" | "case_types:create" | "case_types:edit" | "case_types:delete" | "payment_modules:read" | "payment_modules:create" | "payment_modules:edit" | "payment_modules:delete" | "campaigns:read" | "campaigns:create" | "campaigns:edit" | "campaigns:delete" | "crm_directories:read" | "crm_directories:create" | "crm_directories:edit" | "crm_directories:delete" | "campaign_targets:read" | "cases:read" | "cases:create" | "cases:edit" | "cases:delete" | "invoices:read" | "invoices:create" | "invoices:edit" | "invoices:delete" | "tasks:read" | "tasks:create" | "tasks:edit" | "tasks:delete" | "files:read" | "files:create" | "files:delete" | "groups:read" | "groups:create" | "groups:edit" | "groups:delete" | "queue_groups:read" | "queue_groups:create" | "queue_groups:edit" | "queue_groups:delete" | "accounts:read" | "accounts:create" | "accounts:edit" | "accounts:delete" | "interactions:read" | "interactions:close" | "interactions:retry" | "customers:read" | "customers:edit" | "audit:read" | "settings:read" | "settings:edit" | "agent:use")[] | null;
+            permissions?: ("routings.messaging:read" | "routings.messaging:create" | "routings.messaging:edit" | "routings.messaging:delete" | "routings.messaging:publish" | "routings.email:read" | "routings.email:create" | "routings.email:edit" | "routings.email:delete" | "routings.email:publish" | "entry_points:read" | "entry_points:create" | "entry_points:edit" | "entry_points:delete" | "checkpoints:read" | "checkpoints:create" | "checkpoints:edit" | "checkpoints:delete" | "value_tables:read" | "value_tables:create" | "value_tables:edit" | "value_tables:delete" | "calendars:read" | "calendars:create" | "calendars:edit" | "calendars:delete" | "variables:read" | "variables:create" | "variables:edit" | "variables:delete" | "sms_templates:read" | "sms_templates:create" | "sms_templates:edit" | "sms_templates:delete" | "email_templates:read" | "email_templates:create" | "email_templates:edit" | "email_templates:delete" | "web_services:read" | "web_services:create" | "web_services:edit" | "web_services:delete" | "databases:read" | "databases:create" | "databases:edit" | "databases:delete" | "case_types:read" | "case_types:create" | "case_types:edit" | "case_types:delete" | "payment_modules:read" | "payment_modules:create" | "payment_modules:edit" | "payment_modules:delete" | "campaigns:read" | "campaigns:create" | "campaigns:edit" | "campaigns:delete" | "crm_directories:read" | "crm_directories:create" | "crm_directories:edit" | "crm_directories:delete" | "surveys:read" | "surveys:create" | "surveys:edit" | "surveys:delete" | "campaign_targets:read" | "survey_responses:read" | "cases:read" | "cases:create" | "cases:edit" | "cases:delete" | "invoices:read" | "invoices:create" | "invoices:edit" | "invoices:delete" | "tasks:read" | "tasks:create" | "tasks:edit" | "tasks:delete" | "files:read" | "files:create" | "files:delete" | "groups:read" | "groups:create" | "groups:edit" | "groups:delete" | "queue_groups:read" | "queue_groups:create" | "queue_groups:edit" | "queue_groups:delete" | "accounts:read" | "accounts:create" | "accounts:edit" | "accounts:delete" | "interactions:read" | "interactions:close" | "interactions:retry" | "customers:read" | "customers:edit" | "audit:read" | "settings:read" | "settings:edit" | "agent:use")[] | null;
             reference?: string | null;
         };
         /** @description A role: built-in (never changed) or custom. */
@@ -18204,6 +18321,669 @@ export interface operations {
         };
     };
     update_sms_templates: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The revision the change expects (`"3"`, as the ETag gave it): 412 `precondition_failed` if it is no longer the current one; none: no check */
+                "If-Match"?: string | null;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ObjectBody"];
+            };
+        };
+        responses: {
+            /** @description 200 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ObjectDto"];
+                };
+            };
+            /** @description invalid_if_match: If-Match is not a revision such as "3" */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 404 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 409 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 412 */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description body_too_large: the body is larger than this server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported_media_type: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 422 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: a storage failure or a handler panic */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request_timeout / busy / not_recorded: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_survey_responses: {
+        parameters: {
+            query?: {
+                /** @description Only those of this survey. */
+                survey_id?: string;
+                status?: components["schemas"]["ResponseStatusDto"];
+                /** @description 1 to 200 (default 50). */
+                limit?: number;
+                after?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 200 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResponsePage"];
+                };
+            };
+            /** @description 400 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 404 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: a storage failure or a handler panic */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request_timeout / busy / not_recorded: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    export_survey_responses_export: {
+        parameters: {
+            query: {
+                survey_id: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The responses as CSV */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
+                };
+            };
+            /** @description 400 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 404 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: a storage failure or a handler panic */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request_timeout / busy / not_recorded: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_surveys: {
+        parameters: {
+            query?: {
+                /** @description 1 to 200 (default 50). */
+                limit?: number;
+                after?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 200 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ObjectPage"];
+                };
+            };
+            /** @description invalid_query: a query parameter that does not parse or is out of bounds */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: a storage failure or a handler panic */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request_timeout / busy / not_recorded: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_surveys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ObjectBody"];
+            };
+        };
+        responses: {
+            /** @description 201 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ObjectDto"];
+                };
+            };
+            /** @description malformed_json: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 409 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description body_too_large: the body is larger than this server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported_media_type: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 422 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: a storage failure or a handler panic */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request_timeout / busy / not_recorded: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_surveys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 200 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ObjectDto"];
+                };
+            };
+            /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 404 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: a storage failure or a handler panic */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request_timeout / busy / not_recorded: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_surveys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 204 */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description unauthorized: no token, or one that is unknown, revoked or expired (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this operation; csrf_failed: a session's request that changes something without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 404 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description in_use: other records depend on it (the cases of a case type) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description host_not_allowed: the Host header is not one the administration answers (allowed_hosts) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: a storage failure or a handler panic */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request_timeout / busy / not_recorded: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_surveys: {
         parameters: {
             query?: never;
             header?: {

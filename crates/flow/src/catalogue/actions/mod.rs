@@ -11,8 +11,9 @@ mod prelude {
         DatabaseOutcome, DatabaseRequest, Distribute, DistributionOutcome, Effect, EffectResult,
         EmailOutcome, EmailRequest, EmailSender, InvoiceOutcome, InvoiceQuery, ObjectName,
         PaymentOf, PaymentOutcome, PaymentRequest, SalesforceOutcome, SalesforceRequest,
-        SalesforceTask, SmsOutcome, SmsRequest, TargetOutcome, TargetRequest, TaskOutcome,
-        TaskRequest, TransferRequest, UserName, WebServiceCall, WebServiceOutcome,
+        SalesforceTask, SmsOutcome, SmsRequest, SurveyOutcome, SurveyRequest, TargetOutcome,
+        TargetRequest, TaskOutcome, TaskRequest, TransferRequest, UserName, WebServiceCall,
+        WebServiceOutcome,
     };
     pub use crate::exec::{Cx, Found, Outbound, Run, Step, Wake, value_text};
     pub use schemars::JsonSchema;
