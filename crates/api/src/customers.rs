@@ -193,15 +193,17 @@ pub async fn delete(
 /// A CRM card of a customer.
 #[derive(Serialize, ToSchema)]
 pub struct CardDto {
-    /// The card: a row of `database_id`.
-    pub id: Uuid,
+    /// The card: a row of `database_id`, or the id of a Salesforce record (a directory
+    /// connected to Salesforce).
+    pub id: String,
     pub directory_id: Uuid,
     /// The directory's (or CRM V2's) reference.
     pub directory: String,
-    /// The CRM V2 object it is of.
+    /// The CRM V2 object it is of (the Salesforce object of a record).
     pub object: Option<String>,
-    pub database_id: Uuid,
-    /// Its fields as they are now.
+    /// None for a Salesforce record.
+    pub database_id: Option<Uuid>,
+    /// Its fields as they are now (a Salesforce record's as read when it was linked).
     #[schema(value_type = Object)]
     pub fields: Map<String, Value>,
     /// When a routing last linked it to one of the customer's interactions, and which.

@@ -521,6 +521,7 @@ async fn a_broken_interaction_is_quarantined_not_the_channel() {
                     case_writes: Vec::new(),
                     card_links: Vec::new(),
                     survey_writes: Vec::new(),
+                    record_links: Vec::new(),
                     follow_up: None,
                     new_customer: None,
                     acd: None,

@@ -176,3 +176,156 @@ async fn an_email_becomes_a_salesforce_case_and_each_failure_takes_its_branch() 
             .any(|o| o.3.to_string().contains(CLIENT_SECRET))
     );
 }
+
+#[tokio::test]
+async fn the_cards_of_a_directory_connected_to_salesforce_are_found_by_soql_and_made_there() {
+    let server = support::start(runtime::ServiceSettings::default(), support::limits()).await;
+    let base = format!("{}/api/v1", server.root);
+    let (root, records, queries) = support::salesforce::salesforce_with_queries().await;
+    for (reference, secret) in [("SF", CLIENT_SECRET), ("BADSECRET", "another-secret-0000")] {
+        let (s, d) = call(&base, reqwest::Method::POST, "crm-directories", Some(json!({"reference": reference, "name": reference, "secret": secret, "data": {"salesforce": {"login_url": root, "client_id": CLIENT_ID, "fields": ["LastName"]}}}))).await;
+        assert_eq!(s, 201, "{d}");
+        assert_eq!(d["data"]["salesforce"]["cards"], "Contact", "{d}");
+    }
+    let (s, p) = call(&base, reqwest::Method::POST, "crm-directories", Some(json!({"reference": "WRONG", "name": "Wrong", "secret": CLIENT_SECRET, "data": {"salesforce": {"login_url": root, "client_id": CLIENT_ID, "cards": "Contact; DELETE"}}}))).await;
+    assert_eq!((s, p["code"].as_str()), (422, Some("invalid_field")), "{p}");
+    let (callback_url, got) = support::callbacks().await;
+    let sf = json!({"by": "reference", "reference": "SF"});
+    let text = "{{ last_message.text }}";
+    let assoc: &[&str] = &["ok", "not_ok", "not_found", "by_default"];
+    let make: &[&str] = &["ok", "error"];
+    let routings: Vec<(&str, &str, Value, &[&str])> = vec![
+        (
+            "sfmake",
+            "create_crm_card",
+            json!({"directory": sf, "fields": [{"field": "LastName", "value": text}, {"field": "Email", "value": "ann@example.com"}], "associate": true}),
+            make,
+        ),
+        (
+            "sfnolast",
+            "create_crm_card",
+            json!({"directory": sf, "fields": [{"field": "Email", "value": text}]}),
+            make,
+        ),
+        (
+            "sffind",
+            "associate_crm_card",
+            json!({"directory": sf, "assertions": [{"field": "Email", "value": text}]}),
+            assoc,
+        ),
+        (
+            "sfmaybe",
+            "associate_crm_card",
+            json!({"directory": sf, "create_if_not_found": true, "assertions": [{"field": "Email", "value": text}, {"field": "LastName", "value": "Newcomer"}]}),
+            assoc,
+        ),
+        (
+            "sfbadname",
+            "associate_crm_card",
+            json!({"directory": sf, "assertions": [{"field": "E-mail", "value": text}]}),
+            assoc,
+        ),
+        (
+            "sfsecret",
+            "associate_crm_card",
+            json!({"directory": {"by": "reference", "reference": "BADSECRET"}, "assertions": [{"field": "Email", "value": text}]}),
+            assoc,
+        ),
+    ];
+    for (reference, ty, params, branches) in routings {
+        let doc = support::chain(
+            reference,
+            &[(ty, params, branches, None)],
+            "{{ card.id }} {{ card.object }} {{ card.fields.LastName }} {{ system.error }}",
+        );
+        support::http_entry_point(&base, reference, doc, &callback_url).await;
+    }
+    let mut talk = support::Talk::new(&base, &got);
+    // a card made in Salesforce, linked to the interaction
+    assert_eq!(
+        talk.say("sfmake", "ann", "Martin").await,
+        "create_crm_card ok: 003xx0000000001 Contact Martin"
+    );
+    let said = talk.say("sfnolast", "bob", "bob@example.com").await;
+    assert!(
+        said.starts_with("create_crm_card error:") && said.contains("REQUIRED_FIELD_MISSING"),
+        "{said}"
+    );
+    // found by a SOQL query of the assertions (without case), linked
+    assert_eq!(
+        talk.say("sffind", "cid", "ANN@example.com").await,
+        "associate_crm_card ok: 003xx0000000001 Contact Martin"
+    );
+    assert_eq!(
+        queries.lock().unwrap().last().unwrap(),
+        "SELECT Id, LastName, Email FROM Contact WHERE Email = 'ANN@example.com' LIMIT 2"
+    );
+    // a value that tries to end its literal is only a value: nothing matches it
+    assert_eq!(
+        talk.say("sffind", "dan", "x' OR Email != '").await,
+        "associate_crm_card not_found:"
+    );
+    assert_eq!(
+        queries.lock().unwrap().last().unwrap(),
+        "SELECT Id, LastName, Email FROM Contact WHERE Email = 'x\\' OR Email != \\'' LIMIT 2"
+    );
+    // none found: made of the assertions, then found; when two match none is linked
+    assert_eq!(
+        talk.say("sfmaybe", "eve", "fay@example.com").await,
+        "associate_crm_card ok: 003xx0000000002 Contact Newcomer"
+    );
+    assert_eq!(
+        talk.say("sfmaybe", "fay", "FAY@example.com").await,
+        "associate_crm_card ok: 003xx0000000002 Contact Newcomer"
+    );
+    talk.say("sfmake", "gus", "Again").await;
+    let said = talk.say("sffind", "hal", "ann@example.com").await;
+    assert!(
+        said.starts_with("associate_crm_card not_ok:")
+            && said.ends_with("several cards match: none was linked"),
+        "{said}"
+    );
+    // a name that is no API name, a refused connection: the directory could not be searched
+    let said = talk.say("sfbadname", "ian", "x").await;
+    assert!(
+        said.starts_with("associate_crm_card by_default:")
+            && said.contains("not a Salesforce field name"),
+        "{said}"
+    );
+    let said = talk.say("sfsecret", "jo", "x").await;
+    assert!(
+        said.starts_with("associate_crm_card by_default:") && said.contains("invalid_client"),
+        "{said}"
+    );
+    let made: Vec<String> = records
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(o, r)| format!("{o} {}", r["LastName"].as_str().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        made,
+        ["Contact Martin", "Contact Newcomer", "Contact Again"]
+    );
+
+    // the customer's cards show the Salesforce record linked, with its fields as read
+    let (_, page) = call(&base, reqwest::Method::GET, "customers?address=cid", None).await;
+    let id = page["items"][0]["id"].as_str().unwrap();
+    let (s, cards) = call(
+        &base,
+        reqwest::Method::GET,
+        &format!("customers/{id}/cards"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{cards}");
+    assert_eq!(cards.as_array().unwrap().len(), 1, "{cards}");
+    assert_eq!(cards[0]["id"], "003xx0000000001");
+    assert_eq!(cards[0]["directory"], "SF");
+    assert_eq!(cards[0]["object"], "Contact");
+    assert_eq!(cards[0]["database_id"], Value::Null);
+    assert_eq!(
+        cards[0]["fields"],
+        json!({"LastName": "Martin", "Email": "ann@example.com"})
+    );
+}

@@ -1,6 +1,7 @@
 //! The Salesforce REST API: an access token by the OAuth 2.0 client credentials flow, records
-//! created (sObject create) and files attached to them (`ContentVersion`), at a configurable
-//! login URL, through the caller's client (the outbound-address policy's).
+//! created (sObject create), found (a SOQL query) and files attached to them
+//! (`ContentVersion`), at a configurable login URL, through the caller's client (the
+//! outbound-address policy's).
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -54,6 +55,12 @@ struct TokenAnswer {
 }
 
 #[derive(Deserialize, Default)]
+struct QueryAnswer {
+    #[serde(default)]
+    records: Vec<Map<String, Value>>,
+}
+
+#[derive(Deserialize, Default)]
 struct Created {
     #[serde(default)]
     id: Option<String>,
@@ -69,13 +76,8 @@ struct ApiError {
 }
 
 /// Whether a name is an API name Salesforce gives objects and fields (`Case`, `Lead`,
-/// `Order__c`): a letter, then letters, digits and `_`, at most 80.
-pub fn is_api_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    name.len() <= 80
-        && chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
+/// `Order__c`).
+pub use flow::crm::is_salesforce_name as is_api_name;
 
 fn refused(status: reqwest::StatusCode, bytes: &[u8]) -> SendError {
     let detail = serde_json::from_slice::<Vec<ApiError>>(bytes)
@@ -175,6 +177,124 @@ pub async fn create(
         .ok_or_else(|| SendError::permanent("Salesforce created the record without giving its id"))
 }
 
+/// Longest value a query compares a field with, in characters.
+pub const QUERY_VALUE_MAX: usize = 1_000;
+/// Most comparisons of a query.
+pub const QUERY_TERMS_MAX: usize = 20;
+
+/// A value as a SOQL string literal: quoted, with `\`, `'`, `"` and the control characters
+/// SOQL knows escaped (so a value can never end the literal), others refused.
+pub fn soql_literal(value: &str) -> Result<String, String> {
+    if value.chars().count() > QUERY_VALUE_MAX {
+        return Err(format!(
+            "a value searched in Salesforce has at most {QUERY_VALUE_MAX} characters"
+        ));
+    }
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('\'');
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if c.is_control() => {
+                return Err("a value searched in Salesforce holds a control character".into());
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    Ok(out)
+}
+
+/// The SOQL query of the records of `object` whose fields equal the values (`any`: one of
+/// them does; else all): their `Id`, the fields `also`, those compared; at most `limit`. Names
+/// must be API names, values become escaped literals: nothing the routing renders can change
+/// the query.
+pub fn select_where(
+    object: &str,
+    also: &[String],
+    equal: &[(String, String)],
+    any: bool,
+    limit: u32,
+) -> Result<String, String> {
+    if !is_api_name(object) {
+        return Err(format!("'{object}' is not a Salesforce object name"));
+    }
+    if equal.is_empty() || equal.len() > QUERY_TERMS_MAX {
+        return Err(format!(
+            "a Salesforce search compares 1 to {QUERY_TERMS_MAX} fields"
+        ));
+    }
+    let mut fields = vec!["Id".to_owned()];
+    for field in also {
+        if !is_api_name(field) {
+            return Err(format!("'{field}' is not a Salesforce field name"));
+        }
+        if !fields.iter().any(|f| f.eq_ignore_ascii_case(field)) {
+            fields.push(field.clone());
+        }
+    }
+    let mut terms = Vec::with_capacity(equal.len());
+    for (field, value) in equal {
+        if !is_api_name(field) {
+            return Err(format!("'{field}' is not a Salesforce field name"));
+        }
+        if !fields.iter().any(|f| f.eq_ignore_ascii_case(field)) {
+            fields.push(field.clone());
+        }
+        terms.push(format!("{field} = {}", soql_literal(value)?));
+    }
+    Ok(format!(
+        "SELECT {} FROM {object} WHERE {} LIMIT {limit}",
+        fields.join(", "),
+        terms.join(if any { " OR " } else { " AND " })
+    ))
+}
+
+/// The records a SOQL query finds (its first batch: the query limits itself), their
+/// `attributes` left out.
+pub async fn query(
+    client: &reqwest::Client,
+    s: &Session,
+    version: &str,
+    soql: &str,
+) -> Result<Vec<Map<String, Value>>, SendError> {
+    // as Salesforce's examples write it: `query?q=SELECT+Id+FROM+Contact`
+    let url = format!(
+        "{}/services/data/{version}/query?q={}",
+        s.instance_url.trim_end_matches('/'),
+        form_urlencoded::byte_serialize(soql.as_bytes()).collect::<String>()
+    );
+    let resp = client
+        .get(url)
+        .bearer_auth(&s.access_token)
+        .timeout(crate::provider::CALL_TIMEOUT)
+        .send()
+        .await
+        .map_err(unreachable)?;
+    let status = resp.status();
+    let bytes = crate::provider::body_within(resp, ANSWER_MAX).await?;
+    if !status.is_success() {
+        return Err(refused(status, &bytes));
+    }
+    let answer: QueryAnswer = serde_json::from_slice(&bytes)
+        .map_err(|_| SendError::permanent("Salesforce answered the query with no records list"))?;
+    Ok(answer
+        .records
+        .into_iter()
+        .map(|mut r| {
+            r.remove("attributes");
+            r
+        })
+        .collect())
+}
+
 /// Attaches a file to a record (a `ContentVersion` first published on it); the file's id.
 pub async fn attach(
     client: &reqwest::Client,
@@ -207,5 +327,54 @@ mod tests {
     fn api_names() {
         assert!(is_api_name("Case") && is_api_name("Order__c"));
         assert!(!is_api_name("1Case") && !is_api_name("Case/../x") && !is_api_name(""));
+    }
+
+    #[test]
+    fn a_query_is_made_of_api_names_and_escaped_literals() {
+        let pairs = |p: &[(&str, &str)]| -> Vec<(String, String)> {
+            p.iter()
+                .map(|(f, v)| ((*f).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        assert_eq!(
+            select_where(
+                "Contact",
+                &["FirstName".into(), "Email".into()],
+                &pairs(&[("Email", "ann@example.com"), ("LastName", "O'Neil")]),
+                false,
+                2
+            )
+            .unwrap(),
+            "SELECT Id, FirstName, Email, LastName FROM Contact WHERE Email = 'ann@example.com' AND LastName = 'O\\'Neil' LIMIT 2"
+        );
+        // a value cannot end its literal, a name cannot be anything but a name
+        let sneaky = select_where(
+            "Contact",
+            &[],
+            &pairs(&[("Email", "x' OR Email != '"), ("Phone", "a\\' OR '1")]),
+            true,
+            2,
+        )
+        .unwrap();
+        assert_eq!(
+            sneaky,
+            "SELECT Id, Email, Phone FROM Contact WHERE Email = 'x\\' OR Email != \\'' OR Phone = 'a\\\\\\' OR \\'1' LIMIT 2"
+        );
+        assert_eq!(soql_literal("a\nb\"c").unwrap(), "'a\\nb\\\"c'");
+        assert!(soql_literal("bell\u{7}").is_err());
+        let email = pairs(&[("Email", "x")]);
+        assert!(
+            select_where(
+                "Contact",
+                &[],
+                &pairs(&[("Email = '' OR Id", "x")]),
+                false,
+                2
+            )
+            .is_err()
+        );
+        assert!(select_where("Contact; DELETE", &[], &email, false, 2).is_err());
+        assert!(select_where("Contact", &["Name, (SELECT Id".into()], &email, false, 2).is_err());
+        assert!(select_where("Contact", &[], &[], false, 2).is_err());
     }
 }

@@ -19,6 +19,8 @@ pub mod limits {
     pub const VALUE: usize = 2_000;
     /// Most cards linked to one interaction.
     pub const LINKS_PER_INTERACTION: usize = 50;
+    /// Most fields a card found in Salesforce carries besides those searched.
+    pub const SALESFORCE_FIELDS: usize = 50;
 }
 
 /// An object (a kind of card) of a CRM V2.
@@ -44,6 +46,27 @@ pub struct SalesforceLink {
     /// The REST API version (`v60.0`).
     #[serde(default = "api_version")]
     pub api_version: String,
+    /// The Salesforce object the directory's cards are (`Contact`; a CRM V2 action's object
+    /// names another): the CRM card actions search it by SOQL and create its records.
+    #[serde(default = "cards_object")]
+    pub cards: String,
+    /// The fields a card found there carries besides those searched (`FirstName`, `Phone`):
+    /// at most 50 API names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
+}
+
+fn cards_object() -> String {
+    "Contact".into()
+}
+
+/// Whether a name is an API name Salesforce gives objects and fields (`Contact`,
+/// `Order__c`): a letter, then letters, digits and `_`, at most 80.
+pub fn is_salesforce_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    name.len() <= 80
+        && chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn login_url() -> String {
@@ -65,7 +88,8 @@ pub struct CrmDirectoryData {
     /// A CRM V2's objects.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub objects: Vec<CrmObject>,
-    /// A directory connected to Salesforce (*Email to a Salesforce Query* creates its records).
+    /// A directory connected to Salesforce: its cards are records there (*Email to a
+    /// Salesforce Query* and *Create a task* make records through it too).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub salesforce: Option<SalesforceLink>,
 }
@@ -108,6 +132,20 @@ impl CrmDirectoryData {
             if v.is_empty() || v.len() > 8 || !v.chars().all(|c| c.is_ascii_digit() || c == '.') {
                 return Err(bad("salesforce.api_version is written vNN.N".into()));
             }
+            if !is_salesforce_name(&sf.cards) {
+                return Err(bad(
+                    "salesforce.cards is a Salesforce object's API name (Contact, Account, Order__c)"
+                        .into(),
+                ));
+            }
+            if sf.fields.len() > limits::SALESFORCE_FIELDS
+                || sf.fields.iter().any(|f| !is_salesforce_name(f))
+            {
+                return Err(bad(format!(
+                    "salesforce.fields holds at most {} API names of fields",
+                    limits::SALESFORCE_FIELDS
+                )));
+            }
             return Ok(());
         }
         match (&self.database, self.objects.is_empty()) {
@@ -138,10 +176,7 @@ impl CrmDirectoryData {
     /// The reference of the database of an object (none: a directory's own database).
     pub fn database_of(&self, object: Option<&str>) -> Result<&str, String> {
         if self.salesforce.is_some() {
-            return Err(
-                "the directory is connected to Salesforce: its records are made by Email to a Salesforce Query"
-                    .into(),
-            );
+            return Err("the directory is connected to Salesforce: its cards are there".into());
         }
         match (object, &self.database) {
             (None, Some(d)) => Ok(d),

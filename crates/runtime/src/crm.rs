@@ -6,6 +6,12 @@
 //! row write of the turn (`TurnWrite::db_writes`), and its link to the interaction and customer
 //! a `TurnWrite::card_links` entry in the same savepoint — a crash never makes or links a card
 //! twice.
+//!
+//! A directory connected to Salesforce keeps its cards there: they are records of its object
+//! (`Contact`, or a CRM V2 action's object), found by a SOQL query of the assertions (API names,
+//! escaped literals) and made by sObject create; the link (with the record's fields as read) is
+//! a `TurnWrite::record_links` entry. Salesforce has no idempotency key for a creation: a turn
+//! performed again after a crash may make a second record, as *Email to a Salesforce Query*.
 
 use flow::catalogue::ObjectKind;
 use flow::crm::{CrmDirectoryData, CrmScenarioData, limits};
@@ -16,7 +22,7 @@ use flow::effect::{
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Map, Value};
-use store::{CardLink, DbRow, DbWrite, PageRequest};
+use store::{CardLink, DbRow, DbWrite, PageRequest, RecordLink};
 use uuid::Uuid;
 
 use crate::conversations::{Conversations, Result};
@@ -25,11 +31,13 @@ use crate::databases::Database;
 /// A customer's card, as the API shows it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Card {
-    pub id: Uuid,
+    /// A row's id, or a Salesforce record's.
+    pub id: String,
     pub directory_id: Uuid,
     pub directory: String,
     pub object: Option<String>,
-    pub database_id: Uuid,
+    /// None for a Salesforce record.
+    pub database_id: Option<Uuid>,
     pub fields: Map<String, Value>,
     pub linked_at: Timestamp,
     pub interaction_id: Uuid,
@@ -39,6 +47,14 @@ fn unavailable(reason: impl Into<String>) -> CrmOutcome {
     CrmOutcome::Unavailable {
         reason: reason.into(),
     }
+}
+
+/// Where a turn's CRM requests write: cards made (rows), their links, Salesforce records'
+/// links.
+pub(crate) struct Links<'a> {
+    pub db_writes: &'a mut Vec<DbWrite>,
+    pub card_links: &'a mut Vec<CardLink>,
+    pub record_links: &'a mut Vec<RecordLink>,
 }
 
 /// What a CRM request works on: the directory, its object and the database of its cards.
@@ -94,15 +110,21 @@ impl Conversations {
         }))
     }
 
-    /// Performs a CRM action's request; cards made and links go with the turn.
+    /// Performs a CRM action's request; cards made and links go with the turn (a preview
+    /// makes no Salesforce record).
     pub(crate) async fn crm_request(
         &self,
         state: &engine::State,
         request: &CrmRequest,
-        db_writes: &mut Vec<DbWrite>,
-        card_links: &mut Vec<CardLink>,
+        links: Links<'_>,
+        preview: bool,
         now: Timestamp,
     ) -> Result<CrmOutcome> {
+        let Links {
+            db_writes,
+            card_links,
+            record_links,
+        } = links;
         let (directory, object, wanted) = match request {
             CrmRequest::Scenario { crm, scenario } => {
                 return self.scenario(crm, scenario.as_ref()).await;
@@ -136,6 +158,60 @@ impl Conversations {
                 },
             ),
         };
+        if card_links.len() + record_links.len() >= limits::LINKS_PER_INTERACTION {
+            return Ok(CrmOutcome::Error {
+                reason: format!(
+                    "an interaction links at most {} cards in a turn",
+                    limits::LINKS_PER_INTERACTION
+                ),
+            });
+        }
+        if let Some(o) = self
+            .maker()
+            .object_named(ObjectKind::CrmDirectory, directory)
+            .await?
+            && let Some(link) = serde_json::from_value::<CrmDirectoryData>(o.data.clone())
+                .ok()
+                .and_then(|d| d.salesforce)
+        {
+            let sobject = object
+                .as_deref()
+                .map(str::trim)
+                .unwrap_or(&link.cards)
+                .to_owned();
+            let record = self
+                .salesforce_card(&o, &sobject, &link.fields, &wanted, preview)
+                .await?;
+            let (outcome, linked) = match record {
+                Ok((view, created, link)) => (
+                    CrmOutcome::Card {
+                        card: view,
+                        created,
+                    },
+                    link,
+                ),
+                Err(outcome) => (outcome, None),
+            };
+            let interaction = state.interaction_id();
+            if let Some(fields) = linked
+                && let CrmOutcome::Card { card, .. } = &outcome
+                && !interaction.is_nil()
+                && !record_links
+                    .iter()
+                    .any(|l| l.directory_id == o.id && l.record_id == card.id)
+            {
+                record_links.push(RecordLink {
+                    record_id: card.id.clone(),
+                    object: sobject,
+                    directory_id: o.id,
+                    interaction_id: interaction,
+                    customer_id: crate::cases::customer_of(state),
+                    fields,
+                    linked_at: now,
+                });
+            }
+            return Ok(outcome);
+        }
         let place = match self.place(directory, object.as_deref()).await? {
             Ok(p) => p,
             Err(why) => return Ok(unavailable(why)),
@@ -203,6 +279,110 @@ impl Conversations {
             link(card, card_links);
         }
         Ok(outcome)
+    }
+
+    /// A CRM request on a directory connected to Salesforce: the card (its view, whether it
+    /// was made, and its fields when it is to be linked), or the outcome that is none. A search
+    /// finds at most two records (two: *Several*); Salesforce unreachable or refusing the query
+    /// means the directory could not be searched; a record it refuses to make is *Error*.
+    async fn salesforce_card(
+        &self,
+        directory: &flow::objects::BusinessObject,
+        sobject: &str,
+        also: &[String],
+        wanted: &Wanted<'_>,
+        preview: bool,
+    ) -> Result<std::result::Result<(CardView, bool, Option<Map<String, Value>>), CrmOutcome>> {
+        let view = |record: &Map<String, Value>| {
+            let id = record
+                .get("Id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let mut fields = record.clone();
+            fields.retain(|k, v| k != "Id" && !v.is_null());
+            (
+                CardView {
+                    id,
+                    directory: directory.reference.clone(),
+                    object: Some(sobject.to_owned()),
+                    fields: fields.clone(),
+                },
+                fields,
+            )
+        };
+        let (client, session, version) = match self.salesforce_session(directory).await? {
+            Ok(s) => s,
+            Err(why) => return Ok(Err(unavailable(why))),
+        };
+        let make = |values: &[(String, String)]| {
+            let mut fields = Map::new();
+            for (f, v) in values.iter().filter(|(_, v)| !v.is_empty()) {
+                fields.insert(f.clone(), Value::String(v.clone()));
+            }
+            fields
+        };
+        let create = |fields: Map<String, Value>| {
+            let (client, session, version) = (&client, &session, &version);
+            async move {
+                if preview {
+                    return Err(CrmOutcome::Error {
+                        reason: "a preview creates no Salesforce record".into(),
+                    });
+                }
+                if let Some(bad) = fields
+                    .keys()
+                    .find(|f| !channels::salesforce::is_api_name(f))
+                {
+                    return Err(unavailable(format!(
+                        "'{bad}' is not a Salesforce field name"
+                    )));
+                }
+                match channels::salesforce::create(client, session, version, sobject, &fields).await
+                {
+                    Ok(id) => {
+                        let mut record = fields;
+                        record.insert("Id".into(), Value::String(id));
+                        Ok(record)
+                    }
+                    Err(e) => Err(CrmOutcome::Error { reason: e.reason }),
+                }
+            }
+        };
+        Ok(match wanted {
+            Wanted::Find {
+                any,
+                assertions,
+                create: make_one,
+            } => {
+                let soql =
+                    match channels::salesforce::select_where(sobject, also, assertions, *any, 2) {
+                        Ok(q) => q,
+                        Err(why) => return Ok(Err(unavailable(why))),
+                    };
+                let found =
+                    match channels::salesforce::query(&client, &session, &version, &soql).await {
+                        Ok(r) => r,
+                        Err(e) => return Ok(Err(unavailable(e.reason))),
+                    };
+                match found.as_slice() {
+                    [record] => {
+                        let (card, fields) = view(record);
+                        Ok((card, false, Some(fields)))
+                    }
+                    [] if *make_one => create(make(assertions)).await.map(|record| {
+                        let (card, fields) = view(&record);
+                        (card, true, Some(fields))
+                    }),
+                    [] => Err(CrmOutcome::NotFound),
+                    _ => Err(CrmOutcome::Several),
+                }
+            }
+            Wanted::Make { values, associate } => create(make(values)).await.map(|record| {
+                let (card, fields) = view(&record);
+                (card, true, associate.then_some(fields))
+            }),
+        })
     }
 
     /// A card made of `values`, checked as the database checks a row; the row when made.
@@ -308,11 +488,13 @@ impl Conversations {
         })
     }
 
-    /// A customer's cards, most recently linked first (at most 200), with their fields as
-    /// they are now (a card deleted since is left out).
+    /// A customer's cards, most recently linked first (at most 200): those of Switchyard's
+    /// directories with their fields as they are now (a card deleted since is left out), the
+    /// Salesforce records with their fields as read when linked.
     pub async fn customer_cards(&self, customer: Uuid) -> Result<Vec<Card>> {
         self.customer(customer).await?;
         let links = self.store.customer_cards(customer, 200).await?;
+        let records = self.store.customer_records(customer, 200).await?;
         let mut out = Vec::with_capacity(links.len());
         // each directory read once, however many of its cards the customer has
         let mut directories: std::collections::HashMap<Uuid, String> = Default::default();
@@ -337,16 +519,44 @@ impl Conversations {
                 }
             };
             out.push(Card {
-                id: l.card_id,
+                id: l.card_id.to_string(),
                 directory_id: l.directory_id,
                 directory,
                 object: l.object,
-                database_id: l.database_id,
+                database_id: Some(l.database_id),
                 fields: row.values,
                 linked_at: l.linked_at,
                 interaction_id: l.interaction_id,
             });
         }
+        for r in records {
+            let name = ObjectName::Entity {
+                id: r.directory_id.to_string(),
+            };
+            let directory = match directories.get(&r.directory_id) {
+                Some(d) => d.clone(),
+                None => self
+                    .maker()
+                    .object_named(ObjectKind::CrmDirectory, &name)
+                    .await?
+                    .map(|o| o.reference)
+                    .unwrap_or_default(),
+            };
+            directories.insert(r.directory_id, directory.clone());
+            out.push(Card {
+                id: r.record_id,
+                directory_id: r.directory_id,
+                directory,
+                object: Some(r.object),
+                database_id: None,
+                fields: r.fields,
+                linked_at: r.linked_at,
+                interaction_id: r.interaction_id,
+            });
+        }
+        // most recently linked first, whichever kind
+        out.sort_by_key(|c| std::cmp::Reverse(c.linked_at));
+        out.truncate(200);
         Ok(out)
     }
 }

@@ -167,6 +167,7 @@ impl Conversations {
             case_writes: Vec::new(),
             card_links: Vec::new(),
             survey_writes: Vec::new(),
+            record_links: Vec::new(),
             follow_up: None,
             new_customer: None,
             acd: None,

@@ -54,6 +54,7 @@ impl Prepared {
             self.write.case_writes = side.case_writes;
             self.write.card_links = side.card_links;
             self.write.survey_writes = side.survey_writes;
+            self.write.record_links = side.record_links;
         }
         self.feed = side.feed;
     }
@@ -202,6 +203,8 @@ struct Side {
     card_links: Vec<store::CardLink>,
     /// Survey responses attached, started or advanced, committed with the turn.
     survey_writes: Vec<store::SurveyWrite>,
+    /// Salesforce records linked to the interaction as cards, committed with the turn.
+    record_links: Vec<store::RecordLink>,
 }
 
 /// What one interaction gets from a batch of distribution events.
@@ -272,6 +275,7 @@ impl Conversations {
             case_writes,
             card_links,
             survey_writes,
+            record_links,
         } = &mut side;
         let mut calls = 0usize;
         // each answer may lead to another distribution; a routing cannot loop here forever
@@ -353,8 +357,18 @@ impl Conversations {
                 ),
                 (Effect::Crm(request), _) => Performed::Answered(
                     EffectResult::Crm(
-                        self.crm_request(state, request, db_writes, card_links, now)
-                            .await?,
+                        self.crm_request(
+                            state,
+                            request,
+                            crate::crm::Links {
+                                db_writes,
+                                card_links,
+                                record_links,
+                            },
+                            mode == Mode::Preview,
+                            now,
+                        )
+                        .await?,
                     ),
                     Vec::new(),
                 ),
@@ -766,6 +780,7 @@ impl Conversations {
                 case_writes: Vec::new(),
                 card_links: Vec::new(),
                 survey_writes: Vec::new(),
+                record_links: Vec::new(),
             },
             replies: turn.outbound,
             deliveries,

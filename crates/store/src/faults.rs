@@ -252,6 +252,9 @@ impl<S: InteractionStore> InteractionStore for Faulty<S> {
     async fn customer_cards(&self, customer: Uuid, limit: u32) -> Result<Vec<crate::CardLink>> {
         self.inner.customer_cards(customer, limit).await
     }
+    async fn customer_records(&self, customer: Uuid, limit: u32) -> Result<Vec<crate::RecordLink>> {
+        self.inner.customer_records(customer, limit).await
+    }
     async fn interaction_cards(&self, interaction: Uuid) -> Result<Vec<crate::CardLink>> {
         self.inner.interaction_cards(interaction).await
     }

@@ -135,6 +135,9 @@ pub struct TurnWrite {
     /// Survey responses the turn attached, started or advanced, in the same savepoint (one no
     /// longer where the turn found it refuses the whole turn as a `Conflict`).
     pub survey_writes: Vec<crate::SurveyWrite>,
+    /// Salesforce records the turn's actions linked to the interaction as cards, in the same
+    /// savepoint.
+    pub record_links: Vec<crate::RecordLink>,
     /// A turn written together with this one (the interaction-end routing started when this
     /// turn closes an interaction).
     pub follow_up: Option<Box<TurnWrite>>,
@@ -379,6 +382,8 @@ pub trait InteractionStore: Send + Sync + 'static {
     async fn case_number(&self) -> Result<u64>;
     /// A customer's CRM cards, most recently linked first (at most `limit`).
     async fn customer_cards(&self, customer: Uuid, limit: u32) -> Result<Vec<crate::CardLink>>;
+    /// A customer's Salesforce records linked as cards, most recently linked first.
+    async fn customer_records(&self, customer: Uuid, limit: u32) -> Result<Vec<crate::RecordLink>>;
     /// The CRM cards linked to an interaction, in the order they were.
     async fn interaction_cards(&self, interaction: Uuid) -> Result<Vec<crate::CardLink>>;
     /// Inserts a campaign target once per key, within the campaign's `limit` targets.

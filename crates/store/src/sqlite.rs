@@ -80,6 +80,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0027_crm_links.sql"),
     include_str!("../migrations/sqlite/0028_tasks.sql"),
     include_str!("../migrations/sqlite/0029_survey_responses.sql"),
+    include_str!("../migrations/sqlite/0030_crm_record_links.sql"),
 ];
 
 /// The SQLite implementation of [`Store`].

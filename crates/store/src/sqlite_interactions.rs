@@ -115,6 +115,11 @@ async fn write_side(tx: &mut sqlx::SqliteConnection, t: &TurnWrite) -> Result<Tu
             return done;
         }
     }
+    for l in &t.record_links {
+        if let Some(done) = settle(crate::sqlite_crm::write_record_link(&mut *tx, l).await) {
+            return done;
+        }
+    }
     for w in &t.survey_writes {
         if let Some(done) = settle(crate::sqlite_surveys::write_survey(&mut *tx, w).await) {
             return done;
@@ -160,6 +165,7 @@ async fn write_turn<'a>(
         && t.case_writes.is_empty()
         && t.card_links.is_empty()
         && t.survey_writes.is_empty()
+        && t.record_links.is_empty()
     {
         return write_guarded(tx, t, rows).await;
     }
@@ -860,6 +866,9 @@ impl InteractionStore for SqliteStore {
     }
     async fn customer_cards(&self, customer: Uuid, limit: u32) -> Result<Vec<crate::CardLink>> {
         self.card_links_of_customer(customer, limit).await
+    }
+    async fn customer_records(&self, customer: Uuid, limit: u32) -> Result<Vec<crate::RecordLink>> {
+        self.record_links_of_customer(customer, limit).await
     }
     async fn interaction_cards(&self, interaction: Uuid) -> Result<Vec<crate::CardLink>> {
         self.card_links_of_interaction(interaction).await

@@ -2454,17 +2454,20 @@ export interface components {
         };
         /** @description A CRM card of a customer. */
         CardDto: {
-            /** Format: uuid */
-            database_id: string;
+            /**
+             * Format: uuid
+             * @description None for a Salesforce record.
+             */
+            database_id?: string | null;
             /** @description The directory's (or CRM V2's) reference. */
             directory: string;
             /** Format: uuid */
             directory_id: string;
-            /** @description Its fields as they are now. */
+            /** @description Its fields as they are now (a Salesforce record's as read when it was linked). */
             fields: Record<string, never>;
             /**
-             * Format: uuid
-             * @description The card: a row of `database_id`.
+             * @description The card: a row of `database_id`, or the id of a Salesforce record (a directory
+             *     connected to Salesforce).
              */
             id: string;
             /** Format: uuid */
@@ -2474,7 +2477,7 @@ export interface components {
              * @description When a routing last linked it to one of the customer's interactions, and which.
              */
             linked_at: string;
-            /** @description The CRM V2 object it is of. */
+            /** @description The CRM V2 object it is of (the Salesforce object of a record). */
             object?: string | null;
         };
         /** @description A change to a case: what is given changes; a field given `null` is emptied. */
