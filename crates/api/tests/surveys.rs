@@ -229,6 +229,24 @@ async fn a_survey_is_conducted_in_the_conversation_once_it_closes_and_its_answer
         completed.ends_with(",4,No,'=SUM(A1) was fast"),
         "{completed}"
     );
+    // after a restart the survey still takes the customer's answer (the server learns from
+    // the store that surveys are waiting in channels)
+    let waiting = responses(&base, "status=in_progress").await;
+    let restarted = format!("{}/api/v1", server.restarted().await);
+    let body = json!({"message_id": "after-restart", "from": "ann", "text": "3"});
+    let r = support::signed(
+        admin_client().post(format!("{restarted}/channels/http/sv/messages")),
+        &body,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let receipt: Value = r.json().await.unwrap();
+    assert_eq!(receipt["interaction_id"], waiting[0]["interaction_id"]);
+    let answered = responses(&base, "status=in_progress").await;
+    assert_eq!(answered[0]["answers"], json!({"score": 3}), "{answered:?}");
+
     // a survey that does not exist has no responses to list or export
     let nobody = uuid::Uuid::now_v7();
     let (s, p) = call(

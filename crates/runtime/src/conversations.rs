@@ -175,6 +175,8 @@ pub struct Conversations {
     pub(crate) imap_handled: channels::email::ImapHandled,
     /// The address customers reach the public surface at (`public_url`).
     pub(crate) public_url: Option<String>,
+    /// Whether a survey may be waiting in a channel (see `surveys::Conversations::survey_waiting`).
+    pub(crate) surveys_in_channels: std::sync::atomic::AtomicU8,
     /// The TLS configuration of IMAP connections.
     pub(crate) mail_tls: Arc<rustls::ClientConfig>,
     pub(crate) timers_changed: Notify,
@@ -258,6 +260,7 @@ impl Conversations {
             relay: settings.relay,
             imap_handled: settings.imap_handled,
             public_url: settings.public_url,
+            surveys_in_channels: std::sync::atomic::AtomicU8::new(0),
             mail_tls: Arc::new(settings.mail_authorities.client_config()),
             timers_changed: Notify::new(),
             entry_points_changed: Notify::new(),

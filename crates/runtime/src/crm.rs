@@ -216,14 +216,6 @@ impl Conversations {
             Ok(p) => p,
             Err(why) => return Ok(unavailable(why)),
         };
-        if card_links.len() >= limits::LINKS_PER_INTERACTION {
-            return Ok(CrmOutcome::Error {
-                reason: format!(
-                    "an interaction links at most {} cards in a turn",
-                    limits::LINKS_PER_INTERACTION
-                ),
-            });
-        }
         let interaction = state.interaction_id();
         let link = |card: &DbRow, links: &mut Vec<CardLink>| {
             if !interaction.is_nil() && !links.iter().any(|l| l.card_id == card.id) {

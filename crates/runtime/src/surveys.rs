@@ -94,6 +94,12 @@ pub(crate) enum Answered {
     GivenUp(SurveyWrite),
 }
 
+/// What [`Conversations::survey_waiting`] knows of surveys waiting in channels: not asked yet,
+/// none (at the first ask, and none started since), some may be.
+const UNKNOWN: u8 = 0;
+const NONE: u8 = 1;
+const SOME: u8 = 2;
+
 /// The SHA-256 (hex) of a page link's token: what is kept of it.
 fn token_hash(token: &str) -> String {
     use sha2::Digest;
@@ -252,6 +258,12 @@ impl Conversations {
             turn.events.push(Event::MessageOut { message: m.clone() });
         }
         turn.outbound.extend(say);
+        if token.is_none() {
+            // from now on a customer's message may be an answer (set before the commit: the
+            // worst it does is a read that finds nothing)
+            self.surveys_in_channels
+                .store(SOME, std::sync::atomic::Ordering::Release);
+        }
         writes.push(SurveyWrite::Start {
             interaction_id: id,
             started_at: now,
@@ -358,19 +370,43 @@ impl Conversations {
         })))
     }
 
-    /// The survey a customer of an entry point is answering in the channel now.
+    /// The survey a customer of an entry point is answering in the channel now. The store is
+    /// asked only once a survey may be waiting in a channel (one found at the first ask, or one
+    /// started since): a deployment that conducts none pays no read per new conversation.
     pub(crate) async fn survey_waiting(
         &self,
         ep: &EntryPoint,
         m: &InboundMessage,
     ) -> Result<Option<ResponseRow>> {
+        use std::sync::atomic::Ordering;
         if m.message.email.is_some() || ep.channel == Channel::Email {
             return Ok(None);
         }
-        Ok(self
-            .store
-            .survey_waiting(ep.id, &m.customer, self.now())
-            .await?)
+        let now = self.now();
+        let known = match self.surveys_in_channels.load(Ordering::Acquire) {
+            UNKNOWN => {
+                let any = if self.store.surveys_waiting(now).await? {
+                    SOME
+                } else {
+                    NONE
+                };
+                // a survey started meanwhile has set SOME: it stays
+                match self.surveys_in_channels.compare_exchange(
+                    UNKNOWN,
+                    any,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
+                    Ok(_) => any,
+                    Err(now_known) => now_known,
+                }
+            }
+            k => k,
+        };
+        if known == NONE {
+            return Ok(None);
+        }
+        Ok(self.store.survey_waiting(ep.id, &m.customer, now).await?)
     }
 
     /// Survey responses, newest first.

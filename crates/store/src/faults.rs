@@ -303,6 +303,9 @@ impl<S: InteractionStore> InteractionStore for Faulty<S> {
     ) -> Result<Option<crate::ResponseRow>> {
         self.inner.survey_waiting(entry_point, customer, now).await
     }
+    async fn surveys_waiting(&self, now: jiff::Timestamp) -> Result<bool> {
+        self.inner.surveys_waiting(now).await
+    }
     async fn survey_by_token(&self, hash: &str) -> Result<Option<crate::ResponseRow>> {
         self.inner.survey_by_token(hash).await
     }

@@ -433,6 +433,8 @@ pub trait InteractionStore: Send + Sync + 'static {
         customer: &str,
         now: jiff::Timestamp,
     ) -> Result<Option<crate::ResponseRow>>;
+    /// Whether any customer may be answering a survey in the channel at `now`.
+    async fn surveys_waiting(&self, now: jiff::Timestamp) -> Result<bool>;
     /// The survey response of a page link's token hash.
     async fn survey_by_token(&self, hash: &str) -> Result<Option<crate::ResponseRow>>;
     /// Takes a survey page's answers if the response still waits for them at `at`.

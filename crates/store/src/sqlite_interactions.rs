@@ -918,6 +918,9 @@ impl InteractionStore for SqliteStore {
     ) -> Result<Option<crate::ResponseRow>> {
         self.survey_waiting_for(entry_point, customer, now).await
     }
+    async fn surveys_waiting(&self, now: jiff::Timestamp) -> Result<bool> {
+        self.any_survey_waiting(now).await
+    }
     async fn survey_by_token(&self, hash: &str) -> Result<Option<crate::ResponseRow>> {
         self.survey_of_token(hash).await
     }

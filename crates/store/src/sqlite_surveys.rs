@@ -150,6 +150,18 @@ impl SqliteStore {
         row.as_ref().map(response_from).transpose()
     }
 
+    /// Whether any response waits for its answers in the channel at `now`.
+    pub(crate) async fn any_survey_waiting(&self, now: Timestamp) -> Result<bool> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM survey_responses WHERE status = 'in_progress' AND token_hash IS NULL AND expires_at > ? LIMIT 1",
+        )
+        .bind(ms(now))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(found.is_some())
+    }
+
     /// The response of a page link's token hash.
     pub(crate) async fn survey_of_token(&self, hash: &str) -> Result<Option<ResponseRow>> {
         let row = sqlx::query("SELECT * FROM survey_responses WHERE token_hash = ?")

@@ -73,6 +73,8 @@ pub struct TestServer {
     pub clock: Arc<ManualClock>,
     pub store: SqliteStore,
     pub conversations: Arc<runtime::Conversations>,
+    /// The key its secrets are sealed with (a restart opens them with it).
+    secrets: runtime::secrets::SecretBox,
     _dir: tempfile::TempDir,
     _stop: watch::Sender<bool>,
 }
@@ -102,6 +104,7 @@ pub async fn start_as_configured(
         .await
         .unwrap();
     let clock = Arc::new(ManualClock::new("2026-06-01T08:00:00Z".parse().unwrap()));
+    let secrets = settings.conversations.secrets.clone();
     let services = runtime::Services::start(
         store.clone(),
         clock.clone(),
@@ -131,14 +134,15 @@ pub async fn start_as_configured(
         clock,
         store,
         conversations,
+        secrets,
         _dir: dir,
         _stop: stop,
     }
 }
 
 impl TestServer {
-    /// A second server on the same data (as after a restart), without background loops; its
-    /// root.
+    /// A second server on the same data and key (as after a restart), without background
+    /// loops; its root.
     pub async fn restarted(&self) -> String {
         let services = runtime::Services::start(
             self.store.clone(),
@@ -146,6 +150,10 @@ impl TestServer {
             runtime::ServiceSettings {
                 time_zone: jiff::tz::TimeZone::get("Europe/Paris").unwrap(),
                 admin_token: Some(ADMIN.into()),
+                conversations: runtime::conversations::Settings {
+                    secrets: self.secrets.clone(),
+                    ..Default::default()
+                },
                 ..Default::default()
             },
         )
