@@ -42,10 +42,13 @@ pub mod limits {
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum AnswerKind {
     /// A whole number from `min` to `max` (at most 11 steps, within 0 to 100): 1 to 5, 0 to 10.
+    #[schemars(title = "Rating")]
     Rating { min: i64, max: i64 },
     /// One of the options (at most 10), by its number or its text.
+    #[schemars(title = "Choice")]
     Choice { options: Vec<String> },
     /// Any text up to 2 000 characters.
+    #[schemars(title = "Free text")]
     FreeText,
 }
 
@@ -450,6 +453,19 @@ mod tests {
             text: text.into(),
             ..Inbound::default()
         }
+    }
+
+    #[test]
+    fn the_form_offers_the_answer_kinds_by_name() {
+        let schema = crate::objects::data_schema(crate::catalogue::ObjectKind::Survey);
+        let kinds = &schema["$defs"]["AnswerKind"]["oneOf"];
+        let titles: Vec<&str> = kinds
+            .as_array()
+            .unwrap_or_else(|| panic!("{schema:#}"))
+            .iter()
+            .map(|k| k["title"].as_str().unwrap_or_default())
+            .collect();
+        assert_eq!(titles, ["Rating", "Choice", "Free text"]);
     }
 
     #[test]
